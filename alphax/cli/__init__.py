@@ -1,0 +1,52 @@
+"""The ``alphax`` command. Each command group lives in its own module with ``add_parser(subparsers)``;
+the chosen handler returns an exit code. An :class:`~alphax.errors.AlphaXError` becomes one line on
+stderr and exit code 1; a bad option, one line and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from alphax.errors import AlphaXError
+
+__all__ = ["main", "ArgumentParser"]
+
+_GROUPS = ("space", "nasbench", "search", "report")
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with a one-line error message (no usage dump) and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="alphax", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    for name in _GROUPS:
+        module = importlib.import_module(f"alphax.cli.{name}")
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.handler(args) or 0)
+    except AlphaXError as exc:
+        print(f"alphax: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("alphax: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from alphax.cli import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+"""`alphax space` (in progress)."""
+
+
+def add_parser(sub) -> None:
+    """Registers nothing yet."""

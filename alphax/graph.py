@@ -1,0 +1,119 @@
+"""Pure graph functions on (adjacency matrix, labels), following NASBench-101's ``graph_util``.
+
+Matrices are ``V x V`` upper-triangular 0/1 arrays (row = source, column = target); labels are one
+integer per vertex: -1 input, -2 output, 0/1/2 for the three operations. Only numpy and the standard
+library are used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Sequence
+
+import numpy as np
+
+__all__ = [
+    "edge_bit",
+    "matrix_from_bits",
+    "is_upper_triangular",
+    "is_full_dag",
+    "num_edges",
+    "prune",
+    "hash_module",
+    "permute_graph",
+]
+
+
+def edge_bit(src: int, dst: int) -> int:
+    """Bit index of edge ``src -> dst`` (``src < dst``) in NASBench-101's graph generator."""
+    return src + dst * (dst - 1) // 2
+
+
+def matrix_from_bits(bits: int, num_vertices: int) -> np.ndarray:
+    """The ``V x V`` upper-triangular matrix encoded by ``bits`` (NASBench-101's ``gen_is_edge_fn``)."""
+    matrix = np.zeros((num_vertices, num_vertices), dtype=np.int8)
+    for dst in range(1, num_vertices):
+        for src in range(dst):
+            matrix[src, dst] = (bits >> edge_bit(src, dst)) & 1
+    return matrix
+
+
+def is_upper_triangular(matrix: np.ndarray) -> bool:
+    """True if every entry on or below the diagonal is zero."""
+    return not np.any(np.tril(matrix))
+
+
+def is_full_dag(matrix: np.ndarray) -> bool:
+    """True if every vertex lies on a path from vertex 0 to vertex V-1 (upper-triangular input)."""
+    rows_bad = np.any(np.all(matrix[:-1, :] == 0, axis=1))
+    cols_bad = np.any(np.all(matrix[:, 1:] == 0, axis=0))
+    return not rows_bad and not cols_bad
+
+
+def num_edges(matrix: np.ndarray) -> int:
+    """Number of edges (ones) in the matrix."""
+    return int(np.sum(matrix))
+
+
+def prune(matrix: np.ndarray, labels: Sequence) -> tuple[np.ndarray, list] | None:
+    """Drop every vertex not on a path from input (0) to output (V-1), keeping vertex order.
+
+    Returns the pruned ``(matrix, labels)``, or ``None`` when input and output are disconnected
+    (NASBench-101's ``ModelSpec._prune`` then flags the spec invalid).
+    """
+    n = matrix.shape[0]
+    from_input = _reachable(matrix, 0, forward=True)
+    to_output = _reachable(matrix, n - 1, forward=False)
+    keep = sorted(from_input & to_output)
+    if len(keep) < 2 or 0 not in keep or n - 1 not in keep:
+        return None
+    pruned = matrix[np.ix_(keep, keep)]
+    return pruned, [labels[i] for i in keep]
+
+
+def _reachable(matrix: np.ndarray, start: int, *, forward: bool) -> set[int]:
+    seen, frontier = {start}, [start]
+    while frontier:
+        v = frontier.pop()
+        nbrs = np.flatnonzero(matrix[v] if forward else matrix[:, v])
+        for w in nbrs.tolist():
+            if w not in seen:
+                seen.add(w)
+                frontier.append(w)
+    return seen
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def hash_module(matrix: np.ndarray, labels: Sequence[int]) -> str:
+    """NASBench-101's module hash: Weisfeiler-Lehman style MD5 over (out-degree, in-degree, label).
+
+    Degrees and labels are turned into Python ints first: the hash is defined on their ``str()``,
+    which differs for numpy integers and floats.
+    """
+    n = len(labels)
+    rows = [[int(x) for x in row] for row in np.asarray(matrix).tolist()]
+    ins = [[w for w in range(n) if rows[w][v]] for v in range(n)]
+    outs = [[w for w in range(n) if rows[v][w]] for v in range(n)]
+    hashes = [_md5(str((len(outs[v]), len(ins[v]), int(labels[v])))) for v in range(n)]
+    for _ in range(n):
+        hashes = [
+            _md5("".join(sorted(hashes[w] for w in ins[v])) + "|"
+                 + "".join(sorted(hashes[w] for w in outs[v])) + "|" + hashes[v])
+            for v in range(n)
+        ]
+    return _md5(str(sorted(hashes)))
+
+
+def permute_graph(matrix: np.ndarray, labels: Sequence, permutation: Sequence[int]) -> tuple[np.ndarray, list]:
+    """Relabel vertex ``i`` as ``permutation[i]`` (the result need not be upper-triangular)."""
+    n = len(labels)
+    perm = np.asarray(permutation)
+    new = np.zeros_like(matrix)
+    new[np.ix_(perm, perm)] = matrix
+    new_labels = [None] * n
+    for i in range(n):
+        new_labels[perm[i]] = labels[i]
+    return new, new_labels

@@ -1,0 +1,6 @@
+"""Search spaces behind one interface."""
+
+from alphax.spaces.base import SearchSpace
+from alphax.spaces.nasbench101 import NASBench101Space
+
+__all__ = ["SearchSpace", "NASBench101Space"]

