@@ -1,5 +1,46 @@
-"""`alphax space` (in progress)."""
+"""``alphax space``: the NASBench-101 cell space (count, hash, params)."""
+
+from __future__ import annotations
+
+import argparse
+
+from alphax.spec import CellSpec, check_in_space, parse_matrix, parse_ops
+
+__all__ = ["add_parser"]
 
 
 def add_parser(sub) -> None:
-    """Registers nothing yet."""
+    p = sub.add_parser("space", help="the NASBench-101 cell space")
+    cmds = p.add_subparsers(dest="space_command", required=True, parser_class=type(p))
+
+    c = cmds.add_parser("count", help="print the number of unique valid cells (enumerated, cached)")
+    c.add_argument("--cache", help="enumeration cache file (default: $ALPHAX_CACHE_DIR or ~/.cache/alphax)")
+    c.set_defaults(handler=_count)
+
+    h = cmds.add_parser("hash", help="print a cell's NASBench-101 module hash")
+    _cell_args(h)
+    h.set_defaults(handler=_hash)
+
+
+def _cell_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--matrix", required=True, help="adjacency matrix as JSON, e.g. '[[0,1],[0,0]]'")
+    p.add_argument("--ops", required=True, help="comma-separated ops, e.g. input,conv3x3-bn-relu,output")
+
+
+def cell_from_args(args: argparse.Namespace) -> CellSpec:
+    """The validated cell given by ``--matrix``/``--ops`` (raises OutOfDomainError)."""
+    spec = CellSpec(parse_matrix(args.matrix), parse_ops(args.ops))
+    check_in_space(spec)
+    return spec
+
+
+def _count(args: argparse.Namespace) -> int:
+    from alphax.enumerate import load_enumeration
+
+    print(len(load_enumeration(args.cache)))
+    return 0
+
+
+def _hash(args: argparse.Namespace) -> int:
+    print(cell_from_args(args).hash)
+    return 0

@@ -1,0 +1,40 @@
+"""`alphax space ...` from the command line, error paths included."""
+
+
+def test_space_hash(run_cli):
+    r = run_cli("space", "hash", "--matrix", "[[0,1],[0,0]]", "--ops", "input,output")
+    assert r.returncode == 0 and r.stdout.strip() == "043721b9c7fe8c5fad811d47d83132ec"
+
+
+def test_space_hash_of_the_optimum(run_cli, full_records):
+    rec = next(r for r in full_records if r["global_optimum"])
+    import json
+    r = run_cli("space", "hash", "--matrix", json.dumps(rec["matrix"]), "--ops", ",".join(rec["ops"]))
+    assert r.returncode == 0 and r.stdout.strip() == rec["hash"]
+
+
+def _one_line_error(r, *needles):
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    for n in needles:
+        assert n in lines[0]
+
+
+def test_space_hash_errors(run_cli):
+    _one_line_error(run_cli("space", "hash", "--matrix", "[[0,1],[0,0]", "--ops", "input,output"), "not valid JSON")
+    _one_line_error(run_cli("space", "hash", "--matrix", "{}", "--ops", "input,output"), "list of lists")
+    _one_line_error(run_cli("space", "hash", "--matrix", "[[0,0],[0,0]]", "--ops", "input,output"), "disconnected")
+    _one_line_error(run_cli("space", "hash", "--matrix", "[[0,1,0],[0,0,1],[0,0,0]]", "--ops",
+                            "input,conv5x5,output"), "unknown op")
+    r = run_cli("space", "hash", "--ops", "input,output")
+    _one_line_error(r, "--matrix")
+    assert r.returncode == 2
+    _one_line_error(run_cli("space", "frobnicate"), "invalid choice")
+
+
+def test_space_count(run_cli, enumeration_cache):
+    _, cache = enumeration_cache
+    r = run_cli("space", "count", "--cache", cache)
+    assert r.returncode == 0 and r.stdout.strip() == "423624"
