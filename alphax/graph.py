@@ -94,14 +94,14 @@ def hash_module(matrix: np.ndarray, labels: Sequence[int]) -> str:
     which differs for numpy integers and floats.
     """
     n = len(labels)
-    rows = [[int(x) for x in row] for row in np.asarray(matrix).tolist()]
+    rows = np.asarray(matrix).tolist()
     ins = [[w for w in range(n) if rows[w][v]] for v in range(n)]
     outs = [[w for w in range(n) if rows[v][w]] for v in range(n)]
     hashes = [_md5(str((len(outs[v]), len(ins[v]), int(labels[v])))) for v in range(n)]
     for _ in range(n):
         hashes = [
-            _md5("".join(sorted(hashes[w] for w in ins[v])) + "|"
-                 + "".join(sorted(hashes[w] for w in outs[v])) + "|" + hashes[v])
+            _md5("".join(sorted([hashes[w] for w in ins[v]])) + "|"
+                 + "".join(sorted([hashes[w] for w in outs[v]])) + "|" + hashes[v])
             for v in range(n)
         ]
     return _md5(str(sorted(hashes)))
