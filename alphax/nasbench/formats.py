@@ -1,0 +1,64 @@
+"""Detect a NASBench-101 file's format from its content and read it into a :class:`Table`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from alphax.errors import DataError
+from alphax.nasbench.table import Table
+
+__all__ = ["FORMATS", "detect_format", "load_table"]
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("compact", "tfrecord", "jsonl")
+_EXPECTED = ("expected an official NASBench-101 .tfrecord (nasbench_full / nasbench_only108), the real subset "
+             "nb101_real_subset.jsonl.gz, or a compact .nb101 file written by 'alphax nasbench convert'")
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """``"compact"``, ``"tfrecord"`` or ``"jsonl"``, from the first bytes of the file.
+
+    Raises :class:`DataError` for a missing or unreadable file, or one of none of these formats.
+    """
+    from alphax.nasbench.compact import MAGIC
+    from alphax.nasbench.tfrecord import looks_like_tfrecord
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except FileNotFoundError:
+        raise DataError(f"NASBench-101 data file {path} does not exist") from None
+    except OSError as exc:
+        raise DataError(f"cannot read NASBench-101 data file {path}: {exc.strerror}") from None
+    if head.startswith(MAGIC):
+        return "compact"
+    if head.startswith(b"\x1f\x8b") or head.lstrip().startswith(b"{"):
+        return "jsonl"
+    if looks_like_tfrecord(head):
+        return "tfrecord"
+    raise DataError(f"{path} is not a NASBench-101 data file: {_EXPECTED}")
+
+
+def load_table(path: str | os.PathLike) -> tuple[Table, str]:
+    """Read any supported file; returns ``(table, format)``."""
+    fmt = detect_format(path)
+    start = time.perf_counter()
+    if fmt == "compact":
+        from alphax.nasbench.compact import read_compact
+
+        table = read_compact(path)
+    elif fmt == "tfrecord":
+        from alphax.nasbench.tfrecord import read_official
+
+        table = read_official(path)
+    else:
+        from alphax.nasbench.jsonl import read_jsonl
+
+        table = read_jsonl(path)
+    log.debug("read %d cells from %s (%s) in %.2f s", len(table), path, fmt, time.perf_counter() - start)
+    return table, fmt

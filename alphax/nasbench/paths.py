@@ -1,0 +1,87 @@
+"""Where the NASBench-101 data is: the one place that looks for it.
+
+Order: an explicit path (``--data``), else ``$ALPHAX_NASBENCH101``, else ``../shared/data/nasbench101``
+relative to the current directory, then relative to the repository root. A directory resolves to the best
+file inside it: the project's compact file, else the official ``nasbench_only108.tfrecord`` /
+``nasbench_full.tfrecord``, else the real subset ``nb101_real_subset.jsonl.gz``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import alphax
+from alphax.errors import DataError
+
+__all__ = ["ENV_VAR", "COMPACT_SUFFIX", "COMPACT_NAME", "DIR_CANDIDATES", "default_dirs", "default_data_path",
+           "resolve_data_path"]
+
+ENV_VAR = "ALPHAX_NASBENCH101"
+COMPACT_SUFFIX = ".nb101"
+"""Suffix of the project's compact file (``alphax nasbench convert``)."""
+COMPACT_NAME = "nasbench101" + COMPACT_SUFFIX
+"""The compact file's preferred name inside a data directory."""
+DIR_CANDIDATES = (COMPACT_NAME, "nasbench_only108.tfrecord", "nasbench_full.tfrecord", "nb101_real_subset.jsonl.gz")
+"""File names tried inside a data directory, best first (any other ``*.nb101`` ranks after COMPACT_NAME)."""
+_HOW_TO_FIX = f"give the file or its folder with --data PATH or set {ENV_VAR}"
+
+
+def default_dirs() -> list[Path]:
+    """The default data folders, in the order they are tried (they need not exist)."""
+    rel = Path("..") / "shared" / "data" / "nasbench101"
+    repo_root = Path(alphax.__file__).resolve().parents[1]
+    return [Path.cwd() / rel, repo_root.parent / "shared" / "data" / "nasbench101"]
+
+
+def _best_in_dir(directory: Path) -> Path | None:
+    """The best data file inside ``directory``, or None."""
+    first = directory / DIR_CANDIDATES[0]
+    if first.is_file():
+        return first
+    compact = sorted(p for p in directory.glob("*" + COMPACT_SUFFIX) if p.is_file())
+    if compact:
+        return compact[0]
+    for name in DIR_CANDIDATES[1:]:
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+def _resolve_one(path: Path, origin: str) -> Path:
+    """``path`` (a file, or a folder holding one) given by ``origin``; DataError when there is nothing."""
+    if path.is_file():
+        return path
+    if path.is_dir():
+        best = _best_in_dir(path)
+        if best is None:
+            raise DataError(f"no NASBench-101 data file in {path} ({origin}): looked for "
+                            f"{', '.join(DIR_CANDIDATES)} or any *{COMPACT_SUFFIX}")
+        return best
+    raise DataError(f"NASBench-101 data {path} ({origin}) does not exist; {_HOW_TO_FIX}")
+
+
+def resolve_data_path(path: str | os.PathLike | None = None) -> Path:
+    """The data file to read: ``path`` if given, else ``$ALPHAX_NASBENCH101``, else the default folders.
+
+    Raises :class:`~alphax.errors.DataError` naming what was looked for and how to fix it.
+    """
+    if path is not None and str(path) != "":
+        return _resolve_one(Path(path), "given with --data")
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return _resolve_one(Path(env), f"from ${ENV_VAR}")
+    tried = []
+    for directory in default_dirs():
+        tried.append(str(directory))
+        if directory.is_dir():
+            best = _best_in_dir(directory)
+            if best is not None:
+                return best
+    raise DataError(f"NASBench-101 data not found: no --data, no ${ENV_VAR}, and none of "
+                    f"{', '.join(DIR_CANDIDATES)} in {' or '.join(tried)}; {_HOW_TO_FIX}")
+
+
+def default_data_path() -> Path:
+    """The data file used when no path is given (``$ALPHAX_NASBENCH101`` or the default folders)."""
+    return resolve_data_path(None)

@@ -1,0 +1,196 @@
+"""The in-memory NASBench-101 table shared by every file format: plain numpy arrays.
+
+A :class:`Table` holds ``N`` cells (as the data files store them: the pruned representative), the epoch
+budgets present, and for each cell, budget and training repeat the metrics at the halfway point and at the
+end of training. A value the data does not hold is NaN (metrics) or -1 (trainable parameters), and the
+API turns it into ``None``. :class:`TableBuilder` collects records one by one (any reader) and lays
+them out at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from alphax.errors import DataError
+from alphax.spec import INPUT, MAX_VERTICES, OPS, OUTPUT
+
+__all__ = ["METRICS", "POINTS", "PAD_LABEL", "LABEL_OF", "OP_OF", "Table", "TableBuilder", "atomic_write"]
+
+METRICS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
+"""Last axis of :attr:`Table.metrics` (the official query's metric fields)."""
+POINTS = ("halfway", "final")
+"""Second-to-last axis of :attr:`Table.metrics` (``evaluation_data[1]`` and ``[2]`` in the official file)."""
+PAD_LABEL = -3
+LABEL_OF = {INPUT: -1, OUTPUT: -2, **{op: i for i, op in enumerate(OPS)}}
+"""Op name -> hash label (-1 input, -2 output, 0/1/2 interior ops)."""
+OP_OF = {v: k for k, v in LABEL_OF.items()}
+_DIGITS = bytes.maketrans(b"01", b"\0\1")
+_PAD_BYTE = bytes([PAD_LABEL & 0xFF])
+_NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class Table:
+    """NASBench-101 data as arrays.
+
+    ``hashes`` (N,) ``S32``; ``num_vertices`` (N,) int8; ``matrices`` (N, 7, 7) int8, zero beyond
+    ``num_vertices``; ``labels`` (N, 7) int8 hash labels, -3 beyond ``num_vertices``; ``params`` (N,) int64,
+    -1 when unknown; ``epochs`` (E,) int64, increasing; ``repeats`` (N, E) int8, the number of recorded
+    training repeats; ``metrics`` (N, E, R, 2, 4) float64 over (cell, budget, repeat, POINTS, METRICS),
+    NaN when not recorded.
+    """
+
+    hashes: np.ndarray
+    num_vertices: np.ndarray
+    matrices: np.ndarray
+    labels: np.ndarray
+    params: np.ndarray
+    epochs: np.ndarray
+    repeats: np.ndarray
+    metrics: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def fields(self) -> dict[int, list[str]]:
+        """Budget -> the query fields with at least one recorded value (``halfway_*`` for the halfway point)."""
+        out: dict[int, list[str]] = {}
+        for e, epochs in enumerate(self.epochs.tolist()):
+            names = ["module_adjacency", "module_operations"]
+            if len(self) and (self.params >= 0).any():
+                names.append("trainable_parameters")
+            present = ~np.isnan(self.metrics[:, e]).all(axis=(0, 1)) if len(self) else np.zeros((2, 4), bool)
+            names += [m for k, m in enumerate(METRICS) if present[1, k]]
+            names += ["halfway_" + m for k, m in enumerate(METRICS) if present[0, k]]
+            out[int(epochs)] = names
+        return out
+
+
+class TableBuilder:
+    """Collects records (one training repeat of one cell at one budget) and builds a :class:`Table`.
+
+    The first record of a hash fixes its matrix, ops and parameter count (like the official API); later
+    records of the same hash and budget are further repeats, in file order.
+    """
+
+    def __init__(self) -> None:
+        self._index: dict[str, int] = {}
+        self._hashes: list[str] = []
+        self._nv = array("b")
+        self._matrices = bytearray()
+        self._labels = bytearray()
+        self._params = array("q")
+        self._cell = array("i")
+        self._epochs = array("q")
+        self._values = array("d")
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def add_cell(self, module_hash: str, matrix: Sequence[Sequence[int]] | str, ops: Sequence[str],
+                 params: int | None) -> int:
+        """Register a cell (ignored if the hash is known) and return its index.
+
+        ``matrix`` is V x V 0/1 or the official row-major string of V*V ``0``/``1`` characters. Raises
+        ValueError for a malformed cell (the readers turn it into a DataError naming the file).
+        """
+        idx = self._index.get(module_hash)
+        if idx is not None:
+            return idx
+        v = len(ops)
+        if isinstance(matrix, str):
+            flat = matrix.encode("ascii").translate(_DIGITS)
+        else:
+            flat = bytes([x for row in matrix for x in row])
+        if not 2 <= v <= MAX_VERTICES or len(flat) != v * v or flat.strip(b"\0\1"):
+            raise ValueError(f"cell {module_hash}: adjacency of {len(flat)} entries for {v} ops is not a "
+                             f"V x V 0/1 matrix with 2 <= V <= {MAX_VERTICES}")
+        try:
+            labels = bytes([LABEL_OF[op] & 0xFF for op in ops])
+        except KeyError as exc:
+            raise ValueError(f"cell {module_hash}: unknown op {exc.args[0]!r}") from None
+        if not isinstance(module_hash, str) or len(module_hash) != 32:
+            raise ValueError(f"cell {module_hash!r}: a module hash is a string of 32 hex characters")
+        idx = len(self._hashes)
+        self._index[module_hash] = idx
+        self._hashes.append(module_hash)
+        self._nv.append(v)
+        pad = MAX_VERTICES - v
+        for r in range(v):
+            self._matrices += flat[r * v:(r + 1) * v]
+            self._matrices += bytes(pad)
+        self._matrices += bytes(pad * MAX_VERTICES)
+        self._labels += labels
+        self._labels += _PAD_BYTE * pad
+        self._params.append(-1 if params is None else int(params))
+        return idx
+
+    def add_run(self, idx: int, epochs: int, halfway: Sequence[float | None],
+                final: Sequence[float | None]) -> None:
+        """Add one training repeat of cell ``idx`` at ``epochs``: ``halfway``/``final`` follow METRICS."""
+        values = [_NAN if x is None else x for x in (*halfway, *final)]
+        if len(values) != 2 * len(METRICS):
+            raise ValueError(f"a run has {len(METRICS)} halfway and {len(METRICS)} final values, got {len(values)}")
+        self._values.extend(values)
+        self._cell.append(idx)
+        self._epochs.append(int(epochs))
+
+    def build(self) -> Table:
+        """Lay the records out as a :class:`Table`."""
+        n = len(self._hashes)
+        cell = np.frombuffer(self._cell, np.int32) if len(self._cell) else np.zeros(0, np.int32)
+        rec_epochs = np.frombuffer(self._epochs, np.int64) if len(self._epochs) else np.zeros(0, np.int64)
+        values = np.frombuffer(self._values, np.float64).reshape(-1, 2, len(METRICS)) if len(self._values) \
+            else np.zeros((0, 2, len(METRICS)))
+        epochs, e_idx = np.unique(rec_epochs, return_inverse=True)
+        # Repeat index: rank of each record among the records of the same (cell, budget), in file order.
+        group = cell.astype(np.int64) * max(len(epochs), 1) + e_idx
+        order = np.argsort(group, kind="stable")
+        sorted_group = group[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(sorted_group)) + 1] if len(order) else np.zeros(0, np.int64)
+        run_start = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        rep = np.empty(len(order), np.int64)
+        rep[order] = np.arange(len(order)) - run_start
+        num_rep = int(rep.max()) + 1 if len(rep) else 1
+        metrics = np.full((n, len(epochs), num_rep, 2, len(METRICS)), np.nan)
+        metrics[cell, e_idx, rep] = values
+        repeats = np.zeros((n, len(epochs)), np.int8)
+        np.add.at(repeats, (cell, e_idx), 1)
+        return Table(
+            hashes=np.array(self._hashes, dtype="S32"),
+            num_vertices=np.frombuffer(self._nv, np.int8).copy() if n else np.zeros(0, np.int8),
+            matrices=np.frombuffer(bytes(self._matrices), np.int8).reshape(n, MAX_VERTICES, MAX_VERTICES).copy(),
+            labels=np.frombuffer(bytes(self._labels), np.int8).reshape(n, MAX_VERTICES).copy(),
+            params=np.frombuffer(self._params, np.int64).copy() if n else np.zeros(0, np.int64),
+            epochs=epochs.astype(np.int64),
+            repeats=repeats,
+            metrics=metrics,
+        )
+
+
+def atomic_write(path: Path, chunks: Iterable[bytes], *, overwrite: bool) -> None:
+    """Write ``chunks`` to a temp file beside ``path``, fsync, then rename it over ``path``.
+
+    Raises :class:`DataError` if ``path`` exists and ``overwrite`` is false.
+    """
+    if path.exists() and not overwrite:
+        raise DataError(f"{path} already exists (use --force to overwrite it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for chunk in chunks:
+                f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,557 @@
+"""NASBench-101 offline: data paths, the official TFRecord reader/writer, the real subset, the compact file
+and the query semantics of the official API."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alphax.errors import DataError, OutOfDomainError
+from alphax.nasbench import NASBench101, paths
+from alphax.nasbench.compact import MAGIC, read_compact, write_compact
+from alphax.nasbench.formats import detect_format, load_table
+from alphax.nasbench.jsonl import read_jsonl
+from alphax.nasbench.table import METRICS, TableBuilder
+from alphax.nasbench.tfrecord import encode_record, masked_crc, read_official, write_official, write_records
+from alphax.spec import CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, CellSpec
+
+OPTIMUM = "02e5a0247bbdcf2860b7e96f74961594"
+BUDGETS = (4, 12, 36, 108)
+
+# -- synthetic official-format files ---------------------------------------------------------------
+
+SPECS = [
+    CellSpec([[0, 1], [0, 0]], [INPUT, OUTPUT]),
+    CellSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT]),
+    CellSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, MAXPOOL3X3, OUTPUT]),
+    CellSpec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], [INPUT, CONV1X1, CONV3X3, OUTPUT]),
+]
+
+
+def synthetic_cells(budgets=BUDGETS, repeats=3):
+    """(hash, fixed, computed) for SPECS with distinct generated metrics, halfway included."""
+    out = []
+    for c, spec in enumerate(SPECS):
+        fixed = {"module_adjacency": spec.matrix, "module_operations": spec.ops, "trainable_parameters": 1000 + c}
+        computed = {}
+        for e in budgets:
+            runs = []
+            for r in range(repeats):
+                run = {}
+                for p, scale in (("halfway", 0.5), ("final", 1.0)):
+                    run[f"{p}_training_time"] = scale * (10.0 * e + c) + r
+                    for k, m in enumerate(METRICS[1:]):
+                        run[f"{p}_{m}"] = round(0.3 + scale * 0.5 + 0.01 * c + 0.001 * r + 0.0001 * k + e * 1e-6, 9)
+                runs.append(run)
+            computed[e] = runs
+        out.append((spec.hash, fixed, computed))
+    return out
+
+
+@pytest.fixture
+def full_file(tmp_path) -> Path:
+    path = tmp_path / "nasbench_full.tfrecord"
+    assert write_official(path, synthetic_cells()) == len(SPECS) * 4 * 3
+    return path
+
+
+@pytest.fixture
+def only108_file(tmp_path) -> Path:
+    path = tmp_path / "nasbench_only108.tfrecord"
+    write_official(path, synthetic_cells(budgets=(108,)))
+    return path
+
+
+# -- paths -----------------------------------------------------------------------------------------
+
+def test_paths_explicit_env_and_folder(tmp_path, monkeypatch):
+    for name in ("nb101_real_subset.jsonl.gz", "nasbench_full.tfrecord"):
+        (tmp_path / name).write_bytes(b"x")
+    assert paths.resolve_data_path(tmp_path) == tmp_path / "nasbench_full.tfrecord"
+    (tmp_path / "nasbench_only108.tfrecord").write_bytes(b"x")
+    assert paths.resolve_data_path(tmp_path) == tmp_path / "nasbench_only108.tfrecord"
+    (tmp_path / "other.nb101").write_bytes(b"x")
+    assert paths.resolve_data_path(str(tmp_path)) == tmp_path / "other.nb101"
+    (tmp_path / paths.COMPACT_NAME).write_bytes(b"x")
+    assert paths.resolve_data_path(tmp_path) == tmp_path / paths.COMPACT_NAME
+    explicit = tmp_path / "nasbench_full.tfrecord"
+    assert paths.resolve_data_path(explicit) == explicit
+    monkeypatch.setenv(paths.ENV_VAR, str(explicit))
+    assert paths.resolve_data_path() == explicit == paths.default_data_path()
+    assert paths.resolve_data_path(tmp_path / "other.nb101") == tmp_path / "other.nb101"  # --data wins
+
+
+def test_paths_errors(tmp_path, monkeypatch):
+    with pytest.raises(DataError, match="given with --data"):
+        paths.resolve_data_path(tmp_path / "missing.tfrecord")
+    with pytest.raises(DataError, match="no NASBench-101 data file in .*nb101_real_subset.jsonl.gz"):
+        paths.resolve_data_path(tmp_path)
+    monkeypatch.setenv(paths.ENV_VAR, str(tmp_path / "nowhere"))
+    with pytest.raises(DataError, match=r"from \$ALPHAX_NASBENCH101.*--data"):
+        paths.resolve_data_path()
+    monkeypatch.delenv(paths.ENV_VAR)
+    monkeypatch.setattr(paths, "default_dirs", lambda: [tmp_path / "a", tmp_path / "b"])
+    with pytest.raises(DataError, match=r"not found.*ALPHAX_NASBENCH101"):
+        paths.default_data_path()
+
+
+def test_paths_default_folders(tmp_path, monkeypatch):
+    monkeypatch.delenv(paths.ENV_VAR, raising=False)
+    repo = Path(__file__).resolve().parents[1]
+    assert paths.default_dirs()[1] == repo.parent / "shared" / "data" / "nasbench101"
+    data = tmp_path / "shared" / "data" / "nasbench101"
+    data.mkdir(parents=True)
+    (data / "nasbench_only108.tfrecord").write_bytes(b"x")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert paths.resolve_data_path().resolve() == (data / "nasbench_only108.tfrecord").resolve()
+
+
+# -- the official format ---------------------------------------------------------------------------
+
+def test_masked_crc_reference_values():
+    # CRC-32C check value of "123456789" is 0xE3069283; the mask is TFRecord's.
+    crc = 0xE3069283
+    assert masked_crc(b"123456789") == (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+    assert masked_crc(b"") == 0xA282EAD8
+
+
+@pytest.mark.parametrize("flavour", ["full", "only108"])
+def test_official_round_trip(flavour, full_file, only108_file):
+    path = full_file if flavour == "full" else only108_file
+    budgets = BUDGETS if flavour == "full" else (108,)
+    assert detect_format(path) == "tfrecord"
+    nb = NASBench101(path, seed=0)
+    assert nb.format == "tfrecord" and len(nb) == len(SPECS) and nb.valid_epochs == set(budgets)
+    for h, fixed, computed in synthetic_cells(budgets=budgets):
+        got_fixed, got_computed = nb.get_metrics_from_hash(h)
+        assert got_fixed["module_adjacency"].tolist() == fixed["module_adjacency"].tolist()
+        assert got_fixed["module_operations"] == fixed["module_operations"]
+        assert got_fixed["trainable_parameters"] == fixed["trainable_parameters"]
+        assert got_computed == computed
+    assert nb.info()["repeats"] == {str(e): 3 for e in budgets}
+    assert "halfway_validation_accuracy" in nb.info()["fields"] and "test_accuracy" in nb.info()["fields"]
+
+
+def test_official_unset_fields_are_none(tmp_path):
+    spec = SPECS[1]
+    rec = encode_record(spec.hash, 108, spec.matrix, spec.ops, trainable_parameters=None,
+                        halfway={}, final={"validation_accuracy": 0.5})
+    write_records(tmp_path / "f.tfrecord", [rec])
+    q = NASBench101(tmp_path / "f.tfrecord").query(spec)
+    assert q["validation_accuracy"] == 0.5
+    assert q["trainable_parameters"] is None and q["test_accuracy"] is None and q["training_time"] is None
+
+
+def _offsets(path: Path) -> list[int]:
+    data, out, off = path.read_bytes(), [], 0
+    while off < len(data):
+        out.append(off)
+        off += 16 + struct.unpack_from("<Q", data, off)[0]
+    return out
+
+
+def test_truncated_file(full_file):
+    data = full_file.read_bytes()
+    offs = _offsets(full_file)
+    length = offs[3] - offs[2] - 16
+    for cut, what in ((offs[2] + 5, "length header"), (offs[2] + 12 + length // 2, "data"),
+                      (offs[2] + 12 + length + 2, "data CRC")):
+        full_file.write_bytes(data[:cut])
+        with pytest.raises(DataError, match=f"{full_file.name}: truncated .* offset {offs[2]} .*{what}"):
+            read_official(full_file)
+
+
+def test_crc_errors(full_file):
+    data = bytearray(full_file.read_bytes())
+    offs = _offsets(full_file)
+    bad = bytearray(data)
+    bad[offs[1] + 20] ^= 0x01
+    full_file.write_bytes(bytes(bad))
+    with pytest.raises(DataError, match=f"CRC error in the data of the record at byte offset {offs[1]}"):
+        NASBench101(full_file)
+    bad = bytearray(data)
+    bad[offs[2] + 1] ^= 0x01
+    full_file.write_bytes(bytes(bad))
+    with pytest.raises(DataError, match=f"CRC error in the length of the record at byte offset {offs[2]}"):
+        read_official(full_file)
+
+
+@pytest.mark.parametrize("payload, needle", [
+    (b"not json", "not a NASBench-101 row"),
+    (b'{"a": 1}', "not a NASBench-101 row"),
+    (json.dumps(["0" * 32, 108, "0100", "input,output", "@@@"]).encode(), "not a NASBench-101 row"),
+    (json.dumps(["0" * 32, 108, "0100", "input,output", ""]).encode(), "0 evaluation points"),
+    (json.dumps(["0" * 32, 108, "01", "input,output", ""]).encode(), "not a V x V 0/1 matrix"),
+    (json.dumps(["0" * 32, 108, "010001000", "input,conv9,output", ""]).encode(), "unknown op"),
+])
+def test_bad_records(tmp_path, payload, needle):
+    if needle in ("not a V x V 0/1 matrix", "unknown op"):  # a well-formed ModelMetrics, a malformed cell
+        good = json.loads(encode_record("0" * 32, 108, [[0, 1], [0, 0]], [INPUT, OUTPUT], trainable_parameters=1,
+                                        halfway={}, final={}))
+        row = json.loads(payload)
+        row[4] = good[4]
+        payload = json.dumps(row).encode()
+    path = tmp_path / "bad.tfrecord"
+    write_records(path, [payload])
+    with pytest.raises(DataError, match=f"bad.tfrecord: record at byte offset 0 .*{needle}"):
+        NASBench101(path)
+
+
+def test_bad_hash_in_record(tmp_path):
+    path = tmp_path / "bad.tfrecord"
+    write_records(path, [encode_record("abc", 108, [[0, 1], [0, 0]], [INPUT, OUTPUT], trainable_parameters=1,
+                                       halfway={}, final={})])
+    with pytest.raises(DataError, match="32 hex characters"):
+        read_official(path)
+
+
+def test_wrong_format_and_missing_file(tmp_path):
+    wrong = tmp_path / "notes.txt"
+    wrong.write_text("hello, this is not NASBench\n")
+    with pytest.raises(DataError, match=r"notes.txt is not a NASBench-101 data file: expected .*tfrecord"):
+        NASBench101(wrong)
+    with pytest.raises(DataError, match="does not exist"):
+        NASBench101(tmp_path / "missing.tfrecord")
+    with pytest.raises(DataError, match="does not exist"):
+        detect_format(tmp_path / "missing.tfrecord")
+    with pytest.raises(DataError, match="cannot read"):
+        detect_format(tmp_path)  # a folder is not readable as a file
+    with pytest.raises(DataError, match="cannot read"):
+        read_official(tmp_path / "missing.tfrecord")
+
+
+def test_write_refuses_to_overwrite(full_file):
+    with pytest.raises(DataError, match="already exists"):
+        write_official(full_file, synthetic_cells())
+    write_official(full_file, synthetic_cells(budgets=(108,)), overwrite=True)
+    assert NASBench101(full_file).valid_epochs == {108}
+
+
+# -- query semantics -------------------------------------------------------------------------------
+
+def test_query_repeat_is_random_seedable_and_all_reachable(full_file):
+    a, b, c = NASBench101(full_file, seed=1), NASBench101(full_file, seed=1), NASBench101(full_file, seed=2)
+    spec = SPECS[3]
+    seq_a = [a.query(spec)["validation_accuracy"] for _ in range(60)]
+    assert seq_a == [b.query(spec)["validation_accuracy"] for _ in range(60)]
+    assert seq_a != [c.query(spec)["validation_accuracy"] for _ in range(60)]
+    recorded = {run["final_validation_accuracy"] for run in a.get_metrics_from_hash(spec.hash)[1][108]}
+    assert len(recorded) == 3 and set(seq_a) == recorded
+    # An explicit rng decides alone and leaves the data set's own generator untouched.
+    state = a.rng.bit_generator.state
+    r1 = [a.query(spec, rng=np.random.default_rng(7))["test_accuracy"] for _ in range(5)]
+    r2 = [a.query(spec, rng=np.random.default_rng(7))["test_accuracy"] for _ in range(5)]
+    assert r1 == r2 and len(set(r1)) == 1 and a.rng.bit_generator.state == state
+
+
+def test_query_fields_and_stored_representative(full_file):
+    nb = NASBench101(full_file, seed=0)
+    # The same diamond with its two interior vertices swapped: same hash, the stored matrix comes back.
+    swapped = CellSpec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], [INPUT, CONV3X3, CONV1X1, OUTPUT])
+    q = nb.query(swapped, epochs=12)
+    assert set(q) == {"module_adjacency", "module_operations", "trainable_parameters", "training_time",
+                      "train_accuracy", "validation_accuracy", "test_accuracy"}
+    assert q["module_operations"] == SPECS[3].ops and q["module_adjacency"].dtype == np.int8
+    assert q["module_adjacency"].tolist() == SPECS[3].matrix.tolist() and q["trainable_parameters"] == 1003
+    q["module_adjacency"][0, 1] = 0  # a copy: the table is not changed
+    assert nb.query(SPECS[3])["module_adjacency"][0, 1] == 1
+
+
+def test_budget_counters_and_stop_halfway(full_file):
+    nb = NASBench101(full_file, seed=3)
+    assert nb.get_budget_counters() == (0.0, 0)
+    runs = nb.get_metrics_from_hash(SPECS[2].hash)[1]
+    total = 0.0
+    q = nb.query(SPECS[2], epochs=36)
+    assert q["training_time"] in {r["final_training_time"] for r in runs[36]}
+    total += q["training_time"]
+    h = nb.query(SPECS[2], epochs=36, stop_halfway=True)
+    match = [r for r in runs[36] if r["halfway_training_time"] == h["training_time"]]
+    assert len(match) == 1
+    assert (h["train_accuracy"], h["validation_accuracy"], h["test_accuracy"]) == (
+        match[0]["halfway_train_accuracy"], match[0]["halfway_validation_accuracy"], match[0]["halfway_test_accuracy"])
+    total += h["training_time"]
+    time_spent, epochs_spent = nb.get_budget_counters()
+    assert epochs_spent == 36 + 18 and time_spent == pytest.approx(total)
+    nb.query(SPECS[0], epochs=4, stop_halfway=True)
+    assert nb.get_budget_counters()[1] == 56
+    nb.reset_budget_counters()
+    assert nb.get_budget_counters() == (0.0, 0)
+    nb.is_valid(SPECS[0])
+    nb.get_metrics_from_hash(SPECS[0].hash)
+    assert nb.get_budget_counters() == (0.0, 0)
+
+
+def test_query_errors(full_file, only108_file):
+    nb = NASBench101(full_file)
+    with pytest.raises(OutOfDomainError, match=r"invalid number of epochs 5, must be one of \[4, 12, 36, 108\]"):
+        nb.query(SPECS[0], epochs=5)
+    with pytest.raises(OutOfDomainError, match=r"must be one of \[108\]"):
+        NASBench101(only108_file).query(SPECS[0], epochs=4)
+    disconnected = CellSpec([[0, 0, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT])
+    with pytest.raises(OutOfDomainError, match="disconnected"):
+        nb.query(disconnected)
+    chain8 = CellSpec(np.eye(8, k=1, dtype=int), [INPUT] + [CONV3X3] * 6 + [OUTPUT])
+    with pytest.raises(OutOfDomainError, match="8 vertices"):
+        nb.query(chain8)
+    dense = CellSpec(np.triu(np.ones((6, 6), int), k=1), [INPUT] + [CONV3X3] * 4 + [OUTPUT])
+    with pytest.raises(OutOfDomainError, match="15 edges"):
+        nb.query(dense)
+    no_data = CellSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV1X1, OUTPUT])
+    with pytest.raises(OutOfDomainError, match=f"no data for cell {no_data.hash}"):
+        nb.query(no_data)
+    with pytest.raises(OutOfDomainError, match="no data for module hash"):
+        nb.get_metrics_from_hash("f" * 32)
+    with pytest.raises(OutOfDomainError, match="no data for module hash"):
+        nb.spec_of(None)
+    with pytest.raises(TypeError, match="expected a CellSpec"):
+        nb.query("input,output")
+    assert nb.is_valid(no_data) and not nb.is_valid(disconnected) and not nb.is_valid(chain8)
+    assert not nb.is_valid(dense)
+
+
+def test_no_data_at_a_budget(tmp_path):
+    cells = synthetic_cells()
+    h, fixed, computed = cells[0]
+    cells[0] = (h, fixed, {108: computed[108]})  # this cell only at 108 epochs
+    write_official(tmp_path / "f.tfrecord", cells)
+    nb = NASBench101(tmp_path / "f.tfrecord")
+    with pytest.raises(OutOfDomainError, match="has no data at 4 epochs"):
+        nb.query(SPECS[0], epochs=4)
+    assert set(nb.get_metrics_from_hash(h)[1]) == {108}
+    assert nb.query(SPECS[1], epochs=4)["validation_accuracy"] is not None
+
+
+def test_duck_typed_spec_hashes_and_iteration(full_file):
+    class ModelSpec:  # like nasbench's: matrix and ops
+        def __init__(self, matrix, ops):
+            self.matrix, self.ops = matrix, ops
+
+    nb = NASBench101(full_file, seed=0)
+    assert nb.query(ModelSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT]))["trainable_parameters"] == 1001
+    assert nb.is_valid(ModelSpec([[0, 1], [0, 0]], [INPUT, OUTPUT]))
+    hashes = [s.hash for s in SPECS]
+    assert list(nb.hash_iterator()) == hashes and list(nb.hashes) == hashes
+    assert len(nb.hashes) == len(nb) == 4 and SPECS[0].hash in nb.hashes and "x" * 32 not in nb.hashes
+    assert 17 not in nb.hashes and nb.hashes == set(hashes)
+    for h in hashes:
+        assert nb.spec_of(h).hash == h
+    assert "cells=4" in repr(nb)
+    other = NASBench101.from_table(nb.table, seed=0)
+    assert other.query(SPECS[1]) .keys() == nb.query(SPECS[1]).keys() and other.format == "table"
+
+
+# -- the compact file ------------------------------------------------------------------------------
+
+def _tables_equal(a, b) -> None:
+    for name in ("hashes", "num_vertices", "matrices", "labels", "params", "epochs", "repeats"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    np.testing.assert_array_equal(a.metrics, b.metrics)  # NaN == NaN here
+
+
+def test_compact_round_trip_official(full_file, tmp_path):
+    table = read_official(full_file)
+    dst = tmp_path / "x.nb101"
+    write_compact(dst, table)
+    assert detect_format(dst) == "compact"
+    back, fmt = load_table(dst)
+    assert fmt == "compact"
+    _tables_equal(table, back)
+    a, b = NASBench101(full_file), NASBench101(dst)
+    for h in a.hash_iterator():
+        fa, ca = a.get_metrics_from_hash(h)
+        fb, cb = b.get_metrics_from_hash(h)
+        assert ca == cb and fa["module_operations"] == fb["module_operations"]
+    with pytest.raises(DataError, match="already exists"):
+        write_compact(dst, table)
+    write_compact(dst, table, overwrite=True)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def _rewrite_header(path: Path, mutate) -> None:
+    """Re-serialise a compact file with its JSON header changed by ``mutate`` (arrays unchanged)."""
+    data = path.read_bytes()
+    (length,) = struct.unpack_from("<Q", data, 8)
+    header = json.loads(data[16:16 + length])
+    base = 16 + length + (-(16 + length) % 64)
+    mutate(header)
+    head = json.dumps(header).encode()
+    prefix = MAGIC + struct.pack("<Q", len(head)) + head
+    prefix += b"\0" * (-len(prefix) % 64)
+    path.write_bytes(prefix + data[base:])
+
+
+def test_compact_errors(full_file, tmp_path):
+    table = read_official(full_file)
+    dst = tmp_path / "x.nb101"
+    write_compact(dst, table)
+    good = dst.read_bytes()
+    dst.write_bytes(good[:-100])
+    with pytest.raises(DataError, match="x.nb101: truncated compact file: array metrics"):
+        NASBench101(dst)
+    bad = bytearray(good)
+    bad[-200] ^= 0xFF
+    dst.write_bytes(bytes(bad))
+    with pytest.raises(DataError, match="CRC error in array metrics"):
+        read_compact(dst)
+    assert read_compact(dst, verify=False).metrics.shape == table.metrics.shape
+    dst.write_bytes(good[:8] + b"\xff" * 8 + good[16:])
+    with pytest.raises(DataError, match="unreadable compact-file header"):
+        read_compact(dst)
+    (tmp_path / "nomagic").write_bytes(b"nothing")
+    with pytest.raises(DataError, match="not a compact NASBench-101 file"):
+        read_compact(tmp_path / "nomagic")
+    for mutate, needle in (
+            (lambda h: h.update(version=99), "version 99"),
+            (lambda h: h["arrays"]["metrics"].update(dtype="<f4"), "array metrics has dtype"),
+            (lambda h: h["arrays"]["params"].update(shape=[3]), "array params of shape"),
+            (lambda h: h["arrays"].pop("labels"), "unreadable compact-file header")):
+        dst.write_bytes(good)
+        _rewrite_header(dst, mutate)
+        with pytest.raises(DataError, match=needle):
+            read_compact(dst)
+    import dataclasses
+    write_compact(dst, dataclasses.replace(table, repeats=table.repeats[:2]), overwrite=True)
+    with pytest.raises(DataError, match="inconsistent array shapes"):
+        read_compact(dst)
+
+
+# -- the JSON Lines reader -------------------------------------------------------------------------
+
+def _row(spec: CellSpec, **metrics) -> str:
+    return json.dumps({"hash": spec.hash, "matrix": spec.matrix.tolist(), "ops": spec.ops,
+                       "trainable_parameters": 5, "metrics": metrics})
+
+
+def test_jsonl_plain_repeats_and_prefixed_names(tmp_path):
+    path = tmp_path / "cells.jsonl"
+    path.write_text(_row(SPECS[1], **{"108": [{"validation_accuracy": 0.5, "halfway_validation_accuracy": 0.25},
+                                               {"final_validation_accuracy": 0.75}]}) + "\n\n")
+    nb = NASBench101(path, seed=0)
+    assert nb.format == "jsonl"
+    runs = nb.get_metrics_from_hash(SPECS[1].hash)[1][108]
+    assert [r["final_validation_accuracy"] for r in runs] == [0.5, 0.75]
+    assert runs[0]["halfway_validation_accuracy"] == 0.25 and runs[1]["halfway_validation_accuracy"] is None
+
+
+def test_jsonl_errors(tmp_path):
+    path = tmp_path / "cells.jsonl"
+    path.write_text(_row(SPECS[1], **{"108": {"validation_accuracy": 0.5}}) + "\n{not json}\n")
+    with pytest.raises(DataError, match="cells.jsonl: line 2 is not a NASBench-101 cell row"):
+        read_jsonl(path)
+    path.write_text('{"hash": "x"}\n')
+    with pytest.raises(DataError, match="line 1"):
+        read_jsonl(path)
+    path.write_text(_row(SPECS[1], **{"108": {"validation_accuracy": "high"}}) + "\n")
+    with pytest.raises(DataError, match="line 1"):
+        read_jsonl(path)
+    import gzip
+    gz = tmp_path / "cells.jsonl.gz"
+    gz.write_bytes(gzip.compress((_row(SPECS[1], **{"108": {"validation_accuracy": 0.5}}) + "\n").encode() * 50)[:-30])
+    with pytest.raises(DataError, match="truncated or corrupt"):
+        read_jsonl(gz)
+
+
+def test_builder_rejects_wrong_run_length():
+    b = TableBuilder()
+    idx = b.add_cell(SPECS[0].hash, [[0, 1], [0, 0]], [INPUT, OUTPUT], None)
+    with pytest.raises(ValueError, match="4 halfway and 4 final"):
+        b.add_run(idx, 108, [None] * 4, [0.5])
+    assert len(b) == 1 and b.add_cell(SPECS[0].hash, "garbage", [], None) == idx  # first record wins
+
+
+# -- the real data from ../shared ------------------------------------------------------------------
+
+def _shared_file(name: str) -> Path:
+    """A file of the shared data folder, found through paths.py; fail under CI=true, else skip, if absent."""
+    try:
+        found = paths.resolve_data_path()
+        candidate = found if found.name == name else found.parent / name
+        if not candidate.is_file():
+            raise DataError(f"{name} not beside {found}")
+        return candidate
+    except DataError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"NASBench-101 data missing: {exc}")
+        pytest.skip(f"NASBench-101 data missing: {exc}")
+
+
+@pytest.fixture(scope="module")
+def subset() -> NASBench101:
+    return NASBench101(_shared_file("nb101_real_subset.jsonl.gz"), seed=0)
+
+
+def test_real_subset(subset):
+    assert len(subset) == 20001 and subset.valid_epochs == {4, 12, 36, 108} and subset.format == "jsonl"
+    info = subset.info()
+    assert info["fields"] == ["module_adjacency", "module_operations", "trainable_parameters", "training_time",
+                              "validation_accuracy"]
+    assert "training_time" not in info["fields_by_epochs"]["4"] and info["repeats"]["108"] == 1
+    q4 = subset.query(subset.spec_of(OPTIMUM), epochs=4)
+    assert q4["train_accuracy"] is None and q4["test_accuracy"] is None and q4["training_time"] is None
+    q = subset.query(subset.spec_of(OPTIMUM))
+    assert q["training_time"] > 0 and q["test_accuracy"] is None and q["trainable_parameters"] == 32426634
+    assert subset.get_budget_counters() == (q["training_time"], 112)
+    val = subset.table.metrics[:, -1, 0, 1, 2]
+    best = int(np.argmax(val))
+    assert subset.table.hashes[best].decode() == "096f593e0f12d65f6220bf8565b764a9"
+    assert val[best] == pytest.approx(0.949119, abs=1e-6)
+    rng = np.random.default_rng(0)
+    for i in rng.choice(len(subset), 40, replace=False):
+        h = subset.table.hashes[i].decode()
+        assert subset.spec_of(h).hash == h
+
+
+def test_real_subset_compact_round_trip(subset, tmp_path):
+    dst = tmp_path / "subset.nb101"
+    write_compact(dst, subset.table)
+    _tables_equal(subset.table, read_compact(dst))
+
+
+@pytest.fixture(scope="module")
+def full_records() -> list[dict]:
+    with open(_shared_file("nb101_full_records.json"), encoding="utf-8") as f:
+        return json.load(f)["records"]
+
+
+def test_full_records_through_an_official_file(full_records, tmp_path, subset):
+    cells = [(r["hash"], {"module_adjacency": r["matrix"], "module_operations": r["ops"],
+                          "trainable_parameters": r["trainable_parameters"]},
+              {int(e): runs for e, runs in r["metrics"].items()}) for r in full_records]
+    path = tmp_path / "nasbench_full.tfrecord"
+    assert write_official(path, cells) == 4 * 4 * 3
+    nb = NASBench101(path, seed=0)
+    assert len(nb) == 4 and nb.valid_epochs == set(BUDGETS)
+    for rec in full_records:
+        spec = CellSpec(rec["matrix"], rec["ops"])
+        assert spec.hash == rec["hash"]
+        _, computed = nb.get_metrics_from_hash(rec["hash"])
+        assert computed == {int(e): runs for e, runs in rec["metrics"].items()}
+        tests = {nb.query(spec)["test_accuracy"] for _ in range(40)}
+        assert tests == {run["final_test_accuracy"] for run in rec["metrics"]["108"]}
+        mean = float(np.mean([run["final_test_accuracy"] for run in computed[108]]))
+        assert mean == pytest.approx(rec["mean_final_test_accuracy_108"], abs=1e-12)
+    optimum = max(nb.hash_iterator(),
+                  key=lambda h: np.mean([r["final_test_accuracy"] for r in nb.get_metrics_from_hash(h)[1][108]]))
+    assert optimum == OPTIMUM
+    mean = np.mean([r["final_test_accuracy"] for r in nb.get_metrics_from_hash(OPTIMUM)[1][108]])
+    assert mean == pytest.approx(0.943175752957662, abs=1e-12)
+    # The subset holds repeat 1 of the optimum at every budget (its README).
+    for e in BUDGETS:
+        sub = subset.get_metrics_from_hash(OPTIMUM)[1][e][0]["final_validation_accuracy"]
+        assert sub == nb.get_metrics_from_hash(OPTIMUM)[1][e][1]["final_validation_accuracy"]
+
+
+def test_import_is_light():
+    code = ("import sys, alphax, alphax.nasbench, alphax.nasbench.api; "
+            "print(any(m in sys.modules for m in ('torch', 'mpi4py', 'google.protobuf', 'tensorflow')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr

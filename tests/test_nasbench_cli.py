@@ -1,0 +1,98 @@
+"""`alphax nasbench info|query|convert` from the command line, every error path included."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from alphax.nasbench.tfrecord import write_official
+from test_nasbench import SPECS, synthetic_cells  # tests/ is on sys.path (pytest prepend mode)
+
+CHAIN = ("--matrix", "[[0,1,0],[0,0,1],[0,0,0]]", "--ops", "input,conv3x3-bn-relu,output")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("nb") / "nasbench_full.tfrecord"
+    write_official(path, synthetic_cells())
+    return path
+
+
+def _env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "ALPHAX_NASBENCH101"}
+    env.update(extra)
+    return env
+
+
+def _one_line_error(r, *needles, code=1):
+    assert r.returncode == code, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_info(run_cli, data):
+    r = run_cli("nasbench", "info", "--data", data)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["cells"] == 4 and info["epochs"] == [4, 12, 36, 108] and info["format"] == "tfrecord"
+    assert "test_accuracy" in info["fields"] and "halfway_test_accuracy" in info["fields"]
+    # No --data: the environment variable (paths.py) finds it.
+    r = run_cli("nasbench", "info", env=_env(ALPHAX_NASBENCH101=str(data.parent)))
+    assert r.returncode == 0 and json.loads(r.stdout)["path"] == str(data)
+
+
+def test_query_seeded_and_halfway(run_cli, data):
+    out = [run_cli("nasbench", "query", "--data", data, *CHAIN, "--epochs", "36", "--seed", "5") for _ in range(2)]
+    assert out[0].returncode == 0 and out[0].stdout == out[1].stdout
+    q = json.loads(out[0].stdout)
+    assert q["module_adjacency"] == SPECS[1].matrix.tolist() and q["module_operations"] == SPECS[1].ops
+    runs = {r["final_test_accuracy"] for r in synthetic_cells()[1][2][36]}
+    assert q["test_accuracy"] in runs and q["trainable_parameters"] == 1001
+    h = json.loads(run_cli("nasbench", "query", "--data", data, *CHAIN, "--epochs", "36", "--stop-halfway").stdout)
+    assert h["training_time"] in {r["halfway_training_time"] for r in synthetic_cells()[1][2][36]}
+
+
+def test_convert(run_cli, data, tmp_path):
+    dst = tmp_path / "out.nb101"
+    r = run_cli("nasbench", "convert", data, "-o", dst)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["cells"] == 4 and dst.exists()
+    info = json.loads(run_cli("nasbench", "info", "--data", dst).stdout)
+    assert info["format"] == "compact" and info["cells"] == 4 and info["epochs"] == [4, 12, 36, 108]
+    a = run_cli("nasbench", "query", "--data", dst, *CHAIN, "--seed", "1").stdout
+    assert a == run_cli("nasbench", "query", "--data", data, *CHAIN, "--seed", "1").stdout
+    before = dst.read_bytes()
+    _one_line_error(run_cli("nasbench", "convert", data, "-o", dst), "already exists", "--force")
+    assert dst.read_bytes() == before
+    assert run_cli("nasbench", "convert", dst, "-o", dst, "--force").returncode == 0
+    _one_line_error(run_cli("nasbench", "convert", data, "-o", tmp_path, "--force"), "is a folder")
+
+
+def test_errors(run_cli, data, tmp_path):
+    q = ("nasbench", "query", "--data", data)
+    _one_line_error(run_cli(*q, "--matrix", "[[0,1],[0,0]", "--ops", "input,output"), "not valid JSON")
+    _one_line_error(run_cli(*q, "--matrix", "[[0,1,0],[0,0,1],[0,0,0]]", "--ops", "input,conv5x5,output"),
+                    "unknown op 'conv5x5'")
+    _one_line_error(run_cli(*q, "--matrix", "[[0,0],[0,0]]", "--ops", "input,output"), "disconnected")
+    _one_line_error(run_cli(*q, "--matrix", "[[0,1,0],[0,0,1],[0,0,0]]", "--ops", "input,conv1x1-bn-relu,output"),
+                    "no data for cell")
+    _one_line_error(run_cli(*q, *CHAIN, "--epochs", "200"), "invalid number of epochs 200", "[4, 12, 36, 108]")
+    _one_line_error(run_cli(*q, *CHAIN, "--epochs", "many"), "--epochs", code=2)
+    _one_line_error(run_cli(*q, *CHAIN, "--frobnicate"), "unrecognized arguments", code=2)
+    _one_line_error(run_cli("nasbench", "query", "--data", data, "--ops", "input,output"), "--matrix", code=2)
+    missing = tmp_path / "missing.tfrecord"
+    _one_line_error(run_cli("nasbench", "info", "--data", missing), str(missing), "does not exist", "--data")
+    wrong = tmp_path / "wrong.bin"
+    wrong.write_bytes(os.urandom(256))
+    _one_line_error(run_cli("nasbench", "info", "--data", wrong), "wrong.bin is not a NASBench-101 data file")
+    truncated = tmp_path / "nasbench_only108.tfrecord"
+    truncated.write_bytes(data.read_bytes()[:-7])
+    _one_line_error(run_cli("nasbench", "info", "--data", truncated), "truncated", "offset")
+    _one_line_error(run_cli("nasbench", "convert", missing, "-o", tmp_path / "x.nb101"), "does not exist")
+    _one_line_error(run_cli("nasbench", "info", env=_env(ALPHAX_NASBENCH101=str(missing))),
+                    "ALPHAX_NASBENCH101", "does not exist")
