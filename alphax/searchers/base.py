@@ -47,3 +47,7 @@ class Searcher(ABC):
     @abstractmethod
     def tell(self, cell: Any, result: Result) -> None:
         """Report the result of a proposed cell."""
+
+    def metrics(self) -> dict:
+        """Diagnostics for the run log (e.g. the predictor's ranking quality); empty by default."""
+        return {}

@@ -8,7 +8,7 @@ import numpy as np
 
 from alphax.errors import OutOfDomainError
 from alphax.spaces.base import SearchSpace
-from alphax.spec import INPUT, MAX_VERTICES, OPS, OUTPUT, CellSpec, check_in_space, is_valid
+from alphax.spec import INPUT, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT, CellSpec, check_in_space, is_valid
 
 __all__ = ["NASBench101Space", "random_spec", "mutate_spec", "pad_spec"]
 
@@ -91,15 +91,68 @@ class NASBench101Space(SearchSpace):
                 out[row, 21 + 3 * i + OPS.index(op)] = 1.0
         return out
 
-    # MCTS view: see the search implementation (alphax.searchers.alphax) for the action set.
+    # -- MCTS view ------------------------------------------------------------------------------
+    # A state is ``(ops, edges, phase, cursor)``: the interior ops added so far (vertices 1..k), the
+    # edges as sorted ``(src, dst)`` pairs (``dst == -1`` is the output vertex), the phase (0: adding
+    # vertices and their incoming edges, 1: adding edges into the output, 2: ended) and the last source
+    # used for the current destination. Actions: ``("v", op)`` adds vertex k+1 with ``op``;
+    # ``("e", src, dst)`` adds an edge into the newest vertex or into the output (sources in increasing
+    # order, so each edge set is built one way only); ``("end",)`` ends the cell. The first output edge
+    # closes the vertex list. At most 5 interior vertices and 9 edges.
+
     def root_state(self) -> Hashable:
-        raise NotImplementedError
+        return ((), (), 0, -1)
 
     def actions(self, state: Hashable) -> list[Hashable]:
-        raise NotImplementedError
+        ops, edges, phase, cursor = state
+        k = len(ops)
+        if phase == 2:
+            return []
+        room = len(edges) < MAX_EDGES
+        if phase == 1:
+            out: list[Hashable] = [("end",)]
+            if room:
+                out += [("e", s, -1) for s in range(cursor + 1, k + 1)]
+            return out
+        out = [("v", op) for op in OPS] if k < MAX_VERTICES - 2 else []
+        if room:
+            if k >= 1:
+                out += [("e", s, k) for s in range(cursor + 1, k)]
+            out += [("e", s, -1) for s in range(0, k + 1)]
+        return out
 
     def step(self, state: Hashable, action: Hashable) -> Hashable:
-        raise NotImplementedError
+        ops, edges, phase, cursor = state
+        if action[0] == "v":
+            return (ops + (action[1],), edges, 0, -1)
+        if action[0] == "e":
+            _, src, dst = action
+            new_edges = tuple(sorted(edges + ((src, dst),)))
+            if dst == -1:
+                return (ops, new_edges, 1, src if phase == 1 else src)
+            return (ops, new_edges, 0, src)
+        if action[0] == "end":
+            return (ops, edges, 2, cursor)
+        raise ValueError(f"unknown action {action!r}")
 
-    def cell_of(self, state: Hashable):
-        raise NotImplementedError
+    def cell_of(self, state: Hashable) -> CellSpec | None:
+        ops, edges, phase, _ = state
+        if phase != 2:
+            return None
+        v = len(ops) + 2
+        matrix = np.zeros((v, v), dtype=np.int64)
+        for src, dst in edges:
+            matrix[src, v - 1 if dst == -1 else dst] = 1
+        spec = CellSpec(matrix, [INPUT, *ops, OUTPUT])
+        return spec if is_valid(spec) else None
+
+    def action_path(self, cell: CellSpec) -> list[Hashable]:
+        """The actions that build ``cell`` (its pruned, stored vertex order) from :meth:`root_state`."""
+        m, v = cell.matrix, cell.num_vertices
+        path: list[Hashable] = []
+        for j in range(1, v - 1):
+            path.append(("v", cell.ops[j]))
+            path += [("e", i, j) for i in range(j) if m[i, j]]
+        path += [("e", i, -1) for i in range(v - 1) if m[i, v - 1]]
+        path.append(("end",))
+        return path

@@ -1,0 +1,153 @@
+"""Atomic checkpoints of a run's state (the pickled searcher, random generator included, and ``n``).
+
+Layout in the run folder: ``checkpoint.pkl`` (latest) and ``checkpoint.prev.pkl`` (the one before).
+A save writes ``checkpoint.pkl.tmp``, fsyncs it, moves the latest to ``.prev`` and renames the temp file
+into place, then fsyncs the folder; a kill at any point leaves at least one complete checkpoint (or none
+before the first save). Each file is a header line, the SHA-256 of the payload and the pickled payload, so
+a truncated or altered file is detected instead of unpickled.
+
+``shared``: objects that the loader can provide again (a table's candidate cells, thousands of them):
+they are pickled as references to their index in ``shared``, which keeps a checkpoint small and fast to
+write and read; the same list, in the same order, must be given to load it.
+
+Loading: a corrupt latest checkpoint is reported (a warning) and the previous one is used; when no intact
+checkpoint is left, :class:`~alphax.errors.CheckpointError` says what to do. Nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import pickle
+from pathlib import Path
+from typing import Any, Sequence
+
+from alphax.errors import CheckpointError
+
+__all__ = ["LATEST", "PREVIOUS", "save_checkpoint", "load_checkpoint", "read_checkpoint", "checkpoint_info"]
+
+log = logging.getLogger(__name__)
+
+LATEST = "checkpoint.pkl"
+PREVIOUS = "checkpoint.prev.pkl"
+_MAGIC = b"ALPHAX-CHECKPOINT 1\n"
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file, shared: Sequence[Any]):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._index = {id(obj): i for i, obj in enumerate(shared)}
+
+    def persistent_id(self, obj: Any) -> int | None:
+        return self._index.get(id(obj))
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, shared: Sequence[Any]):
+        super().__init__(file)
+        self._shared = shared
+
+    def persistent_load(self, pid: Any) -> Any:
+        if not isinstance(pid, int) or not 0 <= pid < len(self._shared):
+            raise pickle.UnpicklingError(f"reference to shared object {pid!r} of {len(self._shared)}")
+        return self._shared[pid]
+
+
+def save_checkpoint(folder: str | os.PathLike, state: dict, *, shared: Sequence[Any] = ()) -> Path:
+    """Write ``state`` (a picklable dict) as the latest checkpoint of ``folder``; keep the previous one."""
+    folder = Path(folder)
+    buf = io.BytesIO()
+    _Pickler(buf, shared).dump(state)
+    meta = {"n": state.get("n"), **{k: state[k] for k in ("time", "dispatch") if k in state}}
+    body = json.dumps(meta).encode() + b"\n" + buf.getvalue()
+    digest = hashlib.sha256(body).hexdigest().encode()
+    tmp = folder / (LATEST + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(_MAGIC + digest + b"\n" + body)
+        f.flush()
+        os.fsync(f.fileno())
+    latest = folder / LATEST
+    if latest.exists():
+        os.replace(latest, folder / PREVIOUS)
+    os.replace(tmp, latest)
+    _fsync_dir(folder)
+    return latest
+
+
+def _verified(path: Path) -> tuple[dict, bytes]:
+    """``(meta, pickled payload)`` of an intact checkpoint file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not data.startswith(_MAGIC):
+        raise CheckpointError(f"{path}: not an AlphaX checkpoint (bad header)")
+    rest = data[len(_MAGIC):]
+    digest, sep, body = rest.partition(b"\n")
+    if not sep or hashlib.sha256(body).hexdigest().encode() != digest:
+        raise CheckpointError(f"{path}: corrupt (checksum mismatch: truncated or altered)")
+    meta, _, payload = body.partition(b"\n")
+    return json.loads(meta), payload
+
+
+def checkpoint_info(path: str | os.PathLike) -> dict:
+    """The small JSON header of a checkpoint (``n``, ``time``, ``dispatch``), checked, without unpickling."""
+    return _verified(Path(path))[0]
+
+
+def read_checkpoint(path: str | os.PathLike, *, shared: Sequence[Any] = ()) -> dict:
+    """The state in one checkpoint file; :class:`CheckpointError` if it is missing or corrupt. ``shared``:
+    the list given to :func:`save_checkpoint`."""
+    path = Path(path)
+    _, payload = _verified(path)
+    try:
+        state = _Unpickler(io.BytesIO(payload), shared).load()
+    except Exception as exc:  # noqa: BLE001 - an intact file that this code cannot unpickle
+        raise CheckpointError(f"{path}: cannot be unpickled ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict) or "n" not in state:
+        raise CheckpointError(f"{path}: not a run checkpoint (no 'n')")
+    return state
+
+
+def load_checkpoint(folder: str | os.PathLike, *, shared: Sequence[Any] = ()) -> tuple[dict, Path] | None:
+    """``(state, path)`` of the newest intact checkpoint of ``folder``; None if it has none.
+
+    A corrupt latest checkpoint logs a warning and falls back to the previous one; if no intact one is
+    left, raises :class:`CheckpointError` with the way out (move the bad files away to replay the
+    whole results log from the start).
+    """
+    folder = Path(folder)
+    candidates = [p for p in (folder / LATEST, folder / PREVIOUS) if p.exists()]
+    if not candidates:
+        return None
+    errors = []
+    for path in candidates:
+        try:
+            state = read_checkpoint(path, shared=shared)
+        except CheckpointError as exc:
+            errors.append(str(exc))
+            continue
+        if errors:
+            log.warning("%s; resuming from the previous checkpoint %s (n=%d) instead", errors[0], path.name,
+                        state["n"])
+        return state, path
+    names = " ".join(str(p) for p in candidates)
+    raise CheckpointError(f"{'; '.join(errors)}; no intact checkpoint is left. To resume by replaying "
+                          f"results.jsonl from the start, move the bad file(s) away: "
+                          f"mkdir -p {folder}/bad && mv {names} {folder}/bad/")

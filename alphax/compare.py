@@ -1,0 +1,255 @@
+"""`alphax compare`: every algorithm on seeds 0..K-1, in parallel processes, on the same evaluator.
+
+The compare folder holds ``compare.json`` (its config), one run folder per ``(algorithm, seed)`` under
+``runs/<algo>-seed<k>`` (ordinary run folders: inspect them, or resume one with ``alphax search --resume``),
+``summary.json`` (DESIGN.md's format, plus wall and searcher times) and ``compare.png`` (best so far
+against samples: median and inter-quartile band per algorithm, the optimum dashed). Running the same
+command again on the same folder continues unfinished runs and rewrites the summary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from alphax.config import ALGOS, SearchConfig
+from alphax.errors import CheckpointError, ConfigError
+from alphax.runlog import read_results
+
+__all__ = ["CompareConfig", "REGRET_AT", "run_compare", "summarize", "plot_best_so_far"]
+
+log = logging.getLogger(__name__)
+
+REGRET_AT = (50, 100, 150, 300, 1000)
+WITHIN = 0.001
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """One comparison: ``algos`` on seeds ``0..seeds-1``, each run with ``budget`` unique cells."""
+
+    space: str = "nasbench101"
+    dataset: str | None = None
+    data: str | None = None
+    algos: tuple = ALGOS
+    seeds: int = 5
+    budget: int = 300
+    eval_seed: int = 0
+    checkpoint_every: int = 100
+
+    def __post_init__(self):
+        object.__setattr__(self, "algos", tuple(self.algos))
+        if not self.algos or len(set(self.algos)) != len(self.algos):
+            raise ConfigError(f"--algos must name distinct algorithms, got {','.join(self.algos)!r}")
+        if not isinstance(self.seeds, int) or self.seeds < 1:
+            raise ConfigError(f"--seeds must be a positive integer, got {self.seeds!r}")
+        for algo in self.algos:
+            self.run_config(algo, 0)       # validates every other option
+
+    def run_config(self, algo: str, seed: int) -> SearchConfig:
+        return SearchConfig(space=self.space, dataset=self.dataset, data=self.data, evaluator="table", algo=algo,
+                            budget=self.budget, seed=seed, eval_seed=self.eval_seed,
+                            checkpoint_every=self.checkpoint_every)
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["algos"] = list(self.algos)
+        out["dataset"] = self.run_config(self.algos[0], 0).dataset
+        return out
+
+
+def _run_one(config_json: dict, folder: str) -> dict:
+    """In a worker process: create or continue one run to its budget; returns its timings."""
+    from alphax.run import create_run, resume_run, run_search
+
+    logging.getLogger().setLevel(logging.WARNING)
+    config = SearchConfig.from_json(config_json)
+    path = Path(folder)
+    run = resume_run(path, budget=config.budget) if (path / "config.json").exists() else create_run(config, path)
+    try:
+        summary = run_search(run, progress=False)
+    finally:
+        run.close()
+    stats = json.loads((path / "stats.json").read_text())
+    best = summary.best["accuracy"] if summary.best else None
+    return {"n": summary.n, "best": best, "wall_seconds": stats["wall_seconds"],
+            "searcher_seconds": stats["searcher_seconds"]}
+
+
+# -- statistics ------------------------------------------------------------------------------------
+def _first(mask: np.ndarray) -> int | None:
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) + 1 if len(hits) else None
+
+
+def best_so_far(rows: list[dict], budget: int) -> np.ndarray:
+    """Best reward after each of ``budget`` samples (failed ones count as samples; NaN before the first
+    success; the last value carried on when a run ended early). Shape ``(budget,)``."""
+    acc = np.array([np.nan if r.get("accuracy") is None else r["accuracy"] for r in rows[:budget]], dtype=float)
+    out = np.full(budget, np.nan)
+    if len(acc):
+        filled = np.where(np.isnan(acc), -np.inf, acc)
+        curve = np.maximum.accumulate(filled)
+        curve[np.isinf(curve)] = np.nan
+        out[:len(curve)] = curve
+        out[len(curve):] = curve[-1]
+    return out
+
+
+def _stats(values: list[int | None]) -> tuple[int, float | None, float | None]:
+    found = [v for v in values if v is not None]
+    if not found:
+        return 0, None, None
+    return len(found), float(np.mean(found)), float(np.median(found))
+
+
+def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], budget: int, space: str,
+              seeds: list[int]) -> dict:
+    """``summary.json`` (DESIGN.md) from each algorithm's per-seed results rows."""
+    opt_hash, opt_acc = optimum
+    out = {"space": space, "budget": budget, "seeds": list(seeds),
+           "optimum": {"hash": opt_hash, "accuracy": opt_acc}, "algorithms": {}}
+    for algo, per_seed in runs.items():
+        to_opt, within, curves = [], [], []
+        for rows in per_seed:
+            rows = rows[:budget]
+            hashes = np.array([r["hash"] for r in rows], dtype=object)
+            acc = np.array([-np.inf if r.get("accuracy") is None else r["accuracy"] for r in rows], dtype=float)
+            to_opt.append(_first(hashes == opt_hash))
+            within.append(_first(acc >= opt_acc - WITHIN - 1e-12))
+            curves.append(best_so_far(rows, budget))
+        found, mean, median = _stats(to_opt)
+        curves = np.array(curves)
+        regret = {}
+        for b in REGRET_AT:
+            if b <= budget:
+                regret[str(b)] = float(np.nanmean(opt_acc - curves[:, b - 1])) if np.isfinite(curves[:, b - 1]).any() \
+                    else None
+        out["algorithms"][algo] = {
+            "samples_to_optimum": to_opt, "found": found, "mean_samples_to_optimum": mean,
+            "median_samples_to_optimum": median, "samples_to_within_0.001": within, "regret_at": regret}
+    return out
+
+
+def plot_best_so_far(runs: dict[str, list[list[dict]]], *, optimum: float, budget: int, path: Path,
+                     title: str = "") -> None:
+    """Best so far against samples: median line and 25-75% band per algorithm; the optimum dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    x = np.arange(1, budget + 1)
+    for algo, per_seed in runs.items():
+        curves = np.array([best_so_far(rows, budget) for rows in per_seed])
+        with warnings.catch_warnings():          # all-NaN columns (no success yet) stay NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mid = np.nanmedian(curves, axis=0)
+            lo, hi = np.nanpercentile(curves, 25, axis=0), np.nanpercentile(curves, 75, axis=0)
+            mean = np.nanmean(curves, axis=0)
+        (line,) = ax.plot(x, mid, label=f"{algo} (median of {len(per_seed)})")
+        ax.plot(x, mean, color=line.get_color(), linestyle=":", linewidth=1)
+        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2)
+    ax.axhline(optimum, color="black", linestyle="--", linewidth=1, label=f"optimum {optimum:.4f}")
+    ax.set_xscale("log")
+    ax.set_xlabel("samples (unique cells evaluated)")
+    ax.set_ylabel("best reward so far")
+    ax.set_title(title or "best so far (line: median, dotted: mean, band: 25-75%)")
+    finite = [v for v in ax.get_ylim() if np.isfinite(v)]
+    if finite:
+        ax.set_ylim(max(min(finite), optimum - 0.05), optimum + 0.005)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# -- the comparison --------------------------------------------------------------------------------
+def _prepare(config: CompareConfig, out: Path) -> None:
+    want = config.to_json()
+    path = out / "compare.json"
+    if path.exists():
+        have = json.loads(path.read_text(encoding="utf-8"))
+        if have != want:
+            diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
+            raise CheckpointError(f"{out} holds a comparison with other options ({', '.join(diff)}); "
+                                  f"use another --out")
+        log.info("continuing the comparison in %s", out)
+        return
+    if out.exists() and any(out.iterdir()):
+        raise CheckpointError(f"{out} exists and is not a comparison folder; use another --out")
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(want, indent=1), encoding="utf-8")
+
+
+def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progress: bool | None = None) -> dict:
+    """Run (or continue) every ``(algo, seed)`` in up to ``jobs`` processes; write ``summary.json`` and
+    ``compare.png`` in ``out``; return the summary."""
+    from tqdm import tqdm
+
+    from alphax.run import build_space_and_evaluator
+
+    out = Path(out)
+    _prepare(config, out)
+    t0 = time.perf_counter()
+    _, evaluator = build_space_and_evaluator(config.run_config(config.algos[0], 0))   # loaded once, shared by fork
+    optimum = evaluator.optimum()
+    log.info("optimum: %s (%.6f), found in %.1f s", optimum[0], optimum[1], time.perf_counter() - t0)
+    seeds = list(range(config.seeds))
+    tasks = {(a, s): out / "runs" / f"{a}-seed{s}" for a in config.algos for s in seeds}
+    timings: dict[tuple[str, int], dict] = {}
+    if progress is None:
+        progress = sys.stderr.isatty()
+    best = -np.inf
+    with tqdm(total=len(tasks), disable=not progress, unit="run", desc="compare") as bar:
+        if jobs <= 1:
+            for key, folder in tasks.items():
+                timings[key] = _run_one(config.run_config(*key).to_json(), str(folder))
+                best = max(best, timings[key]["best"] or -np.inf)
+                bar.set_postfix(best=f"{best:.6f}")
+                bar.update(1)
+        else:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+                futures = {pool.submit(_run_one, config.run_config(*key).to_json(), str(folder)): key
+                           for key, folder in tasks.items()}
+                for future in as_completed(futures):
+                    key = futures[future]
+                    timings[key] = future.result()
+                    best = max(best, timings[key]["best"] or -np.inf)
+                    bar.set_postfix(best=f"{best:.6f}")
+                    bar.update(1)
+    runs = {a: [read_results(tasks[(a, s)]) for s in seeds] for a in config.algos}
+    summary = summarize(runs, optimum=optimum, budget=config.budget, space=config.space, seeds=seeds)
+    if config.dataset:
+        summary["dataset"] = config.dataset
+    for algo in config.algos:
+        per = [timings[(algo, s)] for s in seeds]
+        secs = np.concatenate([np.asarray(t["searcher_seconds"], dtype=float) for t in per])
+        summary["algorithms"][algo].update({
+            "wall_seconds": [t["wall_seconds"] for t in per],
+            "searcher_ms_per_proposal_median": float(np.median(secs) * 1e3) if len(secs) else None,
+            "searcher_ms_per_proposal_mean": float(np.mean(secs) * 1e3) if len(secs) else None,
+            "searcher_ms_per_proposal_median_per_seed": [
+                float(np.median(t["searcher_seconds"]) * 1e3) if t["searcher_seconds"] else None for t in per],
+            "samples": [len(r) for r in runs[algo]]})
+    tmp = out / "summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    os.replace(tmp, out / "summary.json")
+    plot_best_so_far(runs, optimum=optimum[1], budget=config.budget, path=out / "compare.png",
+                     title=f"{config.space}{' ' + config.dataset if config.dataset else ''}: best so far, "
+                           f"{config.seeds} seeds")
+    return summary

@@ -1,0 +1,503 @@
+"""A search run: its folder, its state, and the inline run loop (``alphax search``).
+
+Run folder (DESIGN.md): ``config.json`` (the resolved :class:`~alphax.config.SearchConfig`),
+``results.jsonl`` (:mod:`alphax.runlog`), ``checkpoint.pkl`` / ``checkpoint.prev.pkl``
+(:mod:`alphax.checkpoint`: the pickled searcher with its random generator, ``n`` and timings),
+``predictor.jsonl`` (the searcher's metrics, e.g. AlphaX's Kendall tau, when it exposes any) and
+``stats.json`` (wall time and searcher time per result, written when the run stops).
+
+Resuming (:func:`resume_run`): restore the newest intact checkpoint (or a fresh searcher from the seed
+when there is none), then *replay* the results logged after it without evaluating them again. Rows the
+inline loop wrote are replayed strictly: ``ask()`` must propose the logged cell, which is then told its
+logged result, so a resumed inline run evaluates the same sequence of cells as an uninterrupted one
+(table rewards are a function of the cell, see :mod:`workers.evaluators`). Rows an MPI server wrote
+arrived out of proposal order; they are told to the searcher as they are.
+
+The MPI server (``workers.server``) drives the same :class:`Run` through :func:`open_run`,
+``run.remaining`` and ``run.record``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from alphax.checkpoint import load_checkpoint, save_checkpoint
+from alphax.config import SearchConfig
+from alphax.errors import CheckpointError, ConfigError
+from alphax.runlog import RESULTS, RunLog
+from alphax.searchers.base import Proposal, Result, Searcher
+from alphax.spaces.base import SearchSpace
+
+__all__ = ["Run", "RunSummary", "SPACE_BUILDERS", "build_space_and_evaluator", "create_run", "resume_run",
+           "open_run", "run_search", "default_out"]
+
+log = logging.getLogger(__name__)
+
+CONFIG = "config.json"
+PREDICTOR = "predictor.jsonl"
+STATS = "stats.json"
+
+EvaluatorFactory = Callable[[], Any]
+
+
+# -- spaces and evaluators: one registry ------------------------------------------------------------
+_TABLES: dict[tuple, Any] = {}
+"""Loaded tables, kept per process (and shared with forked ``alphax compare`` workers)."""
+
+
+def _nasbench101(config: SearchConfig) -> tuple[SearchSpace, EvaluatorFactory]:
+    from alphax.spaces.nasbench101 import NASBench101Space
+
+    def table():
+        from workers.evaluators import TableEvaluator
+
+        key = ("nasbench101", config.data, config.eval_seed)
+        if key not in _TABLES:
+            _TABLES[key] = TableEvaluator.from_path(config.data, seed=config.eval_seed)
+        return _TABLES[key]
+
+    def train():
+        from workers.train_evaluator import TrainEvaluator
+        from workers.training import TrainConfig
+
+        opts = dict(config.train)
+        cifar = opts.pop("cifar", None)
+        if not cifar:
+            raise ConfigError("--evaluator train needs --cifar DIR (the cifar-10-batches-py folder)")
+        validation_size = opts.pop("validation_size", 10_000)
+        return TrainEvaluator(cifar, TrainConfig(**opts), validation_size=validation_size)
+
+    return NASBench101Space(), (table if config.evaluator == "table" else train)
+
+
+def _nasbench201(config: SearchConfig) -> tuple[SearchSpace, EvaluatorFactory]:
+    from alphax.spaces.nasbench201 import NASBench201Space
+
+    def table():
+        from alphax import nasbench201
+        from workers.evaluators import NASBench201TableEvaluator
+
+        key = ("nasbench201", config.dataset, config.data, config.eval_seed)
+        if key not in _TABLES:
+            data = nasbench201.NASBench201(config.dataset, path=config.data)
+            _TABLES[key] = NASBench201TableEvaluator(data, seed=config.eval_seed)
+        return _TABLES[key]
+
+    return NASBench201Space(), table
+
+
+SPACE_BUILDERS: dict[str, Callable[[SearchConfig], tuple[SearchSpace, EvaluatorFactory]]] = {
+    "nasbench101": _nasbench101,
+    "nasbench201": _nasbench201,
+}
+"""``--space`` name -> ``builder(config) -> (space, evaluator factory)``. A new space adds one entry."""
+
+
+def _build(config: SearchConfig) -> tuple[SearchSpace, EvaluatorFactory]:
+    try:
+        builder = SPACE_BUILDERS[config.space]
+    except KeyError:
+        raise ConfigError(f"unknown --space {config.space!r}; choose one of {', '.join(SPACE_BUILDERS)}") from None
+    return builder(config)
+
+
+def build_space_and_evaluator(config: SearchConfig) -> tuple[SearchSpace, Any]:
+    """The space of ``config`` and its evaluator (tables are loaded once per process)."""
+    space, factory = _build(config)
+    return space, factory()
+
+
+def _make_searcher(config: SearchConfig, space: SearchSpace, candidates) -> Searcher:
+    from alphax.searchers import make_searcher
+
+    options = dict(getattr(space, "default_searcher_options", {}).get(config.algo, {}))
+    options.update(config.searcher_options)
+    try:
+        return make_searcher(config.algo, space, rng=np.random.default_rng(config.seed), candidates=candidates,
+                             **options)
+    except TypeError as exc:       # an unknown searcher option
+        raise ConfigError(f"bad option for --algo {config.algo}: {exc}") from None
+
+
+# -- the run ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunSummary:
+    """How a run ended: results, the best one, and whether the budget was reached."""
+
+    folder: Path
+    n: int
+    budget: int
+    best: dict | None
+    complete: bool
+    wall_seconds: float
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    return str(obj)
+
+
+class Run:
+    """A run folder opened for appending: the searcher, the results log and the checkpoints.
+
+    ``record(proposal, result)`` appends the result (fsynced), tells the searcher and checkpoints when
+    due; ``remaining`` is how many results are left to reach the budget.
+    """
+
+    def __init__(self, folder: Path, config: SearchConfig, space: SearchSpace, searcher: Searcher, runlog: RunLog,
+                 *, evaluator_factory: EvaluatorFactory, evaluator=None, candidates=None, dispatch: str = "inline",
+                 state: dict | None = None):
+        self.folder, self.config, self.space, self.searcher = folder, config, space, searcher
+        self.candidates = list(candidates) if candidates is not None else []
+        self.candidates_id = _fingerprint(space, self.candidates)
+        self.log, self.dispatch = runlog, dispatch
+        self._factory, self._evaluator = evaluator_factory, evaluator
+        state = state or {}
+        self.searcher_seconds: list[float] = list(state.get("searcher_seconds", []))
+        self.wall_before = float(state.get("wall_seconds", 0.0))
+        self.started = time.perf_counter()
+        self.last_checkpoint = int(state.get("n", 0))
+        self._recording = False       # True between ask() and the end of record(): no checkpoint then
+        self._tau_written = self._read_tau_count()
+        self._predictor_file = None
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return len(self.log)
+
+    @property
+    def remaining(self) -> int:
+        return self.config.budget - self.n
+
+    @property
+    def evaluator(self):
+        if self._evaluator is None:
+            self._evaluator = self._factory()
+        return self._evaluator
+
+    @property
+    def best(self) -> dict | None:
+        ok = [r for r in self.log.rows if r.get("accuracy") is not None]
+        return max(ok, key=lambda r: r["accuracy"]) if ok else None
+
+    def wall_seconds(self) -> float:
+        return self.wall_before + time.perf_counter() - self.started
+
+    # -- recording -----------------------------------------------------------------------------
+    def ask(self) -> tuple[Proposal | None, float]:
+        """One proposal from the searcher (None when it has nothing left) and the seconds it took."""
+        self._recording = True
+        t0 = time.perf_counter()
+        proposals = self.searcher.ask(1)
+        seconds = time.perf_counter() - t0
+        if not proposals:
+            self._recording = False
+            return None, seconds
+        return proposals[0], seconds
+
+    def record(self, proposal: Proposal, result: Result, *, ask_seconds: float = 0.0) -> dict:
+        """Log ``result`` durably, tell the searcher, checkpoint when due; returns the row."""
+        self._recording = True
+        accuracy = result.accuracy
+        if accuracy is not None and not math.isfinite(accuracy):
+            result = replace(result, accuracy=None, error=result.error or f"non-finite reward {accuracy!r}")
+        cell = proposal.cell
+        row = {"n": self.n + 1, "hash": self.space.hash(cell), **self.space.to_json(cell),
+               "accuracy": result.accuracy, "predicted": proposal.predicted, "seconds": result.seconds,
+               "worker": result.worker, "error": result.error, "info": result.info, "dispatch": self.dispatch}
+        row = json.loads(json.dumps(row, default=_jsonable))
+        self.log.append(row)
+        t0 = time.perf_counter()
+        self.searcher.tell(cell, result)
+        self.searcher_seconds.append(ask_seconds + time.perf_counter() - t0)
+        self._write_metrics(row["n"])
+        self._recording = False
+        if self.n - self.last_checkpoint >= self.config.checkpoint_every:
+            self.checkpoint()
+        return row
+
+    def checkpoint(self) -> None:
+        """Write a checkpoint of the current state (between results only)."""
+        if self._recording:
+            raise RuntimeError("checkpoint while a result is being recorded")
+        state = {"n": self.n, "searcher": self.searcher, "config": self.config.to_json(),
+                 "dispatch": self.dispatch, "searcher_seconds": self.searcher_seconds,
+                 "wall_seconds": self.wall_seconds(), "time": time.time(), "candidates": self.candidates_id}
+        t0 = time.perf_counter()
+        save_checkpoint(self.folder, state, shared=self.candidates)
+        self.last_checkpoint = self.n
+        log.debug("checkpoint at n=%d in %.3f s", self.n, time.perf_counter() - t0)
+
+    def _read_tau_count(self) -> int:
+        path = self.folder / PREDICTOR
+        if not path.exists():
+            return 0
+        count = 0
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                count = max(count, int(json.loads(line)["index"]) + 1)
+            except (ValueError, KeyError, TypeError):
+                continue
+        return count
+
+    def _write_metrics(self, n: int) -> None:
+        metrics = self.searcher.metrics()
+        taus = metrics.get("tau") if isinstance(metrics, dict) else None
+        if not taus or len(taus) <= self._tau_written:
+            return
+        if self._predictor_file is None:
+            self._predictor_file = open(self.folder / PREDICTOR, "a", encoding="utf-8")
+        extra = {k: v for k, v in metrics.items() if k != "tau" and isinstance(v, (int, float, str))}
+        for i in range(self._tau_written, len(taus)):
+            results, tau = taus[i]
+            self._predictor_file.write(json.dumps({"index": i, "n": n, "results": results, "tau": tau, **extra},
+                                                  default=_jsonable) + "\n")
+        self._predictor_file.flush()
+        self._tau_written = len(taus)
+
+    def write_stats(self) -> dict:
+        """``stats.json``: wall time and the searcher's own seconds per result (ask + tell)."""
+        secs = np.asarray(self.searcher_seconds, dtype=float)
+        stats = {"n": self.n, "budget": self.config.budget, "wall_seconds": self.wall_seconds(),
+                 "searcher_seconds": [float(s) for s in secs],
+                 "searcher_seconds_median": float(np.median(secs)) if len(secs) else None,
+                 "searcher_seconds_mean": float(np.mean(secs)) if len(secs) else None}
+        tmp = self.folder / (STATS + ".tmp")
+        tmp.write_text(json.dumps(stats), encoding="utf-8")
+        tmp.replace(self.folder / STATS)
+        return stats
+
+    def close(self) -> None:
+        """Checkpoint (if anything was recorded since the last one and the state is consistent), write
+        ``stats.json``, close the files."""
+        try:
+            if not self._recording and self.n > self.last_checkpoint:
+                self.checkpoint()
+            self.write_stats()
+        finally:
+            self.log.close()
+            if self._predictor_file is not None:
+                self._predictor_file.close()
+            if self._evaluator is not None:
+                self._evaluator.close()
+
+
+# -- opening a run ---------------------------------------------------------------------------------
+def _fingerprint(space: SearchSpace, cells: list) -> str:
+    """Identifies the candidate list a checkpoint refers to (count and MD5 of the hashes, in order)."""
+    digest = hashlib.md5("\n".join(space.hash(c) for c in cells).encode()).hexdigest()
+    return f"{len(cells)}:{digest}"
+
+
+def default_out(config: SearchConfig, root: str | Path = "runs") -> Path:
+    """``runs/<timestamp>-<algo>-<space>`` (a suffix when it exists already)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / f"{stamp}-{config.algo}-{config.space}"
+    out, i = base, 1
+    while out.exists():
+        i += 1
+        out = base.with_name(f"{base.name}-{i}")
+    return out
+
+
+def _candidates(config: SearchConfig, factory: EvaluatorFactory):
+    if config.evaluator != "table":
+        return None, None
+    evaluator = factory()
+    return evaluator, evaluator.candidates()
+
+
+def create_run(config: SearchConfig, folder: str | Path, *, dispatch: str = "inline") -> Run:
+    """Start a new run in ``folder``, which must not hold anything yet (never overwritten)."""
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        hint = f"resume it with 'alphax search --resume {folder}'" if (folder / CONFIG).exists() else "it is not empty"
+        raise CheckpointError(f"{folder} already exists ({hint}) or choose another --out")
+    space, factory = _build(config)
+    evaluator, candidates = _candidates(config, factory)
+    searcher = _make_searcher(config, space, candidates)
+    folder.mkdir(parents=True, exist_ok=True)
+    config.save(folder / CONFIG)
+    log.info("new run %s: %s on %s, budget %d, seed %d", folder, config.algo, config.space, config.budget, config.seed)
+    return Run(folder, config, space, searcher, RunLog(folder / RESULTS), evaluator_factory=factory,
+               evaluator=evaluator, candidates=candidates, dispatch=dispatch)
+
+
+def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str = "inline") -> Run:
+    """Reopen the run in ``folder``: restore its newest intact checkpoint and replay the results logged
+    after it (see the module docstring). ``budget`` extends (or confirms) the budget."""
+    folder = Path(folder)
+    if not (folder / CONFIG).exists():
+        raise CheckpointError(f"{folder} is not a run folder (no {CONFIG}); start a run with --out {folder}")
+    config = SearchConfig.load(folder / CONFIG)
+    space, factory = _build(config)
+    runlog = RunLog(folder / RESULTS)
+    if budget is not None and budget != config.budget:
+        if budget < len(runlog):
+            runlog.close()
+            raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already holds")
+        config = config.with_budget(budget)
+        config.save(folder / CONFIG)
+    evaluator, candidates = _candidates(config, factory)
+    try:
+        searcher, state = _restore(folder, config, space, candidates, runlog)
+    except BaseException:
+        runlog.close()
+        raise
+    run = Run(folder, config, space, searcher, runlog, evaluator_factory=factory, evaluator=evaluator,
+              candidates=candidates, dispatch=dispatch, state=state)
+    if len(runlog) > state.get("n", 0):
+        run.checkpoint()            # the replay is done once
+    return run
+
+
+def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates, runlog: RunLog
+             ) -> tuple[Searcher, dict]:
+    cands = list(candidates) if candidates is not None else []
+    found = load_checkpoint(folder, shared=cands)
+    if found is None:
+        searcher, state = _make_searcher(config, space, candidates), {"n": 0, "dispatch": "inline"}
+        log.info("%s: no checkpoint; replaying all %d logged results", folder, len(runlog))
+    else:
+        state, path = found
+        saved = SearchConfig.from_json(state["config"])
+        if replace(saved, budget=config.budget) != config:
+            raise CheckpointError(f"{path} was written with another config than {folder / CONFIG}; "
+                                  f"the run folder has been altered")
+        if state["n"] > len(runlog):
+            raise CheckpointError(f"{path} is at n={state['n']} but {folder / RESULTS} holds only "
+                                  f"{len(runlog)} results; the results log has been cut")
+        if state.get("candidates") != _fingerprint(space, cands):
+            raise CheckpointError(f"{path} refers to another set of candidate cells than the table now gives "
+                                  f"(was the data file changed?); resume with the data the run started with")
+        searcher = state["searcher"]
+        log.info("%s: checkpoint %s at n=%d; replaying %d logged results", folder, path.name, state["n"],
+                 len(runlog) - state["n"])
+    rows = runlog.rows[state["n"]:]
+    strict = state.get("dispatch") == "inline" and all(r.get("dispatch", "inline") == "inline" for r in rows)
+    for row in rows:
+        _replay(searcher, space, row, strict=strict)
+    return searcher, state
+
+
+def _replay(searcher: Searcher, space: SearchSpace, row: dict, *, strict: bool) -> None:
+    result = Result(accuracy=row.get("accuracy"), seconds=float(row.get("seconds") or 0.0),
+                    worker=row.get("worker", "inline"), error=row.get("error"), info=row.get("info") or {})
+    if not strict:
+        searcher.tell(space.from_json(row), result)
+        return
+    proposals = searcher.ask(1)
+    got = space.hash(proposals[0].cell) if proposals else None
+    if got != row["hash"]:
+        raise CheckpointError(
+            f"replay diverged at n={row['n']}: the restored searcher proposes {got} but results.jsonl "
+            f"recorded {row['hash']}; the checkpoint does not match the log (or the code changed). "
+            f"Start a new run, or move the checkpoints away to replay the log from the start")
+    searcher.tell(proposals[0].cell, result)
+
+
+def open_run(args) -> Run:
+    """The run described by parsed ``alphax search`` options (``--resume DIR`` or a new ``--out``), for
+    the MPI server: its results are recorded with ``dispatch: mpi``."""
+    from alphax.cli.search import check_resume_args, config_from_args, out_from_args
+
+    if getattr(args, "resume", None):
+        check_resume_args(args)
+        return resume_run(args.resume, budget=args.budget, dispatch="mpi")
+    config = config_from_args(args)
+    return create_run(config, out_from_args(args, config), dispatch="mpi")
+
+
+# -- the inline loop -------------------------------------------------------------------------------
+class _StopOnSignal:
+    """SIGINT/SIGTERM: the first asks the loop to stop after the current result (with a checkpoint);
+    a second one interrupts at once (the log and the last checkpoint are enough to resume)."""
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def __call__(self, signum, frame) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+        log.warning("%s: stopping after the current evaluation (send it again to stop at once)",
+                    signal.Signals(signum).name)
+
+    def __enter__(self) -> "_StopOnSignal":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+def _evaluate(evaluator, cell) -> Result:
+    """``evaluator.evaluate(cell)``; an error becomes a failed result (failure is data)."""
+    t0 = time.perf_counter()
+    try:
+        result = evaluator.evaluate(cell)
+    except Exception as exc:  # noqa: BLE001 - recorded in results.jsonl, the run goes on
+        log.warning("evaluation failed: %s: %s", type(exc).__name__, exc)
+        return Result(accuracy=None, seconds=time.perf_counter() - t0, worker="inline",
+                      error=f"{type(exc).__name__}: {exc}", info={"traceback": traceback.format_exc()})
+    return replace(result, worker="inline")
+
+
+def run_search(run: Run, *, progress: bool | None = None) -> RunSummary:
+    """Evaluate proposals inline until the budget is reached (or the searcher has nothing left).
+
+    Shows a tqdm bar with the best so far when ``progress`` (default: stderr is a terminal). On
+    SIGINT/SIGTERM, checkpoints and raises ``KeyboardInterrupt``.
+    """
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    if progress is None:
+        progress = sys.stderr.isatty()
+    cfg = run.config
+    best = run.best
+    complete = True
+    with _StopOnSignal() as stop, logging_redirect_tqdm(), \
+            tqdm(total=cfg.budget, initial=run.n, disable=not progress, unit="cell", dynamic_ncols=True,
+                 desc=f"{cfg.algo} seed {cfg.seed}") as bar:
+        if best is not None:
+            bar.set_postfix(best=f"{best['accuracy']:.6f}")
+        while run.remaining > 0 and stop.signum is None:
+            proposal, ask_seconds = run.ask()
+            if proposal is None:
+                log.info("the searcher has no cell left to propose after %d results", run.n)
+                complete = False
+                break
+            row = run.record(proposal, _evaluate(run.evaluator, proposal.cell), ask_seconds=ask_seconds)
+            if row["accuracy"] is not None and (best is None or row["accuracy"] > best["accuracy"]):
+                best = row
+                bar.set_postfix(best=f"{best['accuracy']:.6f}")
+            bar.update(1)
+        run.checkpoint()
+        if stop.signum is not None:
+            log.warning("stopped at n=%d, checkpoint written; continue with: alphax search --resume %s",
+                        run.n, run.folder)
+            raise KeyboardInterrupt
+    return RunSummary(folder=run.folder, n=run.n, budget=cfg.budget, best=best, complete=complete,
+                      wall_seconds=run.wall_seconds())

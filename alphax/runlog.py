@@ -1,0 +1,110 @@
+"""The append-only results log of a run: ``results.jsonl``, one JSON object per unique evaluated cell.
+
+Each line is written, flushed and fsynced before the searcher hears of the result, so a run killed at any
+moment keeps every result it wrote. A process killed in the middle of a write leaves a *torn* last line
+(no newline, or not valid JSON): reading tolerates it (it is dropped, with a warning), and opening the log
+for appending cuts it off first, so the next result starts on a fresh line. A bad line anywhere else is
+corruption and a :class:`~alphax.errors.DataError`.
+
+Fields: ``n`` (1, 2, ...), ``hash``, ``matrix``, ``ops``, ``accuracy`` (the observed reward, null when the
+evaluation failed), ``predicted`` (the meta-DNN's estimate when proposed, or null), ``seconds``,
+``worker``; plus ``error`` (null or the failure), ``info`` (the evaluator's extra fields) and ``dispatch``
+(``inline`` or ``mpi``: how the run produced it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from alphax.errors import DataError
+
+__all__ = ["RESULTS", "FIELDS", "read_results", "RunLog"]
+
+log = logging.getLogger(__name__)
+
+RESULTS = "results.jsonl"
+FIELDS = ("n", "hash", "matrix", "ops", "accuracy", "predicted", "seconds", "worker")
+
+
+def _scan(path: Path) -> tuple[list[dict], int, int]:
+    """``(rows, size of the intact prefix in bytes, bytes of torn tail)``."""
+    data = path.read_bytes()
+    rows: list[dict] = []
+    offset = 0
+    lines = data.split(b"\n")
+    for i, raw in enumerate(lines):
+        last = i == len(lines) - 1
+        if last and raw == b"":
+            break
+        try:
+            row = json.loads(raw)
+            if not isinstance(row, dict):
+                raise ValueError("not an object")
+        except (ValueError, UnicodeDecodeError) as exc:
+            if last:               # the last line without its newline: a torn write
+                return rows, offset, len(raw)
+            raise DataError(f"{path}: line {i + 1} is not a JSON object ({exc}); the log is corrupt") from None
+        if last:                   # valid JSON but its newline never made it: still a torn write
+            return rows, offset, len(raw)
+        expected = len(rows) + 1
+        if row.get("n") != expected:
+            raise DataError(f"{path}: line {i + 1} has n={row.get('n')!r}, expected {expected}")
+        rows.append(row)
+        offset += len(raw) + 1
+    return rows, offset, 0
+
+
+def read_results(path: str | os.PathLike) -> list[dict]:
+    """The complete rows of a results log (a torn last line is dropped with a warning); [] if absent."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESULTS
+    if not path.exists():
+        return []
+    rows, _, torn = _scan(path)
+    if torn:
+        log.warning("%s: ignoring a torn last line (%d bytes) left by an interrupted write", path, torn)
+    return rows
+
+
+class RunLog:
+    """Appends rows to ``results.jsonl``; each :meth:`append` is flushed and fsynced."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.rows: list[dict] = []
+        if self.path.exists():
+            self.rows, good, torn = _scan(self.path)
+            if torn:
+                log.warning("%s: cutting off a torn last line (%d bytes) left by an interrupted write",
+                            self.path, torn)
+                with open(self.path, "r+b") as f:
+                    f.truncate(good)
+                    f.flush()
+                    os.fsync(f.fileno())
+        self._file = open(self.path, "a", encoding="utf-8")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def append(self, row: dict) -> None:
+        """Write ``row`` (its ``n`` must be the next number) as one durable line."""
+        if row.get("n") != len(self.rows) + 1:
+            raise ValueError(f"row n={row.get('n')!r}, expected {len(self.rows) + 1}")
+        self._file.write(json.dumps(row, separators=(",", ":")) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self.rows.append(row)
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def __enter__(self) -> "RunLog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

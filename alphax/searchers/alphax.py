@@ -1,0 +1,315 @@
+"""AlphaX: MCTS over partial cells, valued by real results and meta-DNN predictions of random playouts
+(Wang et al., "AlphaX: eXploring Neural Architectures with Deep Neural Networks and Monte Carlo Tree
+Search", AAAI 2020, https://arxiv.org/abs/1903.11059).
+
+Imports torch (through ``meta_dnn``); :func:`alphax.searchers.make_searcher` imports this module lazily.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Hashable, Sequence
+
+import numpy as np
+
+from alphax import mcts
+from alphax.candidates import CandidateSet
+from alphax.searchers.base import Proposal, Result, Searcher
+from alphax.spaces.base import SearchSpace
+
+__all__ = ["AlphaXSearch"]
+
+log = logging.getLogger(__name__)
+
+
+class AlphaXSearch(Searcher):
+    """MCTS whose states are partial cells (the space's ``root_state/actions/step/cell_of``).
+
+    One proposal = one simulation: **select** by UCT from the root (``c`` keyword, the paper's 0.5, on
+    raw accuracies as in the paper: ``value_scale='raw'``), **expand** one untried action, **roll out**
+    ``playouts`` random completions of the new node and score them with the meta-DNN ensemble, and
+    propose one cell below the node. The node's value combines its real result and the playouts'
+    predictions (``leaf_value='max'``: the larger of the two; ``'mean'``: their average, the paper's);
+    it is **backed up** at once with the proposal's *predicted* value in place of the real result
+    (preemptive backup: ``ask(n)`` with n outstanding proposals spreads them over the tree) and
+    **corrected** when ``tell`` brings the real result (visits are not counted twice).
+
+    Deviations from the paper, each measured on the tuning half of the real NASBench-101 subset
+    (``benchmarks/tune_search.py``): on a table, expansion takes the untried action whose pool cells
+    hold the best acquisition ``mean + kappa * spread`` (``expand_prior``), and the proposal is the
+    best-acquisition unseen cell below the new node (``propose_best_below``) rather than the best of
+    the k playouts; the random playouts still value the node. ``leaf_value='max'`` found the optimum in
+    fewer samples than ``'mean'``; standardized values (``'robust'``, ``'percent'``) made UCT too greedy.
+    The first ``init_random`` proposals are uniform draws that train the first meta-DNN and stay out of
+    the tree (otherwise the tree's values stay anchored on cells no model chose).
+
+    Candidate rule. With a pool (a table) and a space that offers ``action_path(cell)``: the tree only
+    takes actions that lead to at least one pool cell never proposed (each node keeps the pool cells
+    whose build path passes through it), and playouts are uniform draws among those cells; a node with
+    none left is dead. So every playout and every proposal is a cell with data, and the search cannot
+    stall while an unseen pool cell remains. Without ``action_path``, playouts are random action
+    sequences and each completion is snapped to the nearest unseen pool cell (:meth:`CandidateSet.snap`).
+    Without a pool, playouts are random action sequences ending in valid, never-proposed cells.
+
+    The meta-DNN (``meta_dnn.Predictor``: an ensemble of ``members`` MLPs on the space's features plus
+    the path encoding) learns only from this run's results: it is fit after ``init_random`` results,
+    then refit every ``retrain_every`` results, warm-started, ``fit_steps`` steps. ``metrics()`` reports
+    the Kendall tau of its predictions (made at proposal time) against the real results that followed.
+    Failed evaluations are never trained on; in the tree they count as the worst result so far.
+    """
+
+    def __init__(self, space: SearchSpace, *, rng: np.random.Generator, candidates: Sequence[Any] | None = None,
+                 c: float = mcts.UCT_C, playouts: int = 10, kappa: float = 0.5, init_random: int = 20,
+                 retrain_every: int = 10, first_fit_steps: int = 300, fit_steps: int = 60,
+                 members: int = 5, hidden: int = 64, use_paths: bool = True, tau_window: int = 50,
+                 expand_prior: bool = True, propose_best_below: bool = True, leaf_value: str = "max",
+                 value_scale: str = "raw"):
+        from meta_dnn import CellEncoder, Predictor    # torch only from here
+
+        self.space = space
+        self.rng = rng
+        self.pool = CandidateSet(space, candidates)
+        self.c, self.playouts, self.kappa = c, playouts, kappa
+        self.init_random, self.retrain_every = init_random, retrain_every
+        self.first_fit_steps, self.fit_steps = first_fit_steps, fit_steps
+        self.tau_window = tau_window
+        self.encoder = CellEncoder(space, use_paths=use_paths)
+        self.pool_x = self.encoder.encode(self.pool.cells) if self.pool.is_pool else None
+        self.predictor = Predictor(self.encoder, seed=int(rng.integers(2**31)), members=members, hidden=hidden)
+        self.trained = False
+        self.pool_mu: np.ndarray | None = None
+        self.pool_sd: np.ndarray | None = None
+        self._acq: np.ndarray | None = None
+        self.expand_prior, self.propose_best_below = expand_prior, propose_best_below
+        if leaf_value not in ("mean", "max"):
+            raise ValueError(f"leaf_value must be 'mean' or 'max', got {leaf_value!r}")
+        self.leaf_value = leaf_value
+        self.value_scale = value_scale
+        self.tree = mcts.Tree.new(space.root_state())
+        self.node_cands: list[np.ndarray | None] = [None]
+        self.trie = self.pool.is_pool and hasattr(space, "action_path")
+        if self.trie:
+            self._build_paths()
+            self.node_cands[0] = np.arange(len(self.pool.cells))
+        self.cells: list[Any] = []            # successful results, for training
+        self.accs: list[float] = []
+        self._train_rows: list = []           # their encodings (meta_dnn.Encoded, one row each)
+        self.pending: dict[str, tuple] = {}   # hash -> (node, sum of other playout preds, k, provisional, predicted)
+        self.predicted_log: list[tuple[float, float]] = []          # (prediction at proposal, real) in tell order
+        self.tau_log: list[tuple[int, float]] = []
+        self.num_told = 0
+        self._since_fit = 0
+
+    def __getstate__(self) -> dict:
+        """Pickled without the per-node candidate caches (recomputed lazily, identically, from the root)."""
+        state = dict(self.__dict__)
+        if self.trie:
+            state["node_cands"] = [self.node_cands[0]] + [None] * (len(self.node_cands) - 1)
+        state["_acq"] = None
+        return state
+
+    # -- the pool as a trie of build paths -------------------------------------------------------
+    def _build_paths(self) -> None:
+        vocab: dict[Hashable, int] = {}
+        paths = [[vocab.setdefault(a, len(vocab)) for a in self.space.action_path(c)] for c in self.pool.cells]
+        width = max(len(p) for p in paths)
+        self.action_codes = np.full((len(paths), width + 1), -1, dtype=np.int16)
+        for i, p in enumerate(paths):
+            self.action_codes[i, :len(p)] = p
+        self.actions_by_code = list(vocab)
+        self.code_of = vocab
+
+    def _alive(self, node_id: int) -> np.ndarray:
+        """Unseen pool cells whose build path passes through ``node_id``, int64 ``(M,)``."""
+        cands = self.node_cands[node_id]
+        if cands is None:
+            node = self.tree.nodes[node_id]
+            parent = self._alive(node.parent)
+            code = self.code_of.get(node.action, -2)
+            cands = parent[self.action_codes[parent, node.depth - 1] == code]
+        cands = cands[~self.pool.seen[cands]]
+        self.node_cands[node_id] = cands
+        return cands
+
+    def _legal(self, node_id: int) -> list[Hashable]:
+        node = self.tree.nodes[node_id]
+        if not self.trie:
+            return [] if node.dead else list(self.space.actions(node.state))
+        cands = self._alive(node_id)
+        codes = self.action_codes[cands, node.depth]
+        return [self.actions_by_code[int(a)] for a in np.unique(codes[codes >= 0])]
+
+    # -- ask / tell -----------------------------------------------------------------------------
+    def ask(self, n: int = 1) -> list[Proposal]:
+        out = []
+        for _ in range(n):
+            if self.pool.exhausted():
+                break
+            prop = self._simulate()
+            self.pool.mark(prop.cell)
+            out.append(prop)
+        return out
+
+    def _simulate(self) -> Proposal:
+        if not self.trained:
+            # warm-up: uniform draws train the first meta-DNN; they stay out of the tree, whose values
+            # would otherwise be anchored on cells no model chose
+            return Proposal(self.pool.random(self.rng), None)
+        for _ in range(100):
+            leaf = mcts.select(self.tree, self._legal, self.rng, c=self.c, normalize=self._normalize)
+            if leaf is None:
+                break
+            actions = self._legal(leaf)
+            node_id = mcts.expand(self.tree, leaf, actions, self.space.step, self.rng,
+                                  prior=self._prior(leaf, actions))
+            self._grow_cands(node_id)
+            cells, idx = self._playouts(node_id)
+            if not cells:
+                self.tree.nodes[node_id].dead = True
+                continue
+            return self._choose(node_id, cells, idx)
+        cell = self.pool.random(self.rng)        # the whole tree is dead: fall back, never stall
+        return Proposal(cell, None)
+
+    def _grow_cands(self, node_id: int) -> None:
+        while len(self.node_cands) < len(self.tree.nodes):
+            self.node_cands.append(None)
+
+    def _acquisition(self) -> np.ndarray | None:
+        if self.pool_mu is None:
+            return None
+        if self._acq is None:
+            self._acq = self.pool_mu + self.kappa * self.pool_sd
+        return self._acq
+
+    def _prior(self, node_id: int, actions: list[Hashable]) -> list[float] | None:
+        """Per action, the best acquisition among the unseen pool cells below it (trie mode, after
+        the first fit, with ``expand_prior``); None otherwise (uniform expansion)."""
+        acq = self._acquisition()
+        if not (self.trie and self.expand_prior and acq is not None and actions):
+            return None
+        node = self.tree.nodes[node_id]
+        cands = self._alive(node_id)
+        codes = self.action_codes[cands, node.depth].astype(np.int64)
+        best = np.full(len(self.actions_by_code), -np.inf)
+        np.maximum.at(best, codes, acq[cands])
+        return [float(best[self.code_of[a]]) for a in actions]
+
+    def _playouts(self, node_id: int) -> tuple[list[Any], np.ndarray | None]:
+        """Up to ``playouts`` random completions of the node (at least 1), as cells that may be proposed."""
+        k = max(self.playouts, 1)
+        if self.trie:
+            cands = self._alive(node_id)
+            if len(cands) == 0:
+                return [], None
+            idx = cands if len(cands) <= k else self.rng.choice(cands, size=k, replace=False)
+            return [self.pool.cells[int(i)] for i in idx], idx
+        node = self.tree.nodes[node_id]
+        cells: list[Any] = []
+        hashes: set[str] = set()
+        for _ in range(20 * k):
+            if len(cells) >= k:
+                break
+            cell = self.space.cell_of(mcts.rollout(node.state, self.space.actions, self.space.step, self.rng))
+            if cell is None:
+                continue
+            cell = self.pool.snap(cell, self.rng)
+            if cell is not None and self.space.hash(cell) not in hashes:
+                hashes.add(self.space.hash(cell))
+                cells.append(cell)
+        return cells, None
+
+    def _choose(self, node_id: int, cells: list[Any], idx: np.ndarray | None) -> Proposal:
+        """Propose the playout with the best acquisition; back up the node with its provisional value."""
+        if not self.trained:
+            j = int(self.rng.integers(len(cells)))
+            prov = float(np.median(self.accs)) if self.accs else 0.0
+            self._register(node_id, cells[j], prov, self._aggregate(np.zeros(0)), 0)
+            return Proposal(cells[j], None)
+        mu, sd = self._predict(cells, idx)
+        acq = self._acquisition()
+        if self.trie and self.propose_best_below and acq is not None:
+            # the meta-DNN's best unseen cell below the node; the random playouts only value the node
+            cands = self._alive(node_id)
+            best = int(cands[np.argmax(acq[cands])])
+            cell, predicted = self.pool.cells[best], float(self.pool_mu[best])
+            others, k = self._aggregate(mu), len(cells)
+        else:
+            j = int(np.argmax(mu + self.kappa * sd))
+            cell, predicted = cells[j], float(mu[j])
+            others, k = self._aggregate(np.delete(mu, j)), len(cells) - 1
+        self._register(node_id, cell, predicted, others, k)
+        return Proposal(cell, predicted)
+
+    def _aggregate(self, preds: np.ndarray) -> float:
+        """Sum (``leaf_value='mean'``) or max (``'max'``) of the playouts' predictions."""
+        if len(preds) == 0:
+            return 0.0 if self.leaf_value == "mean" else -np.inf
+        return float(preds.sum()) if self.leaf_value == "mean" else float(preds.max())
+
+    def _leaf_value(self, real: float, others: float, k: int) -> float:
+        """The node's value from its real (or provisional) result and its playouts' predictions."""
+        if self.leaf_value == "mean":
+            return (real + others) / (k + 1)
+        return max(real, others)
+
+    def _register(self, node_id: int, cell: Any, predicted: float, others: float, k: int) -> None:
+        provisional = self._leaf_value(predicted, others, k)
+        mcts.backup(self.tree, node_id, provisional)
+        self.pending[self.space.hash(cell)] = (node_id, others, k, provisional, predicted)
+
+    def _predict(self, cells: list[Any], idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        if idx is not None and self.pool_mu is not None:
+            return self.pool_mu[idx], self.pool_sd[idx]
+        return self.predictor.predict(self.encoder.encode(cells))
+
+    def _normalize(self, q: float) -> float:
+        """The value UCT compares: raw accuracy (``value_scale='raw'``, as in the paper), accuracy in percent (``'percent'``) or robustly
+        standardized (``'robust'``: (q - median) / (IQR / 1.349) of the results)."""
+        if self.value_scale == "raw":
+            return q
+        if self.value_scale == "percent":
+            return 100.0 * q
+        return (q - self.predictor.center) / self.predictor.scale if self.trained else 0.0
+
+    def tell(self, cell: Any, result: Result) -> None:
+        self.pool.mark(cell)
+        self.num_told += 1
+        entry = self.pending.pop(self.space.hash(cell), None)
+        if result.failed:
+            real = min(self.accs) if self.accs else 0.0
+        else:
+            real = float(result.accuracy)
+            self.cells.append(cell)
+            self.accs.append(real)
+            self._train_rows.append(self.encoder.encode([cell]))
+            self._since_fit += 1
+        if entry is not None:
+            node_id, others, k, provisional, predicted = entry
+            mcts.correct(self.tree, node_id, provisional, self._leaf_value(real, others, k))
+            if self.trained and not result.failed:
+                self.predicted_log.append((predicted, real))
+        if len(self.accs) >= self.init_random and (not self.trained or self._since_fit >= self.retrain_every):
+            self._fit()
+
+    def _fit(self) -> None:
+        from meta_dnn import Encoded, kendall_tau
+
+        steps = self.fit_steps if self.trained else self.first_fit_steps
+        x = Encoded.concat(self._train_rows, pad=self.encoder.num_paths)
+        self.predictor.fit(x, np.asarray(self.accs), steps=steps)
+        self.trained = True
+        self._since_fit = 0
+        if self.pool_x is not None:
+            self.pool_mu, self.pool_sd = self.predictor.predict(self.pool_x)
+            self._acq = None
+        window = self.predicted_log[-self.tau_window:]
+        if len(window) >= 10:
+            pred, real = np.array(window).T
+            self.tau_log.append((len(self.accs), kendall_tau(pred, real)))
+            log.debug("meta-DNN refit on %d results (%d steps); tau over the last %d predictions %.3f",
+                      len(self.accs), steps, len(window), self.tau_log[-1][1])
+
+    def metrics(self) -> dict:
+        """``tau``: list of ``(results so far, Kendall tau of the last predictions vs real results)``."""
+        return {"tau": list(self.tau_log), "results": len(self.accs), "tree_nodes": len(self.tree.nodes)}

@@ -1,0 +1,72 @@
+"""Regularized evolution (Real et al., 2019, "Regularized Evolution for Image Classifier Architecture
+Search", https://arxiv.org/abs/1802.01548), as in NASBench-101's example code."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Sequence
+
+import numpy as np
+
+from alphax.candidates import CandidateSet
+from alphax.searchers.base import Proposal, Result, Searcher
+from alphax.spaces.base import SearchSpace
+
+__all__ = ["RegularizedEvolution"]
+
+
+class RegularizedEvolution(Searcher):
+    """Aging evolution: a population of the latest ``population_size`` results; each new cell is a
+    mutation (``space.mutate``, NASBench-101's by default) of the best of ``tournament_size`` members
+    drawn at random; the oldest member dies when a child joins.
+
+    Candidate rule: the first ``population_size`` proposals are uniform unseen cells; after that a child
+    is mutated up to ``mutation_retries`` times until it is a new cell that may be proposed; if none is,
+    the last child is snapped to the nearest unseen pool cell (or redrawn, without a pool) by
+    :meth:`CandidateSet.snap`. So it never stalls on a partial table, where most mutations have no data.
+    Failed evaluations never join the population. While the population is still filling (several
+    proposals outstanding at once), proposals are random.
+    """
+
+    def __init__(self, space: SearchSpace, *, rng: np.random.Generator,
+                 candidates: Sequence[Any] | None = None, population_size: int = 100,
+                 tournament_size: int = 10, mutation_retries: int = 10):
+        self.space = space
+        self.rng = rng
+        self.pool = CandidateSet(space, candidates)
+        self.population_size = population_size
+        self.tournament_size = tournament_size
+        self.mutation_retries = mutation_retries
+        self.population: deque[tuple[Any, float]] = deque(maxlen=population_size)
+        self.num_asked = 0
+
+    def ask(self, n: int = 1) -> list[Proposal]:
+        out = []
+        for _ in range(n):
+            cell = self._next_cell()
+            if cell is None:
+                break
+            self.pool.mark(cell)
+            self.num_asked += 1
+            out.append(Proposal(cell))
+        return out
+
+    def tell(self, cell: Any, result: Result) -> None:
+        self.pool.mark(cell)
+        if not result.failed:
+            self.population.append((cell, float(result.accuracy)))
+
+    def _next_cell(self) -> Any | None:
+        if self.pool.exhausted():
+            return None
+        if self.num_asked < self.population_size or len(self.population) == 0:
+            return self.pool.random(self.rng)
+        members = self.rng.choice(len(self.population), size=min(self.tournament_size, len(self.population)),
+                                  replace=False)
+        parent = max((self.population[int(i)] for i in members), key=lambda m: m[1])[0]
+        child = parent
+        for _ in range(self.mutation_retries):
+            child = self.space.mutate(parent, self.rng)
+            if self.pool.is_new(child):
+                return child
+        return self.pool.snap(child, self.rng, regenerate=lambda: self.space.mutate(parent, self.rng))

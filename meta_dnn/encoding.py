@@ -1,0 +1,102 @@
+"""Cell encodings for the meta-DNN (numpy only).
+
+Two parts, concatenated by :class:`CellEncoder`:
+
+* dense: the space's own features (``SearchSpace.features``; for NASBench-101 the AlphaX paper's padded
+  adjacency + one-hot ops), float32 ``(N, D)``;
+* paths: the path encoding of White et al. (BANANAS, https://arxiv.org/abs/1910.11858): one indicator per
+  distinct sequence of operations along an input->output path. Stored sparsely, as the indices of the
+  active paths, int64 ``(N, P)`` padded with ``num_paths`` (an all-zero row of the embedding). It applies
+  to any cell exposing ``matrix`` (upper-triangular adjacency) and ``ops`` (labels, first input, last
+  output); paths get an index the first time they are seen (deterministic in the order cells are
+  encoded), up to ``capacity``, after which new paths share the last index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["CellEncoder", "cell_paths", "Encoded"]
+
+
+def cell_paths(cell: Any) -> list[tuple]:
+    """Every input->output path of ``cell`` as the tuple of its interior ops (empty tuple: a direct
+    input->output edge). Returns [] for cells without ``matrix``/``ops``."""
+    matrix, ops = getattr(cell, "matrix", None), getattr(cell, "ops", None)
+    if matrix is None or ops is None:
+        return []
+    m = np.asarray(matrix)
+    n = m.shape[0]
+    paths: list[list[tuple]] = [[] for _ in range(n)]
+    paths[0] = [()]
+    for j in range(1, n):
+        for i in np.flatnonzero(m[:j, j]):
+            label = () if j == n - 1 else (ops[j],)
+            paths[j].extend(p + label for p in paths[int(i)])
+    return paths[n - 1]
+
+
+@dataclass
+class Encoded:
+    """A batch of encoded cells: ``dense`` float32 ``(N, D)``, ``paths`` int64 ``(N, P)``."""
+
+    dense: np.ndarray
+    paths: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.dense)
+
+    def take(self, idx: np.ndarray) -> "Encoded":
+        return Encoded(self.dense[idx], self.paths[idx])
+
+    @staticmethod
+    def concat(parts: Sequence["Encoded"], *, pad: int) -> "Encoded":
+        """Rows of ``parts`` stacked; path lists right-padded with ``pad``."""
+        width = max(p.paths.shape[1] for p in parts)
+        paths = np.full((sum(len(p) for p in parts), width), pad, dtype=np.int64)
+        row = 0
+        for p in parts:
+            paths[row:row + len(p), :p.paths.shape[1]] = p.paths
+            row += len(p)
+        return Encoded(np.concatenate([p.dense for p in parts]), paths)
+
+
+@dataclass
+class CellEncoder:
+    """Encodes cells of ``space`` as :class:`Encoded` (dense features + sparse path indices)."""
+
+    space: Any
+    use_paths: bool = True
+    capacity: int = 512
+    vocab: dict = field(default_factory=dict)
+
+    @property
+    def dense_dim(self) -> int:
+        return int(self.space.features([]).shape[1]) if hasattr(self.space, "features") else 0
+
+    @property
+    def num_paths(self) -> int:
+        """Size of the path vocabulary (the padding index)."""
+        return self.capacity
+
+    def encode(self, cells: Sequence[Any]) -> Encoded:
+        dense = np.asarray(self.space.features(list(cells)), dtype=np.float32)
+        rows = [self._path_ids(c) for c in cells] if self.use_paths else [[] for _ in cells]
+        width = max([1] + [len(r) for r in rows])
+        paths = np.full((len(cells), width), self.capacity, dtype=np.int64)
+        for i, r in enumerate(rows):
+            paths[i, :len(r)] = r
+        return Encoded(dense.reshape(len(cells), -1), paths)
+
+    def _path_ids(self, cell: Any) -> list[int]:
+        ids = []
+        for p in sorted(set(cell_paths(cell))):
+            i = self.vocab.get(p)
+            if i is None:
+                i = min(len(self.vocab), self.capacity - 1)
+                self.vocab[p] = i
+            ids.append(i)
+        return sorted(ids)

