@@ -1,0 +1,108 @@
+"""AlphaX MPI client (ranks >= 1): evaluates the server's proposals until it is told to stop.
+
+    mpiexec -n 1 python run_server.py <alphax search options> \\
+          : -n K python run_client.py --evaluator table --data PATH [--simulate-time SCALE]
+          : ...   python run_client.py --evaluator train --cifar DIR [--epochs 108 --device auto ...]
+
+``--evaluator table`` looks each cell up in NASBench-101 (one of the recorded training repeats, as the
+official API); ``--simulate-time SCALE`` then sleeps the recorded training time x SCALE, so that the
+farm runs as it would with real training. ``--evaluator train`` trains the cell on CIFAR-10 with
+NASBench-101's protocol, on the GPU of this process's local rank when CUDA is available.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from alphax.errors import AlphaXError, ConfigError
+
+__all__ = ["build_parser", "make_space_and_evaluator", "main"]
+
+log = logging.getLogger("run_client")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from alphax.config import NB201_DATASETS, SPACES
+    from workers.train_evaluator import add_train_arguments
+
+    p = argparse.ArgumentParser(prog="run_client.py", description=__doc__.split("\n")[0])
+    p.add_argument("--evaluator", choices=("table", "train"), required=True)
+    p.add_argument("--space", choices=SPACES, help="search space, as the server's --space (default: "
+                                                    "alphax search's; --evaluator train: nasbench101)")
+    g = p.add_argument_group("table (--evaluator table)")
+    g.add_argument("--dataset", choices=NB201_DATASETS, help="NAS-Bench-201 data set, as the server's")
+    g.add_argument("--data", metavar="PATH", help="the table, as the server's --data (default: found automatically)")
+    g.add_argument("--eval-seed", type=int, default=0,
+                   help="seed of the recorded training repeat returned per cell: give the server's "
+                        "--eval-seed (default %(default)s, as alphax search)")
+    g.add_argument("--simulate-time", type=float, default=0.0, metavar="SCALE",
+                   help="sleep the recorded training time x SCALE per cell (default 0: no sleep)")
+    add_train_arguments(p)
+    p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    return p
+
+
+def make_space_and_evaluator(args: argparse.Namespace):
+    """The space and the evaluator named by the options, built by ``alphax.run``'s registry (as
+    ``alphax search`` builds them), wrapped in ``SimulatedTime`` when asked."""
+    from alphax.config import SearchConfig
+    from alphax.run import build_space_and_evaluator
+    from workers.client import SimulatedTime
+    from workers.train_evaluator import train_options_from_args
+
+    if args.evaluator == "train":
+        if not args.cifar:
+            raise ConfigError("--evaluator train needs --cifar DIR (the cifar-10-batches-py folder)")
+        config = SearchConfig(space=args.space or "nasbench101", evaluator="train",
+                              train=train_options_from_args(args))
+    else:
+        given = {"space": args.space, "dataset": args.dataset,
+                 "data": os.path.abspath(args.data) if args.data else None}
+        config = SearchConfig(evaluator="table", eval_seed=args.eval_seed,
+                              **{k: v for k, v in given.items() if v is not None})
+    space, evaluator = build_space_and_evaluator(config)
+    if args.simulate_time:
+        evaluator = SimulatedTime(evaluator, args.simulate_time)
+    return space, evaluator
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve jobs until the server says stop. A client that cannot start (bad options, missing data)
+    aborts the whole job with its message: the run folder is intact and can be resumed."""
+    args = build_parser().parse_args(argv)
+    from mpi4py import MPI
+
+    from workers.client import serve
+
+    rank = MPI.COMM_WORLD.Get_rank()
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format=f"%(asctime)s client {rank} %(levelname)s %(name)s: %(message)s")
+    if rank == 0:
+        print("run_client.py: error: rank 0 is the server; start run_server.py first: "
+              "mpiexec -n 1 python run_server.py ... : -n K python run_client.py ...", file=sys.stderr)
+        return 2
+    try:
+        space, evaluator = make_space_and_evaluator(args)
+    except AlphaXError as exc:
+        print(f"run_client.py (rank {rank}): error: {exc}", file=sys.stderr, flush=True)
+        MPI.COMM_WORLD.Abort(1)
+        return 1
+    stats = serve(evaluator, space, name=args.evaluator)
+    if not stats.finalize:
+        _exit_without_finalize(0)
+    return 0
+
+
+def _exit_without_finalize(code: int) -> None:
+    """A process of the job is gone: ``MPI_Finalize`` would wait for it forever."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

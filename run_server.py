@@ -1,0 +1,101 @@
+"""AlphaX MPI server (rank 0): runs the search of ``alphax search`` with its evaluations farmed out to
+the clients (ranks >= 1), writing the same run folder.
+
+    mpiexec -disable-auto-cleanup \\
+        -n 1 python run_server.py --space nasbench101 --data PATH --algo alphax --budget N --seed S \\
+                                  --out DIR [--job-timeout SECONDS] [--max-attempts 2] [--stats FILE] \\
+      : -n K python run_client.py --evaluator table|train ...
+
+    mpiexec ... -n 1 python run_server.py --resume DIR [--budget N] ... : -n K python run_client.py ...
+
+Exit code 0 when the budget is reached; 1 with one line on stderr for a fatal error (bad options or
+data, every client lost, ...); ``Stop`` reaches every client either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from alphax.errors import AlphaXError
+
+__all__ = ["build_parser", "main"]
+
+log = logging.getLogger("run_server")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from alphax.cli.search import add_search_arguments
+
+    p = argparse.ArgumentParser(prog="run_server.py", description=__doc__.split("\n")[0])
+    add_search_arguments(p)
+    g = p.add_argument_group("farm")
+    g.add_argument("--job-timeout", type=float, default=None, metavar="SECONDS",
+                   help="deadline of each job; a client that misses it is marked lost and the job requeued "
+                        "(default: no deadline)")
+    g.add_argument("--max-attempts", type=int, default=2,
+                   help="dispatches of a job before it is recorded as failed (default %(default)s)")
+    g.add_argument("--startup-timeout", type=float, default=600.0, metavar="SECONDS",
+                   help="give up when no client is ready after this long (default %(default)s)")
+    g.add_argument("--stats", type=Path, metavar="FILE", help="write the farm's statistics (JSON) here")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s server %(levelname)s %(name)s: %(message)s")
+    from mpi4py import MPI
+
+    from alphax.run import open_run
+    from workers.server import serve, stop_clients
+
+    comm = MPI.COMM_WORLD
+    if comm.Get_rank() != 0:
+        print("run_server.py: error: the server must be rank 0: "
+              "mpiexec -n 1 python run_server.py ... : -n K python run_client.py ...", file=sys.stderr)
+        return 2
+    stats = None
+    code = 0
+    try:
+        try:
+            run = open_run(args)
+        except BaseException:
+            stop_clients(comm, "the server could not start", finalize=False)
+            raise
+        try:
+            stats = serve(run, comm=comm, job_timeout=args.job_timeout, max_attempts=args.max_attempts,
+                          startup_timeout=args.startup_timeout)
+        finally:
+            run.close()
+    except AlphaXError as exc:
+        print(f"run_server.py: error: {exc}", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        print("run_server.py: interrupted (resume with --resume DIR)", file=sys.stderr)
+        code = 130
+    except Exception:  # noqa: BLE001 - a bug: keep its traceback, but never hang in MPI_Finalize
+        log.exception("run_server.py: internal error")
+        code = 1
+    if stats is not None and args.stats:
+        args.stats.write_text(json.dumps(stats.to_json(), indent=1))
+    if code or (stats is not None and stats.lost):
+        _exit_without_finalize(code)   # the clients were told to exit without MPI_Finalize too
+    return code
+
+
+def _exit_without_finalize(code: int) -> None:
+    """``MPI_Finalize`` would wait for a lost process forever."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Run ``mpiexec`` in a subprocess with a timeout; on timeout every process of the job is killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MPIEXEC = Path(sys.executable).with_name("mpiexec")
+
+
+def require_mpi() -> None:
+    if not MPIEXEC.exists():
+        pytest.skip(f"no mpiexec next to {sys.executable} (pip install mpich)")
+    pytest.importorskip("mpi4py")
+
+
+def mpiexec(*parts: tuple[int, list], timeout: float = 120, keep_alive: bool = True,
+            env: dict | None = None) -> subprocess.CompletedProcess:
+    """``mpiexec [-disable-auto-cleanup] -n N1 python ARGS1 : -n N2 python ARGS2 ...`` from the repo root."""
+    proc = start(*parts, keep_alive=keep_alive, env=env)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        pytest.fail(f"mpiexec timed out after {timeout} s:\n{out[-4000:]}")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
+
+
+def start(*parts: tuple[int, list], keep_alive: bool = True, env: dict | None = None) -> subprocess.Popen:
+    """Start ``mpiexec`` in its own process group (stop it with :func:`kill`)."""
+    cmd = [str(MPIEXEC)] + (["-disable-auto-cleanup"] if keep_alive else [])
+    for i, (n, args) in enumerate(parts):
+        cmd += ([":"] if i else []) + ["-n", str(n), sys.executable, *map(str, args)]
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", **(env or {})}
+    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=full_env, start_new_session=True)
+
+
+def kill(proc: subprocess.Popen) -> str:
+    """SIGKILL every process of the job (mpiexec, proxies, ranks); returns its output."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    out, _ = proc.communicate(timeout=30)
+    return out

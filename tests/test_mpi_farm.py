@@ -1,0 +1,113 @@
+"""The MPI farm under real ``mpiexec`` (1 server + clients), driven by a run double (tests/mpi/farm_double.py):
+dispatch to every client, client errors as failed results, a client lost mid-job, a late duplicate,
+every client lost. Each job runs with a timeout and is killed whole if it overruns."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "mpi"))
+from harness import mpiexec, require_mpi  # noqa: E402
+
+SCRIPT = "tests/mpi/farm_double.py"
+
+
+@pytest.fixture(autouse=True)
+def _mpi(nb101_dir):
+    require_mpi()
+
+
+def farm(out: Path, *, clients: int = 2, server_args=(), client_args=(), timeout: float = 90):
+    proc = mpiexec((1, [SCRIPT, out, *server_args]), (clients, [SCRIPT, out, *client_args]), timeout=timeout)
+    lines = (out / "results.jsonl").read_text().splitlines() if (out / "results.jsonl").exists() else []
+    stats = json.loads((out / "farm.json").read_text()) if (out / "farm.json").exists() else None
+    return proc, [json.loads(line) for line in lines], stats
+
+
+def test_two_clients_100_results(tmp_path):
+    proc, rows, stats = farm(tmp_path, server_args=["--budget", 100, "--job-timeout", 30])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert [r["n"] for r in rows] == list(range(1, 101))
+    assert len({r["hash"] for r in rows}) == 100
+    workers = {r["worker"].split("@")[0] for r in rows}
+    assert workers == {"rank1", "rank2"}
+    assert stats["results"] == 100 and stats["failures"] == 0 and stats["lost"] == []
+
+
+def test_client_error_is_a_failed_result_and_not_retried(tmp_path):
+    proc, rows, stats = farm(tmp_path, server_args=["--budget", 40, "--job-timeout", 30],
+                             client_args=["--fault", "raise", "--fault-rank", 2, "--fault-job", 3])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    failed = [r for r in rows if r["error"]]
+    assert failed and all(r["accuracy"] is None for r in failed)
+    assert all("RuntimeError: injected failure on rank 2" in r["error"] and "client rank 2" in r["error"]
+               for r in failed)
+    assert len(rows) == 40 and len({r["hash"] for r in rows}) == 40     # no cell retried
+    assert stats["failures"] == len(failed) and stats["requeued"] == 0
+
+
+def test_client_lost_mid_job_is_requeued_and_run_completes(tmp_path):
+    proc, rows, stats = farm(tmp_path, server_args=["--budget", 40, "--job-timeout", 2],
+                             client_args=["--fault", "exit", "--fault-rank", 2, "--fault-job", 3,
+                                          "--simulate-time", 1e-5])
+    out = proc.stdout
+    assert "missed the 2 s deadline" in out and "farm done: 40 results" in out, out[-3000:]
+    assert proc.returncode == 17                  # mpiexec reports the lost client's exit code
+    assert [r["n"] for r in rows] == list(range(1, 41)) and len({r["hash"] for r in rows}) == 40
+    assert not any(r["error"] for r in rows)
+    assert stats["lost"] == [2] and stats["requeued"] == 1 and stats["timed_out"] == 1
+    assert rows[-1]["worker"].startswith("rank1")
+
+
+def test_late_duplicate_is_ignored(tmp_path):
+    proc, rows, stats = farm(tmp_path, server_args=["--budget", 60, "--job-timeout", 1],
+                             client_args=["--fault", "hang", "--fault-rank", 2, "--fault-job", 2,
+                                          "--fault-hang", 2.5, "--simulate-time", 1e-4])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert stats["requeued"] == 1 and stats["duplicates"] == 1, stats
+    assert stats["lost"] == []                    # it answered late: it is back
+    assert len(rows) == 60 and len({r["hash"] for r in rows}) == 60
+    assert "client 2 is back" in proc.stdout
+
+
+def test_every_client_lost_is_a_fatal_error(tmp_path):
+    proc, rows, stats = farm(tmp_path, clients=1, server_args=["--budget", 10, "--job-timeout", 1],
+                             client_args=["--fault", "hang", "--fault-rank", 1, "--fault-job", 1,
+                                          "--fault-hang", 3])
+    assert proc.returncode == 3, proc.stdout[-3000:]
+    assert "every client (1) is lost" in proc.stdout
+    assert stats is None and rows == []
+
+
+def test_train_evaluator_through_the_farm_on_cpu(tmp_path):
+    """run_client's train evaluator end to end on a tiny CIFAR-format folder: a measured accuracy."""
+    pytest.importorskip("workers.evaluators", reason="workers/evaluators.py (the Evaluator interface) is not there yet")
+    from workers.cifar import write_synthetic
+
+    cifar = write_synthetic(tmp_path / "cifar-10-batches-py", per_batch=64, test=100)
+    client = ["--client", "--evaluator", "train", "--cifar", cifar, "--epochs", 1, "--batch-size", 32,
+              "--stem-channels", 8, "--stacks", 1, "--modules-per-stack", 1, "--validation-size", 120,
+              "--device", "cpu"]
+    proc, rows, stats = farm(tmp_path / "run", clients=1, server_args=["--budget", 2, "--job-timeout", 300],
+                             client_args=client, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert len(rows) == 2 and stats["failures"] == 0
+    for r in rows:
+        info = r["info"]
+        assert r["accuracy"] == info["validation_accuracy"] and 0.0 <= r["accuracy"] <= 1.0
+        assert 0.0 <= info["test_accuracy"] <= 1.0 and info["trainable_parameters"] > 0
+        assert info["training_time"] > 0 and info["steps"] == 200 // 32 and info["device"] == "cpu"
+
+
+def test_alphax_searcher_through_the_farm(tmp_path):
+    """A real searcher (AlphaX, which retrains its predictor inside tell) with proposals asked ahead while
+    results are recorded in the background: exactly the budget, no cell twice."""
+    proc, rows, stats = farm(tmp_path, server_args=["--budget", 50, "--job-timeout", 60, "--algo", "alphax"],
+                             client_args=["--simulate-time", 1e-5])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert [r["n"] for r in rows] == list(range(1, 51)) and len({r["hash"] for r in rows}) == 50
+    assert stats["results"] == 50 and stats["record_seconds"] > 0

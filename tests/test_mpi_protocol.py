@@ -1,0 +1,48 @@
+"""The farm's messages: one module of frozen dataclasses and IntEnum tags (no mpiexec needed)."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import pytest
+
+from alphax.searchers.base import Result
+from workers.client import SimulatedTime
+from workers.protocol import TAG_OF, ClientError, Job, Ready, Reply, Stop, Tag
+
+
+def test_tags_are_distinct_valid_mpi_tags():
+    assert len({int(t) for t in Tag}) == len(Tag) and all(int(t) >= 0 for t in Tag)
+    assert set(TAG_OF.values()) == set(Tag)
+
+
+def test_messages_are_frozen_and_pickle():
+    err = ClientError(rank=2, host="h", type="ValueError", message="bad", traceback="tb")
+    msgs = [Ready(rank=1, host="h", evaluator="table", pid=7), Job(id=3, cell={"matrix": [[0, 1], [0, 0]],
+            "ops": ["input", "output"]}), Reply(job_id=3, rank=1, host="h", busy=0.5, result=Result(0.9)),
+            Reply(job_id=4, rank=2, host="h", busy=0.1, error=err), Stop()]
+    for m in msgs:
+        assert pickle.loads(pickle.dumps(m)) == m
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            m.__setattr__(dataclasses.fields(m)[0].name, None)
+    assert err.describe() == "ValueError: bad (client rank 2 on h)"
+
+
+def test_reply_carries_exactly_one_of_result_and_error():
+    with pytest.raises(ValueError):
+        Reply(job_id=1, rank=1, host="h", busy=0.0)
+    with pytest.raises(ValueError):
+        Reply(job_id=1, rank=1, host="h", busy=0.0, result=Result(0.5),
+              error=ClientError(1, "h", "E", "m", "t"))
+
+
+def test_simulated_time_sleeps_the_recorded_training_time():
+    class Table:
+        def evaluate(self, cell):
+            return Result(0.9, seconds=1000.0, info={"training_time": 1000.0})
+
+    result = SimulatedTime(Table(), 1e-5).evaluate(None)
+    assert result.accuracy == 0.9 and result.seconds == pytest.approx(0.01)
+    with pytest.raises(ValueError):
+        SimulatedTime(Table(), -1)

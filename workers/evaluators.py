@@ -1,0 +1,142 @@
+"""The evaluator interface, and the table look-up evaluators (NASBench-101, NAS-Bench-201).
+
+An evaluator turns a cell into a :class:`~alphax.searchers.base.Result`. The same object serves the inline
+run loop (``alphax search``) and the MPI clients (``run_client.py``). Table randomness is *stateless*: the
+recorded training repeat returned for a cell is drawn from ``np.random.default_rng([seed, key(hash)])``,
+so a cell has the same reward whatever the order in which cells are evaluated, on whichever client, and
+nothing about an evaluator needs saving in a checkpoint.
+
+No torch or mpi4py here: the training evaluator lives in ``workers.train_evaluator``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from alphax.errors import DataError
+from alphax.searchers.base import Result
+
+__all__ = ["Evaluator", "TableEvaluator", "NASBench201TableEvaluator", "cell_key"]
+
+log = logging.getLogger(__name__)
+
+
+def cell_key(cell_hash: str) -> int:
+    """A non-negative 60-bit integer derived from a cell's hash (seeds its table draw)."""
+    return int(hashlib.md5(cell_hash.encode()).hexdigest()[:15], 16)
+
+
+class Evaluator(ABC):
+    """``evaluate(cell) -> Result``; ``candidates()`` lists the cells it can evaluate (None: any)."""
+
+    name: str = "evaluator"
+
+    @abstractmethod
+    def evaluate(self, cell: Any) -> Result:
+        """Evaluate one cell. An error may be raised: the caller records it as a failed result."""
+
+    def candidates(self) -> list | None:
+        """The cells with data (a table), or None when any cell of the space can be evaluated."""
+        return None
+
+    def optimum(self) -> tuple[str, float] | None:
+        """``(hash, reward)`` of the best cell this evaluator can return, when it is known (a table)."""
+        return None
+
+    def close(self) -> None:
+        """Release resources (nothing by default)."""
+
+
+class TableEvaluator(Evaluator):
+    """NASBench-101 look-up: the reward is the 108-epoch ``validation_accuracy`` of one recorded training
+    repeat, drawn from ``default_rng([seed, cell_key(hash)])``; ``seconds`` is the recorded training time.
+
+    ``table`` is an :class:`alphax.nasbench.api.NASBench101` (``query``, ``hashes``, ``spec_of``).
+    """
+
+    name = "table"
+
+    def __init__(self, table, *, seed: int = 0, epochs: int = 108):
+        self.table, self.seed, self.epochs = table, int(seed), int(epochs)
+        self._cells: list | None = None
+        self._optimum: tuple[str, float] | None = None
+
+    @classmethod
+    def from_path(cls, path: str | None = None, *, seed: int = 0, epochs: int = 108) -> "TableEvaluator":
+        """Load the table at ``path`` (or the one :func:`alphax.nasbench.paths.resolve_data_path` finds)."""
+        from alphax.nasbench.api import NASBench101
+        from alphax.nasbench.paths import resolve_data_path
+
+        return cls(NASBench101(resolve_data_path(path), seed=seed), seed=seed, epochs=epochs)
+
+    def _rng(self, cell_hash: str) -> np.random.Generator:
+        return np.random.default_rng([self.seed, cell_key(cell_hash)])
+
+    def query(self, cell) -> dict:
+        """The table's record for ``cell`` (the repeat this evaluator always returns for it)."""
+        return self.table.query(cell, epochs=self.epochs, rng=self._rng(cell.hash))
+
+    def evaluate(self, cell) -> Result:
+        rec = self.query(cell)
+        acc = rec.get("validation_accuracy")
+        if acc is None:
+            raise DataError(f"cell {cell.hash} has no {self.epochs}-epoch validation accuracy in the table")
+        seconds = float(rec.get("training_time") or 0.0)
+        info = {k: rec[k] for k in ("training_time", "trainable_parameters", "test_accuracy")
+                if rec.get(k) is not None}
+        return Result(accuracy=float(acc), seconds=seconds, worker="table", info=info)
+
+    def candidates(self) -> list:
+        """The stored cell of every hash with data, in file order."""
+        if self._cells is None:
+            cells = []
+            for h in self.table.hashes:
+                spec = self.table.spec_of(h)
+                spec.__dict__.setdefault("hash", h)    # the stored cell of h hashes to h: skip recomputing it
+                cells.append(spec)
+            self._cells = cells
+        return self._cells
+
+    def optimum(self) -> tuple[str, float]:
+        """The best reward among the cells with data (each cell's reward as :meth:`evaluate` returns it)."""
+        if self._optimum is None:
+            best: tuple[str, float] | None = None
+            for cell in self.candidates():
+                acc = self.query(cell).get("validation_accuracy")
+                if acc is not None and (best is None or acc > best[1]):
+                    best = (cell.hash, float(acc))
+            if best is None:
+                raise DataError("the table has no cell with a validation accuracy")
+            self._optimum = best
+        return self._optimum
+
+
+class NASBench201TableEvaluator(Evaluator):
+    """NAS-Bench-201 look-up: the reward is one training seed's 200-epoch validation accuracy, drawn from
+    ``default_rng([seed, cell_key(arch)])``. The optimum is the data set's: the best *mean* over seeds.
+
+    ``data`` is an :class:`alphax.nasbench201.NASBench201`.
+    """
+
+    name = "table"
+
+    def __init__(self, data, *, seed: int = 0):
+        self.data, self.seed = data, int(seed)
+
+    def evaluate(self, cell) -> Result:
+        rec = self.data.query(cell, rng=np.random.default_rng([self.seed, cell_key(cell.arch)]))
+        return Result(accuracy=rec["validation_accuracy"], seconds=rec["training_time"], worker="table",
+                      info={"training_time": rec["training_time"], "trial": rec["trial"],
+                            "model_size": rec["model_size"], "latency": rec["latency"]})
+
+    def candidates(self) -> list:
+        return list(self.data.cells)
+
+    def optimum(self) -> tuple[str, float]:
+        cell, acc = self.data.optimum
+        return cell.arch, float(acc)

@@ -1,0 +1,102 @@
+"""The messages between the MPI server (rank 0) and its clients (ranks >= 1), and their tags.
+
+Every message is a frozen dataclass sent pickled with ``comm.send(msg, dest=..., tag=Tag.X)``; the tag
+says which dataclass it is. A client says :class:`Ready` once, then answers each :class:`Job` with one
+:class:`Reply` (a result, or the error that its evaluation raised) until it receives :class:`Stop`.
+
+::
+
+    client                    server
+      |  ---- Ready -------->   |
+      |  <--- Job(id) -------   |
+      |  ---- Reply(id) ---->   |   (result or error, never both)
+      |        ...              |
+      |  <--- Stop ----------   |   (sent to every client in a ``finally:``)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from alphax.searchers.base import Result
+
+__all__ = ["SERVER", "Tag", "Ready", "Job", "ClientError", "Reply", "Stop", "TAG_OF"]
+
+SERVER = 0
+"""The server's rank in ``MPI.COMM_WORLD``."""
+
+
+class Tag(IntEnum):
+    """MPI tags (small non-negative ints, valid on every MPI)."""
+
+    READY = 1
+    JOB = 2
+    REPLY = 3
+    STOP = 4
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A client has started and can take jobs."""
+
+    rank: int
+    host: str
+    evaluator: str
+    pid: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """Evaluate ``cell`` (the space's JSON form). ``attempt`` counts dispatches of the same job id
+    (> 1 after a requeue); ``timeout`` is the server's deadline for the reply, in seconds."""
+
+    id: int
+    cell: dict
+    attempt: int = 1
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class ClientError:
+    """An exception raised by a client's evaluation, with where it happened."""
+
+    rank: int
+    host: str
+    type: str
+    message: str
+    traceback: str
+
+    def describe(self) -> str:
+        return f"{self.type}: {self.message} (client rank {self.rank} on {self.host})"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The answer to job ``job_id``: exactly one of ``result`` and ``error`` is set. ``busy`` is the
+    client's wall time on the job, from receiving it to sending this reply."""
+
+    job_id: int
+    rank: int
+    host: str
+    busy: float
+    result: Result | None = None
+    error: ClientError | None = None
+
+    def __post_init__(self):
+        if (self.result is None) == (self.error is None):
+            raise ValueError("a Reply carries exactly one of result and error")
+
+
+@dataclass(frozen=True)
+class Stop:
+    """No more jobs: the client returns. ``finalize`` is False when some process of the job was lost:
+    ``MPI_Finalize`` would then wait for it forever, so every survivor exits without it."""
+
+    reason: str = "done"
+    finalize: bool = True
+
+
+TAG_OF = {Ready: Tag.READY, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP}
+"""The tag each message type is sent with."""
+

@@ -1,0 +1,374 @@
+"""The MPI server (rank 0): keeps every client busy with the searcher's proposals.
+
+The server owns no run-folder logic: it drives a *run* (``alphax.run``), the same object that
+``alphax search`` drives inline, so the run folder (``config.json``, ``results.jsonl``, checkpoints) and
+``--resume DIR`` are identical. The run needs:
+
+- ``run.searcher`` (``ask(n)`` / ``tell``), ``run.space`` (``to_json``),
+- ``run.remaining``: how many results are still to be recorded before the budget is reached,
+- ``run.record(proposal, result)``: append the result to ``results.jsonl`` (fsynced), tell the
+  searcher, checkpoint when due.
+
+The loop, with non-blocking probes only (so a dead client is detected by its job's deadline):
+
+1. drain every waiting message: ``Ready`` makes a client idle; a ``Reply`` is accepted if its job is
+   still open (the first answer wins; a late duplicate from a timed-out client is counted and dropped);
+   a client's error becomes a failed result carrying rank, host and traceback (never retried);
+2. expire jobs past their deadline (``job_timeout``): the client is marked lost and the job requeued,
+   up to ``max_attempts`` dispatches, after which it is recorded as failed;
+3. dispatch: requeued jobs first, then proposals asked ahead, then ``ask(n)`` for the remaining idle
+   clients (AlphaX backs each in-flight proposal up with its predicted value);
+4. record the accepted results in a background thread (``run.record``: log, tell, checkpoint), so the
+   loop keeps receiving and dispatching while the searcher retrains its predictor inside ``tell``. The
+   searcher is used by one thread at a time: while a batch records, the loop dispatches only proposals
+   asked ahead before it (a few per client, sized by how long recording recently took).
+
+``Stop`` goes to every client in a ``finally:``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+from alphax.errors import AlphaXError
+from alphax.searchers.base import Proposal, Result
+from workers.protocol import Job, Ready, Reply, Stop, Tag
+
+__all__ = ["FarmError", "FarmStats", "serve", "stop_clients"]
+
+log = logging.getLogger(__name__)
+
+MAX_AHEAD = 4
+"""At most this many proposals per client are asked ahead of the results being recorded."""
+
+
+class FarmError(AlphaXError):
+    """The farm cannot go on (no clients, every client lost)."""
+
+
+@dataclass
+class FarmStats:
+    """What the farm did. ``busy`` maps a client rank to its seconds on jobs; ``server_seconds`` is the
+    dispatch loop's own work (receiving, asking, dispatching), without waiting; ``ask_seconds`` is the
+    part in the searcher's ``ask``; ``record_seconds`` is the recorder thread's time in ``run.record``
+    (log, tell, checkpoint), which overlaps the loop."""
+
+    clients: int = 0
+    results: int = 0
+    failures: int = 0
+    duplicates: int = 0
+    requeued: int = 0
+    timed_out: int = 0
+    lost: list = field(default_factory=list)
+    wall: float = 0.0
+    server_seconds: float = 0.0
+    ask_seconds: float = 0.0
+    record_seconds: float = 0.0
+    busy: dict = field(default_factory=dict)
+
+    @property
+    def busy_fraction(self) -> float:
+        """Mean over clients of busy time / wall time of the farm."""
+        if not self.clients or self.wall <= 0:
+            return 0.0
+        return sum(self.busy.values()) / (self.clients * self.wall)
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["busy"] = {str(k): v for k, v in self.busy.items()}
+        out["busy_fraction"] = self.busy_fraction
+        out["results_per_second"] = self.results / self.wall if self.wall > 0 else 0.0
+        out["server_seconds_per_result"] = self.server_seconds / self.results if self.results else 0.0
+        return out
+
+
+@dataclass
+class _Open:
+    proposal: Proposal
+    cell: dict
+    attempts: int = 0
+
+
+@dataclass
+class _Assignment:
+    job_id: int
+    deadline: float
+    request: object
+
+
+class _Farm:
+    def __init__(self, run, comm, *, job_timeout: float | None, max_attempts: int, startup_timeout: float):
+        from mpi4py import MPI
+
+        self.MPI, self.run, self.comm = MPI, run, comm
+        self.job_timeout, self.max_attempts, self.startup_timeout = job_timeout, max_attempts, startup_timeout
+        self.clients = list(range(1, comm.Get_size()))
+        self.ready: set[int] = set()
+        self.host: dict[int, str] = {}
+        self.idle: deque[int] = deque()
+        self.lost: set[int] = set()
+        self.assigned: dict[int, _Assignment] = {}
+        self.open: dict[int, _Open] = {}
+        self.requeue: deque[int] = deque()
+        self.accepted: list[tuple[Proposal, Result]] = []
+        self.exhausted = False
+        self.next_id = 0
+        self.first_dispatch: float | None = None
+        self.ahead: deque[int] = deque()          # open jobs asked ahead, not dispatched yet
+        self.recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alphax-record")
+        self.recording: Future | None = None      # run.record of a batch, in the recorder thread
+        self.recording_count = 0
+        self.record_times: deque[float] = deque(maxlen=50)   # seconds the last batches took to record
+        self.job_mean = 0.0                       # moving average of the clients' seconds per job
+        self.stats = FarmStats(clients=len(self.clients), busy={r: 0.0 for r in self.clients})
+
+    # -- the loop ------------------------------------------------------------------------------
+    def loop(self) -> None:
+        if not self.clients:
+            raise FarmError("no clients: launch with 'mpiexec -n 1 python run_server.py ... : "
+                            "-n K python run_client.py ...' (K >= 1)")
+        start = time.perf_counter()
+        wait = 0.0
+        while not self._done():
+            t0 = time.perf_counter()
+            progressed = self._drain()
+            progressed |= self._expire(t0)
+            self._check_alive(t0 - start)
+            progressed |= self._dispatch()
+            progressed |= self._record()
+            if progressed:
+                self.stats.server_seconds += time.perf_counter() - t0
+                wait = 0.0
+            else:
+                wait = min(0.001, wait + 0.0001)
+                time.sleep(wait)
+        self.stats.wall = time.perf_counter() - (self.first_dispatch or start)
+
+    def _done(self) -> bool:
+        if self.recording is not None or self.accepted:
+            return False
+        return self.run.remaining <= 0 or (self.exhausted and not self.open)
+
+    def _drain(self) -> bool:
+        status = self.MPI.Status()
+        got = False
+        while self.comm.iprobe(source=self.MPI.ANY_SOURCE, tag=self.MPI.ANY_TAG, status=status):
+            source, tag = status.Get_source(), status.Get_tag()
+            msg = self.comm.recv(source=source, tag=tag)
+            got = True
+            if source in self.lost:
+                log.warning("client %d is back (it was lost)", source)
+                self.lost.discard(source)
+            if tag == Tag.READY and isinstance(msg, Ready):
+                log.info("client %d ready on %s (pid %d, evaluator %s)", msg.rank, msg.host, msg.pid,
+                         msg.evaluator)
+                self.ready.add(source)
+                self.host[source] = msg.host
+                self.idle.append(source)
+            elif tag == Tag.REPLY and isinstance(msg, Reply):
+                self._reply(source, msg)
+            else:
+                log.warning("ignoring message %r with tag %s from rank %d", type(msg).__name__, tag, source)
+        return got
+
+    def _reply(self, source: int, reply: Reply) -> None:
+        a = self.assigned.pop(source, None)
+        if a is not None and a.job_id != reply.job_id:
+            log.warning("client %d answered job %d while assigned job %d", source, reply.job_id, a.job_id)
+        self.stats.busy[source] = self.stats.busy.get(source, 0.0) + reply.busy
+        self.job_mean = reply.busy if self.job_mean <= 0 else 0.9 * self.job_mean + 0.1 * reply.busy
+        if source not in self.idle:
+            self.idle.append(source)
+        job = self.open.pop(reply.job_id, None)
+        if job is None:
+            self.stats.duplicates += 1
+            log.info("ignoring a late duplicate result of job %d from client %d", reply.job_id, source)
+            return
+        if reply.job_id in self.requeue:
+            self.requeue.remove(reply.job_id)
+        if reply.error is not None:
+            err = reply.error
+            log.warning("job %d failed on client %d: %s", reply.job_id, source, err.describe())
+            result = Result(accuracy=None, seconds=reply.busy, worker=f"rank{err.rank}@{err.host}",
+                            error=err.describe(),
+                            info={"rank": err.rank, "host": err.host, "traceback": err.traceback})
+        else:
+            result = reply.result
+        self.accepted.append((job.proposal, result))
+
+    def _expire(self, now: float) -> bool:
+        expired = [r for r, a in self.assigned.items() if a.deadline < now]
+        for rank in expired:
+            a = self.assigned.pop(rank)
+            self.lost.add(rank)
+            self.stats.timed_out += 1
+            job = self.open.get(a.job_id)
+            log.warning("client %d (%s) missed the %.0f s deadline of job %d: marked lost", rank,
+                        self.host.get(rank, "?"), self.job_timeout, a.job_id)
+            if job is None or a.job_id in self.requeue or self._running(a.job_id):
+                continue
+            if job.attempts >= self.max_attempts:
+                del self.open[a.job_id]
+                self.accepted.append((job.proposal, Result(
+                    accuracy=None, seconds=self.job_timeout or 0.0, worker=f"rank{rank}@{self.host.get(rank, '?')}",
+                    error=f"timed out {job.attempts} times (--job-timeout {self.job_timeout} s)",
+                    info={"rank": rank, "host": self.host.get(rank, "?")})))
+            else:
+                self.requeue.append(a.job_id)
+                self.stats.requeued += 1
+        return bool(expired)
+
+    def _running(self, job_id: int) -> bool:
+        return any(a.job_id == job_id for a in self.assigned.values())
+
+    def _check_alive(self, elapsed: float) -> None:
+        if not self.ready and elapsed > self.startup_timeout:
+            raise FarmError(f"no client said it was ready within {self.startup_timeout:.0f} s")
+        if self.ready and self.lost >= set(self.clients) and not self.assigned:
+            raise FarmError(f"every client ({len(self.clients)}) is lost: each missed a job deadline of "
+                            f"{self.job_timeout} s; raise --job-timeout or check the clients, then resume")
+
+    def _dispatch(self) -> bool:
+        idle = [r for r in self.idle if r not in self.lost]
+        self.idle.clear()
+        if not idle:
+            return False
+        jobs: list[int] = []
+        for queue in (self.requeue, self.ahead):
+            while queue and len(jobs) < len(idle):
+                jobs.append(queue.popleft())
+        if len(jobs) < len(idle) and self.recording is None:   # the searcher is ours while nothing records
+            jobs += self._ask(len(idle) - len(jobs))
+        for rank, job_id in zip(idle, jobs):
+            self._send_job(rank, job_id)
+        self.idle.extend(idle[len(jobs):])
+        return bool(jobs)
+
+    def _ask(self, n: int) -> list[int]:
+        """Up to ``n`` new open jobs from the searcher, within the budget."""
+        n = min(n, self.run.remaining - self.recording_count - len(self.accepted) - len(self.open))
+        if n <= 0 or self.exhausted:
+            return []
+        t0 = time.perf_counter()
+        proposals = self.run.searcher.ask(n)
+        self.stats.ask_seconds += time.perf_counter() - t0
+        if len(proposals) < n:
+            log.info("the searcher has no more cells to propose")
+            self.exhausted = True
+        ids = []
+        for p in proposals:
+            self.open[self.next_id] = _Open(proposal=p, cell=self.run.space.to_json(p.cell))
+            ids.append(self.next_id)
+            self.next_id += 1
+        return ids
+
+    def _send_job(self, rank: int, job_id: int) -> None:
+        job = self.open[job_id]
+        job.attempts += 1
+        msg = Job(id=job_id, cell=job.cell, attempt=job.attempts, timeout=self.job_timeout)
+        request = self.comm.isend(msg, dest=rank, tag=Tag.JOB)
+        if self.first_dispatch is None:
+            self.first_dispatch = time.perf_counter()
+        deadline = time.perf_counter() + self.job_timeout if self.job_timeout else float("inf")
+        self.assigned[rank] = _Assignment(job_id=job_id, deadline=deadline, request=request)
+
+    def _record(self) -> bool:
+        """Hand the accepted results to the recorder thread (``run.record``: log, tell, checkpoint), so
+        that the loop keeps receiving and dispatching while the searcher retrains its predictor. The
+        searcher is only touched by one thread at a time: before a batch goes, proposals are asked
+        ahead, one per client, for the clients that finish while it records."""
+        if self.recording is not None:
+            if not self.recording.done():
+                return False
+            future, self.recording, self.recording_count = self.recording, None, 0
+            future.result()                       # an error in run.record is fatal: re-raise it here
+        if not self.accepted:
+            return False
+        want = len(self.clients) * self._depth() - len(self.ahead) - len(self.requeue)
+        if want > 0:
+            self.ahead.extend(self._ask(want))
+        batch, self.accepted = self.accepted, []
+        self.recording_count = len(batch)
+        self.recording = self.recorder.submit(self._record_batch, batch)
+        return True
+
+    def _depth(self) -> int:
+        """Proposals asked ahead per client: enough to cover the slowest of the last 50 recordings (a
+        predictor fit) at the mean job time, between 1 and ``MAX_AHEAD`` (more would be proposed with
+        staler information)."""
+        peak = max(self.record_times, default=0.0)
+        if peak <= 0 or self.job_mean <= 0:
+            return 1
+        return max(1, min(MAX_AHEAD, math.ceil(peak / self.job_mean)))
+
+    def _record_batch(self, batch: list[tuple[Proposal, Result]]) -> None:
+        start = time.perf_counter()
+        for proposal, result in batch:
+            t0 = time.perf_counter()
+            self.run.record(proposal, result)
+            self.stats.record_seconds += time.perf_counter() - t0
+            self.stats.results += 1
+            self.stats.failures += result.failed
+        self.record_times.append(time.perf_counter() - start)
+
+    def finish_recording(self) -> None:
+        """Wait for the batch being recorded (results are never dropped on the way out)."""
+        if self.recording is not None:
+            future, self.recording = self.recording, None
+            try:
+                future.result()
+            finally:
+                self.recording_count = 0
+        self.recorder.shutdown(wait=True)
+
+    # -- stopping ------------------------------------------------------------------------------
+    def stop_all(self, reason: str) -> None:
+        """``Stop`` to every client (lost ones included: they may be alive, only slow)."""
+        stop_clients(self.comm, reason, finalize=reason == "done" and not self.lost, lost=self.lost)
+        self.stats.lost = sorted(self.lost)
+
+
+def stop_clients(comm, reason: str, *, finalize: bool = True, lost=(), wait: float = 10.0) -> None:
+    """Send ``Stop`` to every client; wait up to ``wait`` seconds for the sends to the live ones.
+    ``finalize=False`` tells them to exit without ``MPI_Finalize`` (a process was lost)."""
+    stop = Stop(reason=reason, finalize=finalize)
+    clients = range(1, comm.Get_size())
+    requests = [comm.isend(stop, dest=r, tag=Tag.STOP) for r in clients]
+    live = [q for r, q in zip(clients, requests) if r not in lost]
+    end = time.perf_counter() + wait
+    while live and time.perf_counter() < end:
+        live = [q for q in live if not q.Test()]
+        time.sleep(0.001)
+
+
+def serve(run, *, comm=None, job_timeout: float | None = None, max_attempts: int = 2,
+          startup_timeout: float = 600.0) -> FarmStats:
+    """Run the farm until ``run.remaining`` reaches 0 (or the searcher has nothing left to propose).
+
+    Raises :class:`FarmError` when it cannot go on; ``Stop`` reaches every client either way.
+    """
+    from mpi4py import MPI
+
+    comm = comm if comm is not None else MPI.COMM_WORLD
+    if job_timeout is not None and job_timeout <= 0:
+        raise FarmError("--job-timeout must be > 0 seconds")
+    farm = _Farm(run, comm, job_timeout=job_timeout, max_attempts=max_attempts, startup_timeout=startup_timeout)
+    reason = "error"
+    try:
+        farm.loop()
+        reason = "done"
+    finally:
+        try:
+            farm.finish_recording()
+        finally:
+            farm.stop_all(reason)
+        s = farm.stats
+        log.info("farm %s: %d results (%d failed) from %d clients in %.1f s; %d requeued, %d duplicates "
+                 "ignored, lost clients %s, busy %.1f%%", reason, s.results, s.failures, s.clients, s.wall,
+                 s.requeued, s.duplicates, s.lost or "none", 100 * s.busy_fraction)
+    return farm.stats

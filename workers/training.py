@@ -1,0 +1,273 @@
+"""Training one NASBench-101 cell on CIFAR-10 with NASBench-101's protocol: one function, nanoGPT-shaped.
+
+Every default of :class:`TrainConfig` is NASBench-101's, checked against google-research/nasbench
+(``lib/config.py``, ``lib/model_builder.py``, ``lib/base_ops.py``, ``lib/cifar.py``) and the paper
+(Ying et al., "NAS-Bench-101", ICML 2019, section 2.3):
+
+- RMSProp with momentum 0.9, epsilon 1.0 and decay 0.9 (``tf.train.RMSPropOptimizer(momentum=0.9,
+  epsilon=1.0)``, TF's default decay), in TensorFlow's form: :class:`RMSPropTF`;
+- learning rate 0.2 (``learning_rate`` 0.1 scaled by ``tpu_num_shards`` 2), cosine decay by step
+  (``COSINE_BY_STEP``) to 0 over ``epochs * train images / batch`` steps, and 0 at step 0;
+- weight decay 1e-4 as an L2 loss on every trainable variable (gradient ``1e-4 * w``);
+- batch 256 (partial last batch dropped), 108 epochs, no gradient clipping;
+- random crop with 4-pixel zero padding and horizontal flips; 40k train / 10k validation / 10k test;
+- batch norm with decay 0.997 and epsilon 1e-5 (see :mod:`workers.network`).
+
+The device and precision are decided once, at the top: CUDA (the GPU picked from the local MPI rank)
+when available, with bf16 autocast; otherwise float32 on the CPU. A failure of the candidate (non-finite
+loss, out of memory, too little data) is returned as a failed :class:`Result` with its reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from alphax.errors import AlphaXError, ConfigError, DataError
+from alphax.searchers.base import Result
+from alphax.spec import CellSpec
+from workers.cifar import Cifar10, batches
+from workers.network import build_network, count_parameters
+
+__all__ = ["TrainConfig", "RMSPropTF", "cosine_lr", "local_rank", "resolve_device", "train_cell"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training options; the defaults are NASBench-101's (see the module docstring)."""
+
+    epochs: int = 108
+    batch_size: int = 256
+    learning_rate: float = 0.2
+    momentum: float = 0.9
+    rmsprop_decay: float = 0.9
+    rmsprop_epsilon: float = 1.0
+    weight_decay: float = 1e-4
+    grad_clip: float | None = None
+    stem_channels: int = 128
+    num_stacks: int = 3
+    modules_per_stack: int = 3
+    eval_batch_size: int = 1000
+    device: str = "auto"
+    seed: int = 0
+    max_steps: int | None = None
+    """Stop after this many steps (the schedule still spans ``epochs``); for benchmarks."""
+    check_every: int = 50
+    """Steps between checks of the loss for NaN/inf (each check synchronizes with the GPU)."""
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1 or self.check_every < 1:
+            raise ConfigError("epochs, batch size, eval batch size and check interval must be >= 1")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class RMSPropTF(torch.optim.Optimizer):
+    """TensorFlow 1's ``RMSPropOptimizer`` (the one NASBench-101 trained with), which differs from
+    ``torch.optim.RMSprop``: the mean square starts at 1, epsilon is inside the square root, and the
+    learning rate is inside the momentum accumulator::
+
+        ms  = decay * ms + (1 - decay) * g^2
+        mom = momentum * mom + lr * g / sqrt(ms + epsilon)
+        w  -= mom
+
+    ``weight_decay`` adds ``weight_decay * w`` to the gradient (TF's ``weight_decay * l2_loss(w)``).
+    """
+
+    def __init__(self, params, *, lr: float, decay: float = 0.9, momentum: float = 0.9,
+                 epsilon: float = 1.0, weight_decay: float = 0.0):
+        super().__init__(params, dict(lr=lr, decay=decay, momentum=momentum, epsilon=epsilon,
+                                      weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None and p.numel() > 0]
+            if not params:
+                continue
+            grads = [p.grad for p in params]
+            for p in params:
+                if not self.state[p]:
+                    self.state[p]["ms"] = torch.ones_like(p, memory_format=torch.preserve_format)
+                    self.state[p]["mom"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            ms = [self.state[p]["ms"] for p in params]
+            mom = [self.state[p]["mom"] for p in params]
+            if group["weight_decay"]:
+                grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
+            torch._foreach_mul_(ms, group["decay"])
+            torch._foreach_addcmul_(ms, grads, grads, value=1.0 - group["decay"])
+            denom = torch._foreach_add(ms, group["epsilon"])
+            torch._foreach_sqrt_(denom)
+            torch._foreach_mul_(mom, group["momentum"])
+            torch._foreach_addcdiv_(mom, grads, denom, value=group["lr"])
+            torch._foreach_sub_(params, mom)
+        return loss
+
+
+def cosine_lr(step: int, total_steps: int, base_lr: float) -> float:
+    """NASBench's ``COSINE_BY_STEP``: ``0.5 * base * (1 + cos(pi * step / total))``, and 0 at step 0."""
+    if step == 0:
+        return 0.0
+    return 0.5 * base_lr * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+
+
+def local_rank() -> int:
+    """This process's rank on its node (MPICH/Hydra, Open MPI, torchrun, Slurm), 0 when unknown."""
+    for var in ("MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "LOCAL_RANK", "SLURM_LOCALID"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return 0
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto``: the GPU ``local_rank() % device_count`` when CUDA is available, else the CPU."""
+    if name == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        if name == "auto":
+            return torch.device("cpu")
+        raise ConfigError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")
+    if name.startswith("cuda:"):
+        return torch.device(name)
+    return torch.device("cuda", local_rank() % torch.cuda.device_count())
+
+
+class _Diverged(Exception):
+    pass
+
+
+def train_cell(spec: CellSpec, data: Cifar10, config: TrainConfig = TrainConfig(), *,
+               worker: str = "inline") -> Result:
+    """Train ``spec``'s network on ``data`` and evaluate it; ``accuracy`` is the validation accuracy.
+
+    ``info`` holds ``validation_accuracy``, ``test_accuracy``, ``train_accuracy`` (last epoch, on
+    augmented batches), ``training_time`` (seconds in the training loop), ``trainable_parameters``,
+    ``steps``, ``epochs``, ``images_per_second``, ``device`` and ``dtype``. A non-finite loss, an
+    out-of-memory error or unusable data give a failed result (``accuracy`` None, ``error`` the reason).
+    """
+    # -- device and precision, once ----------------------------------------------------------------
+    device = resolve_device(config.device)
+    use_cuda = device.type == "cuda"
+    dtype = torch.bfloat16 if use_cuda else torch.float32
+    layout = torch.channels_last if use_cuda else torch.contiguous_format   # NHWC helps cuDNN, not CPU
+    autocast = (torch.autocast(device_type="cuda", dtype=dtype) if use_cuda else contextlib.nullcontext())
+    if use_cuda:
+        torch.cuda.set_device(device)
+        torch.backends.cudnn.benchmark = True
+    torch.manual_seed(config.seed)
+    gen = torch.Generator(device=device).manual_seed(config.seed)
+    start = time.perf_counter()
+    info: dict = {"device": str(device), "dtype": str(dtype).removeprefix("torch.")}
+    try:
+        model = build_network(spec, stem_channels=config.stem_channels, num_stacks=config.num_stacks,
+                              modules_per_stack=config.modules_per_stack)
+        info["trainable_parameters"] = count_parameters(model)
+        model = model.to(device, memory_format=layout)
+        train_x, train_y = _to_device(data.train, device)
+        steps_per_epoch = len(train_y) // config.batch_size
+        if steps_per_epoch == 0:
+            raise DataError(f"{len(train_y)} training images are fewer than one batch of {config.batch_size}")
+        total_steps = config.epochs * steps_per_epoch
+        last_step = min(total_steps, config.max_steps or total_steps)
+        optimizer = RMSPropTF(model.parameters(), lr=0.0, decay=config.rmsprop_decay,
+                              momentum=config.momentum, epsilon=config.rmsprop_epsilon,
+                              weight_decay=config.weight_decay)
+
+        # -- the training loop -----------------------------------------------------------------
+        step, t_train = 0, time.perf_counter()
+        bad = torch.zeros((), dtype=torch.bool, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        seen = 0
+        for epoch in range(config.epochs):
+            model.train()
+            correct.zero_()
+            seen = 0
+            for x, y in batches(train_x, train_y, config.batch_size, generator=gen, train=True):
+                lr = cosine_lr(step, total_steps, config.learning_rate)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                x = x.contiguous(memory_format=layout)
+                with autocast:
+                    logits = model(x)
+                loss = F.cross_entropy(logits.float(), y)
+                loss.backward()
+                if config.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                bad |= ~torch.isfinite(loss.detach())
+                correct += (logits.detach().argmax(1) == y).sum()
+                seen += len(y)
+                step += 1
+                if step % config.check_every == 0 or step == last_step:
+                    if bad.item():
+                        raise _Diverged(f"non-finite training loss by step {step} (epoch {epoch})")
+                    log.debug("step %d/%d epoch %d loss %.4f lr %.4f", step, total_steps, epoch,
+                              loss.item(), lr)
+                if step >= last_step:
+                    break
+            if step >= last_step:
+                break
+        if use_cuda:
+            torch.cuda.synchronize(device)
+        training_time = time.perf_counter() - t_train
+
+        # -- evaluation ------------------------------------------------------------------------
+        info.update(train_accuracy=correct.item() / max(seen, 1), training_time=training_time,
+                    steps=step, epochs=step / steps_per_epoch,
+                    images_per_second=step * config.batch_size / training_time)
+        for key, split in (("validation_accuracy", data.valid), ("test_accuracy", data.test)):
+            info[key] = _accuracy(model, split, device, autocast, layout, config.eval_batch_size)
+    except _Diverged as exc:
+        return _failed(str(exc), start, worker, info)
+    except torch.OutOfMemoryError as exc:
+        if use_cuda:
+            torch.cuda.empty_cache()
+        return _failed(f"out of memory: {str(exc).splitlines()[0]}", start, worker, info)
+    except AlphaXError as exc:
+        return _failed(f"{type(exc).__name__}: {exc}", start, worker, info)
+    return Result(accuracy=info["validation_accuracy"], seconds=time.perf_counter() - start, worker=worker,
+                  info=info)
+
+
+def _failed(reason: str, start: float, worker: str, info: dict) -> Result:
+    log.warning("training failed: %s", reason)
+    return Result(accuracy=None, seconds=time.perf_counter() - start, worker=worker, error=reason, info=info)
+
+
+def _to_device(split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    return (torch.from_numpy(split.images).to(device, non_blocking=True),
+            torch.from_numpy(split.labels).to(device, non_blocking=True))
+
+
+@torch.inference_mode()
+def _accuracy(model: torch.nn.Module, split, device: torch.device, autocast, layout, batch_size: int) -> float:
+    """Top-1 accuracy of ``model`` (in eval mode) on every image of ``split``."""
+    if len(split) == 0:
+        raise DataError("an evaluation split has no images")
+    model.eval()
+    x_all, y_all = _to_device(split, device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    for x, y in batches(x_all, y_all, batch_size):
+        with autocast:
+            logits = model(x.contiguous(memory_format=layout))
+        if not torch.isfinite(logits).all():
+            raise _Diverged("non-finite logits at evaluation")
+        correct += (logits.argmax(1) == y).sum()
+    return correct.item() / len(split)
