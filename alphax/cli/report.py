@@ -1,5 +1,30 @@
-"""`alphax report` (in progress)."""
+"""`alphax report DIR`: PNG plots and a text summary of a run folder or a compare folder."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_parser"]
 
 
 def add_parser(sub) -> None:
-    """Registers nothing yet."""
+    p = sub.add_parser("report", help="plots and a text summary of a run or compare folder",
+                       description="Writes best_so_far.png, ranking.png (when the run logged meta-DNN "
+                                   "predictions), best_cell.png and report.txt for a run folder "
+                                   "(results.jsonl + config.json) or a compare folder (summary.json + run "
+                                   "folders).")
+    p.add_argument("folder", metavar="DIR", help="run folder or compare folder")
+    p.add_argument("--out", metavar="DIR", default=None, help="where to write the report (default: DIR)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from alphax.report import write_report
+
+    written = write_report(args.folder, out=args.out)
+    for path in written:
+        if path.endswith("report.txt"):
+            with open(path) as f:
+                print(f.read().rstrip())
+    print("wrote " + ", ".join(written))
+    return 0

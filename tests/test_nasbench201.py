@@ -1,0 +1,199 @@
+"""NAS-Bench-201: the space (counts, mutation, MCTS view, JSON) and the data set (query semantics)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from alphax.errors import ConfigError, DataError, OutOfDomainError
+from alphax.spaces.nasbench201 import (EDGES, NONE, NUM_CELLS, OPS, NASBench201Space, NB201Cell, arch_string,
+                                       parse_arch_string)
+
+SPACE = NASBench201Space()
+BEST_C10 = ("nor_conv_3x3", "nor_conv_3x3", "nor_conv_3x3", "skip_connect", "nor_conv_3x3", "nor_conv_1x1")
+
+
+@pytest.fixture(scope="module")
+def c10():
+    from alphax.nasbench201 import load
+    return load("cifar10")
+
+
+def test_all_cells_are_15625_unique():
+    cells = SPACE.all_cells()
+    assert len(cells) == NUM_CELLS == 15625
+    assert len({SPACE.hash(c) for c in cells}) == 15625
+    assert len({c.code for c in cells}) == 15625
+
+
+def test_random_cells_are_in_the_space():
+    rng = np.random.default_rng(0)
+    cells = [SPACE.random_cell(rng) for _ in range(2000)]
+    assert all(len(c.edges) == 6 and set(c.edges) <= set(OPS) for c in cells)
+    assert len({c.arch for c in cells}) > 1800
+
+
+def test_mutation_changes_exactly_one_edge():
+    rng = np.random.default_rng(1)
+    cell = SPACE.random_cell(rng)
+    for _ in range(500):
+        child = SPACE.mutate(cell, rng)
+        assert isinstance(child, NB201Cell)
+        assert sum(a != b for a, b in zip(cell.edges, child.edges)) == 1
+        cell = child
+
+
+def test_json_round_trip_and_out_of_domain():
+    rng = np.random.default_rng(2)
+    for _ in range(100):
+        cell = SPACE.random_cell(rng)
+        obj = json.loads(json.dumps(SPACE.to_json(cell)))
+        assert len(obj["matrix"]) == 4 and len(obj["ops"]) == 6
+        assert SPACE.from_json(obj) == cell
+        assert SPACE.from_json({"arch": cell.arch}) == cell
+        assert parse_arch_string(arch_string(cell.edges)) == cell
+    m = SPACE.to_json(NB201Cell((NONE,) * 5 + ("skip_connect",)))["matrix"]
+    assert m[2][3] == 1 and sum(map(sum, m)) == 1
+    with pytest.raises(OutOfDomainError):
+        SPACE.from_json({"ops": ["conv3x3-bn-relu"] * 6})
+    with pytest.raises(OutOfDomainError):
+        SPACE.from_json({"ops": list(BEST_C10[:5])})
+    with pytest.raises(OutOfDomainError):
+        SPACE.from_json({"matrix": [[0]]})
+    with pytest.raises(OutOfDomainError):
+        parse_arch_string("|nor_conv_3x3~0|+|none~0|")
+
+
+def test_arch_string_matches_nasbench201():
+    assert NB201Cell(BEST_C10).arch == ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+"
+                                        "|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")
+    assert EDGES == ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+
+
+def test_mcts_actions_reach_every_cell_once():
+    reached, stack = set(), [SPACE.root_state()]
+    while stack:
+        state = stack.pop()
+        actions = SPACE.actions(state)
+        if not actions:
+            cell = SPACE.cell_of(state)
+            assert cell is not None
+            reached.add(SPACE.hash(cell))
+            continue
+        assert SPACE.cell_of(state) is None
+        stack.extend(SPACE.step(state, a) for a in actions)
+    assert len(reached) == NUM_CELLS
+    cell = NB201Cell(BEST_C10)
+    state = SPACE.root_state()
+    for a in SPACE.action_path(cell):
+        state = SPACE.step(state, a)
+    assert SPACE.cell_of(state) == cell
+    with pytest.raises(ValueError):
+        SPACE.step(state, "none")
+
+
+def test_features_and_vertex_form():
+    cells = SPACE.all_cells()[:50]
+    f = SPACE.features(cells)
+    assert f.shape == (50, 30) and f.dtype == np.float32
+    assert np.all(f.reshape(50, 6, 5).sum(axis=2) == 1)
+    cell = NB201Cell(BEST_C10)
+    m = cell.matrix
+    assert m.shape == (8, 8) and np.all(np.tril(m) == 0)
+    assert cell.ops[0] == "input" and cell.ops[-1] == "output"
+    # the output node 3 collects edges 3, 4, 5 (vertices 4, 5, 6); edge 2 (1->2) follows edge 0 (0->1)
+    assert m[4:7, 7].tolist() == [1, 1, 1] and m[1, 3] == 1 and m[0, 1] == 1
+
+
+def test_query_semantics(c10):
+    cell = NB201Cell(BEST_C10)
+    rec = c10.query(cell, rng=np.random.default_rng(0))
+    assert set(rec) >= {"arch", "ops", "trial", "validation_accuracy", "training_time", "model_size", "latency"}
+    assert rec["arch"] == cell.arch and 0.9 < rec["validation_accuracy"] < 0.93
+    assert rec["training_time"] > 0 and rec["model_size"] > 0 and rec["latency"] > 0
+    # seedable: same seed -> same record; different draws cover every recorded seed
+    assert c10.query(cell, seed=5) == c10.query(cell, seed=5)
+    rng = np.random.default_rng(1)
+    trials = {c10.query(cell, rng=rng)["trial"] for _ in range(60)}
+    assert trials == set(range(int(c10.num_seeds[c10.index_of(cell)])))
+    accs = {c10.query(cell, trial=t)["validation_accuracy"] for t in trials}
+    assert len(accs) == len(trials)
+    assert abs(np.mean(sorted(accs)) - c10.mean(cell)) < 1e-12
+    with pytest.raises(ConfigError):
+        c10.query(cell, trial=7)
+
+
+def test_optimum_is_the_best_mean(c10):
+    cell, acc = c10.optimum
+    assert cell == NB201Cell(BEST_C10)
+    assert round(acc * 100, 3) == 91.607
+    assert c10.rank(cell) == 1
+    assert acc == pytest.approx(float(np.max(c10.mean_accuracy)))
+    assert np.all(c10.num_seeds >= 2)
+    info = c10.info()
+    assert info["cells"] == 15625 and info["optimum"]["hash"] == cell.arch
+
+
+@pytest.mark.parametrize("dataset", ["cifar100", "imagenet16-120"])
+def test_other_datasets_load(dataset):
+    from alphax.nasbench201 import load
+    data = load(dataset)
+    cell, acc = data.optimum
+    assert 0.3 < acc < 0.8 and data.rank(cell) == 1
+
+
+def test_bad_dataset_and_bad_file(tmp_path):
+    from alphax.nasbench201 import NASBench201, data_path
+    with pytest.raises(ConfigError):
+        data_path("mnist")
+    with pytest.raises(DataError):
+        NASBench201("cifar10", path=str(tmp_path / "missing.pkl"))
+    bad = tmp_path / "bad.pkl"
+    bad.write_bytes(b"not a pickle")
+    with pytest.raises(DataError):
+        NASBench201("cifar10", path=str(bad))
+    import pickle
+    small = tmp_path / "small.pkl"
+    small.write_bytes(pickle.dumps({"000000": {"val_acc": [1.0]}}))
+    with pytest.raises(DataError):
+        NASBench201("cifar10", path=str(small))
+    lst = tmp_path / "list.pkl"
+    lst.write_bytes(pickle.dumps([1, 2]))
+    with pytest.raises(DataError):
+        NASBench201("cifar10", path=str(lst))
+
+
+def test_evaluator(c10):
+    from workers.evaluators import NASBench201TableEvaluator
+    ev = NASBench201TableEvaluator(c10, seed=0)
+    assert len(ev.candidates()) == 15625
+    cell = NB201Cell(BEST_C10)
+    res = ev.evaluate(cell)
+    assert 0.9 < res.accuracy < 0.93 and res.seconds > 0 and not res.failed
+    assert ev.evaluate(cell) == res                       # a cell's reward is fixed within a run
+    trials = {NASBench201TableEvaluator(c10, seed=s).evaluate(cell).info["trial"] for s in range(40)}
+    assert len(trials) == int(c10.num_seeds[c10.index_of(cell)])   # ...and random across eval seeds
+
+
+@pytest.mark.parametrize("algo", ["random", "evolution"])
+def test_searchers_run_on_the_space(c10, algo):
+    from workers.evaluators import NASBench201TableEvaluator
+    from alphax.searchers import make_searcher
+    opts = SPACE.default_searcher_options.get(algo, {})
+    s = make_searcher(algo, SPACE, rng=np.random.default_rng(0), candidates=c10.cells, **opts)
+    ev = NASBench201TableEvaluator(c10, seed=1)
+    seen = set()
+    for _ in range(60):
+        (p,) = s.ask(1)
+        assert p.cell.arch not in seen
+        seen.add(p.cell.arch)
+        s.tell(p.cell, ev.evaluate(p.cell))
+
+
+def test_import_alphax_stays_light():
+    code = ("import sys, alphax, alphax.spaces.nasbench201, alphax.nasbench201, alphax.report; "
+            "bad = [m for m in ('torch', 'mpi4py', 'matplotlib') if m in sys.modules]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

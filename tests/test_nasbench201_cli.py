@@ -1,0 +1,47 @@
+"""Out of the box: `alphax search` with no space options runs AlphaX on NAS-Bench-201 CIFAR-10 into runs/,
+and `alphax compare` / `alphax report` work on NAS-Bench-201."""
+
+import json
+import os
+
+from alphax.cli import main
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _png(path):
+    with open(path, "rb") as f:
+        assert f.read(8) == PNG, path
+    assert os.path.getsize(path) > 5000, path
+
+
+def test_default_search_then_report(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "--budget", "25", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "best:" in out and "optimum of the data set: 0.916067" in out
+    (folder,) = (tmp_path / "runs").iterdir()
+    config = json.loads((folder / "config.json").read_text())
+    assert (config["space"], config["dataset"], config["algo"], config["budget"]) == \
+        ("nasbench201", "cifar10", "alphax", 25)
+    rows = [json.loads(line) for line in (folder / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 25 and len({r["hash"] for r in rows}) == 25
+    assert all(len(r["ops"]) == 6 and len(r["matrix"]) == 4 for r in rows)
+    assert main(["report", str(folder)]) == 0
+    for name in ("best_so_far.png", "best_cell.png"):
+        _png(folder / name)
+    assert "best cell:" in (folder / "report.txt").read_text()
+
+
+def test_compare_on_nasbench201_then_report(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", "--space", "nasbench201", "--dataset", "cifar100", "--algos", "random,evolution",
+                 "--seeds", "2", "--budget", "15", "--jobs", "1", "--out", str(out), "--no-progress"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["space"] == "nasbench201" and summary["optimum"]["accuracy"] > 0.73
+    assert main(["report", str(out)]) == 0
+    _png(out / "best_so_far.png")
+    _png(out / "best_cell.png")
+    text = (out / "report.txt").read_text()
+    assert "4 run folders" in text and "not available" in text
+    assert "random" in capsys.readouterr().out

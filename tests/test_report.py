@@ -1,0 +1,117 @@
+"""`alphax report`: PNGs and report.txt for a run folder and a compare folder; a clear error otherwise."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from alphax.cli import main
+from alphax.errors import DataError
+from alphax.nasbench201 import load
+from workers.evaluators import NASBench201TableEvaluator
+from alphax.report import kendall_tau, write_report
+from alphax.searchers import make_searcher
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _write_run(folder, algo, seed, budget, *, predictions=False):
+    """A run folder in the run log's format, from a real search on NAS-Bench-201 CIFAR-10."""
+    data = load("cifar10")
+    os.makedirs(folder, exist_ok=True)
+    opts = data.space.default_searcher_options.get(algo, {})
+    searcher = make_searcher(algo, data.space, rng=np.random.default_rng(seed), candidates=data.cells, **opts)
+    ev = NASBench201TableEvaluator(data, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    with open(os.path.join(folder, "results.jsonl"), "w") as f:
+        for n in range(1, budget + 1):
+            (p,) = searcher.ask(1)
+            res = ev.evaluate(p.cell)
+            searcher.tell(p.cell, res)
+            # stand-in for the meta-DNN's estimate: the true mean plus noise
+            predicted = data.mean(p.cell) + 0.01 * rng.standard_normal() if predictions else None
+            f.write(json.dumps({"n": n, "hash": data.space.hash(p.cell), **data.space.to_json(p.cell),
+                                "accuracy": res.accuracy, "predicted": predicted, "seconds": res.seconds,
+                                "worker": "inline"}) + "\n")
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump({"space": "nasbench201", "dataset": "cifar10", "algo": algo, "seed": seed, "budget": budget}, f)
+
+
+def _assert_png(path):
+    with open(path, "rb") as f:
+        head = f.read(8)
+    assert head == PNG, path
+    assert os.path.getsize(path) > 5000, path
+
+
+def test_run_report(tmp_path, capsys):
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 40, predictions=True)
+    assert main(["report", str(run)]) == 0
+    for name in ("best_so_far.png", "ranking.png", "best_cell.png"):
+        _assert_png(run / name)
+    text = (run / "report.txt").read_text()
+    assert "best cell:" in text and "optimum:" in text and "Kendall tau" in text
+    assert "report" not in capsys.readouterr().err
+
+
+def test_run_report_without_predictions_says_so(tmp_path):
+    run = tmp_path / "run"
+    _write_run(run, "evolution", 1, 30)
+    written = write_report(str(run), out=str(tmp_path / "out"))
+    assert not (tmp_path / "out" / "ranking.png").exists()
+    _assert_png(tmp_path / "out" / "best_so_far.png")
+    _assert_png(tmp_path / "out" / "best_cell.png")
+    assert "not available" in (tmp_path / "out" / "report.txt").read_text()
+    assert len(written) == 3
+
+
+def test_compare_report(tmp_path):
+    cmp = tmp_path / "cmp"
+    for algo in ("random", "evolution"):
+        for seed in (0, 1):
+            _write_run(cmp / algo / f"seed{seed}", algo, seed, 30, predictions=(algo == "random"))
+    opt_cell, opt_acc = load("cifar10").optimum
+    summary = {"space": "nasbench201", "budget": 30, "seeds": [0, 1],
+               "optimum": {"hash": opt_cell.arch, "accuracy": opt_acc},
+               "algorithms": {a: {"samples_to_optimum": [None, None], "found": 0, "mean_samples_to_optimum": None,
+                                  "median_samples_to_optimum": None, "regret_at": {"50": 0.01}}
+                              for a in ("random", "evolution")}}
+    (cmp / "summary.json").write_text(json.dumps(summary))
+    assert main(["report", str(cmp)]) == 0
+    for name in ("best_so_far.png", "ranking.png", "best_cell.png"):
+        _assert_png(cmp / name)
+    text = (cmp / "report.txt").read_text()
+    assert "random" in text and "evolution" in text and "4 run folders" in text
+
+
+def test_not_a_run_folder(tmp_path, capsys):
+    (tmp_path / "x.txt").write_text("hi")
+    assert main(["report", str(tmp_path)]) == 1
+    assert "neither a run folder" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "missing")]) == 1
+    with pytest.raises(DataError):
+        write_report(str(tmp_path / "missing"))
+
+
+def test_kendall_tau():
+    x = np.arange(10.0)
+    assert kendall_tau(x, x) == pytest.approx(1.0)
+    assert kendall_tau(x, -x) == pytest.approx(-1.0)
+    assert np.isnan(kendall_tau(x[:1], x[:1]))
+
+
+def test_nasbench101_run_report_draws_vertex_ops(tmp_path):
+    run = tmp_path / "nb101"
+    run.mkdir()
+    matrix = [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]]
+    rows = [{"n": n, "hash": f"h{n}", "matrix": matrix,
+             "ops": ["input", "conv3x3-bn-relu", "maxpool3x3", "output"], "accuracy": 0.9 + 0.001 * n,
+             "predicted": None, "seconds": 1.0, "worker": "table"} for n in range(1, 6)]
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (run / "config.json").write_text(json.dumps({"space": "nasbench101", "algo": "random", "seed": 0, "budget": 5}))
+    write_report(str(run))
+    _assert_png(run / "best_cell.png")
+    text = (run / "report.txt").read_text()
+    assert "h5" in text and "optimum" not in text
