@@ -148,6 +148,8 @@ def parse_matrix(text: str) -> list:
                                "give it like '[[0,1],[0,0]]'") from None
     if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
         raise OutOfDomainError("invalid cell: --matrix must be a JSON list of lists, like '[[0,1],[0,0]]'")
+    if any(type(x) is not int for r in value for x in r):     # JSON true/false, 1.0, "1" are not edges
+        raise OutOfDomainError("invalid cell: --matrix entries must be the integers 0 or 1")
     return value
 
 

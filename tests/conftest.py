@@ -11,27 +11,38 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_NB101 = REPO.parent / "shared" / "data" / "nasbench101"
+SUBSET = "nb101_real_subset.jsonl.gz"
+FULL_RECORDS = "nb101_full_records.json"
 
 
-def _nb101_dir() -> Path | None:
-    env = os.environ.get("ALPHAX_NASBENCH101")
-    for cand in ([Path(env)] if env else []) + [SHARED_NB101]:
-        d = cand if cand.is_dir() else cand.parent
-        if (d / "nb101_real_subset.jsonl.gz").exists():
-            return d
-    return None
+def in_ci() -> bool:
+    """True under CI (``CI=true``, as CI services set it): missing data is then an error, not a skip."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def shared_file(name: str = SUBSET) -> Path:
+    """A file of the NASBench-101 data folder, found the way the program finds it
+    (:func:`alphax.nasbench.paths.resolve_data_path`: ``$ALPHAX_NASBENCH101``, then ``../shared``).
+    A test failure under CI, a skip elsewhere, when it is missing."""
+    from alphax.errors import DataError
+    from alphax.nasbench.paths import resolve_data_path
+
+    try:
+        found = resolve_data_path()
+        candidate = found if found.name == name else found.parent / name
+        if not candidate.is_file():
+            raise DataError(f"{name} is not beside {found}")
+        return candidate
+    except DataError as exc:
+        msg = f"NASBench-101 data missing: {exc}"
+        if in_ci():
+            pytest.fail(msg)
+        pytest.skip(msg)
 
 
 def require_data(what: str) -> Path:
-    """The NASBench-101 data folder; a test failure under CI=true, a skip elsewhere, when missing."""
-    d = _nb101_dir()
-    if d is None:
-        msg = f"NASBench-101 data not found ({what}): put it at {SHARED_NB101} or set ALPHAX_NASBENCH101"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return d
+    """The NASBench-101 data folder holding the real subset (see :func:`shared_file`)."""
+    return shared_file(SUBSET).parent
 
 
 @pytest.fixture(scope="session")
@@ -41,13 +52,13 @@ def nb101_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def subset_rows(nb101_dir) -> list[dict]:
-    with gzip.open(nb101_dir / "nb101_real_subset.jsonl.gz", "rt", encoding="utf-8") as f:
+    with gzip.open(nb101_dir / SUBSET, "rt", encoding="utf-8") as f:
         return [json.loads(line) for line in f]
 
 
 @pytest.fixture(scope="session")
 def full_records(nb101_dir) -> list[dict]:
-    with open(nb101_dir / "nb101_full_records.json", encoding="utf-8") as f:
+    with open(shared_file(FULL_RECORDS), encoding="utf-8") as f:
         return json.load(f)["records"]
 
 

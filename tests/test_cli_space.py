@@ -25,6 +25,7 @@ def _one_line_error(r, *needles):
 def test_space_hash_errors(run_cli):
     _one_line_error(run_cli("space", "hash", "--matrix", "[[0,1],[0,0]", "--ops", "input,output"), "not valid JSON")
     _one_line_error(run_cli("space", "hash", "--matrix", "{}", "--ops", "input,output"), "list of lists")
+    _one_line_error(run_cli("space", "hash", "--matrix", "[[0,true],[0,0]]", "--ops", "input,output"), "integers 0 or 1")
     _one_line_error(run_cli("space", "hash", "--matrix", "[[0,0],[0,0]]", "--ops", "input,output"), "disconnected")
     _one_line_error(run_cli("space", "hash", "--matrix", "[[0,1,0],[0,0,1],[0,0,0]]", "--ops",
                             "input,conv5x5,output"), "unknown op")
@@ -38,3 +39,18 @@ def test_space_count(run_cli, enumeration_cache):
     _, cache = enumeration_cache
     r = run_cli("space", "count", "--cache", cache)
     assert r.returncode == 0 and r.stdout.strip() == "423624"
+
+
+def test_space_params_is_nasbench_trainable_parameters(run_cli, full_records):
+    import json
+    for rec in full_records:
+        r = run_cli("space", "params", "--matrix", json.dumps(rec["matrix"]), "--ops", ",".join(rec["ops"]))
+        assert r.returncode == 0, r.stderr
+        assert int(r.stdout) == rec["trainable_parameters"]
+    rec = full_records[0]
+    small = run_cli("space", "params", "--matrix", json.dumps(rec["matrix"]), "--ops", ",".join(rec["ops"]),
+                    "--stem-channels", "16", "--stacks", "1", "--modules-per-stack", "1")
+    assert small.returncode == 0 and 0 < int(small.stdout) < rec["trainable_parameters"] // 50
+    _one_line_error(run_cli("space", "params", "--matrix", "[[0,0],[0,0]]", "--ops", "input,output"), "disconnected")
+    _one_line_error(run_cli("space", "params", "--matrix", "[[0,1],[0,0]]", "--ops", "input,output",
+                            "--stacks", "0"), "--stacks must be a positive integer")

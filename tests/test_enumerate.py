@@ -79,3 +79,26 @@ def test_spec_roundtrip_through_cellspec(enumeration):
     e, _ = enumeration
     spec = e.spec(len(e) - 1)
     assert CellSpec(spec.matrix, spec.ops).hash == e.hash(len(e) - 1)
+
+
+def test_a_corrupt_cache_is_recomputed_and_replaced(enumeration, tmp_path, monkeypatch, caplog):
+    e, _ = enumeration
+    calls = []
+    monkeypatch.setattr(en, "enumerate_cells", lambda workers=None: calls.append(workers) or e)
+    cache = tmp_path / "cells.npz"
+    cache.write_bytes(b"not a zip file")
+    got = en.load_enumeration(cache)
+    assert calls == [None] and len(got) == en.NUM_CELLS
+    assert "recomputing" in caplog.text
+    assert np.array_equal(en._read_cache(cache).hashes, e.hashes)     # the bad file was replaced
+
+
+def test_an_enumeration_with_the_wrong_count_is_an_error_and_not_cached(enumeration, tmp_path, monkeypatch):
+    e, _ = enumeration
+    short = en.Enumeration(hashes=e.hashes[:5], bits=e.bits[:5], num_vertices=e.num_vertices[:5],
+                           labels=e.labels[:5])
+    monkeypatch.setattr(en, "enumerate_cells", lambda workers=None: short)
+    cache = tmp_path / "cells.npz"
+    with pytest.raises(DataError, match="enumeration found 5 unique cells, expected 423624"):
+        en.load_enumeration(cache)
+    assert not cache.exists()

@@ -21,6 +21,7 @@ from alphax.nasbench.jsonl import read_jsonl
 from alphax.nasbench.table import METRICS, TableBuilder
 from alphax.nasbench.tfrecord import encode_record, masked_crc, read_official, write_official, write_records
 from alphax.spec import CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, CellSpec
+from conftest import SUBSET, shared_file
 
 OPTIMUM = "02e5a0247bbdcf2860b7e96f74961594"
 BUDGETS = (4, 12, 36, 108)
@@ -205,9 +206,10 @@ def test_bad_records(tmp_path, payload, needle):
         NASBench101(path)
 
 
-def test_bad_hash_in_record(tmp_path):
+@pytest.mark.parametrize("bad_hash", ["abc", "z" * 32, "A" * 32])
+def test_bad_hash_in_record(tmp_path, bad_hash):
     path = tmp_path / "bad.tfrecord"
-    write_records(path, [encode_record("abc", 108, [[0, 1], [0, 0]], [INPUT, OUTPUT], trainable_parameters=1,
+    write_records(path, [encode_record(bad_hash, 108, [[0, 1], [0, 0]], [INPUT, OUTPUT], trainable_parameters=1,
                                        halfway={}, final={})])
     with pytest.raises(DataError, match="32 hex characters"):
         read_official(path)
@@ -409,10 +411,16 @@ def test_compact_errors(full_file, tmp_path):
     (tmp_path / "nomagic").write_bytes(b"nothing")
     with pytest.raises(DataError, match="not a compact NASBench-101 file"):
         read_compact(tmp_path / "nomagic")
+    (tmp_path / "magic-only").write_bytes(MAGIC)
+    with pytest.raises(DataError, match="truncated compact file .*preamble"):
+        read_compact(tmp_path / "magic-only")
     for mutate, needle in (
             (lambda h: h.update(version=99), "version 99"),
             (lambda h: h["arrays"]["metrics"].update(dtype="<f4"), "array metrics has dtype"),
             (lambda h: h["arrays"]["params"].update(shape=[3]), "array params of shape"),
+            (lambda h: h["arrays"]["metrics"].update(offset="abc"), "unreadable compact-file header"),
+            (lambda h: h["arrays"]["metrics"].pop("shape"), "unreadable compact-file header"),
+            (lambda h: h["arrays"]["metrics"].update(nbytes=-8), "negative shape, offset or size"),
             (lambda h: h["arrays"].pop("labels"), "unreadable compact-file header")):
         dst.write_bytes(good)
         _rewrite_header(dst, mutate)
@@ -470,23 +478,9 @@ def test_builder_rejects_wrong_run_length():
 
 # -- the real data from ../shared ------------------------------------------------------------------
 
-def _shared_file(name: str) -> Path:
-    """A file of the shared data folder, found through paths.py; fail under CI=true, else skip, if absent."""
-    try:
-        found = paths.resolve_data_path()
-        candidate = found if found.name == name else found.parent / name
-        if not candidate.is_file():
-            raise DataError(f"{name} not beside {found}")
-        return candidate
-    except DataError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"NASBench-101 data missing: {exc}")
-        pytest.skip(f"NASBench-101 data missing: {exc}")
-
-
 @pytest.fixture(scope="module")
 def subset() -> NASBench101:
-    return NASBench101(_shared_file("nb101_real_subset.jsonl.gz"), seed=0)
+    return NASBench101(shared_file(SUBSET), seed=0)
 
 
 def test_real_subset(subset):
@@ -514,12 +508,6 @@ def test_real_subset_compact_round_trip(subset, tmp_path):
     dst = tmp_path / "subset.nb101"
     write_compact(dst, subset.table)
     _tables_equal(subset.table, read_compact(dst))
-
-
-@pytest.fixture(scope="module")
-def full_records() -> list[dict]:
-    with open(_shared_file("nb101_full_records.json"), encoding="utf-8") as f:
-        return json.load(f)["records"]
 
 
 def test_full_records_through_an_official_file(full_records, tmp_path, subset):

@@ -84,6 +84,10 @@ def test_errors(run_cli, data, tmp_path):
     _one_line_error(run_cli(*q, *CHAIN, "--epochs", "200"), "invalid number of epochs 200", "[4, 12, 36, 108]")
     _one_line_error(run_cli(*q, *CHAIN, "--epochs", "many"), "--epochs", code=2)
     _one_line_error(run_cli(*q, *CHAIN, "--frobnicate"), "unrecognized arguments", code=2)
+    _one_line_error(run_cli(*q, *CHAIN, "--seed", "-1"), "seed must be an integer >= 0")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    _one_line_error(run_cli("nasbench", "convert", data, "-o", blocker / "x.nb101"), "cannot write", "writable")
     _one_line_error(run_cli("nasbench", "query", "--data", data, "--ops", "input,output"), "--matrix", code=2)
     missing = tmp_path / "missing.tfrecord"
     _one_line_error(run_cli("nasbench", "info", "--data", missing), str(missing), "does not exist", "--data")

@@ -1,6 +1,7 @@
 """NASBench-101 sampling and mutation helpers used by the searchers."""
 
 import numpy as np
+import pytest
 
 from alphax.spaces.nasbench101 import NASBench101Space, mutate_spec, pad_spec, random_spec
 from alphax.spec import MAX_VERTICES, CellSpec, is_valid
@@ -17,6 +18,7 @@ def test_random_cells_are_valid_and_varied():
 def test_random_is_seeded():
     a = [random_spec(np.random.default_rng(5)).hash for _ in range(3)]
     assert len(set(a)) == 1
+    assert len({random_spec(np.random.default_rng(seed)).hash for seed in range(10)}) > 5
 
 
 def test_pad_keeps_the_cell():
@@ -48,3 +50,8 @@ def test_space_json_roundtrip_and_features(subset_rows):
     assert x.shape == (20, 36) and x.dtype == np.float32
     assert np.all(x[:, 21:].reshape(20, 5, 3).sum(axis=2) <= 1)
     assert np.allclose(x[:, :21].sum(axis=1), [c.num_edges for c in cells])
+
+
+def test_an_unknown_mcts_action_is_rejected():
+    with pytest.raises(ValueError, match="unknown action"):
+        NASBench101Space().step(NASBench101Space().root_state(), ("x",))

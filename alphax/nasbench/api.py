@@ -22,7 +22,7 @@ from typing import Iterator
 
 import numpy as np
 
-from alphax.errors import OutOfDomainError
+from alphax.errors import ConfigError, OutOfDomainError
 from alphax.nasbench.formats import load_table
 from alphax.nasbench.paths import resolve_data_path
 from alphax.nasbench.table import METRICS, OP_OF, POINTS, Table
@@ -101,6 +101,8 @@ class NASBench101:
         self._rows = table.metrics.reshape(-1, len(METRICS))  # (N * E * R * 2, 4), a view
         self._fixed_cache: dict[int, tuple[np.ndarray, tuple[str, ...], int | None]] = {}
         self._ops_of_labels: dict[bytes, tuple[str, ...]] = {}  # padded label row -> ops (a few hundred)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ConfigError(f"the query seed must be an integer >= 0 (or None for a random one), got {seed!r}")
         self.rng = np.random.default_rng(seed)
         self.training_time_spent = 0.0
         self.total_epochs_spent = 0

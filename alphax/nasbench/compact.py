@@ -64,8 +64,10 @@ def write_compact(path: str | os.PathLike, table: Table, *, overwrite: bool = Fa
 
 def _header(path: Path, f) -> tuple[dict, int]:
     start = f.read(16)
-    if len(start) < 16 or start[:8] != MAGIC:
+    if start[:len(MAGIC)] != MAGIC:
         raise DataError(f"{path} is not a compact NASBench-101 file (no {MAGIC!r} magic)")
+    if len(start) < 16:
+        raise DataError(f"{path}: truncated compact file (it ends inside the 16-byte preamble)")
     (length,) = struct.unpack_from("<Q", start, 8)
     raw = f.read(length) if length < (1 << 24) else b""
     try:
@@ -75,9 +77,14 @@ def _header(path: Path, f) -> tuple[dict, int]:
                             f"{VERSION}; convert the source again with 'alphax nasbench convert'")
         entries = header["arrays"]
         for name, dt in _ARRAYS.items():
-            if np.dtype(entries[name]["dtype"]) != np.dtype(dt):
-                raise ValueError(f"array {name} has dtype {entries[name]['dtype']}, expected {dt}")
-    except (ValueError, KeyError, TypeError) as exc:
+            e = entries[name]
+            if np.dtype(e["dtype"]) != np.dtype(dt):
+                raise ValueError(f"array {name} has dtype {e['dtype']}, expected {dt}")
+            e["shape"] = [int(s) for s in e["shape"]]
+            e["offset"], e["nbytes"], e["crc32c"] = int(e["offset"]), int(e["nbytes"]), int(e["crc32c"])
+            if min(e["shape"] + [e["offset"], e["nbytes"]]) < 0:
+                raise ValueError(f"array {name} has a negative shape, offset or size")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DataError(f"{path}: unreadable compact-file header ({exc})") from None
     base = 16 + length + _pad(16 + length)
     return header, base
@@ -93,15 +100,15 @@ def read_compact(path: str | os.PathLike, *, verify: bool = True) -> Table:
     arrays = {}
     for name, dt in _ARRAYS.items():
         e = header["arrays"][name]
-        shape = tuple(int(s) for s in e["shape"])
-        start, nbytes = base + int(e["offset"]), int(e["nbytes"])
+        shape = tuple(e["shape"])
+        start, nbytes = base + e["offset"], e["nbytes"]
         if nbytes != int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize:
             raise DataError(f"{path}: array {name} of shape {shape} cannot have {nbytes} bytes (corrupt header)")
         if start + nbytes > size:
             raise DataError(f"{path}: truncated compact file: array {name} at byte offset {start} needs "
                             f"{nbytes} bytes, the file ends at {size}")
         view = memoryview(buf)[start:start + nbytes]
-        if verify and crc32c.crc32c(view) != int(e["crc32c"]):
+        if verify and crc32c.crc32c(view) != e["crc32c"]:
             raise DataError(f"{path}: CRC error in array {name} at byte offset {start} (corrupt file)")
         arrays[name] = np.frombuffer(view, dtype=dt).reshape(shape)
     table = Table(**arrays)

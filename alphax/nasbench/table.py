@@ -10,6 +10,7 @@ them out at the end.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from array import array
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ LABEL_OF = {INPUT: -1, OUTPUT: -2, **{op: i for i, op in enumerate(OPS)}}
 """Op name -> hash label (-1 input, -2 output, 0/1/2 interior ops)."""
 OP_OF = {v: k for k, v in LABEL_OF.items()}
 _DIGITS = bytes.maketrans(b"01", b"\0\1")
+_HEX32 = re.compile("[0-9a-f]{32}")
 _PAD_BYTE = bytes([PAD_LABEL & 0xFF])
 _NAN = float("nan")
 
@@ -116,7 +118,7 @@ class TableBuilder:
             labels = bytes([LABEL_OF[op] & 0xFF for op in ops])
         except KeyError as exc:
             raise ValueError(f"cell {module_hash}: unknown op {exc.args[0]!r}") from None
-        if not isinstance(module_hash, str) or len(module_hash) != 32:
+        if not isinstance(module_hash, str) or not _HEX32.fullmatch(module_hash):
             raise ValueError(f"cell {module_hash!r}: a module hash is a string of 32 hex characters")
         idx = len(self._hashes)
         self._index[module_hash] = idx
@@ -182,8 +184,11 @@ def atomic_write(path: Path, chunks: Iterable[bytes], *, overwrite: bool) -> Non
     """
     if path.exists() and not overwrite:
         raise DataError(f"{path} already exists (use --force to overwrite it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    except OSError as exc:
+        raise DataError(f"cannot write {path}: {exc.strerror or exc}; choose a writable location") from None
     try:
         with os.fdopen(fd, "wb") as f:
             for chunk in chunks:
