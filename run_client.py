@@ -25,10 +25,11 @@ log = logging.getLogger("run_client")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from alphax.cli import ArgumentParser
+    from alphax.cli.search import add_train_arguments
     from alphax.config import NB201_DATASETS, SPACES
-    from workers.train_evaluator import add_train_arguments
 
-    p = argparse.ArgumentParser(prog="run_client.py", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="run_client.py", description=__doc__.split("\n")[0])
     p.add_argument("--evaluator", choices=("table", "train"), required=True)
     p.add_argument("--space", choices=SPACES, help="search space, as the server's --space (default: "
                                                     "alphax search's; --evaluator train: nasbench101)")
@@ -51,13 +52,13 @@ def make_space_and_evaluator(args: argparse.Namespace):
     from alphax.config import SearchConfig
     from alphax.run import build_space_and_evaluator
     from workers.client import SimulatedTime
-    from workers.train_evaluator import train_options_from_args
+    from alphax.cli.search import train_options
 
     if args.evaluator == "train":
         if not args.cifar:
             raise ConfigError("--evaluator train needs --cifar DIR (the cifar-10-batches-py folder)")
         config = SearchConfig(space=args.space or "nasbench101", evaluator="train",
-                              train=train_options_from_args(args))
+                              train=train_options(args))
     else:
         given = {"space": args.space, "dataset": args.dataset,
                  "data": os.path.abspath(args.data) if args.data else None}

@@ -3,7 +3,8 @@ the clients (ranks >= 1), writing the same run folder.
 
     mpiexec -disable-auto-cleanup \\
         -n 1 python run_server.py --space nasbench101 --data PATH --algo alphax --budget N --seed S \\
-                                  --out DIR [--job-timeout SECONDS] [--max-attempts 2] [--stats FILE] \\
+                                  --out DIR [--job-timeout SECONDS] [--heartbeat-timeout 60] \\
+                                  [--max-attempts 2] [--stats FILE] \\
       : -n K python run_client.py --evaluator table|train ...
 
     mpiexec ... -n 1 python run_server.py --resume DIR [--budget N] ... : -n K python run_client.py ...
@@ -22,24 +23,48 @@ import sys
 from pathlib import Path
 
 from alphax.errors import AlphaXError
+from workers.server import HEARTBEAT_TIMEOUT
 
 __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("run_server")
 
 
+def _seconds(*, zero: bool):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value >= 0 if zero else value > 0) or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a number of seconds {'>= 0' if zero else '> 0'}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from alphax.cli import ArgumentParser
     from alphax.cli.search import add_search_arguments
 
-    p = argparse.ArgumentParser(prog="run_server.py", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="run_server.py", description=__doc__.split("\n")[0])
     add_search_arguments(p)
     g = p.add_argument_group("farm")
-    g.add_argument("--job-timeout", type=float, default=None, metavar="SECONDS",
+    g.add_argument("--job-timeout", type=_seconds(zero=False), default=None, metavar="SECONDS",
                    help="deadline of each job; a client that misses it is marked lost and the job requeued "
                         "(default: no deadline)")
-    g.add_argument("--max-attempts", type=int, default=2,
+    g.add_argument("--heartbeat-timeout", type=_seconds(zero=True), default=HEARTBEAT_TIMEOUT, metavar="SECONDS",
+                   help="a busy client silent this long is taken for dead and its job requeued; clients send "
+                        "a heartbeat every sixth of it while they evaluate (default %(default)s; 0: never)")
+    g.add_argument("--max-attempts", type=_positive_int, default=2,
                    help="dispatches of a job before it is recorded as failed (default %(default)s)")
-    g.add_argument("--startup-timeout", type=float, default=600.0, metavar="SECONDS",
+    g.add_argument("--startup-timeout", type=_seconds(zero=False), default=600.0, metavar="SECONDS",
                    help="give up when no client is ready after this long (default %(default)s)")
     g.add_argument("--stats", type=Path, metavar="FILE", help="write the farm's statistics (JSON) here")
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
@@ -69,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             stop_clients(comm, "the server could not start", finalize=False)
             raise
         try:
-            stats = serve(run, comm=comm, job_timeout=args.job_timeout, max_attempts=args.max_attempts,
-                          startup_timeout=args.startup_timeout)
+            stats = serve(run, comm=comm, job_timeout=args.job_timeout, heartbeat_timeout=args.heartbeat_timeout,
+                          max_attempts=args.max_attempts, startup_timeout=args.startup_timeout)
         finally:
             run.close()
     except AlphaXError as exc:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from alphax.errors import ConfigError
 
-__all__ = ["SearchConfig", "ALGOS", "SPACES", "EVALUATORS", "NB201_DATASETS", "DEFAULT_BUDGET"]
+__all__ = ["SearchConfig", "TrainFlag", "TRAIN_FLAGS", "TRAIN_OPTIONS", "DEVICES", "ALGOS", "SPACES", "EVALUATORS", "NB201_DATASETS", "DEFAULT_BUDGET"]
 
 ALGOS = ("alphax", "random", "evolution")
 SPACES = ("nasbench101", "nasbench201")
@@ -22,9 +23,41 @@ EVALUATORS = ("table", "train")
 NB201_DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 DEFAULT_BUDGET = 150
 """Default number of unique cells: AlphaX on NAS-Bench-201 CIFAR-10 in about a minute on 2 cores."""
-TRAIN_OPTIONS = ("epochs", "batch_size", "learning_rate", "weight_decay", "stem_channels", "num_stacks",
-                 "modules_per_stack", "device", "seed")
+
+
+@dataclass(frozen=True)
+class TrainFlag:
+    """One training option: its command-line flag, its key in ``SearchConfig.train`` and its type."""
+
+    flag: str
+    key: str
+    type: type
+    help: str
+
+
+TRAIN_FLAGS = (
+    TrainFlag("--epochs", "epochs", int, "training epochs (NASBench-101: 108)"),
+    TrainFlag("--batch-size", "batch_size", int, "batch size (256)"),
+    TrainFlag("--learning-rate", "learning_rate", float, "peak learning rate, cosine-decayed by step (0.2)"),
+    TrainFlag("--momentum", "momentum", float, "RMSProp momentum (0.9)"),
+    TrainFlag("--rmsprop-decay", "rmsprop_decay", float, "RMSProp decay of the mean square (0.9)"),
+    TrainFlag("--rmsprop-epsilon", "rmsprop_epsilon", float, "RMSProp epsilon, inside the square root (1.0)"),
+    TrainFlag("--weight-decay", "weight_decay", float, "L2 weight on every trainable variable (1e-4)"),
+    TrainFlag("--grad-clip", "grad_clip", float, "clip the gradient norm to this (NASBench-101: no clipping)"),
+    TrainFlag("--stem-channels", "stem_channels", int, "output channels of the stem convolution (128)"),
+    TrainFlag("--stacks", "num_stacks", int, "stacks of cells, channels doubled between stacks (3)"),
+    TrainFlag("--modules-per-stack", "modules_per_stack", int, "cells per stack (3)"),
+    TrainFlag("--eval-batch-size", "eval_batch_size", int, "batch size of validation and test (1000)"),
+    TrainFlag("--validation-size", "validation_size", int,
+              "the last N training images are the validation set (10000)"),
+    TrainFlag("--train-seed", "seed", int, "seed of the weights, the shuffling and the augmentation (0)"),
+)
+"""The training options of ``--evaluator train``, shared by ``alphax search``, ``run_server.py`` and
+``run_client.py`` (defaults, in brackets, are NASBench-101's protocol: ``workers.training.TrainConfig``);
+``--cifar DIR`` and ``--device`` complete them."""
+TRAIN_OPTIONS = tuple(f.key for f in TRAIN_FLAGS if f.key != "validation_size") + ("device",)
 """Keys of ``SearchConfig.train`` that go to ``workers.training.TrainConfig``."""
+DEVICES = ("auto", "cpu", "cuda")
 
 _VERSION = 1
 
@@ -86,6 +119,9 @@ class SearchConfig:
         unknown = set(self.train) - set(TRAIN_OPTIONS) - {"cifar", "validation_size"}
         if unknown:
             raise ConfigError(f"unknown training options: {', '.join(sorted(unknown))}")
+        device = self.train.get("device", "auto")
+        if device not in DEVICES and not re.fullmatch(r"cuda:\d+", str(device)):
+            raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, got {device!r}")
         if not isinstance(self.searcher_options, dict):
             raise ConfigError("searcher_options must be a JSON object")
 

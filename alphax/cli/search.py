@@ -10,16 +10,14 @@ import json
 import os
 from pathlib import Path
 
-from alphax.config import ALGOS, DEFAULT_BUDGET, EVALUATORS, NB201_DATASETS, SPACES, SearchConfig
+from alphax.config import ALGOS, DEFAULT_BUDGET, EVALUATORS, NB201_DATASETS, SPACES, TRAIN_FLAGS, SearchConfig
 from alphax.errors import ConfigError
 
-__all__ = ["add_parser", "add_search_arguments", "config_from_args", "out_from_args", "check_resume_args"]
+__all__ = ["add_parser", "add_search_arguments", "add_train_arguments", "train_options", "config_from_args",
+           "out_from_args", "check_resume_args"]
 
-_TRAIN = {"epochs": int, "batch_size": int, "learning_rate": float, "weight_decay": float, "stem_channels": int,
-          "stacks": int, "modules_per_stack": int, "validation_size": int, "train_seed": int}
-_TRAIN_KEY = {"stacks": "num_stacks", "train_seed": "seed"}
 _RUN_OPTIONS = ("space", "dataset", "data", "evaluator", "algo", "seed", "eval_seed", "checkpoint_every", "option",
-                "out", "cifar", "device", *_TRAIN)
+                "out", "cifar", "device", *(f.flag[2:].replace("-", "_") for f in TRAIN_FLAGS))
 """Options that define a run: given with ``--resume`` they are an error (the run's config.json rules)."""
 
 
@@ -52,13 +50,30 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
                    help="searcher keyword option (VALUE read as JSON), e.g. --option playouts=20; repeatable")
     g.add_argument("--out", type=Path, metavar="DIR", help="new run folder (default runs/<timestamp>-ALGO-SPACE)")
     g.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR with its config.json")
-    t = p.add_argument_group("training (--evaluator train, inline; unset options take NASBench-101's protocol, "
-                             "see workers.training.TrainConfig)")
+    add_train_arguments(p)
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``--evaluator train`` (:data:`alphax.config.TRAIN_FLAGS`, ``--cifar``, ``--device``),
+    shared with ``run_client.py``. Unset options take NASBench-101's protocol (the bracketed defaults)."""
+    t = p.add_argument_group("training (--evaluator train; unset options take NASBench-101's protocol, "
+                             "the defaults in brackets)")
     t.add_argument("--cifar", metavar="DIR", help="the extracted cifar-10-batches-py folder")
-    for name, kind in _TRAIN.items():
-        t.add_argument("--" + name.replace("_", "-"), type=kind, metavar=kind.__name__.upper(),
-                       help="training images held out for validation" if name == "validation_size" else None)
-    t.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to train (default auto)")
+    for f in TRAIN_FLAGS:
+        t.add_argument(f.flag, type=f.type, metavar=f.type.__name__.upper(), help=f.help)
+    t.add_argument("--device", metavar="auto|cpu|cuda|cuda:N",
+                   help="where to train; auto: the GPU of this MPI local rank when CUDA is available, else the CPU")
+
+
+def train_options(args: argparse.Namespace) -> dict:
+    """``SearchConfig.train`` from the options given by :func:`add_train_arguments` (unset ones left out)."""
+    train = {f.key: getattr(args, f.flag[2:].replace("-", "_")) for f in TRAIN_FLAGS
+             if getattr(args, f.flag[2:].replace("-", "_"), None) is not None}
+    if getattr(args, "cifar", None):
+        train["cifar"] = os.path.abspath(args.cifar)
+    if getattr(args, "device", None):
+        train["device"] = args.device
+    return train
 
 
 def config_from_args(args: argparse.Namespace) -> SearchConfig:
@@ -69,11 +84,7 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
     if kwargs.get("data"):
         kwargs["data"] = os.path.abspath(kwargs["data"])
     kwargs["searcher_options"] = dict(getattr(args, "option", None) or [])
-    train = {_TRAIN_KEY.get(k, k): getattr(args, k) for k in _TRAIN if getattr(args, k, None) is not None}
-    if getattr(args, "cifar", None):
-        train["cifar"] = os.path.abspath(args.cifar)
-    if getattr(args, "device", None):
-        train["device"] = args.device
+    train = train_options(args)
     if train and kwargs.get("evaluator") != "train":
         raise ConfigError("training options need --evaluator train")
     kwargs["train"] = train

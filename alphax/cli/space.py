@@ -21,6 +21,15 @@ def add_parser(sub) -> None:
     _cell_args(h)
     h.set_defaults(handler=_hash)
 
+    q = cmds.add_parser("params", help="print the trainable parameters of the cell's NASBench-101 network "
+                                       "(NASBench-101's trainable_parameters; built with nasbench-pytorch)")
+    _cell_args(q)
+    q.add_argument("--stem-channels", type=int, default=128, help="stem output channels (default 128)")
+    q.add_argument("--stacks", type=int, default=3, help="stacks of cells (default 3)")
+    q.add_argument("--modules-per-stack", type=int, default=3, help="cells per stack (default 3)")
+    q.add_argument("--num-labels", type=int, default=10, help="classes (default 10, CIFAR-10)")
+    q.set_defaults(handler=_params)
+
 
 def _cell_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--matrix", required=True, help="adjacency matrix as JSON, e.g. '[[0,1],[0,0]]'")
@@ -43,4 +52,18 @@ def _count(args: argparse.Namespace) -> int:
 
 def _hash(args: argparse.Namespace) -> int:
     print(cell_from_args(args).hash)
+    return 0
+
+
+def _params(args: argparse.Namespace) -> int:
+    from alphax.errors import ConfigError
+
+    spec = cell_from_args(args)
+    for name in ("stem_channels", "stacks", "modules_per_stack", "num_labels"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
+    from workers.network import trainable_parameters     # imports torch
+
+    print(trainable_parameters(spec, stem_channels=args.stem_channels, num_stacks=args.stacks,
+                               modules_per_stack=args.modules_per_stack, num_labels=args.num_labels))
     return 0

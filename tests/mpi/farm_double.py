@@ -98,6 +98,7 @@ def main() -> int:
     p.add_argument("out", type=Path)
     p.add_argument("--budget", type=int, default=100)
     p.add_argument("--job-timeout", type=float, default=None)
+    p.add_argument("--heartbeat-timeout", type=float, default=60.0)
     p.add_argument("--max-attempts", type=int, default=2)
     p.add_argument("--simulate-time", type=float, default=0.0)
     p.add_argument("--algo", help="a real searcher (make_searcher) over the double's cells instead of file order")
@@ -116,7 +117,8 @@ def main() -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         try:
             stats = serve(RunDouble(args.out, args.budget, args.algo), job_timeout=args.job_timeout,
-                          max_attempts=args.max_attempts, startup_timeout=60)
+                          heartbeat_timeout=args.heartbeat_timeout, max_attempts=args.max_attempts,
+                          startup_timeout=60)
         except FarmError as exc:
             print(f"farm_double: error: {exc}", file=sys.stderr, flush=True)
             os._exit(3)
