@@ -96,7 +96,7 @@ def test_train_cell_end_to_end_on_cpu(tiny_cifar):
     assert result.accuracy == info["validation_accuracy"]
     for key in ("validation_accuracy", "test_accuracy", "train_accuracy"):
         assert 0.0 <= info[key] <= 1.0
-    assert info["steps"] == 2 * (200 // 32)
+    assert info["steps"] == int(2 * 200 / 32)       # a continuous stream: no partial batch dropped per epoch
     assert info["trainable_parameters"] > 0 and info["training_time"] > 0 and info["device"] == "cpu"
 
 
@@ -144,3 +144,59 @@ def test_train_evaluator(tiny_cifar, tmp_path):
     assert not result.failed and result.info["test_accuracy"] is not None
     with pytest.raises(DataError, match="does not exist"):
         TrainEvaluator(tmp_path / "missing")
+
+
+def test_training_stream_is_epochs_of_permutations_spanning_batches():
+    images = torch.zeros(10, 3, 32, 32, dtype=torch.uint8)
+    labels = torch.arange(10)
+    stream = cifar.training_stream(images, labels, 4, generator=torch.Generator().manual_seed(0))
+    seen = torch.cat([next(stream)[1] for _ in range(5)])          # 20 labels = exactly 2 epochs
+    assert sorted(seen[:10].tolist()) == list(range(10)) and sorted(seen[10:].tolist()) == list(range(10))
+    assert not torch.equal(seen[:10], seen[10:])                   # a fresh permutation per epoch
+    with pytest.raises(DataError, match="fewer than one batch"):
+        next(cifar.training_stream(images, labels, 11))
+
+
+def test_gpu_is_chosen_from_the_local_rank(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    for var in ("OMPI_COMM_WORLD_LOCAL_RANK", "LOCAL_RANK", "SLURM_LOCALID"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MPI_LOCALRANKID", "3")
+    assert resolve_device("auto") == torch.device("cuda", 1)
+    assert resolve_device("cuda") == torch.device("cuda", 1)
+    assert resolve_device("cuda:0") == torch.device("cuda", 0)
+    monkeypatch.delenv("MPI_LOCALRANKID")
+    assert resolve_device("auto") == torch.device("cuda", 0)
+
+
+def test_weights_are_drawn_like_nasbench():
+    from workers.network import build_network
+
+    torch.manual_seed(0)
+    net = build_network(CELL, stem_channels=64, num_stacks=1, modules_per_stack=1)
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d) and m.weight[0].numel() >= 200]
+    assert convs
+    for conv in convs:                       # TF variance_scaling_initializer(): std 1/sqrt(fan_in)
+        fan_in = conv.weight[0].numel()
+        assert conv.weight.std().item() == pytest.approx(fan_in ** -0.5, rel=0.1)
+    dense = [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1]
+    bound = math.sqrt(6.0 / (dense.in_features + dense.out_features))     # Glorot uniform
+    assert dense.weight.abs().max().item() <= bound and dense.weight.abs().max().item() > 0.8 * bound
+
+
+def test_training_flags_document_the_defaults_they_leave():
+    import re
+
+    from alphax.config import TRAIN_FLAGS
+
+    defaults = TrainConfig()
+    for flag in TRAIN_FLAGS:
+        if flag.key == "validation_size":
+            continue
+        shown = re.search(r"\((?:NASBench-101: )?([^)]*)\)$", flag.help).group(1)
+        value = getattr(defaults, flag.key)
+        if value is None:
+            assert "no " in shown, flag
+        else:
+            assert flag.type(shown) == value, (flag, shown, value)

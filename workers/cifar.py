@@ -129,29 +129,26 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
     return (images.float() - mean) / std
 
 
-def batches(images: torch.Tensor, labels: torch.Tensor, batch_size: int, *,
-            generator: torch.Generator | None = None, train: bool = False
-            ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Batches of normalized float images and labels from tensors already on the device.
+def batches(images: torch.Tensor, labels: torch.Tensor, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Evaluation batches: normalized float images and labels in order, every image once."""
+    for start in range(0, len(labels), batch_size):
+        yield normalize(images[start:start + batch_size]), labels[start:start + batch_size]
 
-    ``train``: shuffled with ``generator``, augmented, and the last partial batch dropped (as NASBench,
-    ``drop_remainder=True``); otherwise in order, every image once.
-    """
+
+def training_stream(images: torch.Tensor, labels: torch.Tensor, batch_size: int, *,
+                    generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Endless augmented, normalized training batches, as NASBench-101's input pipeline
+    (``shuffle``, ``repeat``, ``batch(drop_remainder=True)``): each epoch is a fresh permutation, and a
+    batch may span two epochs, so no image is left out of an epoch. Tensors already on the device."""
     n = len(labels)
-    if train:
-        order = torch.randperm(n, device=images.device, generator=generator)
-        stop = n - n % batch_size
-    else:
-        order = None
-        stop = n
-    for start in range(0, stop, batch_size):
-        if order is None:
-            x, y = images[start:start + batch_size], labels[start:start + batch_size]
-        else:
-            sel = order[start:start + batch_size]
-            x, y = images[sel], labels[sel]
-            x = augment(x, generator)
-        yield normalize(x), y
+    if n < batch_size:
+        raise DataError(f"{n} training images are fewer than one batch of {batch_size}")
+    order = torch.empty(0, dtype=torch.int64, device=images.device)
+    while True:
+        if len(order) < batch_size:
+            order = torch.cat([order, torch.randperm(n, device=images.device, generator=generator)])
+        sel, order = order[:batch_size], order[batch_size:]
+        yield normalize(augment(images[sel], generator)), labels[sel]
 
 
 def write_synthetic(folder: str | Path, *, per_batch: int = 60, test: int = 100, seed: int = 0) -> Path:

@@ -13,6 +13,11 @@ pinned by a test in ``tests/test_network.py``):
    weight of the new batch: it must be ``1 - 0.997 = 0.003``), and the vertex ops ignore it altogether
    (they keep PyTorch's 0.1); every ``BatchNorm2d`` is set to momentum ``1 - decay`` and eps 1e-5
    (nasbench ``base_ops.BN_MOMENTUM``/``BN_EPSILON``).
+
+The weights are drawn as NASBench-101's (:func:`_init_like_nasbench`): convolutions normal with standard
+deviation ``1 / sqrt(fan_in)`` (TensorFlow's ``variance_scaling_initializer()``, untruncated), the
+classifier Glorot-uniform (``tf.layers.dense``'s default), biases zero, instead of nasbench-pytorch's
+default He-style init. (Its own ``tf_like=True`` does the same but cannot build on the meta device.)
 """
 
 from __future__ import annotations
@@ -53,12 +58,24 @@ def build_network(spec: CellSpec, *, stem_channels: int = 128, num_stacks: int =
         net = Network(model_spec, num_labels=num_labels, stem_out_channels=stem_channels,
                       num_stacks=num_stacks, num_modules_per_stack=modules_per_stack,
                       momentum=1.0 - bn_decay, eps=bn_epsilon)
+        _init_like_nasbench(net)
     _drop_placeholders(net)
     for m in net.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.momentum = 1.0 - bn_decay
             m.eps = bn_epsilon
     return net
+
+
+@torch.no_grad()
+def _init_like_nasbench(net: nn.Module) -> None:
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.normal_(m.weight, std=m.weight[0].numel() ** -0.5)
+        elif isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight)
+        if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:
+            nn.init.zeros_(m.bias)
 
 
 def _drop_placeholders(net: nn.Module) -> None:

@@ -9,7 +9,8 @@ Every default of :class:`TrainConfig` is NASBench-101's, checked against google-
 - learning rate 0.2 (``learning_rate`` 0.1 scaled by ``tpu_num_shards`` 2), cosine decay by step
   (``COSINE_BY_STEP``) to 0 over ``epochs * train images / batch`` steps, and 0 at step 0;
 - weight decay 1e-4 as an L2 loss on every trainable variable (gradient ``1e-4 * w``);
-- batch 256 (partial last batch dropped), 108 epochs, no gradient clipping;
+- batch 256, 108 epochs as ``int(108 * 40,000 / 256) = 16,875`` steps over a shuffled, repeated stream
+  (a batch may span two epochs), no gradient clipping;
 - random crop with 4-pixel zero padding and horizontal flips; 40k train / 10k validation / 10k test;
 - batch norm with decay 0.997 and epsilon 1e-5 (see :mod:`workers.network`).
 
@@ -33,7 +34,7 @@ import torch.nn.functional as F
 from alphax.errors import AlphaXError, ConfigError, DataError
 from alphax.searchers.base import Result
 from alphax.spec import CellSpec
-from workers.cifar import Cifar10, batches
+from workers.cifar import Cifar10, batches, training_stream
 from workers.network import build_network, count_parameters
 
 __all__ = ["TrainConfig", "RMSPropTF", "cosine_lr", "local_rank", "resolve_device", "train_cell"]
@@ -180,53 +181,50 @@ def train_cell(spec: CellSpec, data: Cifar10, config: TrainConfig = TrainConfig(
         info["trainable_parameters"] = count_parameters(model)
         model = model.to(device, memory_format=layout)
         train_x, train_y = _to_device(data.train, device)
-        steps_per_epoch = len(train_y) // config.batch_size
-        if steps_per_epoch == 0:
+        if len(train_y) < config.batch_size:
             raise DataError(f"{len(train_y)} training images are fewer than one batch of {config.batch_size}")
-        total_steps = config.epochs * steps_per_epoch
+        stream = training_stream(train_x, train_y, config.batch_size, generator=gen)
+        steps_per_epoch = len(train_y) / config.batch_size
+        total_steps = int(config.epochs * len(train_y) / config.batch_size)   # NASBench's max_steps
         last_step = min(total_steps, config.max_steps or total_steps)
         optimizer = RMSPropTF(model.parameters(), lr=0.0, decay=config.rmsprop_decay,
                               momentum=config.momentum, epsilon=config.rmsprop_epsilon,
                               weight_decay=config.weight_decay)
 
         # -- the training loop -----------------------------------------------------------------
-        step, t_train = 0, time.perf_counter()
+        t_train = time.perf_counter()
         bad = torch.zeros((), dtype=torch.bool, device=device)
-        correct = torch.zeros((), dtype=torch.int64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)     # over the last epoch's steps
         seen = 0
-        for epoch in range(config.epochs):
-            model.train()
-            correct.zero_()
-            seen = 0
-            for x, y in batches(train_x, train_y, config.batch_size, generator=gen, train=True):
-                lr = cosine_lr(step, total_steps, config.learning_rate)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                x = x.contiguous(memory_format=layout)
-                with autocast:
-                    logits = model(x)
-                loss = F.cross_entropy(logits.float(), y)
-                loss.backward()
-                if config.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                bad |= ~torch.isfinite(loss.detach())
+        last_epoch = max(0, last_step - math.ceil(steps_per_epoch))
+        model.train()
+        for step in range(last_step):
+            x, y = next(stream)
+            lr = cosine_lr(step, total_steps, config.learning_rate)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            x = x.contiguous(memory_format=layout)
+            with autocast:
+                logits = model(x)
+            loss = F.cross_entropy(logits.float(), y)
+            loss.backward()
+            if config.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            bad |= ~torch.isfinite(loss.detach())
+            if step >= last_epoch:
                 correct += (logits.detach().argmax(1) == y).sum()
                 seen += len(y)
-                step += 1
-                if step % config.check_every == 0 or step == last_step:
-                    if bad.item():
-                        raise _Diverged(f"non-finite training loss by step {step} (epoch {epoch})")
-                    log.debug("step %d/%d epoch %d loss %.4f lr %.4f", step, total_steps, epoch,
-                              loss.item(), lr)
-                if step >= last_step:
-                    break
-            if step >= last_step:
-                break
+            if (step + 1) % config.check_every == 0 or step + 1 == last_step:
+                if bad.item():
+                    raise _Diverged(f"non-finite training loss by step {step + 1} (epoch "
+                                    f"{step / steps_per_epoch:.1f})")
+                log.debug("step %d/%d loss %.4f lr %.4f", step + 1, total_steps, loss.item(), lr)
         if use_cuda:
             torch.cuda.synchronize(device)
         training_time = time.perf_counter() - t_train
+        step = last_step
 
         # -- evaluation ------------------------------------------------------------------------
         info.update(train_accuracy=correct.item() / max(seen, 1), training_time=training_time,
