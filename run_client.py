@@ -47,10 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def make_space_and_evaluator(args: argparse.Namespace):
-    """The space and the evaluator named by the options, built by ``alphax.run``'s registry (as
-    ``alphax search`` builds them), wrapped in ``SimulatedTime`` when asked."""
+    """The space, the evaluator named by the options and its signature (``alphax.run.evaluator_signature``),
+    built by ``alphax.run``'s registry (as ``alphax search`` builds them), the evaluator wrapped in
+    ``SimulatedTime`` when asked."""
     from alphax.config import SearchConfig
-    from alphax.run import build_space_and_evaluator
+    from alphax.run import build_space_and_evaluator, evaluator_signature
     from workers.client import SimulatedTime
     from alphax.cli.search import train_options
 
@@ -65,9 +66,10 @@ def make_space_and_evaluator(args: argparse.Namespace):
         config = SearchConfig(evaluator="table", eval_seed=args.eval_seed,
                               **{k: v for k, v in given.items() if v is not None})
     space, evaluator = build_space_and_evaluator(config)
+    signature = evaluator_signature(config, evaluator, space=space)
     if args.simulate_time:
         evaluator = SimulatedTime(evaluator, args.simulate_time)
-    return space, evaluator
+    return space, evaluator, signature
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,12 +88,12 @@ def main(argv: list[str] | None = None) -> int:
               "mpiexec -n 1 python run_server.py ... : -n K python run_client.py ...", file=sys.stderr)
         return 2
     try:
-        space, evaluator = make_space_and_evaluator(args)
+        space, evaluator, signature = make_space_and_evaluator(args)
     except AlphaXError as exc:
         print(f"run_client.py (rank {rank}): error: {exc}", file=sys.stderr, flush=True)
         MPI.COMM_WORLD.Abort(1)
         return 1
-    stats = serve(evaluator, space, name=args.evaluator)
+    stats = serve(evaluator, space, name=args.evaluator, signature=signature)
     if not stats.finalize:
         _exit_without_finalize(0)
     return 0

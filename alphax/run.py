@@ -41,8 +41,8 @@ from alphax.runlog import RESULTS, RunLog
 from alphax.searchers.base import Proposal, Result, Searcher
 from alphax.spaces.base import SearchSpace
 
-__all__ = ["Run", "RunSummary", "SPACE_BUILDERS", "build_space_and_evaluator", "create_run", "resume_run",
-           "open_run", "run_search", "default_out"]
+__all__ = ["Run", "RunSummary", "SPACE_BUILDERS", "build_space_and_evaluator", "evaluator_signature", "create_run",
+           "resume_run", "open_run", "run_search", "default_out"]
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,32 @@ def _make_searcher(config: SearchConfig, space: SearchSpace, candidates) -> Sear
         raise ConfigError(f"bad option for --algo {config.algo}: {exc}") from None
 
 
+LOCAL_TRAIN_OPTIONS = ("cifar", "device")
+"""Training options that may differ between MPI clients (where the data is, which device trains)."""
+
+
+def evaluator_signature(config: SearchConfig, evaluator=None, *, space: SearchSpace | None = None) -> dict:
+    """What must be the same wherever a run's cells are evaluated: the space, the evaluator, and the
+    table (``dataset``, ``eval_seed`` and a fingerprint of its cells) or the training protocol (every
+    training option but :data:`LOCAL_TRAIN_OPTIONS`, defaults filled in). The MPI server refuses a
+    client whose signature differs from its run's, so ``config.json`` says how every result was made."""
+    sig: dict = {"space": config.space, "evaluator": config.evaluator}
+    if config.evaluator == "table":
+        cells = evaluator.candidates() if evaluator is not None else None
+        sig.update(dataset=config.dataset, eval_seed=config.eval_seed,
+                   table=_fingerprint(space, list(cells)) if cells is not None and space is not None else None)
+    else:
+        from dataclasses import asdict
+
+        from workers.training import TrainConfig     # imports torch, as the train evaluator does
+
+        opts = {k: v for k, v in config.train.items() if k not in LOCAL_TRAIN_OPTIONS}
+        validation_size = opts.pop("validation_size", 10_000)
+        sig["train"] = {**{k: v for k, v in asdict(TrainConfig(**opts)).items() if k != "device"},
+                        "validation_size": validation_size}
+    return sig
+
+
 # -- the run ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RunSummary:
@@ -191,6 +217,14 @@ class Run:
         if self._evaluator is None:
             self._evaluator = self._factory()
         return self._evaluator
+
+    @property
+    def signature(self) -> dict:
+        """:func:`evaluator_signature` of this run (what its MPI clients must match)."""
+        sig = evaluator_signature(self.config)
+        if self.config.evaluator == "table":
+            sig["table"] = self.candidates_id
+        return sig
 
     @property
     def best(self) -> dict | None:

@@ -121,3 +121,22 @@ def test_bad_run_folders(tmp_path, run_cli):
     proc = run_cli("search", "--resume", run, "--budget", 8, "--no-progress", timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert (run / "results.jsonl").read_bytes().startswith(before) and len(hashes(run)) == 8
+
+
+def test_train_evaluator_inline_without_mpi(tmp_path, run_cli):
+    """``alphax search --evaluator train``: the same training as the MPI clients, in one process."""
+    from workers.cifar import write_synthetic
+
+    cifar = write_synthetic(tmp_path / "cifar-10-batches-py", per_batch=64, test=100)
+    out = tmp_path / "run"
+    proc = run_cli("search", "--space", "nasbench101", "--evaluator", "train", "--cifar", cifar, "--algo", "random",
+                   "--budget", 2, "--epochs", 1, "--batch-size", 32, "--stem-channels", 8, "--stacks", 1,
+                   "--modules-per-stack", 1, "--validation-size", 120, "--device", "cpu", "--no-progress",
+                   "--out", out, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = read_results(out)
+    assert len(rows) == 2 and all(r["dispatch"] == "inline" and r["error"] is None for r in rows)
+    for r in rows:
+        assert r["accuracy"] == r["info"]["validation_accuracy"] and 0.0 <= r["accuracy"] <= 1.0
+        assert r["info"]["steps"] == int(200 / 32) and r["info"]["trainable_parameters"] > 0
+    assert "best:" in proc.stdout

@@ -46,6 +46,9 @@ def test_client_error_is_a_failed_result_and_not_retried(tmp_path):
     assert failed and all(r["accuracy"] is None for r in failed)
     assert all("RuntimeError: injected failure on rank 2" in r["error"] and "client rank 2" in r["error"]
                for r in failed)
+    for r in failed:                              # where it happened travels with it
+        assert r["info"]["rank"] == 2 and r["info"]["host"] and r["worker"] == f"rank2@{r['info']['host']}"
+        assert "Traceback" in r["info"]["traceback"] and "injected failure" in r["info"]["traceback"]
     assert len(rows) == 40 and len({r["hash"] for r in rows}) == 40     # no cell retried
     assert stats["failures"] == len(failed) and stats["requeued"] == 0
 
@@ -94,6 +97,18 @@ def test_late_duplicate_is_ignored(tmp_path):
     assert stats["lost"] == []                    # it answered late: it is back
     assert len(rows) == 60 and len({r["hash"] for r in rows}) == 60
     assert "client 2 is back" in proc.stdout
+
+
+def test_a_job_lost_max_attempts_times_is_a_failed_result(tmp_path):
+    proc, rows, stats = farm(tmp_path, server_args=["--budget", 30, "--job-timeout", 1, "--max-attempts", 1],
+                             client_args=["--fault", "hang", "--fault-rank", 2, "--fault-job", 2,
+                                          "--fault-hang", 2.5, "--simulate-time", 1e-4])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    failed = [r for r in rows if r["error"]]
+    assert len(failed) == 1 and failed[0]["accuracy"] is None
+    assert "lost 1 times" in failed[0]["error"] and "missed the 1 s deadline" in failed[0]["error"]
+    assert stats["requeued"] == 0 and stats["duplicates"] == 1        # its late answer is not counted
+    assert len(rows) == 30 and len({r["hash"] for r in rows}) == 30
 
 
 def test_every_client_lost_is_a_fatal_error(tmp_path):

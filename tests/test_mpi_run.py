@@ -80,6 +80,10 @@ def test_server_killed_then_resumed_loses_nothing(tmp_path, table):
     assert "replaying" in proc.stdout                          # resumed from a checkpoint and the log
 
 
+TINY_TRAINING = ["--epochs", 1, "--batch-size", 32, "--stem-channels", 8, "--stacks", 1, "--modules-per-stack", 1,
+                 "--validation-size", 120]
+
+
 def test_train_evaluator_end_to_end_on_cpu(tmp_path):
     from workers.cifar import write_synthetic
 
@@ -87,16 +91,41 @@ def test_train_evaluator_end_to_end_on_cpu(tmp_path):
     out = tmp_path / "run"
     proc = mpiexec(
         (1, ["run_server.py", "--space", "nasbench101", "--evaluator", "train", "--algo", "random",
-             "--budget", 2, "--seed", 0, "--out", out, "--job-timeout", 300]),
-        (1, ["run_client.py", "--evaluator", "train", "--cifar", cifar, "--epochs", 1, "--batch-size", 32,
-             "--stem-channels", 8, "--stacks", 1, "--modules-per-stack", 1, "--validation-size", 120,
-             "--device", "cpu"]), timeout=300)
+             "--budget", 2, "--seed", 0, "--out", out, "--job-timeout", 300, *TINY_TRAINING]),
+        (1, ["run_client.py", "--evaluator", "train", "--cifar", cifar, *TINY_TRAINING, "--device", "cpu"]),
+        timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:]
     rows = rows_of(out)
     assert len(rows) == 2
     for r in rows:
         assert r["accuracy"] is not None and 0.0 <= r["accuracy"] <= 1.0   # a measured validation accuracy
+        assert r["accuracy"] == r["info"]["validation_accuracy"] and 0.0 <= r["info"]["test_accuracy"] <= 1.0
         assert r["seconds"] > 0 and r["worker"].startswith("rank1")
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["epochs"] == 1 and config["train"]["stem_channels"] == 8   # how the results were made
+
+
+def test_a_client_that_evaluates_unlike_the_run_is_refused(tmp_path, table):
+    out = tmp_path / "run"
+    proc = mpiexec((1, server(table, out, "--budget", 20)),
+                   (1, ["run_client.py", "--evaluator", "table", *table, "--eval-seed", 1]),
+                   keep_alive=False, timeout=120)
+    assert proc.returncode != 0
+    assert "run_server.py: error: client 1 on" in proc.stdout and "eval_seed: run 0, client 1" in proc.stdout
+    assert rows_of(out) == [] and (out / "config.json").exists()
+
+
+def test_every_client_lost_ends_the_server_with_its_message(tmp_path):
+    """One client whose job outlasts --job-timeout (a simulated training of hours): the server says so
+    and exits 1; the run folder stays, ready to resume."""
+    table = ["--space", "nasbench201", "--dataset", "cifar10"]
+    out = tmp_path / "run"
+    proc = mpiexec((1, server(table, out, "--budget", 10, "--job-timeout", 1)),
+                   (1, ["run_client.py", "--evaluator", "table", *table, "--simulate-time", 1000]),
+                   keep_alive=False, timeout=120)
+    assert proc.returncode != 0
+    assert "run_server.py: error: every client (1) is lost" in proc.stdout, proc.stdout[-3000:]
+    assert (out / "config.json").exists() and rows_of(out) == []
 
 
 def test_client_that_cannot_start_ends_the_job_with_its_message(tmp_path):

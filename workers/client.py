@@ -56,17 +56,19 @@ class SimulatedTime:
         return self.evaluator.candidates()
 
 
-def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005) -> ClientStats:
+def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signature: dict | None = None
+          ) -> ClientStats:
     """Answer jobs from the server until a ``Stop``. ``evaluator.evaluate(cell) -> Result``;
-    ``space.from_json`` turns a job's cell into the evaluator's cell."""
+    ``space.from_json`` turns a job's cell into the evaluator's cell; ``signature`` (sent with ``Ready``)
+    says how this client evaluates, for the server to check against its run."""
     from mpi4py import MPI
 
     comm = comm if comm is not None else MPI.COMM_WORLD
     rank, host = comm.Get_rank(), MPI.Get_processor_name()
     worker = f"rank{rank}@{host}"
     can_beat = MPI.Query_thread() == MPI.THREAD_MULTIPLE
-    comm.send(Ready(rank=rank, host=host, evaluator=name, pid=os.getpid(), heartbeat=can_beat),
-              dest=SERVER, tag=Tag.READY)
+    comm.send(Ready(rank=rank, host=host, evaluator=name, pid=os.getpid(), heartbeat=can_beat,
+                    signature=signature), dest=SERVER, tag=Tag.READY)
     status = MPI.Status()
     jobs = errors = 0
     busy = 0.0

@@ -50,6 +50,8 @@ class Ready:
     pid: int
     heartbeat: bool = False
     """Whether this client can send heartbeats (its MPI library runs with ``MPI_THREAD_MULTIPLE``)."""
+    signature: dict | None = None
+    """How it evaluates (``alphax.run.evaluator_signature``); the server refuses one unlike its run's."""
 
 
 @dataclass(frozen=True)

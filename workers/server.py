@@ -178,6 +178,7 @@ class _Farm:
             if tag == Tag.READY and isinstance(msg, Ready):
                 log.info("client %d ready on %s (pid %d, evaluator %s)", msg.rank, msg.host, msg.pid,
                          msg.evaluator)
+                self._check_signature(source, msg)
                 self.ready.add(source)
                 self.host[source] = msg.host
                 self.idle.append(source)
@@ -192,6 +193,23 @@ class _Farm:
             else:
                 log.warning("ignoring message %r with tag %s from rank %d", type(msg).__name__, tag, source)
         return got
+
+    def _check_signature(self, source: int, ready: Ready) -> None:
+        """A client must evaluate as the run says (its config.json): same space, table or training."""
+        expected = getattr(self.run, "signature", None)
+        got = ready.signature
+        if expected is None or got is None or got == expected:
+            return
+        diff = []
+        for key in sorted(set(expected) | set(got)):
+            a, b = expected.get(key), got.get(key)
+            if isinstance(a, dict) and isinstance(b, dict):
+                diff += [f"{key}.{k}: run {a.get(k)!r}, client {b.get(k)!r}" for k in sorted(set(a) | set(b))
+                         if a.get(k) != b.get(k)]
+            elif a != b:
+                diff.append(f"{key}: run {a!r}, client {b!r}")
+        raise FarmError(f"client {source} on {ready.host} does not evaluate as the run does ({'; '.join(diff)}); "
+                        f"give run_client.py the same space, table and training options as run_server.py")
 
     def _reply(self, source: int, reply: Reply) -> None:
         a = self.assigned.pop(source, None)

@@ -132,7 +132,7 @@ def main() -> int:
     if args.client is not None:
         import run_client
 
-        _, evaluator = run_client.make_space_and_evaluator(run_client.build_parser().parse_args(args.client))
+        _, evaluator, _ = run_client.make_space_and_evaluator(run_client.build_parser().parse_args(args.client))
     else:
         evaluator = Table()
     if args.simulate_time:
