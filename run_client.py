@@ -18,6 +18,7 @@ import os
 import sys
 
 from alphax.errors import AlphaXError, ConfigError
+from workers.protocol import exit_without_finalize
 
 __all__ = ["build_parser", "make_space_and_evaluator", "main"]
 
@@ -95,16 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     stats = serve(evaluator, space, name=args.evaluator, signature=signature)
     if not stats.finalize:
-        _exit_without_finalize(0)
+        exit_without_finalize(0)   # a process of the job was lost
     return 0
-
-
-def _exit_without_finalize(code: int) -> None:
-    """A process of the job is gone: ``MPI_Finalize`` would wait for it forever."""
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 if __name__ == "__main__":

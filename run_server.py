@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
 from alphax.errors import AlphaXError
+from workers.protocol import exit_without_finalize, flush_logs
 from workers.server import HEARTBEAT_TIMEOUT
 
 __all__ = ["build_parser", "main"]
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             run = open_run(args)
         except BaseException:
-            stop_clients(comm, "the server could not start", finalize=False)
+            stop_clients(comm, "the server could not start")
             raise
         try:
             stats = serve(run, comm=comm, job_timeout=args.job_timeout, heartbeat_timeout=args.heartbeat_timeout,
@@ -109,17 +109,14 @@ def main(argv: list[str] | None = None) -> int:
         code = 1
     if stats is not None and args.stats:
         args.stats.write_text(json.dumps(stats.to_json(), indent=1))
-    if code or (stats is not None and stats.lost):
-        _exit_without_finalize(code)   # the clients were told to exit without MPI_Finalize too
-    return code
-
-
-def _exit_without_finalize(code: int) -> None:
-    """``MPI_Finalize`` would wait for a lost process forever."""
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    if code:
+        # MPI_Abort ends every process of the job at once (a client may be mid-way through a long
+        # training) and makes mpiexec exit with this code; every recorded result is already on disk
+        flush_logs()
+        comm.Abort(code)
+    if stats is not None and stats.lost:
+        exit_without_finalize(0)   # the clients were told to exit without MPI_Finalize too
+    return 0
 
 
 if __name__ == "__main__":

@@ -19,12 +19,16 @@ seconds from a second thread, so that the server tells a long training from a de
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from dataclasses import dataclass
 from enum import IntEnum
 
 from alphax.searchers.base import Result
 
-__all__ = ["SERVER", "Tag", "Ready", "Job", "Heartbeat", "ClientError", "Reply", "Stop", "TAG_OF"]
+__all__ = ["SERVER", "Tag", "Ready", "Job", "Heartbeat", "ClientError", "Reply", "Stop", "TAG_OF", "flush_logs",
+           "exit_without_finalize"]
 
 SERVER = 0
 """The server's rank in ``MPI.COMM_WORLD``."""
@@ -118,3 +122,16 @@ class Stop:
 TAG_OF = {Ready: Tag.READY, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP, Heartbeat: Tag.HEARTBEAT}
 """The tag each message type is sent with."""
 
+
+
+def flush_logs() -> None:
+    """Flush logging and the standard streams before the process is ended from outside Python's exit."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def exit_without_finalize(code: int) -> None:
+    """Exit now, skipping ``MPI_Finalize``: it would wait forever for a process of the job that was lost."""
+    flush_logs()
+    os._exit(code)

@@ -373,8 +373,11 @@ class _Farm:
 
     # -- stopping ------------------------------------------------------------------------------
     def stop_all(self, reason: str) -> None:
-        """``Stop`` to every client (lost ones included: they may be alive, only slow)."""
-        stop_clients(self.comm, reason, finalize=reason == "done" and not self.lost, lost=self.lost)
+        """``Stop`` to every client (lost ones included: they may be alive, only slow). After a finished
+        run with a client lost, the others must exit without ``MPI_Finalize`` (it would wait for the lost
+        one); after an error they finalize and the server aborts the job (``run_server.py``): a client that
+        exits unfinalized makes MPICH kill the server before it can report its exit status."""
+        stop_clients(self.comm, reason, finalize=reason != "done" or not self.lost, lost=self.lost)
         self.stats.lost = sorted(self.lost)
 
 

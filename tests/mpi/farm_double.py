@@ -108,6 +108,7 @@ def main() -> int:
     args = p.parse_args()
     from mpi4py import MPI
 
+    from workers.protocol import exit_without_finalize, flush_logs
 
     rank = MPI.COMM_WORLD.Get_rank()
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s rank {rank} %(name)s: %(message)s")
@@ -121,11 +122,11 @@ def main() -> int:
                           startup_timeout=60)
         except FarmError as exc:
             print(f"farm_double: error: {exc}", file=sys.stderr, flush=True)
-            os._exit(3)
+            flush_logs()
+            MPI.COMM_WORLD.Abort(3)        # as run_server.py does on a fatal error
         (args.out / "farm.json").write_text(json.dumps(stats.to_json()))
         if stats.lost:
-            logging.shutdown()
-            os._exit(0)
+            exit_without_finalize(0)
         return 0
     from workers.client import SimulatedTime, serve
 
@@ -142,8 +143,7 @@ def main() -> int:
         evaluator = wrap(evaluator, rank)
     stats = serve(evaluator, NASBench101Space(), name="table-double")
     if not stats.finalize:
-        logging.shutdown()
-        os._exit(0)
+        exit_without_finalize(0)
     return 0
 
 
