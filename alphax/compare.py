@@ -243,6 +243,11 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
             "wall_seconds": [t["wall_seconds"] for t in per],
             "searcher_ms_per_proposal_median": float(np.median(secs) * 1e3) if len(secs) else None,
             "searcher_ms_per_proposal_mean": float(np.mean(secs) * 1e3) if len(secs) else None,
+            # the last tenth of each run: the per-proposal cost where the run is largest, predictor
+            # refits amortised over it
+            "searcher_ms_per_proposal_mean_last_tenth": float(np.mean(np.concatenate(
+                [np.asarray(t["searcher_seconds"][-max(1, len(t["searcher_seconds"]) // 10):], dtype=float)
+                 for t in per])) * 1e3) if len(secs) else None,
             "searcher_ms_per_proposal_median_per_seed": [
                 float(np.median(t["searcher_seconds"]) * 1e3) if t["searcher_seconds"] else None for t in per],
             "samples": [len(r) for r in runs[algo]]})

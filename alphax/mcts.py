@@ -18,7 +18,7 @@ from typing import Callable, Hashable, Sequence
 
 import numpy as np
 
-__all__ = ["Node", "Tree", "uct_score", "select_child", "select", "expand", "rollout", "backup",
+__all__ = ["Node", "Tree", "uct_score", "select_child", "select", "select_guided", "expand", "rollout", "backup",
            "correct", "path_to_root", "UCT_C"]
 
 UCT_C = 0.5
@@ -109,6 +109,44 @@ def select(tree: Tree, legal_actions: Callable[[int], Sequence[Hashable]], rng: 
             node_id = 0
             continue
         node_id = child
+
+
+def select_guided(tree: Tree, legal_actions: Callable[[int], Sequence[Hashable]],
+                  action_values: Callable[[int, Sequence[Hashable]], Sequence[float]], rng: np.random.Generator, *,
+                  c: float, prior_visits: float, normalize: Callable[[float], float] = lambda q: q
+                  ) -> tuple[int, Hashable | None] | None:
+    """Descend from the root by UCT over *every* legal action, tried or not, and return
+    ``(node_id, action)``: the first untried action chosen (to expand), or ``(node_id, None)`` at a node
+    without actions.
+
+    A child's value blends its backed-up mean ``q`` (``n`` visits) with a model's estimate ``v`` of the
+    action (``action_values``, e.g. a value network's), counted as ``prior_visits`` visits:
+    ``(n * q + prior_visits * v) / (n + prior_visits)``, plus ``c * sqrt(2 ln N / (n + 1))``. So an untried
+    action is valued by the model instead of having to be tried once first (AlphaZero's use of a value
+    network; Silver et al. 2017), and a tree with many actions per node goes where the values are good.
+    None when the root has no action left."""
+    node_id = 0
+    while True:
+        node = tree.nodes[node_id]
+        actions = list(legal_actions(node_id))
+        if not actions:
+            return None if node_id == 0 else (node_id, None)
+        values = action_values(node_id, actions)
+        explore = 2.0 * math.log(max(node.visits, 1))
+        best, picks = -math.inf, []
+        for i, (a, v) in enumerate(zip(actions, values)):
+            child = node.children.get(a)
+            n = tree.nodes[child].visits if child is not None else 0
+            q = normalize(tree.nodes[child].q) if n else 0.0
+            score = (n * q + prior_visits * v) / (n + prior_visits) + c * math.sqrt(explore / (n + 1))
+            if score > best:
+                best, picks = score, [i]
+            elif score == best:
+                picks.append(i)
+        action = actions[picks[int(rng.integers(len(picks)))]]
+        if action not in node.children:
+            return node_id, action
+        node_id = node.children[action]
 
 
 def expand(tree: Tree, node_id: int, actions: Sequence[Hashable], step: Callable[[Hashable, Hashable], Hashable],

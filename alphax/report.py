@@ -395,12 +395,16 @@ def _run_report(folder: str, out: str) -> list[str]:
         lines.append(f"optimum: {optimum['hash']} ({optimum['accuracy']:.5f}); "
                      + (f"found at sample {hit}" if hit else "not found"))
     lines.append(_ranking_text([run]))
+    return _write_text(out, lines, written)
+
+
+def _write_text(out: str, lines: list[str], written: list[str]) -> list[str]:
+    """``report.txt``: the summary lines and the files written; returns every file written."""
     lines.append("files: " + ", ".join(os.path.basename(w) for w in written))
     p = os.path.join(out, "report.txt")
     with open(p, "w") as f:
         f.write("\n".join(lines) + "\n")
-    written.append(p)
-    return written
+    return [*written, p]
 
 
 def _compare_report(folder: str, out: str) -> list[str]:
@@ -452,9 +456,4 @@ def _compare_report(folder: str, out: str) -> list[str]:
         lines.append(f"best cell ({best_run.algo}, {os.path.relpath(best_run.path, folder)}): "
                      + _cell_line(best_run, rec))
     lines.append(_ranking_text(runs))
-    lines.append("files: " + ", ".join(os.path.basename(w) for w in written))
-    p = os.path.join(out, "report.txt")
-    with open(p, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    written.append(p)
-    return written
+    return _write_text(out, lines, written)

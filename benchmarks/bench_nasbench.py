@@ -4,7 +4,7 @@ The file measured is a SPEED FIXTURE: the real enumeration of the space (hashes,
 GENERATED metrics (3 repeats x 4 budgets, halfway and final, random numbers). It has the size and layout
 of a converted ``nasbench_full.tfrecord`` and is never used as data.
 
-    nice /work/venv/bin/python benchmarks/bench_nasbench.py [--loads 7] [--queries 300000] [--out DIR]
+    python benchmarks/bench_nasbench.py [--loads 7] [--queries 300000] [--out DIR]
 
 Prints a JSON summary and a markdown table.
 """

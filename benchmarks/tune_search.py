@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from alphax.nasbench.paths import resolve_data_path
 from alphax.searchers import Result, make_searcher
 from alphax.spaces import NASBench101Space
 
 log = logging.getLogger("tune_search")
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "nasbench101" / "nb101_real_subset.jsonl.gz"
 
 
 def load(path: Path, half: str):
@@ -73,11 +73,15 @@ def main() -> int:
     p.add_argument("--seed0", type=int, default=0)
     p.add_argument("--budget", type=int, default=1000)
     p.add_argument("--half", choices=("tune", "holdout", "all"), default="tune")
-    p.add_argument("--data", type=Path, default=DATA)
+    p.add_argument("--data", type=Path, default=None,
+                   help="the real subset (nb101_real_subset.jsonl.gz) or its folder (default: alphax.nasbench.paths)")
     p.add_argument("--options", default="{}", help="JSON keyword options for the searcher")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    space, cells, acc = load(args.data, args.half)
+    data = resolve_data_path(args.data)
+    if not data.name.endswith(".jsonl.gz"):
+        p.error(f"{data} is not the real subset (nb101_real_subset.jsonl.gz): pass it with --data")
+    space, cells, acc = load(data, args.half)
     options = json.loads(args.options)
     runs = []
     t0 = time.time()

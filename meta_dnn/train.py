@@ -15,20 +15,30 @@ __all__ = ["Predictor"]
 
 log = logging.getLogger(__name__)
 
+TARGETS = ("log_error", "raw")
+_EPS = 1e-6
+
 
 class Predictor:
     """An :class:`EnsembleMLP` learned from the run's own results only.
 
     ``fit(x, y, steps=...)`` continues from the current weights (warm start); ``predict(x)`` returns the
-    ensemble mean and spread, float64 ``(N,)`` each, in accuracy units. Targets are standardized with a
-    robust centre/scale (median, IQR) and clipped below at -``clip`` so that a few failed trainings
-    (accuracy ~0.1) do not dominate the loss. Picklable: torch state travels as ``state_dict``.
+    ensemble mean and spread, float64 ``(N,)`` each, in accuracy units.
+
+    Targets: with ``target='log_error'`` (default) an accuracy ``a`` is learnt as ``-log(1 - a)``, which
+    stretches the top of the range, where a search has to tell the best cells apart (0.94 and 0.95 are
+    as far apart as 0.80 and 0.83); ``'raw'`` learns ``a`` itself. Either is standardized with a robust
+    centre/scale (median, IQR) and clipped below at -``clip`` so that a few failed trainings (accuracy
+    ~0.1) do not dominate the loss. Picklable: torch state travels as ``state_dict``.
     """
 
     def __init__(self, encoder: CellEncoder, *, seed: int, members: int = 5, hidden: int = 64,
                  lr: float = 3e-3, weight_decay: float = 1e-4, batch_size: int = 128, clip: float = 4.0,
-                 num_threads: int = 1):
+                 num_threads: int = 1, target: str = "log_error"):
+        if target not in TARGETS:
+            raise ValueError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
         self.encoder = encoder
+        self.target = target
         self.config = dict(members=members, hidden=hidden, lr=lr, weight_decay=weight_decay,
                            batch_size=batch_size, clip=clip, num_threads=num_threads)
         self.rng = np.random.default_rng(seed)
@@ -63,7 +73,7 @@ class Predictor:
     def fit(self, x: Encoded, y: np.ndarray, *, steps: int) -> float:
         """``steps`` AdamW steps on minibatches of ``(x, y)`` (y: accuracies, shape ``(N,)``), each member
         with its own Poisson(1) bootstrap weights. Returns the last minibatch loss."""
-        y = np.asarray(y, dtype=np.float64)
+        y = self._to_target(np.asarray(y, dtype=np.float64))
         q25, self.center, q75 = np.percentile(y, [25, 50, 75])
         self.scale = max((q75 - q25) / 1.349, 1e-4)
         z = np.maximum((y - self.center) / self.scale, -self.config["clip"])
@@ -85,13 +95,32 @@ class Predictor:
         return loss_value
 
     @torch.no_grad()
-    def predict(self, x: Encoded) -> tuple[np.ndarray, np.ndarray]:
-        """Ensemble mean and standard deviation of the predicted accuracy, float64 ``(N,)`` each."""
+    def predict_members(self, x: Encoded) -> np.ndarray:
+        """Each member's predicted accuracy, float64 ``(members, N)``."""
         self.model.eval()
         out = []
         for start in range(0, len(x), 8192):
             chunk = x.take(np.arange(start, min(start + 8192, len(x))))
             out.append(self.model(torch.from_numpy(chunk.dense), torch.from_numpy(chunk.paths)))
         z = torch.cat(out, dim=1).double().numpy() if out else np.zeros((self.config["members"], 0))
-        acc = self.center + self.scale * z
+        return self._from_target(self.center + self.scale * z)
+
+    def predict(self, x: Encoded) -> tuple[np.ndarray, np.ndarray]:
+        """Ensemble mean and standard deviation of the predicted accuracy, float64 ``(N,)`` each."""
+        acc = self.predict_members(x)
         return acc.mean(axis=0), acc.std(axis=0)
+
+    def standardize(self, acc):
+        """Accuracies in the standardized units the model learns (the target transform, then the robust
+        centre and scale of the last fit): the scale on which the best cells are told apart."""
+        return (self._to_target(np.asarray(acc, dtype=np.float64)) - self.center) / self.scale
+
+    def _to_target(self, acc: np.ndarray) -> np.ndarray:
+        if self.target == "raw":
+            return acc
+        return -np.log(np.clip(1.0 - acc, _EPS, None))
+
+    def _from_target(self, t: np.ndarray) -> np.ndarray:
+        if self.target == "raw":
+            return t
+        return 1.0 - np.exp(-t)

@@ -68,6 +68,7 @@ def test_a_small_comparison_writes_summary_plot_and_run_folders_and_continues(tm
         a = summary["algorithms"][algo]
         assert set(a["regret_at"]) == {"50"} and a["regret_at"]["50"] >= 0
         assert len(a["wall_seconds"]) == 2 and a["searcher_ms_per_proposal_median"] > 0
+        assert a["searcher_ms_per_proposal_mean_last_tenth"] > 0
         for seed in (0, 1):
             got = read_results(out / "runs" / f"{algo}-seed{seed}")
             assert len({r["hash"] for r in got}) == 60

@@ -101,3 +101,38 @@ def test_nasbench101_action_paths_rebuild_every_cell():
             state = space.step(state, action)
         assert space.actions(state) == [] and space.cell_of(state).hash == cell.hash
     assert space.cell_of(space.root_state()) is None
+
+
+def test_select_guided_blends_model_values_with_backed_up_means():
+    """root (3 visits) -> a (n=2, q=0.8), b (n=1, q=0.9), c (a node, n=0), d (untried)."""
+    tree, a, b, c = _tree()
+    rng = np.random.default_rng(0)
+    legal = {0: ["a", "b", "c", "d"], a: ["x"], b: [], c: []}
+    values = {0: {"a": 0.0, "b": 0.0, "c": 0.5, "d": 1.0}, a: {"x": 0.2}}
+
+    def select(c_, prior_visits=1.0):
+        return mcts.select_guided(tree, legal.__getitem__, lambda n, acts: [values[n][x] for x in acts], rng,
+                                  c=c_, prior_visits=prior_visits)
+
+    # without exploration: a (2*0.8 + 0)/3 = 0.533, b 0.9/2 = 0.45, c 0.5, d 1.0 -> the untried d
+    assert select(0.0) == (0, "d")
+    values[0]["d"] = 0.3                                  # now a is best: descend, expand a's untried x
+    assert select(0.0) == (a, "x")
+    # the prior's weight: counted as 3 visits, a = (1.6 + 0)/5 = 0.32 < c's 0.5 (c, not yet visited,
+    # is a node without actions: the descent stops there)
+    assert select(0.0, prior_visits=3.0) == (c, None)
+    # exploration: c * sqrt(2 ln N / (n + 1)) favours the unvisited: d = 0.6 + 10 * sqrt(2 ln 3) = 15.42 >
+    # c = 0.5 + 14.82 = 15.32 > a = 0.533 + 10 * sqrt(2 ln 3 / 3) = 9.09
+    values[0]["d"] = 0.6
+    assert select(10.0) == (0, "d")
+    values[0]["d"] = -20.0
+    assert select(10.0) == (c, None)                      # c: 0.5 + 14.8 beats a's 9.09 and d's -5.2
+
+
+def test_select_guided_stops_at_a_terminal_node_and_none_when_the_root_has_no_action():
+    tree, a, b, c = _tree()
+    rng = np.random.default_rng(0)
+    legal = {0: ["b"], b: []}
+    assert mcts.select_guided(tree, legal.__getitem__, lambda n, acts: [0.0] * len(acts), rng,
+                              c=0.5, prior_visits=1.0) == (b, None)
+    assert mcts.select_guided(tree, {0: []}.__getitem__, lambda n, acts: [], rng, c=0.5, prior_visits=1.0) is None

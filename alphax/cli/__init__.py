@@ -24,7 +24,8 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="alphax", description=__doc__.split("\n")[0])
+    parser = ArgumentParser(prog="alphax", description="AlphaX: neural architecture search with Monte Carlo tree "
+                                                        "search and a meta-DNN accuracy predictor.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     for name in _GROUPS:
