@@ -3,7 +3,9 @@
 Two parts, concatenated by :class:`CellEncoder`:
 
 * dense: the space's own features (``SearchSpace.features``; for NASBench-101 the AlphaX paper's padded
-  adjacency + one-hot ops), float32 ``(N, D)``;
+  adjacency + one-hot ops), float32 ``(N, D)``, followed, where the space offers ``size_features``
+  (NASBench-101: the log of the network's trainable parameters, computed from the cell) and
+  ``use_size`` is set, by those columns: a zero-cost property of a cell, known before any training;
 * paths: the path encoding of White et al. (BANANAS, https://arxiv.org/abs/1910.11858): one indicator per
   distinct sequence of operations along an input->output path. Stored sparsely, as the indices of the
   active paths, int64 ``(N, P)`` padded with ``num_paths`` (an all-zero row of the embedding). It applies
@@ -72,10 +74,17 @@ class CellEncoder:
     use_paths: bool = True
     capacity: int = 512
     vocab: dict = field(default_factory=dict)
+    use_size: bool = False
 
     @property
     def dense_dim(self) -> int:
-        return int(self.space.features([]).shape[1]) if hasattr(self.space, "features") else 0
+        return self._dense([]).shape[1]
+
+    def _dense(self, cells: list) -> np.ndarray:
+        parts = [np.asarray(self.space.features(cells), dtype=np.float32)]
+        if self.use_size and hasattr(self.space, "size_features"):
+            parts.append(np.asarray(self.space.size_features(cells), dtype=np.float32))
+        return np.concatenate([p.reshape(len(cells), p.shape[-1]) for p in parts], axis=1)
 
     @property
     def num_paths(self) -> int:
@@ -83,13 +92,13 @@ class CellEncoder:
         return self.capacity
 
     def encode(self, cells: Sequence[Any]) -> Encoded:
-        dense = np.asarray(self.space.features(list(cells)), dtype=np.float32)
+        dense = self._dense(list(cells))
         rows = [self._path_ids(c) for c in cells] if self.use_paths else [[] for _ in cells]
         width = max([1] + [len(r) for r in rows])
         paths = np.full((len(cells), width), self.capacity, dtype=np.int64)
         for i, r in enumerate(rows):
             paths[i, :len(r)] = r
-        return Encoded(dense.reshape(len(cells), -1), paths)
+        return Encoded(dense, paths)
 
     def _path_ids(self, cell: Any) -> list[int]:
         ids = []

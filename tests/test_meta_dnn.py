@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau
 
+from alphax.parameters import trainable_parameters
 from alphax.searchers import Result, make_searcher
 from alphax.spaces import NASBench101Space
 from alphax.spec import CellSpec
@@ -34,7 +35,10 @@ def test_encoder_shapes_and_shared_vocabulary():
     cells = [SPACE.random_cell(rng) for _ in range(50)]
     enc = CellEncoder(SPACE)
     x = enc.encode(cells)
-    assert x.dense.shape == (50, 36) and x.dense.dtype == np.float32
+    assert x.dense.shape == (50, 36) and x.dense.dtype == np.float32     # 21 edges + 15 ops
+    sized = CellEncoder(SPACE, use_size=True).encode(cells).dense          # + the log parameter count
+    assert sized.shape == (50, 37) and np.array_equal(sized[:, :36], x.dense)
+    assert np.allclose(sized[:, 36], (np.log([trainable_parameters(c) for c in cells]) - 15) / 1.5)
     assert x.paths.shape[0] == 50 and x.paths.max() <= enc.num_paths
     again = enc.encode(cells)
     assert np.array_equal(again.paths, x.paths)

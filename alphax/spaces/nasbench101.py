@@ -7,6 +7,7 @@ from typing import Hashable, Sequence
 import numpy as np
 
 from alphax.errors import OutOfDomainError
+from alphax.parameters import trainable_parameters
 from alphax.spaces.base import SearchSpace
 from alphax.spec import INPUT, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT, CellSpec, check_in_space, is_valid
 
@@ -90,6 +91,12 @@ class NASBench101Space(SearchSpace):
             for i, op in enumerate(cell.ops[1:-1]):
                 out[row, 21 + 3 * i + OPS.index(op)] = 1.0
         return out
+
+    def size_features(self, cells: Sequence[CellSpec]) -> np.ndarray:
+        """The natural log of each cell's NASBench-101 trainable parameters (``alphax.parameters``,
+        computed from the cell), centred near the space's middle: ``(ln p - 15) / 1.5``, shape ``(N, 1)``."""
+        p = np.array([trainable_parameters(c) for c in cells], dtype=np.float64)
+        return ((np.log(p) - 15.0) / 1.5).astype(np.float32).reshape(len(cells), 1)
 
     # -- MCTS view ------------------------------------------------------------------------------
     # A state is ``(ops, edges, phase, cursor)``: the interior ops added so far (vertices 1..k), the

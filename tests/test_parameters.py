@@ -1,0 +1,55 @@
+"""The trainable-parameter count computed from the cell (alphax.parameters, numpy only) against
+NASBench-101's recorded counts and against the PyTorch network that workers.network builds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alphax.errors import OutOfDomainError
+from alphax.parameters import trainable_parameters, vertex_channels
+from alphax.spaces import NASBench101Space
+from alphax.spec import CellSpec
+
+SPACE = NASBench101Space()
+
+
+def test_equals_nasbench_on_every_subset_cell(subset_rows):
+    wrong = [r["hash"] for r in subset_rows
+             if trainable_parameters(SPACE.from_json(r)) != r["trainable_parameters"]]
+    assert len(subset_rows) == 20_001 and wrong == []
+
+
+def test_equals_nasbench_on_the_full_records(full_records):
+    for rec in full_records:
+        spec = CellSpec(rec["matrix"], rec["ops"])
+        assert trainable_parameters(spec) == rec["trainable_parameters"]
+
+
+@pytest.mark.parametrize("shape", [dict(stem_channels=8, num_stacks=2, modules_per_stack=2, num_labels=7),
+                                   dict(stem_channels=5, num_stacks=3, modules_per_stack=1, num_labels=10)])
+def test_equals_the_built_network_for_other_shapes(shape):
+    from workers.network import trainable_parameters as built
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        cell = SPACE.random_cell(rng)
+        assert trainable_parameters(cell, **shape) == built(cell, **shape)
+
+
+def test_vertex_channels_split_the_output_as_nasbench_does():
+    # input -> 1, 2, 3 -> output: 3 vertices share 128 output channels as 43, 43, 42
+    m = np.zeros((5, 5), dtype=int)
+    m[0, 1:4] = 1
+    m[1:4, 4] = 1
+    assert vertex_channels(64, 128, m) == [64, 43, 43, 42, 128]
+    # a vertex that only feeds another takes the larger of its successors' channels
+    m = np.zeros((4, 4), dtype=int)
+    m[0, 1] = m[1, 2] = m[2, 3] = 1
+    assert vertex_channels(64, 128, m) == [64, 128, 128, 128]
+
+
+def test_a_disconnected_cell_has_no_count():
+    spec = CellSpec([[0, 1, 0], [0, 0, 0], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])
+    with pytest.raises(OutOfDomainError, match="disconnected"):
+        trainable_parameters(spec)
