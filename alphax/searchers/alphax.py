@@ -48,7 +48,7 @@ class AlphaXSearch(Searcher):
 
     Deviations from the paper, each measured on the tuning half of the real NASBench-101 subset
     (``benchmarks/tune_search.py``, 40 seeds, budget 800, samples to that half's optimum): the
-    paper-like policy (uct, raw, c=0.5) needs a mean of about 216 samples and misses some seeds;
+    paper-like policy (uct, raw, c=0.5) needs a mean of about 216 samples (10 seeds) and misses some;
     the defaults find it in 40/40 seeds, mean 149 (median 120). Around the defaults: c=0.5 245,
     c=1.5 175, c=2 189, prior_visits=3 187, kappa=2 413, fit_steps=60 202, 10 members 165; progressive
     widening of plain UCT 270+. The proposal is the best-acquisition unseen cell below the new node
