@@ -121,6 +121,18 @@ def test_alphax_preemptive_backup_and_correction():
     assert "tau" in searcher.metrics()
 
 
+@pytest.mark.parametrize("options", [dict(expand_prior=False), dict(propose_best_below=False),
+                                     dict(selection="uct", c=0.5, value_scale="raw"),
+                                     dict(selection="uct", value_scale="percent", leaf_value="mean")])
+def test_alphax_variants_propose_unique_pool_cells(options):
+    """Every documented switch of AlphaX runs through a pool without repeating or leaving it."""
+    searcher = make_searcher("alphax", SPACE, rng=np.random.default_rng(0), candidates=POOL,
+                             **{**FAST_ALPHAX, **options})
+    hashes = _run(searcher, 60, batch=2)
+    assert len(hashes) == 120 and len(set(hashes)) == 120
+    assert set(hashes) <= {c.hash for c in POOL}
+
+
 def test_evolution_population_is_bounded_and_skips_failures():
     searcher = _make("evolution", seed=2)
     _run(searcher, 60, fail_every=5)

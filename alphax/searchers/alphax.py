@@ -220,23 +220,25 @@ class AlphaXSearch(Searcher):
             self._acq = self.pool_mu + self.kappa * self.pool_sd
         return self._acq
 
-    def _prior(self, node_id: int, actions: list[Hashable]) -> list[float] | None:
-        """Per action, the best acquisition among the unseen pool cells below it (trie mode, after
-        the first fit, with ``expand_prior``); None otherwise (uniform expansion)."""
-        acq = self._acquisition()
-        if not (self.trie and self.expand_prior and acq is not None and actions):
-            return None
+    def _best_below(self, node_id: int, actions: list[Hashable]) -> np.ndarray:
+        """Per action, the best acquisition among the unseen pool cells below it (trie mode, trained)."""
         node = self.tree.nodes[node_id]
         cands = self._alive(node_id)
         codes = self.action_codes[cands, node.depth].astype(np.int64)
         best = np.full(len(self.actions_by_code), -np.inf)
-        np.maximum.at(best, codes, acq[cands])
-        return [float(best[self.code_of[a]]) for a in actions]
+        np.maximum.at(best, codes, self._acquisition()[cands])
+        return best[[self.code_of[a] for a in actions]]
+
+    def _prior(self, node_id: int, actions: list[Hashable]) -> list[float] | None:
+        """The expansion order of plain UCT: :meth:`_best_below` (trie mode, after the first fit, with
+        ``expand_prior``); None otherwise (uniform expansion)."""
+        if not (self.trie and self.expand_prior and self._acquisition() is not None and actions):
+            return None
+        return self._best_below(node_id, actions).tolist()
 
     def _action_values(self, node_id: int, actions: list[Hashable]) -> list[float]:
-        """The meta-DNN's value of each action: the best acquisition below it, standardized."""
-        prior = self._prior(node_id, actions)
-        return [self._normalize(v) for v in prior]
+        """The guided policy's model value of each action: :meth:`_best_below`, on the tree's scale."""
+        return np.asarray(self._normalize(self._best_below(node_id, actions))).tolist()
 
     def _playouts(self, node_id: int) -> tuple[list[Any], np.ndarray | None]:
         """Up to ``playouts`` random completions of the node (at least 1), as cells that may be proposed."""
@@ -263,12 +265,8 @@ class AlphaXSearch(Searcher):
         return cells, None
 
     def _choose(self, node_id: int, cells: list[Any], idx: np.ndarray | None) -> Proposal:
-        """Propose the playout with the best acquisition; back up the node with its provisional value."""
-        if not self.trained:
-            j = int(self.rng.integers(len(cells)))
-            prov = float(np.median(self.accs)) if self.accs else 0.0
-            self._register(node_id, cells[j], prov, self._aggregate(np.zeros(0)), 0)
-            return Proposal(cells[j], None)
+        """Propose the playout with the best acquisition (the searcher is trained: before that,
+        :meth:`_simulate` draws at random); back up the node with its provisional value."""
         mu, sd = self._predict(cells, idx)
         acq = self._acquisition()
         if self.trie and self.propose_best_below and acq is not None:
@@ -306,15 +304,16 @@ class AlphaXSearch(Searcher):
             return self.pool_mu[idx], self.pool_sd[idx]
         return self.predictor.predict(self.encoder.encode(cells))
 
-    def _normalize(self, q: float) -> float:
-        """The value the tree policy compares: raw accuracy (``value_scale='raw'``, as in the paper),
-        accuracy in percent (``'percent'``), or in the meta-DNN's standardized units (``'z'``: its target
-        transform, then the robust centre and scale of its last fit; 0 before the first fit)."""
+    def _normalize(self, q):
+        """The value the tree policy compares (a float, or an array of them): raw accuracy
+        (``value_scale='raw'``, as in the paper), accuracy in percent (``'percent'``), or in the meta-DNN's
+        standardized units (``'z'``: its target transform, then the robust centre and scale of its last
+        fit; 0 before the first fit)."""
         if self.value_scale == "raw":
             return q
         if self.value_scale == "percent":
             return 100.0 * q
-        return float(self.predictor.standardize(q)) if self.trained else 0.0
+        return self.predictor.standardize(q) if self.trained else 0.0 * np.asarray(q)
 
     def tell(self, cell: Any, result: Result) -> None:
         self.pool.mark(cell)
