@@ -3,8 +3,8 @@
 The compare folder holds ``compare.json`` (its config), one run folder per ``(algorithm, seed)`` under
 ``runs/<algo>-seed<k>`` (ordinary run folders: inspect them, or resume one with ``alphax search --resume``),
 ``summary.json`` (DESIGN.md's format, plus wall and searcher times) and ``compare.png`` (best so far
-against samples: median and inter-quartile band per algorithm, the optimum dashed). Running the same
-command again on the same folder continues unfinished runs and rewrites the summary.
+against samples: mean and 10-90 % band per algorithm, the optimum dashed; the plot of ``alphax report``).
+Running the same command again on the same folder continues unfinished runs and rewrites the summary.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import logging
 import os
 import sys
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,9 +22,10 @@ import numpy as np
 
 from alphax.config import ALGOS, SearchConfig
 from alphax.errors import CheckpointError, ConfigError
-from alphax.runlog import read_results
+from alphax.report import plot_best_so_far
+from alphax.runlog import best_so_far, read_results
 
-__all__ = ["CompareConfig", "REGRET_AT", "run_compare", "summarize", "plot_best_so_far"]
+__all__ = ["CompareConfig", "REGRET_AT", "run_compare", "summarize"]
 
 log = logging.getLogger(__name__)
 
@@ -91,20 +91,6 @@ def _first(mask: np.ndarray) -> int | None:
     return int(hits[0]) + 1 if len(hits) else None
 
 
-def best_so_far(rows: list[dict], budget: int) -> np.ndarray:
-    """Best reward after each of ``budget`` samples (failed ones count as samples; NaN before the first
-    success; the last value carried on when a run ended early). Shape ``(budget,)``."""
-    acc = np.array([np.nan if r.get("accuracy") is None else r["accuracy"] for r in rows[:budget]], dtype=float)
-    out = np.full(budget, np.nan)
-    if len(acc):
-        filled = np.where(np.isnan(acc), -np.inf, acc)
-        curve = np.maximum.accumulate(filled)
-        curve[np.isinf(curve)] = np.nan
-        out[:len(curve)] = curve
-        out[len(curve):] = curve[-1]
-    return out
-
-
 def _stats(values: list[int | None]) -> tuple[int, float | None, float | None]:
     found = [v for v in values if v is not None]
     if not found:
@@ -138,41 +124,6 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
             "samples_to_optimum": to_opt, "found": found, "mean_samples_to_optimum": mean,
             "median_samples_to_optimum": median, "samples_to_within_0.001": within, "regret_at": regret}
     return out
-
-
-def plot_best_so_far(runs: dict[str, list[list[dict]]], *, optimum: float, budget: int, path: Path,
-                     title: str = "") -> None:
-    """Best so far against samples: median line and 25-75% band per algorithm; the optimum dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    x = np.arange(1, budget + 1)
-    for algo, per_seed in runs.items():
-        curves = np.array([best_so_far(rows, budget) for rows in per_seed])
-        with warnings.catch_warnings():          # all-NaN columns (no success yet) stay NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mid = np.nanmedian(curves, axis=0)
-            lo, hi = np.nanpercentile(curves, 25, axis=0), np.nanpercentile(curves, 75, axis=0)
-            mean = np.nanmean(curves, axis=0)
-        (line,) = ax.plot(x, mid, label=f"{algo} (median of {len(per_seed)})")
-        ax.plot(x, mean, color=line.get_color(), linestyle=":", linewidth=1)
-        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2)
-    ax.axhline(optimum, color="black", linestyle="--", linewidth=1, label=f"optimum {optimum:.4f}")
-    ax.set_xscale("log")
-    ax.set_xlabel("samples (unique cells evaluated)")
-    ax.set_ylabel("best reward so far")
-    ax.set_title(title or "best so far (line: median, dotted: mean, band: 25-75%)")
-    finite = [v for v in ax.get_ylim() if np.isfinite(v)]
-    if finite:
-        ax.set_ylim(max(min(finite), optimum - 0.05), optimum + 0.005)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 # -- the comparison --------------------------------------------------------------------------------
@@ -254,7 +205,9 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
     tmp = out / "summary.json.tmp"
     tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
     os.replace(tmp, out / "summary.json")
-    plot_best_so_far(runs, optimum=optimum[1], budget=config.budget, path=out / "compare.png",
-                     title=f"{config.space}{' ' + config.dataset if config.dataset else ''}: best so far, "
-                           f"{config.seeds} seeds")
+    plot_best_so_far(str(out / "compare.png"),
+                     {a: [best_so_far(rows, config.budget) for rows in per_seed] for a, per_seed in runs.items()},
+                     {"accuracy": optimum[1]},
+                     f"{config.space}{' ' + config.dataset if config.dataset else ''}: best so far "
+                     f"(mean, 10-90 % band), {config.seeds} seeds")
     return summary

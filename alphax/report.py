@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 
 from alphax.errors import DataError
-from alphax.runlog import read_results
+from alphax.ranking import kendall_tau
+from alphax.runlog import best_so_far, read_results
 
-__all__ = ["RunRecord", "read_run", "find_runs", "write_report", "kendall_tau", "rolling_tau"]
+__all__ = ["RunRecord", "read_run", "find_runs", "write_report", "kendall_tau", "rolling_tau", "plot_best_so_far"]
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,7 @@ class RunRecord:
         return str(self.config.get("space") or "nasbench101")
 
     def best_so_far(self) -> np.ndarray:
-        acc = np.where(np.isnan(self.accuracy), -np.inf, self.accuracy)
-        return np.maximum.accumulate(acc) if len(acc) else acc
+        return best_so_far(self.records)
 
     def best_index(self) -> int | None:
         if not len(self.accuracy) or np.all(np.isnan(self.accuracy)):
@@ -112,17 +112,6 @@ def find_runs(root: str) -> list[RunRecord]:
 
 
 # -- ranking quality ----------------------------------------------------------------------------
-def kendall_tau(x: np.ndarray, y: np.ndarray) -> float:
-    """Kendall's tau-b of two float arrays of shape ``(N,)`` (NaN when undefined)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if len(x) < 2:
-        return float("nan")
-    i, j = np.triu_indices(len(x), k=1)
-    dx, dy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
-    denom = np.sqrt(np.count_nonzero(dx) * np.count_nonzero(dy))
-    return float((dx * dy).sum() / denom) if denom else float("nan")
-
-
 def rolling_tau(run: RunRecord, *, window: int = TAU_WINDOW, min_pairs: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """Kendall tau of (predicted, real) over the last ``window`` predicted samples, after each predicted
     sample once ``min_pairs`` exist. Returns ``(sample numbers, taus)``, both ``(M,)``."""
@@ -220,7 +209,10 @@ def _figure():
     return plt
 
 
-def _plot_best(path: str, curves: dict[str, list[np.ndarray]], optimum: dict | None, title: str) -> None:
+def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: dict | None, title: str) -> None:
+    """Best so far against samples: the mean and, over several runs, the 10-90 % band per algorithm
+    (``curves``: algorithm -> one :func:`~alphax.runlog.best_so_far` array per run); the optimum
+    (``{"accuracy": ...}``) dashed."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     longest = 1
@@ -372,7 +364,7 @@ def _run_report(folder: str, out: str) -> list[str]:
     label = f"{run.algo} on {run.space}" + (f" / {cfg['dataset']}" if cfg.get("dataset") else "")
     written = []
     p = os.path.join(out, "best_so_far.png")
-    _plot_best(p, {run.algo: [run.best_so_far()]}, optimum, f"best so far: {label}")
+    plot_best_so_far(p, {run.algo: [run.best_so_far()]}, optimum, f"best so far: {label}")
     written.append(p)
     xs, taus = rolling_tau(run)
     logged = _logged_tau(run)
@@ -425,7 +417,7 @@ def _compare_report(folder: str, out: str) -> list[str]:
             taus.setdefault(r.algo, []).append((xs, ts))
     written = []
     p = os.path.join(out, "best_so_far.png")
-    _plot_best(p, curves, optimum, f"best so far (mean, 10-90 % band): {label}")
+    plot_best_so_far(p, curves, optimum, f"best so far (mean, 10-90 % band): {label}")
     written.append(p)
     if taus:
         p = os.path.join(out, "ranking.png")

@@ -19,9 +19,11 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
+
 from alphax.errors import DataError
 
-__all__ = ["RESULTS", "FIELDS", "read_results", "RunLog"]
+__all__ = ["RESULTS", "FIELDS", "read_results", "best_so_far", "RunLog"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,22 @@ def _scan(path: Path) -> tuple[list[dict], int, int]:
         rows.append(row)
         offset += len(raw) + 1
     return rows, offset, 0
+
+
+def best_so_far(rows: list[dict], budget: int | None = None) -> np.ndarray:
+    """Best reward after each of the first ``budget`` rows (all of them by default): failed ones count
+    as samples; NaN before the first success; the last value carried on when the rows end before
+    ``budget``. Shape ``(budget,)``."""
+    budget = len(rows) if budget is None else budget
+    acc = np.array([np.nan if r.get("accuracy") is None else r["accuracy"] for r in rows[:budget]], dtype=float)
+    out = np.full(budget, np.nan)
+    if len(acc):
+        filled = np.where(np.isnan(acc), -np.inf, acc)
+        curve = np.maximum.accumulate(filled)
+        curve[np.isinf(curve)] = np.nan
+        out[:len(curve)] = curve
+        out[len(curve):] = curve[-1]
+    return out
 
 
 def read_results(path: str | os.PathLike) -> list[dict]:

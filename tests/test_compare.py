@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from alphax.compare import CompareConfig, best_so_far, run_compare, summarize
+from alphax.compare import CompareConfig, run_compare, summarize
+from alphax.runlog import best_so_far
 from alphax.errors import CheckpointError, ConfigError
 from alphax.runlog import read_results
 

@@ -326,7 +326,7 @@ class _Farm:
         """Hand the accepted results to the recorder thread (``run.record``: log, tell, checkpoint), so
         that the loop keeps receiving and dispatching while the searcher retrains its predictor. The
         searcher is only touched by one thread at a time: before a batch goes, proposals are asked
-        ahead, one per client, for the clients that finish while it records."""
+        ahead (:meth:`_depth` per client) for the clients that finish while it records."""
         if self.recording is not None:
             if not self.recording.done():
                 return False
