@@ -70,6 +70,7 @@ def _nasbench101(config: SearchConfig) -> tuple[SearchSpace, EvaluatorFactory]:
         return _TABLES[key]
 
     def train():
+        from workers.cifar import VALIDATION_SIZE
         from workers.train_evaluator import TrainEvaluator
         from workers.training import TrainConfig
 
@@ -77,7 +78,7 @@ def _nasbench101(config: SearchConfig) -> tuple[SearchSpace, EvaluatorFactory]:
         cifar = opts.pop("cifar", None)
         if not cifar:
             raise ConfigError("--evaluator train needs --cifar DIR (the cifar-10-batches-py folder)")
-        validation_size = opts.pop("validation_size", 10_000)
+        validation_size = opts.pop("validation_size", VALIDATION_SIZE)
         return TrainEvaluator(cifar, TrainConfig(**opts), validation_size=validation_size)
 
     return NASBench101Space(), (table if config.evaluator == "table" else train)
@@ -149,10 +150,11 @@ def evaluator_signature(config: SearchConfig, evaluator=None, *, space: SearchSp
     else:
         from dataclasses import asdict
 
+        from workers.cifar import VALIDATION_SIZE
         from workers.training import TrainConfig     # imports torch, as the train evaluator does
 
         opts = {k: v for k, v in config.train.items() if k not in LOCAL_TRAIN_OPTIONS}
-        validation_size = opts.pop("validation_size", 10_000)
+        validation_size = opts.pop("validation_size", VALIDATION_SIZE)
         sig["train"] = {**{k: v for k, v in asdict(TrainConfig(**opts)).items() if k != "device"},
                         "validation_size": validation_size}
     return sig

@@ -19,11 +19,13 @@ import torch
 
 from alphax.errors import DataError
 
-__all__ = ["TRAIN_FILES", "TEST_FILE", "RGB_MEAN", "RGB_STD", "Split", "Cifar10", "load_cifar10",
+__all__ = ["TRAIN_FILES", "TEST_FILE", "VALIDATION_SIZE", "RGB_MEAN", "RGB_STD", "Split", "Cifar10", "load_cifar10",
            "read_batch", "write_batch", "write_synthetic", "augment", "normalize", "batches"]
 
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILE = "test_batch"
+VALIDATION_SIZE = 10_000
+"""The validation set: the last this many training images (NASBench-101)."""
 RGB_MEAN = (125.31, 122.95, 113.87)
 """Per-channel mean of CIFAR-10 pixels in 0..255 (nasbench ``lib/cifar.py``)."""
 RGB_STD = (62.99, 62.09, 66.70)
@@ -85,7 +87,7 @@ def write_batch(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
         pickle.dump(obj, f, protocol=2)
 
 
-def load_cifar10(folder: str | Path, *, validation_size: int = 10_000) -> Cifar10:
+def load_cifar10(folder: str | Path, *, validation_size: int = VALIDATION_SIZE) -> Cifar10:
     """The three splits of the ``cifar-10-batches-py`` folder; the last ``validation_size`` training
     images are the validation set."""
     folder = Path(folder)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from alphax.searchers.base import Result
 from alphax.spec import CellSpec
-from workers.cifar import load_cifar10
+from workers.cifar import VALIDATION_SIZE, load_cifar10
 from workers.evaluators import Evaluator
 from workers.training import TrainConfig, train_cell
 
@@ -28,7 +28,7 @@ class TrainEvaluator(Evaluator):
     name = "train"
 
     def __init__(self, cifar_dir: str | Path, config: TrainConfig = TrainConfig(), *,
-                 validation_size: int = 10_000):
+                 validation_size: int = VALIDATION_SIZE):
         self.config = config
         self.data = load_cifar10(cifar_dir, validation_size=validation_size)
         log.info("CIFAR-10 from %s: %d train, %d validation, %d test images", cifar_dir,
