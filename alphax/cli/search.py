@@ -17,7 +17,7 @@ __all__ = ["add_parser", "add_search_arguments", "add_train_arguments", "train_o
            "out_from_args", "check_resume_args"]
 
 _RUN_OPTIONS = ("space", "dataset", "data", "evaluator", "algo", "seed", "eval_seed", "checkpoint_every", "option",
-                "out", "cifar", "device", *(f.flag[2:].replace("-", "_") for f in TRAIN_FLAGS))
+                "out", "cifar", "device", *(f.dest for f in TRAIN_FLAGS))
 """Options that define a run: given with ``--resume`` they are an error (the run's config.json rules)."""
 
 
@@ -67,8 +67,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 
 def train_options(args: argparse.Namespace) -> dict:
     """``SearchConfig.train`` from the options given by :func:`add_train_arguments` (unset ones left out)."""
-    train = {f.key: getattr(args, f.flag[2:].replace("-", "_")) for f in TRAIN_FLAGS
-             if getattr(args, f.flag[2:].replace("-", "_"), None) is not None}
+    train = {f.key: getattr(args, f.dest) for f in TRAIN_FLAGS if getattr(args, f.dest, None) is not None}
     if getattr(args, "cifar", None):
         train["cifar"] = os.path.abspath(args.cifar)
     if getattr(args, "device", None):
@@ -156,7 +155,7 @@ def _compare(args: argparse.Namespace) -> int:
     print(f"optimum: {opt['accuracy']:.6f} (hash {opt['hash']})")
     for algo, s in summary["algorithms"].items():
         mean = s["mean_samples_to_optimum"]
-        regret = ", ".join(f"@{k} {v:.4f}" for k, v in s["regret_at"].items())
+        regret = ", ".join(f"@{k} {'-' if v is None else f'{v:.4f}'}" for k, v in s["regret_at"].items())
         print(f"{algo:>10}: found {s['found']}/{len(summary['seeds'])}, mean samples to optimum "
               f"{'-' if mean is None else f'{mean:.1f}'}, regret {regret}")
     return 0
