@@ -62,8 +62,9 @@ def prune(matrix: np.ndarray, labels: Sequence) -> tuple[np.ndarray, list] | Non
     (NASBench-101's ``ModelSpec._prune`` then flags the spec invalid).
     """
     n = matrix.shape[0]
-    from_input = _reachable(matrix, 0, forward=True)
-    to_output = _reachable(matrix, n - 1, forward=False)
+    rows = matrix.tolist()
+    from_input = _reachable(rows, 0, forward=True)
+    to_output = _reachable(rows, n - 1, forward=False)
     keep = sorted(from_input & to_output)
     if len(keep) < 2 or 0 not in keep or n - 1 not in keep:
         return None
@@ -71,12 +72,15 @@ def prune(matrix: np.ndarray, labels: Sequence) -> tuple[np.ndarray, list] | Non
     return pruned, [labels[i] for i in keep]
 
 
-def _reachable(matrix: np.ndarray, start: int, *, forward: bool) -> set[int]:
+def _reachable(rows: list[list[int]], start: int, *, forward: bool) -> set[int]:
+    """Vertices reachable from ``start`` along (``forward``) or against the edges of ``rows``, the
+    adjacency matrix as nested lists (plain Python: these graphs have at most a few dozen vertices)."""
+    n = len(rows)
     seen, frontier = {start}, [start]
     while frontier:
         v = frontier.pop()
-        nbrs = np.flatnonzero(matrix[v] if forward else matrix[:, v])
-        for w in nbrs.tolist():
+        nbrs = [w for w in range(n) if (rows[v][w] if forward else rows[w][v])]
+        for w in nbrs:
             if w not in seen:
                 seen.add(w)
                 frontier.append(w)

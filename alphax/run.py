@@ -4,7 +4,8 @@ Run folder (DESIGN.md): ``config.json`` (the resolved :class:`~alphax.config.Sea
 ``results.jsonl`` (:mod:`alphax.runlog`), ``checkpoint.pkl`` / ``checkpoint.prev.pkl``
 (:mod:`alphax.checkpoint`: the pickled searcher with its random generator, ``n`` and timings),
 ``predictor.jsonl`` (the searcher's metrics, e.g. AlphaX's Kendall tau, when it exposes any) and
-``stats.json`` (wall time and searcher time per result, written when the run stops).
+``stats.json`` (wall time, searcher time per result and the searcher's scalar metrics, written when the
+run stops).
 
 Resuming (:func:`resume_run`): restore the newest intact checkpoint (or a fresh searcher from the seed
 when there is none), then *replay* the results logged after it without evaluating them again. Rows the
@@ -309,12 +310,15 @@ class Run:
         self._tau_written = len(taus)
 
     def write_stats(self) -> dict:
-        """``stats.json``: wall time and the searcher's own seconds per result (ask + tell)."""
+        """``stats.json``: wall time, the searcher's own seconds per result (ask + tell) and its scalar
+        metrics (e.g. regularized evolution's mutation counts, AlphaX's tree size)."""
         secs = np.asarray(self.searcher_seconds, dtype=float)
+        metrics = self.searcher.metrics()
         stats = {"n": self.n, "budget": self.config.budget, "wall_seconds": self.wall_seconds(),
                  "searcher_seconds": [float(s) for s in secs],
                  "searcher_seconds_median": float(np.median(secs)) if len(secs) else None,
-                 "searcher_seconds_mean": float(np.mean(secs)) if len(secs) else None}
+                 "searcher_seconds_mean": float(np.mean(secs)) if len(secs) else None,
+                 "searcher_metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))}}
         tmp = self.folder / (STATS + ".tmp")
         tmp.write_text(json.dumps(stats), encoding="utf-8")
         tmp.replace(self.folder / STATS)
