@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import time
+from typing import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -99,8 +100,10 @@ def _stats(values: list[int | None]) -> tuple[int, float | None, float | None]:
 
 
 def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], budget: int, space: str,
-              seeds: list[int]) -> dict:
-    """``summary.json`` (DESIGN.md) from each algorithm's per-seed results rows."""
+              seeds: list[int], value: Callable[[dict], float | None] | None = None) -> dict:
+    """``summary.json`` (DESIGN.md) from each algorithm's per-seed results rows. ``value`` maps a
+    successful row to the value the optimum is measured in (default: its observed accuracy; for
+    NAS-Bench-201, the cell's mean over training seeds), for regret and samples to within 0.001."""
     opt_hash, opt_acc = optimum
     out = {"space": space, "budget": budget, "seeds": list(seeds),
            "optimum": {"hash": opt_hash, "accuracy": opt_acc}, "algorithms": {}}
@@ -109,10 +112,11 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
         for rows in per_seed:
             rows = rows[:budget]
             hashes = np.array([r["hash"] for r in rows], dtype=object)
-            acc = np.array([-np.inf if r.get("accuracy") is None else r["accuracy"] for r in rows], dtype=float)
+            acc = np.array([-np.inf if r.get("accuracy") is None else (r["accuracy"] if value is None else value(r))
+                            for r in rows], dtype=float)
             to_opt.append(_first(hashes == opt_hash))
             within.append(_first(acc >= opt_acc - WITHIN - 1e-12))
-            curves.append(best_so_far(rows, budget))
+            curves.append(best_so_far(rows, budget, value=value))
         found, mean, median = _stats(to_opt)
         curves = np.array(curves)
         regret = {}
@@ -124,6 +128,15 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
             "samples_to_optimum": to_opt, "found": found, "mean_samples_to_optimum": mean,
             "median_samples_to_optimum": median, "samples_to_within_0.001": within, "regret_at": regret}
     return out
+
+
+def _reference(evaluator) -> Callable[[dict], float | None] | None:
+    """The row -> value map for :func:`summarize` when the evaluator measures the optimum in other
+    values than the observed rewards (:meth:`workers.evaluators.Evaluator.reference_value`)."""
+    optimum = evaluator.optimum()
+    if optimum is None or evaluator.reference_value(optimum[0]) is None:
+        return None
+    return lambda row: evaluator.reference_value(row["hash"])
 
 
 # -- the comparison --------------------------------------------------------------------------------
@@ -184,7 +197,8 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
                     bar.set_postfix(best=f"{best:.6f}")
                     bar.update(1)
     runs = {a: [read_results(tasks[(a, s)]) for s in seeds] for a in config.algos}
-    summary = summarize(runs, optimum=optimum, budget=config.budget, space=config.space, seeds=seeds)
+    value = _reference(evaluator)
+    summary = summarize(runs, optimum=optimum, budget=config.budget, space=config.space, seeds=seeds, value=value)
     if config.dataset:
         summary["dataset"] = config.dataset
     for algo in config.algos:
@@ -206,7 +220,8 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
     tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
     os.replace(tmp, out / "summary.json")
     plot_best_so_far(str(out / "compare.png"),
-                     {a: [best_so_far(rows, config.budget) for rows in per_seed] for a, per_seed in runs.items()},
+                     {a: [best_so_far(rows, config.budget, value=value) for rows in per_seed]
+                      for a, per_seed in runs.items()},
                      {"accuracy": optimum[1]},
                      f"{config.space}{' ' + config.dataset if config.dataset else ''}: best so far "
                      f"(mean, 10-90 % band), {config.seeds} seeds")

@@ -19,6 +19,8 @@ import logging
 import os
 from pathlib import Path
 
+from typing import Callable
+
 import numpy as np
 
 from alphax.errors import DataError
@@ -59,12 +61,16 @@ def _scan(path: Path) -> tuple[list[dict], int, int]:
     return rows, offset, 0
 
 
-def best_so_far(rows: list[dict], budget: int | None = None) -> np.ndarray:
+def best_so_far(rows: list[dict], budget: int | None = None, *,
+                value: Callable[[dict], float | None] | None = None) -> np.ndarray:
     """Best reward after each of the first ``budget`` rows (all of them by default): failed ones count
     as samples; NaN before the first success; the last value carried on when the rows end before
-    ``budget``. Shape ``(budget,)``."""
+    ``budget``. ``value`` maps a successful row to the value to track (default: its observed
+    ``accuracy``; e.g. the cell's mean over training seeds, where the optimum is defined by means).
+    Shape ``(budget,)``."""
     budget = len(rows) if budget is None else budget
-    acc = np.array([np.nan if r.get("accuracy") is None else r["accuracy"] for r in rows[:budget]], dtype=float)
+    acc = np.array([np.nan if r.get("accuracy") is None else (r["accuracy"] if value is None else value(r))
+                    for r in rows[:budget]], dtype=float)
     out = np.full(budget, np.nan)
     if len(acc):
         filled = np.where(np.isnan(acc), -np.inf, acc)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from alphax.compare import CompareConfig, run_compare, summarize
-from alphax.runlog import best_so_far
 from alphax.errors import CheckpointError, ConfigError
-from alphax.runlog import read_results
+from alphax.nasbench201 import load
+from alphax.runlog import best_so_far, read_results
+from alphax.spaces.nasbench201 import parse_arch_string
 
 
 def rows(accs, hashes=None):
@@ -58,6 +60,7 @@ def test_a_small_comparison_writes_summary_plot_and_run_folders_and_continues(tm
                            checkpoint_every=20)
     out = tmp_path / "cmp"
     summary = run_compare(config, out, jobs=2, progress=False)
+    data = load("cifar10")
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk == summary
     assert summary["optimum"]["hash"] == "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|" \
@@ -75,6 +78,10 @@ def test_a_small_comparison_writes_summary_plot_and_run_folders_and_continues(tm
             assert len({r["hash"] for r in got}) == 60
             best = max(r["accuracy"] for r in got[:50])
             assert best <= summary["optimum"]["accuracy"] + 0.02
+        # regret in means over training seeds (the optimum's measure), not in the one seed observed
+        means = [max(data.mean(parse_arch_string(r["hash"]))
+                     for r in read_results(out / "runs" / f"{algo}-seed{seed}")[:50]) for seed in (0, 1)]
+        assert math.isclose(a["regret_at"]["50"], summary["optimum"]["accuracy"] - np.mean(means))
     # the same command continues (here: nothing to do, same result); other options are refused
     again = run_compare(config, out, jobs=1, progress=False)
     assert {k: v["samples_to_within_0.001"] for k, v in again["algorithms"].items()} == \

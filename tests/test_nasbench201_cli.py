@@ -26,6 +26,14 @@ def test_default_search_then_report(tmp_path, monkeypatch, capsys):
         ("nasbench201", "cifar10", "alphax", 25)
     rows = [json.loads(line) for line in (folder / "results.jsonl").read_text().splitlines()]
     assert len(rows) == 25 and len({r["hash"] for r in rows}) == 25
+    # the regret printed is in means over training seeds (the optimum's measure), never negative
+    from alphax.nasbench201 import load
+    from alphax.spaces.nasbench201 import parse_arch_string
+
+    data = load("cifar10")
+    best_mean = max(data.mean(parse_arch_string(r["hash"])) for r in rows)
+    assert f"not sampled; best cell found {best_mean:.6f} (mean over training seeds), " \
+           f"regret {data.optimum[1] - best_mean:.6f}" in out
     assert all(len(r["ops"]) == 6 and len(r["matrix"]) == 4 for r in rows)
     assert main(["report", str(folder)]) == 0
     for name in ("best_so_far.png", "best_cell.png"):

@@ -48,6 +48,12 @@ class Evaluator(ABC):
         """``(hash, reward)`` of the best cell this evaluator can return, when it is known (a table)."""
         return None
 
+    def reference_value(self, cell_hash: str) -> float | None:
+        """The value in which the optimum and regret are measured for the cell ``cell_hash``, where it is
+        not the observed reward (NAS-Bench-201: the cell's mean over its training seeds, while each
+        evaluation observes one seed). None: the observed reward is that value."""
+        return None
+
     def close(self) -> None:
         """Release resources (nothing by default)."""
 
@@ -138,5 +144,13 @@ class NASBench201TableEvaluator(Evaluator):
         return list(self.data.cells)
 
     def optimum(self) -> tuple[str, float]:
+        """The cell with the best *mean* validation accuracy, and that mean."""
         cell, acc = self.data.optimum
         return cell.arch, float(acc)
+
+    def reference_value(self, cell_hash: str) -> float:
+        """The cell's mean validation accuracy over its training seeds (``cell_hash``: its architecture
+        string), the value the optimum is defined by."""
+        from alphax.spaces.nasbench201 import parse_arch_string
+
+        return self.data.mean(parse_arch_string(cell_hash))
