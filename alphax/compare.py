@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from typing import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -31,6 +33,7 @@ __all__ = ["CompareConfig", "REGRET_AT", "run_compare", "summarize"]
 log = logging.getLogger(__name__)
 
 REGRET_AT = (50, 100, 150, 300, 1000)
+STOP_GRACE_SECONDS = 10.0
 WITHIN = 0.001
 
 
@@ -157,6 +160,44 @@ def _prepare(config: CompareConfig, out: Path) -> None:
     path.write_text(json.dumps(want, indent=1), encoding="utf-8")
 
 
+class _StopWorkers:
+    """Stopping ``alphax compare`` (SIGTERM or Ctrl-C) stops its worker processes too: SIGTERM becomes
+    ``KeyboardInterrupt`` in this process, runs not started are cancelled, and each worker gets SIGTERM
+    (its run checkpoints and stops; the results it logged are kept); a worker still alive
+    ``STOP_GRACE_SECONDS`` later is killed (a run killed at any moment resumes without loss). Without
+    this a SIGTERM left the workers running on as orphans. The same command continues the comparison."""
+
+    def __init__(self, pool: ProcessPoolExecutor):
+        self.pool = pool
+        self._old = None
+
+    @staticmethod
+    def _interrupt(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> "_StopWorkers":
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGTERM, self._interrupt)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGTERM, self._old)
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            log.warning("interrupted: stopping the worker processes (the same command continues)")
+            workers = list((self.pool._processes or {}).values())   # noqa: SLF001 - no public accessor
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for worker in workers:
+                if worker.is_alive():
+                    worker.terminate()
+            deadline = time.monotonic() + STOP_GRACE_SECONDS
+            for worker in workers:
+                worker.join(timeout=max(0.0, deadline - time.monotonic()))
+                if worker.is_alive():      # e.g. it had taken the next queued run: safe to kill (resumable)
+                    worker.kill()
+                    worker.join()
+
+
 def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progress: bool | None = None) -> dict:
     """Run (or continue) every ``(algo, seed)`` in up to ``jobs`` processes; write ``summary.json`` and
     ``compare.png`` in ``out``; return the summary."""
@@ -187,7 +228,7 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
             import multiprocessing
 
             ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool, _StopWorkers(pool):
                 futures = {pool.submit(_run_one, config.run_config(*key).to_json(), str(folder)): key
                            for key, folder in tasks.items()}
                 for future in as_completed(futures):

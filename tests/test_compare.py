@@ -101,3 +101,62 @@ def test_compare_on_nasbench101(tmp_path, nb101_dir, run_cli):
     assert math.isclose(summary["optimum"]["accuracy"], 0.949119, abs_tol=1e-6)
     assert set(summary["algorithms"]["random"]["regret_at"]) == {"50"}
     assert (out / "compare.png").exists()
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """PIDs of live processes whose command line contains ``text`` (Linux /proc)."""
+    from pathlib import Path
+
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = next(line for line in (proc / "status").read_text().splitlines() if line.startswith("State:"))
+        except (OSError, StopIteration):
+            continue
+        if text in cmdline and "Z" not in state.split()[1]:
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_sigterm_stops_the_worker_processes_and_the_same_command_continues(tmp_path, run_cli):
+    """SIGTERM to `alphax compare --jobs 2` while its runs go: it exits 130 and leaves no worker running
+    (they used to run on as orphans); every result logged so far is kept, and the same command finishes
+    the comparison with exactly the budget's unique cells per run."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "cmp-stop"
+    args = ["compare", "--space", "nasbench201", "--algos", "random", "--seeds", 4, "--budget", 2000,
+            "--jobs", 2, "--out", out, "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "alphax.cli", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        logs = list(out.glob("runs/*/results.jsonl"))
+        if logs and sum(len(p.read_bytes().splitlines()) for p in logs) >= 50:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the comparison ended before it could be interrupted"
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr[-3000:]
+    assert "interrupted" in stderr
+    time.sleep(0.5)
+    assert _processes_mentioning(str(out)) == []
+    kept = {p.parent.name: [r["hash"] for r in read_results(p.parent)] for p in out.glob("runs/*/results.jsonl")}
+    assert sum(map(len, kept.values())) >= 50
+    assert not (out / "summary.json").exists()
+
+    again = run_cli(*args, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    for seed in range(4):
+        hashes = [r["hash"] for r in read_results(out / "runs" / f"random-seed{seed}")]
+        assert len(hashes) == len(set(hashes)) == 2000
+        before = kept.get(f"random-seed{seed}", [])
+        assert hashes[:len(before)] == before            # nothing logged before the stop was lost
+    assert json.loads((out / "summary.json").read_text())["seeds"] == [0, 1, 2, 3]
