@@ -7,7 +7,8 @@ is the optimum's mean accuracy minus the best mean accuracy among the first ``k`
 0 exactly when the optimum has been sampled), averaged over seeds, in accuracy points (x100).
 
     nice -n 10 python benchmarks/bench_nasbench201.py --dataset cifar10 --seeds 20 --out bench_nb201
-    python benchmarks/bench_nasbench201.py --datasets cifar10,cifar100,imagenet16-120 --seeds 20
+    python benchmarks/bench_nasbench201.py --datasets cifar10,cifar100,imagenet16-120 --seeds 20 --budget 1000
+    python benchmarks/bench_nasbench201.py --datasets cifar100 --algos alphax --budget 1000 --options '{"kappa": 3}'
 
 Writes ``OUT/<dataset>.json`` (the ``alphax compare`` summary layout) and prints a Markdown table.
 Random search gets budget 15,625 (it always finds the optimum; expected (N + 1) / 2 = 7,813 samples).
@@ -100,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget", type=int, default=500, help="budget of AlphaX and evolution")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--out", default="bench_nb201")
+    p.add_argument("--options", default="{}", type=json.loads,
+                   help="JSON searcher options over the space's defaults, for every algorithm of --algos "
+                        "(e.g. --algos alphax --options '{\"kappa\": 3}')")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.makedirs(args.out, exist_ok=True)
@@ -107,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     for dataset in args.datasets.split(","):
         space = load(dataset).space
         budgets = {a: (15625 if a == "random" else args.budget) for a in algos}
-        jobs = [(dataset, a, s, budgets[a], getattr(space, "default_searcher_options", {}).get(a, {}))
+        jobs = [(dataset, a, s, budgets[a], {**getattr(space, "default_searcher_options", {}).get(a, {}),
+                                             **args.options})
                 for a in algos for s in range(args.seeds)]
         start = time.perf_counter()
         if args.workers > 1:
@@ -128,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(summary, f, indent=1)
         with open(os.path.join(args.out, f"{dataset}_runs.json"), "w") as f:
             json.dump([{k: r[k] for k in ("algo", "seed", "found", "seconds", "metrics")} for r in runs], f)
-        print(table(summary), f"\n(wall {summary['wall_seconds']:.0f} s)\n", flush=True)
+        print(f"{table(summary)}\n\n(wall {summary['wall_seconds']:.0f} s)\n", flush=True)
     return 0
 
 
