@@ -16,19 +16,19 @@ import signal
 import sys
 import threading
 import time
-from typing import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from alphax.config import ALGOS, SearchConfig
 from alphax.errors import CheckpointError, ConfigError
 from alphax.report import plot_best_so_far
-from alphax.runlog import best_so_far, read_results
+from alphax.runlog import best_so_far, read_results, row_values
 
-__all__ = ["CompareConfig", "REGRET_AT", "run_compare", "summarize"]
+__all__ = ["CompareConfig", "REGRET_AT", "reference_values", "run_compare", "summarize"]
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,7 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
         for rows in per_seed:
             rows = rows[:budget]
             hashes = np.array([r["hash"] for r in rows], dtype=object)
-            acc = np.array([-np.inf if r.get("accuracy") is None else (r["accuracy"] if value is None else value(r))
-                            for r in rows], dtype=float)
+            acc = row_values(rows, value)            # NaN (a failure) is never within reach
             to_opt.append(_first(hashes == opt_hash))
             within.append(_first(acc >= opt_acc - WITHIN - 1e-12))
             curves.append(best_so_far(rows, budget, value=value))
@@ -133,7 +132,7 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
     return out
 
 
-def _reference(evaluator) -> Callable[[dict], float | None] | None:
+def reference_values(evaluator) -> Callable[[dict], float | None] | None:
     """The row -> value map for :func:`summarize` when the evaluator measures the optimum in other
     values than the observed rewards (:meth:`workers.evaluators.Evaluator.reference_value`)."""
     optimum = evaluator.optimum()
@@ -238,7 +237,7 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
                     bar.set_postfix(best=f"{best:.6f}")
                     bar.update(1)
     runs = {a: [read_results(tasks[(a, s)]) for s in seeds] for a in config.algos}
-    value = _reference(evaluator)
+    value = reference_values(evaluator)
     summary = summarize(runs, optimum=optimum, budget=config.budget, space=config.space, seeds=seeds, value=value)
     if config.dataset:
         summary["dataset"] = config.dataset

@@ -18,14 +18,13 @@ import json
 import logging
 import os
 from pathlib import Path
-
 from typing import Callable
 
 import numpy as np
 
 from alphax.errors import DataError
 
-__all__ = ["RESULTS", "FIELDS", "read_results", "best_so_far", "RunLog"]
+__all__ = ["RESULTS", "FIELDS", "read_results", "row_values", "best_so_far", "RunLog"]
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +60,21 @@ def _scan(path: Path) -> tuple[list[dict], int, int]:
     return rows, offset, 0
 
 
+def row_values(rows: list[dict], value: Callable[[dict], float | None] | None = None) -> np.ndarray:
+    """Per row, the value a search is judged by: ``value(row)`` for a successful row (default: its
+    observed ``accuracy``; e.g. the cell's mean over training seeds, where the optimum is defined by
+    means), NaN for a failed one. Shape ``(len(rows),)``."""
+    return np.array([np.nan if r.get("accuracy") is None else (r["accuracy"] if value is None else value(r))
+                     for r in rows], dtype=float)
+
+
 def best_so_far(rows: list[dict], budget: int | None = None, *,
                 value: Callable[[dict], float | None] | None = None) -> np.ndarray:
     """Best reward after each of the first ``budget`` rows (all of them by default): failed ones count
     as samples; NaN before the first success; the last value carried on when the rows end before
-    ``budget``. ``value`` maps a successful row to the value to track (default: its observed
-    ``accuracy``; e.g. the cell's mean over training seeds, where the optimum is defined by means).
-    Shape ``(budget,)``."""
+    ``budget``; the values are :func:`row_values`'s. Shape ``(budget,)``."""
     budget = len(rows) if budget is None else budget
-    acc = np.array([np.nan if r.get("accuracy") is None else (r["accuracy"] if value is None else value(r))
-                    for r in rows[:budget]], dtype=float)
+    acc = row_values(rows[:budget], value)
     out = np.full(budget, np.nan)
     if len(acc):
         filled = np.where(np.isnan(acc), -np.inf, acc)

@@ -9,9 +9,8 @@ cell at all (not square, not upper-triangular, not 0/1, unknown op, wrong end la
 
 from __future__ import annotations
 
-import functools
 import json
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -92,7 +91,7 @@ class CellSpec:
         return f"CellSpec(matrix={self.matrix.tolist()}, ops={self.ops})"
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 16)
 def _module_hash(n: int, matrix_bytes: bytes, labels: tuple) -> str:
     """:func:`graph.hash_module`, memoized on the pruned graph: a search that mutates the same parents
     over and over (regularized evolution on a partial table) meets the same pruned cells many times."""

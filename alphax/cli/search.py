@@ -143,7 +143,10 @@ def _against_optimum(run, folder, optimum: tuple[str, float]) -> str:
     """One line: when the data set's optimum was sampled, or the regret of the best cell found, measured
     in the values that define the optimum (NAS-Bench-201: means over training seeds, not the one seed
     observed)."""
-    from alphax.runlog import read_results
+    import numpy as np
+
+    from alphax.compare import reference_values
+    from alphax.runlog import read_results, row_values
 
     opt_hash, opt_acc = optimum
     rows = [r for r in read_results(folder) if r.get("accuracy") is not None]
@@ -151,10 +154,9 @@ def _against_optimum(run, folder, optimum: tuple[str, float]) -> str:
     hit = next((r["n"] for r in rows if r["hash"] == opt_hash), None)
     if hit is not None:
         return line + f"found at n={hit}"
-    ref = run.evaluator.reference_value(opt_hash) is not None
-    values = [run.evaluator.reference_value(r["hash"]) if ref else r["accuracy"] for r in rows]
-    best = max(values)
-    kind = " (mean over training seeds)" if ref else ""
+    value = reference_values(run.evaluator)
+    best = float(np.max(row_values(rows, value)))
+    kind = " (mean over training seeds)" if value is not None else ""
     return line + f"not sampled; best cell found {best:.6f}{kind}, regret {opt_acc - best:.6f}"
 
 
