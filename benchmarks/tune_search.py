@@ -2,8 +2,12 @@
 
 Holds part of the file out: ``--half tune`` keeps cells whose hash's last hex digit is even,
 ``--half holdout`` the odd ones (the subset is one contiguous hash range, so the first digit is constant), ``--half all`` everything; each half has its own optimum.
+``--split D:B:V`` keeps instead the cells whose hash has bit ``B`` of its ``D``-th hex digit from the end
+equal to ``V`` (``--half tune`` is ``--split 1:0:0``): other halves, other optima, to see how much one
+optimum decides a figure.
 
     python benchmarks/tune_search.py --algo alphax --seeds 20 --budget 600 --half tune
+    python benchmarks/tune_search.py --algo alphax --seeds 20 --budget 1500 --split 1:2:1
 """
 
 from __future__ import annotations
@@ -25,15 +29,31 @@ from alphax.spaces import NASBench101Space
 log = logging.getLogger("tune_search")
 
 
-def load(path: Path, half: str):
+HALVES = {"tune": (1, 0, 0), "holdout": (1, 0, 1), "all": None}
+
+
+def parse_split(text: str) -> tuple[int, int, int]:
+    """``"D:B:V"`` -> (digit from the end, 1-based; bit; wanted value)."""
+    try:
+        digit, bit, value = (int(x) for x in text.split(":"))
+        if not (1 <= digit <= 32 and 0 <= bit <= 3 and value in (0, 1)):
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--split wants DIGIT:BIT:VALUE (DIGIT 1-32 from the end, BIT 0-3, "
+                                         f"VALUE 0 or 1), got {text!r}") from None
+    return digit, bit, value
+
+
+def load(path: Path, split: tuple[int, int, int] | None):
     space = NASBench101Space()
     cells, acc = [], {}
     with gzip.open(path, "rt") as f:
         for line in f:
             row = json.loads(line)
-            even = int(row["hash"][-1], 16) % 2 == 0
-            if half == "tune" and not even or half == "holdout" and even:
-                continue
+            if split is not None:
+                digit, bit, value = split
+                if (int(row["hash"][-digit], 16) >> bit) & 1 != value:
+                    continue
             cells.append(space.from_json(row))
             acc[row["hash"]] = row["metrics"]["108"]["validation_accuracy"]
     return space, cells, acc
@@ -72,7 +92,10 @@ def main() -> int:
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--seed0", type=int, default=0)
     p.add_argument("--budget", type=int, default=1000)
-    p.add_argument("--half", choices=("tune", "holdout", "all"), default="tune")
+    p.add_argument("--half", choices=tuple(HALVES), default="tune")
+    p.add_argument("--split", type=parse_split, default=None, metavar="D:B:V",
+                   help="keep the cells whose hash has bit B of its D-th hex digit from the end equal to V "
+                        "(overrides --half; --half tune is 1:0:0)")
     p.add_argument("--data", type=Path, default=None,
                    help="the real subset (nb101_real_subset.jsonl.gz) or its folder (default: alphax.nasbench.paths)")
     p.add_argument("--options", default="{}", help="JSON keyword options for the searcher")
@@ -81,7 +104,8 @@ def main() -> int:
     data = resolve_data_path(args.data)
     if not data.name.endswith(".jsonl.gz"):
         p.error(f"{data} is not the real subset (nb101_real_subset.jsonl.gz): pass it with --data")
-    space, cells, acc = load(data, args.half)
+    split = args.split if args.split is not None else HALVES[args.half]
+    space, cells, acc = load(data, split)
     options = json.loads(args.options)
     runs = []
     t0 = time.time()
@@ -91,7 +115,7 @@ def main() -> int:
         log.info("seed %d hit %s regret@150 %.4f ms/prop median %.1f mean %.1f", seed, r["hit"],
                  r["regret"][150], r["ms_median"], r["ms_mean"])
     hits = [r["hit"] for r in runs if r["hit"] is not None]
-    summary = {"algo": args.algo, "half": args.half, "cells": len(cells), "optimum": max(acc.values()),
+    summary = {"algo": args.algo, "half": args.half if args.split is None else "split %d:%d:%d" % split, "cells": len(cells), "optimum": max(acc.values()),
                "options": options, "found": f"{len(hits)}/{len(runs)}",
                "mean": statistics.fmean(hits) if hits else None, "median": statistics.median(hits) if hits else None,
                "regret@150": statistics.fmean(r["regret"][150] for r in runs),
