@@ -1,7 +1,8 @@
 """Tune / check the searchers on the real NASBench-101 subset with a simple inline loop.
 
 Holds part of the file out: ``--half tune`` keeps cells whose hash's last hex digit is even,
-``--half holdout`` the odd ones (the subset is one contiguous hash range, so the first digit is constant), ``--half all`` everything; each half has its own optimum.
+``--half holdout`` the odd ones (the subset is one contiguous hash range, so the first digit is constant),
+``--half all`` everything; each half has its own optimum.
 ``--split D:B:V`` keeps instead the cells whose hash has bit ``B`` of its ``D``-th hex digit from the end
 equal to ``V`` (``--half tune`` is ``--split 1:0:0``): other halves, other optima, to see how much one
 optimum decides a figure.
@@ -47,13 +48,12 @@ def parse_split(text: str) -> tuple[int, int, int]:
 def load(path: Path, split: tuple[int, int, int] | None):
     space = NASBench101Space()
     cells, acc = [], {}
+    digit, bit, value = split if split is not None else (1, 0, None)
     with gzip.open(path, "rt") as f:
         for line in f:
             row = json.loads(line)
-            if split is not None:
-                digit, bit, value = split
-                if (int(row["hash"][-digit], 16) >> bit) & 1 != value:
-                    continue
+            if value is not None and (int(row["hash"][-digit], 16) >> bit) & 1 != value:
+                continue
             cells.append(space.from_json(row))
             acc[row["hash"]] = row["metrics"]["108"]["validation_accuracy"]
     return space, cells, acc
@@ -107,7 +107,8 @@ def main() -> int:
     split = args.split if args.split is not None else HALVES[args.half]
     space, cells, acc = load(data, split)
     if not cells:
-        p.error(f"--split {':'.join(map(str, args.split))} keeps no cell of {data} (its hashes share their first digits): pick another")
+        p.error(f"--split {':'.join(map(str, args.split))} keeps no cell of {data} "
+                "(its hashes share their first digits): pick another")
     options = json.loads(args.options)
     runs = []
     t0 = time.time()
