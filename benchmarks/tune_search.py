@@ -105,10 +105,10 @@ def main() -> int:
     if not data.name.endswith(".jsonl.gz"):
         p.error(f"{data} is not the real subset (nb101_real_subset.jsonl.gz): pass it with --data")
     split = args.split if args.split is not None else HALVES[args.half]
+    half = args.half if args.split is None else "split %d:%d:%d" % split
     space, cells, acc = load(data, split)
     if not cells:
-        p.error(f"--split {':'.join(map(str, args.split))} keeps no cell of {data} "
-                "(its hashes share their first digits): pick another")
+        p.error(f"{half} keeps no cell of {data} (its hashes share their first digits): pick another --split")
     options = json.loads(args.options)
     runs = []
     t0 = time.time()
@@ -118,7 +118,6 @@ def main() -> int:
         log.info("seed %d hit %s regret@150 %.4f ms/prop median %.1f mean %.1f", seed, r["hit"],
                  r["regret"][150], r["ms_median"], r["ms_mean"])
     hits = [r["hit"] for r in runs if r["hit"] is not None]
-    half = args.half if args.split is None else "split %d:%d:%d" % split
     summary = {"algo": args.algo, "half": half, "cells": len(cells), "optimum": max(acc.values()),
                "options": options, "found": f"{len(hits)}/{len(runs)}",
                "mean": statistics.fmean(hits) if hits else None, "median": statistics.median(hits) if hits else None,
