@@ -105,10 +105,11 @@ def main() -> int:
     if not data.name.endswith(".jsonl.gz"):
         p.error(f"{data} is not the real subset (nb101_real_subset.jsonl.gz): pass it with --data")
     split = args.split if args.split is not None else HALVES[args.half]
-    half = args.half if args.split is None else "split %d:%d:%d" % split
+    flag, value = ("--half", args.half) if args.split is None else ("--split", "%d:%d:%d" % split)
+    half = value if args.split is None else f"split {value}"
     space, cells, acc = load(data, split)
     if not cells:
-        p.error(f"{half} keeps no cell of {data} (its hashes share their first digits): pick another --split")
+        p.error(f"{flag} {value} keeps no cell of {data} (its hashes share their first digits): pick another {flag}")
     options = json.loads(args.options)
     runs = []
     t0 = time.time()
