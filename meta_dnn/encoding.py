@@ -7,26 +7,30 @@ Two parts, concatenated by :class:`CellEncoder`:
   (NASBench-101: the log of the network's trainable parameters, computed from the cell) and
   ``use_size`` is set, by those columns: a zero-cost property of a cell, known before any training;
 * paths: the path encoding of White et al. (BANANAS, https://arxiv.org/abs/1910.11858): one indicator per
-  distinct sequence of operations along an input->output path. Stored sparsely, as the indices of the
-  active paths, int64 ``(N, P)`` padded with ``num_paths`` (an all-zero row of the embedding). It applies
-  to any cell exposing ``matrix`` (upper-triangular adjacency) and ``ops`` (labels, first input, last
-  output); paths get an index the first time they are seen (deterministic in the order cells are
-  encoded), up to ``capacity``, after which new paths share the last index.
+  distinct sequence of operations along an input->output path, leaving out the space's identity ops
+  (``SearchSpace.identity_ops``), so that paths computing the same function share one indicator. Stored
+  sparsely, as the indices of the active paths, int64 ``(N, P)`` padded with ``num_paths`` (an all-zero
+  row of the embedding). It applies to any cell exposing ``matrix`` (upper-triangular adjacency) and
+  ``ops`` (labels, first input, last output); paths get an index the first time they are seen
+  (deterministic in the order cells are encoded), up to ``capacity``, after which new paths share the
+  last index.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import numpy as np
 
 __all__ = ["CellEncoder", "cell_paths", "Encoded"]
 
 
-def cell_paths(cell: Any) -> list[tuple]:
+def cell_paths(cell: Any, identity: Collection[str] = ()) -> list[tuple]:
     """Every input->output path of ``cell`` as the tuple of its interior ops (empty tuple: a direct
-    input->output edge). Returns [] for cells without ``matrix``/``ops``."""
+    input->output edge), leaving out the ops in ``identity`` (ops that compute the identity, such as
+    NAS-Bench-201's ``skip_connect``: a path through one computes what the path without it does).
+    Returns [] for cells without ``matrix``/``ops``."""
     matrix, ops = getattr(cell, "matrix", None), getattr(cell, "ops", None)
     if matrix is None or ops is None:
         return []
@@ -36,7 +40,7 @@ def cell_paths(cell: Any) -> list[tuple]:
     paths[0] = [()]
     for j in range(1, n):
         for i in np.flatnonzero(m[:j, j]):
-            label = () if j == n - 1 else (ops[j],)
+            label = () if j == n - 1 or ops[j] in identity else (ops[j],)
             paths[j].extend(p + label for p in paths[int(i)])
     return paths[n - 1]
 
@@ -102,7 +106,7 @@ class CellEncoder:
 
     def _path_ids(self, cell: Any) -> list[int]:
         ids = []
-        for p in sorted(set(cell_paths(cell))):
+        for p in sorted(set(cell_paths(cell, getattr(self.space, "identity_ops", ())))):
             i = self.vocab.get(p)
             if i is None:
                 i = min(len(self.vocab), self.capacity - 1)

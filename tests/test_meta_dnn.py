@@ -14,6 +14,7 @@ from scipy.stats import kendalltau
 from alphax.parameters import trainable_parameters
 from alphax.searchers import Result, make_searcher
 from alphax.spaces import NASBench101Space
+from alphax.spaces.nasbench201 import NASBench201Space, NB201Cell
 from alphax.spec import CellSpec
 from meta_dnn import CellEncoder, Predictor, cell_paths, kendall_tau
 
@@ -28,6 +29,20 @@ def test_cell_paths_of_a_hand_made_cell():
     assert sorted(cell_paths(cell)) == [("conv3x3-bn-relu",), ("maxpool3x3",)]
     direct = CellSpec([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", "conv1x1-bn-relu", "output"])
     assert sorted(cell_paths(direct)) == [(), ("conv1x1-bn-relu",)]
+
+
+def test_cell_paths_leave_out_the_spaces_identity_ops():
+    """NAS-Bench-201: skip_connect is the identity, so a skip on input->output and skips on
+    input->1->output are the same path, and conv3x3 then skip is conv3x3."""
+    space = NASBench201Space()
+    a = NB201Cell(("skip_connect", "none", "none", "nor_conv_1x1", "skip_connect", "none"))
+    b = NB201Cell(("nor_conv_3x3", "none", "none", "skip_connect", "skip_connect", "none"))
+    assert sorted(cell_paths(a)) == [("nor_conv_1x1",), ("skip_connect", "skip_connect")]
+    assert sorted(cell_paths(a, space.identity_ops)) == [(), ("nor_conv_1x1",)]
+    assert sorted(cell_paths(b, space.identity_ops)) == [(), ("nor_conv_3x3",)]
+    enc = CellEncoder(space).encode([a, NB201Cell(("none",) * 3 + ("skip_connect", "none", "none"))])
+    assert enc.paths[0][0] == enc.paths[1][0]                 # the identity path: one indicator
+    assert NASBench101Space.identity_ops == ()
 
 
 def test_encoder_shapes_and_shared_vocabulary():

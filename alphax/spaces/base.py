@@ -19,6 +19,9 @@ class SearchSpace(ABC):
     """Abstract search space. ``Cell`` is whatever the space uses for a complete architecture."""
 
     name: str = ""
+    identity_ops: tuple[str, ...] = ()
+    """Ops that compute the identity (NAS-Bench-201's ``skip_connect``); the meta-DNN's path encoding
+    leaves them out of a path's ops (``meta_dnn.cell_paths``)."""
 
     # -- cells ---------------------------------------------------------------------------------
     @abstractmethod

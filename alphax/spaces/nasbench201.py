@@ -132,6 +132,7 @@ class NASBench201Space(SearchSpace):
     """NAS-Bench-201: 6 edges of a 4-node DAG, each one of 5 operations; 15,625 cells."""
 
     name = "nasbench201"
+    identity_ops = (SKIP,)
     default_searcher_options = {"evolution": {"population_size": 20, "tournament_size": 5},
                                 "alphax": {"kappa": 2.0}}
     """Per-searcher defaults on this space: regularized evolution as in NAS-Bench-201's paper; AlphaX's
