@@ -9,6 +9,7 @@ import pytest
 
 from alphax.searchers import Proposal, Result, make_searcher
 from alphax.spaces import NASBench101Space
+from alphax.spaces.nasbench201 import NASBench201Space
 
 SPACE = NASBench101Space()
 FAST_ALPHAX = dict(init_random=10, retrain_every=10, first_fit_steps=40, fit_steps=10, members=3, hidden=16)
@@ -105,7 +106,8 @@ def test_unknown_searcher_name():
 
 
 def test_alphax_preemptive_backup_and_correction():
-    searcher = _make("alphax", seed=1)
+    searcher = make_searcher("alphax", SPACE, rng=np.random.default_rng(1), candidates=POOL,
+                             **{**FAST_ALPHAX, "exploit_every": 0, "mutate_every": 0})     # tree only
     _run(searcher, 20)
     assert searcher.trained
     root = searcher.tree.nodes[0]
@@ -123,7 +125,9 @@ def test_alphax_preemptive_backup_and_correction():
 
 @pytest.mark.parametrize("options", [dict(expand_prior=False), dict(propose_best_below=False),
                                      dict(selection="uct", c=0.5, value_scale="raw"),
-                                     dict(selection="uct", value_scale="percent", leaf_value="mean")])
+                                     dict(selection="uct", value_scale="percent", leaf_value="mean"),
+                                     dict(exploit_every=2, mutate_every=3), dict(exploit_every=1),
+                                     dict(mutate_every=1, mutate_top=1)])
 def test_alphax_variants_propose_unique_pool_cells(options):
     """Every documented switch of AlphaX runs through a pool without repeating or leaving it."""
     searcher = make_searcher("alphax", SPACE, rng=np.random.default_rng(0), candidates=POOL,
@@ -131,6 +135,38 @@ def test_alphax_variants_propose_unique_pool_cells(options):
     hashes = _run(searcher, 60, batch=2)
     assert len(hashes) == 120 and len(set(hashes)) == 120
     assert set(hashes) <= {c.hash for c in POOL}
+
+
+def test_alphax_proposal_cycle_tree_exploit_local():
+    """NAS-Bench-201's defaults (exploit_every=2, mutate_every=3): after the warm-up, of every 6 proposals
+    the 3rd and 6th mutate one of the 5 best results, the 2nd and 4th are the meta-DNN's best unseen cell,
+    the others come from the tree (backed up at once)."""
+    space = NASBench201Space()
+    pool = space.all_cells()
+    score = {op: i for i, op in enumerate(("none", "avg_pool_3x3", "skip_connect", "nor_conv_1x1", "nor_conv_3x3"))}
+    reward = lambda c: 0.5 + 0.01 * sum(score[op] for op in c.edges)                  # noqa: E731
+    searcher = make_searcher("alphax", space, rng=np.random.default_rng(0), candidates=pool,
+                             **{**FAST_ALPHAX, **space.default_searcher_options["alphax"]})
+    for _ in range(FAST_ALPHAX["init_random"]):
+        (p,) = searcher.ask(1)
+        searcher.tell(p.cell, Result(reward(p.cell)))
+    assert searcher.trained
+    for k in range(1, 13):
+        root_visits = searcher.tree.nodes[0].visits
+        top5 = [searcher.cells[i] for i in np.argsort(searcher.accs, kind="stable")[::-1][:5]]
+        unseen = searcher.pool.unseen_indices()
+        (p,) = searcher.ask(1)
+        if k % 3 == 0:
+            assert min(sum(a != b for a, b in zip(p.cell.edges, t.edges)) for t in top5) == 1
+            assert searcher.tree.nodes[0].visits == root_visits
+        elif k % 2 == 0:
+            assert p.cell == pool[int(unseen[np.argmax(searcher.pool_mu[unseen])])]
+            assert searcher.tree.nodes[0].visits == root_visits
+        else:
+            assert searcher.tree.nodes[0].visits == root_visits + 1
+        assert p.predicted is not None
+        searcher.tell(p.cell, Result(reward(p.cell)))
+    assert len(searcher.predicted_log) == 12
 
 
 def test_evolution_population_is_bounded_and_skips_failures():

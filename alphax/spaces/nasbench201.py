@@ -134,7 +134,7 @@ class NASBench201Space(SearchSpace):
     name = "nasbench201"
     identity_ops = (SKIP,)
     default_searcher_options = {"evolution": {"population_size": 20, "tournament_size": 5},
-                                "alphax": {"kappa": 2.0}}
+                                "alphax": {"kappa": 2.0, "exploit_every": 2, "mutate_every": 3}}
     """Per-searcher defaults on this space: regularized evolution as in NAS-Bench-201's paper; AlphaX's
     acquisition ``mean + 2 * spread`` (a query observes one training seed, so the ensemble's spread
     matters more than on NASBench-101; chosen on CIFAR-100, checked on CIFAR-10 and ImageNet16-120, see
