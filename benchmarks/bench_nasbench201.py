@@ -8,6 +8,7 @@ is the optimum's mean accuracy minus the best mean accuracy among the first ``k`
 
     nice -n 10 python benchmarks/bench_nasbench201.py --dataset cifar10 --seeds 20 --out bench_nb201
     python benchmarks/bench_nasbench201.py --datasets cifar10,cifar100,imagenet16-120 --seeds 20 --budget 1000
+    python benchmarks/bench_nasbench201.py --datasets cifar100 --algos alphax --seeds 20 --seed0 20 --budget 1000
     python benchmarks/bench_nasbench201.py --datasets cifar100 --algos alphax --budget 1000 --options '{"kappa": 3}'
 
 Writes ``OUT/<dataset>.json`` (the ``alphax compare`` summary layout) and prints a Markdown table.
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--datasets", default="cifar10")
     p.add_argument("--algos", default="alphax,random,evolution")
     p.add_argument("--seeds", type=int, default=20)
+    p.add_argument("--seed0", type=int, default=0, help="first seed: runs seeds seed0 .. seed0 + seeds - 1")
     p.add_argument("--budget", type=int, default=500, help="budget of AlphaX and evolution")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--out", default="bench_nb201")
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         budgets = {a: (15625 if a == "random" else args.budget) for a in algos}
         jobs = [(dataset, a, s, budgets[a], {**getattr(space, "default_searcher_options", {}).get(a, {}),
                                              **args.options})
-                for a in algos for s in range(args.seeds)]
+                for a in algos for s in range(args.seed0, args.seed0 + args.seeds)]
         start = time.perf_counter()
         if args.workers > 1:
             with ProcessPoolExecutor(args.workers) as pool:
