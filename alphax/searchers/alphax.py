@@ -70,8 +70,8 @@ class AlphaXSearch(Searcher):
     meta-DNN was confidently wrong about (its members share the error, so their spread does not show
     it); the local moves, which the meta-DNN does not choose, bring the evidence that corrects it.
     Measured, mean samples to the optimum over seeds 0-39 (budget 1,000): NAS-Bench-201 CIFAR-100
-    114.0 -> 88.8, CIFAR-10 148.6 -> 94.5 (with the identity-aware path encoding,
-    ``SearchSpace.identity_ops``: 82.5 and 78.0). On NASBench-101 (20 seeds) it helped on the tuning half
+    114.1 -> 88.8, CIFAR-10 148.6 -> 94.5 (with the identity-aware path encoding,
+    ``SearchSpace.identity_ops``: 83.1 and 78.1; ImageNet16-120, seeds 0-19, 216.4 -> 137.7). On NASBench-101 (20 seeds) it helped on the tuning half
     (148.6 -> 114.7) and the held-out half (171 -> 159.2) but not on the whole file (238.1 -> 299.3);
     a default changes only where no check gets clearly worse, so it stays off there (``--option
     exploit_every=2 --option mutate_every=3`` turns it on).
