@@ -130,7 +130,7 @@ def _make_searcher(config: SearchConfig, space: SearchSpace, candidates) -> Sear
     try:
         return make_searcher(config.algo, space, rng=np.random.default_rng(config.seed), candidates=candidates,
                              **options)
-    except TypeError as exc:       # an unknown searcher option
+    except (TypeError, ValueError) as exc:       # an unknown searcher option, or a bad value of one
         raise ConfigError(f"bad option for --algo {config.algo}: {exc}") from None
 
 

@@ -85,6 +85,8 @@ def test_sigterm_checkpoints_and_resume_finishes_the_budget(tmp_path, run_cli):
     (["--space", "nasbench101", "--dataset", "cifar10"], 1, "--dataset is for --space nasbench201"),
     (["--option", "nokey"], 2, "expected KEY=VALUE"),
     (["--algo", "random", "--option", "bogus=1", "--budget", "2"], 1, "bad option for --algo random"),
+    (["--option", "mutate_every=-1", "--budget", "2"], 1, "bad option for --algo alphax: mutate_every must be"),
+    (["--option", "selection=bogus", "--budget", "2"], 1, "bad option for --algo alphax: selection must be"),
     (["--epochs", "3"], 1, "training options need --evaluator train"),
 ])
 def test_bad_options_are_one_clear_line(tmp_path, run_cli, args, code, message):

@@ -169,6 +169,12 @@ def test_alphax_proposal_cycle_tree_exploit_local():
     assert len(searcher.predicted_log) == 12
 
 
+@pytest.mark.parametrize("bad", [dict(exploit_every=-1), dict(mutate_every=1.5), dict(mutate_top=0)])
+def test_alphax_rejects_a_bad_proposal_cycle(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        make_searcher("alphax", SPACE, rng=np.random.default_rng(0), candidates=POOL, **bad)
+
+
 def test_evolution_population_is_bounded_and_skips_failures():
     searcher = _make("evolution", seed=2)
     _run(searcher, 60, fail_every=5)

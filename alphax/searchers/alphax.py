@@ -71,8 +71,9 @@ class AlphaXSearch(Searcher):
     it); the local moves, which the meta-DNN does not choose, bring the evidence that corrects it.
     Measured, mean samples to the optimum over seeds 0-39 (budget 1,000): NAS-Bench-201 CIFAR-100
     114.1 -> 88.8, CIFAR-10 148.6 -> 94.5 (with the identity-aware path encoding,
-    ``SearchSpace.identity_ops``: 83.1 and 78.1; ImageNet16-120, seeds 0-19, 216.4 -> 137.7). On NASBench-101 (20 seeds) it helped on the tuning half
-    (148.6 -> 114.7) and the held-out half (171 -> 159.2) but not on the whole file (238.1 -> 299.3);
+    ``SearchSpace.identity_ops``: 83.1 and 78.1; ImageNet16-120, seeds 0-19, 216.4 -> 137.7). On
+    NASBench-101 (20 seeds) it helped on the tuning half (148.6 -> 114.7) and the held-out half
+    (171 -> 159.2) but not on the whole file (238.1 -> 299.3);
     a default changes only where no check gets clearly worse, so it stays off there (``--option
     exploit_every=2 --option mutate_every=3`` turns it on).
 
@@ -137,6 +138,11 @@ class AlphaXSearch(Searcher):
         if selection not in ("guided", "uct"):
             raise ValueError(f"selection must be 'guided' or 'uct', got {selection!r}")
         self.selection, self.prior_visits = selection, prior_visits
+        for name, value, low in (("exploit_every", exploit_every, 0), ("mutate_every", mutate_every, 0),
+                                 ("mutate_top", mutate_top, 1)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low} (0 turns it off), got {value!r}"
+                                 if low == 0 else f"{name} must be an integer >= {low}, got {value!r}")
         self.exploit_every = exploit_every
         self.mutate_every, self.mutate_top = mutate_every, mutate_top
         self.num_guided = 0

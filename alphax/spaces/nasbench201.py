@@ -137,8 +137,9 @@ class NASBench201Space(SearchSpace):
                                 "alphax": {"kappa": 2.0, "exploit_every": 2, "mutate_every": 3}}
     """Per-searcher defaults on this space: regularized evolution as in NAS-Bench-201's paper; AlphaX's
     acquisition ``mean + 2 * spread`` (a query observes one training seed, so the ensemble's spread
-    matters more than on NASBench-101; chosen on CIFAR-100, checked on CIFAR-10 and ImageNet16-120, see
-    BENCHMARKS.md)."""
+    matters more than on NASBench-101; chosen on CIFAR-100, checked on CIFAR-10 and ImageNet16-120) and
+    its proposal cycle (``exploit_every=2, mutate_every=3``: ``alphax.searchers.alphax``); see
+    BENCHMARKS.md."""
 
     def hash(self, cell: NB201Cell) -> str:
         """The architecture string (NAS-Bench-201 counts every op assignment as its own cell)."""
