@@ -145,9 +145,9 @@ def test_alphax_proposal_cycle_tree_exploit_local():
     pool = space.all_cells()
     score = {op: i for i, op in enumerate(("none", "avg_pool_3x3", "skip_connect", "nor_conv_1x1", "nor_conv_3x3"))}
     reward = lambda c: 0.5 + 0.01 * sum(score[op] for op in c.edges)                  # noqa: E731
-    searcher = make_searcher("alphax", space, rng=np.random.default_rng(0), candidates=pool,
-                             **{**FAST_ALPHAX, **space.default_searcher_options["alphax"]})
-    for _ in range(FAST_ALPHAX["init_random"]):
+    options = {**FAST_ALPHAX, **space.default_searcher_options["alphax"]}
+    searcher = make_searcher("alphax", space, rng=np.random.default_rng(0), candidates=pool, **options)
+    for _ in range(options["init_random"]):
         (p,) = searcher.ask(1)
         searcher.tell(p.cell, Result(reward(p.cell)))
     assert searcher.trained
