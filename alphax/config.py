@@ -23,7 +23,7 @@ EVALUATORS = ("table", "train")
 NB201_DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 DEFAULT_BUDGET = 300
 """Default number of unique cells: AlphaX on NAS-Bench-201 CIFAR-10 in about 30 s on 2 cores, enough to
-reach the optimum in each of the 40 benchmark seeds (at most 172 samples; BENCHMARKS.md)."""
+reach the optimum in each of the 40 benchmark seeds (at most 148 samples; BENCHMARKS.md)."""
 
 
 @dataclass(frozen=True)
