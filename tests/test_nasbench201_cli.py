@@ -4,6 +4,8 @@ and `alphax compare` / `alphax report` work on NAS-Bench-201."""
 import json
 import os
 
+import pytest
+
 from alphax.cli import main
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -15,25 +17,31 @@ def _png(path):
     assert os.path.getsize(path) > 5000, path
 
 
-def test_default_search_then_report(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("budget, found", [(25, True), (12, False)])     # seed 0 samples the optimum 22nd
+def test_default_search_then_report(tmp_path, monkeypatch, capsys, budget, found):
     monkeypatch.chdir(tmp_path)
-    assert main(["search", "--budget", "25", "--no-progress"]) == 0
+    assert main(["search", "--budget", str(budget), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "best:" in out and "optimum of the data set: 0.916067" in out
     (folder,) = (tmp_path / "runs").iterdir()
     config = json.loads((folder / "config.json").read_text())
     assert (config["space"], config["dataset"], config["algo"], config["budget"]) == \
-        ("nasbench201", "cifar10", "alphax", 25)
+        ("nasbench201", "cifar10", "alphax", budget)
     rows = [json.loads(line) for line in (folder / "results.jsonl").read_text().splitlines()]
-    assert len(rows) == 25 and len({r["hash"] for r in rows}) == 25
+    assert len(rows) == budget and len({r["hash"] for r in rows}) == budget
     # the regret printed is in means over training seeds (the optimum's measure), never negative
     from alphax.nasbench201 import load
     from alphax.spaces.nasbench201 import parse_arch_string
 
     data = load("cifar10")
     best_mean = max(data.mean(parse_arch_string(r["hash"])) for r in rows)
-    assert f"not sampled; best cell found {best_mean:.6f} (mean over training seeds), " \
-           f"regret {data.optimum[1] - best_mean:.6f}" in out
+    hits = [r["n"] for r in rows if r["hash"] == data.optimum[0].arch]
+    assert bool(hits) == found
+    if found:
+        assert f"found at n={hits[0]}" in out and "not sampled" not in out
+    else:
+        assert f"not sampled; best cell found {best_mean:.6f} (mean over training seeds), " \
+               f"regret {data.optimum[1] - best_mean:.6f}" in out and data.optimum[1] - best_mean > 0
     assert all(len(r["ops"]) == 6 and len(r["matrix"]) == 4 for r in rows)
     assert main(["report", str(folder)]) == 0
     for name in ("best_so_far.png", "best_cell.png"):
