@@ -268,9 +268,8 @@ class AlphaXSearch(Searcher):
             child = self.space.mutate(self.cells[int(top[self.rng.integers(len(top))])], self.rng)
             if self.pool.is_new(child):
                 i = self.pool.index_of(child)
-                mu = self.pool_mu[i] if i is not None and self.pool_mu is not None else \
-                    self.predictor.predict(self.encoder.encode([child]))[0][0]
-                return self._outside_tree(child, float(mu))
+                mu, _ = self._predict([child], None if i is None else np.array([i]))
+                return self._outside_tree(child, float(mu[0]))
         return None
 
     def _outside_tree(self, cell: Any, predicted: float) -> Proposal:
