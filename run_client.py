@@ -18,7 +18,7 @@ import os
 import sys
 
 from alphax.errors import AlphaXError, ConfigError
-from workers.protocol import exit_without_finalize
+from workers.protocol import abort_job, exit_without_finalize
 
 __all__ = ["build_parser", "make_space_and_evaluator", "main"]
 
@@ -75,11 +75,12 @@ def make_space_and_evaluator(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> int:
     """Serve jobs until the server says stop. A client that cannot start (bad options, missing data)
-    aborts the whole job with its message: the run folder is intact and can be resumed."""
+    prints why, and the server ends the whole job with the same message (``CannotStart``); the client
+    then exits 1. The run folder is intact and can be resumed."""
     args = build_parser().parse_args(argv)
     from mpi4py import MPI
 
-    from workers.client import serve
+    from workers.client import cannot_start, serve
 
     rank = MPI.COMM_WORLD.Get_rank()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         space, evaluator, signature = make_space_and_evaluator(args)
     except AlphaXError as exc:
         print(f"run_client.py (rank {rank}): error: {exc}", file=sys.stderr, flush=True)
-        MPI.COMM_WORLD.Abort(1)
+        if not cannot_start(str(exc)):       # the server ends the job with the message
+            abort_job(MPI.COMM_WORLD, 1)
         return 1
     stats = serve(evaluator, space, name=args.evaluator, signature=signature)
     if not stats.finalize:

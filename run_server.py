@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from alphax.errors import AlphaXError
-from workers.protocol import exit_without_finalize, flush_logs
+from workers.protocol import abort_job, exit_without_finalize
 from workers.server import HEARTBEAT_TIMEOUT
 
 __all__ = ["build_parser", "main"]
@@ -112,8 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     if code:
         # MPI_Abort ends every process of the job at once (a client may be mid-way through a long
         # training) and makes mpiexec exit with this code; every recorded result is already on disk
-        flush_logs()
-        comm.Abort(code)
+        abort_job(comm, code)
     if stats is not None and stats.lost:
         exit_without_finalize(0)   # the clients were told to exit without MPI_Finalize too
     return 0

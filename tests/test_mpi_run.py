@@ -128,11 +128,17 @@ def test_every_client_lost_ends_the_server_with_its_message(tmp_path):
     assert (out / "config.json").exists() and rows_of(out) == []
 
 
-def test_client_that_cannot_start_ends_the_job_with_its_message(tmp_path):
+@pytest.mark.parametrize("keep_alive", [False, True], ids=["auto-cleanup", "disable-auto-cleanup"])
+def test_client_that_cannot_start_ends_the_job_with_its_message(tmp_path, keep_alive):
+    """The client prints why and tells the server (CannotStart), which stops the job with the same message;
+    the client then exits normally, so mpiexec passes on its output before the job ends."""
     proc = mpiexec(
         (1, ["run_server.py", "--space", "nasbench101", "--evaluator", "train", "--algo", "random",
              "--budget", 2, "--out", tmp_path / "run"]),
         (1, ["run_client.py", "--evaluator", "train", "--cifar", tmp_path / "missing", "--device", "cpu"]),
-        keep_alive=False, timeout=120)
+        keep_alive=keep_alive, timeout=120)
     assert proc.returncode != 0
     assert "run_client.py (rank 1): error: CIFAR-10 folder" in proc.stdout and "does not exist" in proc.stdout
+    if keep_alive:   # the server outlives the client's exit and reports it
+        assert "run_server.py: error: client 1 on" in proc.stdout and "could not start: CIFAR-10 folder" in proc.stdout
+    assert rows_of(tmp_path / "run") == []

@@ -18,9 +18,9 @@ import traceback
 from dataclasses import dataclass, replace
 
 from alphax.searchers.base import Result
-from workers.protocol import SERVER, ClientError, Heartbeat, Job, Ready, Reply, Tag
+from workers.protocol import SERVER, CannotStart, ClientError, Heartbeat, Job, Ready, Reply, Tag
 
-__all__ = ["ClientStats", "SimulatedTime", "serve"]
+__all__ = ["ClientStats", "SimulatedTime", "serve", "cannot_start"]
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,25 @@ def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signa
         jobs += 1
         busy += reply.busy
         comm.send(reply, dest=SERVER, tag=Tag.REPLY)
+
+
+def cannot_start(message: str, *, comm=None, wait: float = 600.0, poll: float = 0.01) -> bool:
+    """Tell the server that this client cannot start (instead of ``Ready``) and wait up to ``wait``
+    seconds for its ``Stop``. True if it came: the client may then exit normally (an ``MPI_Abort`` can
+    end the job before mpiexec has passed on the client's last output); False if the server never
+    answered (abort the job)."""
+    from mpi4py import MPI
+
+    comm = comm if comm is not None else MPI.COMM_WORLD
+    comm.send(CannotStart(rank=comm.Get_rank(), host=MPI.Get_processor_name(), message=message),
+              dest=SERVER, tag=Tag.CANNOT_START)
+    end = time.perf_counter() + wait
+    while time.perf_counter() < end:
+        if comm.iprobe(source=SERVER, tag=Tag.STOP):
+            comm.recv(source=SERVER, tag=Tag.STOP)
+            return True
+        time.sleep(poll)
+    return False
 
 
 @contextlib.contextmanager

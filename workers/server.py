@@ -11,7 +11,8 @@ The server owns no run-folder logic: it drives a *run* (``alphax.run``), the sam
 
 The loop, with non-blocking probes only (so a dead client is detected by its job's deadline):
 
-1. drain every waiting message: ``Ready`` makes a client idle; a ``Reply`` is accepted if its job is
+1. drain every waiting message: ``Ready`` makes a client idle (``CannotStart`` ends the job with the
+   client's message); a ``Reply`` is accepted if its job is
    still open (the first answer wins; a late duplicate from a timed-out client is counted and dropped);
    a client's error becomes a failed result carrying rank, host and traceback (never retried);
 2. expire jobs whose client is gone: past the job's deadline (``job_timeout``, none by default), or
@@ -39,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 
 from alphax.errors import AlphaXError
 from alphax.searchers.base import Proposal, Result
-from workers.protocol import Heartbeat, Job, Ready, Reply, Stop, Tag
+from workers.protocol import CannotStart, Heartbeat, Job, Ready, Reply, Stop, Tag
 
 __all__ = ["FarmError", "FarmStats", "serve", "stop_clients"]
 
@@ -186,6 +187,8 @@ class _Farm:
                     self.beating.add(source)
             elif tag == Tag.REPLY and isinstance(msg, Reply):
                 self._reply(source, msg)
+            elif tag == Tag.CANNOT_START and isinstance(msg, CannotStart):
+                raise FarmError(f"client {msg.rank} on {msg.host} could not start: {msg.message}")
             elif tag == Tag.HEARTBEAT and isinstance(msg, Heartbeat):
                 a = self.assigned.get(source)
                 if a is not None and a.job_id == msg.job_id:
