@@ -31,8 +31,8 @@ from enum import IntEnum
 
 from alphax.searchers.base import Result
 
-__all__ = ["SERVER", "Tag", "Ready", "CannotStart", "Job", "Heartbeat", "ClientError", "Reply", "Stop", "TAG_OF", "flush_logs",
-           "exit_without_finalize", "abort_job", "ABORT_GRACE"]
+__all__ = ["SERVER", "Tag", "Ready", "CannotStart", "Job", "Heartbeat", "ClientError", "Reply", "Stop", "TAG_OF",
+           "flush_logs", "exit_without_finalize", "abort_job", "ABORT_GRACE"]
 
 SERVER = 0
 """The server's rank in ``MPI.COMM_WORLD``."""
