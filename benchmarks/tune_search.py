@@ -5,10 +5,12 @@ Holds part of the file out: ``--half tune`` keeps cells whose hash's last hex di
 ``--half all`` everything; each half has its own optimum.
 ``--split D:B:V`` keeps instead the cells whose hash has bit ``B`` of its ``D``-th hex digit from the end
 equal to ``V`` (``--half tune`` is ``--split 1:0:0``): other halves, other optima, to see how much one
-optimum decides a figure.
+optimum decides a figure. Several conditions, comma-separated, must all hold: ``--split 1:0:0,1:1:1`` is a
+quarter of the file inside the tuning half (its own optimum, and no held-out cell).
 
     python benchmarks/tune_search.py --algo alphax --seeds 20 --budget 600 --half tune
     python benchmarks/tune_search.py --algo alphax --seeds 20 --budget 1500 --split 1:2:1
+    python benchmarks/tune_search.py --algo alphax --seeds 20 --budget 800 --split 1:0:0,2:0:1
 """
 
 from __future__ import annotations
@@ -30,29 +32,36 @@ from alphax.spaces import NASBench101Space
 log = logging.getLogger("tune_search")
 
 
-HALVES = {"tune": (1, 0, 0), "holdout": (1, 0, 1), "all": None}
+Split = tuple[tuple[int, int, int], ...]
+HALVES: dict[str, Split] = {"tune": ((1, 0, 0),), "holdout": ((1, 0, 1),), "all": ()}
 
 
-def parse_split(text: str) -> tuple[int, int, int]:
-    """``"D:B:V"`` -> (digit from the end, 1-based; bit; wanted value)."""
-    try:
-        digit, bit, value = (int(x) for x in text.split(":"))
-        if not (1 <= digit <= 32 and 0 <= bit <= 3 and value in (0, 1)):
-            raise ValueError
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--split wants DIGIT:BIT:VALUE (DIGIT 1-32 from the end, BIT 0-3, "
-                                         f"VALUE 0 or 1), got {text!r}") from None
-    return digit, bit, value
+def parse_split(text: str) -> Split:
+    """``"D:B:V[,D:B:V...]"`` -> conditions (digit from the end, 1-based; bit; wanted value), all to hold."""
+    conditions = []
+    for part in text.split(","):
+        try:
+            digit, bit, value = (int(x) for x in part.split(":"))
+            if not (1 <= digit <= 32 and 0 <= bit <= 3 and value in (0, 1)):
+                raise ValueError
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--split wants DIGIT:BIT:VALUE (DIGIT 1-32 from the end, BIT 0-3, "
+                                             f"VALUE 0 or 1), comma-separated, got {text!r}") from None
+        conditions.append((digit, bit, value))
+    return tuple(conditions)
 
 
-def load(path: Path, split: tuple[int, int, int] | None):
+def keeps(cell_hash: str, split: Split) -> bool:
+    return all((int(cell_hash[-digit], 16) >> bit) & 1 == value for digit, bit, value in split)
+
+
+def load(path: Path, split: Split):
     space = NASBench101Space()
     cells, acc = [], {}
-    digit, bit, value = split if split is not None else (1, 0, None)
     with gzip.open(path, "rt") as f:
         for line in f:
             row = json.loads(line)
-            if value is not None and (int(row["hash"][-digit], 16) >> bit) & 1 != value:
+            if not keeps(row["hash"], split):
                 continue
             cells.append(space.from_json(row))
             acc[row["hash"]] = row["metrics"]["108"]["validation_accuracy"]
@@ -93,9 +102,9 @@ def main() -> int:
     p.add_argument("--seed0", type=int, default=0)
     p.add_argument("--budget", type=int, default=1000)
     p.add_argument("--half", choices=tuple(HALVES), default="tune")
-    p.add_argument("--split", type=parse_split, default=None, metavar="D:B:V",
-                   help="keep the cells whose hash has bit B of its D-th hex digit from the end equal to V "
-                        "(overrides --half; --half tune is 1:0:0)")
+    p.add_argument("--split", type=parse_split, default=None, metavar="D:B:V[,D:B:V...]",
+                   help="keep the cells whose hash has bit B of its D-th hex digit from the end equal to V, "
+                        "for every condition given (overrides --half; --half tune is 1:0:0)")
     p.add_argument("--data", type=Path, default=None,
                    help="the real subset (nb101_real_subset.jsonl.gz) or its folder (default: alphax.nasbench.paths)")
     p.add_argument("--options", default="{}", help="JSON keyword options for the searcher")
@@ -105,7 +114,10 @@ def main() -> int:
     if not data.name.endswith(".jsonl.gz"):
         p.error(f"{data} is not the real subset (nb101_real_subset.jsonl.gz): pass it with --data")
     split = args.split if args.split is not None else HALVES[args.half]
-    flag, value = ("--half", args.half) if args.split is None else ("--split", "%d:%d:%d" % split)
+    if args.split is None:
+        flag, value = "--half", args.half
+    else:
+        flag, value = "--split", ",".join("%d:%d:%d" % c for c in split)
     half = value if args.split is None else f"split {value}"
     space, cells, acc = load(data, split)
     if not cells:
