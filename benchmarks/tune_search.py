@@ -7,6 +7,8 @@ Holds part of the file out: ``--half tune`` keeps cells whose hash's last hex di
 equal to ``V`` (``--half tune`` is ``--split 1:0:0``): other halves, other optima, to see how much one
 optimum decides a figure. Several conditions, comma-separated, must all hold: ``--split 1:0:0,1:1:1`` is a
 quarter of the file inside the tuning half (its own optimum, and no held-out cell).
+``--options`` go over the space's per-searcher defaults (``default_searcher_options``), as on ``alphax
+search``; figures recorded before NASBench-101 had any (2026-12-02) used ``c=1, prior_visits=1``.
 
     python benchmarks/tune_search.py --algo alphax --seeds 20 --budget 600 --half tune
     python benchmarks/tune_search.py --algo alphax --seeds 20 --budget 1500 --split 1:2:1
@@ -70,7 +72,8 @@ def load(path: Path, split: Split):
 
 def run_one(algo: str, seed: int, space, cells, acc, budget: int, options: dict) -> dict:
     optimum = max(acc.values())
-    searcher_options = {k: v for k, v in options.items() if not k.startswith("_")}
+    searcher_options = {**getattr(space, "default_searcher_options", {}).get(algo, {}),
+                        **{k: v for k, v in options.items() if not k.startswith("_")}}
     searcher = make_searcher(algo, space, rng=np.random.default_rng(seed), candidates=cells, **searcher_options)
     best, curve, times, hit = 0.0, [], [], None
     while len(curve) < budget:

@@ -13,6 +13,7 @@ from alphax.config import SearchConfig
 from alphax.errors import CheckpointError, ConfigError, DataError
 from alphax.run import create_run, resume_run, run_search
 from alphax.runlog import RunLog, read_results
+from conftest import shared_file
 
 
 def row(n: int, **kw) -> dict:
@@ -254,3 +255,23 @@ def test_a_checkpoint_of_another_config_or_table_is_refused(tmp_path, monkeypatc
     monkeypatch.setattr(NASBench201TableEvaluator, "candidates", lambda self: original(self)[::-1])
     with pytest.raises(CheckpointError, match="another set of candidate cells"):
         resume_run(folder)
+
+
+@pytest.mark.parametrize("space, override", [("nasbench201", {"kappa": 1.0}), ("nasbench101", {"c": 2.0})])
+def test_the_spaces_searcher_defaults_apply_under_the_users_options(tmp_path, space, override):
+    """A run's AlphaX starts from its space's per-searcher defaults (NAS-Bench-201: kappa, the proposal
+    cycle, the warm-up; NASBench-101: c, prior_visits); an option given by the user wins over one of them
+    and leaves the others."""
+    from alphax.run import build_space_and_evaluator
+
+    data = str(shared_file()) if space == "nasbench101" else None
+    config = cfg(space=space, dataset="cifar10" if space == "nasbench201" else None, data=data, algo="alphax",
+                 budget=5, searcher_options=override)
+    defaults = build_space_and_evaluator(config)[0].default_searcher_options["alphax"]
+    assert set(override) <= set(defaults) and len(defaults) > len(override)
+    run = create_run(config, tmp_path / "run")
+    try:
+        for key, value in {**defaults, **override}.items():
+            assert getattr(run.searcher, key) == value, key
+    finally:
+        run.close()
