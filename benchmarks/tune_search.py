@@ -135,7 +135,7 @@ def main() -> int:
                  r["regret"][150], r["ms_median"], r["ms_mean"])
     hits = [r["hit"] for r in runs if r["hit"] is not None]
     summary = {"algo": args.algo, "half": half, "cells": len(cells), "optimum": max(acc.values()),
-               "options": options, "found": f"{len(hits)}/{len(runs)}",
+               "options": options, "space_defaults": space.default_searcher_options.get(args.algo, {}), "found": f"{len(hits)}/{len(runs)}",
                "mean": statistics.fmean(hits) if hits else None, "median": statistics.median(hits) if hits else None,
                "regret@150": statistics.fmean(r["regret"][150] for r in runs),
                "ms_median": statistics.median(r["ms_median"] for r in runs),
