@@ -125,8 +125,7 @@ def build_space_and_evaluator(config: SearchConfig) -> tuple[SearchSpace, Any]:
 def _make_searcher(config: SearchConfig, space: SearchSpace, candidates) -> Searcher:
     from alphax.searchers import make_searcher
 
-    options = dict(getattr(space, "default_searcher_options", {}).get(config.algo, {}))
-    options.update(config.searcher_options)
+    options = space.searcher_options(config.algo, config.searcher_options)
     try:
         return make_searcher(config.algo, space, rng=np.random.default_rng(config.seed), candidates=candidates,
                              **options)

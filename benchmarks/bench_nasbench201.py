@@ -113,8 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     for dataset in args.datasets.split(","):
         space = load(dataset).space
         budgets = {a: (15625 if a == "random" else args.budget) for a in algos}
-        jobs = [(dataset, a, s, budgets[a], {**getattr(space, "default_searcher_options", {}).get(a, {}),
-                                             **args.options})
+        jobs = [(dataset, a, s, budgets[a], space.searcher_options(a, args.options))
                 for a in algos for s in range(args.seed0, args.seed0 + args.seeds)]
         start = time.perf_counter()
         if args.workers > 1:

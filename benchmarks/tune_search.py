@@ -72,8 +72,7 @@ def load(path: Path, split: Split):
 
 def run_one(algo: str, seed: int, space, cells, acc, budget: int, options: dict) -> dict:
     optimum = max(acc.values())
-    searcher_options = {**getattr(space, "default_searcher_options", {}).get(algo, {}),
-                        **{k: v for k, v in options.items() if not k.startswith("_")}}
+    searcher_options = space.searcher_options(algo, {k: v for k, v in options.items() if not k.startswith("_")})
     searcher = make_searcher(algo, space, rng=np.random.default_rng(seed), candidates=cells, **searcher_options)
     best, curve, times, hit = 0.0, [], [], None
     while len(curve) < budget:
@@ -135,7 +134,8 @@ def main() -> int:
                  r["regret"][150], r["ms_median"], r["ms_mean"])
     hits = [r["hit"] for r in runs if r["hit"] is not None]
     summary = {"algo": args.algo, "half": half, "cells": len(cells), "optimum": max(acc.values()),
-               "options": options, "space_defaults": space.default_searcher_options.get(args.algo, {}), "found": f"{len(hits)}/{len(runs)}",
+               "options": options, "space_defaults": space.searcher_options(args.algo),
+               "found": f"{len(hits)}/{len(runs)}",
                "mean": statistics.fmean(hits) if hits else None, "median": statistics.median(hits) if hits else None,
                "regret@150": statistics.fmean(r["regret"][150] for r in runs),
                "ms_median": statistics.median(r["ms_median"] for r in runs),

@@ -181,7 +181,7 @@ def test_evaluator(c10):
 def test_searchers_run_on_the_space(c10, algo):
     from workers.evaluators import NASBench201TableEvaluator
     from alphax.searchers import make_searcher
-    opts = SPACE.default_searcher_options.get(algo, {})
+    opts = SPACE.searcher_options(algo)
     s = make_searcher(algo, SPACE, rng=np.random.default_rng(0), candidates=c10.cells, **opts)
     ev = NASBench201TableEvaluator(c10, seed=1)
     seen = set()

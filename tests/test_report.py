@@ -20,7 +20,7 @@ def _write_run(folder, algo, seed, budget, *, predictions=False):
     """A run folder in the run log's format, from a real search on NAS-Bench-201 CIFAR-10."""
     data = load("cifar10")
     os.makedirs(folder, exist_ok=True)
-    opts = data.space.default_searcher_options.get(algo, {})
+    opts = data.space.searcher_options(algo)
     searcher = make_searcher(algo, data.space, rng=np.random.default_rng(seed), candidates=data.cells, **opts)
     ev = NASBench201TableEvaluator(data, seed=seed)
     rng = np.random.default_rng(seed + 100)

@@ -8,7 +8,7 @@ ask which space they run on: everything space-specific is a method here.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Hashable, Sequence
+from typing import Any, ClassVar, Hashable, Mapping, Sequence
 
 import numpy as np
 
@@ -22,6 +22,12 @@ class SearchSpace(ABC):
     identity_ops: tuple[str, ...] = ()
     """Ops that compute the identity (NAS-Bench-201's ``skip_connect``); the meta-DNN's path encoding
     leaves them out of a path's ops (``meta_dnn.cell_paths``)."""
+    default_searcher_options: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    """Per searcher name, the keyword options it gets on this space unless the user gives others."""
+
+    def searcher_options(self, algo: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The options ``algo`` runs with here: :attr:`default_searcher_options`, then ``options`` over them."""
+        return {**self.default_searcher_options.get(algo, {}), **(options or {})}
 
     # -- cells ---------------------------------------------------------------------------------
     @abstractmethod
