@@ -21,6 +21,7 @@ __all__ = [
     "prune",
     "hash_module",
     "permute_graph",
+    "topological_orders",
 ]
 
 
@@ -121,3 +122,29 @@ def permute_graph(matrix: np.ndarray, labels: Sequence, permutation: Sequence[in
     for i in range(n):
         new_labels[perm[i]] = labels[i]
     return new, new_labels
+
+
+def topological_orders(matrix: np.ndarray) -> list[list[int]]:
+    """Every order of the vertices of the DAG ``matrix`` (upper-triangular) that keeps the input (vertex
+    0) first, the output (the last vertex) last and every edge pointing forward, in lexicographic order
+    (the identity first). ``order[k]`` is the vertex written at position ``k``: ``matrix[np.ix_(order,
+    order)]`` is upper-triangular again and describes the same graph."""
+    m = np.asarray(matrix)
+    n = len(m)
+    if n <= 2:
+        return [list(range(n))]
+    preds = [set(np.flatnonzero(m[:, j]).tolist()) for j in range(n)]
+    orders: list[list[int]] = []
+
+    def extend(order: list[int], placed: set[int]) -> None:
+        if len(order) == n - 1:
+            orders.append(order + [n - 1])
+            return
+        for v in range(1, n - 1):
+            if v not in placed and preds[v] <= placed:
+                placed.add(v)
+                extend(order + [v], placed)
+                placed.remove(v)
+
+    extend([0], {0})
+    return orders

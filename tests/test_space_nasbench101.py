@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from alphax.spaces.nasbench101 import NASBench101Space, mutate_spec, pad_spec, random_spec
-from alphax.spec import MAX_VERTICES, CellSpec, is_valid
+from alphax.spec import MAX_VERTICES, OPS, CellSpec, is_valid
 
 
 def test_random_cells_are_valid_and_varied():
@@ -55,3 +55,65 @@ def test_space_json_roundtrip_and_features(subset_rows):
 def test_an_unknown_mcts_action_is_rejected():
     with pytest.raises(ValueError, match="unknown action"):
         NASBench101Space().step(NASBench101Space().root_state(), ("x",))
+
+
+def _matrix(n, edges):
+    m = np.zeros((n, n), dtype=np.int64)
+    for i, j in edges:
+        m[i, j] = 1
+    return m
+
+
+@pytest.mark.parametrize("n, edges, expected", [
+    (4, [(0, 1), (1, 2), (2, 3)], [[0, 1, 2, 3]]),                                   # a chain: one order
+    (4, [(0, 1), (0, 2), (1, 3), (2, 3)], [[0, 1, 2, 3], [0, 2, 1, 3]]),             # two branches
+    (5, [(0, 1), (1, 2), (2, 4), (0, 3), (3, 4)], [[0, 1, 2, 3, 4], [0, 1, 3, 2, 4], [0, 3, 1, 2, 4]]),
+    (2, [(0, 1)], [[0, 1]]),
+])
+def test_topological_orders_by_hand(n, edges, expected):
+    from alphax.graph import topological_orders
+
+    assert topological_orders(_matrix(n, edges)) == expected
+
+
+def test_topological_orders_are_every_order_that_stays_upper_triangular(subset_rows):
+    import itertools
+
+    from alphax.graph import topological_orders
+
+    for row in subset_rows[:300]:
+        m = CellSpec(row["matrix"], row["ops"]).matrix
+        n = len(m)
+        brute = [[0, *p, n - 1] for p in itertools.permutations(range(1, n - 1))
+                 if not np.tril(m[np.ix_([0, *p, n - 1], [0, *p, n - 1])]).any()]
+        assert topological_orders(m) == brute
+
+
+def _cell_of_features(row):
+    """Back from the paper's 36 features to a cell: empty vertices get an op and are pruned away."""
+    m = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.int64)
+    m[np.triu_indices(MAX_VERTICES, k=1)] = row[:21]
+    onehot = row[21:].reshape(5, 3)
+    ops = ["input"] + [OPS[int(np.argmax(o))] if o.any() else OPS[2] for o in onehot] + ["output"]
+    return CellSpec(m, ops)
+
+
+def test_feature_variants_are_the_same_cell_in_every_vertex_order(subset_rows):
+    from alphax.graph import topological_orders
+
+    space = NASBench101Space()
+    counts = []
+    for row in subset_rows[:300]:
+        cell = CellSpec(row["matrix"], row["ops"])
+        forms = space.feature_variants(cell)
+        assert forms.dtype == np.float32 and forms.shape == (len(topological_orders(cell.matrix)), 36)
+        assert np.array_equal(forms[0], space.features([cell])[0])          # its own form first
+        assert {_cell_of_features(f).hash for f in forms} == {cell.hash}
+        counts.append(len(forms))
+    assert min(counts) == 1 and max(counts) > 6                 # chains have one form, branchy cells many
+    assert len({f.tobytes() for f in space.feature_variants(_branchy())}) == 6
+
+
+def _branchy():
+    """Three parallel branches with three different ops: 3! orders, six different encodings."""
+    return CellSpec(_matrix(5, [(0, 1), (0, 2), (0, 3), (1, 4), (2, 4), (3, 4)]), ["input", *OPS, "output"])

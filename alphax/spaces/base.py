@@ -54,6 +54,12 @@ class SearchSpace(ABC):
     def features(self, cells: Sequence[Any]) -> np.ndarray:
         """Encoding for the meta-DNN: float32 array of shape ``(len(cells), D)``."""
 
+    def feature_variants(self, cell: Any) -> np.ndarray | None:
+        """Every way of writing ``cell``'s :meth:`features` that describes the same architecture, float32
+        ``(K, D)``, its own form first; ``None`` (the default) where a cell has only one. The meta-DNN
+        trains on one of them at random each time it sees the cell (``AlphaXSearch(augment=True)``)."""
+        return None
+
     # -- MCTS view -----------------------------------------------------------------------------
     @abstractmethod
     def root_state(self) -> Hashable:

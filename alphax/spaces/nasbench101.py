@@ -7,6 +7,7 @@ from typing import Hashable, Sequence
 import numpy as np
 
 from alphax.errors import OutOfDomainError
+from alphax.graph import topological_orders
 from alphax.parameters import trainable_parameters
 from alphax.spaces.base import SearchSpace
 from alphax.spec import INPUT, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT, CellSpec, check_in_space, is_valid
@@ -55,6 +56,22 @@ def mutate_spec(spec: CellSpec, rng: np.random.Generator, *, mutation_rate: floa
             return child
 
 
+_TRIU = np.triu_indices(MAX_VERTICES, k=1)
+_NUM_FEATURES = len(_TRIU[0]) + (MAX_VERTICES - 2) * len(OPS)
+
+
+def _write_features(out: np.ndarray, matrix: np.ndarray, ops: Sequence[str]) -> None:
+    """The paper's encoding of one pruned cell into the zeroed row ``out``: the adjacency padded to 7
+    vertices (the output last), then one-hot interior ops."""
+    v = len(ops)
+    keep = list(range(v - 1)) + [MAX_VERTICES - 1]
+    m = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.float32)
+    m[np.ix_(keep, keep)] = matrix
+    out[:len(_TRIU[0])] = m[_TRIU]
+    for i, op in enumerate(ops[1:-1]):
+        out[len(_TRIU[0]) + len(OPS) * i + OPS.index(op)] = 1.0
+
+
 class NASBench101Space(SearchSpace):
     """NASBench-101: DAGs of at most 7 vertices and 9 edges, three interior operations."""
 
@@ -89,17 +106,20 @@ class NASBench101Space(SearchSpace):
 
     def features(self, cells: Sequence[CellSpec]) -> np.ndarray:
         """Padded adjacency (upper triangle, 21 values) and one-hot interior ops (5 x 3), the
-        encoding of the AlphaX paper's meta-DNN. Shape ``(N, 36)``."""
-        out = np.zeros((len(cells), 21 + 15), dtype=np.float32)
-        iu = np.triu_indices(MAX_VERTICES, k=1)
+        encoding of the AlphaX paper's meta-DNN, in the cell's stored vertex order. Shape ``(N, 36)``."""
+        out = np.zeros((len(cells), _NUM_FEATURES), dtype=np.float32)
         for row, cell in enumerate(cells):
-            v = cell.num_vertices
-            keep = list(range(v - 1)) + [MAX_VERTICES - 1]
-            m = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.float32)
-            m[np.ix_(keep, keep)] = cell.matrix
-            out[row, :21] = m[iu]
-            for i, op in enumerate(cell.ops[1:-1]):
-                out[row, 21 + 3 * i + OPS.index(op)] = 1.0
+            _write_features(out[row], cell.matrix, cell.ops)
+        return out
+
+    def feature_variants(self, cell: CellSpec) -> np.ndarray:
+        """:meth:`features` of ``cell`` written in each topological order of its vertices
+        (``graph.topological_orders``; the stored order first), float32 ``(K, 36)``: the same cell,
+        which the adjacency encoding alone would see as K different ones (1 for a chain, up to 120)."""
+        orders = topological_orders(cell.matrix)
+        out = np.zeros((len(orders), _NUM_FEATURES), dtype=np.float32)
+        for row, order in enumerate(orders):
+            _write_features(out[row], cell.matrix[np.ix_(order, order)], [cell.ops[i] for i in order])
         return out
 
     def size_features(self, cells: Sequence[CellSpec]) -> np.ndarray:
