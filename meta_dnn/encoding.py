@@ -6,6 +6,9 @@ Two parts, concatenated by :class:`CellEncoder`:
   adjacency + one-hot ops), float32 ``(N, D)``, followed, where the space offers ``size_features``
   (NASBench-101: the log of the network's trainable parameters, computed from the cell) and
   ``use_size`` is set, by those columns: a zero-cost property of a cell, known before any training;
+* variants (on request): the other forms of the dense part that the space offers for the same cell
+  (``SearchSpace.feature_variants``: NASBench-101's adjacency in every topological order of the
+  vertices), for the meta-DNN to train on;
 * paths: the path encoding of White et al. (BANANAS, https://arxiv.org/abs/1910.11858): one indicator per
   distinct sequence of operations along an input->output path, leaving out the space's identity ops
   (``SearchSpace.identity_ops``), so that paths computing the same function share one indicator. Stored
@@ -47,27 +50,54 @@ def cell_paths(cell: Any, identity: Collection[str] = ()) -> list[tuple]:
 
 @dataclass
 class Encoded:
-    """A batch of encoded cells: ``dense`` float32 ``(N, D)``, ``paths`` int64 ``(N, P)``."""
+    """A batch of encoded cells: ``dense`` float32 ``(N, D)``, ``paths`` int64 ``(N, P)``; optionally
+    ``variants`` float32 ``(R, D)``, other dense rows of the same cells (``SearchSpace.feature_variants``),
+    with ``owner`` int64 ``(R,)``, the row of ``dense`` each belongs to (non-decreasing; every row owns at
+    least one, its own form)."""
 
     dense: np.ndarray
     paths: np.ndarray
+    variants: np.ndarray | None = None
+    owner: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.dense)
 
+    def variant_spans(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the index of its first variant and how many it has, int64 ``(N,)`` each (each row
+        its own single variant when there are none)."""
+        if self.variants is None:
+            return np.arange(len(self)), np.ones(len(self), dtype=np.int64)
+        return np.searchsorted(self.owner, np.arange(len(self))), np.bincount(self.owner, minlength=len(self))
+
     def take(self, idx: np.ndarray) -> "Encoded":
-        return Encoded(self.dense[idx], self.paths[idx])
+        idx = np.asarray(idx, dtype=np.int64)
+        if self.variants is None:
+            return Encoded(self.dense[idx], self.paths[idx])
+        start, count = self.variant_spans()
+        rows = np.concatenate([np.arange(start[i], start[i] + count[i]) for i in idx]) if len(idx) else \
+            np.zeros(0, dtype=np.int64)
+        return Encoded(self.dense[idx], self.paths[idx], self.variants[rows], np.repeat(np.arange(len(idx)), count[idx]))
 
     @staticmethod
     def concat(parts: Sequence["Encoded"], *, pad: int) -> "Encoded":
-        """Rows of ``parts`` stacked; path lists right-padded with ``pad``."""
+        """Rows of ``parts`` stacked; path lists right-padded with ``pad``; variants kept if any part has
+        them (a part without stands for itself)."""
         width = max(p.paths.shape[1] for p in parts)
         paths = np.full((sum(len(p) for p in parts), width), pad, dtype=np.int64)
         row = 0
         for p in parts:
             paths[row:row + len(p), :p.paths.shape[1]] = p.paths
             row += len(p)
-        return Encoded(np.concatenate([p.dense for p in parts]), paths)
+        dense = np.concatenate([p.dense for p in parts])
+        if all(p.variants is None for p in parts):
+            return Encoded(dense, paths)
+        variants, owners, row = [], [], 0
+        for p in parts:
+            variants.append(p.dense if p.variants is None else p.variants)
+            owners.append(row + (np.arange(len(p)) if p.owner is None else p.owner))
+            row += len(p)
+        return Encoded(dense, paths, np.concatenate(variants), np.concatenate(owners))
 
 
 @dataclass
@@ -95,14 +125,31 @@ class CellEncoder:
         """Size of the path vocabulary (the padding index)."""
         return self.capacity
 
-    def encode(self, cells: Sequence[Any]) -> Encoded:
-        dense = self._dense(list(cells))
+    def encode(self, cells: Sequence[Any], *, variants: bool = False) -> Encoded:
+        """``cells`` encoded; with ``variants``, also every other form of their dense features that
+        the space offers (``SearchSpace.feature_variants``; none where it offers none)."""
+        cells = list(cells)
+        dense = self._dense(cells)
         rows = [self._path_ids(c) for c in cells] if self.use_paths else [[] for _ in cells]
         width = max([1] + [len(r) for r in rows])
         paths = np.full((len(cells), width), self.capacity, dtype=np.int64)
         for i, r in enumerate(rows):
             paths[i, :len(r)] = r
-        return Encoded(dense, paths)
+        if not variants:
+            return Encoded(dense, paths)
+        forms = [self.space.feature_variants(c) for c in cells]
+        if all(f is None for f in forms):
+            return Encoded(dense, paths)
+        parts = []
+        for i, f in enumerate(forms):
+            if f is None:
+                parts.append(dense[i:i + 1])
+            else:
+                f = np.asarray(f, dtype=np.float32)
+                extra = dense[i, f.shape[1]:]               # the size columns, the same in every form
+                parts.append(np.concatenate([f, np.broadcast_to(extra, (len(f), len(extra)))], axis=1))
+        owner = np.repeat(np.arange(len(cells)), [len(p) for p in parts])
+        return Encoded(dense, paths, np.concatenate(parts), owner)
 
     def _path_ids(self, cell: Any) -> list[int]:
         ids = []

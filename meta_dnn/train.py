@@ -72,20 +72,27 @@ class Predictor:
     # -- learning ------------------------------------------------------------------------------
     def fit(self, x: Encoded, y: np.ndarray, *, steps: int) -> float:
         """``steps`` AdamW steps on minibatches of ``(x, y)`` (y: accuracies, shape ``(N,)``), each member
-        with its own Poisson(1) bootstrap weights. Returns the last minibatch loss."""
+        with its own Poisson(1) bootstrap weights. Where ``x`` has ``variants``, each row of a minibatch
+        is one of its cell's forms drawn at random (augmentation: the model learns that they are the
+        same cell). Returns the last minibatch loss."""
         y = self._to_target(np.asarray(y, dtype=np.float64))
         q25, self.center, q75 = np.percentile(y, [25, 50, 75])
         self.scale = max((q75 - q25) / 1.349, 1e-4)
         z = np.maximum((y - self.center) / self.scale, -self.config["clip"])
-        dense, paths = torch.from_numpy(x.dense), torch.from_numpy(x.paths)
+        paths = torch.from_numpy(x.paths)
+        forms = torch.from_numpy(x.dense if x.variants is None else x.variants)
+        start, count = x.variant_spans()
         target = torch.from_numpy(z.astype(np.float32))
         n, m, bs = len(y), self.config["members"], self.config["batch_size"]
         self.model.train()
         loss_value = float("nan")
         for _ in range(steps):
-            idx = torch.from_numpy(self.rng.integers(0, n, size=min(bs, n)))
-            weights = torch.from_numpy(self.rng.poisson(1.0, size=(m, len(idx))).astype(np.float32))
-            pred = self.model(dense[idx], paths[idx])
+            rows = self.rng.integers(0, n, size=min(bs, n))
+            weights = torch.from_numpy(self.rng.poisson(1.0, size=(m, len(rows))).astype(np.float32))
+            form = start[rows] if x.variants is None else \
+                start[rows] + (self.rng.random(len(rows)) * count[rows]).astype(np.int64)
+            idx = torch.from_numpy(rows)
+            pred = self.model(forms[torch.from_numpy(form)], paths[idx])
             loss = (weights * (pred - target[idx]) ** 2).sum() / weights.sum().clamp_min(1.0)
             loss.backward()
             self.optimizer.step()

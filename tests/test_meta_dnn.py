@@ -16,7 +16,7 @@ from alphax.searchers import Result, make_searcher
 from alphax.spaces import NASBench101Space
 from alphax.spaces.nasbench201 import NASBench201Space, NB201Cell
 from alphax.spec import CellSpec
-from meta_dnn import CellEncoder, Predictor, cell_paths, kendall_tau
+from meta_dnn import CellEncoder, Encoded, Predictor, cell_paths, kendall_tau
 
 from conftest import require_data
 
@@ -57,6 +57,57 @@ def test_encoder_shapes_and_shared_vocabulary():
     assert x.paths.shape[0] == 50 and x.paths.max() <= enc.num_paths
     again = enc.encode(cells)
     assert np.array_equal(again.paths, x.paths)
+
+
+def test_encoded_variants_concat_and_take():
+    """Each row keeps its own forms (SearchSpace.feature_variants) through concat and take."""
+    rng = np.random.default_rng(4)
+    cells = [SPACE.random_cell(rng) for _ in range(30)]
+    enc = CellEncoder(SPACE, use_size=True)
+    x = enc.encode(cells, variants=True)
+    start, count = x.variant_spans()
+    assert count.tolist() == [len(SPACE.feature_variants(c)) for c in cells] and count.max() > 1
+    for i, c in enumerate(cells):
+        forms = x.variants[start[i]:start[i] + count[i]]
+        assert np.array_equal(forms[:, :36], SPACE.feature_variants(c))
+        assert np.all(forms[:, 36] == x.dense[i, 36])                    # the size is the same in every form
+        assert np.array_equal(forms[0], x.dense[i])
+    parts = Encoded.concat([enc.encode(cells[:10], variants=True), enc.encode(cells[10:]),
+                            enc.encode(cells[10:], variants=True)], pad=enc.num_paths)
+    s2, c2 = parts.variant_spans()
+    assert c2[10:30].tolist() == [1] * 20 and c2[30:].tolist() == count[10:].tolist()
+    assert np.array_equal(parts.variants[s2[35]:s2[35] + c2[35]], x.variants[start[15]:start[15] + count[15]])
+    sub = x.take(np.array([15, 3]))
+    s3, c3 = sub.variant_spans()
+    assert c3.tolist() == [count[15], count[3]]
+    assert np.array_equal(sub.variants[s3[1]:], x.variants[start[3]:start[3] + count[3]])
+    assert np.array_equal(x.take(np.arange(30)).variants, x.variants)
+    assert CellEncoder(NASBench201Space()).encode([NB201Cell(("none",) * 6)], variants=True).variants is None
+
+
+def test_training_on_every_vertex_order_makes_the_meta_dnn_see_one_cell():
+    """Augmentation: trained on random vertex orders of 300 real cells, the meta-DNN's predictions
+    for two orders of the same held-out cell differ much less than when trained on the stored orders."""
+    d = require_data("augmentation test")
+    with gzip.open(d / "nb101_real_subset.jsonl.gz", "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in itertools.islice(f, 1500)]
+    cells = [SPACE.from_json(r) for r in rows]
+    acc = np.array([r["metrics"]["108"]["validation_accuracy"] for r in rows])
+    branchy = [c for c in cells[300:] if len(SPACE.feature_variants(c)) > 1]
+    gap, tau = {}, {}
+    for augment in (False, True):
+        enc = CellEncoder(SPACE)
+        p = Predictor(enc, seed=0)
+        p.fit(enc.encode(cells[:300], variants=augment), acc[:300], steps=300)
+        xt = enc.encode(branchy, variants=True)
+        start, count = xt.variant_spans()
+        first = p.predict(Encoded(xt.variants[start], xt.paths))[0]
+        last = p.predict(Encoded(xt.variants[start + count - 1], xt.paths))[0]
+        gap[augment] = np.mean(np.abs(first - last))
+        tau[augment] = kendall_tau(p.predict(enc.encode(cells[300:]))[0], acc[300:])
+    assert len(branchy) > 500
+    assert gap[True] < 0.7 * gap[False], gap
+    assert min(tau.values()) > 0.5, tau
 
 
 def test_kendall_tau_matches_scipy():

@@ -127,7 +127,7 @@ def test_alphax_preemptive_backup_and_correction():
                                      dict(selection="uct", c=0.5, value_scale="raw"),
                                      dict(selection="uct", value_scale="percent", leaf_value="mean"),
                                      dict(exploit_every=2, mutate_every=3), dict(exploit_every=1),
-                                     dict(mutate_every=1, mutate_top=1)])
+                                     dict(mutate_every=1, mutate_top=1), dict(augment=True)])
 def test_alphax_variants_propose_unique_pool_cells(options):
     """Every documented switch of AlphaX runs through a pool without repeating or leaving it."""
     searcher = make_searcher("alphax", SPACE, rng=np.random.default_rng(0), candidates=POOL,
@@ -135,6 +135,22 @@ def test_alphax_variants_propose_unique_pool_cells(options):
     hashes = _run(searcher, 60, batch=2)
     assert len(hashes) == 120 and len(set(hashes)) == 120
     assert set(hashes) <= {c.hash for c in POOL}
+
+
+def test_alphax_augment_trains_on_every_vertex_order_and_resumes_identically():
+    """``augment=True``: the meta-DNN's training rows carry each cell's feature variants; a pickled
+    searcher continues exactly as the original (the variant draws come from the predictor's own RNG)."""
+    searcher = make_searcher("alphax", SPACE, rng=np.random.default_rng(3), candidates=POOL,
+                             **{**FAST_ALPHAX, "augment": True})
+    _run(searcher, 25)
+    rows = searcher._train_rows
+    assert [int(r.variant_spans()[1][0]) for r in rows] == [len(SPACE.feature_variants(c)) for c in searcher.cells]
+    assert max(r.variant_spans()[1][0] for r in rows) > 1
+    clone = pickle.loads(pickle.dumps(searcher))
+    assert _run(searcher, 20, batch=2) == _run(clone, 20, batch=2)
+    plain = make_searcher("alphax", SPACE, rng=np.random.default_rng(3), candidates=POOL, **FAST_ALPHAX)
+    _run(plain, 25)
+    assert all(r.variants is None for r in plain._train_rows)        # off by default
 
 
 def test_alphax_proposal_cycle_tree_exploit_local():
