@@ -99,10 +99,11 @@ class AlphaXSearch(Searcher):
     ``augment=True`` trains the meta-DNN on every way of writing a cell (``SearchSpace.feature_variants``:
     on NASBench-101 its adjacency in each topological order of its vertices, one drawn at random each time
     the cell is in a minibatch), so that it sees one cell where the paper's encoding sees several. It is
-    the better predictor (tuning half, 6 training sets of 50-400 random cells: Kendall tau 0.528 -> 0.551
-    at 50, 0.690 -> 0.697 at 400) but not the better search there: mean samples to the tuning half's
-    optimum over seeds 0-59 (budget 800) 129.5 -> 163.0; three quarters of the tuning half 118.6, 73.8,
-    73.9 -> 102.5, 68.1, 80.8; held-out half 121.3 -> 96.8. The tuning half says no, so it is off.
+    the better predictor (``benchmarks/predictor_quality.py``, tuning half, 6 training sets per size:
+    Kendall tau on the unseen cells 0.522 -> 0.545 with 50 cells, 0.692 -> 0.699 with 400) but not the
+    better search there: mean samples to the tuning half's optimum, seeds 0-59, budget 800, 129.5 ->
+    163.0. On three quarters of the tuning half 118.6, 73.8, 73.9 -> 102.5, 68.1, 80.8; held-out half
+    121.3 -> 96.8; whole file 193.35 -> 143.4. The tuning half says no, so it is off (BENCHMARKS.md).
 
     ``use_size=True`` adds the log of the cell's parameter count (``alphax.parameters``) to the meta-DNN's
     input. Measured with 20 seeds: tuning half 149 -> 237 (worse), held-out half 171 -> 120, whole file

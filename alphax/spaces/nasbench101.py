@@ -115,7 +115,8 @@ class NASBench101Space(SearchSpace):
     def feature_variants(self, cell: CellSpec) -> np.ndarray:
         """:meth:`features` of ``cell`` written in each topological order of its vertices
         (``graph.topological_orders``; the stored order first), float32 ``(K, 36)``: the same cell,
-        which the adjacency encoding alone would see as K different ones (1 for a chain, up to 120)."""
+        which the adjacency encoding alone would see as K different ones (1 where the interior vertices form
+        a chain; 3.2 on average and 60 at most over the real subset)."""
         orders = topological_orders(cell.matrix)
         out = np.zeros((len(orders), _NUM_FEATURES), dtype=np.float32)
         for row, order in enumerate(orders):
