@@ -32,10 +32,6 @@ PREDICTOR_OPTIONS = ("members", "hidden", "lr", "weight_decay", "batch_size", "c
 
 def measure(space, cells: list, acc: np.ndarray, size: int, seed: int, setting: dict) -> tuple[float, float, float]:
     """(tau on the unseen cells, tau on the unseen top-10% cells, top-10% share of the 100 best predicted)."""
-    unknown = set(setting) - set(ENCODER_OPTIONS) - set(PREDICTOR_OPTIONS) - {"augment"}
-    if unknown:
-        raise SystemExit(f"predictor_quality: unknown option(s) {sorted(unknown)}; known: augment, "
-                         f"{', '.join(ENCODER_OPTIONS + PREDICTOR_OPTIONS)}")
     rng = np.random.default_rng(seed)
     train = rng.choice(len(cells), size=size, replace=False)
     test = np.setdiff1d(np.arange(len(cells)), train)
@@ -69,6 +65,13 @@ def main() -> int:
         settings = [json.loads(s) for s in args.compare]
     except ValueError as e:
         p.error(f"--sizes wants integers and --compare JSON objects: {e}")
+    for setting in settings:
+        if not isinstance(setting, dict):
+            p.error(f"each --compare setting is a JSON object such as '{{\"augment\": true}}', got {setting!r}")
+        unknown = set(setting) - set(ENCODER_OPTIONS) - set(PREDICTOR_OPTIONS) - {"augment"}
+        if unknown:
+            p.error(f"unknown option(s) {sorted(unknown)} in --compare; known: augment, "
+                    f"{', '.join(ENCODER_OPTIONS + PREDICTOR_OPTIONS)}")
     space, cells, acc_by_hash = load(data, args.split if args.split is not None else HALVES[args.half])
     acc = np.array([acc_by_hash[c.hash] for c in cells])
     if max(sizes) >= len(cells):

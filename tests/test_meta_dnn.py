@@ -150,3 +150,22 @@ def test_the_predictor_learns_from_the_runs_own_results():
     tau = kendall_tau(mu, np.array([acc[c.hash] for c in held_out]))
     assert tau > 0.3, tau
     assert searcher.metrics()["tau"], "the run logs its ranking quality"
+
+
+def test_predictor_quality_script_scores_a_fresh_fit_and_rejects_unknown_options(tmp_path):
+    """``benchmarks/predictor_quality.py`` on a quarter of the real subset: a fresh fit on 50 cells ranks
+    the rest with a positive tau; an unknown option is a clear error."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    d = require_data("predictor_quality script")
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "predictor_quality.py"
+    run = [sys.executable, str(script), "--data", str(d), "--split", "1:0:0,1:1:1", "--sizes", "50", "--seeds", "1"]
+    ok = subprocess.run(run + ["--compare", "{}", '{"augment": true}'], capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    rows = json.loads(ok.stdout.strip().splitlines()[-1])["rows"]
+    assert [r["setting"] for r in rows] == [{}, {"augment": True}]
+    assert all(r["tau"] > 0.3 and 0 <= r["top10_share_of_best100"] <= 1 for r in rows), rows
+    bad = subprocess.run(run + ["--compare", '{"hiden": 8}'], capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "unknown option(s) ['hiden']" in bad.stderr
