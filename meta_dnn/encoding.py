@@ -77,7 +77,8 @@ class Encoded:
         start, count = self.variant_spans()
         rows = np.concatenate([np.arange(start[i], start[i] + count[i]) for i in idx]) if len(idx) else \
             np.zeros(0, dtype=np.int64)
-        return Encoded(self.dense[idx], self.paths[idx], self.variants[rows], np.repeat(np.arange(len(idx)), count[idx]))
+        owner = np.repeat(np.arange(len(idx)), count[idx])
+        return Encoded(self.dense[idx], self.paths[idx], self.variants[rows], owner)
 
     @staticmethod
     def concat(parts: Sequence["Encoded"], *, pad: int) -> "Encoded":
