@@ -15,14 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from pathlib import Path
-
 import numpy as np
 
-from alphax.nasbench.paths import resolve_data_path
 from meta_dnn import CellEncoder, Predictor, kendall_tau
 
-from tune_search import HALVES, load, parse_split
+from tune_search import add_split_arguments, load_split
 
 log = logging.getLogger("predictor_quality")
 
@@ -47,19 +44,13 @@ def measure(space, cells: list, acc: np.ndarray, size: int, seed: int, setting: 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--half", choices=tuple(HALVES), default="tune")
-    p.add_argument("--split", type=parse_split, default=None, metavar="D:B:V[,D:B:V...]",
-                   help="as tune_search.py (overrides --half)")
-    p.add_argument("--data", type=Path, default=None, help="the real subset or its folder")
+    add_split_arguments(p)
     p.add_argument("--sizes", default="50,100,200,400", help="training-set sizes, comma-separated")
     p.add_argument("--seeds", type=int, default=6)
     p.add_argument("--compare", nargs="+", default=["{}", '{"augment": true}'],
                    help="settings to compare, each a JSON object of options (augment, use_size, hidden, ...)")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    data = resolve_data_path(args.data)
-    if not data.name.endswith(".jsonl.gz"):
-        p.error(f"{data} is not the real subset (nb101_real_subset.jsonl.gz): pass it with --data")
     try:
         sizes = [int(s) for s in args.sizes.split(",")]
         settings = [json.loads(s) for s in args.compare]
@@ -72,7 +63,7 @@ def main() -> int:
         if unknown:
             p.error(f"unknown option(s) {sorted(unknown)} in --compare; known: augment, "
                     f"{', '.join(ENCODER_OPTIONS + PREDICTOR_OPTIONS)}")
-    space, cells, acc_by_hash = load(data, args.split if args.split is not None else HALVES[args.half])
+    _, space, cells, acc_by_hash = load_split(p, args)
     acc = np.array([acc_by_hash[c.hash] for c in cells])
     if max(sizes) >= len(cells):
         p.error(f"the split has {len(cells)} cells: every training size must be smaller")

@@ -70,6 +70,33 @@ def load(path: Path, split: Split):
     return space, cells, acc
 
 
+def add_split_arguments(p: argparse.ArgumentParser) -> None:
+    """``--half``, ``--split`` and ``--data``: which part of the real subset a script works on."""
+    p.add_argument("--half", choices=tuple(HALVES), default="tune")
+    p.add_argument("--split", type=parse_split, default=None, metavar="D:B:V[,D:B:V...]",
+                   help="keep the cells whose hash has bit B of its D-th hex digit from the end equal to V, "
+                        "for every condition given (overrides --half; --half tune is 1:0:0)")
+    p.add_argument("--data", type=Path, default=None,
+                   help="the real subset (nb101_real_subset.jsonl.gz) or its folder (default: alphax.nasbench.paths)")
+
+
+def load_split(p: argparse.ArgumentParser, args: argparse.Namespace):
+    """``(label, space, cells, {hash: accuracy})`` of the part chosen by :func:`add_split_arguments`'s
+    options; a clear ``p.error`` for a file that is not the subset or a split that keeps no cell."""
+    data = resolve_data_path(args.data)
+    if not data.name.endswith(".jsonl.gz"):
+        p.error(f"{data} is not the real subset (nb101_real_subset.jsonl.gz): pass it with --data")
+    split = args.split if args.split is not None else HALVES[args.half]
+    if args.split is None:
+        flag, value = "--half", args.half
+    else:
+        flag, value = "--split", ",".join("%d:%d:%d" % c for c in split)
+    space, cells, acc = load(data, split)
+    if not cells:
+        p.error(f"{flag} {value} keeps no cell of {data} (its hashes share their first digits): pick another {flag}")
+    return (value if args.split is None else f"split {value}"), space, cells, acc
+
+
 def run_one(algo: str, seed: int, space, cells, acc, budget: int, options: dict) -> dict:
     optimum = max(acc.values())
     searcher_options = space.searcher_options(algo, {k: v for k, v in options.items() if not k.startswith("_")})
@@ -103,27 +130,11 @@ def main() -> int:
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--seed0", type=int, default=0)
     p.add_argument("--budget", type=int, default=1000)
-    p.add_argument("--half", choices=tuple(HALVES), default="tune")
-    p.add_argument("--split", type=parse_split, default=None, metavar="D:B:V[,D:B:V...]",
-                   help="keep the cells whose hash has bit B of its D-th hex digit from the end equal to V, "
-                        "for every condition given (overrides --half; --half tune is 1:0:0)")
-    p.add_argument("--data", type=Path, default=None,
-                   help="the real subset (nb101_real_subset.jsonl.gz) or its folder (default: alphax.nasbench.paths)")
+    add_split_arguments(p)
     p.add_argument("--options", default="{}", help="JSON keyword options for the searcher")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    data = resolve_data_path(args.data)
-    if not data.name.endswith(".jsonl.gz"):
-        p.error(f"{data} is not the real subset (nb101_real_subset.jsonl.gz): pass it with --data")
-    split = args.split if args.split is not None else HALVES[args.half]
-    if args.split is None:
-        flag, value = "--half", args.half
-    else:
-        flag, value = "--split", ",".join("%d:%d:%d" % c for c in split)
-    half = value if args.split is None else f"split {value}"
-    space, cells, acc = load(data, split)
-    if not cells:
-        p.error(f"{flag} {value} keeps no cell of {data} (its hashes share their first digits): pick another {flag}")
+    half, space, cells, acc = load_split(p, args)
     options = json.loads(args.options)
     runs = []
     t0 = time.time()
