@@ -10,7 +10,9 @@ the clients (ranks >= 1), writing the same run folder.
     mpiexec ... -n 1 python run_server.py --resume DIR [--budget N] ... : -n K python run_client.py ...
 
 Exit code 0 when the budget is reached; 1 with one line on stderr for a fatal error (bad options or
-data, every client lost, ...); ``Stop`` reaches every client either way.
+data, every client lost, ...); ``Stop`` reaches every client either way. Once the run folder is open,
+that line is also appended to ``DIR/log.txt`` (fsynced, before the job is aborted), beside what the
+server logged during the run.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import argparse
 import json
 import logging
 import sys
+import traceback
 from pathlib import Path
 
+from alphax import logfile
 from alphax.errors import AlphaXError
 from workers.protocol import abort_job, exit_without_finalize
 from workers.server import HEARTBEAT_TIMEOUT
@@ -85,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         print("run_server.py: error: the server must be rank 0: "
               "mpiexec -n 1 python run_server.py ... : -n K python run_client.py ...", file=sys.stderr)
         return 2
-    stats = None
-    code = 0
+    run = stats = None
+    code, ending = 0, ""
     try:
         try:
             run = open_run(args)
@@ -99,14 +103,18 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             run.close()
     except AlphaXError as exc:
-        print(f"run_server.py: error: {exc}", file=sys.stderr)
-        code = 1
+        code, ending = 1, f"run_server.py: error: {exc}"
+        print(ending, file=sys.stderr)
     except KeyboardInterrupt:
-        print("run_server.py: interrupted (resume with --resume DIR)", file=sys.stderr)
-        code = 130
+        code, ending = 130, "run_server.py: interrupted (resume with --resume DIR)"
+        print(ending, file=sys.stderr)
     except Exception:  # noqa: BLE001 - a bug: keep its traceback, but never hang in MPI_Finalize
         log.exception("run_server.py: internal error")
-        code = 1
+        code, ending = 1, "run_server.py: internal error\n" + traceback.format_exc().rstrip()
+    if code and run is not None:
+        # on disk before the abort, whatever mpiexec passes on of the console's last lines
+        logfile.append(run.folder, ending, level=logging.WARNING if code == 130 else logging.ERROR,
+                       name="run_server")
     if stats is not None and args.stats:
         args.stats.write_text(json.dumps(stats.to_json(), indent=1))
     if code:

@@ -5,7 +5,8 @@ Run folder (DESIGN.md): ``config.json`` (the resolved :class:`~alphax.config.Sea
 (:mod:`alphax.checkpoint`: the pickled searcher with its random generator, ``n`` and timings),
 ``predictor.jsonl`` (the searcher's metrics, e.g. AlphaX's Kendall tau, when it exposes any) and
 ``stats.json`` (wall time, searcher time per result and the searcher's scalar metrics, written when the
-run stops).
+run stops) and ``log.txt`` (:mod:`alphax.logfile`: what the process logged while the run was open, and
+why it ended).
 
 Resuming (:func:`resume_run`): restore the newest intact checkpoint (or a fresh searcher from the seed
 when there is none), then *replay* the results logged after it without evaluating them again. Rows the
@@ -35,6 +36,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from alphax import logfile
 from alphax.checkpoint import load_checkpoint, save_checkpoint
 from alphax.config import SearchConfig
 from alphax.errors import CheckpointError, ConfigError
@@ -190,8 +192,9 @@ class Run:
 
     def __init__(self, folder: Path, config: SearchConfig, space: SearchSpace, searcher: Searcher, runlog: RunLog,
                  *, evaluator_factory: EvaluatorFactory, evaluator=None, candidates=None, dispatch: str = "inline",
-                 state: dict | None = None):
+                 state: dict | None = None, log_handler=None):
         self.folder, self.config, self.space, self.searcher = folder, config, space, searcher
+        self._log_handler = log_handler if log_handler is not None else logfile.attach(folder)
         self.candidates = list(candidates) if candidates is not None else []
         self.candidates_id = _fingerprint(space, self.candidates)
         self.log, self.dispatch = runlog, dispatch
@@ -336,6 +339,8 @@ class Run:
                 self._predictor_file.close()
             if self._evaluator is not None:
                 self._evaluator.close()
+            logfile.detach(self._log_handler)
+            self._log_handler = None
 
 
 # -- opening a run ---------------------------------------------------------------------------------
@@ -374,9 +379,10 @@ def create_run(config: SearchConfig, folder: str | Path, *, dispatch: str = "inl
     searcher = _make_searcher(config, space, candidates)
     folder.mkdir(parents=True, exist_ok=True)
     config.save(folder / CONFIG)
+    run = Run(folder, config, space, searcher, RunLog(folder / RESULTS), evaluator_factory=factory,
+              evaluator=evaluator, candidates=candidates, dispatch=dispatch)
     log.info("new run %s: %s on %s, budget %d, seed %d", folder, config.algo, config.space, config.budget, config.seed)
-    return Run(folder, config, space, searcher, RunLog(folder / RESULTS), evaluator_factory=factory,
-               evaluator=evaluator, candidates=candidates, dispatch=dispatch)
+    return run
 
 
 def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str = "inline") -> Run:
@@ -388,20 +394,21 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
     config = SearchConfig.load(folder / CONFIG)
     space, factory = _build(config)
     runlog = RunLog(folder / RESULTS)
-    if budget is not None and budget != config.budget:
-        if budget < len(runlog):
-            runlog.close()
-            raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already holds")
-        config = config.with_budget(budget)
-        config.save(folder / CONFIG)
-    evaluator, candidates = _candidates(config, factory)
+    handler = logfile.attach(folder)      # from here on: what the restore finds (a corrupt checkpoint) goes there too
     try:
+        if budget is not None and budget != config.budget:
+            if budget < len(runlog):
+                raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already holds")
+            config = config.with_budget(budget)
+            config.save(folder / CONFIG)
+        evaluator, candidates = _candidates(config, factory)
         searcher, state = _restore(folder, config, space, candidates, runlog)
     except BaseException:
         runlog.close()
+        logfile.detach(handler)
         raise
     run = Run(folder, config, space, searcher, runlog, evaluator_factory=factory, evaluator=evaluator,
-              candidates=candidates, dispatch=dispatch, state=state)
+              candidates=candidates, dispatch=dispatch, state=state, log_handler=handler)
     if len(runlog) > state.get("n", 0):
         run.checkpoint()            # the replay is done once
     return run

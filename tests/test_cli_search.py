@@ -76,6 +76,9 @@ def test_sigterm_checkpoints_and_resume_finishes_the_budget(tmp_path, run_cli):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(set(hashes(run))) == n + 20
     assert json.loads((run / "config.json").read_text())["budget"] == n + 20
+    text = (run / "log.txt").read_text()                   # the run's story, appended across the resume
+    assert text.index("INFO alphax.run: new run") < text.index(f"stopped at n={n}, checkpoint written") \
+        < text.index(f"checkpoint checkpoint.pkl at n={n}; replaying 0 logged results")
 
 
 @pytest.mark.parametrize("args, code, message", [
@@ -142,3 +145,14 @@ def test_train_evaluator_inline_without_mpi(tmp_path, run_cli):
         assert r["accuracy"] == r["info"]["validation_accuracy"] and 0.0 <= r["accuracy"] <= 1.0
         assert r["info"]["steps"] == int(200 / 32) and r["info"]["trainable_parameters"] > 0
     assert "best:" in proc.stdout
+
+
+def test_the_error_that_ends_a_run_is_the_last_line_of_its_log(tmp_path, run_cli):
+    out = tmp_path / "run"
+    proc = run_cli("search", "--space", "nasbench101", "--evaluator", "train", "--cifar", tmp_path / "missing",
+                   "--algo", "random", "--budget", 2, "--no-progress", "--out", out, timeout=120)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("alphax: error: CIFAR-10 folder") and "does not exist" in line
+    log = (out / "log.txt").read_text().splitlines()
+    assert "new run" in log[0] and log[-1].endswith(" ERROR alphax.cli: " + line)

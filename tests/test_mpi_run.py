@@ -126,6 +126,9 @@ def test_every_client_lost_ends_the_server_with_its_message(tmp_path):
     assert proc.returncode != 0
     assert "run_server.py: error: every client (1) is lost" in proc.stdout, proc.stdout[-3000:]
     assert (out / "config.json").exists() and rows_of(out) == []
+    log = (out / "log.txt").read_text()     # the reason is on disk before the abort, whatever the console kept
+    assert "INFO workers.server: client 1 ready" in log
+    assert "ERROR run_server: run_server.py: error: every client (1) is lost" in log.splitlines()[-1]
 
 
 @pytest.mark.parametrize("keep_alive", [False, True], ids=["auto-cleanup", "disable-auto-cleanup"])

@@ -10,8 +10,9 @@ import json
 import os
 from pathlib import Path
 
+from alphax import logfile
 from alphax.config import ALGOS, DEFAULT_BUDGET, EVALUATORS, NB201_DATASETS, SPACES, TRAIN_FLAGS, SearchConfig
-from alphax.errors import ConfigError
+from alphax.errors import AlphaXError, ConfigError
 
 __all__ = ["add_parser", "add_search_arguments", "add_train_arguments", "train_options", "config_from_args",
            "out_from_args", "check_resume_args"]
@@ -124,6 +125,9 @@ def _search(args: argparse.Namespace) -> int:
     try:
         summary = run_search(run, progress=progress)
         optimum = run.evaluator.optimum() if run.config.evaluator == "table" else None
+    except AlphaXError as exc:
+        logfile.append(run.folder, f"alphax: error: {exc}", name="alphax.cli")    # main() prints the same line
+        raise
     finally:
         run.close()
     best = summary.best
