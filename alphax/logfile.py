@@ -1,10 +1,11 @@
 """A run's ``log.txt``: what its process logged while the run was open, and why it ended.
 
 :func:`attach` copies the process's log records (at whatever level logging is configured for: INFO under
-``alphax search`` and ``run_server.py``, DEBUG with ``-v``) into the run folder's ``log.txt``, appended
-across resumes; :func:`detach` stops. :func:`append` adds one line (the message that ends a run, written by
-the entry point after the run has closed), flushed and fsynced. Under MPI that matters: an ``MPI_Abort``
-can end the job before ``mpiexec`` has passed on a process's last console lines (see
+``alphax search`` and ``run_server.py``, DEBUG with ``-v``, WARNING in ``alphax compare``'s workers) into
+the run folder's ``log.txt``, appended across resumes, created when the first record comes;
+:func:`detach` stops. :func:`append` adds one line (the message that ends a run, written by the entry
+point after the run has closed), flushed and fsynced. Under MPI that matters: an ``MPI_Abort`` can end
+the job before ``mpiexec`` has passed on a process's last console lines (see
 ``workers.protocol.ABORT_GRACE``); the reason is in the run folder whatever the console kept.
 """
 
@@ -22,7 +23,7 @@ _FORMATTER = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 def attach(folder: str | Path) -> logging.Handler:
     """Start copying this process's log records to ``folder/log.txt`` (appended); returns the handler."""
-    handler = logging.FileHandler(Path(folder) / LOG, mode="a", encoding="utf-8")
+    handler = logging.FileHandler(Path(folder) / LOG, mode="a", encoding="utf-8", delay=True)   # created when used
     handler.setFormatter(_FORMATTER)
     logging.getLogger().addHandler(handler)
     return handler
