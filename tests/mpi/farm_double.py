@@ -108,7 +108,7 @@ def main() -> int:
     args = p.parse_args()
     from mpi4py import MPI
 
-    from workers.protocol import exit_without_finalize, flush_logs
+    from workers.protocol import abort_job, exit_without_finalize
 
     rank = MPI.COMM_WORLD.Get_rank()
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s rank {rank} %(name)s: %(message)s")
@@ -122,8 +122,7 @@ def main() -> int:
                           startup_timeout=60)
         except FarmError as exc:
             print(f"farm_double: error: {exc}", file=sys.stderr, flush=True)
-            flush_logs()
-            MPI.COMM_WORLD.Abort(3)        # as run_server.py does on a fatal error
+            abort_job(MPI.COMM_WORLD, 3)   # as run_server.py does on a fatal error (flush, grace, MPI_Abort)
         (args.out / "farm.json").write_text(json.dumps(stats.to_json()))
         if stats.lost:
             exit_without_finalize(0)
