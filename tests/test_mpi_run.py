@@ -142,6 +142,8 @@ def test_client_that_cannot_start_ends_the_job_with_its_message(tmp_path, keep_a
         keep_alive=keep_alive, timeout=120)
     assert proc.returncode != 0
     assert "run_client.py (rank 1): error: CIFAR-10 folder" in proc.stdout and "does not exist" in proc.stdout
-    if keep_alive:   # the server outlives the client's exit and reports it
+    if keep_alive:   # the server outlives the client's exit and reports it, in its run's log.txt too
         assert "run_server.py: error: client 1 on" in proc.stdout and "could not start: CIFAR-10 folder" in proc.stdout
+        last = (tmp_path / "run" / "log.txt").read_text().splitlines()[-1]
+        assert "ERROR run_server: run_server.py: error: client 1 on" in last and "could not start: CIFAR-10" in last
     assert rows_of(tmp_path / "run") == []
