@@ -98,8 +98,10 @@ def main(argv: list[str] | None = None) -> int:
             stop_clients(comm, "the server could not start")
             raise
         try:
-            stats = serve(run, comm=comm, job_timeout=args.job_timeout, heartbeat_timeout=args.heartbeat_timeout,
-                          max_attempts=args.max_attempts, startup_timeout=args.startup_timeout)
+            with run.log_scope():
+                stats = serve(run, comm=comm, job_timeout=args.job_timeout,
+                              heartbeat_timeout=args.heartbeat_timeout, max_attempts=args.max_attempts,
+                              startup_timeout=args.startup_timeout)
         finally:
             run.close()
     except AlphaXError as exc:

@@ -7,26 +7,51 @@ the run folder's ``log.txt``, appended across resumes, created when the first re
 point after the run has closed), flushed and fsynced. Under MPI that matters: an ``MPI_Abort`` can end
 the job before ``mpiexec`` has passed on a process's last console lines (see
 ``workers.protocol.ABORT_GRACE``); the reason is in the run folder whatever the console kept.
+
+Several runs open in one process (library use; the CLI opens one) keep their logs apart with
+:func:`scope`: a record made inside ``with scope(handler)`` (``alphax.run.Run`` enters it in each of its
+methods and ``run_search`` around its loop) goes to that run's ``log.txt`` only; a record made outside any
+run's scope goes to every open run's. The scope is a context variable, so it follows the code that runs,
+not the logger that writes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import os
 from pathlib import Path
+from typing import Iterator
 
-__all__ = ["LOG", "attach", "detach", "append"]
+__all__ = ["LOG", "attach", "detach", "append", "scope"]
 
 LOG = "log.txt"
 _FORMATTER = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+_SCOPE: contextvars.ContextVar[logging.Handler | None] = contextvars.ContextVar("alphax_log_scope", default=None)
 
 
 def attach(folder: str | Path) -> logging.Handler:
     """Start copying this process's log records to ``folder/log.txt`` (appended); returns the handler."""
     handler = logging.FileHandler(Path(folder) / LOG, mode="a", encoding="utf-8", delay=True)   # created when used
     handler.setFormatter(_FORMATTER)
+    handler.addFilter(lambda record: _SCOPE.get() in (None, handler))
     logging.getLogger().addHandler(handler)
     return handler
+
+
+@contextlib.contextmanager
+def scope(handler: logging.Handler | None) -> Iterator[None]:
+    """Inside, records go only to ``handler``'s log (a handler from :func:`attach`), not to the other open
+    runs'; ``None`` leaves the current scope as it is. Nests; restored on exit."""
+    if handler is None:
+        yield
+        return
+    token = _SCOPE.set(handler)
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
 
 
 def detach(handler: logging.Handler | None) -> None:

@@ -21,6 +21,7 @@ The MPI server (``workers.server``) drives the same :class:`Run` through :func:`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -183,6 +184,16 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+def _in_log_scope(method):
+    """Run ``method`` inside the run's log scope (:func:`alphax.logfile.scope`): what it logs goes to this
+    run's ``log.txt``, not to another run open in the same process."""
+    @functools.wraps(method)
+    def scoped(self, *args, **kwargs):
+        with logfile.scope(self._log_handler):
+            return method(self, *args, **kwargs)
+    return scoped
+
+
 class Run:
     """A run folder opened for appending: the searcher, the results log and the checkpoints.
 
@@ -239,7 +250,13 @@ class Run:
     def wall_seconds(self) -> float:
         return self.wall_before + time.perf_counter() - self.started
 
+    def log_scope(self):
+        """A context in which what the process logs goes to this run's ``log.txt`` only (the run's own
+        methods enter it themselves): for code that drives the run, such as ``workers.server.serve``."""
+        return logfile.scope(self._log_handler)
+
     # -- recording -----------------------------------------------------------------------------
+    @_in_log_scope
     def ask(self) -> tuple[Proposal | None, float]:
         """One proposal from the searcher (None when it has nothing left) and the seconds it took."""
         self._recording = True
@@ -251,6 +268,7 @@ class Run:
             return None, seconds
         return proposals[0], seconds
 
+    @_in_log_scope
     def record(self, proposal: Proposal, result: Result, *, ask_seconds: float = 0.0) -> dict:
         """Log ``result`` durably, tell the searcher, checkpoint when due; returns the row."""
         self._recording = True
@@ -272,6 +290,7 @@ class Run:
             self.checkpoint()
         return row
 
+    @_in_log_scope
     def checkpoint(self) -> None:
         """Write a checkpoint of the current state (between results only)."""
         if self._recording:
@@ -311,6 +330,7 @@ class Run:
         self._predictor_file.flush()
         self._tau_written = len(taus)
 
+    @_in_log_scope
     def write_stats(self) -> dict:
         """``stats.json``: wall time, the searcher's own seconds per result (ask + tell) and its scalar
         metrics (e.g. regularized evolution's mutation counts, AlphaX's tree size)."""
@@ -326,6 +346,7 @@ class Run:
         tmp.replace(self.folder / STATS)
         return stats
 
+    @_in_log_scope
     def close(self) -> None:
         """Checkpoint (if anything was recorded since the last one and the state is consistent), write
         ``stats.json``, close the files."""
@@ -381,7 +402,9 @@ def create_run(config: SearchConfig, folder: str | Path, *, dispatch: str = "inl
     config.save(folder / CONFIG)
     run = Run(folder, config, space, searcher, RunLog(folder / RESULTS), evaluator_factory=factory,
               evaluator=evaluator, candidates=candidates, dispatch=dispatch)
-    log.info("new run %s: %s on %s, budget %d, seed %d", folder, config.algo, config.space, config.budget, config.seed)
+    with run.log_scope():
+        log.info("new run %s: %s on %s, budget %d, seed %d", folder, config.algo, config.space, config.budget,
+                 config.seed)
     return run
 
 
@@ -396,13 +419,14 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
     runlog = RunLog(folder / RESULTS)
     handler = logfile.attach(folder)      # from here on: what the restore finds (a corrupt checkpoint) goes there too
     try:
-        if budget is not None and budget != config.budget:
-            if budget < len(runlog):
-                raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already holds")
-            config = config.with_budget(budget)
-            config.save(folder / CONFIG)
-        evaluator, candidates = _candidates(config, factory)
-        searcher, state = _restore(folder, config, space, candidates, runlog)
+        with logfile.scope(handler):
+            if budget is not None and budget != config.budget:
+                if budget < len(runlog):
+                    raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already holds")
+                config = config.with_budget(budget)
+                config.save(folder / CONFIG)
+            evaluator, candidates = _candidates(config, factory)
+            searcher, state = _restore(folder, config, space, candidates, runlog)
     except BaseException:
         runlog.close()
         logfile.detach(handler)
@@ -524,7 +548,7 @@ def run_search(run: Run, *, progress: bool | None = None) -> RunSummary:
     cfg = run.config
     best = run.best
     complete = True
-    with _StopOnSignal() as stop, logging_redirect_tqdm(), \
+    with run.log_scope(), _StopOnSignal() as stop, logging_redirect_tqdm(), \
             tqdm(total=cfg.budget, initial=run.n, disable=not progress, unit="cell", dynamic_ncols=True,
                  desc=f"{cfg.algo} seed {cfg.seed}") as bar:
         if best is not None:

@@ -241,6 +241,37 @@ def test_a_failed_evaluation_is_recorded_as_data(tmp_path):
     assert len(stats["searcher_seconds"]) == 6 and stats["wall_seconds"] > 0
 
 
+def test_two_runs_open_in_one_process_keep_their_logs_apart(tmp_path, caplog):
+    """Library use: what one run's code logs goes to its log.txt only; a record made outside both runs
+    goes to both."""
+    caplog.set_level(logging.INFO)
+
+    class Broken:
+        def evaluate(self, cell):
+            raise RuntimeError("GPU fell off the bus")
+
+        def close(self):
+            pass
+
+    a = create_run(cfg(budget=4, seed=1), tmp_path / "a")
+    b = create_run(cfg(budget=4, seed=2), tmp_path / "b")
+    try:
+        b._evaluator = Broken()
+        run_search(b, progress=False)      # logs "evaluation failed" four times, inside b's scope
+        run_search(a, progress=False)
+        logging.getLogger("elsewhere").warning("said outside both runs")
+    finally:
+        a.close()
+        b.close()
+    logging.getLogger("elsewhere").warning("said after both closed")
+    log_a, log_b = ((tmp_path / name / "log.txt").read_text() for name in "ab")
+    assert f"new run {tmp_path / 'a'}" in log_a and f"new run {tmp_path / 'b'}" not in log_a
+    assert f"new run {tmp_path / 'b'}" in log_b and f"new run {tmp_path / 'a'}" not in log_b
+    assert log_b.count("GPU fell off the bus") == 4 and "GPU fell off the bus" not in log_a
+    assert "said outside both runs" in log_a and "said outside both runs" in log_b
+    assert "said after both closed" not in log_a + log_b
+
+
 def test_a_checkpoint_of_another_config_or_table_is_refused(tmp_path, monkeypatch):
     folder = tmp_path / "run"
     search(cfg(budget=12), folder)
