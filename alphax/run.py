@@ -185,11 +185,11 @@ def _jsonable(obj: Any) -> Any:
 
 
 def _in_log_scope(method):
-    """Run ``method`` inside the run's log scope (:func:`alphax.logfile.scope`): what it logs goes to this
-    run's ``log.txt``, not to another run open in the same process."""
+    """Run ``method`` inside the run's :meth:`Run.log_scope`: what it logs goes to this run's ``log.txt``,
+    not to another run open in the same process."""
     @functools.wraps(method)
     def scoped(self, *args, **kwargs):
-        with logfile.scope(self._log_handler):
+        with self.log_scope():
             return method(self, *args, **kwargs)
     return scoped
 
