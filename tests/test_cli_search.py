@@ -88,8 +88,14 @@ def test_sigterm_checkpoints_and_resume_finishes_the_budget(tmp_path, run_cli):
     (["--space", "nasbench101", "--dataset", "cifar10"], 1, "--dataset is for --space nasbench201"),
     (["--option", "nokey"], 2, "expected KEY=VALUE"),
     (["--algo", "random", "--option", "bogus=1", "--budget", "2"], 1, "bad option for --algo random"),
-    (["--option", "mutate_every=-1", "--budget", "2"], 1, "bad option for --algo alphax: mutate_every must be"),
+    (["--option", "mutate_every=-1", "--budget", "2"], 1, "bad option for --algo alphax: option mutate_every must be an integer >= 0"),
     (["--option", "selection=bogus", "--budget", "2"], 1, "bad option for --algo alphax: selection must be"),
+    (["--option", "playouts=abc", "--budget", "40"], 1, "bad option for --algo alphax: option playouts must be an integer"),
+    (["--option", "kappa=NaN", "--budget", "40"], 1, "option kappa must be a finite number"),
+    (["--algo", "evolution", "--option", "tournament_size=0", "--budget", "40"], 1,
+     "option tournament_size must be an integer >= 1"),
+    (["--algo", "evolution", "--option", "population=3", "--budget", "2"], 1,
+     "unknown option 'population' for RegularizedEvolution; its options are: mutation_retries, population_size"),
     (["--epochs", "3"], 1, "training options need --evaluator train"),
 ])
 def test_bad_options_are_one_clear_line(tmp_path, run_cli, args, code, message):

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from alphax.searchers.base import Proposal, Result, Searcher
+from alphax.searchers.base import Proposal, Result, Searcher, check_options
 from alphax.searchers.evolution import RegularizedEvolution
 from alphax.searchers.random import RandomSearch
 
@@ -25,13 +25,17 @@ def make_searcher(name: str, space, *, rng: np.random.Generator, candidates: Seq
     """The searcher called ``name`` ('random', 'evolution' or 'alphax') on ``space``.
 
     ``candidates``: the cells the evaluator can evaluate (a table's cells with data), or None for any
-    valid cell. ``options`` are the searcher's keyword arguments (see each class).
+    valid cell. ``options`` are the searcher's keyword arguments (see each class), checked first
+    (:func:`~alphax.searchers.base.check_options`: names, types, minimums).
     """
     if name == "random":
-        return RandomSearch(space, rng=rng, candidates=candidates, **options)
-    if name == "evolution":
-        return RegularizedEvolution(space, rng=rng, candidates=candidates, **options)
-    if name == "alphax":
+        cls = RandomSearch
+    elif name == "evolution":
+        cls = RegularizedEvolution
+    elif name == "alphax":
         from alphax.searchers.alphax import AlphaXSearch   # imports torch
-        return AlphaXSearch(space, rng=rng, candidates=candidates, **options)
-    raise ValueError(f"unknown searcher {name!r}; choose one of {', '.join(SEARCHERS)}")
+        cls = AlphaXSearch
+    else:
+        raise ValueError(f"unknown searcher {name!r}; choose one of {', '.join(SEARCHERS)}")
+    check_options(cls, options)
+    return cls(space, rng=rng, candidates=candidates, **options)

@@ -118,6 +118,11 @@ class AlphaXSearch(Searcher):
     Failed evaluations are never trained on; in the tree they count as the worst result so far.
     """
 
+    OPTION_MINIMUM = {"c": 0, "playouts": 1, "kappa": 0, "init_random": 1, "retrain_every": 1,
+                      "retrain_fraction": 0, "first_fit_steps": 1, "fit_steps": 1, "members": 1, "hidden": 1,
+                      "tau_window": 2, "prior_visits": 0, "exploit_every": 0, "mutate_every": 0, "mutate_top": 1}
+    """Smallest allowed value of each numeric option (``searchers.check_options``)."""
+
     def __init__(self, space: SearchSpace, *, rng: np.random.Generator, candidates: Sequence[Any] | None = None,
                  c: float = GUIDED_C, playouts: int = 10, kappa: float = 1.0, init_random: int = 20,
                  retrain_every: int = 3, retrain_fraction: float = 0.02, first_fit_steps: int = 300,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Proposal", "Result", "Searcher"]
+__all__ = ["Proposal", "Result", "Searcher", "check_options"]
 
 
 @dataclass(frozen=True)
@@ -51,3 +53,37 @@ class Searcher(ABC):
     def metrics(self) -> dict:
         """Diagnostics for the run log (e.g. the predictor's ranking quality); empty by default."""
         return {}
+
+
+_SKIP = ("self", "space", "rng", "candidates")
+
+
+def check_options(cls: type, options: dict) -> None:
+    """Raise ``ValueError`` naming the option and the way out unless every entry of ``options`` is a
+    keyword argument of ``cls.__init__`` with a value of its default's type (``True``/``False`` for a
+    bool, an integer for an int, a finite number for a float, text for a str) and at least
+    ``cls.OPTION_MINIMUM[key]`` where given. Run before anything is written, so that a bad ``--option``
+    fails at once instead of part-way through a run (or at every resume of it)."""
+    params = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+              if name not in _SKIP and p.kind is p.KEYWORD_ONLY}
+    minimum = getattr(cls, "OPTION_MINIMUM", {})
+    for key, value in options.items():
+        if key not in params:
+            known = ", ".join(sorted(params)) or "none"
+            raise ValueError(f"unknown option {key!r} for {cls.__name__}; its options are: {known}")
+        default = params[key]
+        if isinstance(default, bool):
+            ok, want = isinstance(value, bool), "true or false"
+        elif isinstance(default, int):
+            ok, want = isinstance(value, int) and not isinstance(value, bool), "an integer"
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            want = "a finite number"
+        elif isinstance(default, str):
+            ok, want = isinstance(value, str), "text"
+        else:
+            ok, want = True, ""
+        if ok and key in minimum and value < minimum[key]:
+            ok, want = False, f"{want} >= {minimum[key]}"
+        if not ok:
+            raise ValueError(f"option {key} must be {want}, got {value!r}")

@@ -33,6 +33,9 @@ class RegularizedEvolution(Searcher):
     proposals outstanding at once), proposals are random.
     """
 
+    OPTION_MINIMUM = {"population_size": 1, "tournament_size": 1, "mutation_retries": 1}
+    """Smallest allowed value of each option (``searchers.check_options``)."""
+
     def __init__(self, space: SearchSpace, *, rng: np.random.Generator,
                  candidates: Sequence[Any] | None = None, population_size: int = 100,
                  tournament_size: int = 10, mutation_retries: int = 1000):
