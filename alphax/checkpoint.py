@@ -3,7 +3,8 @@
 Layout in the run folder: ``checkpoint.pkl`` (latest) and ``checkpoint.prev.pkl`` (the one before).
 A save writes ``checkpoint.pkl.tmp``, fsyncs it, moves the latest to ``.prev`` and renames the temp file
 into place, then fsyncs the folder; a kill at any point leaves at least one complete checkpoint (or none
-before the first save). Each file is a header line, the SHA-256 of the payload and the pickled payload, so
+before the first save). A latest checkpoint found corrupt at a save is moved to
+``checkpoint.pkl.corrupt`` instead of ``.prev``, so it never replaces the intact one a resume fell back to. Each file is a header line, the SHA-256 of the payload and the pickled payload, so
 a truncated or altered file is detected instead of unpickled.
 
 ``shared``: objects that the loader can provide again (a table's candidate cells, thousands of them):
@@ -84,10 +85,28 @@ def save_checkpoint(folder: str | os.PathLike, state: dict, *, shared: Sequence[
         os.fsync(f.fileno())
     latest = folder / LATEST
     if latest.exists():
-        os.replace(latest, folder / PREVIOUS)
+        try:
+            _verified(latest)
+        except CheckpointError as exc:
+            # a corrupt latest must not push out an intact previous one (the one a resume fell back
+            # to): it is kept aside for inspection instead, and the previous one stays where it is
+            aside = _unused(folder / (LATEST + ".corrupt"))
+            os.replace(latest, aside)
+            log.warning("%s; kept as %s, %s left as it is", exc, aside.name, PREVIOUS)
+        else:
+            os.replace(latest, folder / PREVIOUS)
     os.replace(tmp, latest)
     _fsync_dir(folder)
     return latest
+
+
+def _unused(path: Path) -> Path:
+    """``path``, or ``path.2``, ``path.3``, ... : the first name not taken."""
+    out, i = path, 1
+    while out.exists():
+        i += 1
+        out = path.with_name(f"{path.name}.{i}")
+    return out
 
 
 def _verified(path: Path) -> tuple[dict, bytes]:

@@ -142,21 +142,37 @@ def reference_values(evaluator) -> Callable[[dict], float | None] | None:
 
 
 # -- the comparison --------------------------------------------------------------------------------
-def _prepare(config: CompareConfig, out: Path) -> None:
-    want = config.to_json()
+def _check_folder(config: CompareConfig, out: Path) -> bool:
+    """Whether ``out`` holds this comparison already (True: continue it) or may start it (False); a
+    :class:`CheckpointError` with the way out otherwise. Writes nothing."""
     path = out / "compare.json"
     if path.exists():
-        have = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            have = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CheckpointError(f"{path} cannot be read ({exc}); restore it or use another --out") from None
+        want = config.to_json()
+        if not isinstance(have, dict):
+            raise CheckpointError(f"{path} is not a comparison's options (a {type(have).__name__}); "
+                                  f"restore it or use another --out")
         if have != want:
             diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
             raise CheckpointError(f"{out} holds a comparison with other options ({', '.join(diff)}); "
                                   f"use another --out")
+        return True
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise CheckpointError(f"{out} exists and is not a comparison folder; use another --out")
+    return False
+
+
+def _prepare(config: CompareConfig, out: Path, *, continuing: bool) -> None:
+    if continuing:
         log.info("continuing the comparison in %s", out)
         return
-    if out.exists() and any(out.iterdir()):
-        raise CheckpointError(f"{out} exists and is not a comparison folder; use another --out")
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(want, indent=1), encoding="utf-8")
+    tmp = out / "compare.json.tmp"
+    tmp.write_text(json.dumps(config.to_json(), indent=1), encoding="utf-8")
+    os.replace(tmp, out / "compare.json")
 
 
 class _StopWorkers:
@@ -205,9 +221,11 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
     from alphax.run import build_space_and_evaluator
 
     out = Path(out)
-    _prepare(config, out)
+    continuing = _check_folder(config, out)
     t0 = time.perf_counter()
-    _, evaluator = build_space_and_evaluator(config.run_config(config.algos[0], 0))   # loaded once, shared by fork
+    # loaded once, shared by fork; and before anything is written, so bad data leaves no folder behind
+    _, evaluator = build_space_and_evaluator(config.run_config(config.algos[0], 0))
+    _prepare(config, out, continuing=continuing)
     optimum = evaluator.optimum()
     log.info("optimum: %s (%.6f), found in %.1f s", optimum[0], optimum[1], time.perf_counter() - t0)
     seeds = list(range(config.seeds))

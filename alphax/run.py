@@ -40,7 +40,8 @@ import numpy as np
 from alphax import logfile
 from alphax.checkpoint import load_checkpoint, save_checkpoint
 from alphax.config import SearchConfig
-from alphax.errors import CheckpointError, ConfigError
+from alphax.errors import CheckpointError, ConfigError, DataError
+from alphax.runlock import RunLock
 from alphax.runlog import RESULTS, RunLog
 from alphax.searchers.base import Proposal, Result, Searcher
 from alphax.spaces.base import SearchSpace
@@ -55,6 +56,9 @@ PREDICTOR = "predictor.jsonl"
 STATS = "stats.json"
 
 EvaluatorFactory = Callable[[], Any]
+"""Makes the run's evaluator when first needed. It may carry ``check(local=...)``, run by :func:`create_run`
+before the run folder exists, which raises what making the evaluator would (``local``: this process
+evaluates, rather than MPI clients with their own data)."""
 
 
 # -- spaces and evaluators: one registry ------------------------------------------------------------
@@ -73,18 +77,33 @@ def _nasbench101(config: SearchConfig) -> tuple[SearchSpace, EvaluatorFactory]:
             _TABLES[key] = TableEvaluator.from_path(config.data, seed=config.eval_seed)
         return _TABLES[key]
 
-    def train():
+    def train_options():
         from workers.cifar import VALIDATION_SIZE
-        from workers.train_evaluator import TrainEvaluator
         from workers.training import TrainConfig
 
         opts = dict(config.train)
         cifar = opts.pop("cifar", None)
-        if not cifar:
-            raise ConfigError("--evaluator train needs --cifar DIR (the cifar-10-batches-py folder)")
         validation_size = opts.pop("validation_size", VALIDATION_SIZE)
-        return TrainEvaluator(cifar, TrainConfig(**opts), validation_size=validation_size)
+        return cifar, TrainConfig(**opts), validation_size
 
+    def train():
+        from workers.train_evaluator import TrainEvaluator
+
+        check(local=True)
+        cifar, train_config, validation_size = train_options()
+        return TrainEvaluator(cifar, train_config, validation_size=validation_size)
+
+    def check(*, local: bool) -> None:
+        """The training options, and (``local``: this process trains) the CIFAR-10 folder's files."""
+        from workers.cifar import check_cifar10_folder
+
+        cifar, _, _ = train_options()
+        if local:
+            if not cifar:
+                raise ConfigError("--evaluator train needs --cifar DIR (the cifar-10-batches-py folder)")
+            check_cifar10_folder(cifar)
+
+    train.check = check
     return NASBench101Space(), (table if config.evaluator == "table" else train)
 
 
@@ -203,8 +222,9 @@ class Run:
 
     def __init__(self, folder: Path, config: SearchConfig, space: SearchSpace, searcher: Searcher, runlog: RunLog,
                  *, evaluator_factory: EvaluatorFactory, evaluator=None, candidates=None, dispatch: str = "inline",
-                 state: dict | None = None, log_handler=None):
+                 state: dict | None = None, log_handler=None, lock: RunLock | None = None):
         self.folder, self.config, self.space, self.searcher = folder, config, space, searcher
+        self._lock = lock
         self._log_handler = log_handler if log_handler is not None else logfile.attach(folder)
         self.candidates = list(candidates) if candidates is not None else []
         self.candidates_id = _fingerprint(space, self.candidates)
@@ -362,6 +382,8 @@ class Run:
                 self._evaluator.close()
             logfile.detach(self._log_handler)
             self._log_handler = None
+            if self._lock is not None:
+                self._lock.release()
 
 
 # -- opening a run ---------------------------------------------------------------------------------
@@ -386,7 +408,11 @@ def _candidates(config: SearchConfig, factory: EvaluatorFactory):
     if config.evaluator != "table":
         return None, None
     evaluator = factory()
-    return evaluator, evaluator.candidates()
+    candidates = evaluator.candidates()
+    if candidates is not None and not candidates:
+        raise DataError(f"the {config.space} data{f' at {config.data}' if config.data else ''} has no cell with "
+                        f"a validation accuracy to search; check --data")
+    return evaluator, candidates
 
 
 def create_run(config: SearchConfig, folder: str | Path, *, dispatch: str = "inline") -> Run:
@@ -396,12 +422,19 @@ def create_run(config: SearchConfig, folder: str | Path, *, dispatch: str = "inl
         hint = f"resume it with 'alphax search --resume {folder}'" if (folder / CONFIG).exists() else "it is not empty"
         raise CheckpointError(f"{folder} already exists ({hint}) or choose another --out")
     space, factory = _build(config)
+    if hasattr(factory, "check"):       # what an evaluator made later would refuse, refused before the folder exists
+        factory.check(local=dispatch == "inline")
     evaluator, candidates = _candidates(config, factory)
     searcher = _make_searcher(config, space, candidates)
     folder.mkdir(parents=True, exist_ok=True)
-    config.save(folder / CONFIG)
-    run = Run(folder, config, space, searcher, RunLog(folder / RESULTS), evaluator_factory=factory,
-              evaluator=evaluator, candidates=candidates, dispatch=dispatch)
+    lock = RunLock(folder)
+    try:
+        config.save(folder / CONFIG)
+        run = Run(folder, config, space, searcher, RunLog(folder / RESULTS), evaluator_factory=factory,
+                  evaluator=evaluator, candidates=candidates, dispatch=dispatch, lock=lock)
+    except BaseException:
+        lock.release()
+        raise
     with run.log_scope():
         log.info("new run %s: %s on %s, budget %d, seed %d", folder, config.algo, config.space, config.budget,
                  config.seed)
@@ -416,23 +449,31 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
         raise CheckpointError(f"{folder} is not a run folder (no {CONFIG}); start a run with --out {folder}")
     config = SearchConfig.load(folder / CONFIG)
     space, factory = _build(config)
-    runlog = RunLog(folder / RESULTS)
+    lock = RunLock(folder)                # before anything is written (opening the log drops a torn line)
+    try:
+        runlog = RunLog(folder / RESULTS)
+    except BaseException:
+        lock.release()
+        raise
     handler = logfile.attach(folder)      # from here on: what the restore finds (a corrupt checkpoint) goes there too
     try:
         with logfile.scope(handler):
+            saved = config
             if budget is not None and budget != config.budget:
                 if budget < len(runlog):
                     raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already holds")
                 config = config.with_budget(budget)
-                config.save(folder / CONFIG)
             evaluator, candidates = _candidates(config, factory)
             searcher, state = _restore(folder, config, space, candidates, runlog)
+            if config != saved:
+                config.save(folder / CONFIG)       # only once the run is known to resume
     except BaseException:
         runlog.close()
         logfile.detach(handler)
+        lock.release()
         raise
     run = Run(folder, config, space, searcher, runlog, evaluator_factory=factory, evaluator=evaluator,
-              candidates=candidates, dispatch=dispatch, state=state, log_handler=handler)
+              candidates=candidates, dispatch=dispatch, state=state, log_handler=handler, lock=lock)
     if len(runlog) > state.get("n", 0):
         run.checkpoint()            # the replay is done once
     return run

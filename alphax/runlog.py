@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Callable
@@ -30,6 +31,20 @@ log = logging.getLogger(__name__)
 
 RESULTS = "results.jsonl"
 FIELDS = ("n", "hash", "matrix", "ops", "accuracy", "predicted", "seconds", "worker")
+
+
+_CORRUPT = "; the log is corrupt: restore it from a copy, or keep the folder aside and start a new run"
+
+
+def _row_problem(row: dict) -> str | None:
+    """What is wrong with a complete row's types (``hash`` text, ``accuracy`` a finite number or null),
+    or None: what the code reading a log relies on, checked once here."""
+    if not isinstance(row.get("hash"), str):
+        return f"has hash={row.get('hash')!r}, not text"
+    acc = row.get("accuracy")
+    if acc is not None and (isinstance(acc, bool) or not isinstance(acc, (int, float)) or not math.isfinite(acc)):
+        return f"has accuracy={acc!r}, not a number or null"
+    return None
 
 
 def _scan(path: Path) -> tuple[list[dict], int, int]:
@@ -49,12 +64,15 @@ def _scan(path: Path) -> tuple[list[dict], int, int]:
         except (ValueError, UnicodeDecodeError) as exc:
             if last:               # the last line without its newline: a torn write
                 return rows, offset, len(raw)
-            raise DataError(f"{path}: line {i + 1} is not a JSON object ({exc}); the log is corrupt") from None
+            raise DataError(f"{path}: line {i + 1} is not a JSON object ({exc}){_CORRUPT}") from None
         if last:                   # valid JSON but its newline never made it: still a torn write
             return rows, offset, len(raw)
         expected = len(rows) + 1
         if row.get("n") != expected:
             raise DataError(f"{path}: line {i + 1} has n={row.get('n')!r}, expected {expected}")
+        problem = _row_problem(row)
+        if problem:
+            raise DataError(f"{path}: line {i + 1} {problem}{_CORRUPT}")
         rows.append(row)
         offset += len(raw) + 1
     return rows, offset, 0

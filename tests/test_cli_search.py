@@ -103,6 +103,41 @@ def test_bad_options_are_one_clear_line(tmp_path, run_cli, args, code, message):
     assert proc.returncode == code, proc.stderr
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2
     assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "run").exists()           # refused before anything is written
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cifar", "MISSING"], "MISSING does not exist"),
+    ([], "--evaluator train needs --cifar DIR"),
+    (["--cifar", ".", "--epochs", "-1"], "epochs, batch size, eval batch size and check interval must be >= 1"),
+])
+def test_bad_training_options_are_refused_before_the_run_folder_exists(tmp_path, run_cli, args, message):
+    """Otherwise the folder would exist and every resume of it fail the same way, with no way to fix it."""
+    proc = run_cli("search", "--space", "nasbench101", "--evaluator", "train", *args, "--budget", 2, "--no-progress",
+                   "--out", tmp_path / "run", timeout=120, cwd=tmp_path)
+    assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_out_path_that_cannot_be_made_is_one_clear_line(tmp_path, run_cli):
+    (tmp_path / "afile").write_text("mine\n")
+    proc = run_cli("search", *NB201, "--algo", "random", "--budget", 5, "--out", tmp_path / "afile" / "run", timeout=120)
+    assert proc.returncode == 1 and "afile/run: Not a directory" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "afile").read_text() == "mine\n"
+
+
+def test_a_data_file_without_cells_is_refused_before_the_run_folder_exists(tmp_path, run_cli):
+    import gzip
+
+    empty = tmp_path / "empty.jsonl.gz"
+    with gzip.open(empty, "wb"):
+        pass
+    for algo in ("alphax", "random"):
+        proc = run_cli("search", "--space", "nasbench101", "--data", empty, "--algo", algo, "--budget", 3,
+                       "--no-progress", "--out", tmp_path / algo, timeout=120)
+        assert proc.returncode == 1 and "has no cell with a validation accuracy to search; check --data" in proc.stderr
+        assert "bad option" not in proc.stderr and not (tmp_path / algo).exists()
 
 
 def test_bad_run_folders(tmp_path, run_cli):
@@ -124,9 +159,11 @@ def test_bad_run_folders(tmp_path, run_cli):
     save_checkpoint(run, {"n": 5})
     (run / LATEST).write_bytes((run / LATEST).read_bytes()[:-4])
     corrupt = (run / LATEST).read_bytes()
+    config = (run / "config.json").read_bytes()
     proc = run_cli("search", "--resume", run, "--budget", 8, "--no-progress", timeout=120)
     assert proc.returncode == 1 and "no intact checkpoint" in proc.stderr and "mv " in proc.stderr
     assert (run / LATEST).read_bytes() == corrupt and (run / "results.jsonl").read_bytes() == before
+    assert (run / "config.json").read_bytes() == config      # a resume that fails changes nothing (the budget)
     (run / "bad").mkdir()                                   # the way out the message gives works
     (run / LATEST).rename(run / "bad" / LATEST)
     proc = run_cli("search", "--resume", run, "--budget", 8, "--no-progress", timeout=120)
@@ -155,10 +192,14 @@ def test_train_evaluator_inline_without_mpi(tmp_path, run_cli):
 
 def test_the_error_that_ends_a_run_is_the_last_line_of_its_log(tmp_path, run_cli):
     out = tmp_path / "run"
-    proc = run_cli("search", "--space", "nasbench101", "--evaluator", "train", "--cifar", tmp_path / "missing",
+    cifar = tmp_path / "cifar"          # every file there (checked before the run opens), none readable
+    cifar.mkdir()
+    for name in ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"):
+        (cifar / name).write_bytes(b"not a pickle")
+    proc = run_cli("search", "--space", "nasbench101", "--evaluator", "train", "--cifar", cifar,
                    "--algo", "random", "--budget", 2, "--no-progress", "--out", out, timeout=120)
     assert proc.returncode == 1, proc.stderr[-2000:]
     line = proc.stderr.strip().splitlines()[-1]
-    assert line.startswith("alphax: error: CIFAR-10 folder") and "does not exist" in line
+    assert line.startswith("alphax: error: ") and "is not a CIFAR-10 python batch file" in line
     log = (out / "log.txt").read_text().splitlines()
     assert "new run" in log[0] and log[-1].endswith(" ERROR alphax.cli: " + line)

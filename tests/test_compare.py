@@ -90,6 +90,26 @@ def test_a_small_comparison_writes_summary_plot_and_run_folders_and_continues(tm
         run_compare(CompareConfig(space="nasbench201", algos=("random",), seeds=2, budget=60), out, progress=False)
 
 
+def test_bad_data_or_a_corrupt_compare_json_is_one_clear_line_and_writes_nothing(tmp_path, nb101_dir, run_cli):
+    """A wrong --data used to leave compare.json behind, after which the right --data was refused."""
+    import gzip
+
+    bad = tmp_path / "trunc.jsonl.gz"
+    bad.write_bytes(gzip.compress(b'{"hash": "abc", "modu')[:25])
+    out = tmp_path / "cmp"
+    args = ["compare", "--space", "nasbench101", "--algos", "random", "--seeds", 1, "--budget", 5, "--out", out,
+            "--no-progress"]
+    proc = run_cli(*args, "--data", bad, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and str(bad) in proc.stderr, proc.stderr
+    assert not out.exists()
+    proc = run_cli(*args, "--data", nb101_dir / "nb101_real_subset.jsonl.gz", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (out / "compare.json").write_text('{"space": "nasbe')                  # cut short
+    proc = run_cli(*args, "--data", nb101_dir / "nb101_real_subset.jsonl.gz", timeout=300)
+    assert proc.returncode == 1 and "compare.json cannot be read" in proc.stderr and "another --out" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_compare_on_nasbench101(tmp_path, nb101_dir, run_cli):
     out = tmp_path / "cmp"
     proc = run_cli("compare", "--space", "nasbench101", "--data", nb101_dir / "nb101_real_subset.jsonl.gz",

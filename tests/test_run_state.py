@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 
 import pytest
 
@@ -52,6 +53,11 @@ def test_a_bad_line_in_the_middle_is_corruption(tmp_path):
     path.write_text(json.dumps(row(1)) + "\n" + json.dumps(row(3)) + "\n")
     with pytest.raises(DataError, match="expected 2"):
         read_results(path)
+    for bad, message in (({"accuracy": "high"}, "accuracy='high', not a number"),
+                         ({"accuracy": float("nan")}, "accuracy=nan"), ({"hash": None}, "hash=None, not text")):
+        path.write_text(json.dumps(row(1)) + "\n" + json.dumps({**row(2), **bad}) + "\n")
+        with pytest.raises(DataError, match=f"line 2 has {re.escape(message)}.*restore it from a copy"):
+            read_results(path)
 
 
 def test_append_refuses_a_wrong_number(tmp_path):
@@ -73,6 +79,22 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_previous(tmp_path, caplog):
         state, path = load_checkpoint(tmp_path)
     assert state == {"n": 10, "x": "old"} and path.name == PREVIOUS
     assert "corrupt" in caplog.text and "previous checkpoint" in caplog.text
+
+
+def test_a_save_after_a_corrupt_latest_keeps_the_intact_previous_checkpoint(tmp_path, caplog):
+    """The save after a resume that fell back to ``.prev`` must not rotate the corrupt latest onto it."""
+    save_checkpoint(tmp_path, {"n": 10})
+    save_checkpoint(tmp_path, {"n": 20})
+    previous = (tmp_path / PREVIOUS).read_bytes()
+    corrupt = (tmp_path / LATEST).read_bytes()[:-7]
+    (tmp_path / LATEST).write_bytes(corrupt)
+    with caplog.at_level(logging.WARNING):
+        save_checkpoint(tmp_path, {"n": 15})
+    assert (tmp_path / PREVIOUS).read_bytes() == previous            # n=10, intact
+    assert (tmp_path / (LATEST + ".corrupt")).read_bytes() == corrupt  # kept aside, not deleted
+    assert read_checkpoint(tmp_path / LATEST)["n"] == 15 and "kept as checkpoint.pkl.corrupt" in caplog.text
+    save_checkpoint(tmp_path, {"n": 25})                               # an intact latest rotates as before
+    assert read_checkpoint(tmp_path / PREVIOUS)["n"] == 15
 
 
 def test_a_lone_corrupt_checkpoint_is_a_clear_error_and_nothing_is_deleted(tmp_path):
@@ -210,6 +232,31 @@ def test_an_existing_folder_is_never_overwritten(tmp_path):
         resume_run(folder, budget=3)
     with pytest.raises(CheckpointError, match="not a run folder"):
         resume_run(tmp_path / "nothing")
+
+
+def test_a_run_folder_is_open_in_one_process_at_a_time(tmp_path):
+    """Two processes appending to one results log would corrupt it: the second is refused, and the
+    kernel drops the lock with the process (a killed run leaves no stale lock)."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "run"
+    search(cfg(budget=10), folder)
+    run = resume_run(folder, budget=15)
+    before = (folder / "results.jsonl").read_bytes()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "alphax.cli", "search", "--resume", str(folder), "--budget", "20",
+                               "--no-progress"], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 1, proc.stderr
+        assert f"in use by another alphax process (pid {os.getpid()})" in proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert (folder / "results.jsonl").read_bytes() == before
+        with pytest.raises(CheckpointError, match="in use"):
+            resume_run(folder)                            # in this process too
+        run_search(run, progress=False)
+    finally:
+        run.close()
+    assert resume(folder, budget=20) == search(cfg(budget=20), tmp_path / "ref")
 
 
 def test_a_failed_evaluation_is_recorded_as_data(tmp_path):

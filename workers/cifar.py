@@ -87,15 +87,22 @@ def write_batch(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
         pickle.dump(obj, f, protocol=2)
 
 
-def load_cifar10(folder: str | Path, *, validation_size: int = VALIDATION_SIZE) -> Cifar10:
-    """The three splits of the ``cifar-10-batches-py`` folder; the last ``validation_size`` training
-    images are the validation set."""
+def check_cifar10_folder(folder: str | Path) -> Path:
+    """``folder`` if it holds the six batch files (without reading them); a :class:`DataError` saying
+    what is missing otherwise."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"CIFAR-10 folder {folder} does not exist; {_HINT}")
     missing = [n for n in TRAIN_FILES + (TEST_FILE,) if not (folder / n).is_file()]
     if missing:
         raise DataError(f"CIFAR-10 folder {folder} lacks {', '.join(missing)}; {_HINT}")
+    return folder
+
+
+def load_cifar10(folder: str | Path, *, validation_size: int = VALIDATION_SIZE) -> Cifar10:
+    """The three splits of the ``cifar-10-batches-py`` folder; the last ``validation_size`` training
+    images are the validation set."""
+    folder = check_cifar10_folder(folder)
     parts = [read_batch(folder / n) for n in TRAIN_FILES]
     images = np.concatenate([p.images for p in parts])
     labels = np.concatenate([p.labels for p in parts])

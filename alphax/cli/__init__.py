@@ -44,6 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     except AlphaXError as exc:
         print(f"alphax: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:         # a path that cannot be made or written (a file in the way, no permission, disk full)
+        if args.verbose:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"alphax: error: {where}{exc.strerror or exc}; check the path and its permissions "
+              f"(-v shows where it happened)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("alphax: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,50 @@
+"""One process at a time per run folder: an advisory lock on ``run.lock`` (POSIX ``flock``).
+
+Two processes appending to one ``results.jsonl`` (two ``alphax search --resume DIR`` started at once, or a
+resume beside a live MPI server) would interleave their rows and leave a log no resume can read. A run
+takes the lock before it writes anything and holds it until it is closed; the kernel drops it when the
+process dies, however it dies, so a killed run never leaves a stale lock behind. The file stays (it
+holds the pid of the last holder, for the error message); removing it is harmless when no run is open.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alphax.errors import CheckpointError
+
+try:
+    import fcntl
+except ImportError:          # not POSIX: no lock (documented in the README's resume section)
+    fcntl = None
+
+__all__ = ["LOCK", "RunLock"]
+
+LOCK = "run.lock"
+
+
+class RunLock:
+    """``RunLock(folder)`` takes the folder's lock or raises :class:`CheckpointError` naming the process
+    that holds it; ``release()`` (idempotent) gives it back."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.path = Path(folder) / LOCK
+        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        if fcntl is None:
+            return
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(self._fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(self._fd)
+            self._fd = None
+            raise CheckpointError(f"{self.path.parent} is in use by another alphax process (pid {holder}); "
+                                  f"wait for it to end or stop it, then resume") from None
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)           # closing the descriptor drops the flock
+            self._fd = None
