@@ -110,6 +110,13 @@ def test_bad_data_or_a_corrupt_compare_json_is_one_clear_line_and_writes_nothing
     assert "Traceback" not in proc.stderr
 
 
+def test_jobs_must_be_positive(tmp_path, run_cli):
+    proc = run_cli("compare", "--space", "nasbench201", "--algos", "random", "--seeds", 1, "--budget", 5, "--jobs", 0,
+                   "--out", tmp_path / "cmp", "--no-progress", timeout=120)
+    assert proc.returncode == 1 and "--jobs must be a positive number" in proc.stderr, proc.stderr
+    assert not (tmp_path / "cmp").exists()
+
+
 def test_compare_on_nasbench101(tmp_path, nb101_dir, run_cli):
     out = tmp_path / "cmp"
     proc = run_cli("compare", "--space", "nasbench101", "--data", nb101_dir / "nb101_real_subset.jsonl.gz",

@@ -167,6 +167,8 @@ def _against_optimum(run, folder, optimum: tuple[str, float]) -> str:
 def _compare(args: argparse.Namespace) -> int:
     from alphax.compare import CompareConfig, run_compare
 
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs must be a positive number of processes, got {args.jobs}")
     algos = tuple(a.strip() for a in args.algos.split(",") if a.strip())
     data = os.path.abspath(args.data) if args.data else None
     config = CompareConfig(space=args.space, dataset=args.dataset, data=data, algos=algos, seeds=args.seeds,
