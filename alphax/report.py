@@ -67,12 +67,17 @@ class RunRecord:
         return int(np.nanargmax(self.accuracy))
 
 
-def _read_json(path: str) -> Any:
+def _read_json(path: str) -> dict:
+    """The JSON object in ``path``; a ``DataError`` if it is not valid JSON or not an object."""
     try:
         with open(path) as f:
-            return json.load(f)
+            obj = json.load(f)
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise DataError(f"{path}: not a JSON object (a {type(obj).__name__}); the file has been altered "
+                        f"(a compare folder's summary.json is rewritten by running its alphax compare command again)")
+    return obj
 
 
 def read_run(path: str) -> RunRecord:
@@ -293,7 +298,31 @@ def _plot_ranking(path: str, taus: dict[str, list[tuple[np.ndarray, np.ndarray]]
     plt.close(fig)
 
 
+def _cell_problem(record: dict) -> str | None:
+    """Why ``record``'s ``matrix``/``ops`` cannot be drawn by :func:`draw_cell`, or None: the matrix must
+    be a square, upper-triangular 0/1 list of rows, with one op per vertex (NASBench-101) or one per
+    edge of NAS-Bench-201's 4-node cell."""
+    from alphax.spaces.nasbench201 import EDGES
+
+    matrix, ops = record.get("matrix"), record.get("ops")
+    if not isinstance(ops, list) or not all(isinstance(o, str) for o in ops):
+        return f"ops={ops!r} is not a list of op names"
+    n = len(matrix) if isinstance(matrix, list) else -1
+    if n < 1 or not all(isinstance(r, list) and len(r) == n and all(v in (0, 1) and not isinstance(v, bool) for v in r)
+                        for r in matrix):
+        return "its matrix is not a square 0/1 matrix"
+    if any(matrix[i][j] for i in range(n) for j in range(i + 1)):
+        return "its matrix is not upper-triangular (edges must go from earlier to later vertices)"
+    if len(ops) != n and not (n == 4 and len(ops) == len(EDGES)):
+        return f"{len(ops)} ops do not fit its {n} x {n} matrix"
+    return None
+
+
 def _plot_cell(path: str, record: dict, title: str) -> None:
+    problem = _cell_problem(record)
+    if problem:
+        raise DataError(f"the best row (n={record.get('n')}) of the results cannot be drawn: {problem}; "
+                        f"the results log has been altered (restore it from a copy)")
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     draw_cell(ax, record["matrix"], record["ops"], title=title)

@@ -519,8 +519,9 @@ def _replay(searcher: Searcher, space: SearchSpace, row: dict, *, strict: bool) 
     if got != row["hash"]:
         raise CheckpointError(
             f"replay diverged at n={row['n']}: the restored searcher proposes {got} but results.jsonl "
-            f"recorded {row['hash']}; the checkpoint does not match the log (or the code changed). "
-            f"Start a new run, or move the checkpoints away to replay the log from the start")
+            f"recorded {row['hash']}: the log does not follow from the checkpoint, config.json and data it was "
+            f"written with (one of them, or the code, changed since). Start a new run; if only the checkpoints "
+            f"are wrong, move them away to replay the log from the start")
     searcher.tell(proposals[0].cell, result)
 
 

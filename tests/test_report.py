@@ -115,3 +115,32 @@ def test_nasbench101_run_report_draws_vertex_ops(tmp_path):
     _assert_png(run / "best_cell.png")
     text = (run / "report.txt").read_text()
     assert "h5" in text and "optimum" not in text
+
+
+@pytest.mark.parametrize("best, message", [
+    ({"matrix": "zzz"}, "not a square 0/1 matrix"),
+    ({"matrix": [[0, 1], [0]]}, "not a square 0/1 matrix"),
+    ({"ops": None}, "is not a list of op names"),
+    ({"matrix": [[0, 1], [0, 0]]}, "4 ops do not fit its 2 x 2 matrix"),
+    ({"matrix": [[0, 1, 0, 0], [1, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]]}, "not upper-triangular"),
+])
+def test_an_altered_best_row_or_summary_is_one_clear_line(tmp_path, capsys, best, message):
+    run = tmp_path / "nb101"
+    run.mkdir()
+    matrix = [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]]
+    rows = [{"n": n, "hash": f"h{n}", "matrix": matrix, "ops": ["input", "conv3x3-bn-relu", "maxpool3x3", "output"],
+             "accuracy": 0.9 + 0.001 * n, "predicted": None, "seconds": 1.0, "worker": "table"} for n in range(1, 4)]
+    rows[-1].update(best)                                   # the best row, the one drawn
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (run / "config.json").write_text(json.dumps({"space": "nasbench101", "algo": "random", "seed": 0, "budget": 3}))
+    assert main(["report", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert "best row (n=3)" in err and message in err and "restore it" in err, err
+
+
+def test_a_summary_that_is_not_an_object_is_one_clear_line(tmp_path, capsys):
+    cmp = tmp_path / "cmp"
+    _write_run(cmp / "random" / "seed0", "random", 0, 10)
+    (cmp / "summary.json").write_text("[1]")
+    assert main(["report", str(cmp)]) == 1
+    assert "summary.json: not a JSON object (a list)" in capsys.readouterr().err
