@@ -122,6 +122,8 @@ class SearchConfig:
             raise ConfigError(f"--dataset is for --space nasbench201 (got --space {self.space})")
         if self.evaluator == "train" and self.data is not None:
             raise ConfigError("--data is the table of --evaluator table; --evaluator train reads --cifar DIR")
+        if not isinstance(self.train, dict):
+            raise ConfigError(f"train must be a JSON object of training options, got {self.train!r}")
         unknown = set(self.train) - set(TRAIN_OPTIONS) - {"cifar", "validation_size"}
         if unknown:
             raise ConfigError(f"unknown training options: {', '.join(sorted(unknown))}")

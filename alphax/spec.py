@@ -154,6 +154,8 @@ def parse_matrix(text: str) -> list:
     except json.JSONDecodeError as exc:
         raise OutOfDomainError(f"invalid cell: --matrix is not valid JSON ({exc.msg}); "
                                "give it like '[[0,1],[0,0]]'") from None
+    except RecursionError:                                     # a matrix is nested two deep, not hundreds
+        raise OutOfDomainError("invalid cell: --matrix is nested far too deep; give it like '[[0,1],[0,0]]'") from None
     if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
         raise OutOfDomainError("invalid cell: --matrix must be a JSON list of lists, like '[[0,1],[0,0]]'")
     if any(type(x) is not int for r in value for x in r):     # JSON true/false, 1.0, "1" are not edges

@@ -161,6 +161,8 @@ def test_config_round_trip_and_validation(tmp_path):
             cfg(**bad)
     with pytest.raises(ConfigError, match="unknown config keys"):
         SearchConfig.from_json({**c.to_json(), "extra": 1})
+    with pytest.raises(ConfigError, match="train must be a JSON object"):     # a hand-edited config.json
+        SearchConfig.from_json({**c.to_json(), "train": 5})
 
 
 def test_same_seed_same_run_and_another_seed_another(tmp_path):
