@@ -70,6 +70,13 @@ def test_convert(run_cli, data, tmp_path):
     _one_line_error(run_cli("nasbench", "convert", data, "-o", dst), "already exists", "--force")
     assert dst.read_bytes() == before
     assert run_cli("nasbench", "convert", dst, "-o", dst, "--force").returncode == 0
+    copy = tmp_path / "copy" / os.path.basename(data)          # another format is never replaced by its conversion
+    copy.parent.mkdir()
+    copy.write_bytes(open(data, "rb").read())
+    _one_line_error(run_cli("nasbench", "convert", copy, "-o", copy, "--force"), "source itself", "another name")
+    assert copy.read_bytes() == open(data, "rb").read()
+    _one_line_error(run_cli("nasbench", "convert", "", "-o", tmp_path / "x.nb101"), "an empty path", code=2)
+    assert not (tmp_path / "x.nb101").exists()
     _one_line_error(run_cli("nasbench", "convert", data, "-o", tmp_path, "--force"), "is a folder")
 
 

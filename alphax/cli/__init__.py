@@ -11,7 +11,7 @@ import sys
 
 from alphax.errors import AlphaXError
 
-__all__ = ["main", "ArgumentParser"]
+__all__ = ["main", "ArgumentParser", "path_arg"]
 
 _GROUPS = ("space", "nasbench", "search", "report")
 
@@ -21,6 +21,14 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def path_arg(text: str) -> str:
+    """An argparse ``type`` for a path option: an empty one (``--data ''``, often an unset shell variable)
+    is refused instead of being read as "not given" and silently replaced by the default."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; give a real path, or leave the option out for its default")
+    return text
 
 
 def build_parser() -> ArgumentParser:

@@ -7,6 +7,8 @@ import json
 import time
 from pathlib import Path
 
+from alphax.cli import path_arg
+
 __all__ = ["add_parser"]
 
 
@@ -17,11 +19,11 @@ def add_parser(sub) -> None:
                  "(default: $ALPHAX_NASBENCH101, else ../shared/data/nasbench101)")
 
     i = cmds.add_parser("info", help="print JSON: cells, epochs (budgets present), fields")
-    i.add_argument("--data", metavar="PATH", help=data_help)
+    i.add_argument("--data", type=path_arg, metavar="PATH", help=data_help)
     i.set_defaults(handler=_info)
 
     q = cmds.add_parser("query", help="print one recorded training repeat of a cell as JSON (official fields)")
-    q.add_argument("--data", metavar="PATH", help=data_help)
+    q.add_argument("--data", type=path_arg, metavar="PATH", help=data_help)
     q.add_argument("--matrix", required=True, help="adjacency matrix as JSON, e.g. '[[0,1],[0,0]]'")
     q.add_argument("--ops", required=True, help="comma-separated ops, e.g. input,conv3x3-bn-relu,output")
     q.add_argument("--epochs", type=int, default=108, help="training budget (default 108)")
@@ -30,8 +32,8 @@ def add_parser(sub) -> None:
     q.set_defaults(handler=_query)
 
     c = cmds.add_parser("convert", help="write the compact file (loads in well under a second)")
-    c.add_argument("src", metavar="SRC", help="official .tfrecord, real-subset .jsonl.gz or compact file (or folder)")
-    c.add_argument("-o", "--output", metavar="DST", required=True, help="compact file to write (*.nb101)")
+    c.add_argument("src", type=path_arg, metavar="SRC", help="official .tfrecord, real-subset .jsonl.gz or compact file (or folder)")
+    c.add_argument("-o", "--output", type=path_arg, metavar="DST", required=True, help="compact file to write (*.nb101)")
     c.add_argument("--force", action="store_true", help="overwrite DST if it exists")
     c.set_defaults(handler=_convert)
 
@@ -70,6 +72,9 @@ def _convert(args: argparse.Namespace) -> int:
         raise DataError(f"{dst} is a folder; give the compact file's name, e.g. {dst / 'nasbench101.nb101'}")
     start = time.perf_counter()
     table, fmt = load_table(src)
+    if fmt != "compact" and dst.exists() and dst.resolve() == Path(src).resolve():
+        raise DataError(f"{dst} is the {fmt} source itself, which the compact file would replace; "
+                        f"write it under another name")
     write_compact(dst, table, overwrite=args.force)
     print(json.dumps({"source": str(src), "format": fmt, "output": str(dst), "cells": len(table),
                       "epochs": table.epochs.tolist(), "bytes": dst.stat().st_size,

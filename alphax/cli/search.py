@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from alphax import logfile
+from alphax.cli import path_arg
 from alphax.config import ALGOS, DEFAULT_BUDGET, EVALUATORS, NB201_DATASETS, SPACES, TRAIN_FLAGS, SearchConfig
 from alphax.errors import AlphaXError, ConfigError
 
@@ -39,7 +40,7 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("search")
     g.add_argument("--space", choices=SPACES, help=f"search space (default {d.space})")
     g.add_argument("--dataset", choices=NB201_DATASETS, help="NAS-Bench-201 data set (default cifar10)")
-    g.add_argument("--data", metavar="PATH", help="the table (NASBench-101 file; default: found automatically)")
+    g.add_argument("--data", type=path_arg, metavar="PATH", help="the table (NASBench-101 file; default: found automatically)")
     g.add_argument("--evaluator", choices=EVALUATORS, help="table look-up or training (default table)")
     g.add_argument("--algo", choices=ALGOS, help=f"searcher (default {d.algo})")
     g.add_argument("--budget", type=int, help=f"unique cells to evaluate (default {DEFAULT_BUDGET}); with "
@@ -59,7 +60,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     shared with ``run_client.py``. Unset options take NASBench-101's protocol (the bracketed defaults)."""
     t = p.add_argument_group("training (--evaluator train; unset options take NASBench-101's protocol, "
                              "the defaults in brackets)")
-    t.add_argument("--cifar", metavar="DIR", help="the extracted cifar-10-batches-py folder")
+    t.add_argument("--cifar", type=path_arg, metavar="DIR", help="the extracted cifar-10-batches-py folder")
     for f in TRAIN_FLAGS:
         t.add_argument(f.flag, type=f.type, metavar=f.type.__name__.upper(), help=f.help)
     t.add_argument("--device", metavar="auto|cpu|cuda|cuda:N",
@@ -200,7 +201,7 @@ def add_parser(sub) -> None:
                                    "--out continues it.")
     c.add_argument("--space", choices=SPACES, default="nasbench101")
     c.add_argument("--dataset", choices=NB201_DATASETS, help="NAS-Bench-201 data set (default cifar10)")
-    c.add_argument("--data", metavar="PATH", help="the table (default: found automatically)")
+    c.add_argument("--data", type=path_arg, metavar="PATH", help="the table (default: found automatically)")
     c.add_argument("--algos", default=",".join(ALGOS), help="comma-separated (default %(default)s)")
     c.add_argument("--seeds", type=int, default=5, metavar="K", help="seeds 0..K-1 (default %(default)s)")
     c.add_argument("--budget", type=int, default=300, help="unique cells per run (default %(default)s)")
