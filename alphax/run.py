@@ -441,13 +441,23 @@ def create_run(config: SearchConfig, folder: str | Path, *, dispatch: str = "inl
     return run
 
 
-def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str = "inline") -> Run:
+def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str = "inline",
+               local_train: dict | None = None) -> Run:
     """Reopen the run in ``folder``: restore its newest intact checkpoint and replay the results logged
-    after it (see the module docstring). ``budget`` extends (or confirms) the budget."""
+    after it (see the module docstring). ``budget`` extends (or confirms) the budget; ``local_train``
+    (:data:`LOCAL_TRAIN_OPTIONS` only: where this machine keeps CIFAR-10, which device trains) replaces
+    those options of a training run, e.g. when it continues on another machine."""
     folder = Path(folder)
     if not (folder / CONFIG).exists():
         raise CheckpointError(f"{folder} is not a run folder (no {CONFIG}); start a run with --out {folder}")
-    config = SearchConfig.load(folder / CONFIG)
+    saved = config = SearchConfig.load(folder / CONFIG)
+    if local_train:
+        if set(local_train) - set(LOCAL_TRAIN_OPTIONS):
+            raise ConfigError(f"only {', '.join(LOCAL_TRAIN_OPTIONS)} may change when a run resumes, got "
+                              f"{', '.join(sorted(local_train))}")
+        if config.evaluator != "train":
+            raise ConfigError(f"--cifar and --device are for a run that trains; {folder} evaluates a table")
+        config = replace(config, train={**config.train, **local_train})
     space, factory = _build(config)
     lock = RunLock(folder)                # before anything is written (opening the log drops a torn line)
     try:
@@ -458,7 +468,6 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
     handler = logfile.attach(folder)      # from here on: what the restore finds (a corrupt checkpoint) goes there too
     try:
         with logfile.scope(handler):
-            saved = config
             if budget is not None and budget != config.budget:
                 if budget < len(runlog):
                     raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already holds")
@@ -479,6 +488,11 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
     return run
 
 
+def _defining(config: SearchConfig) -> SearchConfig:
+    """``config`` without what may change when a run resumes (the budget, local training options)."""
+    return replace(config, budget=1, train={k: v for k, v in config.train.items() if k not in LOCAL_TRAIN_OPTIONS})
+
+
 def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates, runlog: RunLog
              ) -> tuple[Searcher, dict]:
     cands = list(candidates) if candidates is not None else []
@@ -489,7 +503,7 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
     else:
         state, path = found
         saved = SearchConfig.from_json(state["config"])
-        if replace(saved, budget=config.budget) != config:
+        if _defining(saved) != _defining(config):
             raise CheckpointError(f"{path} was written with another config than {folder / CONFIG}; "
                                   f"the run folder has been altered")
         if state["n"] > len(runlog):
@@ -531,8 +545,8 @@ def open_run(args) -> Run:
     from alphax.cli.search import check_resume_args, config_from_args, out_from_args
 
     if getattr(args, "resume", None):
-        check_resume_args(args)
-        return resume_run(args.resume, budget=args.budget, dispatch="mpi")
+        local = check_resume_args(args)
+        return resume_run(args.resume, budget=args.budget, dispatch="mpi", local_train=local)
     config = config_from_args(args)
     return create_run(config, out_from_args(args, config), dispatch="mpi")
 

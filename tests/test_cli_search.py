@@ -150,9 +150,11 @@ def test_bad_run_folders(tmp_path, run_cli):
     proc = run_cli("search", *NB201, "--budget", 5, "--out", run, timeout=120)      # never overwritten
     assert proc.returncode == 1 and "--resume" in proc.stderr
     proc = run_cli("search", "--resume", run, "--algo", "alphax", timeout=120)      # options come from config.json
-    assert proc.returncode == 1 and "only --budget may be given" in proc.stderr
+    assert proc.returncode == 1 and "only --budget (and --cifar, --device for a training run) may be given" in proc.stderr
     proc = run_cli("search", "--resume", tmp_path / "nothing", timeout=120)
     assert proc.returncode == 1 and "not a run folder" in proc.stderr
+    proc = run_cli("search", "--resume", run, "--cifar", tmp_path, timeout=120)
+    assert proc.returncode == 1 and "--cifar and --device are for a run that trains" in proc.stderr
 
     for name in (LATEST, PREVIOUS):                                                 # one corrupt checkpoint only
         (run / name).unlink(missing_ok=True)
@@ -188,6 +190,19 @@ def test_train_evaluator_inline_without_mpi(tmp_path, run_cli):
         assert r["accuracy"] == r["info"]["validation_accuracy"] and 0.0 <= r["accuracy"] <= 1.0
         assert r["info"]["steps"] == int(200 / 32) and r["info"]["trainable_parameters"] > 0
     assert "best:" in proc.stdout
+
+    # the data moved (another machine): --resume takes this machine's --cifar and --device, nothing else
+    moved = cifar.rename(tmp_path / "elsewhere")
+    proc = run_cli("search", "--resume", out, "--budget", 3, "--no-progress", timeout=300)
+    assert proc.returncode == 1 and "does not exist" in proc.stderr, proc.stderr[-2000:]
+    proc = run_cli("search", "--resume", out, "--budget", 3, "--cifar", moved, "--epochs", 2, timeout=60)
+    assert proc.returncode == 1 and "only --budget (and --cifar, --device for a training run)" in proc.stderr
+    assert "(got --epochs)" in proc.stderr
+    proc = run_cli("search", "--resume", out, "--budget", 3, "--cifar", moved, "--device", "cpu", "--no-progress",
+                   timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [r["hash"] for r in read_results(out)][:2] == [r["hash"] for r in rows] and len(read_results(out)) == 3
+    assert json.loads((out / "config.json").read_text())["train"]["cifar"] == str(moved)
 
 
 def test_the_error_that_ends_a_run_is_the_last_line_of_its_log(tmp_path, run_cli):

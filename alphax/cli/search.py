@@ -98,13 +98,20 @@ def out_from_args(args: argparse.Namespace, config: SearchConfig) -> Path:
     return args.out if getattr(args, "out", None) else default_out(config)
 
 
-def check_resume_args(args: argparse.Namespace) -> None:
-    """With ``--resume DIR``, only ``--budget`` may be given: the run's own config.json rules."""
-    given = [k for k in _RUN_OPTIONS if getattr(args, k, None) is not None]
+def check_resume_args(args: argparse.Namespace) -> dict:
+    """With ``--resume DIR``, only ``--budget`` may be given, and for a training run where this machine
+    keeps its data and which device trains (``--cifar``, ``--device``: ``run.LOCAL_TRAIN_OPTIONS``, which
+    do not change what a result means): the run's own config.json rules the rest. Returns those local
+    training options."""
+    from alphax.run import LOCAL_TRAIN_OPTIONS
+
+    given = [k for k in _RUN_OPTIONS if getattr(args, k, None) is not None and k not in LOCAL_TRAIN_OPTIONS]
     if given:
         names = ", ".join("--" + k.replace("_", "-") for k in given)
         raise ConfigError(f"--resume continues with the options in {args.resume}/config.json; "
-                          f"only --budget may be given with it (got {names})")
+                          f"only --budget (and --cifar, --device for a training run) may be given with it "
+                          f"(got {names})")
+    return {k: getattr(args, k) for k in LOCAL_TRAIN_OPTIONS if getattr(args, k, None) is not None}
 
 
 def _describe(space, row: dict) -> str:
@@ -118,8 +125,8 @@ def _search(args: argparse.Namespace) -> int:
 
     progress = None if not args.no_progress else False
     if args.resume:
-        check_resume_args(args)
-        run = resume_run(args.resume, budget=args.budget)
+        local = check_resume_args(args)
+        run = resume_run(args.resume, budget=args.budget, local_train=local)
     else:
         config = config_from_args(args)
         run = create_run(config, out_from_args(args, config))
