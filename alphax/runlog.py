@@ -69,7 +69,7 @@ def _scan(path: Path) -> tuple[list[dict], int, int]:
             return rows, offset, len(raw)
         expected = len(rows) + 1
         if row.get("n") != expected:
-            raise DataError(f"{path}: line {i + 1} has n={row.get('n')!r}, expected {expected}")
+            raise DataError(f"{path}: line {i + 1} has n={row.get('n')!r}, expected {expected}{_CORRUPT}")
         problem = _row_problem(row)
         if problem:
             raise DataError(f"{path}: line {i + 1} {problem}{_CORRUPT}")

@@ -32,8 +32,10 @@ def add_parser(sub) -> None:
     q.set_defaults(handler=_query)
 
     c = cmds.add_parser("convert", help="write the compact file (loads in well under a second)")
-    c.add_argument("src", type=path_arg, metavar="SRC", help="official .tfrecord, real-subset .jsonl.gz or compact file (or folder)")
-    c.add_argument("-o", "--output", type=path_arg, metavar="DST", required=True, help="compact file to write (*.nb101)")
+    c.add_argument("src", type=path_arg, metavar="SRC",
+                   help="official .tfrecord, real-subset .jsonl.gz or compact file (or folder)")
+    c.add_argument("-o", "--output", type=path_arg, metavar="DST", required=True,
+                   help="compact file to write (*.nb101)")
     c.add_argument("--force", action="store_true", help="overwrite DST if it exists")
     c.set_defaults(handler=_convert)
 
