@@ -14,7 +14,7 @@ import numpy as np
 
 from alphax import mcts
 from alphax.candidates import CandidateSet
-from alphax.searchers.base import Proposal, Result, Searcher
+from alphax.searchers.base import Proposal, Result, Searcher, check_options
 from alphax.spaces.base import SearchSpace
 
 __all__ = ["AlphaXSearch", "GUIDED_C"]
@@ -161,11 +161,10 @@ class AlphaXSearch(Searcher):
         if selection not in ("guided", "uct"):
             raise ValueError(f"selection must be 'guided' or 'uct', got {selection!r}")
         self.selection, self.prior_visits = selection, prior_visits
-        for name, value, low in (("exploit_every", exploit_every, 0), ("mutate_every", mutate_every, 0),
-                                 ("mutate_top", mutate_top, 1)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low} (0 turns it off), got {value!r}"
-                                 if low == 0 else f"{name} must be an integer >= {low}, got {value!r}")
+        # the proposal cycle's counts are used as divisors: checked here too, for direct construction
+        # (``make_searcher`` checks every option already)
+        check_options(type(self), {"exploit_every": exploit_every, "mutate_every": mutate_every,
+                                   "mutate_top": mutate_top})
         self.exploit_every = exploit_every
         self.mutate_every, self.mutate_top = mutate_every, mutate_top
         self.num_guided = 0
