@@ -77,33 +77,29 @@ def _nasbench101(config: SearchConfig) -> tuple[SearchSpace, EvaluatorFactory]:
             _TABLES[key] = TableEvaluator.from_path(config.data, seed=config.eval_seed)
         return _TABLES[key]
 
-    def train_options():
-        from workers.cifar import VALIDATION_SIZE
+    def train_options(*, local: bool = True):
+        """``(cifar, TrainConfig, validation size)``, raising what a bad training option would; ``local``
+        (this process trains): also that ``--cifar`` names a folder with the CIFAR-10 batch files."""
+        from workers.cifar import VALIDATION_SIZE, check_cifar10_folder
         from workers.training import TrainConfig
 
         opts = dict(config.train)
         cifar = opts.pop("cifar", None)
         validation_size = opts.pop("validation_size", VALIDATION_SIZE)
-        return cifar, TrainConfig(**opts), validation_size
-
-    def train():
-        from workers.train_evaluator import TrainEvaluator
-
-        check(local=True)
-        cifar, train_config, validation_size = train_options()
-        return TrainEvaluator(cifar, train_config, validation_size=validation_size)
-
-    def check(*, local: bool) -> None:
-        """The training options, and (``local``: this process trains) the CIFAR-10 folder's files."""
-        from workers.cifar import check_cifar10_folder
-
-        cifar, _, _ = train_options()
+        train_config = TrainConfig(**opts)
         if local:
             if not cifar:
                 raise ConfigError("--evaluator train needs --cifar DIR (the cifar-10-batches-py folder)")
             check_cifar10_folder(cifar)
+        return cifar, train_config, validation_size
 
-    train.check = check
+    def train():
+        from workers.train_evaluator import TrainEvaluator
+
+        cifar, train_config, validation_size = train_options()
+        return TrainEvaluator(cifar, train_config, validation_size=validation_size)
+
+    train.check = train_options
     return NASBench101Space(), (table if config.evaluator == "table" else train)
 
 
@@ -460,13 +456,10 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
         config = replace(config, train={**config.train, **local_train})
     space, factory = _build(config)
     lock = RunLock(folder)                # before anything is written (opening the log drops a torn line)
+    runlog = handler = None
     try:
         runlog = RunLog(folder / RESULTS)
-    except BaseException:
-        lock.release()
-        raise
-    handler = logfile.attach(folder)      # from here on: what the restore finds (a corrupt checkpoint) goes there too
-    try:
+        handler = logfile.attach(folder)  # from here on: what the restore finds (a corrupt checkpoint) goes there too
         with logfile.scope(handler):
             if budget is not None and budget != config.budget:
                 if budget < len(runlog):
@@ -477,7 +470,8 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
             if config != saved:
                 config.save(folder / CONFIG)       # only once the run is known to resume
     except BaseException:
-        runlog.close()
+        if runlog is not None:
+            runlog.close()
         logfile.detach(handler)
         lock.release()
         raise
