@@ -14,6 +14,7 @@ import pytest
 
 from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info, save_checkpoint
 from alphax.runlog import read_results
+from alphax.spec import CellSpec
 
 NB201 = ["--space", "nasbench201", "--dataset", "cifar10", "--no-progress"]
 
@@ -136,11 +137,20 @@ def test_a_data_file_without_cells_is_refused_before_the_run_folder_exists(tmp_p
     empty = tmp_path / "empty.jsonl.gz"
     with gzip.open(empty, "wb"):
         pass
-    for algo in ("alphax", "random"):
-        proc = run_cli("search", "--space", "nasbench101", "--data", empty, "--algo", algo, "--budget", 3,
-                       "--no-progress", "--out", tmp_path / algo, timeout=120)
-        assert proc.returncode == 1 and "has no cell with a validation accuracy to search; check --data" in proc.stderr
-        assert "bad option" not in proc.stderr and not (tmp_path / algo).exists()
+    # cells, but only 4-epoch results: nothing a 108-epoch search can be scored on
+    chain = CellSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])
+    early = tmp_path / "early.jsonl.gz"
+    with gzip.open(early, "wt") as f:
+        f.write(json.dumps({"hash": chain.hash, "matrix": chain.matrix.tolist(), "ops": chain.ops,
+                            "trainable_parameters": 5, "metrics": {"4": {"validation_accuracy": 0.5}}}) + "\n")
+    for data, needle in ((empty, "holds no NASBench-101 cells"),
+                         (early, "has no cell with a validation accuracy to search; check --data")):
+        for algo in ("alphax", "random"):
+            out = tmp_path / f"{data.name}-{algo}"
+            proc = run_cli("search", "--space", "nasbench101", "--data", data, "--algo", algo, "--budget", 3,
+                           "--no-progress", "--out", out, timeout=120)
+            assert proc.returncode == 1 and needle in proc.stderr, proc.stderr
+            assert "bad option" not in proc.stderr and not out.exists()
 
 
 def test_bad_run_folders(tmp_path, run_cli):

@@ -421,14 +421,18 @@ def test_compact_errors(full_file, tmp_path):
             (lambda h: h["arrays"]["metrics"].update(offset="abc"), "unreadable compact-file header"),
             (lambda h: h["arrays"]["metrics"].pop("shape"), "unreadable compact-file header"),
             (lambda h: h["arrays"]["metrics"].update(nbytes=-8), "negative shape, offset or size"),
-            (lambda h: h["arrays"].pop("labels"), "unreadable compact-file header")):
+            (lambda h: h["arrays"].pop("labels"), "unreadable compact-file header"),
+            # same byte counts, other shapes: the CRCs still match, so only the shape check can catch them
+            (lambda h: h["arrays"]["matrices"].update(shape=[h["cells"], 49]), "array matrices has shape"),
+            (lambda h: h["arrays"]["metrics"].update(shape=[h["cells"], len(h["epochs"]), 2 * h["repeats"], 2, 2]),
+             "array metrics has shape")):
         dst.write_bytes(good)
         _rewrite_header(dst, mutate)
         with pytest.raises(DataError, match=needle):
             read_compact(dst)
     import dataclasses
     write_compact(dst, dataclasses.replace(table, repeats=table.repeats[:2]), overwrite=True)
-    with pytest.raises(DataError, match="inconsistent array shapes"):
+    with pytest.raises(DataError, match="array repeats has shape"):
         read_compact(dst)
 
 
@@ -448,6 +452,21 @@ def test_jsonl_plain_repeats_and_prefixed_names(tmp_path):
     runs = nb.get_metrics_from_hash(SPECS[1].hash)[1][108]
     assert [r["final_validation_accuracy"] for r in runs] == [0.5, 0.75]
     assert runs[0]["halfway_validation_accuracy"] == 0.25 and runs[1]["halfway_validation_accuracy"] is None
+
+
+def test_hashes_with_a_budget(tmp_path):
+    """The cells a query at a budget always answers with a metric: a cell with a repeat that lacks it, or
+    with no run at that budget, is left out (a search never proposes a cell it cannot score)."""
+    path = tmp_path / "cells.jsonl"
+    path.write_text("\n".join([
+        _row(SPECS[0], **{"108": {"validation_accuracy": 0.5}, "4": {"validation_accuracy": 0.1}}),
+        _row(SPECS[1], **{"108": [{"validation_accuracy": 0.6}, {"training_time": 9.0}]}),
+        _row(SPECS[2], **{"4": {"validation_accuracy": 0.2}}),
+        _row(SPECS[3], **{"108": [{"validation_accuracy": 0.7}, {"validation_accuracy": 0.8}]})]) + "\n")
+    nb = NASBench101(path)
+    assert nb.hashes_with(108) == [SPECS[0].hash, SPECS[3].hash]
+    assert nb.hashes_with(4) == [SPECS[0].hash, SPECS[2].hash]
+    assert nb.hashes_with(108, "training_time") == [] and nb.hashes_with(36) == []
 
 
 def test_jsonl_errors(tmp_path):

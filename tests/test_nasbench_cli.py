@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 
@@ -101,6 +102,12 @@ def test_errors(run_cli, data, tmp_path):
     wrong = tmp_path / "wrong.bin"
     wrong.write_bytes(os.urandom(256))
     _one_line_error(run_cli("nasbench", "info", "--data", wrong), "wrong.bin is not a NASBench-101 data file")
+    empty = tmp_path / "empty.jsonl.gz"
+    with gzip.open(empty, "wb"):
+        pass
+    for cmd in (("info", "--data", empty), ("convert", empty, "-o", tmp_path / "e.nb101")):
+        _one_line_error(run_cli("nasbench", *cmd), "empty.jsonl.gz holds no NASBench-101 cells")
+    assert not (tmp_path / "e.nb101").exists()
     truncated = tmp_path / "nasbench_only108.tfrecord"
     truncated.write_bytes(data.read_bytes()[:-7])
     _one_line_error(run_cli("nasbench", "info", "--data", truncated), "truncated", "offset")

@@ -98,10 +98,10 @@ class TableEvaluator(Evaluator):
         return Result(accuracy=float(acc), seconds=seconds, worker="table", info=info)
 
     def candidates(self) -> list:
-        """The stored cell of every hash with data, in file order."""
+        """The stored cell of every hash with a validation accuracy at the evaluator's budget, in file order."""
         if self._cells is None:
             cells = []
-            for h in self.table.hashes:
+            for h in self.table.hashes_with(self.epochs):
                 spec = self.table.spec_of(h)
                 spec.__dict__.setdefault("hash", h)    # the stored cell of h hashes to h: skip recomputing it
                 cells.append(spec)

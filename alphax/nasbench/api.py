@@ -203,6 +203,17 @@ class NASBench101:
         fixed = self._fixed(self._hash_index(module_hash))
         return CellSpec(fixed["module_adjacency"], fixed["module_operations"])
 
+    def hashes_with(self, epochs: int = 108, metric: str = "validation_accuracy") -> list[str]:
+        """The hashes (file order) whose every recorded repeat at ``epochs`` holds the final ``metric``: the
+        cells a :meth:`query` at that budget always answers with it. Empty for a budget not in the data."""
+        e = self._epoch_index.get(epochs)
+        if e is None:
+            return []
+        n = self._repeats[:, e].astype(np.int64)
+        values = self._metrics[:, e, :, _FINAL, METRICS.index(metric)]  # (N, R)
+        missing = np.isnan(values) & (np.arange(self._num_repeats) < n[:, None])
+        return [h.decode("ascii") for h in self.table.hashes[(n > 0) & ~missing.any(axis=1)].tolist()]
+
     def info(self) -> dict:
         """Summary: path, format, cells, epochs, fields (with data at any budget), fields by budget, repeats."""
         by_epochs = self.table.fields()

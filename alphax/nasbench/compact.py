@@ -19,6 +19,7 @@ import numpy as np
 
 from alphax.errors import DataError
 from alphax.nasbench.table import METRICS, POINTS, Table, atomic_write
+from alphax.spec import MAX_VERTICES
 
 __all__ = ["MAGIC", "VERSION", "write_compact", "read_compact"]
 
@@ -111,9 +112,19 @@ def read_compact(path: str | os.PathLike, *, verify: bool = True) -> Table:
         if verify and crc32c.crc32c(view) != e["crc32c"]:
             raise DataError(f"{path}: CRC error in array {name} at byte offset {start} (corrupt file)")
         arrays[name] = np.frombuffer(view, dtype=dt).reshape(shape)
-    table = Table(**arrays)
-    n, ne = len(table.hashes), len(table.epochs)
-    if (table.matrices.shape[0], table.labels.shape[0], table.repeats.shape, table.metrics.shape[:2]) != \
-            (n, n, (n, ne), (n, ne)):
-        raise DataError(f"{path}: inconsistent array shapes in the compact file (corrupt header)")
-    return table
+    _check_shapes(path, arrays)
+    return Table(**arrays)
+
+
+def _check_shapes(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Every array's shape must be the one :class:`Table` documents: a header edited by hand (the CRCs
+    cover the arrays, not the header) would otherwise give wrong answers or crash a query."""
+    n, ne = len(arrays["hashes"]), len(arrays["epochs"])
+    repeats = arrays["metrics"].shape[2] if arrays["metrics"].ndim == 5 else -1
+    expected = {"hashes": (n,), "num_vertices": (n,), "matrices": (n, MAX_VERTICES, MAX_VERTICES),
+                "labels": (n, MAX_VERTICES), "params": (n,), "epochs": (ne,), "repeats": (n, ne),
+                "metrics": (n, ne, repeats, len(POINTS), len(METRICS))}
+    for name, shape in expected.items():
+        if arrays[name].shape != shape:
+            raise DataError(f"{path}: array {name} has shape {list(arrays[name].shape)}, expected {list(shape)} "
+                            f"(corrupt header); convert the source again with 'alphax nasbench convert'")

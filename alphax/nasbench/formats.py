@@ -45,7 +45,7 @@ def detect_format(path: str | os.PathLike) -> str:
 
 
 def load_table(path: str | os.PathLike) -> tuple[Table, str]:
-    """Read any supported file; returns ``(table, format)``."""
+    """Read any supported file; returns ``(table, format)``. A file without a single cell is refused."""
     fmt = detect_format(path)
     start = time.perf_counter()
     if fmt == "compact":
@@ -60,5 +60,7 @@ def load_table(path: str | os.PathLike) -> tuple[Table, str]:
         from alphax.nasbench.jsonl import read_jsonl
 
         table = read_jsonl(path)
+    if not len(table):
+        raise DataError(f"{path} holds no NASBench-101 cells (an empty or truncated {fmt} file?): {_EXPECTED}")
     log.debug("read %d cells from %s (%s) in %.2f s", len(table), path, fmt, time.perf_counter() - start)
     return table, fmt
