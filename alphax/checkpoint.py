@@ -29,7 +29,7 @@ from typing import Any, Sequence
 
 from alphax.errors import CheckpointError
 
-__all__ = ["LATEST", "PREVIOUS", "save_checkpoint", "load_checkpoint", "read_checkpoint", "checkpoint_info"]
+__all__ = ["LATEST", "PREVIOUS", "save_checkpoint", "load_checkpoint", "read_checkpoint", "checkpoint_info", "unused_path"]
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def save_checkpoint(folder: str | os.PathLike, state: dict, *, shared: Sequence[
         except CheckpointError as exc:
             # a corrupt latest must not push out an intact previous one (the one a resume fell back
             # to): it is kept aside for inspection instead, and the previous one stays where it is
-            aside = _unused(folder / (LATEST + ".corrupt"))
+            aside = unused_path(folder / (LATEST + ".corrupt"))
             os.replace(latest, aside)
             log.warning("%s; kept as %s, %s left as it is", exc, aside.name, PREVIOUS)
         else:
@@ -113,12 +113,12 @@ def _stamp(path: Path) -> tuple:
     return st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def _unused(path: Path) -> Path:
-    """``path``, or ``path.2``, ``path.3``, ... : the first name not taken."""
+def unused_path(path: Path, sep: str = ".") -> Path:
+    """``path``, or ``path.2``, ``path.3``, ... (``sep`` between): the first name not taken."""
     out, i = path, 1
     while out.exists():
         i += 1
-        out = path.with_name(f"{path.name}.{i}")
+        out = path.with_name(f"{path.name}{sep}{i}")
     return out
 
 

@@ -38,7 +38,7 @@ from typing import Any, Callable
 import numpy as np
 
 from alphax import logfile
-from alphax.checkpoint import load_checkpoint, save_checkpoint
+from alphax.checkpoint import load_checkpoint, save_checkpoint, unused_path
 from alphax.config import SearchConfig
 from alphax.errors import CheckpointError, ConfigError, DataError
 from alphax.runlock import RunLock
@@ -392,12 +392,7 @@ def _fingerprint(space: SearchSpace, cells: list) -> str:
 def default_out(config: SearchConfig, root: str | Path = "runs") -> Path:
     """``runs/<timestamp>-<algo>-<space>`` (a suffix when it exists already)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path(root) / f"{stamp}-{config.algo}-{config.space}"
-    out, i = base, 1
-    while out.exists():
-        i += 1
-        out = base.with_name(f"{base.name}-{i}")
-    return out
+    return unused_path(Path(root) / f"{stamp}-{config.algo}-{config.space}", sep="-")
 
 
 def _candidates(config: SearchConfig, factory: EvaluatorFactory):
@@ -455,7 +450,7 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
             raise ConfigError(f"--cifar and --device are for a run that trains; {folder} evaluates a table")
         config = replace(config, train={**config.train, **local_train})
     space, factory = _build(config)
-    lock = RunLock(folder)                # before anything is written (opening the log drops a torn line)
+    lock = RunLock(folder)                # before anything is written (the first append cuts a torn line)
     runlog = handler = None
     try:
         runlog = RunLog(folder / RESULTS)

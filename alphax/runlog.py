@@ -2,8 +2,8 @@
 
 Each line is written, flushed and fsynced before the searcher hears of the result, so a run killed at any
 moment keeps every result it wrote. A process killed in the middle of a write leaves a *torn* last line
-(no newline, or not valid JSON): reading tolerates it (it is dropped, with a warning), and opening the log
-for appending cuts it off first, so the next result starts on a fresh line. A bad line anywhere else is
+(no newline, or not valid JSON): reading tolerates it (it is dropped, with a warning), and the first append
+cuts it off, so the next result starts on a fresh line (a resume that fails before writing leaves it). A bad line anywhere else is
 corruption and a :class:`~alphax.errors.DataError`.
 
 Fields: ``n`` (1, 2, ...), ``hash``, ``matrix``, ``ops``, ``accuracy`` (the observed reward, null when the
@@ -122,16 +122,30 @@ class RunLog:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self.rows: list[dict] = []
+        self._cut: tuple[int, int] | None = None   # (intact size, torn bytes): cut off at the first append
         if self.path.exists():
             self.rows, good, torn = _scan(self.path)
             if torn:
-                log.warning("%s: cutting off a torn last line (%d bytes) left by an interrupted write",
-                            self.path, torn)
-                with open(self.path, "r+b") as f:
-                    f.truncate(good)
-                    f.flush()
-                    os.fsync(f.fileno())
+                log.warning("%s: ignoring a torn last line (%d bytes) left by an interrupted write; it is cut "
+                            "off when the next result is written", self.path, torn)
+                self._cut = (good, torn)
+        else:
+            self.path.touch()
+        self._file = None
+
+    def _open(self):
+        """The file, opened for appending at the first :meth:`append`: only a run that goes on writes to
+        the log, so a resume that fails (a bad option, a corrupt checkpoint) leaves it as it was."""
+        if self._cut is not None:
+            good, torn = self._cut
+            with open(self.path, "r+b") as f:
+                f.truncate(good)
+                f.flush()
+                os.fsync(f.fileno())
+            log.warning("%s: cut off the torn last line (%d bytes)", self.path, torn)
+            self._cut = None
         self._file = open(self.path, "a", encoding="utf-8")
+        return self._file
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -140,13 +154,14 @@ class RunLog:
         """Write ``row`` (its ``n`` must be the next number) as one durable line."""
         if row.get("n") != len(self.rows) + 1:
             raise ValueError(f"row n={row.get('n')!r}, expected {len(self.rows) + 1}")
-        self._file.write(json.dumps(row, separators=(",", ":")) + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        f = self._file or self._open()
+        f.write(json.dumps(row, separators=(",", ":")) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
         self.rows.append(row)
 
     def close(self) -> None:
-        if not self._file.closed:
+        if self._file is not None and not self._file.closed:
             self._file.close()
 
     def __enter__(self) -> "RunLog":

@@ -230,8 +230,23 @@ def test_an_existing_folder_is_never_overwritten(tmp_path):
     with pytest.raises(CheckpointError, match="--resume"):
         create_run(cfg(budget=5), folder)
     assert (folder / "results.jsonl").read_bytes() == before
+    with open(folder / "results.jsonl", "a") as f:
+        f.write('{"n": 6, "hash": "|nor')                  # a torn line, then a resume that fails:
+    before = (folder / "results.jsonl").read_bytes()
     with pytest.raises(ConfigError, match="below the 5 results"):
         resume_run(folder, budget=3)
+    assert (folder / "results.jsonl").read_bytes() == before  # nothing written, not even the cut
+    run = resume_run(folder, budget=6)
+    run.close()                                            # resumed, but nothing appended yet
+    assert (folder / "results.jsonl").read_bytes() == before
+    run = resume_run(folder, budget=6)
+    try:
+        run_search(run, progress=False)                     # the first append cuts the torn line
+    finally:
+        run.close()
+    after = (folder / "results.jsonl").read_bytes()
+    assert after.startswith(before[:before.rindex(b"\n") + 1]) and b'"hash": "|nor' not in after
+    assert [r["n"] for r in read_results(folder)] == list(range(1, 7))
     with pytest.raises(CheckpointError, match="not a run folder"):
         resume_run(tmp_path / "nothing")
 
