@@ -29,7 +29,8 @@ from typing import Any, Sequence
 
 from alphax.errors import CheckpointError
 
-__all__ = ["LATEST", "PREVIOUS", "save_checkpoint", "load_checkpoint", "read_checkpoint", "checkpoint_info", "unused_path"]
+__all__ = ["LATEST", "PREVIOUS", "save_checkpoint", "load_checkpoint", "read_checkpoint", "checkpoint_info",
+           "unused_path"]
 
 log = logging.getLogger(__name__)
 

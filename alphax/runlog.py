@@ -3,8 +3,8 @@
 Each line is written, flushed and fsynced before the searcher hears of the result, so a run killed at any
 moment keeps every result it wrote. A process killed in the middle of a write leaves a *torn* last line
 (no newline, or not valid JSON): reading tolerates it (it is dropped, with a warning), and the first append
-cuts it off, so the next result starts on a fresh line (a resume that fails before writing leaves it). A bad line anywhere else is
-corruption and a :class:`~alphax.errors.DataError`.
+cuts it off, so the next result starts on a fresh line (a resume that fails before writing leaves it). A
+bad line anywhere else is corruption and a :class:`~alphax.errors.DataError`.
 
 Fields: ``n`` (1, 2, ...), ``hash``, ``matrix``, ``ops``, ``accuracy`` (the observed reward, null when the
 evaluation failed), ``predicted`` (the meta-DNN's estimate when proposed, or null), ``seconds``,
