@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if rank == 0:
         print("run_client.py: error: rank 0 is the server; start run_server.py first: "
               "mpiexec -n 1 python run_server.py ... : -n K python run_client.py ...", file=sys.stderr)
+        abort_job(MPI.COMM_WORLD, 2)   # the other clients would wait for a server forever
         return 2
     try:
         space, evaluator, signature = make_space_and_evaluator(args)

@@ -10,7 +10,8 @@ the clients (ranks >= 1), writing the same run folder.
     mpiexec ... -n 1 python run_server.py --resume DIR [--budget N] ... : -n K python run_client.py ...
 
 Exit code 0 when the budget is reached; 1 with one line on stderr for a fatal error (bad options or
-data, every client lost, ...); ``Stop`` reaches every client either way. Once the run folder is open,
+data, every client lost, ...); 143 / 130 after SIGTERM / SIGINT (the results received are recorded and
+a checkpoint written first); ``Stop`` reaches every client either way. Once the run folder is open,
 that line is also appended to ``DIR/log.txt`` (fsynced, before the job is aborted), beside what the
 server logged during the run.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s server %(levelname)s %(name)s: %(message)s")
     from mpi4py import MPI
 
-    from alphax.run import open_run
+    from alphax.run import StopOnSignal, open_run
     from workers.server import serve, stop_clients
 
     comm = MPI.COMM_WORLD
@@ -91,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     run = stats = None
     code, ending = 0, ""
+    # SIGTERM (a batch scheduler's notice) or Ctrl-C: record what the clients sent, checkpoint, stop
+    # the clients, end the job; a second signal stops at once
+    stop = StopOnSignal("once the results received are recorded (jobs in flight are proposed again on --resume)")
     try:
         try:
             run = open_run(args)
@@ -98,24 +103,27 @@ def main(argv: list[str] | None = None) -> int:
             stop_clients(comm, "the server could not start")
             raise
         try:
-            with run.log_scope():
+            with run.log_scope(), stop:
                 stats = serve(run, comm=comm, job_timeout=args.job_timeout,
                               heartbeat_timeout=args.heartbeat_timeout, max_attempts=args.max_attempts,
-                              startup_timeout=args.startup_timeout)
+                              startup_timeout=args.startup_timeout, stop=lambda: stop.signum is not None)
         finally:
             run.close()
     except AlphaXError as exc:
         code, ending = 1, f"run_server.py: error: {exc}"
         print(ending, file=sys.stderr)
     except KeyboardInterrupt:
-        code, ending = 130, "run_server.py: interrupted (resume with --resume DIR)"
+        signum = stop.signum or signal.SIGINT
+        code = 128 + signum
+        ending = (f"run_server.py: interrupted by {signal.Signals(signum).name} "
+                  f"(resume with --resume {run.folder if run is not None else 'DIR'})")
         print(ending, file=sys.stderr)
     except Exception:  # noqa: BLE001 - a bug: keep its traceback, but never hang in MPI_Finalize
         log.exception("run_server.py: internal error")
         code, ending = 1, "run_server.py: internal error\n" + traceback.format_exc().rstrip()
     if code and run is not None:
         # on disk before the abort, whatever mpiexec passes on of the console's last lines
-        logfile.append(run.folder, ending, level=logging.WARNING if code == 130 else logging.ERROR,
+        logfile.append(run.folder, ending, level=logging.WARNING if code > 128 else logging.ERROR,
                        name="run_server")
     if stats is not None and args.stats:
         args.stats.write_text(json.dumps(stats.to_json(), indent=1))

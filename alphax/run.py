@@ -47,7 +47,7 @@ from alphax.searchers.base import Proposal, Result, Searcher
 from alphax.spaces.base import SearchSpace
 
 __all__ = ["Run", "RunSummary", "SPACE_BUILDERS", "build_space_and_evaluator", "evaluator_signature", "create_run",
-           "resume_run", "open_run", "run_search", "default_out"]
+           "resume_run", "open_run", "run_search", "default_out", "StopOnSignal"]
 
 log = logging.getLogger(__name__)
 
@@ -541,22 +541,23 @@ def open_run(args) -> Run:
 
 
 # -- the inline loop -------------------------------------------------------------------------------
-class _StopOnSignal:
-    """SIGINT/SIGTERM: the first asks the loop to stop after the current result (with a checkpoint);
-    a second one interrupts at once (the log and the last checkpoint are enough to resume)."""
+class StopOnSignal:
+    """SIGINT/SIGTERM: the first asks the loop to stop at its next safe point, ``when`` (with a
+    checkpoint); a second one interrupts at once (the log and the last checkpoint are enough to resume).
+    ``signum`` is the first signal's number, or None."""
 
-    def __init__(self):
+    def __init__(self, when: str = "after the current evaluation"):
         self.signum: int | None = None
+        self.when = when
         self._old: dict[int, Any] = {}
 
     def __call__(self, signum, frame) -> None:
         if self.signum is not None:
             raise KeyboardInterrupt
         self.signum = signum
-        log.warning("%s: stopping after the current evaluation (send it again to stop at once)",
-                    signal.Signals(signum).name)
+        log.warning("%s: stopping %s (send it again to stop at once)", signal.Signals(signum).name, self.when)
 
-    def __enter__(self) -> "_StopOnSignal":
+    def __enter__(self) -> "StopOnSignal":
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old[sig] = signal.signal(sig, self)
@@ -593,7 +594,7 @@ def run_search(run: Run, *, progress: bool | None = None) -> RunSummary:
     cfg = run.config
     best = run.best
     complete = True
-    with run.log_scope(), _StopOnSignal() as stop, logging_redirect_tqdm(), \
+    with run.log_scope(), StopOnSignal() as stop, logging_redirect_tqdm(), \
             tqdm(total=cfg.budget, initial=run.n, disable=not progress, unit="cell", dynamic_ncols=True,
                  desc=f"{cfg.algo} seed {cfg.seed}") as bar:
         if best is not None:

@@ -80,6 +80,38 @@ def test_server_killed_then_resumed_loses_nothing(tmp_path, table):
     assert "replaying" in proc.stdout                          # resumed from a checkpoint and the log
 
 
+@pytest.mark.parametrize("table", ["nasbench201"], indirect=True)
+def test_sigterm_to_the_server_records_checkpoints_and_ends_the_job(tmp_path, table):
+    """A batch scheduler's SIGTERM: the server records every result it received, writes a checkpoint,
+    stops the clients and ends the job with 143; the run resumes from that checkpoint."""
+    import os
+    import signal
+
+    from alphax.checkpoint import LATEST, checkpoint_info
+
+    out = tmp_path / "run"
+    clients = ["run_client.py", "--evaluator", "table", *table, "--simulate-time", 5e-5]
+    proc = start((1, server(table, out, "--budget", 200, "--checkpoint-every", 1000)), (2, clients))
+    deadline = time.monotonic() + 120
+    while len(rows_of(out)) < 20 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.kill(int((out / "run.lock").read_text().split()[0]), signal.SIGTERM)
+    try:
+        output, _ = proc.communicate(timeout=60)
+    except Exception:
+        output = kill(proc)
+        raise AssertionError(f"the job did not end after SIGTERM:\n{output[-3000:]}")
+    assert proc.returncode == 143, output[-3000:]
+    assert f"interrupted by SIGTERM (resume with --resume {out})" in output
+    rows = rows_of(out)
+    assert 20 <= len(rows) < 200 and checkpoint_info(out / LATEST)["n"] == len(rows)  # none between saves
+    assert "interrupted by SIGTERM" in (out / "log.txt").read_text()
+    proc = mpiexec((1, ["run_server.py", "--resume", out]), (2, clients), timeout=180)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    after = rows_of(out)
+    assert after[:len(rows)] == rows and len(after) == 200 and len({r["hash"] for r in after}) == 200
+
+
 TINY_TRAINING = ["--epochs", 1, "--batch-size", 32, "--stem-channels", 8, "--stacks", 1, "--modules-per-stack", 1,
                  "--validation-size", 120]
 

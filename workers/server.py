@@ -37,6 +37,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 from alphax.errors import AlphaXError
 from alphax.searchers.base import Proposal, Result
@@ -112,10 +113,10 @@ class _Assignment:
 
 class _Farm:
     def __init__(self, run, comm, *, job_timeout: float | None, heartbeat_timeout: float | None, max_attempts: int,
-                 startup_timeout: float):
+                 startup_timeout: float, stop: Callable[[], bool] | None = None):
         from mpi4py import MPI
 
-        self.MPI, self.run, self.comm = MPI, run, comm
+        self.MPI, self.run, self.comm, self.stop = MPI, run, comm, stop
         self.job_timeout, self.max_attempts, self.startup_timeout = job_timeout, max_attempts, startup_timeout
         self.heartbeat_timeout = heartbeat_timeout
         self.beating: set[int] = set()            # clients that send heartbeats
@@ -147,6 +148,10 @@ class _Farm:
         start = time.perf_counter()
         wait = 0.0
         while not self._done():
+            if self.stop is not None and self.stop():
+                log.warning("stopping: %d results recorded, %d jobs in flight dropped (they are proposed "
+                            "again on --resume)", self.stats.results + len(self.accepted), len(self.assigned))
+                raise KeyboardInterrupt
             t0 = time.perf_counter()
             progressed = self._drain()
             progressed |= self._expire(t0)
@@ -365,14 +370,20 @@ class _Farm:
         self.record_times.append(time.perf_counter() - start)
 
     def finish_recording(self) -> None:
-        """Wait for the batch being recorded (results are never dropped on the way out)."""
-        if self.recording is not None:
-            future, self.recording = self.recording, None
-            try:
-                future.result()
-            finally:
-                self.recording_count = 0
-        self.recorder.shutdown(wait=True)
+        """Wait for the batch being recorded, then record the results received since (an evaluated result
+        is never dropped on the way out, whatever ended the loop)."""
+        try:
+            if self.recording is not None:
+                future, self.recording = self.recording, None
+                try:
+                    future.result()
+                finally:
+                    self.recording_count = 0
+            if self.accepted:
+                batch, self.accepted = self.accepted, []
+                self._record_batch(batch)
+        finally:
+            self.recorder.shutdown(wait=True)
 
     # -- stopping ------------------------------------------------------------------------------
     def stop_all(self, reason: str) -> None:
@@ -398,12 +409,14 @@ def stop_clients(comm, reason: str, *, finalize: bool = True, lost=(), wait: flo
 
 
 def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout: float | None = HEARTBEAT_TIMEOUT,
-          max_attempts: int = 2, startup_timeout: float = 600.0) -> FarmStats:
+          max_attempts: int = 2, startup_timeout: float = 600.0, stop: Callable[[], bool] | None = None) -> FarmStats:
     """Run the farm until ``run.remaining`` reaches 0 (or the searcher has nothing left to propose).
 
     ``job_timeout``: seconds a job may take (None: no limit); ``heartbeat_timeout``: seconds of silence
-    after which a busy client is taken for dead (None or 0: never). Raises :class:`FarmError` when it
-    cannot go on; ``Stop`` reaches every client either way.
+    after which a busy client is taken for dead (None or 0: never); ``stop``: polled once per turn of
+    the loop, True ends it with ``KeyboardInterrupt`` (SIGTERM/SIGINT in ``run_server.py``). Raises
+    :class:`FarmError` when it cannot go on; ``Stop`` reaches every client either way, and every
+    result received is recorded first.
     """
     from mpi4py import MPI
 
@@ -415,11 +428,14 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
     if max_attempts < 1:
         raise FarmError(f"--max-attempts must be >= 1, got {max_attempts}")
     farm = _Farm(run, comm, job_timeout=job_timeout, heartbeat_timeout=heartbeat_timeout, max_attempts=max_attempts,
-                 startup_timeout=startup_timeout)
+                 startup_timeout=startup_timeout, stop=stop)
     reason = "error"
     try:
         farm.loop()
         reason = "done"
+    except KeyboardInterrupt:
+        reason = "interrupted"
+        raise
     finally:
         try:
             farm.finish_recording()
