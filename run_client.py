@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 
 from alphax.errors import AlphaXError, ConfigError
@@ -23,6 +24,16 @@ from workers.protocol import abort_job, exit_without_finalize
 __all__ = ["build_parser", "make_space_and_evaluator", "main"]
 
 log = logging.getLogger("run_client")
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--eval-seed", type=int, default=0,
                    help="seed of the recorded training repeat returned per cell: give the server's "
                         "--eval-seed (default %(default)s, as alphax search)")
-    g.add_argument("--simulate-time", type=float, default=0.0, metavar="SCALE",
+    g.add_argument("--simulate-time", type=_scale, default=0.0, metavar="SCALE",
                    help="sleep the recorded training time x SCALE per cell (default 0: no sleep)")
     add_train_arguments(p)
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
@@ -77,7 +88,20 @@ def main(argv: list[str] | None = None) -> int:
     """Serve jobs until the server says stop. A client that cannot start (bad options, missing data)
     prints why, and the server ends the whole job with the same message (``CannotStart``); the client
     then exits 1. The run folder is intact and can be resumed."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        if exc.code:   # under mpiexec the server would wait for this client forever: tell it, or abort
+            from mpi4py import MPI
+
+            from workers.client import cannot_start
+
+            comm = MPI.COMM_WORLD
+            message = f"bad option: {parser.error_message}"
+            if comm.Get_size() > 1 and (comm.Get_rank() == 0 or not cannot_start(message)):
+                abort_job(comm, 2)
+        raise
     from mpi4py import MPI
 
     from workers.client import cannot_start, serve
@@ -98,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
             abort_job(MPI.COMM_WORLD, 1)
         return 1
     stats = serve(evaluator, space, name=args.evaluator, signature=signature)
+    if stats.left is not None:
+        # an exit status, not death by the signal: MPICH's Hydra ends the whole job when a process dies
+        # by a signal, even with -disable-auto-cleanup; an exit leaves the others running
+        print(f"run_client.py (rank {rank}): left the farm on {signal.Signals(stats.left).name}; the server "
+              f"requeued its job", file=sys.stderr)
+        exit_without_finalize(128 + stats.left)
     if not stats.finalize:
         exit_without_finalize(0)   # a process of the job was lost
     return 0

@@ -78,7 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        if exc.code:   # under mpiexec the clients would wait for this server forever: stop them, end the job
+            from mpi4py import MPI
+
+            from workers.server import stop_clients
+
+            comm = MPI.COMM_WORLD
+            if comm.Get_size() > 1:
+                if comm.Get_rank() == 0:
+                    stop_clients(comm, "the server could not start")
+                abort_job(comm, 2)
+        raise
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s server %(levelname)s %(name)s: %(message)s")
     from mpi4py import MPI

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "mpi"))
-from harness import kill, mpiexec, require_mpi, start  # noqa: E402
+from harness import kill, mpiexec, pids, require_mpi, start  # noqa: E402
 
 FIELDS = {"n", "hash", "matrix", "ops", "accuracy", "predicted", "seconds", "worker", "error", "info", "dispatch"}
 
@@ -112,6 +112,37 @@ def test_sigterm_to_the_server_records_checkpoints_and_ends_the_job(tmp_path, ta
     assert after[:len(rows)] == rows and len(after) == 200 and len({r["hash"] for r in after}) == 200
 
 
+@pytest.mark.parametrize("table", ["nasbench201"], indirect=True)
+def test_a_client_stopped_with_sigterm_leaves_and_the_run_goes_on(tmp_path, table):
+    """A client that gets SIGTERM (a scheduler reclaiming its node) tells the server and exits with a
+    status, so the job survives it (MPICH ends the whole job when a process dies by a signal); the
+    server requeues its job at once and finishes the run with the other client."""
+    import os
+    import signal
+
+    out = tmp_path / "run"
+    clients = ["run_client.py", "--evaluator", "table", *table, "--simulate-time", 5e-5]
+    proc = start((1, server(table, out, "--budget", 120, "--stats", tmp_path / "farm.json")), (2, clients))
+    deadline = time.monotonic() + 120
+    while len(rows_of(out)) < 15 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    victims = pids(proc, "run_client.py")
+    assert len(victims) == 2, victims
+    os.kill(victims[-1], signal.SIGTERM)
+    try:
+        output, _ = proc.communicate(timeout=120)
+    except Exception:
+        output = kill(proc)
+        raise AssertionError(f"the job did not finish:\n{output[-3000:]}")
+    assert "left on SIGTERM" in output and "left the farm on SIGTERM" in output, output[-3000:]
+    assert proc.returncode == 143, output[-3000:]              # mpiexec passes on the client's status
+    rows = rows_of(out)
+    assert [r["n"] for r in rows] == list(range(1, 121)) and len({r["hash"] for r in rows}) == 120
+    assert not any(r["error"] for r in rows)
+    stats = json.loads((tmp_path / "farm.json").read_text())
+    assert stats["results"] == 120 and len(stats["lost"]) == 1
+
+
 TINY_TRAINING = ["--epochs", 1, "--batch-size", 32, "--stem-channels", 8, "--stacks", 1, "--modules-per-stack", 1,
                  "--validation-size", 120]
 
@@ -179,3 +210,18 @@ def test_client_that_cannot_start_ends_the_job_with_its_message(tmp_path, keep_a
         last = (tmp_path / "run" / "log.txt").read_text().splitlines()[-1]
         assert "ERROR run_server: run_server.py: error: client 1 on" in last and "could not start: CIFAR-10" in last
     assert rows_of(tmp_path / "run") == []
+
+
+@pytest.mark.parametrize("table", ["nasbench201"], indirect=True)
+def test_a_bad_option_on_either_side_ends_the_whole_job(tmp_path, table):
+    """argparse's error on one side of the job used to leave the other side waiting for it forever."""
+    clients = ["run_client.py", "--evaluator", "table", *table]
+    proc = mpiexec((1, server(table, tmp_path / "a", "--budget", 5, "--max-attempts", 0)), (1, clients), timeout=60)
+    assert proc.returncode == 2 and "argument --max-attempts: expected a positive integer" in proc.stdout
+    assert not (tmp_path / "a").exists()
+    proc = mpiexec((1, server(table, tmp_path / "b", "--budget", 5)), (1, [*clients, "--simulate-time", -1]),
+                   timeout=60)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert ("run_server.py: error: client 1 on" in proc.stdout
+            and "could not start: bad option: argument --simulate-time: expected a number >= 0" in proc.stdout)
+    assert rows_of(tmp_path / "b") == []

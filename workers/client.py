@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import threading
 import time
 import traceback
 from dataclasses import dataclass, replace
 
 from alphax.searchers.base import Result
-from workers.protocol import SERVER, CannotStart, ClientError, Heartbeat, Job, Ready, Reply, Tag
+from workers.protocol import SERVER, CannotStart, ClientError, Heartbeat, Job, Leaving, Ready, Reply, Tag
 
 __all__ = ["ClientStats", "SimulatedTime", "serve", "cannot_start"]
 
@@ -35,6 +36,34 @@ class ClientStats:
     """Seconds from the first job's receipt to the stop."""
     finalize: bool = True
     """False when the server says a process was lost (exit without ``MPI_Finalize``)."""
+    left: int | None = None
+    """The signal (SIGTERM, SIGINT) on which this client left the farm, or None."""
+
+
+class _Leave(BaseException):
+    """Raised by the SIGTERM/SIGINT handler wherever the client is (waiting, evaluating)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _leave_on_signal():
+    """SIGTERM/SIGINT raise :class:`_Leave` (main thread only; the old handlers come back after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def leave(signum, frame):
+        raise _Leave(signum)
+
+    old = {sig: signal.signal(sig, leave) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 class SimulatedTime:
@@ -60,41 +89,51 @@ def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signa
           ) -> ClientStats:
     """Answer jobs from the server until a ``Stop``. ``evaluator.evaluate(cell) -> Result``;
     ``space.from_json`` turns a job's cell into the evaluator's cell; ``signature`` (sent with ``Ready``)
-    says how this client evaluates, for the server to check against its run."""
+    says how this client evaluates, for the server to check against its run. SIGTERM or SIGINT, while
+    it waits or evaluates, makes it send ``Leaving`` and return (``left`` set; exit without finalizing)."""
     from mpi4py import MPI
 
     comm = comm if comm is not None else MPI.COMM_WORLD
     rank, host = comm.Get_rank(), MPI.Get_processor_name()
     worker = f"rank{rank}@{host}"
     can_beat = MPI.Query_thread() == MPI.THREAD_MULTIPLE
-    comm.send(Ready(rank=rank, host=host, evaluator=name, pid=os.getpid(), heartbeat=can_beat,
-                    signature=signature), dest=SERVER, tag=Tag.READY)
     status = MPI.Status()
     jobs = errors = 0
     busy = 0.0
     first = None
-    while True:
-        while not comm.iprobe(source=SERVER, tag=MPI.ANY_TAG, status=status):
-            time.sleep(poll)
-        tag = status.Get_tag()
-        msg = comm.recv(source=SERVER, tag=tag)
-        received = time.perf_counter()
-        if tag == Tag.STOP:
-            wall = received - first if first is not None else 0.0
-            log.info("%s: stop (%s) after %d jobs, %d errors, busy %.1f%%", worker, msg.reason, jobs, errors,
-                     100.0 * busy / wall if wall > 0 else 0.0)
-            return ClientStats(jobs=jobs, errors=errors, busy=busy, wall=wall, finalize=msg.finalize)
-        if tag != Tag.JOB or not isinstance(msg, Job):
-            log.warning("%s: ignoring unexpected message %r with tag %s", worker, type(msg).__name__, tag)
-            continue
-        first = received if first is None else first
-        beating = _heartbeats(comm, rank, msg) if can_beat and msg.heartbeat else contextlib.nullcontext()
-        with beating:
-            reply = _evaluate(evaluator, space, msg, rank=rank, host=host, worker=worker, received=received)
-        errors += reply.error is not None
-        jobs += 1
-        busy += reply.busy
-        comm.send(reply, dest=SERVER, tag=Tag.REPLY)
+    try:
+        with _leave_on_signal():
+            comm.send(Ready(rank=rank, host=host, evaluator=name, pid=os.getpid(), heartbeat=can_beat,
+                            signature=signature), dest=SERVER, tag=Tag.READY)
+            while True:
+                while not comm.iprobe(source=SERVER, tag=MPI.ANY_TAG, status=status):
+                    time.sleep(poll)
+                tag = status.Get_tag()
+                msg = comm.recv(source=SERVER, tag=tag)
+                received = time.perf_counter()
+                if tag == Tag.STOP:
+                    wall = received - first if first is not None else 0.0
+                    log.info("%s: stop (%s) after %d jobs, %d errors, busy %.1f%%", worker, msg.reason, jobs,
+                             errors, 100.0 * busy / wall if wall > 0 else 0.0)
+                    return ClientStats(jobs=jobs, errors=errors, busy=busy, wall=wall, finalize=msg.finalize)
+                if tag != Tag.JOB or not isinstance(msg, Job):
+                    log.warning("%s: ignoring unexpected message %r with tag %s", worker, type(msg).__name__, tag)
+                    continue
+                first = received if first is None else first
+                beating = _heartbeats(comm, rank, msg) if can_beat and msg.heartbeat else contextlib.nullcontext()
+                with beating:
+                    reply = _evaluate(evaluator, space, msg, rank=rank, host=host, worker=worker, received=received)
+                errors += reply.error is not None
+                jobs += 1
+                busy += reply.busy
+                comm.send(reply, dest=SERVER, tag=Tag.REPLY)
+    except _Leave as leave:
+        why = signal.Signals(leave.signum).name
+        log.warning("%s: %s: leaving the farm after %d jobs (the server requeues the job in hand)", worker, why,
+                    jobs)
+        comm.send(Leaving(rank=rank, host=host, reason=why), dest=SERVER, tag=Tag.LEAVING)
+        wall = time.perf_counter() - first if first is not None else 0.0
+        return ClientStats(jobs=jobs, errors=errors, busy=busy, wall=wall, finalize=False, left=leave.signum)
 
 
 def cannot_start(message: str, *, comm=None, wait: float = 600.0, poll: float = 0.01) -> bool:

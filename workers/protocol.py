@@ -17,7 +17,9 @@ seconds from a second thread, so that the server tells a long training from a de
       |  <--- Stop ----------   |   (sent to every client in a ``finally:``)
 
 A client that cannot start (bad options, missing data) sends :class:`CannotStart` instead of ``Ready``:
-the server ends the job with its message, and the client exits after the server's ``Stop``.
+the server ends the job with its message, and the client exits after the server's ``Stop``. A client
+told to stop (SIGTERM, SIGINT) sends :class:`Leaving` and exits with a status, not by the signal (MPICH's
+Hydra ends the whole job when a process dies by a signal): the server requeues its job and goes on.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from enum import IntEnum
 
 from alphax.searchers.base import Result
 
-__all__ = ["SERVER", "Tag", "Ready", "CannotStart", "Job", "Heartbeat", "ClientError", "Reply", "Stop", "TAG_OF",
+__all__ = ["SERVER", "Tag", "Ready", "CannotStart", "Leaving", "Job", "Heartbeat", "ClientError", "Reply", "Stop", "TAG_OF",
            "flush_logs", "exit_without_finalize", "abort_job", "ABORT_GRACE"]
 
 SERVER = 0
@@ -47,6 +49,7 @@ class Tag(IntEnum):
     STOP = 4
     HEARTBEAT = 5
     CANNOT_START = 6
+    LEAVING = 7
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,15 @@ class CannotStart:
     rank: int
     host: str
     message: str
+
+
+@dataclass(frozen=True)
+class Leaving:
+    """Client ``rank`` was told to stop (SIGTERM, SIGINT) and exits: the server requeues its job at once."""
+
+    rank: int
+    host: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -134,7 +146,7 @@ class Stop:
 
 
 TAG_OF = {Ready: Tag.READY, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP, Heartbeat: Tag.HEARTBEAT,
-          CannotStart: Tag.CANNOT_START}
+          CannotStart: Tag.CANNOT_START, Leaving: Tag.LEAVING}
 """The tag each message type is sent with."""
 
 

@@ -41,7 +41,7 @@ from typing import Callable
 
 from alphax.errors import AlphaXError
 from alphax.searchers.base import Proposal, Result
-from workers.protocol import CannotStart, Heartbeat, Job, Ready, Reply, Stop, Tag
+from workers.protocol import CannotStart, Heartbeat, Job, Leaving, Ready, Reply, Stop, Tag
 
 __all__ = ["FarmError", "FarmStats", "serve", "stop_clients"]
 
@@ -192,6 +192,8 @@ class _Farm:
                     self.beating.add(source)
             elif tag == Tag.REPLY and isinstance(msg, Reply):
                 self._reply(source, msg)
+            elif tag == Tag.LEAVING and isinstance(msg, Leaving):
+                self._leaving(source, msg)
             elif tag == Tag.CANNOT_START and isinstance(msg, CannotStart):
                 raise FarmError(f"client {msg.rank} on {msg.host} could not start: {msg.message}")
             elif tag == Tag.HEARTBEAT and isinstance(msg, Heartbeat):
@@ -201,6 +203,22 @@ class _Farm:
             else:
                 log.warning("ignoring message %r with tag %s from rank %d", type(msg).__name__, tag, source)
         return got
+
+    def _leaving(self, source: int, msg: Leaving) -> None:
+        """A client told to stop (SIGTERM, SIGINT) has left: it is lost, and its job goes back to the
+        queue at once (the job is not to blame, so this dispatch does not count towards --max-attempts)."""
+        self.lost.add(source)
+        self.ready.add(source)
+        if source in self.idle:
+            self.idle.remove(source)
+        a = self.assigned.pop(source, None)
+        job = self.open.get(a.job_id) if a is not None else None
+        if job is not None and a.job_id not in self.requeue:
+            job.attempts -= 1
+            self.requeue.append(a.job_id)
+            self.stats.requeued += 1
+        log.warning("client %d (%s) left on %s%s", source, self.host.get(source, msg.host), msg.reason,
+                    f"; job {a.job_id} requeued" if job is not None else "")
 
     def _check_signature(self, source: int, ready: Ready) -> None:
         """A client must evaluate as the run says (its config.json): same space, table or training."""
@@ -280,9 +298,10 @@ class _Farm:
         if not self.ready and elapsed > self.startup_timeout:
             raise FarmError(f"no client said it was ready within {self.startup_timeout:.0f} s")
         if self.ready and self.lost >= set(self.clients) and not self.assigned:
-            raise FarmError(f"every client ({len(self.clients)}) is lost: each missed its job's deadline "
-                            f"(--job-timeout {self.job_timeout}) or its heartbeats stopped (--heartbeat-timeout "
-                            f"{self.heartbeat_timeout}); check the clients, then resume with --resume")
+            raise FarmError(f"every client ({len(self.clients)}) is lost: each left (SIGTERM, SIGINT), missed its "
+                            f"job's deadline (--job-timeout {self.job_timeout}) or its heartbeats stopped "
+                            f"(--heartbeat-timeout {self.heartbeat_timeout}); check the clients, then resume "
+                            f"with --resume")
 
     def _dispatch(self) -> bool:
         idle = [r for r in self.idle if r not in self.lost]

@@ -17,10 +17,14 @@ _GROUPS = ("space", "nasbench", "search", "report")
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse with a one-line error message (no usage dump) and exit code 2."""
+    """argparse with a one-line error message (no usage dump) and exit code 2; the message is kept in
+    ``error_message`` (the MPI entry points pass it on to the other processes of the job)."""
+
+    error_message: str | None = None
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.error_message = f"{message} (see '{self.prog} --help')"
+        self.exit(2, f"{self.prog}: error: {self.error_message}\n")
 
 
 def path_arg(text: str) -> str:

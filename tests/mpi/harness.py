@@ -52,3 +52,28 @@ def kill(proc: subprocess.Popen) -> str:
         pass
     out, _ = proc.communicate(timeout=30)
     return out
+
+
+def pids(proc: subprocess.Popen, needle: str) -> list[int]:
+    """The Python processes of the job started by :func:`start` (descendants of its mpiexec) whose
+    command line holds ``needle``."""
+    parent, cmd = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parent[pid] = int(stat[stat.rindex(")") + 2:].split()[1])    # fields after "(comm)": state ppid ...
+        cmd[pid] = [a.decode(errors="replace") for a in args if a]
+    def descends(pid: int) -> bool:
+        while pid > 1:
+            pid = parent.get(pid, 0)
+            if pid == proc.pid:
+                return True
+        return False
+    return sorted(p for p, args in cmd.items() if args and Path(args[0]).name.startswith("python")
+                  and any(needle in a for a in args) and descends(p))
