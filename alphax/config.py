@@ -120,6 +120,8 @@ class SearchConfig:
                 raise ConfigError("--space nasbench201 is a table: --evaluator train is for nasbench101")
         elif self.dataset is not None:
             raise ConfigError(f"--dataset is for --space nasbench201 (got --space {self.space})")
+        if self.data is not None and not isinstance(self.data, str):
+            raise ConfigError(f"data must be the path of the table (text) or null, got {self.data!r}")
         if self.evaluator == "train" and self.data is not None:
             raise ConfigError("--data is the table of --evaluator table; --evaluator train reads --cifar DIR")
         if not isinstance(self.train, dict):
@@ -148,8 +150,8 @@ class SearchConfig:
             raise ConfigError("a search config is a JSON object")
         obj = dict(obj)
         version = obj.pop("version", _VERSION)
-        if version != _VERSION:
-            raise ConfigError(f"config version {version} is not supported (this AlphaX writes {_VERSION})")
+        if version != _VERSION or isinstance(version, bool):
+            raise ConfigError(f"config version {version!r} is not supported (this AlphaX writes {_VERSION})")
         known = {f.name for f in fields(cls)}
         unknown = set(obj) - known
         if unknown:
@@ -176,4 +178,10 @@ class SearchConfig:
             raise ConfigError(f"{path} not found: not a run folder") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path} is not valid JSON ({exc})") from None
+        # a run's config.json holds every key (save writes them all): one missing was edited away, and a
+        # default filled in for it could silently change the run
+        missing = ({"version"} | {f.name for f in fields(cls)}) - set(obj) if isinstance(obj, dict) else set()
+        if missing:
+            raise ConfigError(f"{path} lacks {', '.join(sorted(missing))}: it was edited; restore it from a "
+                              f"copy (the checkpoint holds the run's config too)")
         return cls.from_json(obj)

@@ -18,6 +18,7 @@ import itertools
 import logging
 import os
 import tempfile
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,7 +176,7 @@ def _read_cache(path: Path) -> Enumeration:
     try:
         with np.load(path, allow_pickle=False) as z:
             e = Enumeration(z["hashes"], z["bits"], z["num_vertices"], z["labels"])
-    except (OSError, ValueError, KeyError, EOFError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"enumeration cache {path} is unreadable ({exc})") from None
     if len(e) != NUM_CELLS or e.labels.shape != (NUM_CELLS, MAX_VERTICES) or len(e.bits) != NUM_CELLS:
         raise DataError(f"enumeration cache {path} holds {len(e)} cells, expected {NUM_CELLS}")

@@ -70,9 +70,9 @@ class RunRecord:
 def _read_json(path: str) -> dict:
     """The JSON object in ``path``; a ``DataError`` if it is not valid JSON or not an object."""
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             obj = json.load(f)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(obj, dict):
         raise DataError(f"{path}: not a JSON object (a {type(obj).__name__}); the file has been altered "
@@ -428,8 +428,38 @@ def _write_text(out: str, lines: list[str], written: list[str]) -> list[str]:
     return [*written, p]
 
 
+def _summary_problem(summary: dict) -> str | None:
+    """What is wrong with the parts of a compare's ``summary.json`` the report reads, or None."""
+    def number(x) -> bool:
+        return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
+
+    missing = {"space", "budget", "seeds", "algorithms"} - set(summary)
+    if missing:
+        return f"lacks {', '.join(sorted(missing))}"
+    if not isinstance(summary["seeds"], list) or not number(summary["budget"]):
+        return "has seeds that are not a list or a budget that is not a number"
+    optimum = summary.get("optimum")
+    if optimum is not None and not (isinstance(optimum, dict) and isinstance(optimum.get("hash"), str)
+                                    and number(optimum.get("accuracy"))):
+        return f"has optimum={optimum!r}, not {{hash, accuracy}}"
+    if not isinstance(summary["algorithms"], dict):
+        return "has algorithms that are not an object"
+    for algo, a in summary["algorithms"].items():
+        hits = a.get("samples_to_optimum", []) if isinstance(a, dict) else None
+        regret = a.get("regret_at", {}) if isinstance(a, dict) else None
+        if not (isinstance(hits, list) and all(number(x) for x in hits) and isinstance(regret, dict)
+                and all(number(x) for x in regret.values()) and number(a.get("mean_samples_to_optimum"))
+                and number(a.get("median_samples_to_optimum"))):
+            return f"has an entry for {algo!r} that is not a compare's summary"
+    return None
+
+
 def _compare_report(folder: str, out: str) -> list[str]:
     summary = _read_json(os.path.join(folder, "summary.json"))
+    problem = _summary_problem(summary)
+    if problem:
+        raise DataError(f"{os.path.join(folder, 'summary.json')} {problem}: the file has been altered; run its "
+                        f"alphax compare command again to rewrite it")
     runs = find_runs(folder)
     if not runs:
         raise DataError(f"{folder}: summary.json but no run folders below it")

@@ -37,13 +37,15 @@ _CORRUPT = "; the log is corrupt: restore it from a copy, or keep the folder asi
 
 
 def _row_problem(row: dict) -> str | None:
-    """What is wrong with a complete row's types (``hash`` text, ``accuracy`` a finite number or null),
-    or None: what the code reading a log relies on, checked once here."""
+    """What is wrong with a complete row's types (``hash`` text, ``accuracy`` and ``predicted`` finite
+    numbers or null), or None: what the code reading a log relies on, checked once here."""
     if not isinstance(row.get("hash"), str):
         return f"has hash={row.get('hash')!r}, not text"
-    acc = row.get("accuracy")
-    if acc is not None and (isinstance(acc, bool) or not isinstance(acc, (int, float)) or not math.isfinite(acc)):
-        return f"has accuracy={acc!r}, not a number or null"
+    for key in ("accuracy", "predicted"):
+        value = row.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value)):
+            return f"has {key}={value!r}, not a number or null"
     return None
 
 

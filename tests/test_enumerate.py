@@ -54,6 +54,9 @@ def test_cache_reloads_fast_and_a_corrupt_cache_is_rebuilt(enumeration, tmp_path
     bad.write_bytes(b"not a zip file")
     with pytest.raises(DataError, match="unreadable"):
         en._read_cache(bad)
+    bad.write_bytes(cache.read_bytes()[:1000])            # a cache cut short (a full disk, a killed write)
+    with pytest.raises(DataError, match="unreadable"):
+        en._read_cache(bad)
     short = tmp_path / "short.npz"
     np.savez(short, hashes=e.hashes[:10], bits=e.bits[:10], num_vertices=e.num_vertices[:10], labels=e.labels[:10])
     with pytest.raises(DataError, match="expected 423624"):

@@ -86,6 +86,28 @@ def test_compare_report(tmp_path):
     assert "random" in text and "evolution" in text and "4 run folders" in text
 
 
+def test_an_altered_summary_or_config_is_one_clear_line(tmp_path, capsys):
+    cmp = tmp_path / "cmp"
+    _write_run(cmp / "random" / "seed0", "random", 0, 10)
+    good = {"space": "nasbench201", "budget": 10, "seeds": [0], "optimum": None,
+            "algorithms": {"random": {"samples_to_optimum": [None], "found": 0, "mean_samples_to_optimum": None,
+                                      "median_samples_to_optimum": None, "regret_at": {"50": 0.01}}}}
+    for bad, needle in (({}, "lacks algorithms, budget, seeds, space"),
+                        ({**good, "algorithms": [1]}, "algorithms that are not an object"),
+                        ({**good, "algorithms": {"random": {**good["algorithms"]["random"],
+                                                            "samples_to_optimum": ["x", 5]}}}, "entry for 'random'"),
+                        ({**good, "optimum": {"hash": 5}}, "has optimum=")):
+        (cmp / "summary.json").write_text(json.dumps(bad))
+        assert main(["report", str(cmp)]) == 1
+        err = capsys.readouterr().err
+        assert needle in err and "run its alphax compare command again" in err, err
+    (cmp / "summary.json").write_bytes(b"\xff")
+    assert main(["report", str(cmp)]) == 1 and "summary.json: not valid JSON" in capsys.readouterr().err
+    run = cmp / "random" / "seed0"
+    (run / "config.json").write_bytes(b"\xff")
+    assert main(["report", str(run)]) == 1 and "config.json: not valid JSON" in capsys.readouterr().err
+
+
 def test_not_a_run_folder(tmp_path, capsys):
     (tmp_path / "x.txt").write_text("hi")
     assert main(["report", str(tmp_path)]) == 1

@@ -54,7 +54,8 @@ def test_a_bad_line_in_the_middle_is_corruption(tmp_path):
     with pytest.raises(DataError, match="expected 2"):
         read_results(path)
     for bad, message in (({"accuracy": "high"}, "accuracy='high', not a number"),
-                         ({"accuracy": float("nan")}, "accuracy=nan"), ({"hash": None}, "hash=None, not text")):
+                         ({"accuracy": float("nan")}, "accuracy=nan"), ({"hash": None}, "hash=None, not text"),
+                         ({"predicted": "x"}, "predicted='x', not a number")):
         path.write_text(json.dumps(row(1)) + "\n" + json.dumps({**row(2), **bad}) + "\n")
         with pytest.raises(DataError, match=f"line 2 has {re.escape(message)}.*restore it from a copy"):
             read_results(path)
@@ -163,6 +164,15 @@ def test_config_round_trip_and_validation(tmp_path):
         SearchConfig.from_json({**c.to_json(), "extra": 1})
     with pytest.raises(ConfigError, match="train must be a JSON object"):     # a hand-edited config.json
         SearchConfig.from_json({**c.to_json(), "train": 5})
+    for bad, needle in (({"data": 5}, "data must be the path"), ({"data": [1]}, "data must be the path"),
+                        ({"version": "1"}, "config version '1' is not supported")):
+        with pytest.raises(ConfigError, match=needle):
+            SearchConfig.from_json({**c.to_json(), **bad})
+    edited = c.to_json()
+    del edited["budget"], edited["seed"]
+    (tmp_path / "c.json").write_text(json.dumps(edited))
+    with pytest.raises(ConfigError, match="c.json lacks budget, seed: it was edited"):
+        SearchConfig.load(tmp_path / "c.json")      # not filled in with defaults
 
 
 def test_same_seed_same_run_and_another_seed_another(tmp_path):
