@@ -336,8 +336,10 @@ def write_report(folder: str, *, out: str | None = None) -> list[str]:
     """Writes the report of a run or compare folder into ``out`` (default: ``folder``) and returns the
     paths written. Raises ``DataError`` for a folder that is neither."""
     if not os.path.isdir(folder):
-        raise DataError(f"{folder}: no such folder")
+        raise DataError(f"{folder}: no such folder" if not os.path.exists(folder) else
+                        f"{folder} is a file; give a run folder or a compare folder")
     out = out or folder
+    _check_out(folder, out)
     os.makedirs(out, exist_ok=True)
     if os.path.isfile(os.path.join(folder, "summary.json")):
         return _compare_report(folder, out)
@@ -345,6 +347,33 @@ def write_report(folder: str, *, out: str | None = None) -> list[str]:
         return _run_report(folder, out)
     raise DataError(f"{folder} is neither a run folder (results.jsonl + config.json) nor a compare folder "
                     f"(summary.json)")
+
+
+REPORT_FILES = ("best_so_far.png", "ranking.png", "best_cell.png", "report.txt")
+"""What a report writes (into its folder, or ``--out``)."""
+
+
+def _check_out(folder: str, out: str) -> None:
+    """A report never overwrites what it did not write: ``--out`` may hold this folder's earlier report
+    (its report.txt names the folder on its first line), not another run's folder or other files of
+    the same names."""
+    if os.path.realpath(out) == os.path.realpath(folder) or not os.path.exists(out):
+        return
+    if not os.path.isdir(out):
+        raise DataError(f"--out {out} is a file; give a folder")
+    if any(os.path.exists(os.path.join(out, name)) for name in ("results.jsonl", "config.json", "summary.json")):
+        raise DataError(f"--out {out} is another run or compare folder; its own report would be overwritten: "
+                        f"choose a new folder")
+    taken = [name for name in REPORT_FILES if os.path.exists(os.path.join(out, name))]
+    if taken:
+        try:
+            with open(os.path.join(out, "report.txt"), encoding="utf-8") as f:
+                first = f.readline()
+        except (OSError, UnicodeDecodeError):
+            first = ""
+        if first.split(": ", 1)[-1].strip() != os.path.abspath(folder):
+            raise DataError(f"--out {out} already holds {', '.join(taken)}, not from a report of {folder}; "
+                            f"choose a new folder (nothing was written)")
 
 
 def _cell_line(run: RunRecord, rec: dict) -> str:

@@ -108,6 +108,28 @@ def test_an_altered_summary_or_config_is_one_clear_line(tmp_path, capsys):
     assert main(["report", str(run)]) == 1 and "config.json: not valid JSON" in capsys.readouterr().err
 
 
+def test_report_out_never_overwrites_what_it_did_not_write(tmp_path, capsys):
+    run, other = tmp_path / "run", tmp_path / "other"
+    _write_run(run, "random", 0, 10)
+    _write_run(other, "random", 1, 10)
+    write_report(str(other))
+    mine = (other / "report.txt").read_bytes()
+    assert main(["report", str(run), "--out", str(other)]) == 1          # another run's folder
+    assert "another run or compare folder" in capsys.readouterr().err
+    assert (other / "report.txt").read_bytes() == mine
+    figs = tmp_path / "figs"
+    figs.mkdir()
+    (figs / "report.txt").write_text("precious\n")
+    assert main(["report", str(run), "--out", str(figs)]) == 1
+    assert "already holds report.txt, not from a report of" in capsys.readouterr().err
+    assert (figs / "report.txt").read_text() == "precious\n" and not (figs / "best_so_far.png").exists()
+    fresh = tmp_path / "fresh"
+    assert main(["report", str(run), "--out", str(fresh)]) == 0
+    assert main(["report", str(run), "--out", str(fresh)]) == 0         # its own earlier report: regenerated
+    assert main(["report", str(run)]) == 0                              # in place, as always
+    assert main(["report", str(fresh / "report.txt")]) == 1 and "is a file" in capsys.readouterr().err
+
+
 def test_not_a_run_folder(tmp_path, capsys):
     (tmp_path / "x.txt").write_text("hi")
     assert main(["report", str(tmp_path)]) == 1
