@@ -4,6 +4,7 @@ and the query semantics of the official API."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import struct
 import subprocess
@@ -467,6 +468,27 @@ def test_hashes_with_a_budget(tmp_path):
     assert nb.hashes_with(108) == [SPECS[0].hash, SPECS[3].hash]
     assert nb.hashes_with(4) == [SPECS[0].hash, SPECS[2].hash]
     assert nb.hashes_with(108, "training_time") == [] and nb.hashes_with(36) == []
+
+
+@pytest.mark.parametrize("matrix, ops, metrics, needle", [
+    ([[0, 0], [0, 0]], [INPUT, OUTPUT], {"108": {"validation_accuracy": 0.5}}, "not every vertex lies on a path"),
+    ([[0, 1, 0], [0, 0, 0], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT], {"108": {"validation_accuracy": 0.5}},
+     "not every vertex lies on a path"),                                    # not pruned
+    ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [OUTPUT, CONV3X3, INPUT], {"108": {"validation_accuracy": 0.5}},
+     "its first vertex is not the input"),
+    ([[0, 1, 0], [0, 0, 1], [0, 1, 0]], [INPUT, CONV3X3, OUTPUT], {"108": {"validation_accuracy": 0.5}},
+     "its matrix is not strictly upper-triangular"),
+    ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT], {"108": {"validation_accuracy": 7.0}},
+     "an accuracy outside [0, 1]"),
+    ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT], {"108": {"training_time": -3.0}},
+     "a negative training time"),
+])
+def test_a_row_outside_the_space_is_refused_naming_the_cell(tmp_path, matrix, ops, metrics, needle):
+    path = tmp_path / "cells.jsonl"
+    bad = {"hash": "f" * 32, "matrix": matrix, "ops": ops, "trainable_parameters": 5, "metrics": metrics}
+    path.write_text(_row(SPECS[1], **{"108": {"validation_accuracy": 0.5}}) + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(DataError, match=f"cells.jsonl: cell f{{32}}: {re.escape(needle)}"):
+        NASBench101(path)
 
 
 def test_jsonl_errors(tmp_path):

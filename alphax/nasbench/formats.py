@@ -45,7 +45,8 @@ def detect_format(path: str | os.PathLike) -> str:
 
 
 def load_table(path: str | os.PathLike) -> tuple[Table, str]:
-    """Read any supported file; returns ``(table, format)``. A file without a single cell is refused."""
+    """Read any supported file; returns ``(table, format)``. A file without a single cell, or with a cell
+    outside the space or implausible metrics (:func:`~alphax.nasbench.table.cell_problem`), is refused."""
     fmt = detect_format(path)
     start = time.perf_counter()
     if fmt == "compact":
@@ -62,5 +63,12 @@ def load_table(path: str | os.PathLike) -> tuple[Table, str]:
         table = read_jsonl(path)
     if not len(table):
         raise DataError(f"{path} holds no NASBench-101 cells (an empty or truncated {fmt} file?): {_EXPECTED}")
+    if fmt != "compact":   # a compact file is written from a table read (and checked) here, and CRC-checked
+        from alphax.nasbench.table import cell_problem
+
+        problem = cell_problem(table)
+        if problem:
+            raise DataError(f"{path}: {problem}; NASBench-101 data holds pruned cells of its space with "
+                            f"accuracies in [0, 1]: fix or remove that row")
     log.debug("read %d cells from %s (%s) in %.2f s", len(table), path, fmt, time.perf_counter() - start)
     return table, fmt

@@ -20,9 +20,10 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from alphax.errors import DataError
-from alphax.spec import INPUT, MAX_VERTICES, OPS, OUTPUT
+from alphax.spec import INPUT, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT
 
-__all__ = ["METRICS", "POINTS", "PAD_LABEL", "LABEL_OF", "OP_OF", "Table", "TableBuilder", "atomic_write"]
+__all__ = ["METRICS", "POINTS", "PAD_LABEL", "LABEL_OF", "OP_OF", "Table", "TableBuilder", "cell_problem",
+           "atomic_write"]
 
 METRICS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
 """Last axis of :attr:`Table.metrics` (the official query's metric fields)."""
@@ -175,6 +176,49 @@ class TableBuilder:
             repeats=repeats,
             metrics=metrics,
         )
+
+
+def cell_problem(table: Table) -> str | None:
+    """The first cell of ``table`` that is not a pruned NASBench-101 cell with plausible metrics, as
+    ``"cell HASH: what"``, or None. Vectorized (the full data set in well under a second): input first and
+    output last, interior ops known, a strictly upper-triangular matrix of at most 9 edges, every vertex
+    on a path from input to output; accuracies in [0, 1] and training times >= 0 where recorded."""
+    n = len(table)
+    if not n:
+        return None
+    nv = table.num_vertices.astype(np.int64)
+    idx = np.arange(MAX_VERTICES)
+    inside = idx[None, :] < nv[:, None]
+    a = (table.matrices != 0) & inside[:, :, None] & inside[:, None, :]
+    last = np.zeros((n, MAX_VERTICES), bool)
+    last[np.arange(n), np.clip(nv - 1, 0, MAX_VERTICES - 1)] = True
+    reach_in, reach_out = idx[None, :] == 0, last.copy()
+    for _ in range(MAX_VERTICES - 1):       # vertices reachable from the input / that reach the output
+        reach_in = reach_in | np.einsum("ni,nij->nj", reach_in, a)
+        reach_out = reach_out | np.einsum("nij,nj->ni", a, reach_out)
+    labels = table.labels
+    interior = inside & (idx[None, :] > 0) & ~last
+    values = table.metrics[..., [METRICS.index(m) for m in METRICS if m.endswith("accuracy")]]
+    times = table.metrics[..., METRICS.index("training_time")]
+    checks = (
+        (~((nv >= 2) & (nv <= MAX_VERTICES)), "not 2 to 7 vertices"),
+        (labels[:, 0] != LABEL_OF[INPUT], "its first vertex is not the input"),
+        (labels[np.arange(n), np.clip(nv - 1, 0, MAX_VERTICES - 1)] != LABEL_OF[OUTPUT],
+         "its last vertex is not the output"),
+        ((interior & ~np.isin(labels, [LABEL_OF[op] for op in OPS])).any(axis=1),
+         "an interior op is not a NASBench-101 op"),
+        (np.tril(table.matrices != 0).any(axis=(1, 2)), "its matrix is not strictly upper-triangular"),
+        (a.sum(axis=(1, 2)) > MAX_EDGES, f"more than {MAX_EDGES} edges"),
+        ((inside & ~(reach_in & reach_out)).any(axis=1), "not every vertex lies on a path from input to output "
+                                                          "(disconnected, or not pruned)"),
+        (((values < 0) | (values > 1)).reshape(n, -1).any(axis=1), "an accuracy outside [0, 1]"),
+        ((times < 0).reshape(n, -1).any(axis=1), "a negative training time"),
+    )
+    for bad, what in checks:
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            return f"cell {table.hashes[i].decode('ascii', 'replace')}: {what}"
+    return None
 
 
 def atomic_write(path: Path, chunks: Iterable[bytes], *, overwrite: bool) -> None:
