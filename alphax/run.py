@@ -410,7 +410,9 @@ def create_run(config: SearchConfig, folder: str | Path, *, dispatch: str = "inl
     """Start a new run in ``folder``, which must not hold anything yet (never overwritten)."""
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        hint = f"resume it with 'alphax search --resume {folder}'" if (folder / CONFIG).exists() else "it is not empty"
+        resume = "run_server.py" if dispatch == "mpi" else "alphax search"
+        hint = (f"resume it with '{resume} --resume {folder}'" if (folder / CONFIG).exists() else
+                "a file" if not folder.is_dir() else "it is not empty")
         raise CheckpointError(f"{folder} already exists ({hint}) or choose another --out")
     space, factory = _build(config)
     if hasattr(factory, "check"):       # what an evaluator made later would refuse, refused before the folder exists
@@ -494,10 +496,12 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
         saved = SearchConfig.from_json(state["config"])
         if _defining(saved) != _defining(config):
             raise CheckpointError(f"{path} was written with another config than {folder / CONFIG}; "
-                                  f"the run folder has been altered")
+                                  f"the run folder has been altered: restore config.json from a copy, or keep "
+                                  f"the folder aside and start a new run")
         if state["n"] > len(runlog):
             raise CheckpointError(f"{path} is at n={state['n']} but {folder / RESULTS} holds only "
-                                  f"{len(runlog)} results; the results log has been cut")
+                                  f"{len(runlog)} results; the results log has been cut: restore it from a copy, "
+                                  f"or keep the folder aside and start a new run")
         if state.get("candidates") != _fingerprint(space, cands):
             raise CheckpointError(f"{path} refers to another set of candidate cells than the table now gives "
                                   f"(was the data file changed?); resume with the data the run started with")

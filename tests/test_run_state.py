@@ -237,8 +237,13 @@ def test_an_existing_folder_is_never_overwritten(tmp_path):
     folder = tmp_path / "run"
     search(cfg(budget=5), folder)
     before = (folder / "results.jsonl").read_bytes()
-    with pytest.raises(CheckpointError, match="--resume"):
+    with pytest.raises(CheckpointError, match="'alphax search --resume"):
         create_run(cfg(budget=5), folder)
+    with pytest.raises(CheckpointError, match="'run_server.py --resume"):
+        create_run(cfg(budget=5), folder, dispatch="mpi")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(CheckpointError, match=r"afile already exists \(a file\)"):
+        create_run(cfg(budget=5), tmp_path / "afile")
     assert (folder / "results.jsonl").read_bytes() == before
     with open(folder / "results.jsonl", "a") as f:
         f.write('{"n": 6, "hash": "|nor')                  # a torn line, then a resume that fails:
