@@ -63,9 +63,13 @@ def detach(handler: logging.Handler | None) -> None:
 
 def append(folder: str | Path, message: str, *, level: int = logging.ERROR, name: str = "alphax") -> None:
     """Append ``message`` to ``folder/log.txt`` as one log record (a multi-line message stays whole), then
-    flush and fsync it, so that it is on disk before the process goes on to end the job."""
+    flush and fsync it, so that it is on disk before the process goes on to end the job. A log that cannot
+    be written (a full disk) is warned about, not raised: the caller is reporting another error."""
     record = logging.LogRecord(name, level, __file__, 0, message, None, None)
-    with open(Path(folder) / LOG, "a", encoding="utf-8") as f:
-        f.write(_FORMATTER.format(record) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(Path(folder) / LOG, "a", encoding="utf-8") as f:
+            f.write(_FORMATTER.format(record) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:   # the line is for the record; the error it records is what the caller reports
+        logging.getLogger(__name__).warning("could not append to %s: %s", Path(folder) / LOG, exc)

@@ -153,6 +153,21 @@ def test_a_data_file_without_cells_is_refused_before_the_run_folder_exists(tmp_p
             assert "bad option" not in proc.stderr and not out.exists()
 
 
+def test_a_checkpoint_that_cannot_be_written_is_one_line_and_in_log_txt(tmp_path, run_cli):
+    run = tmp_path / "run"
+    assert run_cli("search", *NB201, "--algo", "random", "--budget", 5, "--out", run, timeout=120).returncode == 0
+    (run / "checkpoint.pkl.tmp").mkdir()                    # in the way of the atomic write
+    before = (run / "results.jsonl").read_bytes()
+    proc = run_cli("search", "--resume", run, "--budget", 8, timeout=120)
+    assert proc.returncode == 1 and "checkpoint.pkl.tmp: Is a directory" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "ERROR alphax.cli: alphax: error:" in (run / "log.txt").read_text().splitlines()[-1]
+    assert (run / "results.jsonl").read_bytes().startswith(before)    # what was recorded stays
+    (run / "checkpoint.pkl.tmp").rmdir()
+    assert run_cli("search", "--resume", run, "--budget", 8, timeout=120).returncode == 0
+    assert len(hashes(run)) == 8 == len(set(hashes(run)))
+
+
 def test_bad_run_folders(tmp_path, run_cli):
     run = tmp_path / "run"
     proc = run_cli("search", *NB201, "--algo", "random", "--budget", 5, "--out", run, timeout=120)

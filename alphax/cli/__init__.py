@@ -11,7 +11,7 @@ import sys
 
 from alphax.errors import AlphaXError
 
-__all__ = ["main", "ArgumentParser", "path_arg"]
+__all__ = ["main", "ArgumentParser", "path_arg", "error_line"]
 
 _GROUPS = ("space", "nasbench", "search", "report")
 
@@ -35,6 +35,15 @@ def path_arg(text: str) -> str:
     return text
 
 
+def error_line(exc: BaseException) -> str:
+    """The one line ``alphax`` prints for an :class:`AlphaXError` or an ``OSError``."""
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return (f"alphax: error: {where}{exc.strerror or exc}; check the path and its permissions "
+                f"(-v shows where it happened)")
+    return f"alphax: error: {exc}"
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="alphax", description="AlphaX: neural architecture search with Monte Carlo tree "
                                                         "search and a meta-DNN accuracy predictor.")
@@ -53,15 +62,10 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args) or 0)
-    except AlphaXError as exc:
-        print(f"alphax: error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:         # a path that cannot be made or written (a file in the way, no permission, disk full)
-        if args.verbose:
+    except (AlphaXError, OSError) as exc:   # OSError: a path that cannot be made or written (disk full, ...)
+        if args.verbose and isinstance(exc, OSError):
             raise
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"alphax: error: {where}{exc.strerror or exc}; check the path and its permissions "
-              f"(-v shows where it happened)", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("alphax: interrupted", file=sys.stderr)

@@ -134,8 +134,10 @@ def _search(args: argparse.Namespace) -> int:
     try:
         summary = run_search(run, progress=progress)
         optimum = run.evaluator.optimum() if run.config.evaluator == "table" else None
-    except AlphaXError as exc:
-        logfile.append(run.folder, f"alphax: error: {exc}", name="alphax.cli")    # main() prints the same line
+    except (AlphaXError, OSError) as exc:
+        from alphax.cli import error_line
+
+        logfile.append(run.folder, error_line(exc), name="alphax.cli")    # main() prints the same line
         raise
     finally:
         run.close()
