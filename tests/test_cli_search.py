@@ -153,6 +153,13 @@ def test_a_data_file_without_cells_is_refused_before_the_run_folder_exists(tmp_p
             assert "bad option" not in proc.stderr and not out.exists()
 
 
+def test_an_empty_out_is_refused_not_read_as_the_current_folder(tmp_path, run_cli):
+    for cmd in (("search", "--out", ""), ("compare", "--out", ""), ("report", str(tmp_path), "--out", "")):
+        proc = run_cli(*cmd, timeout=60)
+        assert proc.returncode == 2 and "argument --out: an empty path" in proc.stderr, proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_checkpoint_that_cannot_be_written_is_one_line_and_in_log_txt(tmp_path, run_cli):
     run = tmp_path / "run"
     assert run_cli("search", *NB201, "--algo", "random", "--budget", 5, "--out", run, timeout=120).returncode == 0

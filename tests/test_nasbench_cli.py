@@ -102,6 +102,8 @@ def test_errors(run_cli, data, tmp_path):
     wrong = tmp_path / "wrong.bin"
     wrong.write_bytes(os.urandom(256))
     _one_line_error(run_cli("nasbench", "info", "--data", wrong), "wrong.bin is not a NASBench-101 data file")
+    _one_line_error(run_cli("nasbench", "info", "--data", "/dev/null"), "/dev/null (given with --data) is neither "
+                    "a file nor a folder")
     empty = tmp_path / "empty.jsonl.gz"
     with gzip.open(empty, "wb"):
         pass

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from alphax.cli import path_arg
+
 __all__ = ["add_parser"]
 
 
@@ -14,7 +16,7 @@ def add_parser(sub) -> None:
                                    "(results.jsonl + config.json) or a compare folder (summary.json + run "
                                    "folders).")
     p.add_argument("folder", metavar="DIR", help="run folder or compare folder")
-    p.add_argument("--out", metavar="DIR", default=None, help="where to write the report (default: DIR)")
+    p.add_argument("--out", type=path_arg, metavar="DIR", default=None, help="where to write the report (default: DIR)")
     p.set_defaults(handler=run)
 
 

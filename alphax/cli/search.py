@@ -23,6 +23,11 @@ _RUN_OPTIONS = ("space", "dataset", "data", "evaluator", "algo", "seed", "eval_s
 """Options that define a run: given with ``--resume`` they are an error (the run's config.json rules)."""
 
 
+
+def _out_path(text: str) -> Path:
+    """``--out``: a path, never empty (an unset shell variable would otherwise mean the current folder)."""
+    return Path(path_arg(text))
+
 def _option(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -51,7 +56,7 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--checkpoint-every", type=int, help=f"results between checkpoints (default {d.checkpoint_every})")
     g.add_argument("--option", type=_option, action="append", metavar="KEY=VALUE",
                    help="searcher keyword option (VALUE read as JSON), e.g. --option playouts=20; repeatable")
-    g.add_argument("--out", type=Path, metavar="DIR", help="new run folder (default runs/<timestamp>-ALGO-SPACE)")
+    g.add_argument("--out", type=_out_path, metavar="DIR", help="new run folder (default runs/<timestamp>-ALGO-SPACE)")
     g.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR with its config.json")
     add_train_arguments(p)
 
@@ -219,6 +224,6 @@ def add_parser(sub) -> None:
     c.add_argument("--checkpoint-every", type=int, default=100, help="results between checkpoints")
     c.add_argument("--jobs", type=int, default=max(1, min(os.cpu_count() or 1, 8)),
                    help="parallel processes (default %(default)s)")
-    c.add_argument("--out", type=Path, metavar="DIR", help="compare folder (default runs/compare-SPACE)")
+    c.add_argument("--out", type=_out_path, metavar="DIR", help="compare folder (default runs/compare-SPACE)")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(handler=_compare)

@@ -58,6 +58,8 @@ def _resolve_one(path: Path, origin: str) -> Path:
             raise DataError(f"no NASBench-101 data file in {path} ({origin}): looked for "
                             f"{', '.join(DIR_CANDIDATES)} or any *{COMPACT_SUFFIX}")
         return best
+    if path.exists():
+        raise DataError(f"NASBench-101 data {path} ({origin}) is neither a file nor a folder; {_HOW_TO_FIX}")
     raise DataError(f"NASBench-101 data {path} ({origin}) does not exist; {_HOW_TO_FIX}")
 
 
