@@ -38,7 +38,8 @@ _CORRUPT = "; the log is corrupt: restore it from a copy, or keep the folder asi
 
 def _row_problem(row: dict) -> str | None:
     """What is wrong with a complete row's types (``hash`` text, ``accuracy`` and ``predicted`` finite
-    numbers or null), or None: what the code reading a log relies on, checked once here."""
+    numbers or null, an accuracy in [0, 1]), or None: what the code reading a log relies on, checked
+    once here."""
     if not isinstance(row.get("hash"), str):
         return f"has hash={row.get('hash')!r}, not text"
     for key in ("accuracy", "predicted"):
@@ -46,6 +47,9 @@ def _row_problem(row: dict) -> str | None:
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or not math.isfinite(value)):
             return f"has {key}={value!r}, not a number or null"
+    acc = row.get("accuracy")
+    if acc is not None and not 0 <= acc <= 1:
+        return f"has accuracy={acc!r}, outside [0, 1]"
     return None
 
 

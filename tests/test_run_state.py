@@ -55,7 +55,8 @@ def test_a_bad_line_in_the_middle_is_corruption(tmp_path):
         read_results(path)
     for bad, message in (({"accuracy": "high"}, "accuracy='high', not a number"),
                          ({"accuracy": float("nan")}, "accuracy=nan"), ({"hash": None}, "hash=None, not text"),
-                         ({"predicted": "x"}, "predicted='x', not a number")):
+                         ({"predicted": "x"}, "predicted='x', not a number"),
+                         ({"accuracy": 5.0}, "accuracy=5.0, outside [0, 1]")):
         path.write_text(json.dumps(row(1)) + "\n" + json.dumps({**row(2), **bad}) + "\n")
         with pytest.raises(DataError, match=f"line 2 has {re.escape(message)}.*restore it from a copy"):
             read_results(path)
