@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     from mpi4py import MPI
 
     from alphax.run import StopOnSignal, open_run
-    from workers.server import serve, stop_clients
+    from workers.server import FarmError, serve, stop_clients
 
     comm = MPI.COMM_WORLD
     if comm.Get_rank() != 0:
@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     stop = StopOnSignal("once the results received are recorded (jobs in flight are proposed again on --resume)")
     try:
         try:
+            if comm.Get_size() < 2:      # before the run folder exists: nothing to leave behind
+                raise FarmError("no clients: launch with 'mpiexec -n 1 python run_server.py ... : "
+                                "-n K python run_client.py ...' (K >= 1)")
             run = open_run(args)
         except BaseException:
             stop_clients(comm, "the server could not start")

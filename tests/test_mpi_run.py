@@ -225,3 +225,13 @@ def test_a_bad_option_on_either_side_ends_the_whole_job(tmp_path, table):
     assert ("run_server.py: error: client 1 on" in proc.stdout
             and "could not start: bad option: argument --simulate-time: expected a number >= 0" in proc.stdout)
     assert rows_of(tmp_path / "b") == []
+
+
+def test_a_server_without_clients_refuses_before_making_the_run_folder(tmp_path):
+    import subprocess
+
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "run_server.py", "--budget", "3", "--out", str(out)],
+                          cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "run_server.py: error: no clients: launch with 'mpiexec" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()
