@@ -111,21 +111,22 @@ def main(argv: list[str] | None = None) -> int:
     # the clients, end the job; a second signal stops at once
     stop = StopOnSignal("once the results received are recorded (jobs in flight are proposed again on --resume)")
     try:
-        try:
-            if comm.Get_size() < 2:      # before the run folder exists: nothing to leave behind
-                raise FarmError("no clients: launch with 'mpiexec -n 1 python run_server.py ... : "
-                                "-n K python run_client.py ...' (K >= 1)")
-            run = open_run(args)
-        except BaseException:
-            stop_clients(comm, "the server could not start")
-            raise
-        try:
-            with run.log_scope(), stop:
-                stats = serve(run, comm=comm, job_timeout=args.job_timeout,
-                              heartbeat_timeout=args.heartbeat_timeout, max_attempts=args.max_attempts,
-                              startup_timeout=args.startup_timeout, stop=lambda: stop.signum is not None)
-        finally:
-            run.close()
+        with stop:                       # from before the run opens: a signal while it replays is kept for the loop
+            try:
+                if comm.Get_size() < 2:      # before the run folder exists: nothing to leave behind
+                    raise FarmError("no clients: launch with 'mpiexec -n 1 python run_server.py ... : "
+                                    "-n K python run_client.py ...' (K >= 1)")
+                run = open_run(args)
+            except BaseException:
+                stop_clients(comm, "the server could not start")
+                raise
+            try:
+                with run.log_scope():
+                    stats = serve(run, comm=comm, job_timeout=args.job_timeout,
+                                  heartbeat_timeout=args.heartbeat_timeout, max_attempts=args.max_attempts,
+                                  startup_timeout=args.startup_timeout, stop=lambda: stop.signum is not None)
+            finally:
+                run.close()
     except AlphaXError as exc:
         code, ending = 1, f"run_server.py: error: {exc}"
         print(ending, file=sys.stderr)

@@ -150,7 +150,8 @@ class _Farm:
         while not self._done():
             if self.stop is not None and self.stop():
                 log.warning("stopping: %d results recorded, %d jobs in flight dropped (they are proposed "
-                            "again on --resume)", self.stats.results + len(self.accepted), len(self.assigned))
+                            "again on --resume)", self.stats.results + self.recording_count + len(self.accepted),
+                            len(self.assigned))
                 raise KeyboardInterrupt
             t0 = time.perf_counter()
             progressed = self._drain()
