@@ -135,7 +135,7 @@ def test_a_client_stopped_with_sigterm_leaves_and_the_run_goes_on(tmp_path, tabl
         output = kill(proc)
         raise AssertionError(f"the job did not finish:\n{output[-3000:]}")
     assert "left on SIGTERM" in output and "left the farm on SIGTERM" in output, output[-3000:]
-    assert proc.returncode == 143, output[-3000:]              # mpiexec passes on the client's status
+    assert proc.returncode == 0, output[-3000:]                # the run finished: the job's status is 0
     rows = rows_of(out)
     assert [r["n"] for r in rows] == list(range(1, 121)) and len({r["hash"] for r in rows}) == 120
     assert not any(r["error"] for r in rows)

@@ -18,7 +18,7 @@ seconds from a second thread, so that the server tells a long training from a de
 
 A client that cannot start (bad options, missing data) sends :class:`CannotStart` instead of ``Ready``:
 the server ends the job with its message, and the client exits after the server's ``Stop``. A client
-told to stop (SIGTERM, SIGINT) sends :class:`Leaving` and exits with a status, not by the signal (MPICH's
+told to stop (SIGTERM, SIGINT) sends :class:`Leaving` and exits (status 0), not by the signal (MPICH's
 Hydra ends the whole job when a process dies by a signal): the server requeues its job and goes on.
 """
 

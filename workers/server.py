@@ -146,6 +146,12 @@ class _Farm:
             raise FarmError("no clients: launch with 'mpiexec -n 1 python run_server.py ... : "
                             "-n K python run_client.py ...' (K >= 1)")
         start = time.perf_counter()
+        try:
+            self._turns(start)
+        finally:
+            self.stats.wall = time.perf_counter() - (self.first_dispatch or start)
+
+    def _turns(self, start: float) -> None:
         wait = 0.0
         while not self._done():
             if self.stop is not None and self.stop():
@@ -165,7 +171,6 @@ class _Farm:
             else:
                 wait = min(0.001, wait + 0.0001)
                 time.sleep(wait)
-        self.stats.wall = time.perf_counter() - (self.first_dispatch or start)
 
     def _done(self) -> bool:
         if self.recording is not None or self.accepted:
