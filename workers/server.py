@@ -12,7 +12,8 @@ The server owns no run-folder logic: it drives a *run* (``alphax.run``), the sam
 The loop, with non-blocking probes only (so a dead client is detected by its job's deadline):
 
 1. drain every waiting message: ``Ready`` makes a client idle (``CannotStart`` ends the job with the
-   client's message); a ``Reply`` is accepted if its job is
+   client's message; ``Leaving``, from a client told to stop, marks it lost and requeues its job at
+   once); a ``Reply`` is accepted if its job is
    still open (the first answer wins; a late duplicate from a timed-out client is counted and dropped);
    a client's error becomes a failed result carrying rank, host and traceback (never retried);
 2. expire jobs whose client is gone: past the job's deadline (``job_timeout``, none by default), or
@@ -26,7 +27,8 @@ The loop, with non-blocking probes only (so a dead client is detected by its job
    searcher is used by one thread at a time: while a batch records, the loop dispatches only proposals
    asked ahead before it (a few per client, sized by how long recording recently took).
 
-``Stop`` goes to every client in a ``finally:``.
+``Stop`` goes to every client in a ``finally:``, after the results received have been recorded; the
+``stop`` callable (SIGTERM/SIGINT in ``run_server.py``) ends the loop at the top of a turn.
 """
 
 from __future__ import annotations
