@@ -16,7 +16,8 @@ def add_parser(sub) -> None:
                                    "(results.jsonl + config.json) or a compare folder (summary.json + run "
                                    "folders).")
     p.add_argument("folder", metavar="DIR", help="run folder or compare folder")
-    p.add_argument("--out", type=path_arg, metavar="DIR", default=None, help="where to write the report (default: DIR)")
+    p.add_argument("--out", type=path_arg, metavar="DIR", default=None,
+                   help="where to write the report (default: DIR)")
     p.set_defaults(handler=run)
 
 

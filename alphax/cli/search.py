@@ -23,10 +23,10 @@ _RUN_OPTIONS = ("space", "dataset", "data", "evaluator", "algo", "seed", "eval_s
 """Options that define a run: given with ``--resume`` they are an error (the run's config.json rules)."""
 
 
-
 def _out_path(text: str) -> Path:
     """``--out``: a path, never empty (an unset shell variable would otherwise mean the current folder)."""
     return Path(path_arg(text))
+
 
 def _option(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
