@@ -26,18 +26,8 @@ __all__ = ["build_parser", "make_space_and_evaluator", "main"]
 log = logging.getLogger("run_client")
 
 
-def _scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from alphax.cli import ArgumentParser
+    from alphax.cli import ArgumentParser, number_arg
     from alphax.cli.search import add_train_arguments
     from alphax.config import NB201_DATASETS, SPACES
 
@@ -51,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--eval-seed", type=int, default=0,
                    help="seed of the recorded training repeat returned per cell: give the server's "
                         "--eval-seed (default %(default)s, as alphax search)")
-    g.add_argument("--simulate-time", type=_scale, default=0.0, metavar="SCALE",
+    g.add_argument("--simulate-time", type=number_arg(zero=True), default=0.0, metavar="SCALE",
                    help="sleep the recorded training time x SCALE per cell (default 0: no sleep)")
     add_train_arguments(p)
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")

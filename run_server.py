@@ -35,18 +35,7 @@ __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("run_server")
 
-
-def _seconds(*, zero: bool):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = float("nan")
-        if not (value >= 0 if zero else value > 0) or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"expected a number of seconds {'>= 0' if zero else '> 0'}, got {text!r}")
-        return value
-
-    return parse
+_SECONDS = "a number of seconds"
 
 
 def _positive_int(text: str) -> int:
@@ -56,21 +45,22 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from alphax.cli import ArgumentParser
+    from alphax.cli import ArgumentParser, number_arg
     from alphax.cli.search import add_search_arguments
 
     p = ArgumentParser(prog="run_server.py", description=__doc__.split("\n")[0])
     add_search_arguments(p)
     g = p.add_argument_group("farm")
-    g.add_argument("--job-timeout", type=_seconds(zero=False), default=None, metavar="SECONDS",
+    g.add_argument("--job-timeout", type=number_arg(_SECONDS, zero=False), default=None, metavar="SECONDS",
                    help="deadline of each job; a client that misses it is marked lost and the job requeued "
                         "(default: no deadline)")
-    g.add_argument("--heartbeat-timeout", type=_seconds(zero=True), default=HEARTBEAT_TIMEOUT, metavar="SECONDS",
+    g.add_argument("--heartbeat-timeout", type=number_arg(_SECONDS, zero=True), default=HEARTBEAT_TIMEOUT,
+                   metavar="SECONDS",
                    help="a busy client silent this long is taken for dead and its job requeued; clients send "
                         "a heartbeat every sixth of it while they evaluate (default %(default)s; 0: never)")
     g.add_argument("--max-attempts", type=_positive_int, default=2,
                    help="dispatches of a job before it is recorded as failed (default %(default)s)")
-    g.add_argument("--startup-timeout", type=_seconds(zero=False), default=600.0, metavar="SECONDS",
+    g.add_argument("--startup-timeout", type=number_arg(_SECONDS, zero=False), default=600.0, metavar="SECONDS",
                    help="give up when no client is ready after this long (default %(default)s)")
     g.add_argument("--stats", type=Path, metavar="FILE", help="write the farm's statistics (JSON) here")
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")

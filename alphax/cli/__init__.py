@@ -11,7 +11,7 @@ import sys
 
 from alphax.errors import AlphaXError
 
-__all__ = ["main", "ArgumentParser", "path_arg", "error_line"]
+__all__ = ["main", "ArgumentParser", "path_arg", "number_arg", "error_line"]
 
 _GROUPS = ("space", "nasbench", "search", "report")
 
@@ -33,6 +33,20 @@ def path_arg(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path; give a real path, or leave the option out for its default")
     return text
+
+
+def number_arg(noun: str = "a number", *, zero: bool = True):
+    """An argparse ``type``: a finite number ``>= 0`` (``zero``) or ``> 0``; ``noun`` names it in the error."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value >= 0 if zero else value > 0) or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"expected {noun} {'>= 0' if zero else '> 0'}, got {text!r}")
+        return value
+
+    return parse
 
 
 def error_line(exc: BaseException) -> str:
