@@ -92,6 +92,36 @@ def main(argv: list[str] | None = None) -> int:
             if comm.Get_size() > 1 and (comm.Get_rank() == 0 or not cannot_start(message)):
                 abort_job(comm, 2)
         raise
+    from workers.client import Leave, leave_on_signal
+
+    try:
+        with leave_on_signal():      # from here on, SIGTERM/SIGINT make the client leave with a status
+            return _start_and_serve(args)
+    except Leave as leave:           # while it started: serve() handles the signal after its Ready
+        from mpi4py import MPI
+
+        from workers.client import send_leaving
+
+        rank = MPI.COMM_WORLD.Get_rank()
+        log.warning("client %d: %s while starting: leaving the farm", rank, signal.Signals(leave.signum).name)
+        if rank == 0:                # not a client: end the job, as _start_and_serve was doing
+            abort_job(MPI.COMM_WORLD, 2)
+            return 2
+        send_leaving(leave.signum)
+        _left(rank, leave.signum)
+        return 0
+
+
+def _left(rank: int, signum: int) -> None:
+    # an exit, not death by the signal: MPICH's Hydra ends the whole job when a process dies by a
+    # signal, even with -disable-auto-cleanup. Status 0: leaving when asked is not a failure, and
+    # mpiexec passes on the largest status, so the job's status stays the server's (0 for a run that
+    # finished without this client, 143/130 for one stopped as a whole)
+    print(f"run_client.py (rank {rank}): left the farm on {signal.Signals(signum).name}", file=sys.stderr)
+    exit_without_finalize(0)
+
+
+def _start_and_serve(args: argparse.Namespace) -> int:
     from mpi4py import MPI
 
     from workers.client import cannot_start, serve
@@ -104,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
               "mpiexec -n 1 python run_server.py ... : -n K python run_client.py ...", file=sys.stderr)
         abort_job(MPI.COMM_WORLD, 2)   # the other clients would wait for a server forever
         return 2
+    log.debug("client %d: loading the space and the evaluator", rank)
     try:
         space, evaluator, signature = make_space_and_evaluator(args)
     except AlphaXError as exc:
@@ -113,12 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     stats = serve(evaluator, space, name=args.evaluator, signature=signature)
     if stats.left is not None:
-        # an exit, not death by the signal: MPICH's Hydra ends the whole job when a process dies by a
-        # signal, even with -disable-auto-cleanup. Status 0: leaving when asked is not a failure, and
-        # mpiexec passes on the largest status, so the job's status stays the server's (0 for a run that
-        # finished without this client, 143/130 for one stopped as a whole)
-        print(f"run_client.py (rank {rank}): left the farm on {signal.Signals(stats.left).name}", file=sys.stderr)
-        exit_without_finalize(0)
+        _left(rank, stats.left)
     if not stats.finalize:
         exit_without_finalize(0)   # a process of the job was lost
     return 0

@@ -122,7 +122,7 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
         found, mean, median = _stats(to_opt)
         curves = np.array(curves)
         regret = {}
-        for b in REGRET_AT:
+        for b in sorted({*REGRET_AT, budget}):    # and at the budget: a short run's final regret
             if b <= budget:
                 regret[str(b)] = float(np.nanmean(opt_acc - curves[:, b - 1])) if np.isfinite(curves[:, b - 1]).any() \
                     else None

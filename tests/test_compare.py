@@ -35,6 +35,9 @@ def test_summary_statistics_by_hand():
     assert a["mean_samples_to_optimum"] == 60 and a["median_samples_to_optimum"] == 60
     assert a["samples_to_within_0.001"] == [2, None]
     assert set(a["regret_at"]) == {"50", "100", "150"}            # only budgets <= N
+    short = summarize({"alg": [s0, s1]}, optimum=opt, budget=40, space="toy", seeds=[0, 1])["algorithms"]["alg"]
+    assert set(short["regret_at"]) == {"40"}                       # the final regret of a short run
+    assert math.isclose(short["regret_at"]["40"], ((0.95 - 0.9495) + (0.95 - 0.93)) / 2)
     assert math.isclose(a["regret_at"]["50"], ((0.95 - 0.9495) + (0.95 - 0.93)) / 2)
     assert math.isclose(a["regret_at"]["100"], (0.0 + 0.02) / 2)
     nobody = summarize({"alg": [s1]}, optimum=opt, budget=budget, space="toy", seeds=[0])["algorithms"]["alg"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "mpi"))
-from harness import kill, mpiexec, pids, require_mpi, start  # noqa: E402
+from harness import catches, kill, mpiexec, pids, require_mpi, start  # noqa: E402
 
 FIELDS = {"n", "hash", "matrix", "ops", "accuracy", "predicted", "seconds", "worker", "error", "info", "dispatch"}
 
@@ -142,6 +142,35 @@ def test_a_client_stopped_with_sigterm_leaves_and_the_run_goes_on(tmp_path, tabl
     stats = json.loads((tmp_path / "farm.json").read_text())
     assert stats["results"] == 120 and len(stats["lost"]) == 1
 
+
+
+@pytest.mark.parametrize("table", ["nasbench101"], indirect=True)
+def test_a_client_stopped_while_it_loads_its_table_leaves_too(tmp_path, table):
+    """SIGTERM to a client still loading its data (seconds for the NASBench-101 subset): it leaves with a
+    status before its Ready instead of dying by the signal (which would end the whole job); the server
+    marks it lost and runs on the other client."""
+    import os
+    import signal
+
+    out = tmp_path / "run"
+    proc = start((1, server(table, out, "--budget", 30)), (2, ["run_client.py", "--evaluator", "table", *table]))
+    deadline, victim = time.monotonic() + 60, None
+    while victim is None and time.monotonic() < deadline and proc.poll() is None:
+        victim = next((p for p in pids(proc, "run_client.py") if catches(p, signal.SIGTERM)), None)
+        time.sleep(0.005)
+    assert victim is not None, "no client installed its SIGTERM handler"
+    os.kill(victim, signal.SIGTERM)
+    try:
+        output, _ = proc.communicate(timeout=120)
+    except Exception:
+        output = kill(proc)
+        raise AssertionError(f"the job did not finish:\n{output[-3000:]}")
+    assert "left on SIGTERM before it was ready" in output, output[-3000:]
+    assert "left the farm on SIGTERM" in output and "Traceback" not in output, output[-3000:]
+    assert proc.returncode == 0, output[-3000:]
+    rows = rows_of(out)
+    assert [r["n"] for r in rows] == list(range(1, 31))
+    assert len({r["worker"] for r in rows}) == 1                # the other client did every job
 
 TINY_TRAINING = ["--epochs", 1, "--batch-size", 32, "--stem-channels", 8, "--stacks", 1, "--modules-per-stack", 1,
                  "--validation-size", 120]

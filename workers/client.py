@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from alphax.searchers.base import Result
 from workers.protocol import SERVER, CannotStart, ClientError, Heartbeat, Job, Leaving, Ready, Reply, Tag
 
-__all__ = ["ClientStats", "SimulatedTime", "serve", "cannot_start"]
+__all__ = ["ClientStats", "Leave", "SimulatedTime", "cannot_start", "leave_on_signal", "send_leaving", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,9 @@ class ClientStats:
     """The signal (SIGTERM, SIGINT) on which this client left the farm, or None."""
 
 
-class _Leave(BaseException):
-    """Raised by the SIGTERM/SIGINT handler wherever the client is (waiting, evaluating)."""
+class Leave(BaseException):
+    """Raised by the SIGTERM/SIGINT handler of :func:`leave_on_signal` wherever the client is (starting,
+    waiting, evaluating)."""
 
     def __init__(self, signum: int):
         super().__init__(signum)
@@ -49,14 +50,17 @@ class _Leave(BaseException):
 
 
 @contextlib.contextmanager
-def _leave_on_signal():
-    """SIGTERM/SIGINT raise :class:`_Leave` (main thread only; the old handlers come back after)."""
+def leave_on_signal():
+    """SIGTERM/SIGINT raise :class:`Leave` (main thread only; the old handlers come back after).
+    ``run_client.py`` holds it from before it loads its data (seconds for a table, longer for CIFAR-10), so
+    that a client stopped while starting leaves with a status too: MPICH's Hydra ends the whole job when a
+    process dies by a signal."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def leave(signum, frame):
-        raise _Leave(signum)
+        raise Leave(signum)
 
     old = {sig: signal.signal(sig, leave) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -102,7 +106,7 @@ def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signa
     busy = 0.0
     first = None
     try:
-        with _leave_on_signal():
+        with leave_on_signal():
             comm.send(Ready(rank=rank, host=host, evaluator=name, pid=os.getpid(), heartbeat=can_beat,
                             signature=signature), dest=SERVER, tag=Tag.READY)
             while True:
@@ -127,13 +131,21 @@ def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signa
                 jobs += 1
                 busy += reply.busy
                 comm.send(reply, dest=SERVER, tag=Tag.REPLY)
-    except _Leave as leave:
-        why = signal.Signals(leave.signum).name
-        log.warning("%s: %s: leaving the farm after %d jobs (the server requeues the job in hand)", worker, why,
-                    jobs)
-        comm.send(Leaving(rank=rank, host=host, reason=why), dest=SERVER, tag=Tag.LEAVING)
+    except Leave as leave:
+        log.warning("%s: %s: leaving the farm after %d jobs (the server requeues the job in hand)", worker,
+                    signal.Signals(leave.signum).name, jobs)
+        send_leaving(leave.signum, comm=comm)
         wall = time.perf_counter() - first if first is not None else 0.0
         return ClientStats(jobs=jobs, errors=errors, busy=busy, wall=wall, finalize=False, left=leave.signum)
+
+
+def send_leaving(signum: int, *, comm=None) -> None:
+    """Tell the server that this client leaves the farm on ``signum`` (before or after its ``Ready``)."""
+    from mpi4py import MPI
+
+    comm = comm if comm is not None else MPI.COMM_WORLD
+    comm.send(Leaving(rank=comm.Get_rank(), host=MPI.Get_processor_name(), reason=signal.Signals(signum).name),
+              dest=SERVER, tag=Tag.LEAVING)
 
 
 def cannot_start(message: str, *, comm=None, wait: float = 600.0, poll: float = 0.01) -> bool:

@@ -215,6 +215,7 @@ class _Farm:
     def _leaving(self, source: int, msg: Leaving) -> None:
         """A client told to stop (SIGTERM, SIGINT) has left: it is lost, and its job goes back to the
         queue at once (the job is not to blame, so this dispatch does not count towards --max-attempts)."""
+        started = source in self.ready
         self.lost.add(source)
         self.ready.add(source)
         if source in self.idle:
@@ -225,8 +226,8 @@ class _Farm:
             job.attempts -= 1
             self.requeue.append(a.job_id)
             self.stats.requeued += 1
-        log.warning("client %d (%s) left on %s%s", source, self.host.get(source, msg.host), msg.reason,
-                    f"; job {a.job_id} requeued" if job is not None else "")
+        log.warning("client %d (%s) left on %s%s%s", source, self.host.get(source, msg.host), msg.reason,
+                    "" if started else " before it was ready", f"; job {a.job_id} requeued" if job is not None else "")
 
     def _check_signature(self, source: int, ready: Ready) -> None:
         """A client must evaluate as the run says (its config.json): same space, table or training."""

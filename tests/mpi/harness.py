@@ -77,3 +77,13 @@ def pids(proc: subprocess.Popen, needle: str) -> list[int]:
         return False
     return sorted(p for p, args in cmd.items() if args and Path(args[0]).name.startswith("python")
                   and any(needle in a for a in args) and descends(p))
+
+
+def catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler installed for ``signum`` (``SigCgt`` in /proc/PID/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    mask = next(int(line.split()[1], 16) for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(mask >> (signum - 1) & 1)
