@@ -411,9 +411,11 @@ def create_run(config: SearchConfig, folder: str | Path, *, dispatch: str = "inl
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         resume = "run_server.py" if dispatch == "mpi" else "alphax search"
-        hint = (f"resume it with '{resume} --resume {folder}'" if (folder / CONFIG).exists() else
-                "a file" if not folder.is_dir() else "it is not empty")
-        raise CheckpointError(f"{folder} already exists ({hint}) or choose another --out")
+        if (folder / CONFIG).exists():
+            raise CheckpointError(f"{folder} already exists: resume it with '{resume} --resume {folder}' or "
+                                  f"choose another --out")
+        what = "a file" if not folder.is_dir() else f"not empty, and not a run folder: it has no {CONFIG}"
+        raise CheckpointError(f"{folder} already exists ({what}); choose another --out")
     space, factory = _build(config)
     if hasattr(factory, "check"):       # what an evaluator made later would refuse, refused before the folder exists
         factory.check(local=dispatch == "inline")

@@ -245,6 +245,11 @@ def test_an_existing_folder_is_never_overwritten(tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(CheckpointError, match=r"afile already exists \(a file\)"):
         create_run(cfg(budget=5), tmp_path / "afile")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("x")
+    with pytest.raises(CheckpointError, match=r"other already exists \(not empty, and not a run folder: it has no "
+                                              r"config.json\); choose another --out"):
+        create_run(cfg(budget=5), tmp_path / "other")
     assert (folder / "results.jsonl").read_bytes() == before
     with open(folder / "results.jsonl", "a") as f:
         f.write('{"n": 6, "hash": "|nor')                  # a torn line, then a resume that fails:
