@@ -9,6 +9,7 @@ Running the same command again on the same folder continues unfinished runs and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from alphax.config import ALGOS, SearchConfig
-from alphax.errors import CheckpointError, ConfigError
+from alphax.errors import AlphaXError, CheckpointError, ConfigError
 from alphax.report import plot_best_so_far
 from alphax.runlog import best_so_far, read_results, row_values
 
@@ -180,7 +181,9 @@ class _StopWorkers:
     ``KeyboardInterrupt`` in this process, runs not started are cancelled, and each worker gets SIGTERM
     (its run checkpoints and stops; the results it logged are kept); a worker still alive
     ``STOP_GRACE_SECONDS`` later is killed (a run killed at any moment resumes without loss). Without
-    this a SIGTERM left the workers running on as orphans. The same command continues the comparison."""
+    this a SIGTERM left the workers running on as orphans. A run that fails stops the others the same way
+    (rather than running every queued run before its error is shown). The same command continues the
+    comparison."""
 
     def __init__(self, pool: ProcessPoolExecutor):
         self.pool = pool
@@ -198,8 +201,9 @@ class _StopWorkers:
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._old is not None:
             signal.signal(signal.SIGTERM, self._old)
-        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
-            log.warning("interrupted: stopping the worker processes (the same command continues)")
+        if exc_type is not None:    # interrupted, or a run failed: stop the others, keeping their results
+            log.warning("%s: stopping the worker processes (the same command continues)",
+                        "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "a run failed")
             workers = list((self.pool._processes or {}).values())   # noqa: SLF001 - no public accessor
             self.pool.shutdown(wait=False, cancel_futures=True)
             for worker in workers:
@@ -211,6 +215,26 @@ class _StopWorkers:
                 if worker.is_alive():      # e.g. it had taken the next queued run: safe to kill (resumable)
                     worker.kill()
                     worker.join()
+
+
+def _worker_signals() -> None:
+    """In a worker process, between runs: SIGTERM ends it quietly (not the parent's handler, inherited by
+    fork, which printed a KeyboardInterrupt traceback) and SIGINT is left to the parent, which stops the
+    workers itself (:class:`_StopWorkers`). During a run, its own handlers checkpoint and stop it."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _naming_the_run(key: tuple[str, int], folder: Path):
+    """A run's error (a damaged run folder, bad data) names the run and the way on; the comparison stops
+    (:class:`_StopWorkers`) and keeps every other run."""
+    try:
+        yield
+    except AlphaXError as exc:
+        raise type(exc)(f"run {key[0]}-seed{key[1]} of the comparison: {exc}. The other runs are kept; once this "
+                        f"one is fixed (or {folder} is moved aside, to run that seed afresh), the same alphax "
+                        f"compare command continues") from exc
 
 
 def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progress: bool | None = None) -> dict:
@@ -237,7 +261,8 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
     with tqdm(total=len(tasks), disable=not progress, unit="run", desc="compare") as bar:
         if jobs <= 1:
             for key, folder in tasks.items():
-                timings[key] = _run_one(config.run_config(*key).to_json(), str(folder))
+                with _naming_the_run(key, folder):
+                    timings[key] = _run_one(config.run_config(*key).to_json(), str(folder))
                 best = max(best, timings[key]["best"] or -np.inf)
                 bar.set_postfix(best=f"{best:.6f}")
                 bar.update(1)
@@ -245,12 +270,14 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
             import multiprocessing
 
             ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool, _StopWorkers(pool):
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_signals) as pool, \
+                    _StopWorkers(pool):
                 futures = {pool.submit(_run_one, config.run_config(*key).to_json(), str(folder)): key
                            for key, folder in tasks.items()}
                 for future in as_completed(futures):
                     key = futures[future]
-                    timings[key] = future.result()
+                    with _naming_the_run(key, tasks[key]):
+                        timings[key] = future.result()
                     best = max(best, timings[key]["best"] or -np.inf)
                     bar.set_postfix(best=f"{best:.6f}")
                     bar.update(1)

@@ -190,3 +190,30 @@ def test_sigterm_stops_the_worker_processes_and_the_same_command_continues(tmp_p
         before = kept.get(f"random-seed{seed}", [])
         assert hashes[:len(before)] == before            # nothing logged before the stop was lost
     assert json.loads((out / "summary.json").read_text())["seeds"] == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_damaged_run_folder_names_its_run_and_keeps_the_others(tmp_path, run_cli, jobs):
+    """One run folder of a comparison damaged (a stray line at the end of its log): the error names the run
+    and the way on, without a traceback from the worker processes; no other run's results change; with the
+    folder moved aside the same command runs that seed afresh and finishes."""
+    out = tmp_path / "cmp"
+    args = ["compare", "--space", "nasbench201", "--dataset", "cifar10", "--algos", "random,evolution", "--seeds", 2,
+            "--budget", 20, "--jobs", jobs, "--out", out, "--no-progress"]
+    assert run_cli(*args, timeout=120).returncode == 0
+    bad = out / "runs" / "evolution-seed1"
+    with open(bad / "results.jsonl", "a") as f:
+        f.write("xx\n")
+    before = {p: p.read_bytes() for p in sorted((out / "runs").glob("*/results.jsonl")) if p.parent != bad}
+    assert len(before) == 3
+    proc = run_cli(*args, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    error = proc.stderr.strip().splitlines()[-1]
+    assert error.startswith("alphax: error: run evolution-seed1 of the comparison: ") and "line 21" in error
+    assert f"{bad} is moved aside" in error and "the same alphax compare command continues" in error
+    assert {p: p.read_bytes() for p in before} == before
+    bad.rename(tmp_path / "aside")
+    proc = run_cli(*args, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["algorithms"]["evolution"]["samples"] == [20, 20]
