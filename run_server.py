@@ -4,7 +4,7 @@ the clients (ranks >= 1), writing the same run folder.
     mpiexec -disable-auto-cleanup \\
         -n 1 python run_server.py --space nasbench101 --data PATH --algo alphax --budget N --seed S \\
                                   --out DIR [--job-timeout SECONDS] [--heartbeat-timeout 60] \\
-                                  [--max-attempts 2] [--stats FILE] \\
+                                  [--max-attempts 2] [--stats FILE] [--progress auto|bar|log|off] \\
       : -n K python run_client.py --evaluator table|train ...
 
     mpiexec ... -n 1 python run_server.py --resume DIR [--budget N] ... : -n K python run_client.py ...
@@ -28,6 +28,7 @@ from pathlib import Path
 
 from alphax import logfile
 from alphax.errors import AlphaXError
+from alphax.progress import LOG_EVERY, MODES
 from workers.protocol import abort_job, exit_without_finalize
 from workers.server import HEARTBEAT_TIMEOUT
 
@@ -63,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--startup-timeout", type=number_arg(_SECONDS, zero=False), default=600.0, metavar="SECONDS",
                    help="give up when no client is ready after this long (default %(default)s)")
     g.add_argument("--stats", type=Path, metavar="FILE", help="write the farm's statistics (JSON) here")
+    g.add_argument("--progress", choices=MODES, default="auto",
+                   help="results, best so far and busy clients: a tqdm bar, a log line every "
+                        f"{LOG_EVERY:.0f} s (also in the run's log.txt), or nothing; auto (default): a bar when "
+                        "stderr is a terminal, which under mpiexec it is not, so log lines")
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     return p
 
@@ -114,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
                 with run.log_scope():
                     stats = serve(run, comm=comm, job_timeout=args.job_timeout,
                                   heartbeat_timeout=args.heartbeat_timeout, max_attempts=args.max_attempts,
-                                  startup_timeout=args.startup_timeout, stop=lambda: stop.signum is not None)
+                                  startup_timeout=args.startup_timeout, stop=lambda: stop.signum is not None,
+                                  progress=args.progress)
+                    optimum = run.evaluator.optimum() if run.config.evaluator == "table" else None
             finally:
                 run.close()
     except AlphaXError as exc:
@@ -135,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
                        name="run_server")
     if stats is not None and args.stats:
         args.stats.write_text(json.dumps(stats.to_json(), indent=1))
+    if not code:
+        from alphax.cli.search import print_summary
+        from alphax.run import RunSummary
+
+        code = print_summary(run, RunSummary(folder=run.folder, n=run.n, budget=run.config.budget, best=run.best,
+                                             complete=run.remaining <= 0, wall_seconds=run.wall_seconds()), optimum)
     if code:
         # MPI_Abort ends every process of the job at once (a client may be mid-way through a long
         # training) and makes mpiexec exit with this code; every recorded result is already on disk

@@ -27,7 +27,6 @@ import json
 import logging
 import math
 import signal
-import sys
 import threading
 import time
 import traceback
@@ -586,40 +585,32 @@ def _evaluate(evaluator, cell) -> Result:
     return replace(result, worker="inline")
 
 
-def run_search(run: Run, *, progress: bool | None = None) -> RunSummary:
+def run_search(run: Run, *, progress: bool | str | None = None) -> RunSummary:
     """Evaluate proposals inline until the budget is reached (or the searcher has nothing left).
 
-    Shows a tqdm bar with the best so far when ``progress`` (default: stderr is a terminal). On
-    SIGINT/SIGTERM, checkpoints and raises ``KeyboardInterrupt``.
+    Shows the progress with the best so far (:class:`alphax.progress.Progress`): ``progress`` is one of
+    its modes, or None (``auto``: a tqdm bar when stderr is a terminal, a log line every 30 s otherwise),
+    True (a bar) or False (nothing). On SIGINT/SIGTERM, checkpoints and raises ``KeyboardInterrupt``.
     """
-    from tqdm import tqdm
-    from tqdm.contrib.logging import logging_redirect_tqdm
+    from alphax.progress import Progress
 
-    if progress is None:
-        progress = sys.stderr.isatty()
+    mode = {None: "auto", True: "bar", False: "off"}.get(progress, progress)
     cfg = run.config
-    best = run.best
     complete = True
-    with run.log_scope(), StopOnSignal() as stop, logging_redirect_tqdm(), \
-            tqdm(total=cfg.budget, initial=run.n, disable=not progress, unit="cell", dynamic_ncols=True,
-                 desc=f"{cfg.algo} seed {cfg.seed}") as bar:
-        if best is not None:
-            bar.set_postfix(best=f"{best['accuracy']:.6f}")
+    with run.log_scope(), StopOnSignal() as stop, Progress(total=cfg.budget, initial=run.n, best=run.best, mode=mode,
+                                                          desc=f"{cfg.algo} seed {cfg.seed}") as bar:
         while run.remaining > 0 and stop.signum is None:
             proposal, ask_seconds = run.ask()
             if proposal is None:
                 log.info("the searcher has no cell left to propose after %d results", run.n)
                 complete = False
                 break
-            row = run.record(proposal, _evaluate(run.evaluator, proposal.cell), ask_seconds=ask_seconds)
-            if row["accuracy"] is not None and (best is None or row["accuracy"] > best["accuracy"]):
-                best = row
-                bar.set_postfix(best=f"{best['accuracy']:.6f}")
-            bar.update(1)
+            bar.update(run.record(proposal, _evaluate(run.evaluator, proposal.cell), ask_seconds=ask_seconds))
         run.checkpoint()
         if stop.signum is not None:
             log.warning("stopped at n=%d, checkpoint written; continue with: alphax search --resume %s",
                         run.n, run.folder)
             raise KeyboardInterrupt
+        best = bar.best
     return RunSummary(folder=run.folder, n=run.n, budget=cfg.budget, best=best, complete=complete,
                       wall_seconds=run.wall_seconds())

@@ -33,6 +33,7 @@ The loop, with non-blocking probes only (so a dead client is detected by its job
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -115,10 +116,11 @@ class _Assignment:
 
 class _Farm:
     def __init__(self, run, comm, *, job_timeout: float | None, heartbeat_timeout: float | None, max_attempts: int,
-                 startup_timeout: float, stop: Callable[[], bool] | None = None):
+                 startup_timeout: float, stop: Callable[[], bool] | None = None, progress=None):
         from mpi4py import MPI
 
         self.MPI, self.run, self.comm, self.stop = MPI, run, comm, stop
+        self.progress = progress                  # alphax.progress.Progress, or None
         self.job_timeout, self.max_attempts, self.startup_timeout = job_timeout, max_attempts, startup_timeout
         self.heartbeat_timeout = heartbeat_timeout
         self.beating: set[int] = set()            # clients that send heartbeats
@@ -391,11 +393,23 @@ class _Farm:
         start = time.perf_counter()
         for proposal, result in batch:
             t0 = time.perf_counter()
-            self.run.record(proposal, result)
+            row = self.run.record(proposal, result)
             self.stats.record_seconds += time.perf_counter() - t0
             self.stats.results += 1
             self.stats.failures += result.failed
+            if self.progress is not None:
+                self.progress.update(row, **self._progress_extra())
         self.record_times.append(time.perf_counter() - start)
+
+    def _progress_extra(self) -> dict:
+        """Beside the best so far: the clients busy, lost, and the failed results (read from the loop's
+        thread: a snapshot, good enough for a progress line)."""
+        extra = {"busy": f"{len(self.assigned)}/{len(self.clients)} clients"}
+        if self.lost:
+            extra["lost"] = len(self.lost)
+        if self.stats.failures:
+            extra["failed"] = self.stats.failures
+        return extra
 
     def finish_recording(self) -> None:
         """Wait for the batch being recorded, then record the results received since (an evaluated result
@@ -437,12 +451,15 @@ def stop_clients(comm, reason: str, *, finalize: bool = True, lost=(), wait: flo
 
 
 def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout: float | None = HEARTBEAT_TIMEOUT,
-          max_attempts: int = 2, startup_timeout: float = 600.0, stop: Callable[[], bool] | None = None) -> FarmStats:
+          max_attempts: int = 2, startup_timeout: float = 600.0, stop: Callable[[], bool] | None = None,
+          progress: str | None = None) -> FarmStats:
     """Run the farm until ``run.remaining`` reaches 0 (or the searcher has nothing left to propose).
 
     ``job_timeout``: seconds a job may take (None: no limit); ``heartbeat_timeout``: seconds of silence
     after which a busy client is taken for dead (None or 0: never); ``stop``: polled once per turn of
-    the loop, True ends it with ``KeyboardInterrupt`` (SIGTERM/SIGINT in ``run_server.py``). Raises
+    the loop, True ends it with ``KeyboardInterrupt`` (SIGTERM/SIGINT in ``run_server.py``);
+    ``progress``: a mode of :class:`alphax.progress.Progress` (the run's results, best so far and busy
+    clients; None: nothing, for runs that are not ``alphax.run`` runs). Raises
     :class:`FarmError` when it cannot go on; ``Stop`` reaches every client either way, and every
     result received is recorded first.
     """
@@ -455,22 +472,28 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
         raise FarmError(f"--heartbeat-timeout must be >= 0 seconds (0: no heartbeats), got {heartbeat_timeout}")
     if max_attempts < 1:
         raise FarmError(f"--max-attempts must be >= 1, got {max_attempts}")
+    bar = None
+    if progress not in (None, "off"):
+        from alphax.progress import Progress
+
+        bar = Progress(total=run.config.budget, initial=run.n, best=run.best, mode=progress, desc="farm")
     farm = _Farm(run, comm, job_timeout=job_timeout, heartbeat_timeout=heartbeat_timeout, max_attempts=max_attempts,
-                 startup_timeout=startup_timeout, stop=stop)
+                 startup_timeout=startup_timeout, stop=stop, progress=bar)
     reason = "error"
-    try:
-        farm.loop()
-        reason = "done"
-    except KeyboardInterrupt:
-        reason = "interrupted"
-        raise
-    finally:
+    with bar if bar is not None else contextlib.nullcontext():      # closed once the last results are recorded
         try:
-            farm.finish_recording()
+            farm.loop()
+            reason = "done"
+        except KeyboardInterrupt:
+            reason = "interrupted"
+            raise
         finally:
-            farm.stop_all(reason)
-        s = farm.stats
-        log.info("farm %s: %d results (%d failed) from %d clients in %.1f s; %d requeued, %d duplicates "
-                 "ignored, lost clients %s, busy %.1f%%", reason, s.results, s.failures, s.clients, s.wall,
-                 s.requeued, s.duplicates, s.lost or "none", 100 * s.busy_fraction)
+            try:
+                farm.finish_recording()
+            finally:
+                farm.stop_all(reason)
+            s = farm.stats
+            log.info("farm %s: %d results (%d failed) from %d clients in %.1f s; %d requeued, %d duplicates "
+                     "ignored, lost clients %s, busy %.1f%%", reason, s.results, s.failures, s.clients, s.wall,
+                     s.requeued, s.duplicates, s.lost or "none", 100 * s.busy_fraction)
     return farm.stats

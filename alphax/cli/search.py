@@ -146,6 +146,13 @@ def _search(args: argparse.Namespace) -> int:
         raise
     finally:
         run.close()
+    return print_summary(run, summary, optimum)
+
+
+def print_summary(run, summary, optimum: tuple[str, float] | None) -> int:
+    """How the run ended, on stdout (``alphax search``, ``run_server.py``): its folder, the best cell and,
+    on a table, the data set's optimum against it. Returns the exit status: 1 when the searcher ran out
+    of cells before a single successful evaluation, 0 otherwise."""
     best = summary.best
     print(f"run folder: {summary.folder} ({summary.n} of {summary.budget} cells, {summary.wall_seconds:.1f} s)")
     if best is None:

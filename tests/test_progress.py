@@ -1,0 +1,48 @@
+"""alphax.progress: the bar and the log lines, with the best result so far."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from alphax.progress import Progress
+
+
+def rows(*accs):
+    return [{"n": i + 1, "accuracy": a} for i, a in enumerate(accs)]
+
+
+def test_log_lines_carry_the_count_the_best_and_an_eta(caplog):
+    caplog.set_level(logging.INFO, logger="alphax.progress")
+    with Progress(total=10, initial=2, best={"n": 1, "accuracy": 0.5}, mode="log", every=0.0, desc="farm",
+                  stream=io.StringIO()) as p:
+        for row in rows(0.4, 0.9, None):
+            p.update(row, busy="2/2 clients")
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 3
+    assert lines[0].startswith("farm: 3/10 cells (30%), best 0.500000 at n=1, busy 2/2 clients, ")
+    assert lines[1].startswith("farm: 4/10 cells (40%), best 0.900000 at n=2, ")       # a failure never is best
+    assert lines[2].startswith("farm: 5/10 cells (50%), best 0.900000 at n=2, ") and "ETA " in lines[2]
+    assert p.best == {"n": 2, "accuracy": 0.9} and p.n == 5
+
+
+def test_log_lines_are_spaced_out(caplog):
+    caplog.set_level(logging.INFO, logger="alphax.progress")
+    with Progress(total=100, mode="log", every=3600.0, stream=io.StringIO()) as p:
+        for row in rows(*[0.5] * 50):
+            p.update(row)
+    assert caplog.records == []
+
+
+def test_the_bar_shows_the_best_so_far_and_auto_picks_log_lines_off_a_terminal(caplog):
+    stream = io.StringIO()
+    with Progress(total=3, mode="bar", stream=stream) as p:
+        for row in rows(0.7, 0.8):
+            p.update(row, busy="1/2 clients")
+    text = stream.getvalue()
+    assert "2/3" in text and "best=0.800000" in text and "busy=1/2 clients" in text
+    assert Progress(total=3, stream=io.StringIO()).mode == "log"             # StringIO is not a terminal
+    with pytest.raises(ValueError, match="progress mode must be one of auto, bar, log, off"):
+        Progress(total=3, mode="loud")
