@@ -227,6 +227,9 @@ def test_wrong_format_and_missing_file(tmp_path):
         detect_format(tmp_path / "missing.tfrecord")
     with pytest.raises(DataError, match="cannot read"):
         detect_format(tmp_path)  # a folder is not readable as a file
+    (tmp_path / "cut.tfrecord").write_bytes(b"")
+    with pytest.raises(DataError, match=r"cut.tfrecord is empty \(0 bytes: an interrupted download"):
+        NASBench101(tmp_path / "cut.tfrecord")
     with pytest.raises(DataError, match="cannot read"):
         read_official(tmp_path / "missing.tfrecord")
 

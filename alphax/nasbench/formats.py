@@ -35,6 +35,9 @@ def detect_format(path: str | os.PathLike) -> str:
         raise DataError(f"NASBench-101 data file {path} does not exist") from None
     except OSError as exc:
         raise DataError(f"cannot read NASBench-101 data file {path}: {exc.strerror}") from None
+    if not head:
+        raise DataError(f"NASBench-101 data file {path} is empty (0 bytes: an interrupted download or copy?); "
+                        f"{_EXPECTED}")
     if head.startswith(MAGIC):
         return "compact"
     if head.startswith(b"\x1f\x8b") or head.lstrip().startswith(b"{"):
