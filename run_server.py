@@ -9,7 +9,8 @@ the clients (ranks >= 1), writing the same run folder.
 
     mpiexec ... -n 1 python run_server.py --resume DIR [--budget N] ... : -n K python run_client.py ...
 
-Exit code 0 when the budget is reached; 1 with one line on stderr for a fatal error (bad options or
+Exit code 0 when the budget is reached (if a client was lost on the way, the server then ends the job
+with ``MPI_Abort(0)``: the lost client may still be running a job nobody waits for); 1 with one line on stderr for a fatal error (bad options or
 data, every client lost, ...); 143 / 130 after SIGTERM / SIGINT (the results received are recorded and
 a checkpoint written first); ``Stop`` reaches every client either way. Once the run folder is open,
 that line is also appended to ``DIR/log.txt`` (fsynced, before the job is aborted), beside what the
@@ -29,7 +30,7 @@ from pathlib import Path
 from alphax import logfile
 from alphax.errors import AlphaXError
 from alphax.progress import LOG_EVERY, MODES
-from workers.protocol import abort_job, exit_without_finalize
+from workers.protocol import abort_job
 from workers.server import HEARTBEAT_TIMEOUT
 
 __all__ = ["build_parser", "main"]
@@ -153,7 +154,12 @@ def main(argv: list[str] | None = None) -> int:
         # training) and makes mpiexec exit with this code; every recorded result is already on disk
         abort_job(comm, code)
     if stats is not None and stats.lost:
-        exit_without_finalize(0)   # the clients were told to exit without MPI_Finalize too
+        # a lost client may still be alive, mid-way through a job nobody waits for (a training past its
+        # deadline, a stopped or hung process): mpiexec would wait for it. Every result is recorded and
+        # the others were told to exit without MPI_Finalize: end the job now, with status 0
+        log.info("ending the job: lost client%s %s may still be running (every result is recorded)",
+                 "s" if len(stats.lost) > 1 else "", ", ".join(map(str, stats.lost)))
+        abort_job(comm, 0)
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,7 @@ def test_client_lost_mid_job_is_requeued_and_run_completes(tmp_path):
                                           "--simulate-time", 1e-5])
     out = proc.stdout
     assert "missed the 2 s deadline" in out and "farm done: 40 results" in out, out[-3000:]
-    assert proc.returncode == 17                  # mpiexec reports the lost client's exit code
+    assert proc.returncode == 0                   # the job's status is the server's (the run is complete)
     assert [r["n"] for r in rows] == list(range(1, 41)) and len({r["hash"] for r in rows}) == 40
     assert not any(r["error"] for r in rows)
     assert stats["lost"] == [2] and stats["requeued"] == 1 and stats["timed_out"] == 1
@@ -72,9 +73,22 @@ def test_client_lost_mid_job_without_a_deadline_is_found_by_its_missing_heartbea
                                           "--simulate-time", 1e-5])
     out = proc.stdout
     assert "client 2 (" in out and "sent no heartbeat for 2 s of job" in out, out[-3000:]
-    assert "farm done: 30 results" in out and proc.returncode == 17
+    assert "farm done: 30 results" in out and proc.returncode == 0
     assert [r["n"] for r in rows] == list(range(1, 31)) and len({r["hash"] for r in rows}) == 30
     assert stats["lost"] == [2] and stats["requeued"] == 1
+
+
+def test_the_job_ends_at_once_when_a_lost_client_is_still_running(tmp_path):
+    """Client 2 hangs 120 s on a job with a 1 s deadline: it is lost, the others finish the budget, and
+    the job ends with status 0 right after, not when the straggler's job would have ended."""
+    t0 = time.perf_counter()
+    proc, rows, stats = farm(tmp_path, server_args=["--budget", 20, "--job-timeout", 1], timeout=60,
+                             client_args=["--fault", "hang", "--fault-rank", 2, "--fault-job", 2,
+                                          "--fault-hang", 120, "--simulate-time", 1e-4])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert time.perf_counter() - t0 < 45
+    assert "farm done: 20 results" in proc.stdout and stats["lost"] == [2]
+    assert len(rows) == 20 and len({r["hash"] for r in rows}) == 20 and not any(r["error"] for r in rows)
 
 
 def test_a_slow_client_that_keeps_sending_heartbeats_is_not_lost(tmp_path):

@@ -125,7 +125,7 @@ def main() -> int:
             abort_job(MPI.COMM_WORLD, 3)   # as run_server.py does on a fatal error (flush, grace, MPI_Abort)
         (args.out / "farm.json").write_text(json.dumps(stats.to_json()))
         if stats.lost:
-            exit_without_finalize(0)
+            abort_job(MPI.COMM_WORLD, 0)   # as run_server.py does: a lost client may still be running
         return 0
     from workers.client import SimulatedTime, serve
 
