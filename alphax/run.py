@@ -39,7 +39,7 @@ import numpy as np
 from alphax import logfile
 from alphax.checkpoint import load_checkpoint, save_checkpoint, unused_path
 from alphax.config import SearchConfig
-from alphax.errors import CheckpointError, ConfigError, DataError
+from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError
 from alphax.runlock import RunLock
 from alphax.runlog import RESULTS, RunLog
 from alphax.searchers.base import Proposal, Result, Searcher
@@ -217,8 +217,10 @@ class Run:
 
     def __init__(self, folder: Path, config: SearchConfig, space: SearchSpace, searcher: Searcher, runlog: RunLog,
                  *, evaluator_factory: EvaluatorFactory, evaluator=None, candidates=None, dispatch: str = "inline",
-                 state: dict | None = None, log_handler=None, lock: RunLock | None = None):
+                 state: dict | None = None, log_handler=None, lock: RunLock | None = None,
+                 config_changed: bool = False):
         self.folder, self.config, self.space, self.searcher = folder, config, space, searcher
+        self._config_changed = config_changed   # config.json still holds the config before this resume
         self._lock = lock
         self._log_handler = log_handler if log_handler is not None else logfile.attach(folder)
         self.candidates = list(candidates) if candidates is not None else []
@@ -284,8 +286,19 @@ class Run:
         return proposals[0], seconds
 
     @_in_log_scope
+    def confirm(self) -> None:
+        """The run goes on: write ``config.json`` if this resume changed it (a new ``--budget``). Called
+        before the inline loop, when the MPI server's first client is accepted, and at the first result; a
+        resume that fails before (a client that evaluates unlike the run) leaves ``config.json`` as it was."""
+        if self._config_changed:
+            self._config_changed = False
+            self.config.save(self.folder / CONFIG)
+            log.info("%s: budget now %d", CONFIG, self.config.budget)
+
+    @_in_log_scope
     def record(self, proposal: Proposal, result: Result, *, ask_seconds: float = 0.0) -> dict:
         """Log ``result`` durably, tell the searcher, checkpoint when due; returns the row."""
+        self.confirm()
         self._recording = True
         accuracy = result.accuracy
         if accuracy is not None and not math.isfinite(accuracy):
@@ -454,27 +467,34 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
         config = replace(config, train={**config.train, **local_train})
     space, factory = _build(config)
     lock = RunLock(folder)                # before anything is written (the first append cuts a torn line)
-    runlog = handler = None
+    runlog = None
+    handler = logfile.attach(folder)      # from here on: why a resume fails (a corrupt log, checkpoint) goes there too
     try:
-        runlog = RunLog(folder / RESULTS)
-        handler = logfile.attach(folder)  # from here on: what the restore finds (a corrupt checkpoint) goes there too
         with logfile.scope(handler):
-            if budget is not None and budget != config.budget:
-                if budget < len(runlog):
-                    raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already holds")
-                config = config.with_budget(budget)
-            evaluator, candidates = _candidates(config, factory)
-            searcher, state = _restore(folder, config, space, candidates, runlog)
-            if config != saved:
-                config.save(folder / CONFIG)       # only once the run is known to resume
+            try:
+                runlog = RunLog(folder / RESULTS)
+                if budget is not None and budget != config.budget:
+                    config = config.with_budget(budget)
+                    if budget < len(runlog):
+                        raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already "
+                                          f"holds; give --budget {len(runlog)} or more (or leave it out to keep "
+                                          f"the budget of {saved.budget})")
+                evaluator, candidates = _candidates(config, factory)
+                searcher, state = _restore(folder, config, space, candidates, runlog)
+            except AlphaXError as exc:
+                log.error("resume of %s failed: %s", folder, exc)
+                raise
     except BaseException:
         if runlog is not None:
             runlog.close()
         logfile.detach(handler)
         lock.release()
         raise
+    # config.json takes the new budget once the run goes on (Run.confirm): not when, say, the MPI server's
+    # first client is refused
     run = Run(folder, config, space, searcher, runlog, evaluator_factory=factory, evaluator=evaluator,
-              candidates=candidates, dispatch=dispatch, state=state, log_handler=handler, lock=lock)
+              candidates=candidates, dispatch=dispatch, state=state, log_handler=handler, lock=lock,
+              config_changed=config != saved)
     if len(runlog) > state.get("n", 0):
         run.checkpoint()            # the replay is done once
     return run
@@ -599,6 +619,7 @@ def run_search(run: Run, *, progress: bool | str | None = None) -> RunSummary:
     complete = True
     with run.log_scope(), StopOnSignal() as stop, Progress(total=cfg.budget, initial=run.n, best=run.best, mode=mode,
                                                           desc=f"{cfg.algo} seed {cfg.seed}") as bar:
+        run.confirm()
         while run.remaining > 0 and stop.signum is None:
             proposal, ask_seconds = run.ask()
             if proposal is None:

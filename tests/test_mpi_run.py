@@ -208,6 +208,12 @@ def test_a_client_that_evaluates_unlike_the_run_is_refused(tmp_path, table):
     assert proc.returncode != 0
     assert "run_server.py: error: client 1 on" in proc.stdout and "eval_seed: run 0, client 1" in proc.stdout
     assert rows_of(out) == [] and (out / "config.json").exists()
+    before = (out / "config.json").read_bytes()
+    proc = mpiexec((1, ["run_server.py", "--resume", out, "--budget", 30]),      # a resume refused the same way
+                   (1, ["run_client.py", "--evaluator", "table", *table, "--eval-seed", 1]),
+                   keep_alive=False, timeout=120)
+    assert proc.returncode != 0 and "eval_seed: run 0, client 1" in proc.stdout
+    assert (out / "config.json").read_bytes() == before       # its budget (20) is not the refused resume's
 
 
 def test_every_client_lost_ends_the_server_with_its_message(tmp_path):

@@ -254,17 +254,24 @@ def test_an_existing_folder_is_never_overwritten(tmp_path):
     with open(folder / "results.jsonl", "a") as f:
         f.write('{"n": 6, "hash": "|nor')                  # a torn line, then a resume that fails:
     before = (folder / "results.jsonl").read_bytes()
-    with pytest.raises(ConfigError, match="below the 5 results"):
+    config_before = (folder / "config.json").read_bytes()
+    with pytest.raises(ConfigError, match=r"below the 5 results .*; give --budget 5 or more \(or leave it out to "
+                                          r"keep the budget of 5\)"):
         resume_run(folder, budget=3)
+    assert "ERROR alphax.run: resume of" in (folder / "log.txt").read_text().splitlines()[-1]  # log.txt says why
+    with pytest.raises(ConfigError, match="--budget must be a positive integer, got -5"):
+        resume_run(folder, budget=-5)
     assert (folder / "results.jsonl").read_bytes() == before  # nothing written, not even the cut
     run = resume_run(folder, budget=6)
     run.close()                                            # resumed, but nothing appended yet
     assert (folder / "results.jsonl").read_bytes() == before
+    assert (folder / "config.json").read_bytes() == config_before     # the new budget once the run goes on
     run = resume_run(folder, budget=6)
     try:
         run_search(run, progress=False)                     # the first append cuts the torn line
     finally:
         run.close()
+    assert json.loads((folder / "config.json").read_text())["budget"] == 6
     after = (folder / "results.jsonl").read_bytes()
     assert after.startswith(before[:before.rindex(b"\n") + 1]) and b'"hash": "|nor' not in after
     assert [r["n"] for r in read_results(folder)] == list(range(1, 7))

@@ -195,6 +195,9 @@ class _Farm:
                 log.info("client %d ready on %s (pid %d, evaluator %s)", msg.rank, msg.host, msg.pid,
                          msg.evaluator)
                 self._check_signature(source, msg)
+                confirm = getattr(self.run, "confirm", None)
+                if confirm is not None:
+                    confirm()                 # a resumed run goes on: config.json takes its new budget
                 self.ready.add(source)
                 self.host[source] = msg.host
                 self.idle.append(source)
