@@ -158,32 +158,36 @@ def print_summary(run, summary, optimum: tuple[str, float] | None) -> int:
     if best is None:
         print("no successful evaluation")
         return 0 if summary.complete else 1
+    from alphax.compare import reference_values
+
+    value = reference_values(run.evaluator) if optimum is not None else None
     described = _describe(run.space, best)
     suffix = "" if described == best["hash"] else f"  hash {best['hash']}"
-    print(f"best: {best['accuracy']:.6f} at n={best['n']}  {described}{suffix}")
+    # NAS-Bench-201: a query observes one training seed, the optimum is the best mean over seeds, so the
+    # best observed may lie above it
+    seed = " (one training seed)" if value is not None else ""
+    print(f"best: {best['accuracy']:.6f}{seed} at n={best['n']}  {described}{suffix}")
     if optimum is not None:
-        print(_against_optimum(run, summary.folder, optimum))
+        print(_against_optimum(summary.folder, optimum, value))
     return 0
 
 
-def _against_optimum(run, folder, optimum: tuple[str, float]) -> str:
+def _against_optimum(folder, optimum: tuple[str, float], value) -> str:
     """One line: when the data set's optimum was sampled, or the regret of the best cell found, measured
-    in the values that define the optimum (NAS-Bench-201: means over training seeds, not the one seed
-    observed)."""
+    in the values that define the optimum (``value``, from :func:`alphax.compare.reference_values`;
+    NAS-Bench-201: means over training seeds, not the one seed observed)."""
     import numpy as np
 
-    from alphax.compare import reference_values
     from alphax.runlog import read_results, row_values
 
     opt_hash, opt_acc = optimum
     rows = [r for r in read_results(folder) if r.get("accuracy") is not None]
-    line = f"optimum of the data set: {opt_acc:.6f} (hash {opt_hash}): "
+    kind = " (mean over training seeds)" if value is not None else ""
+    line = f"optimum of the data set: {opt_acc:.6f}{kind} (hash {opt_hash}): "
     hit = next((r["n"] for r in rows if r["hash"] == opt_hash), None)
     if hit is not None:
         return line + f"found at n={hit}"
-    value = reference_values(run.evaluator)
     best = float(np.max(row_values(rows, value)))
-    kind = " (mean over training seeds)" if value is not None else ""
     return line + f"not sampled; best cell found {best:.6f}{kind}, regret {opt_acc - best:.6f}"
 
 
