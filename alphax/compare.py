@@ -72,16 +72,20 @@ class CompareConfig:
         return out
 
 
-def _run_one(config_json: dict, folder: str) -> dict:
-    """In a worker process: create or continue one run to its budget; returns its timings."""
+def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:
+    """Create or continue one run to its budget (in a worker process when ``worker``); returns its timings."""
     from alphax.run import create_run, resume_run, run_search
 
     logging.getLogger().setLevel(logging.WARNING)
     config = SearchConfig.from_json(config_json)
     path = Path(folder)
     run = resume_run(path, budget=config.budget) if (path / "config.json").exists() else create_run(config, path)
+    # a worker leaves Ctrl-C (SIGINT, which the terminal sends the whole process group) to the parent, which
+    # stops it with one SIGTERM: taking both, the run would have stopped at once without its checkpoint
+    signals = (signal.SIGTERM,) if worker else (signal.SIGINT, signal.SIGTERM)
     try:
-        summary = run_search(run, progress=False)
+        summary = run_search(run, progress=False, signals=signals,
+                             continue_with="the same alphax compare command (it continues unfinished runs)")
     finally:
         run.close()
     stats = json.loads((path / "stats.json").read_text())
@@ -272,7 +276,7 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
             ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
             with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_signals) as pool, \
                     _StopWorkers(pool):
-                futures = {pool.submit(_run_one, config.run_config(*key).to_json(), str(folder)): key
+                futures = {pool.submit(_run_one, config.run_config(*key).to_json(), str(folder), True): key
                            for key, folder in tasks.items()}
                 for future in as_completed(futures):
                     key = futures[future]

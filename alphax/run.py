@@ -571,9 +571,9 @@ class StopOnSignal:
     checkpoint); a second one interrupts at once (the log and the last checkpoint are enough to resume).
     ``signum`` is the first signal's number, or None."""
 
-    def __init__(self, when: str = "after the current evaluation"):
+    def __init__(self, when: str = "after the current evaluation", signals=(signal.SIGINT, signal.SIGTERM)):
         self.signum: int | None = None
-        self.when = when
+        self.when, self.signals = when, tuple(signals)
         self._old: dict[int, Any] = {}
 
     def __call__(self, signum, frame) -> None:
@@ -584,7 +584,7 @@ class StopOnSignal:
 
     def __enter__(self) -> "StopOnSignal":
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in self.signals:
                 self._old[sig] = signal.signal(sig, self)
         return self
 
@@ -605,19 +605,22 @@ def _evaluate(evaluator, cell) -> Result:
     return replace(result, worker="inline")
 
 
-def run_search(run: Run, *, progress: bool | str | None = None) -> RunSummary:
+def run_search(run: Run, *, progress: bool | str | None = None, signals=(signal.SIGINT, signal.SIGTERM),
+               continue_with: str | None = None) -> RunSummary:
     """Evaluate proposals inline until the budget is reached (or the searcher has nothing left).
 
     Shows the progress with the best so far (:class:`alphax.progress.Progress`): ``progress`` is one of
     its modes, or None (``auto``: a tqdm bar when stderr is a terminal, a log line every 30 s otherwise),
-    True (a bar) or False (nothing). On SIGINT/SIGTERM, checkpoints and raises ``KeyboardInterrupt``.
+    True (a bar) or False (nothing). On one of ``signals`` (a worker of ``alphax compare`` leaves SIGINT
+    to its parent), checkpoints and raises ``KeyboardInterrupt``, logging ``continue_with`` (default:
+    ``alphax search --resume DIR``) as the way on.
     """
     from alphax.progress import Progress
 
     mode = {None: "auto", True: "bar", False: "off"}.get(progress, progress)
     cfg = run.config
     complete = True
-    with run.log_scope(), StopOnSignal() as stop, Progress(total=cfg.budget, initial=run.n, best=run.best, mode=mode,
+    with run.log_scope(), StopOnSignal(signals=signals) as stop, Progress(total=cfg.budget, initial=run.n, best=run.best, mode=mode,
                                                           desc=f"{cfg.algo} seed {cfg.seed}") as bar:
         run.confirm()
         while run.remaining > 0 and stop.signum is None:
@@ -629,8 +632,8 @@ def run_search(run: Run, *, progress: bool | str | None = None) -> RunSummary:
             bar.update(run.record(proposal, _evaluate(run.evaluator, proposal.cell), ask_seconds=ask_seconds))
         run.checkpoint()
         if stop.signum is not None:
-            log.warning("stopped at n=%d, checkpoint written; continue with: alphax search --resume %s",
-                        run.n, run.folder)
+            log.warning("stopped at n=%d, checkpoint written; continue with: %s", run.n,
+                        continue_with or f"alphax search --resume {run.folder}")
             raise KeyboardInterrupt
         best = bar.best
     return RunSummary(folder=run.folder, n=run.n, budget=cfg.budget, best=best, complete=complete,

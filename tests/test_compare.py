@@ -192,6 +192,40 @@ def test_sigterm_stops_the_worker_processes_and_the_same_command_continues(tmp_p
     assert json.loads((out / "summary.json").read_text())["seeds"] == [0, 1, 2, 3]
 
 
+def test_ctrl_c_stops_each_worker_once_with_its_checkpoint(tmp_path):
+    """Ctrl-C reaches the whole process group: the workers leave SIGINT to the parent, whose one SIGTERM
+    stops each running run after its current evaluation with a checkpoint at its last result (taking the
+    terminal's SIGINT too, that SIGTERM was a second signal: stop at once, no checkpoint)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "cmp-int"
+    args = ["compare", "--space", "nasbench201", "--algos", "random", "--seeds", 2, "--budget", 5000,
+            "--checkpoint-every", 100000, "--jobs", 2, "--out", out, "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "alphax.cli", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        logs = list(out.glob("runs/*/results.jsonl"))
+        if len(logs) == 2 and all(len(p.read_bytes().splitlines()) >= 20 for p in logs):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the comparison ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)                  # what Ctrl-C in a terminal does
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr[-3000:]
+    for seed in range(2):
+        folder = out / "runs" / f"random-seed{seed}"
+        n = len(read_results(folder))
+        log = (folder / "log.txt").read_text()
+        assert f"stopped at n={n}, checkpoint written; continue with: the same alphax compare command" in log, log
+        assert "alphax search --resume" not in log
+        assert json.loads((folder / "stats.json").read_text())["n"] == n
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_damaged_run_folder_names_its_run_and_keeps_the_others(tmp_path, run_cli, jobs):
     """One run folder of a comparison damaged (a stray line at the end of its log): the error names the run
