@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import tempfile
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from alphax import graph
+from alphax.atomic import write_atomic
 from alphax.errors import DataError
 from alphax.spec import INPUT, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT, CellSpec
 
@@ -185,16 +185,8 @@ def _read_cache(path: Path) -> Enumeration:
 
 def _write_cache(e: Enumeration, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, hashes=e.hashes, bits=e.bits, num_vertices=e.num_vertices, labels=e.labels)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda f: np.savez(f, hashes=e.hashes, bits=e.bits, num_vertices=e.num_vertices,
+                                          labels=e.labels))
 
 
 def load_enumeration(cache: str | os.PathLike | None = None, *, workers: int | None = None) -> Enumeration:

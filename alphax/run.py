@@ -456,7 +456,7 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
     those options of a training run, e.g. when it continues on another machine."""
     folder = Path(folder)
     if not (folder / CONFIG).exists():
-        raise CheckpointError(f"{folder} is not a run folder (no {CONFIG}); start a run with --out {folder}")
+        raise CheckpointError(f"{folder} is not a run folder {_not_a_run_folder(folder)}")
     saved = config = SearchConfig.load(folder / CONFIG)
     if local_train:
         if set(local_train) - set(LOCAL_TRAIN_OPTIONS):
@@ -498,6 +498,21 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
     if len(runlog) > state.get("n", 0):
         run.checkpoint()            # the replay is done once
     return run
+
+
+def _not_a_run_folder(folder: Path) -> str:
+    """Why ``folder`` cannot be resumed, and the way on (the end of an error message)."""
+    if not folder.exists():
+        return f"(it does not exist); start a run there with --out {folder}"
+    if not folder.is_dir():
+        return "(a file); give the run's folder"
+    if (folder / "compare.json").exists():
+        runs = sorted(p.name for p in (folder / "runs").glob("*") if (p / CONFIG).exists())
+        return ("but a compare folder: the same alphax compare command continues it"
+                + (f", or resume one of its runs, e.g. --resume {folder / 'runs' / runs[0]}" if runs else ""))
+    if any(folder.iterdir()):
+        return f"(no {CONFIG}); give the run's folder, the one that holds {CONFIG}"
+    return f"(empty); start a run there with --out {folder}"
 
 
 def _defining(config: SearchConfig) -> SearchConfig:

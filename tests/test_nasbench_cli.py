@@ -63,6 +63,9 @@ def test_convert(run_cli, data, tmp_path):
     r = run_cli("nasbench", "convert", data, "-o", dst)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["cells"] == 4 and dst.exists()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert dst.stat().st_mode & 0o777 == 0o666 & ~umask     # as a plain open() makes it, not mkstemp's 0600
     info = json.loads(run_cli("nasbench", "info", "--data", dst).stdout)
     assert info["format"] == "compact" and info["cells"] == 4 and info["epochs"] == [4, 12, 36, 108]
     a = run_cli("nasbench", "query", "--data", dst, *CHAIN, "--seed", "1").stdout

@@ -275,8 +275,17 @@ def test_an_existing_folder_is_never_overwritten(tmp_path):
     after = (folder / "results.jsonl").read_bytes()
     assert after.startswith(before[:before.rindex(b"\n") + 1]) and b'"hash": "|nor' not in after
     assert [r["n"] for r in read_results(folder)] == list(range(1, 7))
-    with pytest.raises(CheckpointError, match="not a run folder"):
+    with pytest.raises(CheckpointError, match=r"not a run folder \(it does not exist\); start a run there with --out"):
         resume_run(tmp_path / "nothing")
+    with pytest.raises(CheckpointError, match=r"not a run folder \(a file\); give the run's folder"):
+        resume_run(folder / "results.jsonl")
+    compare = tmp_path / "cmp"
+    (compare / "runs" / "random-seed0").mkdir(parents=True)
+    (compare / "compare.json").write_text("{}")
+    (compare / "runs" / "random-seed0" / "config.json").write_text("{}")
+    with pytest.raises(CheckpointError, match=r"but a compare folder: the same alphax compare command continues it, "
+                                              r"or resume one of its runs, e.g. --resume .*random-seed0"):
+        resume_run(compare)
 
 
 def test_a_run_folder_is_open_in_one_process_at_a_time(tmp_path):

@@ -9,9 +9,7 @@ them out at the end.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from alphax.atomic import write_atomic
 from alphax.errors import DataError
 from alphax.spec import INPUT, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT
 
@@ -228,18 +227,12 @@ def atomic_write(path: Path, chunks: Iterable[bytes], *, overwrite: bool) -> Non
     """
     if path.exists() and not overwrite:
         raise DataError(f"{path} already exists (use --force to overwrite it)")
+    def write(f) -> None:
+        for chunk in chunks:
+            f.write(chunk)
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+        write_atomic(path, write)
     except OSError as exc:
         raise DataError(f"cannot write {path}: {exc.strerror or exc}; choose a writable location") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for chunk in chunks:
-                f.write(chunk)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
