@@ -254,3 +254,12 @@ def test_the_error_that_ends_a_run_is_the_last_line_of_its_log(tmp_path, run_cli
     assert line.startswith("alphax: error: ") and "is not a CIFAR-10 python batch file" in line
     log = (out / "log.txt").read_text().splitlines()
     assert "new run" in log[0] and log[-1].endswith(" ERROR alphax.cli: " + line)
+
+
+def test_verbose_goes_before_or_after_the_command():
+    from alphax.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["-v", "search"], ["search", "-v"], ["nasbench", "info", "-v"], ["report", "DIR", "--verbose"]):
+        assert parser.parse_args(argv).verbose is True, argv
+    assert parser.parse_args(["search"]).verbose is False

@@ -66,7 +66,19 @@ def build_parser() -> ArgumentParser:
     for name in _GROUPS:
         module = importlib.import_module(f"alphax.cli.{name}")
         module.add_parser(sub)
+    _verbose_everywhere(parser)
     return parser
+
+
+def _verbose_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``-v`` after any (sub)command too: ``alphax search -v`` as ``alphax -v search`` (SUPPRESS: a
+    subcommand without it does not reset the top level's)."""
+    for action in parser._actions:                 # noqa: SLF001 - argparse has no public walk of subparsers
+        if isinstance(action, argparse._SubParsersAction):   # noqa: SLF001
+            for command in set(action.choices.values()):
+                command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                                     help="log at DEBUG level")
+                _verbose_everywhere(command)
 
 
 def main(argv: list[str] | None = None) -> int:
