@@ -107,7 +107,11 @@ def test_paths_errors(tmp_path, monkeypatch):
 def test_paths_default_folders(tmp_path, monkeypatch):
     monkeypatch.delenv(paths.ENV_VAR, raising=False)
     repo = Path(__file__).resolve().parents[1]
-    assert paths.default_dirs()[1] == repo.parent / "shared" / "data" / "nasbench101"
+    monkeypatch.chdir(repo)                          # ../shared from the repository root is the same folder:
+    assert paths.default_dirs() == [repo.parent / "shared" / "data" / "nasbench101"]     # named once
+    monkeypatch.chdir(tmp_path)
+    assert paths.default_dirs() == [tmp_path.parent / "shared" / "data" / "nasbench101",
+                                    repo.parent / "shared" / "data" / "nasbench101"]
     data = tmp_path / "shared" / "data" / "nasbench101"
     data.mkdir(parents=True)
     (data / "nasbench_only108.tfrecord").write_bytes(b"x")

@@ -31,7 +31,8 @@ def default_dirs() -> list[Path]:
     """The default data folders, in the order they are tried (they need not exist)."""
     rel = Path("..") / "shared" / "data" / "nasbench101"
     repo_root = Path(alphax.__file__).resolve().parents[1]
-    return [Path.cwd() / rel, repo_root.parent / "shared" / "data" / "nasbench101"]
+    dirs = [Path(os.path.normpath(Path.cwd() / rel)), repo_root.parent / "shared" / "data" / "nasbench101"]
+    return list(dict.fromkeys(dirs))              # one entry when run from the repository root
 
 
 def _best_in_dir(directory: Path) -> Path | None:
