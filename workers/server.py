@@ -192,9 +192,9 @@ class _Farm:
                 log.warning("client %d is back (it was lost)", source)
                 self.lost.discard(source)
             if tag == Tag.READY and isinstance(msg, Ready):
+                self._check_signature(source, msg)        # a client that evaluates unlike the run is refused
                 log.info("client %d ready on %s (pid %d, evaluator %s)", msg.rank, msg.host, msg.pid,
                          msg.evaluator)
-                self._check_signature(source, msg)
                 confirm = getattr(self.run, "confirm", None)
                 if confirm is not None:
                     confirm()                 # a resumed run goes on: config.json takes its new budget
@@ -496,7 +496,8 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
             finally:
                 farm.stop_all(reason)
             s = farm.stats
-            log.info("farm %s: %d results (%d failed) from %d clients in %.1f s; %d requeued, %d duplicates "
-                     "ignored, lost clients %s, busy %.1f%%", reason, s.results, s.failures, s.clients, s.wall,
-                     s.requeued, s.duplicates, s.lost or "none", 100 * s.busy_fraction)
+            log.info("farm %s: %d results (%d failed) from %d client%s in %.1f s; %d requeued, %d duplicates "
+                     "ignored, lost clients %s, busy %.1f%%", reason, s.results, s.failures, s.clients,
+                     "" if s.clients == 1 else "s", s.wall, s.requeued, s.duplicates, s.lost or "none",
+                     100 * s.busy_fraction)
     return farm.stats
