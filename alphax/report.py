@@ -130,12 +130,25 @@ def rolling_tau(run: RunRecord, *, window: int = TAU_WINDOW, min_pairs: int = 10
 
 
 # -- optimum and cells --------------------------------------------------------------------------
-def _optimum(config: dict, summary: dict | None = None) -> dict | None:
-    """``{"hash", "accuracy", "mean_of"}`` of the data set's optimum when it is known."""
+def _optimum(config: dict, summary: dict | None = None, folder: str | None = None) -> dict | None:
+    """``{"hash", "accuracy"}`` of the data set's optimum when it is known: from a comparison's summary,
+    the run's ``stats.json`` (``alphax search`` notes it there as it ends), the summary of the comparison
+    the run belongs to, or NAS-Bench-201's data."""
     if summary and summary.get("optimum"):
         return summary["optimum"]
     if config.get("optimum"):
         return config["optimum"]
+    for name in (("stats.json",), ("..", "..", "summary.json")) if folder else ():
+        if name[-1] == "summary.json" and not os.path.isfile(os.path.join(folder, "..", "..", "compare.json")):
+            continue              # only the comparison this run is one of
+        try:
+            with open(os.path.join(folder, *name)) as f:
+                found = json.load(f).get("optimum")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(found, dict) and isinstance(found.get("hash"), str) and isinstance(
+                found.get("accuracy"), (int, float)):
+            return found
     if config.get("space") == "nasbench201":
         from alphax import nasbench201
         cell, acc = nasbench201.load(config.get("dataset") or "cifar10").optimum
@@ -435,7 +448,7 @@ def _run_report(folder: str, out: str) -> list[str]:
     run = read_run(folder)
     if not run.records:
         raise DataError(f"{folder}/results.jsonl holds no results yet")
-    optimum = _optimum(run.config)
+    optimum = _optimum(run.config, folder=folder)
     cfg = run.config
     label = f"{run.algo} on {run.space}" + (f" / {cfg['dataset']}" if cfg.get("dataset") else "")
     written = []

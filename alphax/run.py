@@ -369,9 +369,7 @@ class Run:
                  "searcher_seconds_median": float(np.median(secs)) if len(secs) else None,
                  "searcher_seconds_mean": float(np.mean(secs)) if len(secs) else None,
                  "searcher_metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))}}
-        tmp = self.folder / (STATS + ".tmp")
-        tmp.write_text(json.dumps(stats), encoding="utf-8")
-        tmp.replace(self.folder / STATS)
+        _write_stats(self.folder, stats)
         return stats
 
     @_in_log_scope
@@ -392,6 +390,25 @@ class Run:
             self._log_handler = None
             if self._lock is not None:
                 self._lock.release()
+
+
+def _write_stats(folder: Path, stats: dict) -> None:
+    tmp = folder / (STATS + ".tmp")
+    tmp.write_text(json.dumps(stats), encoding="utf-8")
+    tmp.replace(folder / STATS)
+
+
+def note_optimum(folder: str | Path, optimum: tuple[str, float]) -> None:
+    """Add the data set's optimum ``(hash, accuracy)`` to the run's ``stats.json`` (``alphax report`` marks
+    it without loading the table again)."""
+    path = Path(folder) / STATS
+    try:
+        stats = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return                    # no stats.json (the run never closed): nothing to add it to
+    if isinstance(stats, dict):
+        stats["optimum"] = {"hash": optimum[0], "accuracy": float(optimum[1])}
+        _write_stats(Path(folder), stats)
 
 
 # -- opening a run ---------------------------------------------------------------------------------

@@ -201,3 +201,14 @@ def test_a_summary_that_is_not_an_object_is_one_clear_line(tmp_path, capsys):
     (cmp / "summary.json").write_text("[1]")
     assert main(["report", str(cmp)]) == 1
     assert "summary.json: not a JSON object (a list)" in capsys.readouterr().err
+
+
+def test_a_nasbench101_run_report_marks_the_optimum_alphax_search_noted(tmp_path, nb101_dir, capsys):
+    run = tmp_path / "run"
+    assert main(["search", "--space", "nasbench101", "--data", str(nb101_dir / "nb101_real_subset.jsonl.gz"),
+                 "--algo", "random", "--budget", "5", "--out", str(run), "--no-progress"]) == 0
+    stats = json.loads((run / "stats.json").read_text())
+    assert stats["optimum"] == {"hash": "096f593e0f12d65f6220bf8565b764a9", "accuracy": pytest.approx(0.949119, abs=1e-6)}
+    assert main(["report", str(run)]) == 0
+    text = (run / "report.txt").read_text()
+    assert "optimum: 096f593e0f12d65f6220bf8565b764a9 (0.94912); not found" in text, text

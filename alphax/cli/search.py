@@ -168,7 +168,10 @@ def print_summary(run, summary, optimum: tuple[str, float] | None) -> int:
     seed = " (one training seed)" if value is not None else ""
     print(f"best: {best['accuracy']:.6f}{seed} at n={best['n']}  {described}{suffix}")
     if optimum is not None:
+        from alphax.run import note_optimum
+
         print(_against_optimum(summary.folder, optimum, value))
+        note_optimum(summary.folder, optimum)
     return 0
 
 
