@@ -285,6 +285,12 @@ class Run:
             return None, seconds
         return proposals[0], seconds
 
+    def warn_budget(self) -> None:
+        """Warn when the budget exceeds the cells the table can evaluate (the run will end short of it)."""
+        if self.candidates and self.config.budget > len(self.candidates):
+            log.warning("--budget %d is more than the %d cells the table holds: the run ends when every one "
+                        "is evaluated", self.config.budget, len(self.candidates))
+
     @_in_log_scope
     def confirm(self) -> None:
         """The run goes on: write ``config.json`` if this resume changed it (a new ``--budget``). Called
@@ -462,6 +468,7 @@ def create_run(config: SearchConfig, folder: str | Path, *, dispatch: str = "inl
     with run.log_scope():
         log.info("new run %s: %s on %s, budget %d, seed %d", folder, config.algo, config.space, config.budget,
                  config.seed)
+        run.warn_budget()
     return run
 
 
@@ -514,6 +521,9 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
               config_changed=config != saved)
     if len(runlog) > state.get("n", 0):
         run.checkpoint()            # the replay is done once
+    if budget is not None:
+        with run.log_scope():
+            run.warn_budget()
     return run
 
 

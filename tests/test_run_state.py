@@ -407,3 +407,12 @@ def test_the_spaces_searcher_defaults_apply_under_the_users_options(tmp_path, sp
             assert getattr(run.searcher, key) == value, key
     finally:
         run.close()
+
+
+def test_a_budget_above_the_table_is_warned_about(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        create_run(cfg(budget=15625), tmp_path / "all").close()          # every cell: no warning
+        assert "more than the" not in caplog.text
+        create_run(cfg(budget=20000), tmp_path / "more").close()
+    assert "--budget 20000 is more than the 15625 cells the table holds" in caplog.text
+    assert "--budget 20000 is more than" in (tmp_path / "more" / "log.txt").read_text()
