@@ -147,8 +147,13 @@ def main(argv: list[str] | None = None) -> int:
         from alphax.cli.search import print_summary
         from alphax.run import RunSummary
 
-        code = print_summary(run, RunSummary(folder=run.folder, n=run.n, budget=run.config.budget, best=run.best,
-                                             complete=run.remaining <= 0, wall_seconds=run.wall_seconds()), optimum)
+        try:
+            code = print_summary(run, RunSummary(folder=run.folder, n=run.n, budget=run.config.budget, best=run.best,
+                                                 complete=run.remaining <= 0, wall_seconds=run.wall_seconds()),
+                                 optimum)
+        except Exception:  # noqa: BLE001 - every result is recorded; never hang in MPI_Finalize over a summary
+            log.exception("run_server.py: could not print the run's summary (every result is recorded)")
+            code = 1
     if code:
         # MPI_Abort ends every process of the job at once (a client may be mid-way through a long
         # training) and makes mpiexec exit with this code; every recorded result is already on disk

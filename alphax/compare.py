@@ -81,10 +81,13 @@ def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:
     path = Path(folder)
     run = resume_run(path, budget=config.budget) if (path / "config.json").exists() else create_run(config, path)
     # a worker leaves Ctrl-C (SIGINT, which the terminal sends the whole process group) to the parent, which
-    # stops it with one SIGTERM: taking both, the run would have stopped at once without its checkpoint
+    # stops it with one SIGTERM: taking both, the run would have stopped at once without its checkpoint. A
+    # SIGTERM to the whole group (scancel, kill -TERM -PGID) reaches it twice, directly and from the parent:
+    # one request
     signals = (signal.SIGTERM,) if worker else (signal.SIGINT, signal.SIGTERM)
     try:
         summary = run_search(run, progress=False, signals=signals,
+                             same_within=STOP_GRACE_SECONDS if worker else 0.0,
                              continue_with="the same alphax compare command (it continues unfinished runs)")
     finally:
         run.close()

@@ -218,9 +218,10 @@ class Run:
     def __init__(self, folder: Path, config: SearchConfig, space: SearchSpace, searcher: Searcher, runlog: RunLog,
                  *, evaluator_factory: EvaluatorFactory, evaluator=None, candidates=None, dispatch: str = "inline",
                  state: dict | None = None, log_handler=None, lock: RunLock | None = None,
-                 config_changed: bool = False):
+                 saved_config: SearchConfig | None = None):
         self.folder, self.config, self.space, self.searcher = folder, config, space, searcher
-        self._config_changed = config_changed   # config.json still holds the config before this resume
+        # what config.json holds while this resume's changes (a new --budget, --cifar, --device) wait for confirm()
+        self._saved_config = saved_config if saved_config is not None and saved_config != config else None
         self._lock = lock
         self._log_handler = log_handler if log_handler is not None else logfile.attach(folder)
         self.candidates = list(candidates) if candidates is not None else []
@@ -296,10 +297,13 @@ class Run:
         """The run goes on: write ``config.json`` if this resume changed it (a new ``--budget``). Called
         before the inline loop, when the MPI server's first client is accepted, and at the first result; a
         resume that fails before (a client that evaluates unlike the run) leaves ``config.json`` as it was."""
-        if self._config_changed:
-            self._config_changed = False
+        saved, self._saved_config = self._saved_config, None
+        if saved is not None:
             self.config.save(self.folder / CONFIG)
-            log.info("%s: budget now %d", CONFIG, self.config.budget)
+            changed = [f"budget {saved.budget} -> {self.config.budget}"] if saved.budget != self.config.budget else []
+            changed += [f"train.{k} {saved.train.get(k)!r} -> {v!r}" for k, v in sorted(self.config.train.items())
+                        if saved.train.get(k) != v]
+            log.info("%s updated: %s", CONFIG, ", ".join(changed))
 
     @_in_log_scope
     def record(self, proposal: Proposal, result: Result, *, ask_seconds: float = 0.0) -> dict:
@@ -370,11 +374,14 @@ class Run:
         metrics (e.g. regularized evolution's mutation counts, AlphaX's tree size)."""
         secs = np.asarray(self.searcher_seconds, dtype=float)
         metrics = self.searcher.metrics()
-        stats = {"n": self.n, "budget": self.config.budget, "wall_seconds": self.wall_seconds(),
+        stats = {"n": self.n, "budget": (self._saved_config or self.config).budget, "wall_seconds": self.wall_seconds(),
                  "searcher_seconds": [float(s) for s in secs],
                  "searcher_seconds_median": float(np.median(secs)) if len(secs) else None,
                  "searcher_seconds_mean": float(np.mean(secs)) if len(secs) else None,
                  "searcher_metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))}}
+        optimum = _read_stats(self.folder).get("optimum")   # noted by alphax search as a run ends: keep it
+        if optimum is not None:
+            stats["optimum"] = optimum
         _write_stats(self.folder, stats)
         return stats
 
@@ -404,17 +411,28 @@ def _write_stats(folder: Path, stats: dict) -> None:
     tmp.replace(folder / STATS)
 
 
+def _read_stats(folder: Path) -> dict:
+    """The run's ``stats.json``, or ``{}`` when there is none (or it cannot be read: it is rewritten)."""
+    try:
+        stats = json.loads((folder / STATS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return stats if isinstance(stats, dict) else {}
+
+
 def note_optimum(folder: str | Path, optimum: tuple[str, float]) -> None:
     """Add the data set's optimum ``(hash, accuracy)`` to the run's ``stats.json`` (``alphax report`` marks
-    it without loading the table again)."""
-    path = Path(folder) / STATS
-    try:
-        stats = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    it without loading the table again; later closes keep it). A write that fails is warned about: the
+    run itself is complete."""
+    folder = Path(folder)
+    stats = _read_stats(folder)
+    if not stats:
         return                    # no stats.json (the run never closed): nothing to add it to
-    if isinstance(stats, dict):
-        stats["optimum"] = {"hash": optimum[0], "accuracy": float(optimum[1])}
-        _write_stats(Path(folder), stats)
+    stats["optimum"] = {"hash": optimum[0], "accuracy": float(optimum[1])}
+    try:
+        _write_stats(folder, stats)
+    except OSError as exc:
+        log.warning("could not note the optimum in %s: %s", folder / STATS, exc)
 
 
 # -- opening a run ---------------------------------------------------------------------------------
@@ -505,8 +523,8 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
                                           f"the budget of {saved.budget})")
                 evaluator, candidates = _candidates(config, factory)
                 searcher, state = _restore(folder, config, space, candidates, runlog)
-            except AlphaXError as exc:
-                log.error("resume of %s failed: %s", folder, exc)
+            except (AlphaXError, OSError) as exc:      # log.txt says why (the console gets it from the caller)
+                logfile.append(folder, f"resume of {folder} failed: {exc}", name=__name__)
                 raise
     except BaseException:
         if runlog is not None:
@@ -518,7 +536,7 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
     # first client is refused
     run = Run(folder, config, space, searcher, runlog, evaluator_factory=factory, evaluator=evaluator,
               candidates=candidates, dispatch=dispatch, state=state, log_handler=handler, lock=lock,
-              config_changed=config != saved)
+              saved_config=saved)
     if len(runlog) > state.get("n", 0):
         run.checkpoint()            # the replay is done once
     if budget is not None:
@@ -613,15 +631,19 @@ class StopOnSignal:
     checkpoint); a second one interrupts at once (the log and the last checkpoint are enough to resume).
     ``signum`` is the first signal's number, or None."""
 
-    def __init__(self, when: str = "after the current evaluation", signals=(signal.SIGINT, signal.SIGTERM)):
+    def __init__(self, when: str = "after the current evaluation", signals=(signal.SIGINT, signal.SIGTERM),
+                 same_within: float = 0.0):
         self.signum: int | None = None
-        self.when, self.signals = when, tuple(signals)
+        self.when, self.signals, self.same_within = when, tuple(signals), same_within
+        self._at = 0.0
         self._old: dict[int, Any] = {}
 
     def __call__(self, signum, frame) -> None:
         if self.signum is not None:
+            if signum == self.signum and time.monotonic() - self._at < self.same_within:
+                return            # the same request by two routes (a process group's signal, then a parent's)
             raise KeyboardInterrupt
-        self.signum = signum
+        self.signum, self._at = signum, time.monotonic()
         log.warning("%s: stopping %s (send it again to stop at once)", signal.Signals(signum).name, self.when)
 
     def __enter__(self) -> "StopOnSignal":
@@ -648,21 +670,22 @@ def _evaluate(evaluator, cell) -> Result:
 
 
 def run_search(run: Run, *, progress: bool | str | None = None, signals=(signal.SIGINT, signal.SIGTERM),
-               continue_with: str | None = None) -> RunSummary:
+               same_within: float = 0.0, continue_with: str | None = None) -> RunSummary:
     """Evaluate proposals inline until the budget is reached (or the searcher has nothing left).
 
     Shows the progress with the best so far (:class:`alphax.progress.Progress`): ``progress`` is one of
     its modes, or None (``auto``: a tqdm bar when stderr is a terminal, a log line every 30 s otherwise),
     True (a bar) or False (nothing). On one of ``signals`` (a worker of ``alphax compare`` leaves SIGINT
     to its parent), checkpoints and raises ``KeyboardInterrupt``, logging ``continue_with`` (default:
-    ``alphax search --resume DIR``) as the way on.
+    ``alphax search --resume DIR``) as the way on; a second signal stops at once, unless it is the same
+    signal within ``same_within`` seconds (the same request by two routes).
     """
     from alphax.progress import Progress
 
     mode = {None: "auto", True: "bar", False: "off"}.get(progress, progress)
     cfg = run.config
     complete = True
-    with run.log_scope(), StopOnSignal(signals=signals) as stop, Progress(total=cfg.budget, initial=run.n, best=run.best, mode=mode,
+    with run.log_scope(), StopOnSignal(signals=signals, same_within=same_within) as stop, Progress(total=cfg.budget, initial=run.n, best=run.best, mode=mode,
                                                           desc=f"{cfg.algo} seed {cfg.seed}") as bar:
         run.confirm()
         while run.remaining > 0 and stop.signum is None:

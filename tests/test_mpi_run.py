@@ -273,3 +273,26 @@ def test_a_server_without_clients_refuses_before_making_the_run_folder(tmp_path)
                           cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "run_server.py: error: no clients: launch with 'mpiexec" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and not out.exists()
+
+
+def test_a_resume_whose_budget_is_already_reached_saves_it(tmp_path):
+    """--resume DIR --budget N with N results logged (a budget lowered to wrap a run up): the farm has
+    nothing to do, and config.json takes N all the same (a later --resume must not go on to the old one)."""
+    from alphax.config import SearchConfig
+    from alphax.run import create_run
+
+    table = ["--space", "nasbench201", "--dataset", "cifar10"]
+    out = tmp_path / "run"
+    run = create_run(SearchConfig(space="nasbench201", dataset="cifar10", algo="random", budget=30), out,
+                     dispatch="mpi")
+    try:
+        for _ in range(10):
+            proposal, seconds = run.ask()
+            run.record(proposal, run.evaluator.evaluate(proposal.cell), ask_seconds=seconds)
+    finally:
+        run.close()
+    proc = mpiexec((1, ["run_server.py", "--resume", out, "--budget", 10]),
+                   (1, ["run_client.py", "--evaluator", "table", *table]), timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert f"run folder: {out} (10 of 10 cells" in proc.stdout
+    assert json.loads((out / "config.json").read_text())["budget"] == 10 and len(rows_of(out)) == 10

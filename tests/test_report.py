@@ -212,3 +212,9 @@ def test_a_nasbench101_run_report_marks_the_optimum_alphax_search_noted(tmp_path
     assert main(["report", str(run)]) == 0
     text = (run / "report.txt").read_text()
     assert "optimum: 096f593e0f12d65f6220bf8565b764a9 (0.94912); not found" in text, text
+    from alphax.run import resume_run
+
+    resume_run(run, budget=8).close()          # a close that does not end the run (nothing recorded) keeps it
+    stats = json.loads((run / "stats.json").read_text())
+    assert stats["optimum"]["hash"] == "096f593e0f12d65f6220bf8565b764a9"
+    assert stats["budget"] == 5 == json.loads((run / "config.json").read_text())["budget"]   # 8 never went on

@@ -234,7 +234,7 @@ def test_a_log_that_does_not_match_the_checkpoint_is_refused(tmp_path):
         resume_run(folder)
 
 
-def test_an_existing_folder_is_never_overwritten(tmp_path):
+def test_an_existing_folder_is_never_overwritten(tmp_path, caplog):
     folder = tmp_path / "run"
     search(cfg(budget=5), folder)
     before = (folder / "results.jsonl").read_bytes()
@@ -259,6 +259,7 @@ def test_an_existing_folder_is_never_overwritten(tmp_path):
                                           r"keep the budget of 5\)"):
         resume_run(folder, budget=3)
     assert "ERROR alphax.run: resume of" in (folder / "log.txt").read_text().splitlines()[-1]  # log.txt says why
+    assert "give --budget 5 or more" not in caplog.text          # the console gets it once, from the caller
     with pytest.raises(ConfigError, match="--budget must be a positive integer, got -5"):
         resume_run(folder, budget=-5)
     assert (folder / "results.jsonl").read_bytes() == before  # nothing written, not even the cut
@@ -267,11 +268,13 @@ def test_an_existing_folder_is_never_overwritten(tmp_path):
     assert (folder / "results.jsonl").read_bytes() == before
     assert (folder / "config.json").read_bytes() == config_before     # the new budget once the run goes on
     run = resume_run(folder, budget=6)
+    caplog.set_level(logging.INFO)
     try:
         run_search(run, progress=False)                     # the first append cuts the torn line
     finally:
         run.close()
     assert json.loads((folder / "config.json").read_text())["budget"] == 6
+    assert "config.json updated: budget 5 -> 6" in caplog.text
     after = (folder / "results.jsonl").read_bytes()
     assert after.startswith(before[:before.rindex(b"\n") + 1]) and b'"hash": "|nor' not in after
     assert [r["n"] for r in read_results(folder)] == list(range(1, 7))

@@ -487,6 +487,9 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
         try:
             farm.loop()
             reason = "done"
+            confirm = getattr(run, "confirm", None)
+            if confirm is not None:
+                confirm()          # a resume whose --budget was already reached saves it too (no client needed)
         except KeyboardInterrupt:
             reason = "interrupted"
             raise
