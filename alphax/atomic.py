@@ -12,7 +12,16 @@ __all__ = ["write_atomic"]
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    """The process's umask: read from /proc on Linux (setting it to read it, the only portable way, would
+    briefly change it for every thread)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
