@@ -230,7 +230,7 @@ class Run:
         self._factory, self._evaluator = evaluator_factory, evaluator
         state = state or {}
         self.searcher_seconds: list[float] = list(state.get("searcher_seconds", []))
-        self.wall_before = float(state.get("wall_seconds", 0.0))
+        self.wall_before = float(state.get("wall_seconds", 0.0)) + _unsaved_wall(state, runlog)
         self.started = time.perf_counter()
         self.last_checkpoint = int(state.get("n", 0))
         self._recording = False       # True between ask() and the end of record(): no checkpoint then
@@ -316,7 +316,8 @@ class Run:
         cell = proposal.cell
         row = {"n": self.n + 1, "hash": self.space.hash(cell), **self.space.to_json(cell),
                "accuracy": result.accuracy, "predicted": proposal.predicted, "seconds": result.seconds,
-               "worker": result.worker, "error": result.error, "info": result.info, "dispatch": self.dispatch}
+               "worker": result.worker, "error": result.error, "info": result.info, "dispatch": self.dispatch,
+               "time": round(time.time(), 3)}
         row = json.loads(json.dumps(row, default=_jsonable))
         self.log.append(row)
         t0 = time.perf_counter()
@@ -403,6 +404,18 @@ class Run:
             self._log_handler = None
             if self._lock is not None:
                 self._lock.release()
+
+
+def _unsaved_wall(state: dict, runlog: RunLog) -> float:
+    """Seconds the run worked after its checkpoint (``state``) until its last logged result: the time a
+    kill would otherwise drop from ``wall_seconds`` (0 without rows after it, or without times)."""
+    rows = runlog.rows[int(state.get("n", 0)):]
+    if not rows or rows[-1].get("time") is None:
+        return 0.0
+    saved = state.get("time")
+    if saved is None and "wall_seconds" not in state and rows[0].get("time") is not None:
+        saved = rows[0]["time"] - float(rows[0].get("seconds") or 0.0)   # no checkpoint: from the first result
+    return max(0.0, float(rows[-1]["time"]) - float(saved)) if saved is not None else 0.0
 
 
 def _write_stats(folder: Path, stats: dict) -> None:

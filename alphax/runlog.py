@@ -8,8 +8,9 @@ bad line anywhere else is corruption and a :class:`~alphax.errors.DataError`.
 
 Fields: ``n`` (1, 2, ...), ``hash``, ``matrix``, ``ops``, ``accuracy`` (the observed reward, null when the
 evaluation failed), ``predicted`` (the meta-DNN's estimate when proposed, or null), ``seconds``,
-``worker``; plus ``error`` (null or the failure), ``info`` (the evaluator's extra fields) and ``dispatch``
-(``inline`` or ``mpi``: how the run produced it).
+``worker``; plus ``error`` (null or the failure), ``info`` (the evaluator's extra fields), ``dispatch``
+(``inline`` or ``mpi``: how the run produced it) and ``time`` (Unix seconds when it was recorded; absent in
+logs written before it existed).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _row_problem(row: dict) -> str | None:
     once here."""
     if not isinstance(row.get("hash"), str):
         return f"has hash={row.get('hash')!r}, not text"
-    for key in ("accuracy", "predicted"):
+    for key in ("accuracy", "predicted", "time"):
         value = row.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or not math.isfinite(value)):

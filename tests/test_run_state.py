@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import time
 
 import pytest
 
@@ -419,3 +420,26 @@ def test_a_budget_above_the_table_is_warned_about(tmp_path, caplog):
         create_run(cfg(budget=20000), tmp_path / "more").close()
     assert "--budget 20000 is more than the 15625 cells the table holds" in caplog.text
     assert "--budget 20000 is more than" in (tmp_path / "more" / "log.txt").read_text()
+
+
+def test_the_time_worked_after_the_last_checkpoint_is_not_lost_to_a_kill():
+    """wall_seconds on resume: the checkpoint's, plus its time to the last result logged after it (each row
+    carries the Unix time it was recorded); with no checkpoint, from the first result's start."""
+    from types import SimpleNamespace
+
+    from alphax.run import _unsaved_wall
+
+    rows = [{"n": k, "time": 1000.0 + 10 * k, "seconds": 2.0} for k in range(1, 8)]
+    log = SimpleNamespace(rows=rows)
+    assert _unsaved_wall({"n": 4, "wall_seconds": 50.0, "time": 1041.0}, log) == pytest.approx(29.0)  # to row 7
+    assert _unsaved_wall({"n": 7, "wall_seconds": 80.0, "time": 1071.0}, log) == 0.0   # nothing after it
+    assert _unsaved_wall({"n": 0, "dispatch": "inline"}, log) == pytest.approx(1070.0 - 1008.0)
+    old = SimpleNamespace(rows=[{k: v for k, v in r.items() if k != "time"} for r in rows])   # logs without times
+    assert _unsaved_wall({"n": 4, "wall_seconds": 50.0, "time": 1041.0}, old) == 0.0
+
+
+def test_rows_carry_the_time_they_were_recorded(tmp_path):
+    before = time.time()
+    search(cfg(budget=5), tmp_path / "run")
+    times = [r["time"] for r in read_results(tmp_path / "run")]
+    assert before - 1 <= times[0] <= times[-1] <= time.time() + 1 and times == sorted(times)
