@@ -40,7 +40,7 @@ from alphax import logfile
 from alphax.checkpoint import load_checkpoint, save_checkpoint, unused_path
 from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError
-from alphax.runlock import RunLock
+from alphax.runlock import LOCK, RunLock
 from alphax.runlog import RESULTS, RunLog
 from alphax.searchers.base import Proposal, Result, Searcher
 from alphax.spaces.base import SearchSpace
@@ -472,24 +472,50 @@ def _candidates(config: SearchConfig, factory: EvaluatorFactory):
     return evaluator, candidates
 
 
-def create_run(config: SearchConfig, folder: str | Path, *, dispatch: str = "inline") -> Run:
-    """Start a new run in ``folder``, which must not hold anything yet (never overwritten)."""
-    folder = Path(folder)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+def _refuse_taken(folder: Path, dispatch: str) -> None:
+    """Raise the 'already exists' error if ``folder`` is a file or holds anything but the run lock."""
+    if folder.exists() and (not folder.is_dir() or any(p.name != LOCK for p in folder.iterdir())):
         resume = "run_server.py" if dispatch == "mpi" else "alphax search"
         if (folder / CONFIG).exists():
             raise CheckpointError(f"{folder} already exists: resume it with '{resume} --resume {folder}' or "
                                   f"choose another --out")
         what = "a file" if not folder.is_dir() else f"not empty, and not a run folder: it has no {CONFIG}"
         raise CheckpointError(f"{folder} already exists ({what}); choose another --out")
+
+
+def _new_folder(path: Path) -> Path:
+    """Create ``path``, or ``path-2``, ``path-3``, ... : the first that this process creates itself (two
+    runs started in the same second never share the default name)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    i = 1
+    while True:
+        out = path if i == 1 else path.with_name(f"{path.name}-{i}")
+        try:
+            out.mkdir()
+            return out
+        except FileExistsError:
+            i += 1
+
+
+def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str = "inline") -> Run:
+    """Start a new run in ``folder``, which must not hold anything yet (never overwritten); None: a new
+    folder :func:`default_out` names. Checked again once the run's lock is held: of two runs started at
+    once in one folder, the second is refused."""
+    folder = Path(folder) if folder is not None else None
+    if folder is not None:
+        _refuse_taken(folder, dispatch)
     space, factory = _build(config)
     if hasattr(factory, "check"):       # what an evaluator made later would refuse, refused before the folder exists
         factory.check(local=dispatch == "inline")
     evaluator, candidates = _candidates(config, factory)
     searcher = _make_searcher(config, space, candidates)
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder is None:
+        folder = _new_folder(default_out(config))
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
     lock = RunLock(folder)
     try:
+        _refuse_taken(folder, dispatch)     # another process may have started a run here meanwhile
         config.save(folder / CONFIG)
         run = Run(folder, config, space, searcher, RunLog(folder / RESULTS), evaluator_factory=factory,
                   evaluator=evaluator, candidates=candidates, dispatch=dispatch, lock=lock)

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -443,3 +444,29 @@ def test_rows_carry_the_time_they_were_recorded(tmp_path):
     search(cfg(budget=5), tmp_path / "run")
     times = [r["time"] for r in read_results(tmp_path / "run")]
     assert before - 1 <= times[0] <= times[-1] <= time.time() + 1 and times == sorted(times)
+
+
+def test_two_runs_started_at_once_never_share_a_folder(tmp_path, monkeypatch):
+    """B passes the empty-folder check, then, while it builds its searcher, A starts, runs and ends in the
+    same folder: B is refused once it holds the lock, and A's run is left as it was. Without --out, two
+    runs started in the same second get two folders."""
+    import alphax.run as run_mod
+
+    folder = tmp_path / "race"
+    make = run_mod._make_searcher
+
+    def meanwhile(*args, **kwargs):
+        monkeypatch.setattr(run_mod, "_make_searcher", make)
+        search(cfg(budget=5, seed=1), folder)                  # A, complete
+        return make(*args, **kwargs)
+
+    monkeypatch.setattr(run_mod, "_make_searcher", meanwhile)
+    with pytest.raises(CheckpointError, match="race already exists: resume it with"):
+        create_run(cfg(budget=5, seed=2), folder)
+    assert json.loads((folder / "config.json").read_text())["seed"] == 1 and len(read_results(folder)) == 5
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(run_mod, "default_out", lambda config: Path("runs") / "same-second")
+    a, b = create_run(cfg(budget=5), None), create_run(cfg(budget=5), None)
+    a.close(), b.close()
+    assert (a.folder.name, b.folder.name) == ("same-second", "same-second-2")

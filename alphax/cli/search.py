@@ -98,10 +98,9 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
     return SearchConfig(**kwargs)
 
 
-def out_from_args(args: argparse.Namespace, config: SearchConfig) -> Path:
-    from alphax.run import default_out
-
-    return args.out if getattr(args, "out", None) else default_out(config)
+def out_from_args(args: argparse.Namespace, config: SearchConfig) -> Path | None:
+    """``--out``, or None: ``create_run`` makes a new folder under ``runs/`` (``alphax.run.default_out``)."""
+    return args.out if getattr(args, "out", None) else None
 
 
 def check_resume_args(args: argparse.Namespace) -> dict:
