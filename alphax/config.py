@@ -184,4 +184,8 @@ class SearchConfig:
         if missing:
             raise ConfigError(f"{path} lacks {', '.join(sorted(missing))}: it was edited; restore it from a "
                               f"copy (the checkpoint holds the run's config too)")
-        return cls.from_json(obj)
+        try:
+            return cls.from_json(obj)
+        except ConfigError as exc:   # the file's fault, not an option given: name it, and the way out
+            raise ConfigError(f"{path} holds a bad value: {str(exc).replace('--', '')}; it was edited: restore "
+                              f"it from a copy (the checkpoint holds the run's config too)") from None

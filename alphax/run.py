@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import signal
 import threading
 import time
@@ -301,6 +302,7 @@ class Run:
         if saved is not None:
             self.config.save(self.folder / CONFIG)
             changed = [f"budget {saved.budget} -> {self.config.budget}"] if saved.budget != self.config.budget else []
+            changed += [f"data {saved.data} -> {self.config.data}"] if saved.data != self.config.data else []
             changed += [f"train.{k} {saved.train.get(k)!r} -> {v!r}" for k, v in sorted(self.config.train.items())
                         if saved.train.get(k) != v]
             log.info("%s updated: %s", CONFIG, ", ".join(changed))
@@ -530,15 +532,25 @@ def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str
 
 
 def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str = "inline",
-               local_train: dict | None = None) -> Run:
+               local_train: dict | None = None, data: str | None = None) -> Run:
     """Reopen the run in ``folder``: restore its newest intact checkpoint and replay the results logged
     after it (see the module docstring). ``budget`` extends (or confirms) the budget; ``local_train``
     (:data:`LOCAL_TRAIN_OPTIONS` only: where this machine keeps CIFAR-10, which device trains) replaces
-    those options of a training run, e.g. when it continues on another machine."""
+    those options of a training run, e.g. when it continues on another machine; ``data`` is where the
+    table is now (moved, or on another machine): it must hold the same cells (the checkpoint's
+    fingerprint of them, or every logged cell, says so)."""
     folder = Path(folder)
     if not (folder / CONFIG).exists():
         raise CheckpointError(f"{folder} is not a run folder {_not_a_run_folder(folder)}")
-    saved = config = SearchConfig.load(folder / CONFIG)
+    try:
+        saved = config = SearchConfig.load(folder / CONFIG)
+    except ConfigError as exc:
+        logfile.append(folder, f"resume of {folder} failed: {exc}", name=__name__)
+        raise
+    if data is not None:
+        if config.evaluator != "table":
+            raise ConfigError(f"--data is for a run that evaluates a table; {folder} trains")
+        config = replace(config, data=os.path.abspath(data))
     if local_train:
         if set(local_train) - set(LOCAL_TRAIN_OPTIONS):
             raise ConfigError(f"only {', '.join(LOCAL_TRAIN_OPTIONS)} may change when a run resumes, got "
@@ -561,6 +573,8 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
                                           f"holds; give --budget {len(runlog)} or more (or leave it out to keep "
                                           f"the budget of {saved.budget})")
                 evaluator, candidates = _candidates(config, factory)
+                if config.data != saved.data and candidates is not None:
+                    _check_same_table(folder, space, evaluator, candidates, runlog)
                 searcher, state = _restore(folder, config, space, candidates, runlog)
             except (AlphaXError, OSError) as exc:      # log.txt says why (the console gets it from the caller)
                 logfile.append(folder, f"resume of {folder} failed: {exc}", name=__name__)
@@ -599,9 +613,29 @@ def _not_a_run_folder(folder: Path) -> str:
     return f"(empty); start a run there with --out {folder}"
 
 
+def _check_same_table(folder: Path, space: SearchSpace, evaluator, candidates, runlog: RunLog) -> None:
+    """With ``--data`` on resume: the table given now must give every logged cell the result it was
+    logged with (the checkpoint's fingerprint then checks the whole set of cells, when there is one)."""
+    known = {space.hash(c) for c in candidates}
+    hint = "give the table the run started with (a copy of it, wherever it is now)"
+    missing = [r["hash"] for r in runlog.rows if r["hash"] not in known]
+    if missing:
+        raise DataError(f"the --data given holds no cell {missing[0]} ({len(missing)} of the {len(runlog)} cells "
+                        f"{folder} logged are missing): {hint}")
+    for row in runlog.rows:
+        if row.get("accuracy") is None:
+            continue
+        now = evaluator.evaluate(space.from_json(row)).accuracy
+        if now is None or abs(now - row["accuracy"]) > 1e-9:
+            raise DataError(f"the --data given says {now} for cell {row['hash']}, logged by {folder} as "
+                            f"{row['accuracy']} (n={row['n']}): another table; {hint}")
+
+
 def _defining(config: SearchConfig) -> SearchConfig:
-    """``config`` without what may change when a run resumes (the budget, local training options)."""
-    return replace(config, budget=1, train={k: v for k, v in config.train.items() if k not in LOCAL_TRAIN_OPTIONS})
+    """``config`` without what may change when a run resumes (the budget, the table's location, local
+    training options)."""
+    return replace(config, budget=1, data=None,
+                   train={k: v for k, v in config.train.items() if k not in LOCAL_TRAIN_OPTIONS})
 
 
 def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates, runlog: RunLog
@@ -659,7 +693,7 @@ def open_run(args) -> Run:
 
     if getattr(args, "resume", None):
         local = check_resume_args(args)
-        return resume_run(args.resume, budget=args.budget, dispatch="mpi", local_train=local)
+        return resume_run(args.resume, budget=args.budget, dispatch="mpi", local_train=local, data=args.data)
     config = config_from_args(args)
     return create_run(config, out_from_args(args, config), dispatch="mpi")
 

@@ -186,7 +186,8 @@ def test_bad_run_folders(tmp_path, run_cli):
     assert proc.returncode == 1 and "--resume" in proc.stderr
     proc = run_cli("search", "--resume", run, "--algo", "alphax", timeout=120)      # options come from config.json
     assert proc.returncode == 1
-    assert "only --budget (and --cifar, --device for a training run) may be given" in proc.stderr
+    assert ("only --budget, --data (where the table is now) and, for a training run, --cifar and --device may "
+            "be given") in proc.stderr
     proc = run_cli("search", "--resume", tmp_path / "nothing", timeout=120)
     assert proc.returncode == 1 and "not a run folder" in proc.stderr
     proc = run_cli("search", "--resume", run, "--cifar", tmp_path, timeout=120)
@@ -232,7 +233,7 @@ def test_train_evaluator_inline_without_mpi(tmp_path, run_cli):
     proc = run_cli("search", "--resume", out, "--budget", 3, "--no-progress", timeout=300)
     assert proc.returncode == 1 and "does not exist" in proc.stderr, proc.stderr[-2000:]
     proc = run_cli("search", "--resume", out, "--budget", 3, "--cifar", moved, "--epochs", 2, timeout=60)
-    assert proc.returncode == 1 and "only --budget (and --cifar, --device for a training run)" in proc.stderr
+    assert proc.returncode == 1 and "for a training run, --cifar and --device may be given" in proc.stderr
     assert "(got --epochs)" in proc.stderr
     proc = run_cli("search", "--resume", out, "--budget", 3, "--cifar", moved, "--device", "cpu", "--no-progress",
                    timeout=300)
@@ -263,3 +264,38 @@ def test_verbose_goes_before_or_after_the_command():
     for argv in (["-v", "search"], ["search", "-v"], ["nasbench", "info", "-v"], ["report", "DIR", "--verbose"]):
         assert parser.parse_args(argv).verbose is True, argv
     assert parser.parse_args(["search"]).verbose is False
+
+
+def test_found_data_is_recorded_and_a_moved_table_is_given_on_resume(tmp_path, run_cli, nb101_dir):
+    """Data found through $ALPHAX_NASBENCH101 is recorded in config.json (a resume elsewhere reads the same
+    file); once the table moves, --resume DIR --data NEW continues, and another table is refused."""
+    import gzip
+    import shutil
+
+    here = tmp_path / "data"
+    here.mkdir()
+    shutil.copy(nb101_dir / "nb101_real_subset.jsonl.gz", here)
+    run = tmp_path / "run"
+    args = ["--space", "nasbench101", "--algo", "random", "--seed", 3, "--no-progress"]
+    proc = run_cli("search", *args, "--budget", 10, "--out", run, env={**os.environ, "ALPHAX_NASBENCH101": str(here)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    config = json.loads((run / "config.json").read_text())
+    assert config["data"] == str((here / "nb101_real_subset.jsonl.gz").resolve())
+
+    moved = tmp_path / "moved"
+    here.rename(moved)
+    proc = run_cli("search", "--resume", run, "--budget", 15)
+    assert proc.returncode == 1 and "does not exist; give the file or its folder with --data PATH" in proc.stderr
+    other = tmp_path / "other.jsonl.gz"                        # the same cells, other accuracies
+    with gzip.open(moved / "nb101_real_subset.jsonl.gz", "rt") as f, gzip.open(other, "wt") as g:
+        for line in f:
+            row = json.loads(line)
+            row["metrics"]["108"]["validation_accuracy"] *= 0.99
+            g.write(json.dumps(row) + "\n")
+    proc = run_cli("search", "--resume", run, "--budget", 15, "--data", other)
+    assert proc.returncode == 1 and "another table; give the table the run started with" in proc.stderr
+    assert json.loads((run / "config.json").read_text()) == config and len(read_results(run)) == 10
+    proc = run_cli("search", "--resume", run, "--budget", 15, "--data", moved, "--no-progress")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((run / "config.json").read_text())["data"] == str(moved)     # as given, like --data on a new run
+    assert len(read_results(run)) == 15

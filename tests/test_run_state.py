@@ -176,6 +176,10 @@ def test_config_round_trip_and_validation(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps(edited))
     with pytest.raises(ConfigError, match="c.json lacks budget, seed: it was edited"):
         SearchConfig.load(tmp_path / "c.json")      # not filled in with defaults
+    (tmp_path / "c.json").write_text(json.dumps({**c.to_json(), "budget": "x"}))
+    with pytest.raises(ConfigError, match=r"c.json holds a bad value: budget must be a positive integer, got 'x'; "
+                                          r"it was edited: restore it from a copy"):
+        SearchConfig.load(tmp_path / "c.json")      # names the file, not an option nobody gave
 
 
 def test_same_seed_same_run_and_another_seed_another(tmp_path):

@@ -90,6 +90,11 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
     kwargs = {k: v for k, v in given.items() if v is not None}
     if kwargs.get("data"):
         kwargs["data"] = os.path.abspath(kwargs["data"])
+    elif kwargs.get("space") == "nasbench101" and kwargs.get("evaluator", "table") == "table":
+        from alphax.nasbench.paths import resolve_data_path
+
+        # found ($ALPHAX_NASBENCH101, ../shared): recorded, so that a resume elsewhere reads the same file
+        kwargs["data"] = str(resolve_data_path(None).resolve())
     kwargs["searcher_options"] = dict(getattr(args, "option", None) or [])
     train = train_options(args)
     if train and kwargs.get("evaluator") != "train":
@@ -110,12 +115,12 @@ def check_resume_args(args: argparse.Namespace) -> dict:
     training options."""
     from alphax.run import LOCAL_TRAIN_OPTIONS
 
-    given = [k for k in _RUN_OPTIONS if getattr(args, k, None) is not None and k not in LOCAL_TRAIN_OPTIONS]
+    given = [k for k in _RUN_OPTIONS if getattr(args, k, None) is not None and k not in (*LOCAL_TRAIN_OPTIONS, "data")]
     if given:
         names = ", ".join("--" + k.replace("_", "-") for k in given)
         raise ConfigError(f"--resume continues with the options in {args.resume}/config.json; "
-                          f"only --budget (and --cifar, --device for a training run) may be given with it "
-                          f"(got {names})")
+                          f"only --budget, --data (where the table is now) and, for a training run, --cifar and "
+                          f"--device may be given with it (got {names})")
     return {k: getattr(args, k) for k in LOCAL_TRAIN_OPTIONS if getattr(args, k, None) is not None}
 
 
@@ -131,7 +136,7 @@ def _search(args: argparse.Namespace) -> int:
     progress = None if not args.no_progress else False
     if args.resume:
         local = check_resume_args(args)
-        run = resume_run(args.resume, budget=args.budget, local_train=local)
+        run = resume_run(args.resume, budget=args.budget, local_train=local, data=args.data)
     else:
         config = config_from_args(args)
         run = create_run(config, out_from_args(args, config))
