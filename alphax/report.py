@@ -388,7 +388,21 @@ def _check_out(folder: str, out: str) -> None:
     """A report never overwrites what it did not write: ``--out`` may hold this folder's earlier report
     (its report.txt names the folder on its first line), not another run's folder or other files of
     the same names."""
-    if os.path.realpath(out) == os.path.realpath(folder) or not os.path.exists(out):
+    if not os.path.exists(out):
+        return
+    if os.path.realpath(out) == os.path.realpath(folder):
+        # its own folder: the plots' names are the report's; a report.txt of the user's is kept (an earlier
+        # report's starts with "run: " or "compare: " and the folder, maybe since moved)
+        try:
+            with open(os.path.join(out, "report.txt"), encoding="utf-8") as f:
+                first = f.readline()
+        except FileNotFoundError:
+            return
+        except (OSError, UnicodeDecodeError):
+            first = ""
+        if not first.startswith(("run: ", "compare: ")):
+            raise DataError(f"{os.path.join(out, 'report.txt')} is not from a report, and the report would "
+                            f"overwrite it: move it aside, or give --out DIR (nothing was written)")
         return
     if not os.path.isdir(out):
         raise DataError(f"--out {out} is a file; give a folder")

@@ -127,6 +127,10 @@ def test_report_out_never_overwrites_what_it_did_not_write(tmp_path, capsys):
     assert main(["report", str(run), "--out", str(fresh)]) == 0
     assert main(["report", str(run), "--out", str(fresh)]) == 0         # its own earlier report: regenerated
     assert main(["report", str(run)]) == 0                              # in place, as always
+    assert main(["report", str(run)]) == 0                              # and again
+    (run / "report.txt").write_text("my notes\n")                      # a report.txt of the user's in the run folder
+    assert main(["report", str(run)]) == 1 and "is not from a report" in capsys.readouterr().err
+    assert (run / "report.txt").read_text() == "my notes\n"
     assert main(["report", str(fresh / "report.txt")]) == 1 and "is a file" in capsys.readouterr().err
 
 
