@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from alphax.config import ALGOS, SearchConfig
-from alphax.errors import AlphaXError, CheckpointError, ConfigError
+from alphax.errors import AlphaXError, CheckpointError, ConfigError, Interrupted
 from alphax.report import plot_best_so_far
 from alphax.runlog import best_so_far, read_results, row_values
 
@@ -198,7 +198,7 @@ class _StopWorkers:
 
     @staticmethod
     def _interrupt(signum, frame) -> None:
-        raise KeyboardInterrupt
+        raise Interrupted(signum)
 
     def __enter__(self) -> "_StopWorkers":
         if threading.current_thread() is threading.main_thread():

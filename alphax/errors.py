@@ -4,7 +4,7 @@ The command line turns an :class:`AlphaXError` into one line on stderr and a non
 else is a bug and keeps its traceback.
 """
 
-__all__ = ["AlphaXError", "OutOfDomainError", "DataError", "CheckpointError", "ConfigError"]
+__all__ = ["AlphaXError", "OutOfDomainError", "DataError", "CheckpointError", "ConfigError", "Interrupted"]
 
 
 class AlphaXError(Exception):
@@ -25,3 +25,12 @@ class CheckpointError(AlphaXError):
 
 class ConfigError(AlphaXError):
     """An option or a combination of options is invalid."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Stopped by the signal ``signum`` (SIGINT, SIGTERM) once what had to be saved was saved; the command
+    line exits with 128 + ``signum`` (130, 143), as a process killed by it would."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum

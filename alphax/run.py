@@ -40,7 +40,7 @@ import numpy as np
 from alphax import logfile
 from alphax.checkpoint import load_checkpoint, save_checkpoint, unused_path
 from alphax.config import SearchConfig
-from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError
+from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, Interrupted
 from alphax.runlock import LOCK, RunLock
 from alphax.runlog import RESULTS, RunLog
 from alphax.searchers.base import Proposal, Result, Searcher
@@ -715,7 +715,7 @@ class StopOnSignal:
         if self.signum is not None:
             if signum == self.signum and time.monotonic() - self._at < self.same_within:
                 return            # the same request by two routes (a process group's signal, then a parent's)
-            raise KeyboardInterrupt
+            raise Interrupted(signum)
         self.signum, self._at = signum, time.monotonic()
         log.warning("%s: stopping %s (send it again to stop at once)", signal.Signals(signum).name, self.when)
 
@@ -772,7 +772,7 @@ def run_search(run: Run, *, progress: bool | str | None = None, signals=(signal.
         if stop.signum is not None:
             log.warning("stopped at n=%d, checkpoint written; continue with: %s", run.n,
                         continue_with or f"alphax search --resume {run.folder}")
-            raise KeyboardInterrupt
+            raise Interrupted(stop.signum)
         best = bar.best
     return RunSummary(folder=run.folder, n=run.n, budget=cfg.budget, best=best, complete=complete,
                       wall_seconds=run.wall_seconds())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 
 from alphax.errors import AlphaXError
@@ -93,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(error_line(exc), file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("alphax: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:    # SIGINT (Ctrl-C): 130; SIGTERM: 143, as run_server.py and a killed process
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"alphax: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":
