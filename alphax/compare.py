@@ -85,12 +85,23 @@ def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:
     # SIGTERM to the whole group (scancel, kill -TERM -PGID) reaches it twice, directly and from the parent:
     # one request
     signals = (signal.SIGTERM,) if worker else (signal.SIGINT, signal.SIGTERM)
+    stopped: Interrupted | None = None
     try:
         summary = run_search(run, progress=False, signals=signals,
                              same_within=STOP_GRACE_SECONDS if worker else 0.0,
                              continue_with="the same alphax compare command (it continues unfinished runs)")
+    except Interrupted as exc:
+        stopped = exc
+        raise
     finally:
         run.close()
+        if stopped is not None and worker and _PARENT is not None and os.getppid() != _PARENT:
+            # the parent died (the parent-death signal): nobody will read the result or send more work, and
+            # the pool's pipe never closes while this process holds its other end: the run is saved, leave
+            from workers.protocol import flush_logs
+
+            flush_logs()
+            os._exit(128 + stopped.signum)
     stats = json.loads((path / "stats.json").read_text())
     best = summary.best["accuracy"] if summary.best else None
     return {"n": summary.n, "best": best, "wall_seconds": stats["wall_seconds"],
@@ -224,12 +235,30 @@ class _StopWorkers:
                     worker.join()
 
 
-def _worker_signals() -> None:
+_PARENT: int | None = None
+"""In a worker process: the pid of the ``alphax compare`` process that started it."""
+
+
+def _worker_signals(parent: int | None = None) -> None:
     """In a worker process, between runs: SIGTERM ends it quietly (not the parent's handler, inherited by
     fork, which printed a KeyboardInterrupt traceback) and SIGINT is left to the parent, which stops the
-    workers itself (:class:`_StopWorkers`). During a run, its own handlers checkpoint and stop it."""
+    workers itself (:class:`_StopWorkers`). During a run, its own handlers checkpoint and stop it. A
+    parent that dies without stopping them (SIGKILL, the OOM killer) sends SIGTERM all the same (Linux's
+    parent-death signal), so no worker runs on as an orphan holding its run's lock."""
+    global _PARENT
+    _PARENT = parent
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):      # no prctl: the parent's own stop (_StopWorkers) still works
+            return
+        if parent is not None and os.getppid() != parent:     # it died before the signal was asked for
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 @contextlib.contextmanager
@@ -277,7 +306,8 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
             import multiprocessing
 
             ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_signals) as pool, \
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_signals,
+                                     initargs=(os.getpid(),)) as pool, \
                     _StopWorkers(pool):
                 futures = {pool.submit(_run_one, config.run_config(*key).to_json(), str(folder), True): key
                            for key, folder in tasks.items()}

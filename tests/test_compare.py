@@ -228,6 +228,37 @@ def test_a_signal_to_the_process_group_stops_each_worker_once_with_its_checkpoin
         assert json.loads((folder / "stats.json").read_text())["n"] == n
 
 
+def test_workers_stop_with_their_checkpoints_when_the_parent_is_killed(tmp_path):
+    """SIGKILL to the `alphax compare` process itself: its workers get SIGTERM (the parent-death signal),
+    checkpoint and end, instead of running on as orphans that hold their runs' locks."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "cmp-kill"
+    args = ["compare", "--space", "nasbench201", "--algos", "random", "--seeds", 2, "--budget", 5000,
+            "--checkpoint-every", 100000, "--jobs", 2, "--out", out, "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "alphax.cli", *map(str, args)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        logs = list(out.glob("runs/*/results.jsonl"))
+        if len(logs) == 2 and all(len(p.read_bytes().splitlines()) >= 20 for p in logs):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the comparison ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while _processes_mentioning(str(out)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_mentioning(str(out)) == []
+    for seed in range(2):
+        folder = out / "runs" / f"random-seed{seed}"
+        assert f"stopped at n={len(read_results(folder))}, checkpoint written" in (folder / "log.txt").read_text()
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_damaged_run_folder_names_its_run_and_keeps_the_others(tmp_path, run_cli, jobs):
     """One run folder of a comparison damaged (a stray line at the end of its log): the error names the run
