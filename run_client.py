@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     from alphax.cli.search import add_train_arguments
     from alphax.config import NB201_DATASETS, SPACES
 
-    p = ArgumentParser(prog="run_client.py", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="run_client.py", description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--evaluator", choices=("table", "train"), required=True)
     p.add_argument("--space", choices=SPACES, help="search space, as the server's --space (default: "
                                                     "alphax search's; --evaluator train: nasbench101)")

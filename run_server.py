@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     from alphax.cli import ArgumentParser, number_arg
     from alphax.cli.search import add_search_arguments
 
-    p = ArgumentParser(prog="run_server.py", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="run_server.py", description=" ".join(__doc__.split("\n\n")[0].split()))
     add_search_arguments(p)
     g = p.add_argument_group("farm")
     g.add_argument("--job-timeout", type=number_arg(_SECONDS, zero=False), default=None, metavar="SECONDS",

@@ -46,3 +46,17 @@ def test_simulated_time_sleeps_the_recorded_training_time():
     assert result.accuracy == 0.9 and result.seconds == pytest.approx(0.01)
     with pytest.raises(ValueError):
         SimulatedTime(Table(), -1)
+
+
+def test_a_refused_client_is_told_the_differences_by_the_flags_that_set_them():
+    from types import SimpleNamespace
+
+    from workers.server import FarmError, _Farm
+
+    farm = object.__new__(_Farm)              # only the check, no MPI
+    run = {"space": "nasbench101", "evaluator": "train", "train": {"seed": 0, "epochs": 108}}
+    farm.run = SimpleNamespace(signature=run)
+    client = {**run, "train": {"seed": 1, "epochs": 108}}
+    with pytest.raises(FarmError, match=r"train.seed \(--train-seed\): run 0, client 1\); give run_client.py the same"):
+        farm._check_signature(1, Ready(rank=1, host="h", evaluator="train", pid=7, signature=client))
+    farm._check_signature(1, Ready(rank=1, host="h", evaluator="train", pid=7, signature=dict(run)))   # the same

@@ -240,12 +240,15 @@ class _Farm:
         got = ready.signature
         if expected is None or got is None or got == expected:
             return
+        from alphax.config import TRAIN_FLAGS
+
+        flags = {f.key: f.flag for f in TRAIN_FLAGS}
         diff = []
         for key in sorted(set(expected) | set(got)):
             a, b = expected.get(key), got.get(key)
             if isinstance(a, dict) and isinstance(b, dict):
-                diff += [f"{key}.{k}: run {a.get(k)!r}, client {b.get(k)!r}" for k in sorted(set(a) | set(b))
-                         if a.get(k) != b.get(k)]
+                diff += [f"{key}.{k}{f' ({flags[k]})' if key == 'train' and k in flags else ''}: run {a.get(k)!r}, "
+                         f"client {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
             elif a != b:
                 diff.append(f"{key}: run {a!r}, client {b!r}")
         raise FarmError(f"client {source} on {ready.host} does not evaluate as the run does ({'; '.join(diff)}); "
@@ -312,10 +315,12 @@ class _Farm:
         if not self.ready and elapsed > self.startup_timeout:
             raise FarmError(f"no client said it was ready within {self.startup_timeout:.0f} s")
         if self.ready and self.lost >= set(self.clients) and not self.assigned:
+            deadline = f"--job-timeout {self.job_timeout:g}" if self.job_timeout else "--job-timeout, none here"
+            folder = getattr(self.run, "folder", None)
             raise FarmError(f"every client ({len(self.clients)}) is lost: each left (SIGTERM, SIGINT), missed its "
-                            f"job's deadline (--job-timeout {self.job_timeout}) or its heartbeats stopped "
-                            f"(--heartbeat-timeout {self.heartbeat_timeout}); check the clients, then resume "
-                            f"with --resume")
+                            f"job's deadline ({deadline}) or its heartbeats stopped (--heartbeat-timeout "
+                            f"{self.heartbeat_timeout or 0:g}); check the clients, then resume with "
+                            f"run_server.py --resume {folder or 'DIR'}")
 
     def _dispatch(self) -> bool:
         idle = [r for r in self.idle if r not in self.lost]
