@@ -192,19 +192,13 @@ def test_sigterm_stops_the_worker_processes_and_the_same_command_continues(tmp_p
     assert json.loads((out / "summary.json").read_text())["seeds"] == [0, 1, 2, 3]
 
 
-@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
-def test_a_signal_to_the_process_group_stops_each_worker_once_with_its_checkpoint(tmp_path, signame):
-    """Ctrl-C (SIGINT) or a batch system's SIGTERM reaches the whole process group. A worker leaves SIGINT
-    to the parent, whose one SIGTERM stops each running run after its current evaluation with a
-    checkpoint at its last result; a group SIGTERM reaches a worker twice (directly and from the parent),
-    one request. (Each second signal used to mean "stop at once": no checkpoint.)"""
-    import os
-    import signal
+def _two_runs_under_way(out):
+    """`alphax compare --jobs 2` (two long random-search runs, no periodic checkpoint) in its own process
+    group, once both runs have logged 20 results."""
     import subprocess
     import sys
     import time
 
-    out = tmp_path / "cmp-int"
     args = ["compare", "--space", "nasbench201", "--algos", "random", "--seeds", 2, "--budget", 5000,
             "--checkpoint-every", 100000, "--jobs", 2, "--out", out, "--no-progress"]
     proc = subprocess.Popen([sys.executable, "-m", "alphax.cli", *map(str, args)], stdout=subprocess.PIPE,
@@ -215,7 +209,21 @@ def test_a_signal_to_the_process_group_stops_each_worker_once_with_its_checkpoin
         if len(logs) == 2 and all(len(p.read_bytes().splitlines()) >= 20 for p in logs):
             break
         time.sleep(0.05)
-    assert proc.poll() is None, "the comparison ended before it could be interrupted"
+    assert proc.poll() is None, "the comparison ended before it could be stopped"
+    return proc
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_signal_to_the_process_group_stops_each_worker_once_with_its_checkpoint(tmp_path, signame):
+    """Ctrl-C (SIGINT) or a batch system's SIGTERM reaches the whole process group. A worker leaves SIGINT
+    to the parent, whose one SIGTERM stops each running run after its current evaluation with a
+    checkpoint at its last result; a group SIGTERM reaches a worker twice (directly and from the parent),
+    one request. (Each second signal used to mean "stop at once": no checkpoint.)"""
+    import os
+    import signal
+
+    out = tmp_path / "cmp-int"
+    proc = _two_runs_under_way(out)
     os.killpg(proc.pid, getattr(signal, signame))       # SIGINT: what Ctrl-C in a terminal does
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 128 + getattr(signal, signame), stderr[-3000:]
@@ -232,22 +240,10 @@ def test_workers_stop_with_their_checkpoints_when_the_parent_is_killed(tmp_path)
     """SIGKILL to the `alphax compare` process itself: its workers get SIGTERM (the parent-death signal),
     checkpoint and end, instead of running on as orphans that hold their runs' locks."""
     import signal
-    import subprocess
-    import sys
     import time
 
     out = tmp_path / "cmp-kill"
-    args = ["compare", "--space", "nasbench201", "--algos", "random", "--seeds", 2, "--budget", 5000,
-            "--checkpoint-every", 100000, "--jobs", 2, "--out", out, "--no-progress"]
-    proc = subprocess.Popen([sys.executable, "-m", "alphax.cli", *map(str, args)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        logs = list(out.glob("runs/*/results.jsonl"))
-        if len(logs) == 2 and all(len(p.read_bytes().splitlines()) >= 20 for p in logs):
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the comparison ended before it could be killed"
+    proc = _two_runs_under_way(out)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     deadline = time.monotonic() + 30
