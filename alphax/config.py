@@ -187,5 +187,6 @@ class SearchConfig:
         try:
             return cls.from_json(obj)
         except ConfigError as exc:   # the file's fault, not an option given: name it, and the way out
-            raise ConfigError(f"{path} holds a bad value: {str(exc).replace('--', '')}; it was edited: restore "
-                              f"it from a copy (the checkpoint holds the run's config too)") from None
+            what = re.sub(r"^(unknown )?--", r"\1", str(exc))     # an option's name, not a flag nobody gave
+            raise ConfigError(f"{path} holds a bad value: {what}; it was edited: restore it from a copy (the "
+                              f"checkpoint holds the run's config too)") from None

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from alphax.atomic import write_atomic
 from alphax.errors import DataError
 from alphax.ranking import kendall_tau
 from alphax.runlog import best_so_far, read_results
@@ -497,8 +498,8 @@ def _write_text(out: str, lines: list[str], written: list[str]) -> list[str]:
     """``report.txt``: the summary lines and the files written; returns every file written."""
     lines.append("files: " + ", ".join(os.path.basename(w) for w in written))
     p = os.path.join(out, "report.txt")
-    with open(p, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    text = ("\n".join(lines) + "\n").encode("utf-8")
+    write_atomic(p, lambda f: f.write(text))       # never a half-written report.txt (it marks the report's own)
     return [*written, p]
 
 

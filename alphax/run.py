@@ -38,7 +38,7 @@ from typing import Any, Callable
 import numpy as np
 
 from alphax import logfile
-from alphax.checkpoint import load_checkpoint, save_checkpoint, unused_path
+from alphax.checkpoint import load_checkpoint, save_checkpoint
 from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, Interrupted
 from alphax.runlock import LOCK, RunLock
@@ -415,8 +415,8 @@ def _unsaved_wall(state: dict, runlog: RunLog) -> float:
     if not rows or rows[-1].get("time") is None:
         return 0.0
     saved = state.get("time")
-    if saved is None and "wall_seconds" not in state and rows[0].get("time") is not None:
-        saved = rows[0]["time"] - float(rows[0].get("seconds") or 0.0)   # no checkpoint: from the first result
+    if saved is None and "wall_seconds" not in state:
+        saved = rows[0].get("time")      # no checkpoint (killed as it started): from the first result on
     return max(0.0, float(rows[-1]["time"]) - float(saved)) if saved is not None else 0.0
 
 
@@ -458,9 +458,10 @@ def _fingerprint(space: SearchSpace, cells: list) -> str:
 
 
 def default_out(config: SearchConfig, root: str | Path = "runs") -> Path:
-    """``runs/<timestamp>-<algo>-<space>`` (a suffix when it exists already)."""
+    """``runs/<timestamp>-<algo>-<space>``: the name of a new run's folder (``create_run`` adds ``-2``,
+    ``-3``, ... when it is taken)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return unused_path(Path(root) / f"{stamp}-{config.algo}-{config.space}", sep="-")
+    return Path(root) / f"{stamp}-{config.algo}-{config.space}"
 
 
 def _candidates(config: SearchConfig, factory: EvaluatorFactory):
@@ -515,7 +516,10 @@ def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str
         folder = _new_folder(default_out(config))
     else:
         folder.mkdir(parents=True, exist_ok=True)
-    lock = RunLock(folder)
+    try:
+        lock = RunLock(folder)
+    except CheckpointError:
+        raise CheckpointError(f"another run is being started in {folder}; choose another --out") from None
     try:
         _refuse_taken(folder, dispatch)     # another process may have started a run here meanwhile
         config.save(folder / CONFIG)
@@ -528,6 +532,9 @@ def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str
         log.info("new run %s: %s on %s, budget %d, seed %d", folder, config.algo, config.space, config.budget,
                  config.seed)
         run.warn_budget()
+    # a checkpoint at n=0 (50 ms): a resume always has the table's fingerprint to check, even after a kill
+    # before the first periodic checkpoint
+    run.checkpoint()
     return run
 
 
@@ -572,10 +579,15 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
                         raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already "
                                           f"holds; give --budget {len(runlog)} or more (or leave it out to keep "
                                           f"the budget of {saved.budget})")
-                evaluator, candidates = _candidates(config, factory)
-                if config.data != saved.data and candidates is not None:
-                    _check_same_table(folder, space, evaluator, candidates, runlog)
-                searcher, state = _restore(folder, config, space, candidates, runlog)
+                try:
+                    evaluator, candidates = _candidates(config, factory)
+                except DataError:
+                    if data is None and config.data and not Path(config.data).exists():
+                        raise DataError(f"the table {folder / CONFIG} records, {config.data}, does not exist "
+                                        f"(moved?): continue with --resume {folder} --data WHERE_IT_IS_NOW") from None
+                    raise
+                searcher, state = _restore(folder, config, space, candidates, runlog,
+                                           evaluator=evaluator, recorded_data=saved.data)
             except (AlphaXError, OSError) as exc:      # log.txt says why (the console gets it from the caller)
                 logfile.append(folder, f"resume of {folder} failed: {exc}", name=__name__)
                 raise
@@ -632,22 +644,29 @@ def _check_same_table(folder: Path, space: SearchSpace, evaluator, candidates, r
 
 
 def _defining(config: SearchConfig) -> SearchConfig:
-    """``config`` without what may change when a run resumes (the budget, the table's location, local
-    training options)."""
-    return replace(config, budget=1, data=None,
-                   train={k: v for k, v in config.train.items() if k not in LOCAL_TRAIN_OPTIONS})
+    """``config`` without what may change when a run resumes (the budget, local training options; the
+    table's path only after :func:`_check_same_table`)."""
+    return replace(config, budget=1, train={k: v for k, v in config.train.items() if k not in LOCAL_TRAIN_OPTIONS})
 
 
-def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates, runlog: RunLog
-             ) -> tuple[Searcher, dict]:
+def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates, runlog: RunLog, *,
+             evaluator=None, recorded_data: str | None = None) -> tuple[Searcher, dict]:
+    """The searcher restored from the newest intact checkpoint, with the rows after it replayed. A table
+    at another path than the run recorded (``--data``, or a checkpoint's) must give every logged cell its
+    logged result."""
     cands = list(candidates) if candidates is not None else []
     found = load_checkpoint(folder, shared=cands)
     if found is None:
+        if config.data != recorded_data and candidates is not None:
+            _check_same_table(folder, space, evaluator, candidates, runlog)
         searcher, state = _make_searcher(config, space, candidates), {"n": 0, "dispatch": "inline"}
         log.info("%s: no checkpoint; replaying all %d logged results", folder, len(runlog))
     else:
         state, path = found
         saved = SearchConfig.from_json(state["config"])
+        if saved.data != config.data and candidates is not None:   # moved (--data), or config.json edited
+            _check_same_table(folder, space, evaluator, candidates, runlog)
+            saved = replace(saved, data=config.data)
         if _defining(saved) != _defining(config):
             raise CheckpointError(f"{path} was written with another config than {folder / CONFIG}; "
                                   f"the run folder has been altered: restore config.json from a copy, or keep "

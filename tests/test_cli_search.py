@@ -285,7 +285,8 @@ def test_found_data_is_recorded_and_a_moved_table_is_given_on_resume(tmp_path, r
     moved = tmp_path / "moved"
     here.rename(moved)
     proc = run_cli("search", "--resume", run, "--budget", 15)
-    assert proc.returncode == 1 and "does not exist; give the file or its folder with --data PATH" in proc.stderr
+    assert proc.returncode == 1 and f"config.json records, {config['data']}, does not exist (moved?): continue " \
+        f"with --resume {run} --data WHERE_IT_IS_NOW" in proc.stderr
     other = tmp_path / "other.jsonl.gz"                        # the same cells, other accuracies
     with gzip.open(moved / "nb101_real_subset.jsonl.gz", "rt") as f, gzip.open(other, "wt") as g:
         for line in f:
@@ -298,4 +299,9 @@ def test_found_data_is_recorded_and_a_moved_table_is_given_on_resume(tmp_path, r
     proc = run_cli("search", "--resume", run, "--budget", 15, "--data", moved, "--no-progress")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads((run / "config.json").read_text())["data"] == str(moved)     # as given, like --data on a new run
+    assert len(read_results(run)) == 15
+    edited = json.loads((run / "config.json").read_text())     # config.json pointed at another table by hand:
+    (run / "config.json").write_text(json.dumps({**edited, "data": str(other)}))       # the checkpoint's path differs
+    proc = run_cli("search", "--resume", run, "--budget", 20)
+    assert proc.returncode == 1 and "another table; give the table the run started with" in proc.stderr
     assert len(read_results(run)) == 15

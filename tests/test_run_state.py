@@ -429,7 +429,7 @@ def test_a_budget_above_the_table_is_warned_about(tmp_path, caplog):
 
 def test_the_time_worked_after_the_last_checkpoint_is_not_lost_to_a_kill():
     """wall_seconds on resume: the checkpoint's, plus its time to the last result logged after it (each row
-    carries the Unix time it was recorded); with no checkpoint, from the first result's start."""
+    carries the Unix time it was recorded); with no checkpoint, from the first result on."""
     from types import SimpleNamespace
 
     from alphax.run import _unsaved_wall
@@ -438,7 +438,8 @@ def test_the_time_worked_after_the_last_checkpoint_is_not_lost_to_a_kill():
     log = SimpleNamespace(rows=rows)
     assert _unsaved_wall({"n": 4, "wall_seconds": 50.0, "time": 1041.0}, log) == pytest.approx(29.0)  # to row 7
     assert _unsaved_wall({"n": 7, "wall_seconds": 80.0, "time": 1071.0}, log) == 0.0   # nothing after it
-    assert _unsaved_wall({"n": 0, "dispatch": "inline"}, log) == pytest.approx(1070.0 - 1008.0)
+    assert _unsaved_wall({"n": 0, "dispatch": "inline"}, log) == pytest.approx(1070.0 - 1010.0)   # not `seconds`:
+    # a table's recorded training time, not time this run spent
     old = SimpleNamespace(rows=[{k: v for k, v in r.items() if k != "time"} for r in rows])   # logs without times
     assert _unsaved_wall({"n": 4, "wall_seconds": 50.0, "time": 1041.0}, old) == 0.0
 
@@ -469,8 +470,19 @@ def test_two_runs_started_at_once_never_share_a_folder(tmp_path, monkeypatch):
         create_run(cfg(budget=5, seed=2), folder)
     assert json.loads((folder / "config.json").read_text())["seed"] == 1 and len(read_results(folder)) == 5
 
+    from alphax.runlock import RunLock
+
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    held = RunLock(busy)                                        # a run being started there right now
+    with pytest.raises(CheckpointError, match="another run is being started in .*busy; choose another --out"):
+        create_run(cfg(budget=5), busy)
+    held.release()
+    assert not (busy / "config.json").exists()
+
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(run_mod, "default_out", lambda config: Path("runs") / "same-second")
-    a, b = create_run(cfg(budget=5), None), create_run(cfg(budget=5), None)
-    a.close(), b.close()
-    assert (a.folder.name, b.folder.name) == ("same-second", "same-second-2")
+    a, b, c = create_run(cfg(budget=5), None), create_run(cfg(budget=5), None), create_run(cfg(budget=5), None)
+    a.close(), b.close(), c.close()
+    assert (a.folder.name, b.folder.name, c.folder.name) == ("same-second", "same-second-2", "same-second-3")
+    assert checkpoint_info(a.folder / LATEST)["n"] == 0          # a checkpoint from the start: the table's fingerprint
