@@ -625,21 +625,22 @@ def _not_a_run_folder(folder: Path) -> str:
     return f"(empty); start a run there with --out {folder}"
 
 
-def _check_same_table(folder: Path, space: SearchSpace, evaluator, candidates, runlog: RunLog) -> None:
-    """With ``--data`` on resume: the table given now must give every logged cell the result it was
-    logged with (the checkpoint's fingerprint then checks the whole set of cells, when there is one)."""
+def _check_same_table(folder: Path, path, space: SearchSpace, evaluator, candidates, runlog: RunLog) -> None:
+    """A table at another path than the run recorded (``--data`` on resume, or ``config.json`` edited)
+    must give every logged cell the result it was logged with (the checkpoint's fingerprint checks the
+    whole set of cells)."""
     known = {space.hash(c) for c in candidates}
-    hint = "give the table the run started with (a copy of it, wherever it is now)"
+    hint = "give the table the run started with (a copy of it, wherever it is now) with --resume DIR --data PATH"
     missing = [r["hash"] for r in runlog.rows if r["hash"] not in known]
     if missing:
-        raise DataError(f"the --data given holds no cell {missing[0]} ({len(missing)} of the {len(runlog)} cells "
-                        f"{folder} logged are missing): {hint}")
+        raise DataError(f"the table at {path} holds no cell {missing[0]} ({len(missing)} of the {len(runlog)} "
+                        f"cells {folder} logged are missing): {hint}")
     for row in runlog.rows:
         if row.get("accuracy") is None:
             continue
         now = evaluator.evaluate(space.from_json(row)).accuracy
         if now is None or abs(now - row["accuracy"]) > 1e-9:
-            raise DataError(f"the --data given says {now} for cell {row['hash']}, logged by {folder} as "
+            raise DataError(f"the table at {path} says {now} for cell {row['hash']}, logged by {folder} as "
                             f"{row['accuracy']} (n={row['n']}): another table; {hint}")
 
 
@@ -658,14 +659,14 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
     found = load_checkpoint(folder, shared=cands)
     if found is None:
         if config.data != recorded_data and candidates is not None:
-            _check_same_table(folder, space, evaluator, candidates, runlog)
+            _check_same_table(folder, config.data, space, evaluator, candidates, runlog)
         searcher, state = _make_searcher(config, space, candidates), {"n": 0, "dispatch": "inline"}
         log.info("%s: no checkpoint; replaying all %d logged results", folder, len(runlog))
     else:
         state, path = found
         saved = SearchConfig.from_json(state["config"])
         if saved.data != config.data and candidates is not None:   # moved (--data), or config.json edited
-            _check_same_table(folder, space, evaluator, candidates, runlog)
+            _check_same_table(folder, config.data, space, evaluator, candidates, runlog)
             saved = replace(saved, data=config.data)
         if _defining(saved) != _defining(config):
             raise CheckpointError(f"{path} was written with another config than {folder / CONFIG}; "
