@@ -385,6 +385,17 @@ REPORT_FILES = ("best_so_far.png", "ranking.png", "best_cell.png", "report.txt")
 """What a report writes (into its folder, or ``--out``)."""
 
 
+def _first_line(path: str) -> str | None:
+    """The first line of ``path`` (``""`` when it cannot be read as text), or None when there is no file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.readline()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def _check_out(folder: str, out: str) -> None:
     """A report never overwrites what it did not write: ``--out`` may hold this folder's earlier report
     (its report.txt names the folder on its first line), not another run's folder or other files of
@@ -394,14 +405,8 @@ def _check_out(folder: str, out: str) -> None:
     if os.path.realpath(out) == os.path.realpath(folder):
         # its own folder: the plots' names are the report's; a report.txt of the user's is kept (an earlier
         # report's starts with "run: " or "compare: " and the folder, maybe since moved)
-        try:
-            with open(os.path.join(out, "report.txt"), encoding="utf-8") as f:
-                first = f.readline()
-        except FileNotFoundError:
-            return
-        except (OSError, UnicodeDecodeError):
-            first = ""
-        if not first.startswith(("run: ", "compare: ")):
+        first = _first_line(os.path.join(out, "report.txt"))
+        if first is not None and not first.startswith(("run: ", "compare: ")):
             raise DataError(f"{os.path.join(out, 'report.txt')} is not from a report, and the report would "
                             f"overwrite it: move it aside, or give --out DIR (nothing was written)")
         return
@@ -412,11 +417,7 @@ def _check_out(folder: str, out: str) -> None:
                         f"choose a new folder")
     taken = [name for name in REPORT_FILES if os.path.exists(os.path.join(out, name))]
     if taken:
-        try:
-            with open(os.path.join(out, "report.txt"), encoding="utf-8") as f:
-                first = f.readline()
-        except (OSError, UnicodeDecodeError):
-            first = ""
+        first = _first_line(os.path.join(out, "report.txt")) or ""
         if first.split(": ", 1)[-1].strip() != os.path.abspath(folder):
             raise DataError(f"--out {out} already holds {', '.join(taken)}, not from a report of {folder}; "
                             f"choose a new folder (nothing was written)")

@@ -195,9 +195,7 @@ class _Farm:
                 self._check_signature(source, msg)        # a client that evaluates unlike the run is refused
                 log.info("client %d ready on %s (pid %d, evaluator %s)", msg.rank, msg.host, msg.pid,
                          msg.evaluator)
-                confirm = getattr(self.run, "confirm", None)
-                if confirm is not None:
-                    confirm()                 # a resumed run goes on: config.json takes its new budget
+                self.confirm_run()
                 self.ready.add(source)
                 self.host[source] = msg.host
                 self.idle.append(source)
@@ -216,6 +214,13 @@ class _Farm:
             else:
                 log.warning("ignoring message %r with tag %s from rank %d", type(msg).__name__, tag, source)
         return got
+
+    def confirm_run(self) -> None:
+        """The run goes on (a client was accepted, or the budget is reached): a resumed run's config.json
+        takes its new budget (``Run.confirm``; a run without it, such as a test double, has nothing to save)."""
+        confirm = getattr(self.run, "confirm", None)
+        if confirm is not None:
+            confirm()
 
     def _leaving(self, source: int, msg: Leaving) -> None:
         """A client told to stop (SIGTERM, SIGINT) has left: it is lost, and its job goes back to the
@@ -492,9 +497,7 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
         try:
             farm.loop()
             reason = "done"
-            confirm = getattr(run, "confirm", None)
-            if confirm is not None:
-                confirm()          # a resume whose --budget was already reached saves it too (no client needed)
+            farm.confirm_run()     # a resume whose --budget was already reached saves it too (no client needed)
         except KeyboardInterrupt:
             reason = "interrupted"
             raise
