@@ -38,6 +38,7 @@ from typing import Any, Callable
 import numpy as np
 
 from alphax import logfile
+from alphax.atomic import write_atomic
 from alphax.checkpoint import load_checkpoint, save_checkpoint
 from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, Interrupted
@@ -421,9 +422,8 @@ def _unsaved_wall(state: dict, runlog: RunLog) -> float:
 
 
 def _write_stats(folder: Path, stats: dict) -> None:
-    tmp = folder / (STATS + ".tmp")
-    tmp.write_text(json.dumps(stats), encoding="utf-8")
-    tmp.replace(folder / STATS)
+    text = json.dumps(stats).encode("utf-8")
+    write_atomic(folder / STATS, lambda f: f.write(text))
 
 
 def _read_stats(folder: Path) -> dict:
