@@ -189,17 +189,36 @@ def _write_cache(e: Enumeration, path: Path) -> None:
                                           labels=e.labels))
 
 
+def _is_a_cache(path: Path) -> bool:
+    """Whether ``path`` is one of our cache files, however damaged (a zip archive holding our arrays):
+    only such a file is replaced."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return "hashes.npy" in z.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def load_enumeration(cache: str | os.PathLike | None = None, *, workers: int | None = None) -> Enumeration:
     """The enumeration from its cache file, computing and caching it on first use.
 
-    A cache file that is unreadable or incomplete is recomputed and replaced (with a warning).
+    A cache file of ours that is unreadable or incomplete is recomputed and replaced (with a warning);
+    any other file at ``cache`` is a :class:`DataError` (nothing is overwritten), as is a folder.
     """
     path = Path(cache) if cache is not None else default_cache_path()
+    if path.is_dir():
+        raise DataError(f"enumeration cache {path} is a folder; give a file path (e.g. {path / 'cells.npz'})")
     if path.exists():
         try:
             return _read_cache(path)
         except DataError as exc:
+            if not _is_a_cache(path):
+                raise DataError(f"{path} is not an AlphaX enumeration cache; give --cache another file, or "
+                                f"remove it to have it recomputed there") from None
             log.warning("%s; recomputing it", exc)
+    if not os.access(_existing_parent(path), os.W_OK):
+        log.warning("enumeration cache %s cannot be written (no write permission); the space is enumerated "
+                    "without caching it", path)
     log.info("enumerating the NASBench-101 space (first run; cached in %s)", path)
     e = enumerate_cells(workers=workers)
     if len(e) != NUM_CELLS:
@@ -209,3 +228,11 @@ def load_enumeration(cache: str | os.PathLike | None = None, *, workers: int | N
     except OSError as exc:
         log.warning("could not write the enumeration cache %s (%s)", path, exc)
     return e
+
+
+def _existing_parent(path: Path) -> Path:
+    """The nearest folder above ``path`` that exists (where its missing parents would be created)."""
+    for parent in path.parents:
+        if parent.exists():
+            return parent
+    return Path(".")

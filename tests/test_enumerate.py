@@ -84,16 +84,29 @@ def test_spec_roundtrip_through_cellspec(enumeration):
     assert CellSpec(spec.matrix, spec.ops).hash == e.hash(len(e) - 1)
 
 
-def test_a_corrupt_cache_is_recomputed_and_replaced(enumeration, tmp_path, monkeypatch, caplog):
+def test_a_damaged_cache_is_recomputed_and_replaced(enumeration, tmp_path, monkeypatch, caplog):
     e, _ = enumeration
     calls = []
     monkeypatch.setattr(en, "enumerate_cells", lambda workers=None: calls.append(workers) or e)
     cache = tmp_path / "cells.npz"
-    cache.write_bytes(b"not a zip file")
+    np.savez(cache, hashes=e.hashes[:10], bits=e.bits[:10], num_vertices=e.num_vertices[:10], labels=e.labels[:10])
     got = en.load_enumeration(cache)
     assert calls == [None] and len(got) == en.NUM_CELLS
     assert "recomputing" in caplog.text
     assert np.array_equal(en._read_cache(cache).hashes, e.hashes)     # the bad file was replaced
+
+
+@pytest.mark.parametrize("content", [b"not a zip file", b'{"precious": true}'])
+def test_a_file_that_is_not_a_cache_is_never_overwritten(enumeration, tmp_path, monkeypatch, content):
+    e, _ = enumeration
+    monkeypatch.setattr(en, "enumerate_cells", lambda workers=None: pytest.fail("enumerated over a user's file"))
+    cache = tmp_path / "p.json"
+    cache.write_bytes(content)
+    with pytest.raises(DataError, match="is not an AlphaX enumeration cache; give --cache another file"):
+        en.load_enumeration(cache)
+    assert cache.read_bytes() == content
+    with pytest.raises(DataError, match="is a folder; give a file path"):
+        en.load_enumeration(tmp_path)
 
 
 def test_an_enumeration_with_the_wrong_count_is_an_error_and_not_cached(enumeration, tmp_path, monkeypatch):
