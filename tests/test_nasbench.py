@@ -171,8 +171,20 @@ def test_truncated_file(full_file):
     for cut, what in ((offs[2] + 5, "length header"), (offs[2] + 12 + length // 2, "data"),
                       (offs[2] + 12 + length + 2, "data CRC")):
         full_file.write_bytes(data[:cut])
-        with pytest.raises(DataError, match=f"{full_file.name}: truncated .* offset {offs[2]} .*{what}"):
+        with pytest.raises(DataError, match=f"{full_file.name}: truncated .* offset {offs[2]} .*{what}.*download"):
             read_official(full_file)
+
+
+@pytest.mark.parametrize("length", [2**40, 2**63 + 5])
+def test_a_length_beyond_the_file_is_truncation_not_a_crash(tmp_path, length):
+    """A length header whose CRC matches but which claims more bytes than the file holds (a corrupt or
+    hostile file) is reported before anything is read, rather than allocating it (MemoryError)."""
+    head = struct.pack("<Q", length)
+    path = tmp_path / "f.tfrecord"
+    path.write_bytes(head + struct.pack("<I", masked_crc(head)) + b"x" * 100)
+    with pytest.raises(DataError, match=f"truncated TFRecord file: the record at byte offset 0 claims {length} "
+                                        f"bytes of data, the file has 100 after its header; download"):
+        read_official(path)
 
 
 def test_crc_errors(full_file):
@@ -422,8 +434,14 @@ def test_compact_errors(full_file, tmp_path):
     (tmp_path / "magic-only").write_bytes(MAGIC)
     with pytest.raises(DataError, match="truncated compact file .*preamble"):
         read_compact(tmp_path / "magic-only")
+    dst.write_bytes(good[:40])
+    with pytest.raises(DataError, match=r"truncated compact file \(it ends inside its \d+-byte header\); convert the source"):
+        read_compact(dst)
     for mutate, needle in (
             (lambda h: h.update(version=99), "version 99"),
+            (lambda h: h.update(version=str(h["version"])), "version '1', this AlphaX reads version 1"),
+            (lambda h: h["arrays"]["params"].update(shape=[10**30]), "array params of shape .* cannot have"),
+            (lambda h: h["arrays"]["params"].update(shape=[4.5]), "not a list of integers"),
             (lambda h: h["arrays"]["metrics"].update(dtype="<f4"), "array metrics has dtype"),
             (lambda h: h["arrays"]["params"].update(shape=[3]), "array params of shape"),
             (lambda h: h["arrays"]["metrics"].update(offset="abc"), "unreadable compact-file header"),

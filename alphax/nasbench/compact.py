@@ -9,6 +9,7 @@ memory (no copy) and checks the CRCs, so the full 423,624-cell data set loads in
 from __future__ import annotations
 
 import json
+import math
 import mmap
 import os
 import struct
@@ -63,6 +64,9 @@ def write_compact(path: str | os.PathLike, table: Table, *, overwrite: bool = Fa
     atomic_write(Path(path), chunks(), overwrite=overwrite)
 
 
+_AGAIN = "convert the source again with 'alphax nasbench convert'"
+
+
 def _header(path: Path, f) -> tuple[dict, int]:
     start = f.read(16)
     if start[:len(MAGIC)] != MAGIC:
@@ -71,22 +75,25 @@ def _header(path: Path, f) -> tuple[dict, int]:
         raise DataError(f"{path}: truncated compact file (it ends inside the 16-byte preamble)")
     (length,) = struct.unpack_from("<Q", start, 8)
     raw = f.read(length) if length < (1 << 24) else b""
+    if length < (1 << 24) and len(raw) < length:
+        raise DataError(f"{path}: truncated compact file (it ends inside its {length}-byte header); {_AGAIN}")
     try:
         header = json.loads(raw.decode("utf-8"))
         if header["version"] != VERSION:
-            raise DataError(f"{path}: compact file version {header['version']}, this AlphaX reads version "
+            raise DataError(f"{path}: compact file version {header['version']!r}, this AlphaX reads version "
                             f"{VERSION}; convert the source again with 'alphax nasbench convert'")
         entries = header["arrays"]
         for name, dt in _ARRAYS.items():
             e = entries[name]
             if np.dtype(e["dtype"]) != np.dtype(dt):
                 raise ValueError(f"array {name} has dtype {e['dtype']}, expected {dt}")
-            e["shape"] = [int(s) for s in e["shape"]]
+            if not isinstance(e["shape"], list) or not all(type(s) is int for s in e["shape"]):
+                raise ValueError(f"array {name} has shape {e['shape']!r}, not a list of integers")
             e["offset"], e["nbytes"], e["crc32c"] = int(e["offset"]), int(e["nbytes"]), int(e["crc32c"])
             if min(e["shape"] + [e["offset"], e["nbytes"]]) < 0:
                 raise ValueError(f"array {name} has a negative shape, offset or size")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise DataError(f"{path}: unreadable compact-file header ({exc})") from None
+        raise DataError(f"{path}: unreadable compact-file header ({exc}); {_AGAIN}") from None
     base = 16 + length + _pad(16 + length)
     return header, base
 
@@ -103,14 +110,14 @@ def read_compact(path: str | os.PathLike, *, verify: bool = True) -> Table:
         e = header["arrays"][name]
         shape = tuple(e["shape"])
         start, nbytes = base + e["offset"], e["nbytes"]
-        if nbytes != int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize:
-            raise DataError(f"{path}: array {name} of shape {shape} cannot have {nbytes} bytes (corrupt header)")
+        if nbytes != math.prod(shape) * np.dtype(dt).itemsize:         # Python ints: no overflow
+            raise DataError(f"{path}: array {name} of shape {shape} cannot have {nbytes} bytes (corrupt header); {_AGAIN}")
         if start + nbytes > size:
             raise DataError(f"{path}: truncated compact file: array {name} at byte offset {start} needs "
-                            f"{nbytes} bytes, the file ends at {size}")
+                            f"{nbytes} bytes, the file ends at {size}; {_AGAIN}")
         view = memoryview(buf)[start:start + nbytes]
         if verify and crc32c.crc32c(view) != e["crc32c"]:
-            raise DataError(f"{path}: CRC error in array {name} at byte offset {start} (corrupt file)")
+            raise DataError(f"{path}: CRC error in array {name} at byte offset {start} (corrupt file); {_AGAIN}")
         arrays[name] = np.frombuffer(view, dtype=dt).reshape(shape)
     _check_shapes(path, arrays)
     return Table(**arrays)

@@ -45,7 +45,7 @@ def _read_exact(f: BinaryIO, n: int, path: Path, offset: int, what: str) -> byte
     data = f.read(n)
     if len(data) != n:
         raise DataError(f"{path}: truncated TFRecord file: record at byte offset {offset} ends inside its "
-                        f"{what} ({len(data)} of {n} bytes)")
+                        f"{what} ({len(data)} of {n} bytes); download the file again")
     return data
 
 
@@ -61,6 +61,7 @@ def iter_records(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror}") from None
     with f:
+        size = os.fstat(f.fileno()).st_size
         offset = 0
         while True:
             header = f.read(12)
@@ -68,15 +69,21 @@ def iter_records(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
                 return
             if len(header) < 12:
                 raise DataError(f"{path}: truncated TFRecord file: record at byte offset {offset} ends inside "
-                                f"its length header ({len(header)} of 12 bytes)")
+                                f"its length header ({len(header)} of 12 bytes); download the file again")
             if masked_crc(header[:8]) != _U32.unpack_from(header, 8)[0]:
                 raise DataError(f"{path}: CRC error in the length of the record at byte offset {offset} "
-                                "(corrupt file, or not a TFRecord file)")
+                                "(corrupt file, or not a TFRecord file); download the file again")
             (length,) = _U64.unpack_from(header)
+            if length > size - offset - 12:
+                # a length beyond the file's end: truncated (or a corrupt length whose CRC happens to
+                # match); said before reading, which would try to allocate it
+                raise DataError(f"{path}: truncated TFRecord file: the record at byte offset {offset} claims "
+                                f"{length} bytes of data, the file has {max(size - offset - 12, 0)} after its "
+                                f"header; download the file again")
             data = _read_exact(f, length, path, offset, "data")
             (crc,) = _U32.unpack(_read_exact(f, 4, path, offset, "data CRC"))
             if masked_crc(data) != crc:
-                raise DataError(f"{path}: CRC error in the data of the record at byte offset {offset} (corrupt file)")
+                raise DataError(f"{path}: CRC error in the data of the record at byte offset {offset} (corrupt file); download the file again")
             yield offset, data
             offset += 16 + length
 
