@@ -90,6 +90,25 @@ def test_paths_explicit_env_and_folder(tmp_path, monkeypatch):
     assert paths.resolve_data_path(tmp_path / "other.nb101") == tmp_path / "other.nb101"  # --data wins
 
 
+def test_a_labelled_compact_file_is_not_picked_from_a_folder(only108_file, tmp_path, caplog):
+    """benchmarks/bench_nasbench.py's speed fixture (generated metrics, labelled so in its header) beside
+    the official file is never taken for the data; given by name it loads, with its label as a warning."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    official = folder / "nasbench_only108.tfrecord"
+    official.write_bytes(only108_file.read_bytes())
+    fixture = folder / "SPEED_FIXTURE_generated_metrics.nb101"
+    write_compact(fixture, read_official(official), note="SPEED FIXTURE: GENERATED metrics; never use as data")
+    assert paths.resolve_data_path(folder) == official
+    caplog.clear()
+    load_table(official)
+    assert "labelled" not in caplog.text
+    load_table(fixture)
+    assert "is labelled: SPEED FIXTURE: GENERATED metrics; never use as data" in caplog.text
+    write_compact(folder / "mine.nb101", read_official(official))      # a plain convert output still ranks first
+    assert paths.resolve_data_path(folder) == folder / "mine.nb101"
+
+
 def test_paths_errors(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="given with --data"):
         paths.resolve_data_path(tmp_path / "missing.tfrecord")

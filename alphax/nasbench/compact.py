@@ -22,7 +22,7 @@ from alphax.errors import DataError
 from alphax.nasbench.table import METRICS, POINTS, Table, atomic_write
 from alphax.spec import MAX_VERTICES
 
-__all__ = ["MAGIC", "VERSION", "write_compact", "read_compact"]
+__all__ = ["MAGIC", "VERSION", "write_compact", "read_compact", "read_note"]
 
 MAGIC = b"AXNB101\n"
 VERSION = 1
@@ -96,6 +96,17 @@ def _header(path: Path, f) -> tuple[dict, int]:
         raise DataError(f"{path}: unreadable compact-file header ({exc}); {_AGAIN}") from None
     base = 16 + length + _pad(16 + length)
     return header, base
+
+
+def read_note(path: str | os.PathLike) -> str | None:
+    """The ``note`` a compact file was written with (e.g. a speed fixture's "GENERATED metrics"); None
+    when it has none or its header cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            note = _header(Path(path), f)[0].get("note")
+    except (OSError, DataError):
+        return None
+    return note if isinstance(note, str) and note else None
 
 
 def read_compact(path: str | os.PathLike, *, verify: bool = True) -> Table:

@@ -53,9 +53,12 @@ def load_table(path: str | os.PathLike) -> tuple[Table, str]:
     fmt = detect_format(path)
     start = time.perf_counter()
     if fmt == "compact":
-        from alphax.nasbench.compact import read_compact
+        from alphax.nasbench.compact import read_compact, read_note
 
         table = read_compact(path)
+        note = read_note(path)
+        if note:
+            log.warning("%s is labelled: %s", path, note)
     elif fmt == "tfrecord":
         from alphax.nasbench.tfrecord import read_official
 

@@ -23,7 +23,8 @@ COMPACT_SUFFIX = ".nb101"
 COMPACT_NAME = "nasbench101" + COMPACT_SUFFIX
 """The compact file's preferred name inside a data directory."""
 DIR_CANDIDATES = (COMPACT_NAME, "nasbench_only108.tfrecord", "nasbench_full.tfrecord", "nb101_real_subset.jsonl.gz")
-"""File names tried inside a data directory, best first (any other ``*.nb101`` ranks after COMPACT_NAME)."""
+"""File names tried inside a data directory, best first (any other ``*.nb101`` without a note ranks after
+COMPACT_NAME)."""
 _HOW_TO_FIX = f"give the file or its folder with --data PATH or set {ENV_VAR}"
 
 
@@ -35,12 +36,20 @@ def default_dirs() -> list[Path]:
     return list(dict.fromkeys(dirs))              # one entry when run from the repository root
 
 
+def _labelled(path: Path) -> bool:
+    """A compact file written with a note (``benchmarks/bench_nasbench.py``'s speed fixture, whose metrics
+    are generated): never picked from a folder; given by name, it loads with a warning."""
+    from alphax.nasbench.compact import read_note
+
+    return read_note(path) is not None
+
+
 def _best_in_dir(directory: Path) -> Path | None:
     """The best data file inside ``directory``, or None."""
     first = directory / DIR_CANDIDATES[0]
     if first.is_file():
         return first
-    compact = sorted(p for p in directory.glob("*" + COMPACT_SUFFIX) if p.is_file())
+    compact = sorted(p for p in directory.glob("*" + COMPACT_SUFFIX) if p.is_file() and not _labelled(p))
     if compact:
         return compact[0]
     for name in DIR_CANDIDATES[1:]:
