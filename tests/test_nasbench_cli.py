@@ -84,6 +84,27 @@ def test_convert(run_cli, data, tmp_path):
     _one_line_error(run_cli("nasbench", "convert", data, "-o", tmp_path, "--force"), "is a folder")
 
 
+def test_convert_stopped_by_sigterm_leaves_no_temp_file(data, tmp_path):
+    """SIGTERM (a batch system's stop) while convert writes its output: exit 143, no temp file left
+    beside the output and no output (its fsync is slowed down here to stop it mid-write)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("import os, sys, time\n_fsync = os.fsync\n"
+              "os.fsync = lambda fd: (sys.stderr.write('fsync\\n'), sys.stderr.flush(), time.sleep(30), _fsync(fd))\n"
+              "from alphax.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+    dst = tmp_path / "out" / "x.nb101"
+    proc = subprocess.Popen([sys.executable, "-c", script, "nasbench", "convert", str(data), "-o", str(dst)],
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr.readline().strip() == "fsync"
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 143 and "interrupted by SIGTERM" in err, err
+    assert list(dst.parent.iterdir()) == []
+
+
 def test_errors(run_cli, data, tmp_path):
     q = ("nasbench", "query", "--data", data)
     _one_line_error(run_cli(*q, "--matrix", "[[0,1],[0,0]", "--ops", "input,output"), "not valid JSON")

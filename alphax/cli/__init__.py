@@ -9,8 +9,9 @@ import importlib
 import logging
 import signal
 import sys
+import threading
 
-from alphax.errors import AlphaXError
+from alphax.errors import AlphaXError, Interrupted
 
 __all__ = ["main", "ArgumentParser", "path_arg", "number_arg", "error_line"]
 
@@ -82,11 +83,28 @@ def _verbose_everywhere(parser: argparse.ArgumentParser) -> None:
                 _verbose_everywhere(command)
 
 
+def _terminated(signum, frame) -> None:
+    raise Interrupted(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        # SIGTERM unwinds like Ctrl-C, so that a file being written (convert, a cache) removes its temp file;
+        # a search installs its own handlers (checkpoint, then stop) for the length of the run
+        old = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return _run(args)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args) or 0)
     except (AlphaXError, OSError) as exc:   # OSError: a path that cannot be made or written (disk full, ...)
