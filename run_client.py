@@ -137,9 +137,12 @@ def _start_and_serve(args: argparse.Namespace) -> int:
     log.debug("client %d: loading the space and the evaluator", rank)
     try:
         space, evaluator, signature = make_space_and_evaluator(args)
-    except AlphaXError as exc:
-        print(f"run_client.py (rank {rank}): error: {exc}", file=sys.stderr, flush=True)
-        if not cannot_start(str(exc)):       # the server ends the job with the message
+    except Exception as exc:       # noqa: BLE001 - whatever stops this client, the server must hear why
+        reason = str(exc) if isinstance(exc, AlphaXError) else f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, AlphaXError):       # not bad input: a fault of this machine or of the code
+            log.exception("client %d could not start", rank)
+        print(f"run_client.py (rank {rank}): error: {reason}", file=sys.stderr, flush=True)
+        if not cannot_start(reason):       # the server ends the job with the message
             abort_job(MPI.COMM_WORLD, 1)
         return 1
     stats = serve(evaluator, space, name=args.evaluator, signature=signature)

@@ -78,27 +78,31 @@ def _nasbench101(config: SearchConfig) -> tuple[SearchSpace, EvaluatorFactory]:
             _TABLES[key] = TableEvaluator.from_path(config.data, seed=config.eval_seed)
         return _TABLES[key]
 
+    made: list = []          # the evaluator a local check made (CIFAR-10 loaded), for train() to use
+
     def train_options(*, local: bool = True):
         """``(cifar, TrainConfig, validation size)``, raising what a bad training option would; ``local``
-        (this process trains): also that ``--cifar`` names a folder with the CIFAR-10 batch files."""
-        from workers.cifar import VALIDATION_SIZE, check_cifar10_folder
+        (this process trains): also what making the evaluator would (no ``--cifar``, a device this machine
+        lacks, CIFAR-10 files that cannot be read, a bad ``--validation-size``), by making it."""
+        from workers.cifar import VALIDATION_SIZE
         from workers.training import TrainConfig
 
         opts = dict(config.train)
         cifar = opts.pop("cifar", None)
         validation_size = opts.pop("validation_size", VALIDATION_SIZE)
         train_config = TrainConfig(**opts)
-        if local:
+        if local and not made:
             if not cifar:
                 raise ConfigError("--evaluator train needs --cifar DIR (the cifar-10-batches-py folder)")
-            check_cifar10_folder(cifar)
+            from workers.train_evaluator import TrainEvaluator
+
+            made.append(TrainEvaluator(cifar, train_config, validation_size=validation_size))
         return cifar, train_config, validation_size
 
     def train():
-        from workers.train_evaluator import TrainEvaluator
-
-        cifar, train_config, validation_size = train_options()
-        return TrainEvaluator(cifar, train_config, validation_size=validation_size)
+        if not made:
+            train_options()
+        return made[0]
 
     train.check = train_options
     return NASBench101Space(), (table if config.evaluator == "table" else train)
@@ -579,6 +583,8 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
                         raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already "
                                           f"holds; give --budget {len(runlog)} or more (or leave it out to keep "
                                           f"the budget of {saved.budget})")
+                if hasattr(factory, "check"):     # a bad --cifar or --device: refused before config.json changes
+                    factory.check(local=dispatch == "inline")
                 try:
                     evaluator, candidates = _candidates(config, factory)
                 except DataError:

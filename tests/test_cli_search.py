@@ -112,7 +112,9 @@ def test_bad_options_are_one_clear_line(tmp_path, run_cli, args, code, message):
 @pytest.mark.parametrize("args, message", [
     (["--cifar", "MISSING"], "MISSING does not exist"),
     ([], "--evaluator train needs --cifar DIR"),
-    (["--cifar", ".", "--epochs", "-1"], "epochs, batch size, eval batch size and check interval must be >= 1"),
+    (["--cifar", ".", "--epochs", "-1"], "--epochs must be an integer >= 1, got -1"),
+    (["--cifar", ".", "--stacks", "0"], "--stacks must be an integer >= 1, got 0"),
+    (["--cifar", ".", "--learning-rate", "nan"], "--learning-rate must be a positive number, got nan"),
 ])
 def test_bad_training_options_are_refused_before_the_run_folder_exists(tmp_path, run_cli, args, message):
     """Otherwise the folder would exist and every resume of it fail the same way, with no way to fix it."""
@@ -228,6 +230,15 @@ def test_train_evaluator_inline_without_mpi(tmp_path, run_cli):
         assert r["info"]["steps"] == int(200 / 32) and r["info"]["trainable_parameters"] > 0
     assert "best:" in proc.stdout
 
+    # a resume whose --cifar cannot be read fails before config.json changes, and log.txt says why
+    config_before = (out / "config.json").read_bytes()
+    proc = run_cli("search", "--resume", out, "--budget", 3, "--cifar", _unreadable_cifar(tmp_path / "bad"),
+                   "--no-progress", timeout=120)
+    assert proc.returncode == 1 and "is not a CIFAR-10 python batch file" in proc.stderr, proc.stderr[-2000:]
+    assert (out / "config.json").read_bytes() == config_before and len(read_results(out)) == 2
+    assert "resume of" in (out / "log.txt").read_text() and "is not a CIFAR-10 python batch file" in \
+        (out / "log.txt").read_text().splitlines()[-1]
+
     # the data moved (another machine): --resume takes this machine's --cifar and --device, nothing else
     moved = cifar.rename(tmp_path / "elsewhere")
     proc = run_cli("search", "--resume", out, "--budget", 3, "--no-progress", timeout=300)
@@ -235,26 +246,39 @@ def test_train_evaluator_inline_without_mpi(tmp_path, run_cli):
     proc = run_cli("search", "--resume", out, "--budget", 3, "--cifar", moved, "--epochs", 2, timeout=60)
     assert proc.returncode == 1 and "for a training run, --cifar and --device may be given" in proc.stderr
     assert "(got --epochs)" in proc.stderr
-    proc = run_cli("search", "--resume", out, "--budget", 3, "--cifar", moved, "--device", "cpu", "--no-progress",
-                   timeout=300)
+    proc = run_cli("search", "--resume", out, "--budget", 3, "--cifar", moved.name, "--device", "cpu", "--no-progress",
+                   timeout=300, cwd=tmp_path)        # a relative --cifar is recorded as an absolute path
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert [r["hash"] for r in read_results(out)][:2] == [r["hash"] for r in rows] and len(read_results(out)) == 3
     assert json.loads((out / "config.json").read_text())["train"]["cifar"] == str(moved)
 
 
-def test_the_error_that_ends_a_run_is_the_last_line_of_its_log(tmp_path, run_cli):
-    out = tmp_path / "run"
-    cifar = tmp_path / "cifar"          # every file there (checked before the run opens), none readable
-    cifar.mkdir()
+def _unreadable_cifar(folder):
+    folder.mkdir()
     for name in ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"):
-        (cifar / name).write_bytes(b"not a pickle")
-    proc = run_cli("search", "--space", "nasbench101", "--evaluator", "train", "--cifar", cifar,
+        (folder / name).write_bytes(b"not a pickle")
+    return folder
+
+
+def test_unreadable_cifar_files_are_refused_before_the_run_folder_exists(tmp_path, run_cli):
+    """CIFAR-10 is loaded before the run folder is made: a folder left behind would refuse the same command
+    once the data is fixed ("already exists")."""
+    out = tmp_path / "run"
+    proc = run_cli("search", "--space", "nasbench101", "--evaluator", "train", "--cifar", _unreadable_cifar(tmp_path / "c"),
                    "--algo", "random", "--budget", 2, "--no-progress", "--out", out, timeout=120)
     assert proc.returncode == 1, proc.stderr[-2000:]
     line = proc.stderr.strip().splitlines()[-1]
     assert line.startswith("alphax: error: ") and "is not a CIFAR-10 python batch file" in line
-    log = (out / "log.txt").read_text().splitlines()
-    assert "new run" in log[0] and log[-1].endswith(" ERROR alphax.cli: " + line)
+    assert "Traceback" not in proc.stderr and not out.exists()
+    import torch
+
+    if not torch.cuda.is_available():       # a device this machine lacks: refused at the start, no folder either
+        from workers.cifar import write_synthetic
+
+        proc = run_cli("search", "--space", "nasbench101", "--evaluator", "train", "--algo", "random",
+                       "--cifar", write_synthetic(tmp_path / "ok", per_batch=64, test=100), "--device", "cuda",
+                       "--budget", 2, "--no-progress", "--out", out, timeout=120)
+        assert proc.returncode == 1 and "CUDA is not available" in proc.stderr and not out.exists(), proc.stderr
 
 
 def test_verbose_goes_before_or_after_the_command():

@@ -251,6 +251,25 @@ def test_client_that_cannot_start_ends_the_job_with_its_message(tmp_path, keep_a
     assert rows_of(tmp_path / "run") == []
 
 
+def test_a_client_failing_unexpectedly_at_start_still_tells_the_server(tmp_path):
+    """Not bad input but a fault of the machine (a GPU that fails to initialise raises RuntimeError): the
+    client still sends CannotStart, so the job ends at once with the reason, instead of the server waiting
+    out its startup timeout."""
+    from workers.cifar import write_synthetic
+
+    cifar = write_synthetic(tmp_path / "cifar", per_batch=64, test=100)
+    t0 = time.monotonic()
+    proc = mpiexec(
+        (1, ["run_server.py", "--space", "nasbench101", "--evaluator", "train", "--algo", "random",
+             "--budget", 2, "--out", tmp_path / "run"]),
+        (1, ["tests/mpi/broken_device_client.py", "--evaluator", "train", "--cifar", cifar, "--device", "cpu"]),
+        timeout=120)
+    assert proc.returncode != 0 and time.monotonic() - t0 < 90, proc.stdout[-3000:]
+    assert "run_client.py (rank 1): error: RuntimeError: CUDA error: initialization error (injected)" in proc.stdout
+    assert "could not start: RuntimeError: CUDA error" in proc.stdout, proc.stdout[-3000:]
+    assert rows_of(tmp_path / "run") == []
+
+
 @pytest.mark.parametrize("table", ["nasbench201"], indirect=True)
 def test_a_bad_option_on_either_side_ends_the_whole_job(tmp_path, table):
     """argparse's error on one side of the job used to leave the other side waiting for it forever."""

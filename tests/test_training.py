@@ -73,8 +73,40 @@ def test_cifar_errors(tmp_path, tiny_cifar):
         pickle.dump({b"data": np.zeros((2, 10), np.uint8), b"labels": [0, 1]}, f)
     with pytest.raises(DataError, match="N x 3072"):
         cifar.read_batch(tmp_path / "shape")
-    with pytest.raises(DataError, match="validation size"):
+    with pytest.raises(DataError, match="--validation-size 10000 must be between 1 and 299"):
         cifar.load_cifar10(tiny_cifar)            # 300 training images < 10,000 validation
+    with pytest.raises(DataError, match="is a file, not the folder of the batch files"):
+        cifar.load_cifar10(tiny_cifar / "data_batch_1")
+
+
+@pytest.mark.parametrize("labels, needle", [
+    (["a"] * 10, "'labels' must be a list of integers 0..9"),
+    ([1.7] * 10, "'labels' must be a list of integers 0..9"),
+    ({"x": 1}, "'labels' must be a list of integers 0..9"),
+    ([2**70] * 10, "'labels' must be a list of integers 0..9"),
+    ([0] * 9, "9 labels for 10 images"),
+])
+def test_a_batch_file_with_bad_labels_is_one_clear_error(tmp_path, labels, needle):
+    """Contents a pickle can hold but CIFAR-10 does not: a DataError naming the file and the way out, not
+    a ValueError traceback (or float labels silently truncated)."""
+    with open(tmp_path / "b", "wb") as f:
+        pickle.dump({b"data": np.zeros((10, 3072), np.uint8), b"labels": labels}, f)
+    with pytest.raises(DataError, match=f"{needle}.*give --cifar"):
+        cifar.read_batch(tmp_path / "b")
+    with open(tmp_path / "r", "wb") as f:
+        pickle.dump({b"data": [[0] * 3072, [0] * 5], b"labels": [0, 1]}, f)      # ragged rows
+    with pytest.raises(DataError, match="unreadable 'data'/'labels'"):
+        cifar.read_batch(tmp_path / "r")
+
+
+def test_an_empty_test_batch_is_refused_when_loaded(tiny_cifar, tmp_path):
+    import shutil
+
+    folder = tmp_path / "c"
+    shutil.copytree(tiny_cifar, folder)
+    cifar.write_batch(folder / cifar.TEST_FILE, np.zeros((0, 3, 32, 32), np.uint8), np.zeros(0, np.int64))
+    with pytest.raises(DataError, match="test_batch holds no images"):
+        cifar.load_cifar10(folder, validation_size=100)
 
 
 def test_augment_is_padded_crop_and_flip():
@@ -110,6 +142,42 @@ def test_too_little_data_is_a_failed_result(tiny_cifar):
     data = cifar.load_cifar10(tiny_cifar, validation_size=100)
     result = train_cell(CELL, data, TrainConfig(epochs=1, **{**TINY, "batch_size": 512}))
     assert result.failed and "fewer than one batch" in result.error
+
+
+def test_the_evaluator_refuses_at_once_what_would_fail_every_cell(tiny_cifar):
+    """A batch larger than the training set, or a device this machine lacks, is known when the evaluator
+    is made: an error then, not a failed result for every cell of the budget."""
+    from workers.train_evaluator import TrainEvaluator
+
+    with pytest.raises(DataError, match="the 200 training images .* fewer than one batch of 512; give a smaller "
+                                        "--batch-size"):
+        TrainEvaluator(tiny_cifar, TrainConfig(epochs=1, **{**TINY, "batch_size": 512}), validation_size=100)
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            TrainEvaluator(tiny_cifar, TrainConfig(epochs=1, **{**TINY, "device": "cuda"}), validation_size=100)
+    with pytest.raises(ConfigError, match="this machine has .* GPU|CUDA is not available"):
+        TrainEvaluator(tiny_cifar, TrainConfig(epochs=1, **{**TINY, "device": "cuda:99"}), validation_size=100)
+
+
+@pytest.mark.parametrize("option, value, needle", [
+    ("num_stacks", 0, "--stacks must be an integer >= 1"),
+    ("modules_per_stack", 0, "--modules-per-stack must be an integer >= 1"),
+    ("stem_channels", 0, "--stem-channels must be an integer >= 1"),
+    ("learning_rate", float("nan"), "--learning-rate must be a positive number"),
+    ("learning_rate", -1.0, "--learning-rate must be a positive number"),
+    ("seed", -1, r"--train-seed must be an integer in 0..2\^63-1"),
+    ("seed", 10**20, r"--train-seed must be an integer in 0..2\^63-1"),
+    ("grad_clip", 0.0, "--grad-clip must be a positive number"),
+    ("weight_decay", -1.0, "--weight-decay must be a number >= 0"),
+    ("momentum", 2.0, "--momentum must be in \\[0, 1\\)"),
+    ("rmsprop_decay", 1.5, "--rmsprop-decay must be in \\[0, 1\\)"),
+    ("rmsprop_epsilon", 0.0, "--rmsprop-epsilon must be a positive number"),
+    ("max_steps", 0, "max_steps must be an integer >= 1"),
+    ("device", "cuda:x", "--device must be auto, cpu, cuda or cuda:N"),
+])
+def test_training_options_out_of_range_are_refused(option, value, needle):
+    with pytest.raises(ConfigError, match=needle):
+        TrainConfig(**{option: value})
 
 
 def test_device_choice():

@@ -62,26 +62,32 @@ def read_batch(path: Path) -> Split:
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as exc:
         raise DataError(f"{path} is not a CIFAR-10 python batch file ({exc}); {_HINT}") from None
     if not isinstance(obj, dict):
-        raise DataError(f"{path} is not a CIFAR-10 python batch file (a {type(obj).__name__}, not a dict)")
+        raise DataError(f"{path} is not a CIFAR-10 python batch file (a {type(obj).__name__}, not a dict); {_HINT}")
     data = obj.get(b"data", obj.get("data"))
     labels = obj.get(b"labels", obj.get("labels"))
     if data is None or labels is None:
         raise DataError(f"{path} has no 'data'/'labels' entries; {_HINT}")
-    data = np.asarray(data)
-    labels = np.asarray(labels, dtype=np.int64)
+    try:
+        data, labels = np.asarray(data), np.asarray(labels)
+    except (ValueError, TypeError, OverflowError) as exc:      # ragged lists and the like
+        raise DataError(f"{path}: unreadable 'data'/'labels' ({exc}); {_HINT}") from None
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-        raise DataError(f"{path}: 'data' must be an N x 3072 uint8 array, got {data.dtype} {data.shape}")
+        raise DataError(f"{path}: 'data' must be an N x 3072 uint8 array, got {data.dtype} {data.shape}; {_HINT}")
+    if labels.ndim != 1 or (labels.size and labels.dtype.kind not in "iu"):
+        raise DataError(f"{path}: 'labels' must be a list of integers 0..9, got {labels.dtype} {labels.shape}; "
+                        f"{_HINT}")
+    labels = labels.astype(np.int64)
     if labels.shape != (data.shape[0],):
-        raise DataError(f"{path}: {labels.size} labels for {data.shape[0]} images")
+        raise DataError(f"{path}: {labels.size} labels for {data.shape[0]} images; {_HINT}")
     if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise DataError(f"{path}: labels must lie in 0..9, got {labels.min()}..{labels.max()}")
+        raise DataError(f"{path}: labels must lie in 0..9, got {labels.min()}..{labels.max()}; {_HINT}")
     return Split(data.reshape(-1, 3, 32, 32), labels)
 
 
 def write_batch(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
     """Write ``images`` ``(N, 3, 32, 32)`` uint8 and ``labels`` in the python batch format."""
     obj = {b"batch_label": path.name.encode(), b"labels": [int(v) for v in labels],
-           b"data": np.ascontiguousarray(images, dtype=np.uint8).reshape(len(images), -1),
+           b"data": np.ascontiguousarray(images, dtype=np.uint8).reshape(len(images), 3 * 32 * 32),
            b"filenames": [f"{i}.png".encode() for i in range(len(images))]}
     with open(path, "wb") as f:
         pickle.dump(obj, f, protocol=2)
@@ -91,6 +97,8 @@ def check_cifar10_folder(folder: str | Path) -> Path:
     """``folder`` if it holds the six batch files (without reading them); a :class:`DataError` saying
     what is missing otherwise."""
     folder = Path(folder)
+    if folder.is_file():
+        raise DataError(f"--cifar {folder} is a file, not the folder of the batch files; {_HINT}")
     if not folder.is_dir():
         raise DataError(f"CIFAR-10 folder {folder} does not exist; {_HINT}")
     missing = [n for n in TRAIN_FILES + (TEST_FILE,) if not (folder / n).is_file()]
@@ -107,11 +115,13 @@ def load_cifar10(folder: str | Path, *, validation_size: int = VALIDATION_SIZE) 
     images = np.concatenate([p.images for p in parts])
     labels = np.concatenate([p.labels for p in parts])
     if not 0 < validation_size < len(labels):
-        raise DataError(f"validation size {validation_size} must be between 1 and the {len(labels)} "
-                        f"training images - 1")
+        raise DataError(f"--validation-size {validation_size} must be between 1 and {len(labels) - 1} (the "
+                        f"{len(labels)} training images of {folder} less one)")
+    test = read_batch(folder / TEST_FILE)
+    if not len(test):
+        raise DataError(f"{folder / TEST_FILE} holds no images; {_HINT}")
     cut = len(labels) - validation_size
-    return Cifar10(train=Split(images[:cut], labels[:cut]), valid=Split(images[cut:], labels[cut:]),
-                   test=read_batch(folder / TEST_FILE))
+    return Cifar10(train=Split(images[:cut], labels[:cut]), valid=Split(images[cut:], labels[cut:]), test=test)
 
 
 def augment(images: torch.Tensor, generator: torch.Generator, *, pad: int = 4) -> torch.Tensor:

@@ -2,7 +2,8 @@
 
 The same evaluator serves ``alphax search --evaluator train`` (inline, one process) and the MPI clients
 (``run_client.py --evaluator train``). CIFAR-10 is loaded once, at construction; a missing or malformed
-folder is a :class:`~alphax.errors.DataError` then, not a failed result per cell.
+folder, a device this machine lacks or a batch larger than the training set is an error then, not a failed
+result per cell.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from alphax.errors import DataError
 from alphax.searchers.base import Result
 from alphax.spec import CellSpec
 from workers.cifar import VALIDATION_SIZE, load_cifar10
 from workers.evaluators import Evaluator
-from workers.training import TrainConfig, train_cell
+from workers.training import TrainConfig, check_device, train_cell
 
 __all__ = ["TrainEvaluator"]
 
@@ -30,7 +32,11 @@ class TrainEvaluator(Evaluator):
     def __init__(self, cifar_dir: str | Path, config: TrainConfig = TrainConfig(), *,
                  validation_size: int = VALIDATION_SIZE):
         self.config = config
+        check_device(config.device)
         self.data = load_cifar10(cifar_dir, validation_size=validation_size)
+        if len(self.data.train) < config.batch_size:
+            raise DataError(f"the {len(self.data.train)} training images of {cifar_dir} (after the validation set) "
+                            f"are fewer than one batch of {config.batch_size}; give a smaller --batch-size")
         log.info("CIFAR-10 from %s: %d train, %d validation, %d test images", cifar_dir,
                  len(self.data.train), len(self.data.valid), len(self.data.test))
 

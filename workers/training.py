@@ -25,6 +25,7 @@ import contextlib
 import logging
 import math
 import os
+import re
 import time
 from dataclasses import asdict, dataclass
 
@@ -37,9 +38,34 @@ from alphax.spec import CellSpec
 from workers.cifar import Cifar10, batches, training_stream
 from workers.network import build_network, count_parameters
 
-__all__ = ["TrainConfig", "RMSPropTF", "cosine_lr", "local_rank", "resolve_device", "train_cell"]
+__all__ = ["TrainConfig", "RMSPropTF", "cosine_lr", "local_rank", "resolve_device", "check_device", "train_cell"]
 
 log = logging.getLogger(__name__)
+
+
+def _int_at_least(low: int):
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def _real(test):
+    return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and test(v)
+
+
+_RANGES = {
+    **{k: (_int_at_least(1), "an integer >= 1") for k in ("epochs", "batch_size", "eval_batch_size", "stem_channels",
+                                                          "num_stacks", "modules_per_stack", "check_every")},
+    "max_steps": (lambda v: v is None or _int_at_least(1)(v), "an integer >= 1"),
+    "seed": (lambda v: _int_at_least(0)(v) and v < 2**63, "an integer in 0..2^63-1"),
+    "learning_rate": (_real(lambda v: v > 0), "a positive number"),
+    "momentum": (_real(lambda v: 0 <= v < 1), "in [0, 1)"),
+    "rmsprop_decay": (_real(lambda v: 0 <= v < 1), "in [0, 1)"),
+    "rmsprop_epsilon": (_real(lambda v: v > 0), "a positive number"),
+    "weight_decay": (_real(lambda v: v >= 0), "a number >= 0"),
+    "grad_clip": (lambda v: v is None or _real(lambda x: x > 0)(v), "a positive number (leave it out: no clipping)"),
+}
+"""Each :class:`TrainConfig` field's test and what it must be (a nonsense value fails at the start, once,
+not as a failed result for every cell, or as a search on stem-only networks)."""
+_CUDA_N = re.compile(r"cuda:\d+")
 
 
 @dataclass(frozen=True)
@@ -66,9 +92,15 @@ class TrainConfig:
     """Steps between checks of the loss for NaN/inf (each check synchronizes with the GPU)."""
 
     def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1 or self.check_every < 1:
-            raise ConfigError("epochs, batch size, eval batch size and check interval must be >= 1")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+        from alphax.config import TRAIN_FLAGS
+
+        flags = {f.key: f.flag for f in TRAIN_FLAGS}
+        for key, (ok, what) in _RANGES.items():
+            value = getattr(self, key)
+            if not ok(value):
+                raise ConfigError(f"{flags.get(key, key)} must be {what}, got {value!r}")
+        if not isinstance(self.device, str) or (self.device not in ("auto", "cpu", "cuda")
+                                                and not _CUDA_N.fullmatch(self.device)):
             raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
 
     def to_json(self) -> dict:
@@ -147,6 +179,17 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name.startswith("cuda:"):
         return torch.device(name)
     return torch.device("cuda", local_rank() % torch.cuda.device_count())
+
+
+def check_device(name: str = "auto") -> torch.device:
+    """:func:`resolve_device`, and a ``cuda:N`` this machine has: a :class:`ConfigError` at the start,
+    rather than a failed result for every cell."""
+    device = resolve_device(name)
+    count = torch.cuda.device_count() if device.type == "cuda" else 0
+    if device.type == "cuda" and device.index is not None and device.index >= count:
+        raise ConfigError(f"--device {name}: this machine has {count} GPU{'s' if count != 1 else ''} "
+                          f"(cuda:0 to cuda:{count - 1}); give one of them, cuda or auto")
+    return device
 
 
 class _Diverged(Exception):

@@ -88,6 +88,9 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
     given = {k: getattr(args, k, None) for k in ("space", "dataset", "data", "evaluator", "algo", "budget", "seed",
                                                   "eval_seed", "checkpoint_every")}
     kwargs = {k: v for k, v in given.items() if v is not None}
+    train = train_options(args)
+    if train and kwargs.get("evaluator") != "train":
+        raise ConfigError("training options need --evaluator train")
     if kwargs.get("data"):
         kwargs["data"] = os.path.abspath(kwargs["data"])
     elif kwargs.get("space") == "nasbench101" and kwargs.get("evaluator", "table") == "table":
@@ -96,9 +99,6 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         # found ($ALPHAX_NASBENCH101, ../shared): recorded, so that a resume elsewhere reads the same file
         kwargs["data"] = str(resolve_data_path(None).resolve())
     kwargs["searcher_options"] = dict(getattr(args, "option", None) or [])
-    train = train_options(args)
-    if train and kwargs.get("evaluator") != "train":
-        raise ConfigError("training options need --evaluator train")
     kwargs["train"] = train
     return SearchConfig(**kwargs)
 
@@ -121,7 +121,10 @@ def check_resume_args(args: argparse.Namespace) -> dict:
         raise ConfigError(f"--resume continues with the options in {args.resume}/config.json; "
                           f"only --budget, --data (where the table is now) and, for a training run, --cifar and "
                           f"--device may be given with it (got {names})")
-    return {k: getattr(args, k) for k in LOCAL_TRAIN_OPTIONS if getattr(args, k, None) is not None}
+    local = {k: getattr(args, k) for k in LOCAL_TRAIN_OPTIONS if getattr(args, k, None) is not None}
+    if local.get("cifar"):
+        local["cifar"] = os.path.abspath(local["cifar"])      # as a new run records it
+    return local
 
 
 def _describe(space, row: dict) -> str:
