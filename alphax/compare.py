@@ -76,6 +76,11 @@ def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:
     """Create or continue one run to its budget (in a worker process when ``worker``); returns its timings."""
     from alphax.run import create_run, resume_run, run_search
 
+    global _STOPPING
+    if worker and _STOPPING:
+        # queued (the pool hands each worker its next call ahead) before a stop this worker took part in:
+        # not started, as the parent cancelled the calls it still held
+        raise Interrupted(signal.SIGTERM)
     logging.getLogger().setLevel(logging.WARNING)
     config = SearchConfig.from_json(config_json)
     path = Path(folder)
@@ -92,6 +97,7 @@ def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:
                              continue_with="the same alphax compare command (it continues unfinished runs)")
     except Interrupted as exc:
         stopped = exc
+        _STOPPING = worker
         raise
     finally:
         run.close()
@@ -237,6 +243,8 @@ class _StopWorkers:
 
 _PARENT: int | None = None
 """In a worker process: the pid of the ``alphax compare`` process that started it."""
+_STOPPING = False
+"""In a worker process: a run of it was stopped by a signal, so the comparison is stopping."""
 
 
 def _worker_signals(parent: int | None = None) -> None:

@@ -178,6 +178,10 @@ def test_sigterm_stops_the_worker_processes_and_the_same_command_continues(tmp_p
     assert "interrupted" in stderr
     time.sleep(0.5)
     assert _processes_mentioning(str(out)) == []
+    # the runs under way stopped with their checkpoints; the next ones, queued in the pool, never started
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["random-seed0", "random-seed1"]
+    for folder in (out / "runs").iterdir():
+        assert "stopped at n=" in (folder / "log.txt").read_text()
     kept = {p.parent.name: [r["hash"] for r in read_results(p.parent)] for p in out.glob("runs/*/results.jsonl")}
     assert sum(map(len, kept.values())) >= 50
     assert not (out / "summary.json").exists()
