@@ -82,6 +82,9 @@ def test_convert(run_cli, data, tmp_path):
     _one_line_error(run_cli("nasbench", "convert", "", "-o", tmp_path / "x.nb101"), "an empty path", code=2)
     assert not (tmp_path / "x.nb101").exists()
     _one_line_error(run_cli("nasbench", "convert", data, "-o", tmp_path, "--force"), "is a folder")
+    _one_line_error(run_cli("nasbench", "convert", data, "-o", tmp_path), "is a folder")      # with or without --force
+    _one_line_error(run_cli("nasbench", "convert", tmp_path / "nope.tfrecord", "-o", tmp_path / "y.nb101"),
+                    "(given with convert's SRC) does not exist; give the file or its folder as convert's SRC")
 
 
 def test_convert_stopped_by_sigterm_leaves_no_temp_file(data, tmp_path):
@@ -119,7 +122,8 @@ def test_errors(run_cli, data, tmp_path):
     _one_line_error(run_cli(*q, *CHAIN, "--seed", "-1"), "seed must be an integer >= 0")
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    _one_line_error(run_cli("nasbench", "convert", data, "-o", blocker / "x.nb101"), "cannot write", "writable")
+    _one_line_error(run_cli("nasbench", "convert", data, "-o", blocker / "x.nb101"), "cannot write",
+                    "is a file, not a folder; give another -o")
     _one_line_error(run_cli("nasbench", "query", "--data", data, "--ops", "input,output"), "--matrix", code=2)
     missing = tmp_path / "missing.tfrecord"
     _one_line_error(run_cli("nasbench", "info", "--data", missing), str(missing), "does not exist", "--data")

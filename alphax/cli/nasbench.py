@@ -66,12 +66,15 @@ def _convert(args: argparse.Namespace) -> int:
     from alphax.nasbench.formats import load_table
     from alphax.nasbench.paths import resolve_data_path
 
-    src = resolve_data_path(args.src)
+    src = resolve_data_path(args.src, option="convert's SRC")
     dst = Path(args.output)
-    if dst.exists() and not args.force:
-        raise DataError(f"{dst} already exists (use --force to overwrite it)")
     if dst.is_dir():
         raise DataError(f"{dst} is a folder; give the compact file's name, e.g. {dst / 'nasbench101.nb101'}")
+    if dst.exists() and not args.force:
+        raise DataError(f"{dst} already exists (use --force to overwrite it)")
+    above = next((p for p in dst.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise DataError(f"cannot write {dst}: {above} is a file, not a folder; give another -o")
     start = time.perf_counter()
     table, fmt = load_table(src)
     if fmt != "compact" and dst.exists() and dst.resolve() == Path(src).resolve():

@@ -58,8 +58,9 @@ def _best_in_dir(directory: Path) -> Path | None:
     return None
 
 
-def _resolve_one(path: Path, origin: str) -> Path:
+def _resolve_one(path: Path, origin: str, how_to_fix: str | None = None) -> Path:
     """``path`` (a file, or a folder holding one) given by ``origin``; DataError when there is nothing."""
+    how_to_fix = how_to_fix or _HOW_TO_FIX
     if path.is_file():
         return path
     if path.is_dir():
@@ -69,17 +70,19 @@ def _resolve_one(path: Path, origin: str) -> Path:
                             f"{', '.join(DIR_CANDIDATES)} or any *{COMPACT_SUFFIX}")
         return best
     if path.exists():
-        raise DataError(f"NASBench-101 data {path} ({origin}) is neither a file nor a folder; {_HOW_TO_FIX}")
-    raise DataError(f"NASBench-101 data {path} ({origin}) does not exist; {_HOW_TO_FIX}")
+        raise DataError(f"NASBench-101 data {path} ({origin}) is neither a file nor a folder; {how_to_fix}")
+    raise DataError(f"NASBench-101 data {path} ({origin}) does not exist; {how_to_fix}")
 
 
-def resolve_data_path(path: str | os.PathLike | None = None) -> Path:
-    """The data file to read: ``path`` if given, else ``$ALPHAX_NASBENCH101``, else the default folders.
+def resolve_data_path(path: str | os.PathLike | None = None, *, option: str = "--data") -> Path:
+    """The data file to read: ``path`` if given (with ``option``, which an error names), else
+    ``$ALPHAX_NASBENCH101``, else the default folders.
 
     Raises :class:`~alphax.errors.DataError` naming what was looked for and how to fix it.
     """
     if path is not None and str(path) != "":
-        return _resolve_one(Path(path), "given with --data")
+        return _resolve_one(Path(path), f"given with {option}",
+                            None if option == "--data" else f"give the file or its folder as {option}")
     env = os.environ.get(ENV_VAR)
     if env:
         return _resolve_one(Path(env), f"from ${ENV_VAR}")
