@@ -56,3 +56,17 @@ def test_space_params_is_nasbench_trainable_parameters(run_cli, full_records):
     _one_line_error(run_cli("space", "params", "--matrix", "[[0,0],[0,0]]", "--ops", "input,output"), "disconnected")
     _one_line_error(run_cli("space", "params", "--matrix", "[[0,1],[0,0]]", "--ops", "input,output",
                             "--stacks", "0"), "--stacks must be a positive integer")
+
+
+def test_a_reader_that_goes_away_is_not_an_error():
+    """`alphax ... | head`: the closed pipe ends the command quietly (128 + SIGPIPE, as a shell reports a
+    process the pipe stopped), not with "error: Broken pipe; check the path and its permissions"."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "alphax.cli", "space", "hash", "--matrix", "[[0,1],[0,0]]",
+                             "--ops", "input,output"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()                  # the reader is gone before the command writes
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 128 + signal.SIGPIPE and err == "", err

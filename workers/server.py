@@ -288,8 +288,8 @@ class _Farm:
         return bool(self.heartbeat_timeout) and rank in self.beating and now - a.heard > self.heartbeat_timeout
 
     def _expire(self, now: float) -> bool:
-        expired = {r: ("missed the %.0f s deadline" % self.job_timeout if a.deadline < now else
-                       "sent no heartbeat for %.0f s" % self.heartbeat_timeout)
+        expired = {r: ("missed the %g s deadline" % self.job_timeout if a.deadline < now else
+                       "sent no heartbeat for %g s" % self.heartbeat_timeout)
                    for r, a in self.assigned.items() if a.deadline < now or self._silent(r, a, now)}
         for rank, why in expired.items():
             a = self.assigned.pop(rank)

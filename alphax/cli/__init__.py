@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -106,7 +107,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()             # a reader that went away shows here, not in a message at exit
+        return code
+    except BrokenPipeError:            # `| head`: the reader has what it wanted; nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except (AlphaXError, OSError) as exc:   # OSError: a path that cannot be made or written (disk full, ...)
         if args.verbose and isinstance(exc, OSError):
             raise
