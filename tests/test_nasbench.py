@@ -109,6 +109,20 @@ def test_a_labelled_compact_file_is_not_picked_from_a_folder(only108_file, tmp_p
     assert paths.resolve_data_path(folder) == folder / "mine.nb101"
 
 
+def test_a_json_document_is_told_apart_from_json_lines(tmp_path):
+    """The shared folder's nb101_full_records.json is one pretty-printed document, not data: said so, not
+    "line 1 is not a cell row". A JSON Lines file with a UTF-8 byte-order mark reads as without."""
+    with pytest.raises(DataError, match="is a JSON document, not JSON Lines .one cell per line.: expected an "
+                                        "official NASBench-101 .tfrecord"):
+        load_table(shared_file("nb101_full_records.json"))
+    rows = tmp_path / "bom.jsonl"
+    import gzip
+    with gzip.open(shared_file(SUBSET), "rt", encoding="utf-8") as f:
+        lines = [next(f) for _ in range(3)]
+    rows.write_bytes(b"\xef\xbb\xbf" + "".join(lines).encode())
+    assert len(load_table(rows)[0]) == 3
+
+
 def test_paths_errors(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="given with --data"):
         paths.resolve_data_path(tmp_path / "missing.tfrecord")

@@ -40,7 +40,10 @@ def detect_format(path: str | os.PathLike) -> str:
                         f"{_EXPECTED}")
     if head.startswith(MAGIC):
         return "compact"
-    if head.startswith(b"\x1f\x8b") or head.lstrip().startswith(b"{"):
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()          # a UTF-8 byte-order mark is allowed
+    if text.split(b"\n", 1)[0].strip() in (b"{", b"["):
+        raise DataError(f"{path} is a JSON document, not JSON Lines (one cell per line): {_EXPECTED}")
+    if head.startswith(b"\x1f\x8b") or text.startswith(b"{"):
         return "jsonl"
     if looks_like_tfrecord(head):
         return "tfrecord"

@@ -39,7 +39,7 @@ def read_jsonl(path: str | os.PathLike) -> Table:
     opener = gzip.open if gz else open
     line_no = 0
     try:
-        with opener(path, "rt", encoding="utf-8") as f:
+        with opener(path, "rt", encoding="utf-8-sig") as f:
             for line_no, line in enumerate(f, start=1):
                 if not line.strip():
                     continue
