@@ -130,6 +130,9 @@ def test_train_cell_end_to_end_on_cpu(tiny_cifar):
         assert 0.0 <= info[key] <= 1.0
     assert info["steps"] == int(2 * 200 / 32)       # a continuous stream: no partial batch dropped per epoch
     assert info["trainable_parameters"] > 0 and info["training_time"] > 0 and info["device"] == "cpu"
+    assert "steady_images_per_second" not in info          # 12 steps: too few to leave out the first 20
+    longer = train_cell(CELL, data, TrainConfig(epochs=8, **TINY)).info        # 50 steps
+    assert longer["steps"] == 50 and longer["steady_images_per_second"] > 0
 
 
 def test_non_finite_loss_is_a_failed_result(tiny_cifar):

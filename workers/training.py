@@ -192,6 +192,12 @@ def check_device(name: str = "auto") -> torch.device:
     return device
 
 
+_WARM_STEPS = 20
+"""``steady_images_per_second`` (in a result's ``info``) counts the steps after these, which carry the
+one-off costs (cuDNN's autotuning, the first kernels' loading); only for a training of more than twice
+as many."""
+
+
 class _Diverged(Exception):
     pass
 
@@ -202,7 +208,8 @@ def train_cell(spec: CellSpec, data: Cifar10, config: TrainConfig = TrainConfig(
 
     ``info`` holds ``validation_accuracy``, ``test_accuracy``, ``train_accuracy`` (last epoch, on
     augmented batches), ``training_time`` (seconds in the training loop), ``trainable_parameters``,
-    ``steps``, ``epochs``, ``images_per_second``, ``device`` and ``dtype``. A non-finite loss, an
+    ``steps``, ``epochs``, ``images_per_second`` (and ``steady_images_per_second``, after the first
+    steps' one-off costs), ``device`` and ``dtype``. A non-finite loss, an
     out-of-memory error or unusable data give a failed result (``accuracy`` None, ``error`` the reason).
     """
     # -- device and precision, once ----------------------------------------------------------------
@@ -236,6 +243,7 @@ def train_cell(spec: CellSpec, data: Cifar10, config: TrainConfig = TrainConfig(
 
         # -- the training loop -----------------------------------------------------------------
         t_train = time.perf_counter()
+        t_warm = None
         bad = torch.zeros((), dtype=torch.bool, device=device)
         correct = torch.zeros((), dtype=torch.int64, device=device)     # over the last epoch's steps
         seen = 0
@@ -259,6 +267,10 @@ def train_cell(spec: CellSpec, data: Cifar10, config: TrainConfig = TrainConfig(
             if step >= last_epoch:
                 correct += (logits.detach().argmax(1) == y).sum()
                 seen += len(y)
+            if step + 1 == _WARM_STEPS and last_step > 2 * _WARM_STEPS:    # past compilation, autotuning
+                if use_cuda:
+                    torch.cuda.synchronize(device)
+                t_warm = time.perf_counter()
             if (step + 1) % config.check_every == 0 or step + 1 == last_step:
                 if bad.item():
                     raise _Diverged(f"non-finite training loss by step {step + 1} (epoch "
@@ -273,6 +285,9 @@ def train_cell(spec: CellSpec, data: Cifar10, config: TrainConfig = TrainConfig(
         info.update(train_accuracy=correct.item() / max(seen, 1), training_time=training_time,
                     steps=step, epochs=step / steps_per_epoch,
                     images_per_second=step * config.batch_size / training_time)
+        if t_warm is not None:
+            info["steady_images_per_second"] = ((step - _WARM_STEPS) * config.batch_size
+                                                / (t_train + training_time - t_warm))
         for key, split in (("validation_accuracy", data.valid), ("test_accuracy", data.test)):
             info[key] = _accuracy(model, split, device, autocast, layout, config.eval_batch_size)
     except _Diverged as exc:
