@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -34,6 +34,7 @@ __all__ = ["CompareConfig", "REGRET_AT", "reference_values", "run_compare", "sum
 log = logging.getLogger(__name__)
 
 REGRET_AT = (50, 100, 150, 300, 1000)
+NOISE = ("per-seed", "shared")
 STOP_GRACE_SECONDS = 10.0
 WITHIN = 0.001
 
@@ -50,11 +51,18 @@ class CompareConfig:
     budget: int = 300
     eval_seed: int = 0
     checkpoint_every: int = 100
+    noise: str = "per-seed"
+    """How the runs read a table that returns one recorded repeat (training seed) at random: ``per-seed``,
+    run ``s`` of each algorithm with eval seed ``eval_seed + s`` (independent draws per seed, as
+    ``benchmarks/bench_nasbench201.py``); ``shared``, every run with ``eval_seed`` (comparisons made
+    before this option, which continue so)."""
 
     def __post_init__(self):
         object.__setattr__(self, "algos", tuple(self.algos))
         if not self.algos or len(set(self.algos)) != len(self.algos):
             raise ConfigError(f"--algos must name distinct algorithms, got {','.join(self.algos)!r}")
+        if self.noise not in NOISE:
+            raise ConfigError(f"noise must be one of {', '.join(NOISE)}, got {self.noise!r}")
         if not isinstance(self.seeds, int) or self.seeds < 1:
             raise ConfigError(f"--seeds must be a positive integer, got {self.seeds!r}")
         for algo in self.algos:
@@ -62,7 +70,8 @@ class CompareConfig:
 
     def run_config(self, algo: str, seed: int) -> SearchConfig:
         return SearchConfig(space=self.space, dataset=self.dataset, data=self.data, evaluator="table", algo=algo,
-                            budget=self.budget, seed=seed, eval_seed=self.eval_seed,
+                            budget=self.budget, seed=seed,
+                            eval_seed=self.eval_seed + seed if self.noise == "per-seed" else self.eval_seed,
                             checkpoint_every=self.checkpoint_every)
 
     def to_json(self) -> dict:
@@ -167,27 +176,31 @@ def reference_values(evaluator) -> Callable[[dict], float | None] | None:
 
 
 # -- the comparison --------------------------------------------------------------------------------
-def _check_folder(config: CompareConfig, out: Path) -> bool:
-    """Whether ``out`` holds this comparison already (True: continue it) or may start it (False); a
-    :class:`CheckpointError` with the way out otherwise. Writes nothing."""
+def _check_folder(config: CompareConfig, out: Path) -> tuple[bool, CompareConfig]:
+    """Whether ``out`` holds this comparison already (True: continue it) or may start it (False), and the
+    config to run it with (a comparison made before ``noise`` existed continues with its shared eval seed);
+    a :class:`CheckpointError` with the way out otherwise. Writes nothing."""
     path = out / "compare.json"
     if path.exists():
         try:
             have = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise CheckpointError(f"{path} cannot be read ({exc}); restore it or use another --out") from None
-        want = config.to_json()
         if not isinstance(have, dict):
             raise CheckpointError(f"{path} is not a comparison's options (a {type(have).__name__}); "
                                   f"restore it or use another --out")
+        if "noise" not in have:
+            have = {**have, "noise": "shared"}
+            config = replace(config, noise="shared")
+        want = config.to_json()
         if have != want:
             diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
             raise CheckpointError(f"{out} holds a comparison with other options ({', '.join(diff)}); "
                                   f"use another --out")
-        return True
+        return True, config
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise CheckpointError(f"{out} exists and is not a comparison folder; use another --out")
-    return False
+    return False, config
 
 
 def _prepare(config: CompareConfig, out: Path, *, continuing: bool) -> None:
@@ -289,7 +302,7 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
     from alphax.run import build_space_and_evaluator
 
     out = Path(out)
-    continuing = _check_folder(config, out)
+    continuing, config = _check_folder(config, out)
     t0 = time.perf_counter()
     # loaded once, shared by fork; and before anything is written, so bad data leaves no folder behind
     _, evaluator = build_space_and_evaluator(config.run_config(config.algos[0], 0))

@@ -93,6 +93,35 @@ def test_a_small_comparison_writes_summary_plot_and_run_folders_and_continues(tm
         run_compare(CompareConfig(space="nasbench201", algos=("random",), seeds=2, budget=60), out, progress=False)
 
 
+def test_each_seed_reads_the_table_with_its_own_eval_seed_and_older_comparisons_keep_theirs(tmp_path):
+    """A table that returns one training seed at random: run s reads it with eval seed EVAL_SEED + s, so
+    that the seeds of a comparison see independent draws (as benchmarks/bench_nasbench201.py does), not one
+    shared draw per cell. A comparison made before (its compare.json has no ``noise``) continues with its
+    shared eval seed, also for the runs it has not started yet."""
+    from alphax.config import SearchConfig
+
+    config = CompareConfig(space="nasbench201", dataset="cifar10", algos=("random",), seeds=3, budget=5, eval_seed=7)
+    out = tmp_path / "new"
+    run_compare(config, out, progress=False)
+    assert [SearchConfig.load(out / "runs" / f"random-seed{s}" / "config.json").eval_seed for s in range(3)] == \
+        [7, 8, 9]
+    assert json.loads((out / "compare.json").read_text())["noise"] == "per-seed"
+
+    old = tmp_path / "old"
+    run_compare(CompareConfig(space="nasbench201", dataset="cifar10", algos=("random",), seeds=1, budget=5,
+                              noise="shared"), old, progress=False)
+    legacy = json.loads((old / "compare.json").read_text())
+    del legacy["noise"]
+    legacy["seeds"] = 3                               # seeds 1 and 2 not started yet
+    (old / "compare.json").write_text(json.dumps(legacy))
+    run_compare(CompareConfig(space="nasbench201", dataset="cifar10", algos=("random",), seeds=3, budget=5), old,
+                progress=False)
+    assert [SearchConfig.load(old / "runs" / f"random-seed{s}" / "config.json").eval_seed for s in range(3)] == \
+        [0, 0, 0]
+    with pytest.raises(ConfigError, match="noise must be one of per-seed, shared"):
+        CompareConfig(noise="fixed")
+
+
 def test_bad_data_or_a_corrupt_compare_json_is_one_clear_line_and_writes_nothing(tmp_path, nb101_dir, run_cli):
     """A wrong --data used to leave compare.json behind, after which the right --data was refused."""
     import gzip

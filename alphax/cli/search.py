@@ -242,7 +242,9 @@ def add_parser(sub) -> None:
     c.add_argument("--algos", default=",".join(ALGOS), help="comma-separated (default %(default)s)")
     c.add_argument("--seeds", type=int, default=5, metavar="K", help="seeds 0..K-1 (default %(default)s)")
     c.add_argument("--budget", type=int, default=300, help="unique cells per run (default %(default)s)")
-    c.add_argument("--eval-seed", type=int, default=0, help="seed of the table's repeat per cell (default 0)")
+    c.add_argument("--eval-seed", type=int, default=0,
+                   help="seed of the table's repeat per cell: run s of each algorithm uses EVAL_SEED + s, so that "
+                        "seeds see independent draws (default 0)")
     c.add_argument("--checkpoint-every", type=int, default=100, help="results between checkpoints")
     c.add_argument("--jobs", type=int, default=max(1, min(os.cpu_count() or 1, 8)),
                    help="parallel processes (default %(default)s)")
