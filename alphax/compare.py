@@ -150,7 +150,8 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
             rows = rows[:budget]
             hashes = np.array([r["hash"] for r in rows], dtype=object)
             acc = row_values(rows, value)            # NaN (a failure) is never within reach
-            to_opt.append(_first(hashes == opt_hash))
+            ok = np.array([r.get("accuracy") is not None for r in rows], dtype=bool)
+            to_opt.append(_first((hashes == opt_hash) & ok))     # a failed evaluation of it is not a find
             within.append(_first(acc >= opt_acc - WITHIN - 1e-12))
             curves.append(best_so_far(rows, budget, value=value))
         found, mean, median = _stats(to_opt)
@@ -158,7 +159,8 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
         regret = {}
         for b in sorted({*REGRET_AT, budget}):    # and at the budget: a short run's final regret
             if b <= budget:
-                regret[str(b)] = float(np.nanmean(opt_acc - curves[:, b - 1])) if np.isfinite(curves[:, b - 1]).any() \
+                # a seed without a successful result by b has no regret: the mean then would hide it
+                regret[str(b)] = float(np.mean(opt_acc - curves[:, b - 1])) if np.isfinite(curves[:, b - 1]).all() \
                     else None
         out["algorithms"][algo] = {
             "samples_to_optimum": to_opt, "found": found, "mean_samples_to_optimum": mean,

@@ -25,7 +25,7 @@ import numpy as np
 from alphax.atomic import write_atomic
 from alphax.errors import DataError
 from alphax.ranking import kendall_tau
-from alphax.runlog import best_so_far, read_results
+from alphax.runlog import best_so_far, read_results, row_values
 
 __all__ = ["RunRecord", "read_run", "find_runs", "write_report", "kendall_tau", "rolling_tau", "plot_best_so_far"]
 
@@ -59,13 +59,24 @@ class RunRecord:
     def space(self) -> str:
         return str(self.config.get("space") or "nasbench101")
 
+    @property
+    def measured_by_mean(self) -> bool:
+        """Whether results are measured, as the optimum is, by the cell's mean over training seeds (NAS-Bench-201,
+        where a result observes one seed) rather than by the observed accuracy."""
+        return self.space == "nasbench201"
+
+    def values(self) -> np.ndarray:
+        """Each sample's value in the optimum's measure (see :attr:`measured_by_mean`), NaN if it failed."""
+        return row_values(self.records, _reference(self.config) if self.measured_by_mean else None)
+
     def best_so_far(self) -> np.ndarray:
-        return best_so_far(self.records)
+        return best_so_far(self.records, value=_reference(self.config) if self.measured_by_mean else None)
 
     def best_index(self) -> int | None:
-        if not len(self.accuracy) or np.all(np.isnan(self.accuracy)):
+        values = self.values()
+        if not len(values) or np.all(np.isnan(values)):
             return None
-        return int(np.nanargmax(self.accuracy))
+        return int(np.nanargmax(values))
 
 
 def _read_json(path: str) -> dict:
@@ -163,6 +174,13 @@ def _optimum_value(config: dict, optimum: dict) -> str:
     return f"{optimum['accuracy']:.5f}{kind}"
 
 
+def _reference(config: dict):
+    """Row -> the cell's mean accuracy over training seeds, on NAS-Bench-201 (the optimum's measure)."""
+    from alphax import nasbench201
+    data = nasbench201.load(config.get("dataset") or "cifar10")
+    return lambda row: data.mean(data.space.from_json(row))
+
+
 def _nb201_mean(config: dict, record: dict) -> tuple[float, int] | None:
     if config.get("space") != "nasbench201":
         return None
@@ -248,7 +266,8 @@ def best_so_far_ylim(curves: dict[str, list[np.ndarray]], optimum: dict | None) 
     return bottom - 0.02 * span, top + 0.25 * span
 
 
-def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: dict | None, title: str) -> None:
+def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: dict | None, title: str, *,
+                     ylabel: str = "best accuracy so far") -> None:
     """Best so far against samples: the mean and, over several runs, the 10-90 % band per algorithm
     (``curves``: algorithm -> one :func:`~alphax.runlog.best_so_far` array per run); the optimum
     (``{"accuracy": ...}``) dashed."""
@@ -276,7 +295,7 @@ def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: di
     if longest > 1000:
         ax.set_xscale("log")
     ax.set_xlabel("samples")
-    ax.set_ylabel("best accuracy so far")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
@@ -423,6 +442,15 @@ def _check_out(folder: str, out: str) -> None:
                             f"choose a new folder (nothing was written)")
 
 
+def _measure(run: RunRecord) -> str:
+    return "mean accuracy" if run.measured_by_mean else "accuracy"
+
+
+def _ylabel(run: RunRecord) -> str:
+    return ("best so far (the cell's mean accuracy over training seeds)" if run.measured_by_mean
+            else "best accuracy so far")
+
+
 def _cell_line(run: RunRecord, rec: dict) -> str:
     text = f"{rec.get('hash', '?')}  accuracy {rec.get('accuracy')}  (sample {rec.get('n', '?')})"
     mean = _nb201_mean(run.config, rec)
@@ -469,7 +497,7 @@ def _run_report(folder: str, out: str) -> list[str]:
     label = f"{run.algo} on {run.space}" + (f" / {cfg['dataset']}" if cfg.get("dataset") else "")
     written = []
     p = os.path.join(out, "best_so_far.png")
-    plot_best_so_far(p, {run.algo: [run.best_so_far()]}, optimum, f"best so far: {label}")
+    plot_best_so_far(p, {run.algo: [run.best_so_far()]}, optimum, f"best so far: {label}", ylabel=_ylabel(run))
     written.append(p)
     xs, taus = rolling_tau(run)
     logged = _logged_tau(run)
@@ -484,11 +512,12 @@ def _run_report(folder: str, out: str) -> list[str]:
     if best is not None:
         rec = run.records[best]
         p = os.path.join(out, "best_cell.png")
-        _plot_cell(p, rec, f"best cell (accuracy {rec['accuracy']:.4f}, sample {rec.get('n', best + 1)})")
+        _plot_cell(p, rec, f"best cell ({_measure(run)} {run.values()[best]:.4f}, sample {rec.get('n', best + 1)})")
         written.append(p)
         lines.append("best cell: " + _cell_line(run, rec))
     if optimum:
-        hit = next((r.get("n", k + 1) for k, r in enumerate(run.records) if r.get("hash") == optimum["hash"]), None)
+        hit = next((r.get("n", k + 1) for k, r in enumerate(run.records)
+                    if r.get("hash") == optimum["hash"] and r.get("accuracy") is not None), None)
         lines.append(f"optimum: {optimum['hash']} ({_optimum_value(cfg, optimum)}); "
                      + (f"found at sample {hit}" if hit else "not found"))
     lines.append(_ranking_text([run]))
@@ -552,13 +581,13 @@ def _compare_report(folder: str, out: str) -> list[str]:
             taus.setdefault(r.algo, []).append((xs, ts))
     written = []
     p = os.path.join(out, "best_so_far.png")
-    plot_best_so_far(p, curves, optimum, f"best so far (mean, 10-90 % band): {label}")
+    plot_best_so_far(p, curves, optimum, f"best so far (mean, 10-90 % band): {label}", ylabel=_ylabel(runs[0]))
     written.append(p)
     if taus:
         p = os.path.join(out, "ranking.png")
         _plot_ranking(p, taus, f"meta-DNN ranking quality: {label}")
         written.append(p)
-    best_run = max((r for r in runs if r.best_index() is not None), key=lambda r: r.accuracy[r.best_index()],
+    best_run = max((r for r in runs if r.best_index() is not None), key=lambda r: r.values()[r.best_index()],
                    default=None)
     lines = [f"compare: {os.path.abspath(folder)}", f"space: {label}, budget {summary.get('budget')}, "
              f"seeds {len(summary.get('seeds', []))}, {len(runs)} run folders"]
@@ -572,13 +601,14 @@ def _compare_report(folder: str, out: str) -> list[str]:
         med = a.get("median_samples_to_optimum")
         regret = ", ".join(f"{k}: {v:.4f}" for k, v in a.get("regret_at", {}).items() if v is not None)
         lines.append(f"{algo:<12} {a.get('found', '?'):>3}/{len(hits):<3} "
-                     f"{'-' if mean is None else f'{mean:.1f}':>13} {'-' if med is None else f'{med:.0f}':>8}  "
+                     f"{'-' if mean is None else f'{mean:.1f}':>13} {'-' if med is None else f'{med:g}':>8}  "
                      f"{regret}")
     lines.append("")
     if best_run is not None:
         rec = best_run.records[best_run.best_index()]
         p = os.path.join(out, "best_cell.png")
-        _plot_cell(p, rec, f"best cell over all runs ({best_run.algo}, accuracy {rec['accuracy']:.4f})")
+        _plot_cell(p, rec, f"best cell over all runs ({best_run.algo}, {_measure(best_run)} "
+                           f"{best_run.values()[best_run.best_index()]:.4f})")
         written.append(p)
         lines.append(f"best cell ({best_run.algo}, {os.path.relpath(best_run.path, folder)}): "
                      + _cell_line(best_run, rec))

@@ -42,6 +42,14 @@ def test_summary_statistics_by_hand():
     assert math.isclose(a["regret_at"]["100"], (0.0 + 0.02) / 2)
     nobody = summarize({"alg": [s1]}, optimum=opt, budget=budget, space="toy", seeds=[0])["algorithms"]["alg"]
     assert nobody["found"] == 0 and nobody["mean_samples_to_optimum"] is None
+    # an evaluation of the optimum that failed is not a find; a seed with no success yet has no regret, and
+    # the mean over seeds is then undefined (not the mean of the others)
+    failed_opt = rows([0.90, None, 0.91], ["a", "OPT", "b"])
+    f = summarize({"alg": [failed_opt]}, optimum=opt, budget=3, space="toy", seeds=[0])["algorithms"]["alg"]
+    assert f["samples_to_optimum"] == [None] and f["found"] == 0
+    empty_then_found = [rows([None] * 3), rows([0.95], ["OPT"])]
+    e = summarize({"alg": empty_then_found}, optimum=opt, budget=3, space="toy", seeds=[0, 1])["algorithms"]["alg"]
+    assert e["regret_at"] == {"3": None} and e["found"] == 1
 
 
 def test_best_so_far_carries_the_last_value_and_skips_failures():
