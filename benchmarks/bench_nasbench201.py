@@ -87,7 +87,7 @@ def table(summary: dict) -> str:
              "|---|---|---|---|---|---|---|---|"]
     for algo, a in summary["algorithms"].items():
         mean = "-" if a["mean_samples_to_optimum"] is None else f"{a['mean_samples_to_optimum']:.1f}"
-        med = "-" if a["median_samples_to_optimum"] is None else f"{a['median_samples_to_optimum']:.0f}"
+        med = "-" if a["median_samples_to_optimum"] is None else f"{a['median_samples_to_optimum']:g}"
         reg = " | ".join(f"{a['regret_at'][str(k)] * 100:.3f}" for k in REGRET_AT)
         lines.append(f"| {algo} | {a['found']}/{len(summary['seeds'])} (budget {summary['budget'][algo]}) "
                      f"| {mean} | {med} | {reg} |")
