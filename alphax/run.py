@@ -690,9 +690,12 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
                  len(runlog) - state["n"])
     rows = runlog.rows[state["n"]:]
     strict = state.get("dispatch") == "inline" and all(r.get("dispatch", "inline") == "inline" for r in rows)
+    seconds = list(state.get("searcher_seconds", []))
     for row in rows:
+        t0 = time.perf_counter()
         _replay(searcher, space, row, strict=strict)
-    return searcher, state
+        seconds.append(time.perf_counter() - t0)     # the replayed rows' searcher time, as it is redone
+    return searcher, {**state, "searcher_seconds": seconds}
 
 
 def _replay(searcher: Searcher, space: SearchSpace, row: dict, *, strict: bool) -> None:

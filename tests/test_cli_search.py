@@ -58,6 +58,9 @@ def test_sigkill_then_resume_evaluates_the_same_sequence_as_an_uninterrupted_run
     rows = read_results(run)
     assert [r["n"] for r in rows] == list(range(1, 46))
     assert (run / "predictor.jsonl").exists()
+    # the rows logged after the last checkpoint were replayed: their searcher time is timed again, so the
+    # statistics cover every result
+    assert len(json.loads((run / "stats.json").read_text())["searcher_seconds"]) == 45
 
 
 def test_sigterm_checkpoints_and_resume_finishes_the_budget(tmp_path, run_cli):
