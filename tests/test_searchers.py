@@ -123,6 +123,59 @@ def test_alphax_preemptive_backup_and_correction():
     assert "tau" in searcher.metrics()
 
 
+def test_alphax_a_proposal_among_its_own_playouts_is_valued_by_its_result_alone():
+    """The proposal (the best unseen cell below the new node) is often one of the node's random playouts
+    too (always when the node has at most ``playouts`` unseen cells). Its prediction must not be among the
+    playouts' values that stay with the node: with ``leaf_value='max'`` the node would keep the
+    prediction however poor the real result; with ``'mean'`` the cell would count twice."""
+    for leaf_value in ("max", "mean"):
+        searcher = make_searcher("alphax", SPACE, rng=np.random.default_rng(2), candidates=POOL,
+                                 **{**FAST_ALPHAX, "exploit_every": 0, "mutate_every": 0, "leaf_value": leaf_value})
+        _run(searcher, 20)
+        seen, choose = [], searcher._choose
+
+        def watch(node_id, cells, idx, choose=choose, searcher=searcher):
+            mu = searcher.pool_mu.copy()
+            proposal = choose(node_id, cells, idx)
+            best = searcher.pool.index_of(proposal.cell)
+            seen.append((idx.copy(), best, mu, searcher.pending[SPACE.hash(proposal.cell)]))
+            return proposal
+
+        searcher._choose = watch
+        _run(searcher, 40)
+        among = [s for s in seen if s[1] in s[0]]
+        assert len(among) >= 5                                   # the case happens, and is checked
+        for idx, best, mu, (node_id, others, k, provisional, predicted) in among:
+            rest = mu[idx[idx != best]]
+            assert k == len(rest) == len(idx) - 1
+            expected = (rest.max() if len(rest) else -np.inf) if leaf_value == "max" else rest.sum()
+            assert others == pytest.approx(expected)
+
+
+def test_alphax_without_a_table_plays_out_only_below_the_node():
+    """Training for real (no pool): a node's playouts are new completions of it. A completion already
+    proposed is dropped, so a node whose every completion is used has none (and is marked dead), rather
+    than playouts of random cells from elsewhere in the space that the node would be credited with."""
+    space = NASBench201Space()
+    searcher = make_searcher("alphax", space, rng=np.random.default_rng(0), candidates=None,
+                             **{**FAST_ALPHAX, "init_random": 3})
+    hashes = []
+    for _ in range(12):
+        (p,) = searcher.ask(1)
+        hashes.append(space.hash(p.cell))
+        searcher.tell(p.cell, Result(0.5 + 0.4 * (int(space.hash(p.cell).encode().hex()[-6:], 16) % 1000) / 1000))
+    done = p.cell
+    node = 0
+    for action in space.action_path(done):                # the tree path of a cell already proposed
+        node = searcher.tree.add_child(node, action, space.step(searcher.tree.nodes[node].state, action))
+    searcher._grow_cands(node)
+    assert searcher._playouts(node) == ([], None)
+    parent = searcher.tree.nodes[node].parent             # one edge open: its completions are its own
+    cells, _ = searcher._playouts(parent)
+    prefix = space.action_path(done)[:-1]
+    assert cells and all(space.action_path(c)[:-1] == prefix and space.hash(c) not in hashes for c in cells)
+
+
 @pytest.mark.parametrize("options", [dict(expand_prior=False), dict(propose_best_below=False),
                                      dict(selection="uct", c=0.5, value_scale="raw"),
                                      dict(selection="uct", value_scale="percent", leaf_value="mean"),

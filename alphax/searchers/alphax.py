@@ -345,7 +345,10 @@ class AlphaXSearch(Searcher):
             cell = self.space.cell_of(mcts.rollout(node.state, self.space.actions, self.space.step, self.rng))
             if cell is None:
                 continue
-            cell = self.pool.snap(cell, self.rng)
+            if self.pool.is_pool:
+                cell = self.pool.snap(cell, self.rng)
+            elif not self.pool.is_new(cell):
+                continue        # open mode: a proposed completion is dropped, not replaced by a random cell
             if cell is not None and self.space.hash(cell) not in hashes:
                 hashes.add(self.space.hash(cell))
                 cells.append(cell)
@@ -361,7 +364,10 @@ class AlphaXSearch(Searcher):
             cands = self._alive(node_id)
             best = int(cands[np.argmax(acq[cands])])
             cell, predicted = self.pool.cells[best], float(self.pool_mu[best])
-            others, k = self._aggregate(mu), len(cells)
+            # the proposal itself may be among the random playouts: leave its prediction out, or the
+            # node keeps it after ``tell`` brings the real result (max: never below it; mean: counted twice)
+            keep = idx != best
+            others, k = self._aggregate(mu[keep]), int(keep.sum())
         else:
             j = int(np.argmax(mu + self.kappa * sd))
             cell, predicted = cells[j], float(mu[j])
