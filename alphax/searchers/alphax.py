@@ -116,6 +116,11 @@ class AlphaXSearch(Searcher):
     (``first_fit_steps``), then refit as above, warm-started, ``fit_steps`` steps. ``metrics()`` reports
     the Kendall tau of its predictions (made at proposal time) against the real results that followed.
     Failed evaluations are never trained on; in the tree they count as the worst result so far.
+
+    The proposal is often also one of its node's random playouts (always when the node has at most
+    ``playouts`` unseen cells); its prediction is then left out of the playouts' values that stay with
+    the node, which its real result replaces (it used to stay: with ``leaf_value='max'`` a poor result
+    was ignored). The measurements above predate that fix of 2026-12-04 (BENCHMARKS.md).
     """
 
     OPTION_MINIMUM = {"c": 0, "playouts": 1, "kappa": 0, "init_random": 1, "retrain_every": 1,
