@@ -168,12 +168,21 @@ def print_summary(run, summary, optimum: tuple[str, float] | None) -> int:
     from alphax.compare import reference_values
 
     value = reference_values(run.evaluator) if optimum is not None else None
+    measure = f"{best['accuracy']:.6f}"
+    if value is not None:
+        # NAS-Bench-201: a query observes one training seed, the optimum is the best mean over seeds: the
+        # best cell is the one with the best mean (as reports and summary.json measure it), not a lucky draw
+        import numpy as np
+
+        from alphax.runlog import read_results, row_values
+
+        rows = [r for r in read_results(summary.folder) if r.get("accuracy") is not None]
+        means = row_values(rows, value)
+        best = rows[int(np.argmax(means))]
+        measure = f"{float(np.max(means)):.6f} (mean over training seeds; this run observed {best['accuracy']:.6f})"
     described = _describe(run.space, best)
     suffix = "" if described == best["hash"] else f"  hash {best['hash']}"
-    # NAS-Bench-201: a query observes one training seed, the optimum is the best mean over seeds, so the
-    # best observed may lie above it
-    seed = " (one training seed)" if value is not None else ""
-    print(f"best: {best['accuracy']:.6f}{seed} at n={best['n']}  {described}{suffix}")
+    print(f"best: {measure} at n={best['n']}  {described}{suffix}")
     if optimum is not None:
         from alphax.run import note_optimum
 
