@@ -14,6 +14,7 @@ matplotlib (Agg) and networkx are imported when a report is written, not with :m
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -65,15 +66,17 @@ class RunRecord:
         where a result observes one seed) rather than by the observed accuracy."""
         return self.space == "nasbench201"
 
+    @functools.cached_property
     def values(self) -> np.ndarray:
-        """Each sample's value in the optimum's measure (see :attr:`measured_by_mean`), NaN if it failed."""
+        """Each sample's value in the optimum's measure (see :attr:`measured_by_mean`), NaN if it failed
+        (computed once: on NAS-Bench-201 it looks up every cell's mean)."""
         return row_values(self.records, _reference(self.config) if self.measured_by_mean else None)
 
     def best_so_far(self) -> np.ndarray:
         return best_so_far(self.records, value=_reference(self.config) if self.measured_by_mean else None)
 
     def best_index(self) -> int | None:
-        values = self.values()
+        values = self.values
         if not len(values) or np.all(np.isnan(values)):
             return None
         return int(np.nanargmax(values))
@@ -512,7 +515,7 @@ def _run_report(folder: str, out: str) -> list[str]:
     if best is not None:
         rec = run.records[best]
         p = os.path.join(out, "best_cell.png")
-        _plot_cell(p, rec, f"best cell ({_measure(run)} {run.values()[best]:.4f}, sample {rec.get('n', best + 1)})")
+        _plot_cell(p, rec, f"best cell ({_measure(run)} {run.values[best]:.4f}, sample {rec.get('n', best + 1)})")
         written.append(p)
         lines.append("best cell: " + _cell_line(run, rec))
     if optimum:
@@ -587,7 +590,7 @@ def _compare_report(folder: str, out: str) -> list[str]:
         p = os.path.join(out, "ranking.png")
         _plot_ranking(p, taus, f"meta-DNN ranking quality: {label}")
         written.append(p)
-    best_run = max((r for r in runs if r.best_index() is not None), key=lambda r: r.values()[r.best_index()],
+    best_run = max((r for r in runs if r.best_index() is not None), key=lambda r: r.values[r.best_index()],
                    default=None)
     lines = [f"compare: {os.path.abspath(folder)}", f"space: {label}, budget {summary.get('budget')}, "
              f"seeds {len(summary.get('seeds', []))}, {len(runs)} run folders"]
@@ -608,7 +611,7 @@ def _compare_report(folder: str, out: str) -> list[str]:
         rec = best_run.records[best_run.best_index()]
         p = os.path.join(out, "best_cell.png")
         _plot_cell(p, rec, f"best cell over all runs ({best_run.algo}, {_measure(best_run)} "
-                           f"{best_run.values()[best_run.best_index()]:.4f})")
+                           f"{best_run.values[best_run.best_index()]:.4f})")
         written.append(p)
         lines.append(f"best cell ({best_run.algo}, {os.path.relpath(best_run.path, folder)}): "
                      + _cell_line(best_run, rec))

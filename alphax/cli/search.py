@@ -165,48 +165,45 @@ def print_summary(run, summary, optimum: tuple[str, float] | None) -> int:
     if best is None:
         print("no successful evaluation")
         return 0 if summary.complete else 1
+    import numpy as np
+
     from alphax.compare import reference_values
+    from alphax.runlog import read_results, row_values
 
     value = reference_values(run.evaluator) if optimum is not None else None
     measure = f"{best['accuracy']:.6f}"
+    if optimum is not None:         # the rows in the values that define the optimum, read once for both lines
+        rows = [r for r in read_results(summary.folder) if r.get("accuracy") is not None]
+        values = row_values(rows, value)
     if value is not None:
         # NAS-Bench-201: a query observes one training seed, the optimum is the best mean over seeds: the
         # best cell is the one with the best mean (as reports and summary.json measure it), not a lucky draw
-        import numpy as np
-
-        from alphax.runlog import read_results, row_values
-
-        rows = [r for r in read_results(summary.folder) if r.get("accuracy") is not None]
-        means = row_values(rows, value)
-        best = rows[int(np.argmax(means))]
-        measure = f"{float(np.max(means)):.6f} (mean over training seeds; this run observed {best['accuracy']:.6f})"
+        i = int(np.argmax(values))
+        best = rows[i]
+        measure = f"{values[i]:.6f} (mean over training seeds; this run observed {best['accuracy']:.6f})"
     described = _describe(run.space, best)
     suffix = "" if described == best["hash"] else f"  hash {best['hash']}"
     print(f"best: {measure} at n={best['n']}  {described}{suffix}")
     if optimum is not None:
         from alphax.run import note_optimum
 
-        print(_against_optimum(summary.folder, optimum, value))
+        print(_against_optimum(rows, values, optimum, by_mean=value is not None))
         note_optimum(summary.folder, optimum)
     return 0
 
 
-def _against_optimum(folder, optimum: tuple[str, float], value) -> str:
+def _against_optimum(rows: list[dict], values, optimum: tuple[str, float], *, by_mean: bool) -> str:
     """One line: when the data set's optimum was sampled, or the regret of the best cell found, measured
-    in the values that define the optimum (``value``, from :func:`alphax.compare.reference_values`;
-    NAS-Bench-201: means over training seeds, not the one seed observed)."""
-    import numpy as np
-
-    from alphax.runlog import read_results, row_values
-
+    in the values that define the optimum (``values``, one per successful row in ``rows``, from
+    :func:`alphax.compare.reference_values`; NAS-Bench-201, ``by_mean``: means over training seeds, not
+    the one seed observed)."""
     opt_hash, opt_acc = optimum
-    rows = [r for r in read_results(folder) if r.get("accuracy") is not None]
-    kind = " (mean over training seeds)" if value is not None else ""
+    kind = " (mean over training seeds)" if by_mean else ""
     line = f"optimum of the data set: {opt_acc:.6f}{kind} (hash {opt_hash}): "
     hit = next((r["n"] for r in rows if r["hash"] == opt_hash), None)
     if hit is not None:
         return line + f"found at n={hit}"
-    best = float(np.max(row_values(rows, value)))
+    best = float(max(values))
     return line + f"not sampled; best cell found {best:.6f}{kind}, regret {opt_acc - best:.6f}"
 
 
