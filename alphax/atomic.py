@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-__all__ = ["write_atomic"]
+__all__ = ["write_atomic", "existing_ancestor"]
 
 
 def _umask() -> int:
@@ -42,3 +42,9 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def existing_ancestor(path: str | os.PathLike) -> Path:
+    """The nearest folder above ``path`` that exists, or a file standing where a folder of it should be
+    (what decides whether ``path`` can be written: its permissions, or that it is a file)."""
+    return next((p for p in Path(path).parents if p.exists()), Path("."))

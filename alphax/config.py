@@ -15,7 +15,7 @@ from typing import Any
 
 from alphax.errors import ConfigError
 
-__all__ = ["SearchConfig", "TrainFlag", "TRAIN_FLAGS", "TRAIN_OPTIONS", "DEVICES", "ALGOS", "SPACES", "EVALUATORS", "NB201_DATASETS", "DEFAULT_BUDGET"]
+__all__ = ["SearchConfig", "TrainFlag", "TRAIN_FLAGS", "TRAIN_FLAG_OF", "TRAIN_OPTIONS", "DEVICES", "ALGOS", "SPACES", "EVALUATORS", "NB201_DATASETS", "DEFAULT_BUDGET"]
 
 ALGOS = ("alphax", "random", "evolution")
 SPACES = ("nasbench101", "nasbench201")
@@ -61,6 +61,8 @@ TRAIN_FLAGS = (
 """The training options of ``--evaluator train``, shared by ``alphax search``, ``run_server.py`` and
 ``run_client.py`` (defaults, in brackets, are NASBench-101's protocol: ``workers.training.TrainConfig``);
 ``--cifar DIR`` and ``--device`` complete them."""
+TRAIN_FLAG_OF = {f.key: f.flag for f in TRAIN_FLAGS}
+"""``SearchConfig.train`` key -> its command-line flag (``num_stacks`` -> ``--stacks``), for messages."""
 TRAIN_OPTIONS = tuple(f.key for f in TRAIN_FLAGS if f.key != "validation_size") + ("device",)
 """Keys of ``SearchConfig.train`` that go to ``workers.training.TrainConfig``."""
 DEVICES = ("auto", "cpu", "cuda")

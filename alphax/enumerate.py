@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from alphax import graph
-from alphax.atomic import write_atomic
+from alphax.atomic import existing_ancestor, write_atomic
 from alphax.errors import DataError
 from alphax.spec import INPUT, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT, CellSpec
 
@@ -216,7 +216,7 @@ def load_enumeration(cache: str | os.PathLike | None = None, *, workers: int | N
                 raise DataError(f"{path} is not an AlphaX enumeration cache; give --cache another file, or "
                                 f"remove it to have it recomputed there") from None
             log.warning("%s; recomputing it", exc)
-    if not os.access(_existing_parent(path), os.W_OK):
+    if not os.access(existing_ancestor(path), os.W_OK):
         log.warning("enumeration cache %s cannot be written (no write permission); the space is enumerated "
                     "without caching it", path)
     log.info("enumerating the NASBench-101 space (first run; cached in %s)", path)
@@ -228,11 +228,3 @@ def load_enumeration(cache: str | os.PathLike | None = None, *, workers: int | N
     except OSError as exc:
         log.warning("could not write the enumeration cache %s (%s)", path, exc)
     return e
-
-
-def _existing_parent(path: Path) -> Path:
-    """The nearest folder above ``path`` that exists (where its missing parents would be created)."""
-    for parent in path.parents:
-        if parent.exists():
-            return parent
-    return Path(".")

@@ -245,9 +245,8 @@ class _Farm:
         got = ready.signature
         if expected is None or got is None or got == expected:
             return
-        from alphax.config import TRAIN_FLAGS
+        from alphax.config import TRAIN_FLAG_OF as flags
 
-        flags = {f.key: f.flag for f in TRAIN_FLAGS}
         diff = []
         for key in sorted(set(expected) | set(got)):
             a, b = expected.get(key), got.get(key)

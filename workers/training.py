@@ -92,9 +92,8 @@ class TrainConfig:
     """Steps between checks of the loss for NaN/inf (each check synchronizes with the GPU)."""
 
     def __post_init__(self):
-        from alphax.config import TRAIN_FLAGS
+        from alphax.config import TRAIN_FLAG_OF as flags
 
-        flags = {f.key: f.flag for f in TRAIN_FLAGS}
         for key, (ok, what) in _RANGES.items():
             value = getattr(self, key)
             if not ok(value):
@@ -267,7 +266,7 @@ def train_cell(spec: CellSpec, data: Cifar10, config: TrainConfig = TrainConfig(
             if step >= last_epoch:
                 correct += (logits.detach().argmax(1) == y).sum()
                 seen += len(y)
-            if step + 1 == _WARM_STEPS and last_step > 2 * _WARM_STEPS:    # past compilation, autotuning
+            if step + 1 == _WARM_STEPS and last_step > 2 * _WARM_STEPS:    # past cuDNN's autotuning
                 if use_cuda:
                     torch.cuda.synchronize(device)
                 t_warm = time.perf_counter()

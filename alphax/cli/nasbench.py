@@ -61,6 +61,7 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
+    from alphax.atomic import existing_ancestor
     from alphax.errors import DataError
     from alphax.nasbench.compact import write_compact
     from alphax.nasbench.formats import load_table
@@ -72,8 +73,8 @@ def _convert(args: argparse.Namespace) -> int:
         raise DataError(f"{dst} is a folder; give the compact file's name, e.g. {dst / 'nasbench101.nb101'}")
     if dst.exists() and not args.force:
         raise DataError(f"{dst} already exists (use --force to overwrite it)")
-    above = next((p for p in dst.parents if p.exists()), None)
-    if above is not None and not above.is_dir():
+    above = existing_ancestor(dst)
+    if not above.is_dir():
         raise DataError(f"cannot write {dst}: {above} is a file, not a folder; give another -o")
     start = time.perf_counter()
     table, fmt = load_table(src)
