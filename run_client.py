@@ -19,7 +19,7 @@ import signal
 import sys
 
 from alphax.errors import AlphaXError, ConfigError
-from workers.protocol import abort_job, exit_without_finalize
+from workers.protocol import abort_job, exit_without_finalize, launcher_mismatch
 
 __all__ = ["build_parser", "make_space_and_evaluator", "main"]
 
@@ -130,8 +130,10 @@ def _start_and_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format=f"%(asctime)s client {rank} %(levelname)s %(name)s: %(message)s")
     if rank == 0:
-        print("run_client.py: error: rank 0 is the server; start run_server.py first: "
-              "mpiexec -n 1 python run_server.py ... : -n K python run_client.py ...", file=sys.stderr)
+        print("run_client.py: error: " + (launcher_mismatch(MPI.COMM_WORLD)
+                                          or "rank 0 is the server; start run_server.py first: "
+                                             "mpiexec -n 1 python run_server.py ... : -n K python run_client.py ..."),
+              file=sys.stderr)
         abort_job(MPI.COMM_WORLD, 2)   # the other clients would wait for a server forever
         return 2
     log.debug("client %d: loading the space and the evaluator", rank)

@@ -30,7 +30,7 @@ from pathlib import Path
 from alphax import logfile
 from alphax.errors import AlphaXError
 from alphax.progress import LOG_EVERY, MODES
-from workers.protocol import abort_job
+from workers.protocol import abort_job, launcher_mismatch
 from workers.server import HEARTBEAT_TIMEOUT
 
 __all__ = ["build_parser", "main"]
@@ -110,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         with stop:                       # from before the run opens: a signal while it replays is kept for the loop
             try:
                 if comm.Get_size() < 2:      # before the run folder exists: nothing to leave behind
-                    raise FarmError("no clients: launch with 'mpiexec -n 1 python run_server.py ... : "
-                                    "-n K python run_client.py ...' (K >= 1)")
+                    raise FarmError(launcher_mismatch(comm)
+                                    or "no clients: launch with 'mpiexec -n 1 python run_server.py ... : "
+                                       "-n K python run_client.py ...' (K >= 1)")
                 run = open_run(args)
             except BaseException:
                 stop_clients(comm, "the server could not start")

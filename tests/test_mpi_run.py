@@ -5,6 +5,7 @@ killed whole if it overruns."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -293,6 +294,24 @@ def test_a_server_without_clients_refuses_before_making_the_run_folder(tmp_path)
                           cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "run_server.py: error: no clients: launch with 'mpiexec" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("script", ["run_server.py", "run_client.py"])
+def test_an_mpiexec_of_another_mpi_is_named_as_the_cause(tmp_path, script):
+    """An mpiexec of another MPI than mpi4py's starts every process alone (a world of 1, each rank 0),
+    with its own launcher's size in the environment (here Open MPI's, beside our MPICH): the error says
+    so and names the mpiexec to use, instead of 'no clients'."""
+    import subprocess
+
+    out = tmp_path / "run"
+    args = ["--budget", "3", "--out", str(out)] if script == "run_server.py" else ["--evaluator", "table"]
+    proc = subprocess.run([sys.executable, script, *args], cwd=Path(__file__).parents[1], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "OMPI_COMM_WORLD_SIZE": "3"})
+    assert proc.returncode in (1, 2), proc.stderr
+    assert (f"{script}: error: mpiexec started 3 processes (OMPI_COMM_WORLD_SIZE=3) but MPI sees 1: the mpiexec "
+            "on PATH" in proc.stderr and "does not belong to the MPI that mpi4py uses (MPICH" in proc.stderr
+            and "launch with " in proc.stderr), proc.stderr
+    assert "no clients" not in proc.stderr and "Traceback" not in proc.stderr and not out.exists()
 
 
 def test_a_resume_whose_budget_is_already_reached_saves_it(tmp_path):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -177,3 +178,27 @@ def abort_job(comm, code: int) -> None:
     flush_logs()
     time.sleep(ABORT_GRACE)
     comm.Abort(code)
+
+
+LAUNCHER_SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")
+"""Where MPICH's Hydra (and other PMI launchers) and Open MPI's mpiexec tell a process how many they started."""
+
+
+def launcher_mismatch(comm) -> str | None:
+    """Why the job looks like a world of one process, when the launcher started more: ``mpiexec`` on PATH
+    belongs to another MPI than the one mpi4py uses, so every process starts alone (rank 0 of 1). None
+    when the sizes agree or no launcher says.
+    """
+    size = comm.Get_size()
+    for var in LAUNCHER_SIZE_VARS:
+        started = os.environ.get(var, "")
+        if started.isdigit() and int(started) > size:
+            from mpi4py import MPI
+
+            library = MPI.Get_library_version().strip().splitlines()[0].strip()
+            own = os.path.join(sys.prefix, "bin", "mpiexec")
+            which = own if os.access(own, os.X_OK) else "the mpiexec of that MPI"
+            return (f"mpiexec started {started} processes ({var}={started}) but MPI sees {size}: the mpiexec "
+                    f"on PATH ({shutil.which('mpiexec') or 'none'}) does not belong to the MPI that mpi4py uses "
+                    f"({' '.join(library.split())}); launch with {which}")
+    return None
