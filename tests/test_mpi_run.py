@@ -335,3 +335,22 @@ def test_a_resume_whose_budget_is_already_reached_saves_it(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert f"run folder: {out} (10 of 10 cells" in proc.stdout
     assert json.loads((out / "config.json").read_text())["budget"] == 10 and len(rows_of(out)) == 10
+
+
+def test_the_gpu_farm_check_script_runs_its_stop_and_resume_on_a_cpu(tmp_path):
+    """``benchmarks/gpu_farm_check.sh`` (run on GPUs, BENCHMARKS.md) in its CPU form: a real farm of two
+    training clients stopped by SIGTERM and resumed ends with its 8 unique cells; a used folder is refused."""
+    import subprocess
+
+    env = {**os.environ, "DEVICE": "cpu", "TINY": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    script = Path(__file__).parents[1] / "benchmarks" / "gpu_farm_check.sh"
+    proc = subprocess.run(["bash", str(script), "2", str(tmp_path)], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["rows"] == summary["unique"] == 8 and summary["failed"] == 0 and summary["devices"] == ["cpu"]
+    assert "SIGTERM to mpiexec with" in proc.stdout and "resumed job: exit 0" in proc.stdout
+    again = subprocess.run(["bash", str(script), "2", str(tmp_path)], capture_output=True, text=True, env=env,
+                           timeout=60)
+    assert again.returncode == 2 and "exists: give a new WORKDIR" in again.stderr
