@@ -20,7 +20,6 @@ server logged during the run.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
@@ -64,13 +63,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dispatches of a job before it is recorded as failed (default %(default)s)")
     g.add_argument("--startup-timeout", type=number_arg(_SECONDS, zero=False), default=600.0, metavar="SECONDS",
                    help="give up when no client is ready after this long (default %(default)s)")
-    g.add_argument("--stats", type=Path, metavar="FILE", help="write the farm's statistics (JSON) here")
+    g.add_argument("--stats", type=_stats_file, metavar="FILE",
+                   help="write the farm's statistics (JSON) here when it ends, however it ends")
     g.add_argument("--progress", choices=MODES, default="auto",
                    help="results, best so far and busy clients: a tqdm bar, a log line every "
                         f"{LOG_EVERY:.0f} s (also in the run's log.txt), or nothing; auto (default): a bar when "
                         "stderr is a terminal, which under mpiexec it is not, so log lines")
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     return p
+
+
+def _stats_file(text: str) -> Path:
+    """``--stats FILE``: checked at the start, so that a typo does not surface only when the farm ends."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder: give a file name in it")
+    if not path.absolute().parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no folder {path.absolute().parent}: create it first")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                     stats = serve(run, comm=comm, job_timeout=args.job_timeout,
                                   heartbeat_timeout=args.heartbeat_timeout, max_attempts=args.max_attempts,
                                   startup_timeout=args.startup_timeout, stop=lambda: stop.signum is not None,
-                                  progress=args.progress)
+                                  progress=args.progress, stats_file=args.stats)
                     optimum = run.evaluator.optimum() if run.config.evaluator == "table" else None
             finally:
                 run.close()
@@ -142,8 +152,6 @@ def main(argv: list[str] | None = None) -> int:
         # on disk before the abort, whatever mpiexec passes on of the console's last lines
         logfile.append(run.folder, ending, level=logging.WARNING if code > 128 else logging.ERROR,
                        name="run_server")
-    if stats is not None and args.stats:
-        args.stats.write_text(json.dumps(stats.to_json(), indent=1))
     if not code:
         from alphax.cli.search import print_summary
         from alphax.run import RunSummary

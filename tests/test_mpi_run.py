@@ -95,7 +95,8 @@ def test_sigterm_to_the_server_records_checkpoints_and_ends_the_job(tmp_path, ta
 
     out = tmp_path / "run"
     clients = ["run_client.py", "--evaluator", "table", *table, "--simulate-time", 5e-5]
-    proc = start((1, server(table, out, "--budget", 200, "--checkpoint-every", 1000)), (2, clients))
+    proc = start((1, server(table, out, "--budget", 200, "--checkpoint-every", 1000, "--stats", tmp_path / "farm.json")),
+                 (2, clients))
     deadline = time.monotonic() + 120
     while len(rows_of(out)) < 20 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
@@ -110,6 +111,8 @@ def test_sigterm_to_the_server_records_checkpoints_and_ends_the_job(tmp_path, ta
     rows = rows_of(out)
     assert 20 <= len(rows) < 200 and checkpoint_info(out / LATEST)["n"] == len(rows)  # none between saves
     assert "interrupted by SIGTERM" in (out / "log.txt").read_text()
+    stats = json.loads((tmp_path / "farm.json").read_text())     # --stats however the farm ends
+    assert stats["results"] == len(rows) and stats["clients"] == 2
     proc = mpiexec((1, ["run_server.py", "--resume", out]), (2, clients), timeout=180)
     assert proc.returncode == 0, proc.stdout[-3000:]
     after = rows_of(out)
@@ -222,7 +225,7 @@ def test_every_client_lost_ends_the_server_with_its_message(tmp_path):
     and exits 1; the run folder stays, ready to resume."""
     table = ["--space", "nasbench201", "--dataset", "cifar10"]
     out = tmp_path / "run"
-    proc = mpiexec((1, server(table, out, "--budget", 10, "--job-timeout", 1)),
+    proc = mpiexec((1, server(table, out, "--budget", 10, "--job-timeout", 1, "--stats", tmp_path / "farm.json")),
                    (1, ["run_client.py", "--evaluator", "table", *table, "--simulate-time", 1000]),
                    keep_alive=False, timeout=120)
     assert proc.returncode != 0
@@ -232,6 +235,8 @@ def test_every_client_lost_ends_the_server_with_its_message(tmp_path):
     log = (out / "log.txt").read_text()     # the reason is on disk before the abort, whatever the console kept
     assert "INFO workers.server: client 1 ready" in log
     assert "ERROR run_server: run_server.py: error: every client (1) is lost" in log.splitlines()[-1]
+    stats = json.loads((tmp_path / "farm.json").read_text())
+    assert stats["results"] == 0 and stats["lost"] == [1] and stats["timed_out"] == 1
 
 
 @pytest.mark.parametrize("keep_alive", [False, True], ids=["auto-cleanup", "disable-auto-cleanup"])
@@ -294,6 +299,17 @@ def test_a_server_without_clients_refuses_before_making_the_run_folder(tmp_path)
                           cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "run_server.py: error: no clients: launch with 'mpiexec" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and not out.exists()
+
+
+def test_a_stats_file_that_could_not_be_written_is_refused_at_the_start(tmp_path):
+    import subprocess
+
+    for stats, message in ((tmp_path / "no" / "farm.json", "no folder"), (tmp_path, "is a folder")):
+        proc = subprocess.run([sys.executable, "run_server.py", "--budget", "3", "--out", str(tmp_path / "run"),
+                               "--stats", str(stats)], cwd=Path(__file__).parents[1], capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 2 and "run_server.py: error: argument --stats: " in proc.stderr, proc.stderr
+        assert message in proc.stderr and not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("script", ["run_server.py", "run_client.py"])

@@ -34,14 +34,17 @@ The loop, with non-blocking probes only (so a dead client is detected by its job
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
+import os
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
+from alphax.atomic import write_atomic
 from alphax.errors import AlphaXError
 from alphax.searchers.base import Proposal, Result
 from workers.protocol import CannotStart, Heartbeat, Job, Leaving, Ready, Reply, Stop, Tag
@@ -464,7 +467,7 @@ def stop_clients(comm, reason: str, *, finalize: bool = True, lost=(), wait: flo
 
 def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout: float | None = HEARTBEAT_TIMEOUT,
           max_attempts: int = 2, startup_timeout: float = 600.0, stop: Callable[[], bool] | None = None,
-          progress: str | None = None) -> FarmStats:
+          progress: str | None = None, stats_file: str | os.PathLike | None = None) -> FarmStats:
     """Run the farm until ``run.remaining`` reaches 0 (or the searcher has nothing left to propose).
 
     ``job_timeout``: seconds a job may take (None: no limit); ``heartbeat_timeout``: seconds of silence
@@ -473,7 +476,8 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
     ``progress``: a mode of :class:`alphax.progress.Progress` (the run's results, best so far and busy
     clients; None: nothing, for runs that are not ``alphax.run`` runs). Raises
     :class:`FarmError` when it cannot go on; ``Stop`` reaches every client either way, and every
-    result received is recorded first.
+    result received is recorded first. ``stats_file``: the farm's statistics (JSON) are written there
+    however it ends (done, interrupted, an error), atomically.
     """
     from mpi4py import MPI
 
@@ -510,4 +514,10 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
                      "ignored, lost clients %s, busy %.1f%%", reason, s.results, s.failures, s.clients,
                      "" if s.clients == 1 else "s", s.wall, s.requeued, s.duplicates, s.lost or "none",
                      100 * s.busy_fraction)
+            if stats_file is not None:
+                text = json.dumps(s.to_json(), indent=1).encode()
+                try:
+                    write_atomic(stats_file, lambda f: f.write(text))
+                except OSError as exc:     # never in place of the farm's own ending
+                    log.error("could not write the farm's statistics to %s: %s", stats_file, exc)
     return farm.stats
