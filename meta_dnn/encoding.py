@@ -16,7 +16,7 @@ Two parts, concatenated by :class:`CellEncoder`:
   row of the embedding). It applies to any cell exposing ``matrix`` (upper-triangular adjacency) and
   ``ops`` (labels, first input, last output); paths get an index the first time they are seen
   (deterministic in the order cells are encoded), up to ``capacity``, after which new paths share the
-  last index.
+  last index (listed once per cell; NASBench-101 has 364 distinct paths, NAS-Bench-201 40).
 """
 
 from __future__ import annotations
@@ -160,4 +160,4 @@ class CellEncoder:
                 i = min(len(self.vocab), self.capacity - 1)
                 self.vocab[p] = i
             ids.append(i)
-        return sorted(ids)
+        return sorted(set(ids))      # past capacity, several new paths share one index: one indicator

@@ -71,8 +71,10 @@ class Predictor:
 
     # -- learning ------------------------------------------------------------------------------
     def fit(self, x: Encoded, y: np.ndarray, *, steps: int) -> float:
-        """``steps`` AdamW steps on minibatches of ``(x, y)`` (y: accuracies, shape ``(N,)``), each member
-        with its own Poisson(1) bootstrap weights. Where ``x`` has ``variants``, each row of a minibatch
+        """``steps`` AdamW steps on minibatches of ``(x, y)`` (y: accuracies, shape ``(N,)``); each member
+        weights each minibatch row by its own Poisson(1) draw, redrawn every minibatch (online bagging's
+        noise, not a bootstrap fixed per member: over a fit every row weighs about 1 in every member, so
+        the members differ by their initialisation and these draws; a fixed bootstrap searched worse). Where ``x`` has ``variants``, each row of a minibatch
         is one of its cell's forms drawn at random (augmentation: the model learns that they are the
         same cell). Returns the last minibatch loss."""
         y = self._to_target(np.asarray(y, dtype=np.float64))

@@ -59,6 +59,16 @@ def test_encoder_shapes_and_shared_vocabulary():
     assert np.array_equal(again.paths, x.paths)
 
 
+def test_paths_past_the_vocabulary_capacity_share_one_index_listed_once():
+    rng = np.random.default_rng(0)
+    cells = [SPACE.random_cell(rng) for _ in range(100)]
+    enc = CellEncoder(SPACE, capacity=8)
+    x = enc.encode(cells)
+    rows = [r[r < enc.num_paths].tolist() for r in x.paths]
+    assert all(len(r) == len(set(r)) for r in rows) and max(max(r) for r in rows if r) == 7
+    assert sum(7 in r for r in rows) > 10            # the shared index is in use
+
+
 def test_encoded_variants_concat_and_take():
     """Each row keeps its own forms (SearchSpace.feature_variants) through concat and take."""
     rng = np.random.default_rng(4)
