@@ -90,6 +90,18 @@ class CandidateSet:
                 self.seen[i] = True
                 self._unseen_count -= 1
 
+    def unmark(self, h: str) -> None:
+        """Forget that the cell of hash ``h`` was proposed (a proposal withdrawn, never evaluated): it may
+        be proposed again."""
+        if h not in self.proposed:
+            return
+        self.proposed.discard(h)
+        if self.is_pool:
+            i = self.index.get(h)
+            if i is not None and self.seen[i]:
+                self.seen[i] = False
+                self._unseen_count += 1
+
     # -- the rule ------------------------------------------------------------------------------
     def random(self, rng: np.random.Generator) -> Any | None:
         """A uniformly drawn unseen cell: uniform over unseen pool cells, or ``space.random_cell``

@@ -121,7 +121,8 @@ def select_guided(tree: Tree, legal_actions: Callable[[int], Sequence[Hashable]]
 
     A child's value blends its backed-up mean ``q`` (``n`` visits) with a model's estimate ``v`` of the
     action (``action_values``, e.g. a value network's), counted as ``prior_visits`` visits:
-    ``(n * q + prior_visits * v) / (n + prior_visits)``, plus ``c * sqrt(2 ln N / (n + 1))``. So an untried
+    ``(n * q + prior_visits * v) / (n + prior_visits)`` (``v`` alone while ``n + prior_visits`` is 0: with
+    ``prior_visits=0`` the model values untried actions only), plus ``c * sqrt(2 ln N / (n + 1))``. So an untried
     action is valued by the model instead of having to be tried once first (AlphaZero's use of a value
     network; Silver et al. 2017), and a tree with many actions per node goes where the values are good.
     None when the root has no action left."""
@@ -138,7 +139,8 @@ def select_guided(tree: Tree, legal_actions: Callable[[int], Sequence[Hashable]]
             child = node.children.get(a)
             n = tree.nodes[child].visits if child is not None else 0
             q = normalize(tree.nodes[child].q) if n else 0.0
-            score = (n * q + prior_visits * v) / (n + prior_visits) + c * math.sqrt(explore / (n + 1))
+            blend = v if n + prior_visits == 0 else (n * q + prior_visits * v) / (n + prior_visits)
+            score = blend + c * math.sqrt(explore / (n + 1))
             if score > best:
                 best, picks = score, [i]
             elif score == best:

@@ -695,6 +695,12 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
         t0 = time.perf_counter()
         _replay(searcher, space, row, strict=strict)
         seconds.append(time.perf_counter() - t0)     # the replayed rows' searcher time, as it is redone
+    # a farm's checkpoint holds the jobs it had out (asked ahead, being evaluated); those never logged are
+    # taken back, so that they are proposed again (inline, nothing is out between results)
+    lost = searcher.withdraw_untold({r["hash"] for r in runlog.rows})
+    if lost:
+        log.info("%s: %d proposal%s out for evaluation when the run stopped never came back; taken back, to be "
+                 "proposed again", folder, len(lost), "" if len(lost) == 1 else "s")
     return searcher, {**state, "searcher_seconds": seconds}
 
 

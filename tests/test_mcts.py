@@ -127,6 +127,11 @@ def test_select_guided_blends_model_values_with_backed_up_means():
     assert select(10.0) == (0, "d")
     values[0]["d"] = -20.0
     assert select(10.0) == (c, None)                      # c: 0.5 + 14.8 beats a's 9.09 and d's -5.2
+    # prior_visits=0: a tried action by its mean alone, an untried one (0 + 0 weights) by the model's value
+    values[0]["d"] = 0.85
+    assert select(0.0, prior_visits=0.0) == (b, None)     # b 0.9 > d 0.85 > a 0.8 > c 0.5
+    values[0]["d"] = 0.95
+    assert select(0.0, prior_visits=0.0) == (0, "d")
 
 
 def test_select_guided_stops_at_a_terminal_node_and_none_when_the_root_has_no_action():

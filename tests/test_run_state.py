@@ -208,6 +208,33 @@ def test_resume_after_a_crash_replays_the_log_and_continues_the_same_sequence(tm
     assert resume(folder, budget=40) == reference
 
 
+@pytest.mark.parametrize("algo", ["alphax", "evolution"])
+def test_a_farms_jobs_out_when_it_stopped_are_proposed_again_on_resume(tmp_path, caplog, algo):
+    """The MPI server asks ahead and records results as they come: its checkpoint at a stop holds
+    proposals whose results never came. On resume they are taken back (AlphaX: their provisional
+    backups too), so that they may be proposed again."""
+    options = {"alphax": {"init_random": 5, "first_fit_steps": 20, "fit_steps": 5, "members": 2, "hidden": 8,
+                          "exploit_every": 0, "mutate_every": 0},
+               "evolution": {"population_size": 10, "tournament_size": 3}}[algo]
+    run = create_run(cfg(algo=algo, searcher_options=options, checkpoint_every=1000), tmp_path / "run",
+                     dispatch="mpi")
+    for p in run.searcher.ask(5):
+        run.record(p, run.evaluator.evaluate(p.cell))
+    out = run.searcher.ask(3)                    # three jobs dispatched, one comes back
+    run.record(out[0], run.evaluator.evaluate(out[0].cell))
+    run.close()                                  # the stop's checkpoint, with two jobs out
+    with caplog.at_level(logging.INFO):
+        run = resume_run(tmp_path / "run", dispatch="mpi")
+    try:
+        searcher = run.searcher
+        assert all(searcher.pool.is_new(p.cell) for p in out[1:])
+        assert "2 proposals out for evaluation when the run stopped never came back; taken back" in caplog.text
+        if algo == "alphax":
+            assert searcher.pending == {} and searcher.tree.nodes[0].visits == 1    # the one tree result
+    finally:
+        run.close()
+
+
 def test_resume_from_the_previous_checkpoint_when_the_latest_is_corrupt(tmp_path, caplog):
     reference = search(cfg(), tmp_path / "ref")
     folder = tmp_path / "run"

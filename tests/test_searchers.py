@@ -100,6 +100,39 @@ def test_pickle_round_trip_continues_identically(name):
     assert _run(searcher, 25, batch=2) == _run(clone, 25, batch=2)
 
 
+@pytest.mark.parametrize("name", ALGOS)
+def test_proposals_never_told_are_taken_back_and_may_be_proposed_again(name):
+    """The jobs a farm had out when it stopped: ``withdraw_untold`` (on resume) takes them back."""
+    pool = POOL[:60]
+    searcher = _make(name, pool=pool)
+    told = set(_run(searcher, 20))
+    out = searcher.ask(3)
+    searcher.tell(out[0].cell, Result(_accuracy(out[0].cell)))
+    told.add(out[0].cell.hash)
+    lost = searcher.withdraw_untold(told)
+    assert lost == sorted(p.cell.hash for p in out[1:])
+    assert all(searcher.pool.is_new(p.cell) for p in out[1:]) and len(searcher.pool) == 60 - 21
+    assert searcher.withdraw_untold(told) == []
+    rest = _run(searcher, 100, batch=2)           # the pool is exhausted with them, once each
+    assert sorted(told | set(rest)) == sorted(c.hash for c in pool) and not told & set(rest)
+
+
+def test_alphax_a_withdrawn_proposal_leaves_no_trace_in_the_tree():
+    searcher = make_searcher("alphax", SPACE, rng=np.random.default_rng(1), candidates=POOL,
+                             **{**FAST_ALPHAX, "exploit_every": 0, "mutate_every": 0})     # tree only
+    told = set(_run(searcher, 20))
+    stats = [(n.visits, n.value_sum) for n in searcher.tree.nodes]
+    out = searcher.ask(3)
+    assert searcher.tree.nodes[0].visits == stats[0][0] + 3 and len(searcher.pending) == 3
+    assert searcher.withdraw_untold(told) == sorted(p.cell.hash for p in out)
+    assert searcher.pending == {}
+    for node, (visits, value) in zip(searcher.tree.nodes, stats):
+        assert node.visits == visits and node.value_sum == pytest.approx(value)
+    assert all(n.visits == 0 for n in searcher.tree.nodes[len(stats):])     # nodes the three expanded
+    alive = set(searcher._alive(0).tolist())
+    assert all(searcher.pool.index_of(p.cell) in alive for p in out)        # the trie offers them again
+
+
 def test_unknown_searcher_name():
     with pytest.raises(ValueError, match="unknown searcher"):
         make_searcher("bogus", SPACE, rng=np.random.default_rng(0))

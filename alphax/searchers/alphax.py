@@ -435,6 +435,26 @@ class AlphaXSearch(Searcher):
         if len(self.accs) >= self.init_random and (not self.trained or self._since_fit >= due):
             self._fit()
 
+    def _withdraw(self, h: str) -> None:
+        """Take back an outstanding proposal: undo its provisional backup (a visit and its value) and let its
+        cell be proposed again (the per-node caches of unseen cells are rebuilt, and the nodes on its build
+        path live again)."""
+        entry = self.pending.pop(h, None)
+        if entry is not None and entry[0] is not None:
+            mcts.backup(self.tree, entry[0], entry[3], visits=-1)
+        self.pool.unmark(h)
+        i = self.pool.index.get(h) if self.pool.is_pool else None
+        if self.trie and i is not None:
+            self.node_cands = [np.arange(len(self.pool.cells))] + [None] * (len(self.tree.nodes) - 1)
+            node = self.tree.nodes[0]
+            node.dead = False
+            for action in self.space.action_path(self.pool.cells[i]):
+                child = node.children.get(action)
+                if child is None:
+                    break
+                node = self.tree.nodes[child]
+                node.dead = False
+
     def _fit(self) -> None:
         from meta_dnn import Encoded, kendall_tau
 

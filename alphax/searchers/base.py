@@ -7,7 +7,7 @@ import math
 import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Collection
 
 __all__ = ["Proposal", "Result", "Searcher", "check_options"]
 
@@ -54,6 +54,19 @@ class Searcher(ABC):
     def metrics(self) -> dict:
         """Diagnostics for the run log (e.g. the predictor's ranking quality); empty by default."""
         return {}
+
+    def withdraw_untold(self, told: Collection[str]) -> list[str]:
+        """Take back every proposal whose cell's hash is not in ``told``: the jobs a farm still had out
+        when it stopped, which no result will ever report. Each may be proposed again. Returns their
+        hashes, sorted. The searchers keep their proposals in ``self.pool`` (a ``CandidateSet``)."""
+        lost = sorted(self.pool.proposed - set(told))
+        for h in lost:
+            self._withdraw(h)
+        return lost
+
+    def _withdraw(self, h: str) -> None:
+        """Take back the outstanding proposal of hash ``h``; a searcher with state per proposal extends it."""
+        self.pool.unmark(h)
 
 
 _SKIP = ("self", "space", "rng", "candidates")
