@@ -35,7 +35,10 @@ class AlphaXSearch(Searcher):
     playouts' predictions (``leaf_value='max'``: the larger of the two; ``'mean'``: their average, the
     paper's); it is **backed up** at once with the proposal's *predicted* value in place of the real
     result (preemptive backup: ``ask(n)`` with n outstanding proposals spreads them over the tree) and
-    **corrected** when ``tell`` brings the real result (visits are not counted twice).
+    **corrected** when ``tell`` brings the real result (visits are not counted twice). Backed-up values
+    keep the predictions of the meta-DNN that made them (raw accuracies, standardized only when the
+    policy reads them); they are not re-scored after a refit, as in the paper. The guided policy's
+    model value of an action (below) always comes from the latest fit.
 
     Tree policy. ``selection='uct'`` is the paper's: UCT (eq. 1, ``c=mcts.UCT_C=0.5`` on raw
     accuracies, ``value_scale='raw'``) among the children once every action of a node has been tried
