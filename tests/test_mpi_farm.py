@@ -91,6 +91,20 @@ def test_the_job_ends_at_once_when_a_lost_client_is_still_running(tmp_path):
     assert len(rows) == 20 and len({r["hash"] for r in rows}) == 20 and not any(r["error"] for r in rows)
 
 
+def test_a_lost_client_still_sending_heartbeats_stays_lost(tmp_path):
+    """Client 2 hangs on a job past its 1 s deadline while its heartbeat thread goes on (every 0.5 s):
+    its heartbeats do not bring it back, so the job still ends right after the budget, not when the
+    hung evaluation would end."""
+    t0 = time.perf_counter()
+    proc, rows, stats = farm(tmp_path, server_args=["--budget", 20, "--job-timeout", 1, "--heartbeat-timeout", 3],
+                             timeout=90, client_args=["--fault", "hang", "--fault-rank", 2, "--fault-job", 2,
+                                                      "--fault-hang", 60, "--simulate-time", 1e-4])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert time.perf_counter() - t0 < 45
+    assert "client 2 is back" not in proc.stdout and stats["lost"] == [2], stats
+    assert len(rows) == 20 and len({r["hash"] for r in rows}) == 20
+
+
 def test_a_slow_client_that_keeps_sending_heartbeats_is_not_lost(tmp_path):
     """A job of 4 s with a heartbeat timeout of 1.5 s: the heartbeats (every 0.25 s) keep the client."""
     proc, rows, stats = farm(tmp_path, server_args=["--budget", 20, "--heartbeat-timeout", 1.5],

@@ -162,8 +162,9 @@ class _Farm:
         wait = 0.0
         while not self._done():
             if self.stop is not None and self.stop():
-                log.warning("stopping: %d results recorded, %d jobs in flight dropped (they are proposed "
-                            "again on --resume)", self.stats.results + self.recording_count + len(self.accepted),
+                log.warning("stopping: %d results recorded, %d open jobs dropped (%d being evaluated, the others "
+                            "asked ahead or requeued; they are proposed again on --resume)",
+                            self.stats.results + self.recording_count + len(self.accepted), len(self.open),
                             len(self.assigned))
                 raise KeyboardInterrupt
             t0 = time.perf_counter()
@@ -191,7 +192,9 @@ class _Farm:
             source, tag = status.Get_source(), status.Get_tag()
             msg = self.comm.recv(source=source, tag=tag)
             got = True
-            if source in self.lost:
+            if source in self.lost and tag == Tag.REPLY:
+                # only an answer brings a lost client back: one past its deadline still sends heartbeats
+                # from its second thread while its evaluation hangs
                 log.warning("client %d is back (it was lost)", source)
                 self.lost.discard(source)
             if tag == Tag.READY and isinstance(msg, Ready):
@@ -411,7 +414,7 @@ class _Farm:
             row = self.run.record(proposal, result)
             self.stats.record_seconds += time.perf_counter() - t0
             self.stats.results += 1
-            self.stats.failures += result.failed
+            self.stats.failures += row["accuracy"] is None     # as logged: a non-finite accuracy fails too
             if self.progress is not None:
                 self.progress.update(row, **self._progress_extra())
         self.record_times.append(time.perf_counter() - start)

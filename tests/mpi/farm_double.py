@@ -85,12 +85,13 @@ class RunDouble:  # noqa: D101 - the farm's view of alphax.run
 
     def record(self, proposal, result):
         self.n += 1
-        self.log.write(json.dumps({"n": self.n, "hash": proposal.cell.hash, "accuracy": result.accuracy,
-                                   "seconds": result.seconds, "worker": result.worker, "error": result.error,
-                                   "info": result.info}) + "\n")
+        row = {"n": self.n, "hash": proposal.cell.hash, "accuracy": result.accuracy, "seconds": result.seconds,
+               "worker": result.worker, "error": result.error, "info": result.info}
+        self.log.write(json.dumps(row) + "\n")
         self.log.flush()
         os.fsync(self.log.fileno())
         self.searcher.tell(proposal.cell, result)
+        return row
 
 
 def main() -> int:
