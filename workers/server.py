@@ -70,7 +70,9 @@ class FarmStats:
     """What the farm did. ``busy`` maps a client rank to its seconds on jobs; ``server_seconds`` is the
     dispatch loop's own work (receiving, asking, dispatching), without waiting; ``ask_seconds`` is the
     part in the searcher's ``ask``; ``record_seconds`` is the recorder thread's time in ``run.record``
-    (log, tell, checkpoint), which overlaps the loop."""
+    (log, tell, checkpoint), which overlaps the loop. ``failures``: results logged as failed;
+    ``timed_out``: jobs whose client was taken for lost (past ``--job-timeout`` or silent past
+    ``--heartbeat-timeout``); ``lost``: the clients still lost at the end."""
 
     clients: int = 0
     results: int = 0
