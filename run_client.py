@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--simulate-time", type=number_arg(zero=True), default=0.0, metavar="SCALE",
                    help="sleep the recorded training time x SCALE per cell (default 0: no sleep)")
     add_train_arguments(p)
+    p.add_argument("--startup-timeout", type=number_arg(), default=600.0, metavar="SECONDS",
+                   help="end the job when the server has not answered this client's ready message within "
+                        "SECONDS (a server that died at start; default %(default)g, 0: no limit)")
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     return p
 
@@ -124,7 +127,7 @@ def _left(rank: int, signum: int) -> None:
 def _start_and_serve(args: argparse.Namespace) -> int:
     from mpi4py import MPI
 
-    from workers.client import cannot_start, serve
+    from workers.client import ServerSilent, cannot_start, serve
 
     rank = MPI.COMM_WORLD.Get_rank()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -147,7 +150,12 @@ def _start_and_serve(args: argparse.Namespace) -> int:
         if not cannot_start(reason):       # the server ends the job with the message
             abort_job(MPI.COMM_WORLD, 1)
         return 1
-    stats = serve(evaluator, space, name=args.evaluator, signature=signature)
+    try:
+        stats = serve(evaluator, space, name=args.evaluator, signature=signature, startup_timeout=args.startup_timeout)
+    except ServerSilent as exc:
+        print(f"run_client.py (rank {rank}): error: {exc}", file=sys.stderr, flush=True)
+        abort_job(MPI.COMM_WORLD, 1)
+        return 1
     if stats.left is not None:
         _left(rank, stats.left)
     if not stats.finalize:

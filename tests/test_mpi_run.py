@@ -301,6 +301,18 @@ def test_a_server_without_clients_refuses_before_making_the_run_folder(tmp_path)
     assert "Traceback" not in proc.stderr and not out.exists()
 
 
+def test_clients_end_the_job_when_the_server_never_answers_their_ready(tmp_path):
+    """A server that died at start can be left unreaped by MPICH's Hydra, which then never ends the job;
+    here rank 0 only sleeps. The clients give up after --startup-timeout and end the job with the reason."""
+    t0 = time.monotonic()
+    silent = ["-c", "import time; from mpi4py import MPI; time.sleep(300)"]
+    proc = mpiexec((1, silent), (2, ["run_client.py", "--evaluator", "table", "--space", "nasbench201",
+                                     "--startup-timeout", 3]), timeout=120)
+    assert proc.returncode != 0 and time.monotonic() - t0 < 100, proc.stdout[-3000:]
+    assert "error: no word from the server (rank 0) in the 3 s since this client was ready (--startup-timeout)" \
+        in proc.stdout, proc.stdout[-3000:]
+
+
 def test_a_stats_file_that_could_not_be_written_is_refused_at_the_start(tmp_path):
     import subprocess
 

@@ -18,6 +18,7 @@ import time
 import traceback
 from dataclasses import dataclass, replace
 
+from alphax.errors import AlphaXError
 from alphax.searchers.base import Result
 from workers.protocol import SERVER, CannotStart, ClientError, Heartbeat, Job, Leaving, Ready, Reply, Tag
 
@@ -38,6 +39,10 @@ class ClientStats:
     """False when the server says a process was lost (exit without ``MPI_Finalize``)."""
     left: int | None = None
     """The signal (SIGTERM, SIGINT) on which this client left the farm, or None."""
+
+
+class ServerSilent(AlphaXError):
+    """No word from the server within the client's startup timeout after its ``Ready``."""
 
 
 class Leave(BaseException):
@@ -89,12 +94,14 @@ class SimulatedTime:
         return self.evaluator.candidates()
 
 
-def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signature: dict | None = None
-          ) -> ClientStats:
+def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signature: dict | None = None,
+          startup_timeout: float | None = 600.0) -> ClientStats:
     """Answer jobs from the server until a ``Stop``. ``evaluator.evaluate(cell) -> Result``;
     ``space.from_json`` turns a job's cell into the evaluator's cell; ``signature`` (sent with ``Ready``)
     says how this client evaluates, for the server to check against its run. SIGTERM or SIGINT, while
-    it waits or evaluates, makes it send ``Leaving`` and return (``left`` set; exit without finalizing)."""
+    it waits or evaluates, makes it send ``Leaving`` and return (``left`` set; exit without finalizing).
+    Raises :class:`ServerSilent` when no message comes from the server within ``startup_timeout``
+    seconds (None: no limit) of the ``Ready`` (a server that died at start)."""
     from mpi4py import MPI
 
     comm = comm if comm is not None else MPI.COMM_WORLD
@@ -109,12 +116,23 @@ def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signa
         with leave_on_signal():
             comm.send(Ready(rank=rank, host=host, evaluator=name, pid=os.getpid(), heartbeat=can_beat,
                             signature=signature), dest=SERVER, tag=Tag.READY)
+            heard = False
+            deadline = time.monotonic() + startup_timeout if startup_timeout else float("inf")
             while True:
                 while not comm.iprobe(source=SERVER, tag=MPI.ANY_TAG, status=status):
+                    if not heard and time.monotonic() > deadline:
+                        raise ServerSilent(
+                            f"no word from the server (rank {SERVER}) in the {startup_timeout:g} s since this "
+                            f"client was ready (--startup-timeout): it died or hangs at start; see its output "
+                            f"(and its run folder's log.txt), then start the job again (run_server.py --resume "
+                            f"DIR if it made its run folder)")
                     time.sleep(poll)
+                heard = True
                 tag = status.Get_tag()
                 msg = comm.recv(source=SERVER, tag=tag)
                 received = time.perf_counter()
+                if tag == Tag.ACCEPTED:
+                    continue
                 if tag == Tag.STOP:
                     wall = received - first if first is not None else 0.0
                     log.info("%s: stop (%s) after %d jobs, %d errors, busy %.1f%%", worker, msg.reason, jobs,

@@ -10,6 +10,7 @@ seconds from a second thread, so that the server tells a long training from a de
 
     client                    server
       |  ---- Ready -------->   |
+      |  <--- Accepted ------   |   (its Ready checked; a client without it in --startup-timeout ends the job)
       |  <--- Job(id) -------   |
       |  ---- Heartbeat(id) ->  |   (every job.heartbeat seconds while it evaluates)
       |  ---- Reply(id) ---->   |   (result or error, never both)
@@ -34,7 +35,7 @@ from enum import IntEnum
 
 from alphax.searchers.base import Result
 
-__all__ = ["SERVER", "Tag", "Ready", "CannotStart", "Leaving", "Job", "Heartbeat", "ClientError", "Reply", "Stop", "TAG_OF",
+__all__ = ["SERVER", "Tag", "Ready", "Accepted", "CannotStart", "Leaving", "Job", "Heartbeat", "ClientError", "Reply", "Stop", "TAG_OF",
            "flush_logs", "exit_without_finalize", "abort_job", "ABORT_GRACE"]
 
 SERVER = 0
@@ -51,6 +52,7 @@ class Tag(IntEnum):
     HEARTBEAT = 5
     CANNOT_START = 6
     LEAVING = 7
+    ACCEPTED = 8
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,14 @@ class Ready:
     """Whether this client can send heartbeats (its MPI library runs with ``MPI_THREAD_MULTIPLE``)."""
     signature: dict | None = None
     """How it evaluates (``alphax.run.evaluator_signature``); the server refuses one unlike its run's."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The server has taken the client in (its :class:`Ready` checked against the run). Until then the
+    client waits at most its ``--startup-timeout``: a server that died at start (which MPICH's Hydra may
+    not notice) would otherwise keep the job alive for ever. After it, the client waits for jobs as long
+    as the run lasts (another client's training may take hours before this one gets work or a Stop)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +156,7 @@ class Stop:
     finalize: bool = True
 
 
-TAG_OF = {Ready: Tag.READY, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP, Heartbeat: Tag.HEARTBEAT,
+TAG_OF = {Ready: Tag.READY, Accepted: Tag.ACCEPTED, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP, Heartbeat: Tag.HEARTBEAT,
           CannotStart: Tag.CANNOT_START, Leaving: Tag.LEAVING}
 """The tag each message type is sent with."""
 

@@ -47,7 +47,7 @@ from typing import Callable
 from alphax.atomic import write_atomic
 from alphax.errors import AlphaXError
 from alphax.searchers.base import Proposal, Result
-from workers.protocol import CannotStart, Heartbeat, Job, Leaving, Ready, Reply, Stop, Tag
+from workers.protocol import Accepted, CannotStart, Heartbeat, Job, Leaving, Ready, Reply, Stop, Tag
 
 __all__ = ["FarmError", "FarmStats", "serve", "stop_clients"]
 
@@ -201,6 +201,7 @@ class _Farm:
                 self.lost.discard(source)
             if tag == Tag.READY and isinstance(msg, Ready):
                 self._check_signature(source, msg)        # a client that evaluates unlike the run is refused
+                self.comm.send(Accepted(), dest=source, tag=Tag.ACCEPTED)
                 log.info("client %d ready on %s (pid %d, evaluator %s)", msg.rank, msg.host, msg.pid,
                          msg.evaluator)
                 self.confirm_run()
