@@ -317,6 +317,7 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
     if progress is None:
         progress = sys.stderr.isatty()
     best = -np.inf
+    jobs = min(jobs, len(tasks))          # a process per run at most (the pool starts them all at once)
     with tqdm(total=len(tasks), disable=not progress, unit="run", desc="compare") as bar:
         if jobs <= 1:
             for key, folder in tasks.items():

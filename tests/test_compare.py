@@ -157,6 +157,14 @@ def test_jobs_must_be_positive(tmp_path, run_cli):
     assert not (tmp_path / "cmp").exists()
 
 
+def test_more_jobs_than_runs_start_a_process_per_run_at_most(tmp_path, run_cli):
+    """--jobs 100000 for two runs: two worker processes (the pool used to fork all of them at once)."""
+    proc = run_cli("compare", "--space", "nasbench201", "--algos", "random", "--seeds", 2, "--budget", 5,
+                   "--jobs", 100000, "--out", tmp_path / "cmp", "--no-progress", timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert len(json.loads((tmp_path / "cmp" / "summary.json").read_text())["algorithms"]["random"]["wall_seconds"]) == 2
+
+
 def test_compare_on_nasbench101(tmp_path, nb101_dir, run_cli):
     out = tmp_path / "cmp"
     proc = run_cli("compare", "--space", "nasbench101", "--data", nb101_dir / "nb101_real_subset.jsonl.gz",
