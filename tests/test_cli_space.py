@@ -56,6 +56,8 @@ def test_space_params_is_nasbench_trainable_parameters(run_cli, full_records):
     _one_line_error(run_cli("space", "params", "--matrix", "[[0,0],[0,0]]", "--ops", "input,output"), "disconnected")
     _one_line_error(run_cli("space", "params", "--matrix", "[[0,1],[0,0]]", "--ops", "input,output",
                             "--stacks", "0"), "--stacks must be a positive integer")
+    _one_line_error(run_cli("space", "params", "--matrix", "[[0,1,0],[0,0,1],[0,0,0]]",
+                            "--ops", "input,conv3x3-bn-relu,output", "--stacks", "100"), "too large for torch to build")
 
 
 def test_a_reader_that_goes_away_is_not_an_error():

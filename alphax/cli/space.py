@@ -64,6 +64,13 @@ def _params(args: argparse.Namespace) -> int:
             raise ConfigError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
     from workers.network import trainable_parameters     # imports torch
 
-    print(trainable_parameters(spec, stem_channels=args.stem_channels, num_stacks=args.stacks,
-                               modules_per_stack=args.modules_per_stack, num_labels=args.num_labels))
+    try:
+        count = trainable_parameters(spec, stem_channels=args.stem_channels, num_stacks=args.stacks,
+                                     modules_per_stack=args.modules_per_stack, num_labels=args.num_labels)
+    except RuntimeError as exc:       # torch: a tensor of more than 2^63 elements, even on the meta device
+        widest = args.stem_channels * 2 ** (args.stacks - 1)
+        raise ConfigError(f"a network of --stem-channels {args.stem_channels} and --stacks {args.stacks} "
+                          f"({widest} channels in its last stack) is too large for torch to build ({exc}); "
+                          f"give fewer stacks or stem channels") from None
+    print(count)
     return 0
