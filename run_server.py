@@ -78,6 +78,8 @@ def _stats_file(text: str) -> Path:
     path = Path(text)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a folder: give a file name in it")
+    if path.exists():
+        raise argparse.ArgumentTypeError(f"{text} exists: give a new file name (nothing written is overwritten)")
     if not path.absolute().parent.is_dir():
         raise argparse.ArgumentTypeError(f"{text}: no folder {path.absolute().parent}: create it first")
     return path

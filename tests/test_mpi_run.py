@@ -316,12 +316,15 @@ def test_clients_end_the_job_when_the_server_never_answers_their_ready(tmp_path)
 def test_a_stats_file_that_could_not_be_written_is_refused_at_the_start(tmp_path):
     import subprocess
 
-    for stats, message in ((tmp_path / "no" / "farm.json", "no folder"), (tmp_path, "is a folder")):
+    (tmp_path / "kept.json").write_text("precious")
+    for stats, message in ((tmp_path / "no" / "farm.json", "no folder"), (tmp_path, "is a folder"),
+                           (tmp_path / "kept.json", "exists: give a new file name")):
         proc = subprocess.run([sys.executable, "run_server.py", "--budget", "3", "--out", str(tmp_path / "run"),
                                "--stats", str(stats)], cwd=Path(__file__).parents[1], capture_output=True,
                               text=True, timeout=120)
         assert proc.returncode == 2 and "run_server.py: error: argument --stats: " in proc.stderr, proc.stderr
         assert message in proc.stderr and not (tmp_path / "run").exists()
+    assert (tmp_path / "kept.json").read_text() == "precious"
 
 
 @pytest.mark.parametrize("script", ["run_server.py", "run_client.py"])
