@@ -576,7 +576,7 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
     try:
         with logfile.scope(handler):
             try:
-                runlog = RunLog(folder / RESULTS)
+                runlog = RunLog(folder / RESULTS, create=False)
                 if budget is not None and budget != config.budget:
                     config = config.with_budget(budget)
                     if budget < len(runlog):

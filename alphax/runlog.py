@@ -126,7 +126,9 @@ def read_results(path: str | os.PathLike) -> list[dict]:
 class RunLog:
     """Appends rows to ``results.jsonl``; each :meth:`append` is flushed and fsynced."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, create: bool = True):
+        """``create``: make the file now if it is missing (a new run); otherwise at the first append (a
+        resume, which leaves the folder as it was if it fails)."""
         self.path = Path(path)
         self.rows: list[dict] = []
         self._cut: tuple[int, int] | None = None   # (intact size, torn bytes): cut off at the first append
@@ -136,7 +138,7 @@ class RunLog:
                 log.warning("%s: ignoring a torn last line (%d bytes) left by an interrupted write; it is cut "
                             "off when the next result is written", self.path, torn)
                 self._cut = (good, torn)
-        else:
+        elif create:
             self.path.touch()
         self._file = None
 

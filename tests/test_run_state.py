@@ -267,6 +267,15 @@ def test_a_log_that_does_not_match_the_checkpoint_is_refused(tmp_path):
         resume_run(folder)
 
 
+def test_a_resume_refused_for_a_missing_results_log_creates_none(tmp_path):
+    folder = tmp_path / "run"
+    search(cfg(budget=12), folder)                          # a checkpoint at n=10
+    os.remove(folder / "results.jsonl")
+    with pytest.raises(CheckpointError, match="the results log has been cut"):
+        resume_run(folder, budget=20)
+    assert not (folder / "results.jsonl").exists()          # the folder as it was
+
+
 def test_an_existing_folder_is_never_overwritten(tmp_path, caplog):
     folder = tmp_path / "run"
     search(cfg(budget=5), folder)
