@@ -803,7 +803,8 @@ def run_search(run: Run, *, progress: bool | str | None = None, signals=(signal.
                 complete = False
                 break
             bar.update(run.record(proposal, _evaluate(run.evaluator, proposal.cell), ask_seconds=ask_seconds))
-        run.checkpoint()
+        if run.n > run.last_checkpoint:   # a resume with nothing to do keeps both checkpoints as they are
+            run.checkpoint()
         if stop.signum is not None:
             log.warning("stopped at n=%d, checkpoint written; continue with: %s", run.n,
                         continue_with or f"alphax search --resume {run.folder}")

@@ -267,6 +267,14 @@ def test_a_log_that_does_not_match_the_checkpoint_is_refused(tmp_path):
         resume_run(folder)
 
 
+def test_resuming_a_finished_run_rewrites_no_checkpoint(tmp_path):
+    folder = tmp_path / "run"
+    search(cfg(budget=15), folder)                          # checkpoints at n=10 and 15
+    saved = {name: (folder / name).read_bytes() for name in (LATEST, PREVIOUS)}
+    assert resume(folder) == search(cfg(budget=15), tmp_path / "again")
+    assert {name: (folder / name).read_bytes() for name in (LATEST, PREVIOUS)} == saved
+
+
 def test_a_resume_refused_for_a_missing_results_log_creates_none(tmp_path):
     folder = tmp_path / "run"
     search(cfg(budget=12), folder)                          # a checkpoint at n=10
