@@ -179,7 +179,8 @@ class SearchConfig:
         except FileNotFoundError:
             raise ConfigError(f"{path} not found: not a run folder") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path} is not valid JSON ({exc})") from None
+            raise ConfigError(f"{path} is not valid JSON ({exc}): the file has been altered; restore it "
+                              f"from a copy") from None
         # a run's config.json holds every key (save writes them all): one missing was edited away, and a
         # default filled in for it could silently change the run
         missing = ({"version"} | {f.name for f in fields(cls)}) - set(obj) if isinstance(obj, dict) else set()

@@ -18,6 +18,7 @@ import functools
 import json
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,7 +89,9 @@ def _read_json(path: str) -> dict:
         with open(path, encoding="utf-8") as f:
             obj = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not valid JSON ({exc})") from None
+        raise DataError(f"{path}: not valid JSON ({exc}); the file has been altered: restore it from a copy "
+                        f"(a compare folder's summary.json is rewritten by running its alphax compare command "
+                        f"again)") from None
     if not isinstance(obj, dict):
         raise DataError(f"{path}: not a JSON object (a {type(obj).__name__}); the file has been altered "
                         f"(a compare folder's summary.json is rewritten by running its alphax compare command again)")
@@ -286,11 +289,15 @@ def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: di
         # a run that stopped early keeps its last best
         grid = np.array([np.concatenate([r, np.full(n - len(r), r[-1])]) for r in runs])
         grid[~np.isfinite(grid)] = np.nan
+        if np.isnan(grid).all():          # every result failed: nothing to draw
+            continue
         x = np.arange(1, n + 1)
-        mean = np.nanmean(grid, axis=0)
+        with warnings.catch_warnings():   # steps before any run's first success are NaN in every run
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(grid, axis=0)
+            lo, hi = np.nanpercentile(grid, 10, axis=0), np.nanpercentile(grid, 90, axis=0)
         line, = ax.plot(x, mean, label=f"{algo} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
         if len(runs) > 1:
-            lo, hi = np.nanpercentile(grid, 10, axis=0), np.nanpercentile(grid, 90, axis=0)
             ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2)
     if optimum:
         ax.axhline(optimum["accuracy"], color="black", ls="--", lw=1,

@@ -56,6 +56,20 @@ def test_run_report(tmp_path, capsys):
     assert "report" not in capsys.readouterr().err
 
 
+def test_a_run_whose_every_evaluation_failed_reports_without_numpy_warnings(tmp_path, capsys):
+    import warnings
+
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 5)
+    rows = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
+    (run / "results.jsonl").write_text("".join(json.dumps({**r, "accuracy": None, "error": "boom"}) + "\n"
+                                               for r in rows))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert main(["report", str(run)]) == 0
+    _assert_png(run / "best_so_far.png")
+
+
 def test_nasbench201_reports_measure_results_by_the_cell_mean_as_the_optimum_is(tmp_path):
     """On NAS-Bench-201 a result observes one training seed and the optimum is a mean over seeds: the
     report's curve and best cell are in means (as summary.json and compare.png), so the curve never
