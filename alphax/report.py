@@ -601,6 +601,14 @@ def _compare_report(folder: str, out: str) -> list[str]:
                    default=None)
     lines = [f"compare: {os.path.abspath(folder)}", f"space: {label}, budget {summary.get('budget')}, "
              f"seeds {len(summary.get('seeds', []))}, {len(runs)} run folders"]
+    found = {algo: len(c) for algo, c in curves.items()}
+    for algo, a in summary["algorithms"].items():
+        if found.get(algo, 0) != len(a.get("samples_to_optimum", [])):
+            missing = (f"warning: summary.json counts {len(a.get('samples_to_optimum', []))} runs of {algo}, but "
+                       f"{found.get(algo, 0)} run folders of it are below {folder}: the plots show the folders, the "
+                       f"table the summary (run the alphax compare command again to redo what is missing)")
+            log.warning("%s", missing)
+            lines.append(missing)
     if optimum:
         lines.append(f"optimum: {optimum['hash']} ({_optimum_value(runs[0].config, optimum)})")
     lines.append("")

@@ -118,7 +118,12 @@ def test_compare_report(tmp_path):
     for name in ("best_so_far.png", "ranking.png", "best_cell.png"):
         _assert_png(cmp / name)
     text = (cmp / "report.txt").read_text()
-    assert "random" in text and "evolution" in text and "4 run folders" in text
+    assert "random" in text and "evolution" in text and "4 run folders" in text and "warning" not in text
+    import shutil
+    shutil.rmtree(cmp / "random" / "seed1")                 # a run folder gone: the report says so
+    assert main(["report", str(cmp)]) == 0
+    assert ("warning: summary.json counts 2 runs of random, but 1 run folders of it are below"
+            in (cmp / "report.txt").read_text())
 
 
 def test_an_altered_summary_or_config_is_one_clear_line(tmp_path, capsys):
