@@ -103,6 +103,7 @@ def test_sigterm_checkpoints_and_resume_finishes_the_budget(tmp_path, run_cli):
     (["--algo", "evolution", "--option", "population=3", "--budget", "2"], 1,
      "unknown option 'population' for RegularizedEvolution; its options are: mutation_retries, population_size"),
     (["--epochs", "3"], 1, "training options need --evaluator train"),
+    (["--option", "playouts=3", "--option", "playouts=4"], 1, "--option playouts is given more than once"),
 ])
 def test_bad_options_are_one_clear_line(tmp_path, run_cli, args, code, message):
     proc = run_cli("search", *NB201, "--out", tmp_path / "run", *args, timeout=120)

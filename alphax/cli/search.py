@@ -98,7 +98,11 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
 
         # found ($ALPHAX_NASBENCH101, ../shared): recorded, so that a resume elsewhere reads the same file
         kwargs["data"] = str(resolve_data_path(None).resolve())
-    kwargs["searcher_options"] = dict(getattr(args, "option", None) or [])
+    pairs = getattr(args, "option", None) or []
+    twice = sorted({k for k, _ in pairs if sum(k == j for j, _ in pairs) > 1})
+    if twice:
+        raise ConfigError(f"--option {twice[0]} is given more than once: give each option once")
+    kwargs["searcher_options"] = dict(pairs)
     kwargs["train"] = train
     return SearchConfig(**kwargs)
 
