@@ -74,9 +74,9 @@ class Predictor:
         """``steps`` AdamW steps on minibatches of ``(x, y)`` (y: accuracies, shape ``(N,)``); each member
         weights each minibatch row by its own Poisson(1) draw, redrawn every minibatch (online bagging's
         noise, not a bootstrap fixed per member: over a fit every row weighs about 1 in every member, so
-        the members differ by their initialisation and these draws; a fixed bootstrap searched worse). Where ``x`` has ``variants``, each row of a minibatch
-        is one of its cell's forms drawn at random (augmentation: the model learns that they are the
-        same cell). Returns the last minibatch loss."""
+        the members differ by their initialisation and these draws; a fixed bootstrap searched worse).
+        Where ``x`` has ``variants``, each row of a minibatch is one of its cell's forms drawn at random
+        (augmentation: the model learns that they are the same cell). Returns the last minibatch loss."""
         y = self._to_target(np.asarray(y, dtype=np.float64))
         q25, self.center, q75 = np.percentile(y, [25, 50, 75])
         self.scale = max((q75 - q25) / 1.349, 1e-4)

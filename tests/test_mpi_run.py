@@ -95,7 +95,8 @@ def test_sigterm_to_the_server_records_checkpoints_and_ends_the_job(tmp_path, ta
 
     out = tmp_path / "run"
     clients = ["run_client.py", "--evaluator", "table", *table, "--simulate-time", 5e-5]
-    proc = start((1, server(table, out, "--budget", 200, "--checkpoint-every", 1000, "--stats", tmp_path / "farm.json")),
+    proc = start((1, server(table, out, "--budget", 200, "--checkpoint-every", 1000,
+                            "--stats", tmp_path / "farm.json")),
                  (2, clients))
     deadline = time.monotonic() + 120
     while len(rows_of(out)) < 20 and time.monotonic() < deadline and proc.poll() is None:

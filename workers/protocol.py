@@ -35,8 +35,9 @@ from enum import IntEnum
 
 from alphax.searchers.base import Result
 
-__all__ = ["SERVER", "Tag", "Ready", "Accepted", "CannotStart", "Leaving", "Job", "Heartbeat", "ClientError", "Reply", "Stop", "TAG_OF",
-           "flush_logs", "exit_without_finalize", "abort_job", "ABORT_GRACE"]
+__all__ = ["SERVER", "Tag", "Ready", "Accepted", "CannotStart", "Leaving", "Job", "Heartbeat", "ClientError",
+           "Reply", "Stop", "TAG_OF", "flush_logs", "exit_without_finalize", "abort_job", "ABORT_GRACE",
+           "launcher_mismatch"]
 
 SERVER = 0
 """The server's rank in ``MPI.COMM_WORLD``."""
@@ -156,8 +157,8 @@ class Stop:
     finalize: bool = True
 
 
-TAG_OF = {Ready: Tag.READY, Accepted: Tag.ACCEPTED, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP, Heartbeat: Tag.HEARTBEAT,
-          CannotStart: Tag.CANNOT_START, Leaving: Tag.LEAVING}
+TAG_OF = {Ready: Tag.READY, Accepted: Tag.ACCEPTED, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP,
+          Heartbeat: Tag.HEARTBEAT, CannotStart: Tag.CANNOT_START, Leaving: Tag.LEAVING}
 """The tag each message type is sent with."""
 
 
