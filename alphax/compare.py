@@ -27,7 +27,7 @@ import numpy as np
 from alphax.config import ALGOS, SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, Interrupted
 from alphax.report import plot_best_so_far
-from alphax.runlog import best_so_far, read_results, row_values
+from alphax.runlog import best_so_far, read_results, row_values, running_best
 
 __all__ = ["CompareConfig", "REGRET_AT", "reference_values", "run_compare", "summarize"]
 
@@ -153,7 +153,7 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
             ok = np.array([r.get("accuracy") is not None for r in rows], dtype=bool)
             to_opt.append(_first((hashes == opt_hash) & ok))     # a failed evaluation of it is not a find
             within.append(_first(acc >= opt_acc - WITHIN - 1e-12))
-            curves.append(best_so_far(rows, budget, value=value))
+            curves.append(running_best(acc, budget))
         found, mean, median = _stats(to_opt)
         curves = np.array(curves)
         regret = {}

@@ -27,7 +27,7 @@ import numpy as np
 from alphax.atomic import write_atomic
 from alphax.errors import DataError
 from alphax.ranking import kendall_tau
-from alphax.runlog import best_so_far, read_results, row_values
+from alphax.runlog import read_results, row_values, running_best
 
 __all__ = ["RunRecord", "read_run", "find_runs", "write_report", "kendall_tau", "rolling_tau", "plot_best_so_far"]
 
@@ -74,7 +74,7 @@ class RunRecord:
         return row_values(self.records, _reference(self.config) if self.measured_by_mean else None)
 
     def best_so_far(self) -> np.ndarray:
-        return best_so_far(self.records, value=_reference(self.config) if self.measured_by_mean else None)
+        return running_best(self.values)
 
     def best_index(self) -> int | None:
         values = self.values

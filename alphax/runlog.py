@@ -26,7 +26,7 @@ import numpy as np
 
 from alphax.errors import DataError
 
-__all__ = ["RESULTS", "FIELDS", "read_results", "row_values", "best_so_far", "RunLog"]
+__all__ = ["RESULTS", "FIELDS", "read_results", "row_values", "best_so_far", "running_best", "RunLog"]
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,13 @@ def best_so_far(rows: list[dict], budget: int | None = None, *,
     as samples; NaN before the first success; the last value carried on when the rows end before
     ``budget``; the values are :func:`row_values`'s. Shape ``(budget,)``."""
     budget = len(rows) if budget is None else budget
-    acc = row_values(rows[:budget], value)
+    return running_best(row_values(rows[:budget], value), budget)
+
+
+def running_best(values: np.ndarray, budget: int | None = None) -> np.ndarray:
+    """:func:`best_so_far` of values already computed (:func:`row_values`, NaN for a failure)."""
+    budget = len(values) if budget is None else budget
+    acc = np.asarray(values, dtype=float)[:budget]
     out = np.full(budget, np.nan)
     if len(acc):
         filled = np.where(np.isnan(acc), -np.inf, acc)

@@ -34,12 +34,13 @@ from alphax.searchers import make_searcher
 REGRET_AT = (50, 100, 150, 300)
 
 
-def run_one(dataset: str, algo: str, seed: int, budget: int, options: dict) -> dict:
-    """One search; returns the sampled cells' mean accuracies (in order) and the optimum's index."""
+def run_one(dataset: str, algo: str, seed: int, budget: int, options: dict, *, pool: bool = True) -> dict:
+    """One search; returns the sampled cells' mean accuracies (in order) and the optimum's index. ``pool``:
+    the table's cells are the searcher's candidates (False: open mode, as when it trains for real)."""
     data = load(dataset)
     opt_cell, opt_acc = data.optimum
     rng = np.random.default_rng(seed)
-    searcher = make_searcher(algo, data.space, rng=rng, candidates=data.cells, **options)
+    searcher = make_searcher(algo, data.space, rng=rng, candidates=data.cells if pool else None, **options)
     evaluator = NASBench201TableEvaluator(data, seed=seed)
     means, found, start = [], None, time.perf_counter()
     while len(means) < budget and found is None:

@@ -17,25 +17,7 @@ import time
 import numpy as np
 
 from alphax.nasbench201 import load
-from alphax.searchers import make_searcher
-from workers.evaluators import NASBench201TableEvaluator
-
-
-def samples_to_optimum(algo: str, data, seed: int, budget: int, pool: bool) -> int | None:
-    space = data.space
-    searcher = make_searcher(algo, space, rng=np.random.default_rng(seed), candidates=data.cells if pool else None,
-                             **space.searcher_options(algo))
-    evaluator = NASBench201TableEvaluator(data, seed=seed)
-    optimum = space.hash(data.optimum[0])
-    for n in range(1, budget + 1):
-        proposals = searcher.ask(1)
-        if not proposals:
-            return None
-        cell = proposals[0].cell
-        searcher.tell(cell, evaluator.evaluate(cell))
-        if space.hash(cell) == optimum:
-            return n
-    return None
+from bench_nasbench201 import run_one
 
 
 def main() -> None:
@@ -48,7 +30,9 @@ def main() -> None:
     data = load(args.dataset)
     for mode in ("table", "open"):
         t0 = time.perf_counter()
-        hits = [samples_to_optimum(args.algo, data, s, args.budget, pool=mode == "table") for s in range(args.seeds)]
+        options = data.space.searcher_options(args.algo)
+        hits = [run_one(args.dataset, args.algo, s, args.budget, options, pool=mode == "table")["found"]
+                for s in range(args.seeds)]
         found = [h for h in hits if h is not None]
         print(json.dumps({"algo": args.algo, "dataset": args.dataset, "mode": mode, "found": f"{len(found)}/{len(hits)}",
                           "mean": float(np.mean(found)) if found else None, "per_seed": hits,
