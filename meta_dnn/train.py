@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -17,6 +18,21 @@ log = logging.getLogger(__name__)
 
 TARGETS = ("log_error", "raw")
 _EPS = 1e-6
+
+
+def _own_threads(method):
+    """Run ``method`` on the predictor's ``num_threads`` torch threads (1 by default: the small MLPs are
+    fastest, and same-seed runs identical, that way) and give the process its own setting back after:
+    a CPU training in the same process (``--evaluator train --device cpu``) keeps every thread."""
+    @functools.wraps(method)
+    def wrapped(self, *args, **kwargs):
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.config["num_threads"])
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            torch.set_num_threads(before)
+    return wrapped
 
 
 class Predictor:
@@ -47,7 +63,6 @@ class Predictor:
         self._build(seed)
 
     def _build(self, seed: int) -> None:
-        torch.set_num_threads(self.config["num_threads"])
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.model = EnsembleMLP(self.encoder.dense_dim, self.encoder.num_paths,
@@ -70,6 +85,7 @@ class Predictor:
         self.optimizer.load_state_dict(opt_state)
 
     # -- learning ------------------------------------------------------------------------------
+    @_own_threads
     def fit(self, x: Encoded, y: np.ndarray, *, steps: int) -> float:
         """``steps`` AdamW steps on minibatches of ``(x, y)`` (y: accuracies, shape ``(N,)``); each member
         weights each minibatch row by its own Poisson(1) draw, redrawn every minibatch (online bagging's
@@ -104,6 +120,7 @@ class Predictor:
         return loss_value
 
     @torch.no_grad()
+    @_own_threads
     def predict_members(self, x: Encoded) -> np.ndarray:
         """Each member's predicted accuracy, float64 ``(members, N)``."""
         self.model.eval()

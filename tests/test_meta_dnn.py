@@ -143,6 +143,33 @@ def test_predictor_pickles_and_predicts_identically():
     assert np.allclose(p.predict(x)[0], q.predict(x)[0])
 
 
+def test_the_predictor_leaves_the_process_torch_threads_as_they_were():
+    """The meta-DNN fits and predicts on one thread, and gives the setting back: an AlphaX search that
+    trains its cells on the CPU in the same process (``--evaluator train --device cpu``) used to train
+    on one thread after the first meta-DNN was built."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        rng = np.random.default_rng(4)
+        cells = [SPACE.random_cell(rng) for _ in range(16)]
+        enc = CellEncoder(SPACE)
+        x = enc.encode(cells)
+        p = Predictor(enc, seed=1, members=2, hidden=8)
+        assert torch.get_num_threads() == 3
+        seen = []
+        forward = p.model.forward
+        p.model.forward = lambda *a: seen.append(torch.get_num_threads()) or forward(*a)
+        p.fit(x, rng.uniform(0.8, 0.95, size=16), steps=2)
+        p.predict(x)
+        assert seen and set(seen) == {1}
+        assert torch.get_num_threads() == 3
+        pickle.loads(pickle.dumps(p))
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_the_predictor_learns_from_the_runs_own_results():
     """After 500 results of an AlphaX run on real cells, its tau on held-out real cells beats 0.3."""
     d = require_data("predictor learning test")
