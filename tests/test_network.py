@@ -30,6 +30,21 @@ def test_parameters_equal_nasbench_on_120_subset_cells(subset_rows):
     assert mismatches == []
 
 
+# the cell of google-research/nasbench's example.py; its module hash as google-research's own tests of
+# NASBench-101 evaluation give it (FEC: ``mock_model_spec.graph_hash``)
+EXAMPLE = CellSpec([[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 1, 0, 0],
+                    [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]],
+                   ["input", "conv1x1-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu",
+                    "maxpool3x3", "output"])
+
+
+def test_the_official_example_cell_without_data():
+    """The hash pinned with no data set at hand (the subset checks need the shared data), and the built
+    network's parameters equal the counting function's (which the 120 real cells above check)."""
+    assert EXAMPLE.hash == "28cfc7874f6d200472e1a9dcd8650aa0"
+    assert count_parameters(build_network(EXAMPLE)) == trainable_parameters(EXAMPLE)
+
+
 def test_placeholder_parameters_are_dropped():
     """Fault: nasbench-pytorch's Placeholder modules each add an unused trainable scalar."""
     from nasbench_pytorch.model import Network

@@ -217,6 +217,19 @@ def test_train_evaluator(tiny_cifar, tmp_path):
         TrainEvaluator(tmp_path / "missing")
 
 
+def test_auto_device_without_cuda_warns_that_cells_train_on_the_cpu(tiny_cifar, monkeypatch, caplog):
+    from workers.train_evaluator import TrainEvaluator
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with caplog.at_level("WARNING", logger="workers.train_evaluator"):
+        TrainEvaluator(tiny_cifar, TrainConfig(epochs=1, **{**TINY, "device": "auto"}), validation_size=100)
+    assert "no CUDA device" in caplog.text and "--device cpu" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="workers.train_evaluator"):
+        TrainEvaluator(tiny_cifar, TrainConfig(epochs=1, **TINY), validation_size=100)
+    assert "no CUDA device" not in caplog.text
+
+
 def test_training_stream_is_epochs_of_permutations_spanning_batches():
     images = torch.zeros(10, 3, 32, 32, dtype=torch.uint8)
     labels = torch.arange(10)

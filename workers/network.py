@@ -15,7 +15,8 @@ pinned by a test in ``tests/test_network.py``):
    (nasbench ``base_ops.BN_MOMENTUM``/``BN_EPSILON``).
 
 The weights are drawn as NASBench-101's (:func:`_init_like_nasbench`): convolutions normal with standard
-deviation ``1 / sqrt(fan_in)`` (TensorFlow's ``variance_scaling_initializer()``, untruncated), the
+deviation ``1 / sqrt(fan_in)``, the variance of TensorFlow's ``variance_scaling_initializer()`` (whose
+draw is a normal truncated at two standard deviations and rescaled; ours is not truncated), the
 classifier Glorot-uniform (``tf.layers.dense``'s default), biases zero, instead of nasbench-pytorch's
 default He-style init. (Its own ``tf_like=True`` does the same but cannot build on the meta device.)
 """

@@ -32,7 +32,10 @@ class TrainEvaluator(Evaluator):
     def __init__(self, cifar_dir: str | Path, config: TrainConfig = TrainConfig(), *,
                  validation_size: int = VALIDATION_SIZE):
         self.config = config
-        check_device(config.device)
+        device = check_device(config.device)
+        if config.device == "auto" and device.type == "cpu":
+            log.warning("--device auto: no CUDA device on this machine, so cells train on the CPU (NASBench-101's "
+                        "full protocol takes days per cell there); --device cpu says so and silences this")
         self.data = load_cifar10(cifar_dir, validation_size=validation_size)
         if len(self.data.train) < config.batch_size:
             raise DataError(f"the {len(self.data.train)} training images of {cifar_dir} (after the validation set) "

@@ -14,6 +14,15 @@ Every default of :class:`TrainConfig` is NASBench-101's, checked against google-
 - random crop with 4-pixel zero padding and horizontal flips; 40k train / 10k validation / 10k test;
 - batch norm with decay 0.997 and epsilon 1e-5 (see :mod:`workers.network`).
 
+Where it differs from the official run, beside the precision below (none changes how the reward is
+defined): a failed training (non-finite loss, out of memory) is a failed result at once, where the
+official code retries it up to 5 times from a fresh initialisation (the same ``--train-seed`` would
+diverge again); there is no evaluation half-way (the tables' ``halfway_*`` values), only at the end;
+validation and test accuracies count all 10,000 images (the official 39 batches of 256 count 9,984);
+batch norm's statistics are over the whole batch of 256 (the official run on 2 TPU shards normalised
+each shard's 128); ``train_accuracy`` is a running accuracy on the last epoch's augmented batches, not
+an evaluation pass.
+
 The device and precision are decided once, at the top: CUDA (the GPU picked from the local MPI rank)
 when available, with bf16 autocast; otherwise float32 on the CPU. A failure of the candidate (non-finite
 loss, out of memory, too little data) is returned as a failed :class:`Result` with its reason.
