@@ -109,6 +109,55 @@ def test_a_labelled_compact_file_is_not_picked_from_a_folder(only108_file, tmp_p
     assert paths.resolve_data_path(folder) == folder / "mine.nb101"
 
 
+def test_labelled_files_stay_labelled_whatever_their_name_or_copy(only108_file, tmp_path):
+    """A labelled fixture named like the preferred compact file is still passed over in a folder, and
+    converting it (compact to compact) keeps its label."""
+    from alphax.cli import main
+    from alphax.nasbench.compact import read_note
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    official = folder / "nasbench_only108.tfrecord"
+    official.write_bytes(only108_file.read_bytes())
+    note = "SPEED FIXTURE: GENERATED metrics; never use as data"
+    write_compact(folder / paths.COMPACT_NAME, read_official(official), note=note)
+    assert paths.resolve_data_path(folder) == official
+    copy = tmp_path / "copy.nb101"
+    assert main(["nasbench", "convert", str(folder / paths.COMPACT_NAME), "-o", str(copy)]) == 0
+    assert read_note(copy) == note
+    assert main(["nasbench", "convert", str(official), "-o", str(tmp_path / "plain.nb101")]) == 0
+    assert read_note(tmp_path / "plain.nb101") is None
+
+
+@pytest.mark.parametrize("low_bytes", [b"{", b"\x1f\x8b"])
+def test_a_tfrecord_whose_first_length_looks_like_text_or_gzip_is_a_tfrecord(tmp_path, low_bytes):
+    """The format is told by the record header's CRC first: a first record whose length begins with the
+    byte of "{" (JSON Lines) or gzip's magic (1 file in 256, or in 65,536) is still read as a TFRecord.
+    The official reader parses a record with json.loads, so padding it with spaces keeps it a record."""
+    spec = SPECS[1]
+    record = encode_record(spec.hash, 108, spec.matrix, spec.ops, trainable_parameters=1,
+                           halfway={}, final={"validation_accuracy": 0.5})
+    modulus = 256 ** len(low_bytes)
+    target = int.from_bytes(low_bytes, "little")
+    record += b" " * ((target - len(record)) % modulus)
+    path = tmp_path / "nasbench_only108.tfrecord"
+    write_records(path, [record])
+    assert path.read_bytes()[:len(low_bytes)] == low_bytes
+    assert detect_format(path) == "tfrecord"
+    assert NASBench101(path, seed=0).query(spec)["validation_accuracy"] == 0.5
+
+
+def test_more_repeats_than_a_table_holds_is_an_error_not_a_wrap(tmp_path):
+    """The repeat counts are int8: a file with 128 records of one cell at one budget (a file that repeats
+    its records; NASBench-101 has 3) is refused, naming the cell, instead of wrapping to a negative count."""
+    path = tmp_path / "cells.jsonl"
+    path.write_text(_row(SPECS[1], **{"108": [{"validation_accuracy": 0.5}] * 128}) + "\n")
+    with pytest.raises(DataError, match=f"cells.jsonl: cell {SPECS[1].hash} has 128 records at 108 epochs"):
+        NASBench101(path)
+    path.write_text(_row(SPECS[1], **{"108": [{"validation_accuracy": 0.5}] * 127}) + "\n")
+    assert len(NASBench101(path).get_metrics_from_hash(SPECS[1].hash)[1][108]) == 127
+
+
 def test_a_json_document_is_told_apart_from_json_lines(tmp_path):
     """The shared folder's nb101_full_records.json is one pretty-printed document, not data: said so, not
     "line 1 is not a cell row". A JSON Lines file with a UTF-8 byte-order mark reads as without."""

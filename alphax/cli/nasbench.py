@@ -63,7 +63,7 @@ def _query(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from alphax.atomic import existing_ancestor
     from alphax.errors import DataError
-    from alphax.nasbench.compact import write_compact
+    from alphax.nasbench.compact import read_note, write_compact
     from alphax.nasbench.formats import load_table
     from alphax.nasbench.paths import resolve_data_path
 
@@ -81,7 +81,8 @@ def _convert(args: argparse.Namespace) -> int:
     if fmt != "compact" and dst.exists() and dst.resolve() == Path(src).resolve():
         raise DataError(f"{dst} is the {fmt} source itself, which the compact file would replace; "
                         f"write it under another name")
-    write_compact(dst, table, overwrite=args.force)
+    # a labelled compact file (a speed fixture's generated metrics) stays labelled in its copy
+    write_compact(dst, table, overwrite=args.force, note=read_note(src) if fmt == "compact" else None)
     print(json.dumps({"source": str(src), "format": fmt, "output": str(dst), "cells": len(table),
                       "epochs": table.epochs.tolist(), "bytes": dst.stat().st_size,
                       "seconds": round(time.perf_counter() - start, 3)}))

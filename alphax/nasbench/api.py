@@ -9,7 +9,8 @@ missing training time adds nothing to the time counter.
 Differences from the official API, all deliberate: the repeat is drawn from an ``np.random.Generator``
 (the data set's own, seeded by ``seed``, or the ``rng`` passed to ``query``) among the repeats actually
 recorded (one in the real subset), not ``random.randint(0, 2)``; a cell without data raises
-``OutOfDomainError`` rather than ``KeyError``.
+``OutOfDomainError`` rather than ``KeyError``; an unknown op is refused wherever it is (the official
+``ModelSpec`` checks ops only after pruning, so it accepts one on a vertex that pruning removes).
 """
 
 from __future__ import annotations

@@ -40,13 +40,13 @@ def detect_format(path: str | os.PathLike) -> str:
                         f"{_EXPECTED}")
     if head.startswith(MAGIC):
         return "compact"
+    if looks_like_tfrecord(head):      # before the text tests: a record's length may begin with b"{" or gzip's bytes
+        return "tfrecord"
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()          # a UTF-8 byte-order mark is allowed
     if text.split(b"\n", 1)[0].strip() in (b"{", b"["):
         raise DataError(f"{path} is a JSON document, not JSON Lines (one cell per line): {_EXPECTED}")
     if head.startswith(b"\x1f\x8b") or text.startswith(b"{"):
         return "jsonl"
-    if looks_like_tfrecord(head):
-        return "tfrecord"
     raise DataError(f"{path} is not a NASBench-101 data file: {_EXPECTED}")
 
 

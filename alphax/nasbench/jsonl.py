@@ -54,4 +54,7 @@ def read_jsonl(path: str | os.PathLike) -> Table:
                                     f"{{hash, matrix, ops, trainable_parameters, metrics}} ({exc!r})") from None
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read line {line_no + 1} ({exc}); truncated or corrupt file?") from None
-    return builder.build()
+    try:
+        return builder.build()
+    except ValueError as exc:
+        raise DataError(f"{path}: {exc}") from None

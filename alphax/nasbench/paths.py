@@ -47,7 +47,7 @@ def _labelled(path: Path) -> bool:
 def _best_in_dir(directory: Path) -> Path | None:
     """The best data file inside ``directory``, or None."""
     first = directory / DIR_CANDIDATES[0]
-    if first.is_file():
+    if first.is_file() and not _labelled(first):
         return first
     compact = sorted(p for p in directory.glob("*" + COMPACT_SUFFIX) if p.is_file() and not _labelled(p))
     if compact:

@@ -145,7 +145,7 @@ class TableBuilder:
         self._epochs.append(int(epochs))
 
     def build(self) -> Table:
-        """Lay the records out as a :class:`Table`."""
+        """Lay the records out as a :class:`Table` (ValueError: more repeats of a cell than a table holds)."""
         n = len(self._hashes)
         cell = np.frombuffer(self._cell, np.int32) if len(self._cell) else np.zeros(0, np.int32)
         rec_epochs = np.frombuffer(self._epochs, np.int64) if len(self._epochs) else np.zeros(0, np.int64)
@@ -161,6 +161,11 @@ class TableBuilder:
         rep = np.empty(len(order), np.int64)
         rep[order] = np.arange(len(order)) - run_start
         num_rep = int(rep.max()) + 1 if len(rep) else 1
+        if num_rep > np.iinfo(np.int8).max:         # the repeat counts are int8 (NASBench-101 has 3 repeats)
+            i = int(order[np.argmax(rep[order])])
+            raise ValueError(f"cell {self._hashes[int(cell[i])]} has {num_rep} records at "
+                            f"{int(rec_epochs[i])} epochs (NASBench-101 has 3 training repeats per budget; at most "
+                            f"{np.iinfo(np.int8).max} are read): the file repeats its records; remove the copies")
         metrics = np.full((n, len(epochs), num_rep, 2, len(METRICS)), np.nan)
         metrics[cell, e_idx, rep] = values
         repeats = np.zeros((n, len(epochs)), np.int8)

@@ -154,7 +154,10 @@ def read_official(path: str | os.PathLike) -> Table:
         except (ValueError, TypeError, AttributeError, DecodeError, binascii.Error) as exc:
             raise DataError(f"{path}: record at byte offset {offset} is not a NASBench-101 row "
                             f"[hash, epochs, adjacency, ops, metrics] ({exc})") from None
-    return builder.build()
+    try:
+        return builder.build()
+    except ValueError as exc:
+        raise DataError(f"{path}: {exc}") from None
 
 
 def encode_record(module_hash: str, epochs: int, matrix: Sequence[Sequence[int]], ops: Sequence[str], *,
