@@ -2,17 +2,19 @@
 
 Two modes, chosen by whether the evaluator can only evaluate a known set of cells:
 
-* **pool** (``cells`` given, e.g. the cells of a table that have data): a proposal must be a cell of the
-  pool that was never proposed before. When a searcher's generator (a random draw, a mutation, a playout)
+* **pool** (``cells`` given: the cells of a table that have data, or the space's own for training): a
+  proposal must be a cell of the pool that was never proposed before. When a searcher's generator (a random draw, a mutation, a playout)
   yields a cell outside the pool or already proposed, :meth:`CandidateSet.snap` replaces it by the
   *unseen pool cell nearest to it* in the space's feature encoding (Hamming / L1 distance on
   :meth:`SearchSpace.features`, ties broken by the searcher's generator). On a partial table most
   generated cells have no data; snapping keeps every searcher moving to the nearest cell that has data
   instead of retrying forever, and it never stalls while an unseen pool cell remains.
-* **open** (``cells`` is None, e.g. real training): any valid cell may be proposed once; a cell already
+* **open** (``cells`` is None: training with ``--pool-size 0``; training's pool is otherwise every cell of
+  the space, ``SearchSpace.all_cells``): any valid cell may be proposed once; a cell already
   proposed is redrawn from the generator (then from ``random_cell``) until it is new.
 
-The set is plain data (numpy arrays and the pool's cells), so it pickles with its searcher.
+The set is plain data (numpy arrays and the pool's cells), so it pickles with its searcher (without what
+the cells give again: their hashes, index and features).
 """
 
 from __future__ import annotations
@@ -42,13 +44,29 @@ class CandidateSet:
         self.cells: list[Any] | None = None
         if cells is not None:
             self.cells = list(cells)
-            self.hashes = [space.hash(c) for c in self.cells]
-            self.index = {h: i for i, h in enumerate(self.hashes)}
+            self._index_pool()
             if len(self.index) != len(self.cells):
                 raise ValueError("candidate cells must be unique architectures")
-            self.features = space.features(self.cells).astype(np.float32)
             self.seen = np.zeros(len(self.cells), dtype=bool)
             self._unseen_count = len(self.cells)
+
+    _DERIVED = ("hashes", "index", "features")
+    """What :meth:`_index_pool` computes from the cells: left out of a pickle (a checkpoint) and computed
+    again when it is loaded. The cells themselves are the checkpoint's shared objects, so a pool of every
+    NASBench-101 cell costs a checkpoint nothing (it would cost about 100 MB)."""
+
+    def _index_pool(self) -> None:
+        self.hashes = [self.space.hash(c) for c in self.cells]
+        self.index = {h: i for i, h in enumerate(self.hashes)}
+        self.features = self.space.features(self.cells).astype(np.float32)
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self._DERIVED}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.cells is not None:
+            self._index_pool()
 
     # -- queries -------------------------------------------------------------------------------
     @property

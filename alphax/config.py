@@ -79,6 +79,11 @@ class SearchConfig:
     order of evaluation (and in every run of a comparison). ``checkpoint_every``: results between
     checkpoints. ``searcher_options``: keyword arguments of the searcher. ``train``: training options
     of the ``train`` evaluator (``cifar`` folder, ``validation_size`` and :data:`TRAIN_OPTIONS`).
+    ``pool_size`` (``train`` evaluator only; a table's pool is its cells): the cells the searchers may
+    propose, ``None`` every cell of the space (``SearchSpace.all_cells``: they search as on a table),
+    ``N`` a uniform sample of N of them drawn with ``seed``, ``0`` no pool (any valid cell, drawn by the
+    searcher's own generators; AlphaX's tree is then plain UCT: the mode of run folders written before
+    this option, whose config.json lacks it).
     """
 
     space: str = "nasbench201"
@@ -92,6 +97,7 @@ class SearchConfig:
     checkpoint_every: int = 100
     searcher_options: dict = field(default_factory=dict)
     train: dict = field(default_factory=dict)
+    pool_size: int | None = None
 
     def __post_init__(self):
         if self.space == "nasbench201" and self.dataset is None:
@@ -134,6 +140,11 @@ class SearchConfig:
         device = self.train.get("device", "auto")
         if device not in DEVICES and not re.fullmatch(r"cuda:\d+", str(device)):
             raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, got {device!r}")
+        if self.pool_size is not None:
+            if not isinstance(self.pool_size, int) or isinstance(self.pool_size, bool) or self.pool_size < 0:
+                raise ConfigError(f"--pool-size must be an integer >= 0, got {self.pool_size!r}")
+            if self.evaluator != "train":
+                raise ConfigError("--pool-size is for --evaluator train (a table's cells are its pool)")
         if not isinstance(self.searcher_options, dict):
             raise ConfigError("searcher_options must be a JSON object")
 
@@ -150,7 +161,7 @@ class SearchConfig:
         """Inverse of :meth:`to_json`; unknown keys or a wrong version are a :class:`ConfigError`."""
         if not isinstance(obj, dict):
             raise ConfigError("a search config is a JSON object")
-        obj = dict(obj)
+        obj = _legacy(dict(obj))
         version = obj.pop("version", _VERSION)
         if version != _VERSION or isinstance(version, bool):
             raise ConfigError(f"config version {version!r} is not supported (this AlphaX writes {_VERSION})")
@@ -183,6 +194,7 @@ class SearchConfig:
                               f"from a copy") from None
         # a run's config.json holds every key (save writes them all): one missing was edited away, and a
         # default filled in for it could silently change the run
+        obj = _legacy(obj) if isinstance(obj, dict) else obj
         missing = ({"version"} | {f.name for f in fields(cls)}) - set(obj) if isinstance(obj, dict) else set()
         if missing:
             raise ConfigError(f"{path} lacks {', '.join(sorted(missing))}: it was edited; restore it from a "
@@ -193,3 +205,10 @@ class SearchConfig:
             what = re.sub(r"^(unknown )?--", r"\1", str(exc))     # an option's name, not a flag nobody gave
             raise ConfigError(f"{path} holds a bad value: {what}; it was edited: restore it from a copy (the "
                               f"checkpoint holds the run's config too)") from None
+
+
+def _legacy(obj: dict) -> dict:
+    """A config written before ``pool_size`` existed: a training run then had no pool (``0``)."""
+    if "pool_size" not in obj:
+        obj = {**obj, "pool_size": 0 if obj.get("evaluator") == "train" else None}
+    return obj

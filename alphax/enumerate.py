@@ -74,6 +74,16 @@ class Enumeration:
     def hash(self, i: int) -> str:
         return self.hashes[i].decode()
 
+    def cells(self, indices: np.ndarray | None = None) -> list[CellSpec]:
+        """The cells at ``indices`` (default: all), as :meth:`spec` gives them, built in bulk: every cell
+        of the space in about 3 s (:meth:`CellSpec.trusted`; the stored cells are pruned already)."""
+        idx = np.arange(len(self)) if indices is None else np.asarray(indices, dtype=np.int64)
+        matrices = self.matrices[idx].astype(np.int64)
+        counts, labels = self.num_vertices[idx].tolist(), self.labels[idx]
+        hashes = self.hashes[idx]
+        return [CellSpec.trusted(matrices[row, :v, :v].copy(), _ops_of(labels[row, :v]), hashes[row].decode())
+                for row, v in enumerate(counts)]
+
 
 def _ops_of(labels) -> list[str]:
     return [INPUT] + [OPS[int(x)] for x in labels[1:-1]] + [OUTPUT]

@@ -295,8 +295,9 @@ class Run:
     def warn_budget(self) -> None:
         """Warn when the budget exceeds the cells the table can evaluate (the run will end short of it)."""
         if self.candidates and self.config.budget > len(self.candidates):
-            log.warning("--budget %d is more than the %d cells the table holds: the run ends when every one "
-                        "is evaluated", self.config.budget, len(self.candidates))
+            log.warning("--budget %d is more than the %d cells %s: the run ends when every one is evaluated",
+                        self.config.budget, len(self.candidates),
+                        "the table holds" if self.config.evaluator == "table" else "of --pool-size")
 
     @_in_log_scope
     def confirm(self) -> None:
@@ -468,9 +469,19 @@ def default_out(config: SearchConfig, root: str | Path = "runs") -> Path:
     return Path(root) / f"{stamp}-{config.algo}-{config.space}"
 
 
-def _candidates(config: SearchConfig, factory: EvaluatorFactory):
+def _candidates(config: SearchConfig, factory: EvaluatorFactory, space: SearchSpace):
+    """``(evaluator, pool)``: a table's evaluator and its cells; for training, no evaluator yet (a client's
+    or the first evaluation's) and the space's cells (``config.pool_size``), or None (no pool)."""
     if config.evaluator != "table":
-        return None, None
+        if config.pool_size == 0:
+            return None, None
+        start = time.perf_counter()
+        cells = space.all_cells(config.pool_size, seed=config.seed)
+        if cells is not None:
+            log.info("pool: %d cells of %s%s (%.1f s)", len(cells), config.space,
+                     "" if config.pool_size is None else f", a sample drawn with seed {config.seed}",
+                     time.perf_counter() - start)
+        return None, cells
     evaluator = factory()
     candidates = evaluator.candidates()
     if candidates is not None and not candidates:
@@ -514,7 +525,7 @@ def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str
     space, factory = _build(config)
     if hasattr(factory, "check"):       # what an evaluator made later would refuse, refused before the folder exists
         factory.check(local=dispatch == "inline")
-    evaluator, candidates = _candidates(config, factory)
+    evaluator, candidates = _candidates(config, factory, space)
     searcher = _make_searcher(config, space, candidates)
     if folder is None:
         folder = _new_folder(default_out(config))
@@ -586,7 +597,7 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
                 if hasattr(factory, "check"):     # a bad --cifar or --device: refused before config.json changes
                     factory.check(local=dispatch == "inline")
                 try:
-                    evaluator, candidates = _candidates(config, factory)
+                    evaluator, candidates = _candidates(config, factory, space)
                 except DataError:
                     if data is None and config.data and not Path(config.data).exists():
                         raise DataError(f"the table {folder / CONFIG} records, {config.data}, does not exist "

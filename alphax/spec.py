@@ -54,6 +54,17 @@ class CellSpec:
         self.valid_spec = pruned is not None
         self.matrix, self.ops = pruned if pruned is not None else (None, None)
 
+    @classmethod
+    def trusted(cls, matrix: np.ndarray, ops: list[str], module_hash: str) -> "CellSpec":
+        """A cell already known to be a pruned cell of the space, with its module hash (the enumeration's
+        423,624 cells): built without the checks, the pruning and the hashing (about 8 us instead of 50)."""
+        spec = cls.__new__(cls)
+        spec.original_matrix = spec.matrix = matrix
+        spec.original_ops = spec.ops = ops
+        spec.valid_spec = True
+        spec.__dict__["hash"] = module_hash
+        return spec
+
     @property
     def num_vertices(self) -> int:
         return len(self.ops) if self.valid_spec else 0

@@ -74,10 +74,17 @@ def run_cli():
     return run
 
 
-@pytest.fixture(scope="session")
-def enumeration_cache(tmp_path_factory):
-    """The whole space, enumerated once per test session into a fresh cache: ``(Enumeration, path)``."""
-    from alphax.enumerate import load_enumeration
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_enumeration_cache(tmp_path_factory):
+    """Every process of the session (the tests' subprocesses and MPI jobs too) enumerates NASBench-101
+    into one fresh cache, once: a training search's pool is the whole space (``SearchSpace.all_cells``).
+    The tests never use, or write, the user's own cache."""
+    os.environ["ALPHAX_CACHE_DIR"] = str(tmp_path_factory.mktemp("alphax-cache"))
 
-    cache = tmp_path_factory.mktemp("enum") / "cells.npz"
-    return load_enumeration(cache), cache
+
+@pytest.fixture(scope="session")
+def enumeration_cache():
+    """The whole space, enumerated once per test session into the session's fresh cache: ``(Enumeration, path)``."""
+    from alphax.enumerate import default_cache_path, load_enumeration
+
+    return load_enumeration(), default_cache_path()

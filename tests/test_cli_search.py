@@ -257,6 +257,51 @@ def test_train_evaluator_inline_without_mpi(tmp_path, run_cli):
     assert json.loads((out / "config.json").read_text())["train"]["cifar"] == str(moved)
 
 
+TINY_TRAINING = ("--epochs", 1, "--batch-size", 32, "--stem-channels", 8, "--stacks", 1, "--modules-per-stack", 1,
+                 "--validation-size", 120, "--device", "cpu", "--no-progress")
+
+
+def test_a_training_search_proposes_among_the_space_s_cells_as_on_a_table(tmp_path, run_cli):
+    """With --evaluator train the searchers' pool is the space's cells (all of them by default; a seeded
+    sample with --pool-size N): AlphaX then runs its guided tree over them, as on a table. --pool-size 0
+    is the open mode (any valid cell); a config.json written before the option resumes in it."""
+    from alphax.checkpoint import read_checkpoint
+    from alphax.config import SearchConfig
+    from alphax.spaces import NASBench101Space
+    from workers.cifar import write_synthetic
+
+    cifar = write_synthetic(tmp_path / "cifar-10-batches-py", per_batch=64, test=100)
+    out = tmp_path / "pool"
+    proc = run_cli("search", "--space", "nasbench101", "--evaluator", "train", "--cifar", cifar, "--algo", "alphax",
+                   "--pool-size", 300, "--seed", 5, "--budget", 24, *TINY_TRAINING, "--out", out, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    pool = {c.hash for c in NASBench101Space().all_cells(300, seed=5)}
+    rows = read_results(out)
+    assert len(rows) == 24 and {r["hash"] for r in rows} <= pool
+    assert all(r["predicted"] is not None for r in rows[20:])          # past the warm-up: the meta-DNN's picks
+    searcher = read_checkpoint(out / LATEST, shared=NASBench101Space().all_cells(300, seed=5))["searcher"]
+    assert searcher.pool.is_pool and searcher.trie and len(searcher.pool.cells) == 300
+    assert json.loads((out / "config.json").read_text())["pool_size"] == 300
+    proc = run_cli("search", "--resume", out, "--pool-size", 10, "--no-progress", timeout=60)
+    assert proc.returncode == 1 and "(got --pool-size)" in proc.stderr
+
+    out = tmp_path / "open"
+    proc = run_cli("search", "--space", "nasbench101", "--evaluator", "train", "--cifar", cifar, "--algo", "alphax",
+                   "--pool-size", 0, "--budget", 2, *TINY_TRAINING, "--out", out, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not read_checkpoint(out / LATEST)["searcher"].pool.is_pool
+    config = json.loads((out / "config.json").read_text())
+    del config["pool_size"]                                          # as written before the option existed
+    (out / "config.json").write_text(json.dumps(config))
+    assert SearchConfig.load(out / "config.json").pool_size == 0
+    proc = run_cli("search", "--resume", out, "--budget", 3, "--no-progress", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(read_results(out)) == 3
+    proc = run_cli("search", "--space", "nasbench101", "--pool-size", 5, "--no-progress", "--out", tmp_path / "t",
+                   timeout=60)
+    assert proc.returncode == 1 and "--pool-size is for --evaluator train" in proc.stderr
+
+
 def _unreadable_cifar(folder):
     folder.mkdir()
     for name in ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"):

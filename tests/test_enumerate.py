@@ -118,3 +118,30 @@ def test_an_enumeration_with_the_wrong_count_is_an_error_and_not_cached(enumerat
     with pytest.raises(DataError, match="enumeration found 5 unique cells, expected 423624"):
         en.load_enumeration(cache)
     assert not cache.exists()
+
+
+def test_cells_in_bulk_are_the_stored_cells(enumeration):
+    """``Enumeration.cells`` (a training search's pool) builds what ``spec`` builds, checks and hash
+    included, without redoing them."""
+    e, _ = enumeration
+    idx = np.random.default_rng(2).choice(len(e), 300, replace=False)
+    for i, cell in zip(idx, e.cells(idx)):
+        spec = e.spec(int(i))
+        assert cell.matrix.dtype == spec.matrix.dtype and np.array_equal(cell.matrix, spec.matrix)
+        assert cell.ops == spec.ops and cell.hash == spec.hash == e.hash(int(i)) and is_valid(cell)
+        assert np.array_equal(cell.original_matrix, spec.original_matrix) and cell == spec
+
+
+def test_the_space_lists_its_cells_or_a_seeded_sample(enumeration):
+    from alphax.spaces import NASBench101Space
+
+    e, _ = enumeration
+    space = NASBench101Space()
+    every = space.all_cells()
+    assert len(every) == 423_624 and [c.hash for c in every[:5]] == [e.hash(i) for i in range(5)]
+    sample = space.all_cells(50, seed=3)
+    order = {h: i for i, h in enumerate(e.hashes.tolist())}
+    positions = [order[c.hash.encode()] for c in sample]
+    assert len(set(positions)) == 50 and positions == sorted(positions)      # distinct, in the enumeration's order
+    assert [c.hash for c in space.all_cells(50, seed=3)] == [c.hash for c in sample]
+    assert [c.hash for c in space.all_cells(50, seed=4)] != [c.hash for c in sample]

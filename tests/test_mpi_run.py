@@ -38,8 +38,11 @@ def server(table, out, *extra):
 
 
 def rows_of(out: Path) -> list[dict]:
+    """The rows of ``out``'s results log; a line still being written (no newline yet: the server appends
+    while a test polls) is not one yet. Every complete line must parse."""
     path = out / "results.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    text = path.read_text() if path.exists() else ""
+    return [json.loads(line) for line in text[:text.rfind("\n") + 1].splitlines()]
 
 
 def test_table_farm_writes_the_common_run_folder(tmp_path, table):

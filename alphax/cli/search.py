@@ -18,7 +18,8 @@ from alphax.errors import AlphaXError, ConfigError
 __all__ = ["add_parser", "add_search_arguments", "add_train_arguments", "train_options", "config_from_args",
            "out_from_args", "check_resume_args"]
 
-_RUN_OPTIONS = ("space", "dataset", "data", "evaluator", "algo", "seed", "eval_seed", "checkpoint_every", "option",
+_RUN_OPTIONS = ("space", "dataset", "data", "evaluator", "algo", "seed", "eval_seed", "checkpoint_every", "pool_size",
+                "option",
                 "out", "cifar", "device", *(f.dest for f in TRAIN_FLAGS))
 """Options that define a run: given with ``--resume`` they are an error (the run's config.json rules)."""
 
@@ -54,6 +55,10 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, help="searcher seed (default 0)")
     g.add_argument("--eval-seed", type=int, help="seed of the table's repeat per cell (default 0)")
     g.add_argument("--checkpoint-every", type=int, help=f"results between checkpoints (default {d.checkpoint_every})")
+    g.add_argument("--pool-size", type=int, metavar="N",
+                   help="--evaluator train: the searchers propose among every cell of the space, as they do "
+                        "among a table's (default), among a random sample of N of them (drawn with --seed), or "
+                        "with 0 among any valid cell their own generators draw (AlphaX's tree is then plain UCT)")
     g.add_argument("--option", type=_option, action="append", metavar="KEY=VALUE",
                    help="searcher keyword option (VALUE read as JSON), e.g. --option playouts=20; repeatable")
     g.add_argument("--out", type=_out_path, metavar="DIR", help="new run folder (default runs/<timestamp>-ALGO-SPACE)")
@@ -86,7 +91,7 @@ def train_options(args: argparse.Namespace) -> dict:
 def config_from_args(args: argparse.Namespace) -> SearchConfig:
     """The :class:`SearchConfig` of parsed options (unset ones take the defaults)."""
     given = {k: getattr(args, k, None) for k in ("space", "dataset", "data", "evaluator", "algo", "budget", "seed",
-                                                  "eval_seed", "checkpoint_every")}
+                                                  "eval_seed", "checkpoint_every", "pool_size")}
     kwargs = {k: v for k, v in given.items() if v is not None}
     train = train_options(args)
     if train and kwargs.get("evaluator") != "train":

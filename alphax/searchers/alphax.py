@@ -86,7 +86,8 @@ class AlphaXSearch(Searcher):
     none left is dead. So every playout and every proposal is a cell with data, and the search cannot
     stall while an unseen pool cell remains. Without ``action_path``, playouts are random action
     sequences and each completion is snapped to the nearest unseen pool cell (:meth:`CandidateSet.snap`).
-    Without a pool (training for real), the tree policy is plain UCT (the guided values need the
+    Without a pool (the open mode, ``--pool-size 0``; training's pool is otherwise every cell of the
+    space, ``SearchSpace.all_cells``), the tree policy is plain UCT (the guided values need the
     pool), playouts are random action sequences ending in valid, never-proposed cells.
 
     Per-space defaults (``SearchSpace.default_searcher_options``) override these keyword defaults. On
@@ -191,13 +192,27 @@ class AlphaXSearch(Searcher):
         self.num_told = 0
         self._since_fit = 0
 
+    _DERIVED = ("pool_x", "action_codes", "actions_by_code", "code_of")
+    """Functions of the pool (its encodings, its build paths): left out of a pickle (a checkpoint) and
+    computed again when it is loaded (:meth:`__setstate__`), as :class:`CandidateSet` does with its own.
+    For a pool of every NASBench-101 cell they are about 100 MB; computing them takes about 15 s."""
+
     def __getstate__(self) -> dict:
-        """Pickled without the per-node candidate caches (recomputed lazily, identically, from the root)."""
-        state = dict(self.__dict__)
+        """Pickled without what the pool gives again (:attr:`_DERIVED`) and the per-node candidate caches
+        (recomputed lazily, identically, from the root)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in self._DERIVED}
         if self.trie:
-            state["node_cands"] = [self.node_cands[0]] + [None] * (len(self.node_cands) - 1)
+            state["node_cands"] = [None] * len(self.node_cands)
         state["_acq"] = None
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        # the encoder's path vocabulary was filled from the pool first, so the pool encodes as it did
+        self.pool_x = self.encoder.encode(self.pool.cells) if self.pool.is_pool else None
+        if self.trie:
+            self._build_paths()
+            self.node_cands[0] = np.arange(len(self.pool.cells))
 
     # -- the pool as a trie of build paths -------------------------------------------------------
     def _build_paths(self) -> None:

@@ -60,6 +60,12 @@ class SearchSpace(ABC):
         trains on one of them at random each time it sees the cell (``AlphaXSearch(augment=True)``)."""
         return None
 
+    def all_cells(self, size: int | None = None, *, seed: int = 0) -> list[Any] | None:
+        """Every cell of the space (``size`` None), or a uniform sample of ``size`` of them drawn with
+        ``seed``, in a fixed order: the searchers' pool when the evaluator can evaluate any cell (training),
+        so that they search as they do on a table. None (the default): the space cannot list its cells."""
+        return None
+
     # -- MCTS view -----------------------------------------------------------------------------
     @abstractmethod
     def root_state(self) -> Hashable:

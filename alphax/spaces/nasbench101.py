@@ -82,13 +82,24 @@ class NASBench101Space(SearchSpace):
     optima inside the tuning half of the real subset (its own and those of three quarters of it; mean
     samples to the optimum, seeds 0-19: 158.1 -> 142.2, 260.8 with a miss -> 118.6, 110.7 -> 73.8, 88.5 ->
     73.9, where ``c=1, prior_visits=1`` were the earlier defaults), checked on the held-out half (171.3 ->
-    121.3) and the whole file; see BENCHMARKS.md. Without a table (training for real) the tree is plain
-    UCT and ``c`` is its exploration constant too. That is not measured on NASBench-101 (a search's quality
-    needs a complete table). On NAS-Bench-201's complete table without a pool, 0.25 was the best of 0.1-2
+    121.3) and the whole file; see BENCHMARKS.md. Training's pool is every cell of the space
+    (:meth:`all_cells`), so the same guided tree runs there; in the open mode (``--pool-size 0``) the tree is
+    plain UCT and ``c`` is its exploration constant too. That is not measured on NASBench-101 (a search's
+    quality needs a complete table). On NAS-Bench-201's complete table without a pool, 0.25 was the best of 0.1-2
     (CIFAR-10 mean samples to the optimum 149.3, against 193.3 with ``c=1``)."""
 
     def hash(self, cell: CellSpec) -> str:
         return cell.hash
+
+    def all_cells(self, size: int | None = None, *, seed: int = 0) -> list[CellSpec]:
+        """The 423,624 cells of :mod:`alphax.enumerate` (enumerated once, about 30-50 s, then cached), in
+        NASBench-101's generation order, or a uniform sample of ``size`` of them in that order."""
+        from alphax.enumerate import load_enumeration
+
+        cells = load_enumeration()
+        if size is None or size >= len(cells):
+            return cells.cells()
+        return cells.cells(np.sort(np.random.default_rng(seed).choice(len(cells), size, replace=False)))
 
     def to_json(self, cell: CellSpec) -> dict:
         return cell.to_json()
