@@ -36,7 +36,7 @@ REGRET_AT = (50, 100, 150, 300)
 
 def run_one(dataset: str, algo: str, seed: int, budget: int, options: dict, *, pool: bool = True) -> dict:
     """One search; returns the sampled cells' mean accuracies (in order) and the optimum's index. ``pool``:
-    the table's cells are the searcher's candidates (False: open mode, as when it trains for real)."""
+    the table's cells are the searcher's candidates (False: the open mode, as training with --pool-size 0)."""
     data = load(dataset)
     opt_cell, opt_acc = data.optimum
     rng = np.random.default_rng(seed)

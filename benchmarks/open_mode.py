@@ -1,5 +1,6 @@
-"""How AlphaX searches without a pool (open mode: ``--evaluator train``, where any valid cell may be
-proposed and the guided tree policy, which needs the pool, is off) against with one (a table), on
+"""How AlphaX searches without a pool (the open mode: ``--evaluator train --pool-size 0``, where any valid
+cell may be proposed and the guided tree policy, which needs the pool, is off) against with one (a table,
+or training's default pool of every cell of the space), on
 NAS-Bench-201, whose complete table can value every cell either way:
 
     python benchmarks/open_mode.py [--algo alphax] [--dataset cifar10] [--seeds 10] [--budget 500]

@@ -255,7 +255,7 @@ def test_import_alphax_stays_light():
 
 
 def test_the_open_mode_script_searches_with_and_without_a_pool():
-    """``benchmarks/open_mode.py``: AlphaX with the table as its pool and without one (as when it trains),
+    """``benchmarks/open_mode.py``: AlphaX with the table as its pool and without one (the open mode, --pool-size 0),
     valued by the complete NAS-Bench-201 table; a line per mode, each with its samples to the optimum."""
     import json
     import subprocess

@@ -202,7 +202,7 @@ def test_alphax_a_proposal_among_its_own_playouts_is_valued_by_its_result_alone(
 
 
 def test_alphax_without_a_table_plays_out_only_below_the_node():
-    """Training for real (no pool): a node's playouts are new completions of it. A completion already
+    """The open mode (no pool, `--pool-size 0`): a node's playouts are new completions of it. A completion already
     proposed is dropped, so a node whose every completion is used has none (and is marked dead), rather
     than playouts of random cells from elsewhere in the space that the node would be credited with."""
     space = NASBench201Space()
