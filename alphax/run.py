@@ -162,14 +162,16 @@ LOCAL_TRAIN_OPTIONS = ("cifar", "device")
 
 def evaluator_signature(config: SearchConfig, evaluator=None, *, space: SearchSpace | None = None) -> dict:
     """What must be the same wherever a run's cells are evaluated: the space, the evaluator, and the
-    table (``dataset``, ``eval_seed`` and a fingerprint of its cells) or the training protocol (every
+    table (``dataset``, ``eval_seed``, a fingerprint of its cells and one of the results it gives them,
+    ``Evaluator.values_digest``) or the training protocol (every
     training option but :data:`LOCAL_TRAIN_OPTIONS`, defaults filled in). The MPI server refuses a
     client whose signature differs from its run's, so ``config.json`` says how every result was made."""
     sig: dict = {"space": config.space, "evaluator": config.evaluator}
     if config.evaluator == "table":
         cells = evaluator.candidates() if evaluator is not None else None
         sig.update(dataset=config.dataset, eval_seed=config.eval_seed,
-                   table=_fingerprint(space, list(cells)) if cells is not None and space is not None else None)
+                   table=_fingerprint(space, list(cells)) if cells is not None and space is not None else None,
+                   table_values=evaluator.values_digest() if evaluator is not None else None)
     else:
         from dataclasses import asdict
 
@@ -264,6 +266,7 @@ class Run:
         sig = evaluator_signature(self.config)
         if self.config.evaluator == "table":
             sig["table"] = self.candidates_id
+            sig["table_values"] = self.evaluator.values_digest()
         return sig
 
     @property

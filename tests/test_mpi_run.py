@@ -224,6 +224,29 @@ def test_a_client_that_evaluates_unlike_the_run_is_refused(tmp_path, table):
     assert (out / "config.json").read_bytes() == before       # its budget (20) is not the refused resume's
 
 
+def test_a_client_whose_table_has_the_same_cells_with_other_results_is_refused(tmp_path):
+    """Same cells, one accuracy changed (another version of the data): the client's results would be
+    logged under a config.json that names the server's table. Refused, naming what differs."""
+    import gzip
+
+    from conftest import require_data
+
+    subset = require_data("mpi run") / "nb101_real_subset.jsonl.gz"
+    with gzip.open(subset, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    rows[7]["metrics"]["108"]["validation_accuracy"] -= 0.01
+    altered = tmp_path / "altered.jsonl.gz"
+    with gzip.open(altered, "wt", encoding="utf-8") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    table = ["--space", "nasbench101", "--data", subset]
+    out = tmp_path / "run"
+    proc = mpiexec((1, server(table, out, "--budget", 20)),
+                   (1, ["run_client.py", "--evaluator", "table", "--space", "nasbench101", "--data", altered]),
+                   keep_alive=False, timeout=120)
+    assert proc.returncode != 0 and rows_of(out) == []
+    assert "does not evaluate as the run does (the table's results (the same cells with other values" in proc.stdout
+
+
 def test_every_client_lost_ends_the_server_with_its_message(tmp_path):
     """One client whose job outlasts --job-timeout (a simulated training of hours): the server says so
     and exits 1; the run folder stays, ready to resume."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import struct
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -47,6 +48,22 @@ class Evaluator(ABC):
     def optimum(self) -> tuple[str, float] | None:
         """``(hash, reward)`` of the best cell this evaluator can return, when it is known (a table)."""
         return None
+
+    def values_digest(self) -> str | None:
+        """A digest of what :meth:`evaluate` gives every candidate cell (reward and seconds, in candidate
+        order; computed once): two tables with the same cells and other results differ here, and the MPI
+        server refuses a client whose table is not the run's. None without candidates."""
+        if getattr(self, "_values_digest", None) is None:
+            cells = self.candidates()
+            if cells is None:
+                return None
+            digest = hashlib.md5()
+            for cell in cells:
+                result = self.evaluate(cell)
+                digest.update(struct.pack("<dd", np.nan if result.accuracy is None else result.accuracy,
+                                          result.seconds))
+            self._values_digest = digest.hexdigest()
+        return self._values_digest
 
     def reference_value(self, cell_hash: str) -> float | None:
         """The value in which the optimum and regret are measured for the cell ``cell_hash``, where it is

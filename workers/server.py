@@ -262,6 +262,9 @@ class _Farm:
             if isinstance(a, dict) and isinstance(b, dict):
                 diff += [f"{key}.{k}{f' ({flags[k]})' if key == 'train' and k in flags else ''}: run {a.get(k)!r}, "
                          f"client {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+            elif key == "table_values" and a != b:
+                diff.append("the table's results (the same cells with other values: another file or version "
+                            "of the data)" if expected.get("table") == got.get("table") else "the table's results")
             elif a != b:
                 diff.append(f"{key}: run {a!r}, client {b!r}")
         raise FarmError(f"client {source} on {ready.host} does not evaluate as the run does ({'; '.join(diff)}); "
