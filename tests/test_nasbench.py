@@ -182,7 +182,7 @@ def test_paths_errors(tmp_path, monkeypatch):
         paths.resolve_data_path()
     monkeypatch.delenv(paths.ENV_VAR)
     monkeypatch.setattr(paths, "default_dirs", lambda: [tmp_path / "a", tmp_path / "b"])
-    with pytest.raises(DataError, match=r"not found.*ALPHAX_NASBENCH101"):
+    with pytest.raises(DataError, match=r"not found.*ALPHAX_NASBENCH101.*https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord"):
         paths.default_data_path()
 
 

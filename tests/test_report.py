@@ -183,6 +183,19 @@ def test_not_a_run_folder(tmp_path, capsys):
         write_report(str(tmp_path / "missing"))
 
 
+def test_an_unfinished_comparison_says_to_run_its_command_again(tmp_path, capsys):
+    """Ctrl-C before summary.json: the folder is a comparison, not "neither", and the way on is named."""
+    cmp = tmp_path / "cmp"
+    (cmp / "runs").mkdir(parents=True)
+    (cmp / "compare.json").write_text("{}")
+    assert main(["report", str(cmp)]) == 1
+    err = capsys.readouterr().err
+    assert "is a comparison that has not finished (no summary.json yet): run the same alphax compare" in err
+    _write_run(cmp / "runs" / "random-seed0", "random", 0, 10)
+    assert main(["report", str(cmp)]) == 1
+    assert f"alphax report {cmp / 'runs' / 'random-seed0'}" in capsys.readouterr().err
+
+
 def test_best_so_far_range_holds_the_optimum_and_a_best_observed_above_it():
     """NAS-Bench-201: one seed observed 0.91684 while the optimum (a mean over seeds) is 0.916067; the
     range must still run upwards and hold both (it once came out inverted)."""

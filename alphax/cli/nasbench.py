@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def _convert(args: argparse.Namespace) -> int:
     from alphax.errors import DataError
     from alphax.nasbench.compact import read_note, write_compact
     from alphax.nasbench.formats import load_table
-    from alphax.nasbench.paths import resolve_data_path
+    from alphax.nasbench.paths import COMPACT_SUFFIX, resolve_data_path
 
     src = resolve_data_path(args.src, option="convert's SRC")
     dst = Path(args.output)
@@ -83,6 +84,9 @@ def _convert(args: argparse.Namespace) -> int:
                         f"write it under another name")
     # a labelled compact file (a speed fixture's generated metrics) stays labelled in its copy
     write_compact(dst, table, overwrite=args.force, note=read_note(src) if fmt == "compact" else None)
+    if not dst.name.endswith(COMPACT_SUFFIX):
+        print(f"alphax: warning: {dst} does not end in {COMPACT_SUFFIX}: a folder given to --data looks only for "
+              f"*{COMPACT_SUFFIX} files, so give this one by its name", file=sys.stderr)
     print(json.dumps({"source": str(src), "format": fmt, "output": str(dst), "cells": len(table),
                       "epochs": table.epochs.tolist(), "bytes": dst.stat().st_size,
                       "seconds": round(time.perf_counter() - start, 3)}))

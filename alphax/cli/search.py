@@ -51,7 +51,7 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--evaluator", choices=EVALUATORS, help="table look-up or training (default table)")
     g.add_argument("--algo", choices=ALGOS, help=f"searcher (default {d.algo})")
     g.add_argument("--budget", type=int, help=f"unique cells to evaluate (default {DEFAULT_BUDGET}); with "
-                                               "--resume, a larger budget extends the run")
+                                               "--resume, another budget (not below the results logged) extends or shortens the run")
     g.add_argument("--seed", type=int, help="searcher seed (default 0)")
     g.add_argument("--eval-seed", type=int, help="seed of the table's repeat per cell (default 0)")
     g.add_argument("--checkpoint-every", type=int, help=f"results between checkpoints (default {d.checkpoint_every})")
@@ -243,7 +243,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("search", help="run one search (or --resume DIR)",
                        description="Run one search into a run folder, or continue one with --resume DIR.")
     add_search_arguments(p)
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress: neither the bar nor, when stderr is not a terminal, the log line every 30 s")
     p.set_defaults(handler=_search)
 
     c = sub.add_parser("compare", help="every algorithm on seeds 0..K-1: summary.json and a plot",
@@ -260,7 +261,7 @@ def add_parser(sub) -> None:
     c.add_argument("--eval-seed", type=int, default=0,
                    help="seed of the table's repeat per cell: run s of each algorithm uses EVAL_SEED + s, so that "
                         "seeds see independent draws (default 0)")
-    c.add_argument("--checkpoint-every", type=int, default=100, help="results between checkpoints")
+    c.add_argument("--checkpoint-every", type=int, default=100, help="results between checkpoints (default %(default)s)")
     c.add_argument("--jobs", type=int, default=max(1, min(os.cpu_count() or 1, 8)),
                    help="parallel processes (default %(default)s)")
     c.add_argument("--out", type=_out_path, metavar="DIR", help="compare folder (default runs/compare-SPACE)")

@@ -26,6 +26,8 @@ DIR_CANDIDATES = (COMPACT_NAME, "nasbench_only108.tfrecord", "nasbench_full.tfre
 """File names tried inside a data directory, best first (any other ``*.nb101`` without a note ranks after
 COMPACT_NAME)."""
 _HOW_TO_FIX = f"give the file or its folder with --data PATH or set {ENV_VAR}"
+OFFICIAL_URL = "https://storage.googleapis.com/nasbench/"
+"""Where google-research/nasbench publishes its data files (its README)."""
 
 
 def default_dirs() -> list[Path]:
@@ -94,7 +96,9 @@ def resolve_data_path(path: str | os.PathLike | None = None, *, option: str = "-
             if best is not None:
                 return best
     raise DataError(f"NASBench-101 data not found: no --data, no ${ENV_VAR}, and none of "
-                    f"{', '.join(DIR_CANDIDATES)} in {' or '.join(tried)}; {_HOW_TO_FIX}")
+                    f"{', '.join(DIR_CANDIDATES)} in {' or '.join(tried)}; {_HOW_TO_FIX} (the official files: "
+                    f"{OFFICIAL_URL}nasbench_only108.tfrecord, 499 MB, or nasbench_full.tfrecord, 2 GB; NAS-Bench-201 "
+                    f"needs no download: --space nasbench201)")
 
 
 def default_data_path() -> Path:
