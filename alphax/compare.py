@@ -100,6 +100,10 @@ def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:
     # one request
     signals = (signal.SIGTERM,) if worker else (signal.SIGINT, signal.SIGTERM)
     stopped: Interrupted | None = None
+    if worker:
+        # what run_search's handler gives back when it ends: the parent's SIGTERM (a stop's second route)
+        # arriving after that must not kill the worker while it closes the run (stats.json, its logs)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         summary = run_search(run, progress=False, signals=signals,
                              same_within=STOP_GRACE_SECONDS if worker else 0.0,
@@ -110,6 +114,8 @@ def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:
         raise
     finally:
         run.close()
+        if worker:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)     # between runs, as _worker_signals set it
         if stopped is not None and worker and _PARENT is not None and os.getppid() != _PARENT:
             # the parent died (the parent-death signal): nobody will read the result or send more work, and
             # the pool's pipe never closes while this process holds its other end: the run is saved, leave

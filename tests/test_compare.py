@@ -295,6 +295,41 @@ def test_a_signal_to_the_process_group_stops_each_worker_once_with_its_checkpoin
         assert json.loads((folder / "stats.json").read_text())["n"] == n
 
 
+def test_a_worker_closing_its_stopped_run_outlives_the_stop_s_second_sigterm(tmp_path):
+    """A group SIGTERM reaches a worker directly and, a moment later, from the parent. When the second
+    came after the run's own handler had ended, it killed the worker while it closed the run: no
+    stats.json (seen once in CI). Here the second SIGTERM arrives inside the close, every time."""
+    import subprocess
+    import sys
+
+    code = f"""
+import os, signal, sys
+from alphax import compare, run as run_module
+from alphax.config import SearchConfig
+close = run_module.Run.close
+def close_after_a_second_sigterm(self):
+    os.kill(os.getpid(), signal.SIGTERM)
+    close(self)
+run_module.Run.close = close_after_a_second_sigterm
+ask = run_module.Run.ask
+def ask_then_stop(self):
+    if self.n == 5:
+        os.kill(os.getpid(), signal.SIGTERM)
+    return ask(self)
+run_module.Run.ask = ask_then_stop
+compare._worker_signals(None)
+config = SearchConfig(space="nasbench201", algo="random", budget=50, seed=0).to_json()
+try:
+    compare._run_one(config, {str(tmp_path / "run")!r}, worker=True)
+except compare.Interrupted:
+    sys.exit(3)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    stats = json.loads((tmp_path / "run" / "stats.json").read_text())
+    assert stats["n"] == len(read_results(tmp_path / "run")) == 6
+
+
 def test_workers_stop_with_their_checkpoints_when_the_parent_is_killed(tmp_path):
     """SIGKILL to the `alphax compare` process itself: its workers get SIGTERM (the parent-death signal),
     checkpoint and end, instead of running on as orphans that hold their runs' locks."""
