@@ -547,8 +547,8 @@ def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str
         lock.release()
         raise
     with run.log_scope():
-        log.info("new run %s: %s on %s, budget %d, seed %d", folder, config.algo, config.space, config.budget,
-                 config.seed)
+        log.info("new run %s: %s on %s, budget %d, seed %d, %s", folder, config.algo, config.space, config.budget,
+                 config.seed, "any valid cell (no pool)" if candidates is None else f"pool of {len(candidates)} cells")
         run.warn_budget()
     # a checkpoint at n=0 (50 ms): a resume always has the table's fingerprint to check, even after a kill
     # before the first periodic checkpoint

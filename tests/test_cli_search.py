@@ -282,6 +282,7 @@ def test_a_training_search_proposes_among_the_space_s_cells_as_on_a_table(tmp_pa
     searcher = read_checkpoint(out / LATEST, shared=NASBench101Space().all_cells(300, seed=5))["searcher"]
     assert searcher.pool.is_pool and searcher.trie and len(searcher.pool.cells) == 300
     assert json.loads((out / "config.json").read_text())["pool_size"] == 300
+    assert "seed 5, pool of 300 cells" in (out / "log.txt").read_text()
     proc = run_cli("search", "--resume", out, "--pool-size", 10, "--no-progress", timeout=60)
     assert proc.returncode == 1 and "(got --pool-size)" in proc.stderr
 
@@ -290,6 +291,7 @@ def test_a_training_search_proposes_among_the_space_s_cells_as_on_a_table(tmp_pa
                    "--pool-size", 0, "--budget", 2, *TINY_TRAINING, "--out", out, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert not read_checkpoint(out / LATEST)["searcher"].pool.is_pool
+    assert "seed 0, any valid cell (no pool)" in (out / "log.txt").read_text()
     config = json.loads((out / "config.json").read_text())
     del config["pool_size"]                                          # as written before the option existed
     (out / "config.json").write_text(json.dumps(config))
