@@ -76,18 +76,23 @@ class CellSpec:
     @property
     def labels(self) -> list[int]:
         """Hash labels of the pruned ops (-1 input, -2 output, 0/1/2 operations)."""
+        self._require_valid("has no pruned ops")
         return [_LABEL[op] for op in self.ops]
+
+    def _require_valid(self, what: str) -> None:
+        if not self.valid_spec:
+            raise OutOfDomainError(f"invalid cell: input and output are disconnected, so it {what}")
 
     @cached_property
     def hash(self) -> str:
         """NASBench-101's module hash of the pruned graph (a working replacement for ``hash_spec``)."""
-        if not self.valid_spec:
-            raise OutOfDomainError("invalid cell: input and output are disconnected, so it has no hash")
+        self._require_valid("has no hash")
         m = np.ascontiguousarray(self.matrix, dtype=np.int64)
         return _module_hash(len(m), m.tobytes(), tuple(self.labels))
 
     def to_json(self) -> dict:
         """``{"matrix": [[int]], "ops": [str]}`` of the pruned cell."""
+        self._require_valid("has no pruned form")
         return {"matrix": self.matrix.tolist(), "ops": list(self.ops)}
 
     def __eq__(self, other) -> bool:

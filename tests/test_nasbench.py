@@ -102,7 +102,7 @@ def test_a_labelled_compact_file_is_not_picked_from_a_folder(only108_file, tmp_p
     assert paths.resolve_data_path(folder) == official
     caplog.clear()
     load_table(official)
-    assert "labelled" not in caplog.text
+    assert "is labelled" not in caplog.text
     load_table(fixture)
     assert "is labelled: SPEED FIXTURE: GENERATED metrics; never use as data" in caplog.text
     write_compact(folder / "mine.nb101", read_official(official))      # a plain convert output still ranks first
@@ -145,6 +145,28 @@ def test_a_tfrecord_whose_first_length_looks_like_text_or_gzip_is_a_tfrecord(tmp
     assert path.read_bytes()[:len(low_bytes)] == low_bytes
     assert detect_format(path) == "tfrecord"
     assert NASBench101(path, seed=0).query(spec)["validation_accuracy"] == 0.5
+
+
+def test_an_official_file_with_fewer_cells_than_the_space_is_warned_about(only108_file, tmp_path, caplog):
+    """A copy cut exactly between two records has intact framing: only its cell count tells."""
+    with caplog.at_level("WARNING", logger="alphax.nasbench.formats"):
+        load_table(only108_file)
+    assert "holds 4 cells where the official file holds 423624: a download or copy cut short?" in caplog.text
+    caplog.clear()
+    other = tmp_path / "mine.tfrecord"
+    other.write_bytes(only108_file.read_bytes())
+    with caplog.at_level("WARNING", logger="alphax.nasbench.formats"):
+        load_table(other)                                     # not the official file: any size is fine
+    assert "cut short" not in caplog.text
+
+
+def test_ragged_matrix_rows_are_refused_even_when_their_total_fits(tmp_path):
+    path = tmp_path / "cells.jsonl"
+    row = json.loads(_row(SPECS[1], **{"108": {"validation_accuracy": 0.5}}))
+    row["matrix"] = [[0, 1, 0, 0], [0, 1], [0, 0, 0]]                  # 9 entries for 3 ops
+    path.write_text(json.dumps(row) + "\n")
+    with pytest.raises(DataError, match=r"line 1 .*adjacency rows of lengths \[4, 2, 3\] for 3 ops"):
+        NASBench101(path)
 
 
 def test_more_repeats_than_a_table_holds_is_an_error_not_a_wrap(tmp_path):

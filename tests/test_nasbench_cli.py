@@ -16,7 +16,7 @@ CHAIN = ("--matrix", "[[0,1,0],[0,0,1],[0,0,0]]", "--ops", "input,conv3x3-bn-rel
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("nb") / "nasbench_full.tfrecord"
+    path = tmp_path_factory.mktemp("nb") / "synthetic_full.tfrecord"    # not the official name: no "cut short?" warning
     write_official(path, synthetic_cells())
     return path
 
@@ -42,9 +42,12 @@ def test_info(run_cli, data):
     info = json.loads(r.stdout)
     assert info["cells"] == 4 and info["epochs"] == [4, 12, 36, 108] and info["format"] == "tfrecord"
     assert "test_accuracy" in info["fields"] and "halfway_test_accuracy" in info["fields"]
-    # No --data: the environment variable (paths.py) finds it.
-    r = run_cli("nasbench", "info", env=_env(ALPHAX_NASBENCH101=str(data.parent)))
-    assert r.returncode == 0 and json.loads(r.stdout)["path"] == str(data)
+    # No --data: the environment variable (paths.py) finds it in its folder, under its official name.
+    official = data.parent / "official" / "nasbench_full.tfrecord"
+    official.parent.mkdir(exist_ok=True)
+    official.write_bytes(data.read_bytes())
+    r = run_cli("nasbench", "info", env=_env(ALPHAX_NASBENCH101=str(official.parent)))
+    assert r.returncode == 0 and json.loads(r.stdout)["path"] == str(official)
 
 
 def test_query_seeded_and_halfway(run_cli, data):

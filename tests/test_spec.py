@@ -82,6 +82,9 @@ def test_disconnected_cell_is_flagged_not_raised():
         check_in_space(spec)
     with pytest.raises(OutOfDomainError, match="disconnected"):
         spec.hash
+    for what in (spec.to_json, lambda: spec.labels, lambda: hash(spec)):    # the same error, not AttributeError
+        with pytest.raises(OutOfDomainError, match="disconnected"):
+            what()
     assert "disconnected" in repr(spec)
 
 

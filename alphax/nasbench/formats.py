@@ -15,6 +15,8 @@ __all__ = ["FORMATS", "detect_format", "load_table"]
 log = logging.getLogger(__name__)
 
 FORMATS = ("compact", "tfrecord", "jsonl")
+OFFICIAL_NAMES = ("nasbench_full.tfrecord", "nasbench_only108.tfrecord")
+"""The official files' names: under them, a file with fewer cells than the space is warned about."""
 _EXPECTED = ("expected an official NASBench-101 .tfrecord (nasbench_full / nasbench_only108), the real subset "
              "nb101_real_subset.jsonl.gz, or a compact .nb101 file written by 'alphax nasbench convert'")
 
@@ -63,9 +65,14 @@ def load_table(path: str | os.PathLike) -> tuple[Table, str]:
         if note:
             log.warning("%s is labelled: %s", path, note)
     elif fmt == "tfrecord":
+        from alphax.enumerate import NUM_CELLS
         from alphax.nasbench.tfrecord import read_official
 
         table = read_official(path)
+        if Path(path).name in OFFICIAL_NAMES and 0 < len(table) < NUM_CELLS:
+            # a file cut exactly between two records reads as a whole one: only the count can tell
+            log.warning("%s holds %d cells where the official file holds %d: a download or copy cut short? "
+                        "(queries of the missing cells will say they have no data)", path, len(table), NUM_CELLS)
     else:
         from alphax.nasbench.jsonl import read_jsonl
 

@@ -110,6 +110,9 @@ class TableBuilder:
         if isinstance(matrix, str):
             flat = matrix.encode("ascii").translate(_DIGITS)
         else:
+            if any(len(row) != v for row in matrix):       # ragged rows whose total happens to be V * V
+                raise ValueError(f"cell {module_hash}: adjacency rows of lengths {[len(r) for r in matrix]} for "
+                                 f"{v} ops; a V x V 0/1 matrix has V rows of V entries")
             flat = bytes([x for row in matrix for x in row])
         if not 2 <= v <= MAX_VERTICES or len(flat) != v * v or flat.strip(b"\0\1"):
             raise ValueError(f"cell {module_hash}: adjacency of {len(flat)} entries for {v} ops is not a "
