@@ -57,6 +57,9 @@ TRAIN_FLAGS = (
     TrainFlag("--validation-size", "validation_size", int,
               "the last N training images are the validation set (10000)"),
     TrainFlag("--train-seed", "seed", int, "seed of the weights, the shuffling and the augmentation (0)"),
+    TrainFlag("--train-attempts", "attempts", int,
+              "trainings of a cell whose loss turns non-finite or that runs out of memory, each from a fresh "
+              "initialisation (seed + attempt - 1), before it is a failed result (NASBench-101: 5)"),
 )
 """The training options of ``--evaluator train``, shared by ``alphax search``, ``run_server.py`` and
 ``run_client.py`` (defaults, in brackets, are NASBench-101's protocol: ``workers.training.TrainConfig``);

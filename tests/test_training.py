@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import pickle
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -135,10 +136,38 @@ def test_train_cell_end_to_end_on_cpu(tiny_cifar):
     assert longer["steps"] == 50 and longer["steady_images_per_second"] > 0
 
 
-def test_non_finite_loss_is_a_failed_result(tiny_cifar):
+def test_non_finite_loss_is_a_failed_result_after_every_attempt(tiny_cifar):
     data = cifar.load_cifar10(tiny_cifar, validation_size=100)
-    result = train_cell(CELL, data, TrainConfig(epochs=1, learning_rate=1e38, check_every=1, **TINY))
-    assert result.failed and "non-finite" in result.error
+    result = train_cell(CELL, data, TrainConfig(epochs=1, learning_rate=1e38, check_every=1, attempts=3, **TINY))
+    assert result.failed and "non-finite" in result.error and "in 2 earlier attempts" in result.error
+    assert result.info["attempts"] == 3 and len(result.info["failed_attempts"]) == 3
+
+
+def test_a_diverged_training_is_trained_again_from_a_fresh_initialisation(tiny_cifar, monkeypatch):
+    """NASBench-101 trains a cell again (up to 5 times) after a non-finite loss or out of memory; attempt
+    k draws with seed + k - 1, so the same seed gives the same attempts."""
+    import workers.training as training
+
+    data = cifar.load_cifar10(tiny_cifar, validation_size=100)
+    seeds = []
+    once = training._train_once
+
+    def diverge_on_seed_3(spec, data, config, *, seed, worker):
+        seeds.append(seed)
+        if seed == 3:
+            raise training._Retry("non-finite training loss by step 1 (epoch 0.0)", {"device": "cpu"})
+        return once(spec, data, config, seed=seed, worker=worker)
+
+    monkeypatch.setattr(training, "_train_once", diverge_on_seed_3)
+    config = TrainConfig(epochs=1, seed=3, **TINY)
+    result = train_cell(CELL, data, config)
+    assert seeds == [3, 4] and not result.failed
+    assert result.info["attempts"] == 2 and result.info["failed_attempts"] == [
+        "non-finite training loss by step 1 (epoch 0.0)"]
+    assert result.accuracy == once(CELL, data, replace(config, seed=4), seed=4, worker="inline").accuracy
+    assert TrainConfig().attempts == 5
+    with pytest.raises(ConfigError, match="--train-attempts must be an integer >= 1"):
+        TrainConfig(attempts=0)
 
 
 def test_too_little_data_is_a_failed_result(tiny_cifar):
@@ -203,6 +232,7 @@ def test_out_of_memory_is_a_failed_result(tiny_cifar, monkeypatch):
     data = cifar.load_cifar10(tiny_cifar, validation_size=100)
     result = train_cell(CELL, data, TrainConfig(epochs=1, **TINY))
     assert result.failed and result.error.startswith("out of memory: CUDA out of memory")
+    assert result.info["attempts"] == 5 and len(result.info["failed_attempts"]) == 5     # each tried again
 
 
 def test_train_evaluator(tiny_cifar, tmp_path):

@@ -14,10 +14,12 @@ Every default of :class:`TrainConfig` is NASBench-101's, checked against google-
 - random crop with 4-pixel zero padding and horizontal flips; 40k train / 10k validation / 10k test;
 - batch norm with decay 0.997 and epsilon 1e-5 (see :mod:`workers.network`).
 
+A training whose loss turns non-finite or that runs out of memory is tried again from a fresh
+initialisation, up to 5 attempts in all (``--train-attempts``), as the official run does; attempt k draws
+with seed ``--train-seed + k - 1`` (the official retries were unseeded; the same seed would diverge again).
+
 Where it differs from the official run, beside the precision below (none changes how the reward is
-defined): a failed training (non-finite loss, out of memory) is a failed result at once, where the
-official code retries it up to 5 times from a fresh initialisation (the same ``--train-seed`` would
-diverge again); there is no evaluation half-way (the tables' ``halfway_*`` values), only at the end;
+defined): there is no evaluation half-way (the tables' ``halfway_*`` values), only at the end;
 validation and test accuracies count all 10,000 images (the official 39 batches of 256 count 9,984);
 batch norm's statistics are over the whole batch of 256 (the official run on 2 TPU shards normalised
 each shard's 128); ``train_accuracy`` is a running accuracy on the last epoch's augmented batches, not
@@ -36,7 +38,7 @@ import math
 import os
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -62,7 +64,8 @@ def _real(test):
 
 _RANGES = {
     **{k: (_int_at_least(1), "an integer >= 1") for k in ("epochs", "batch_size", "eval_batch_size", "stem_channels",
-                                                          "num_stacks", "modules_per_stack", "check_every")},
+                                                          "num_stacks", "modules_per_stack", "check_every",
+                                                          "attempts")},
     "max_steps": (lambda v: v is None or _int_at_least(1)(v), "an integer >= 1"),
     "seed": (lambda v: _int_at_least(0)(v) and v < 2**63, "an integer in 0..2^63-1"),
     "learning_rate": (_real(lambda v: v > 0), "a positive number"),
@@ -99,6 +102,10 @@ class TrainConfig:
     """Stop after this many steps (the schedule still spans ``epochs``); for benchmarks."""
     check_every: int = 50
     """Steps between checks of the loss for NaN/inf (each check synchronizes with the GPU)."""
+    attempts: int = 5
+    """Trainings of a cell whose loss turns non-finite or that runs out of memory, each from a fresh
+    initialisation (attempt k uses seed ``seed + k - 1``), before it is a failed result: NASBench-101's
+    ``max_attempts`` (``nasbench/lib/evaluate.py``)."""
 
     def __post_init__(self):
         from alphax.config import TRAIN_FLAG_OF as flags
@@ -210,6 +217,14 @@ class _Diverged(Exception):
     pass
 
 
+class _Retry(Exception):
+    """A failure NASBench-101 trains again from a fresh initialisation (non-finite loss, out of memory)."""
+
+    def __init__(self, reason: str, info: dict):
+        super().__init__(reason)
+        self.info = info
+
+
 def train_cell(spec: CellSpec, data: Cifar10, config: TrainConfig = TrainConfig(), *,
                worker: str = "inline") -> Result:
     """Train ``spec``'s network on ``data`` and evaluate it; ``accuracy`` is the validation accuracy.
@@ -217,9 +232,34 @@ def train_cell(spec: CellSpec, data: Cifar10, config: TrainConfig = TrainConfig(
     ``info`` holds ``validation_accuracy``, ``test_accuracy``, ``train_accuracy`` (last epoch, on
     augmented batches), ``training_time`` (seconds in the training loop), ``trainable_parameters``,
     ``steps``, ``epochs``, ``images_per_second`` (and ``steady_images_per_second``, after the first
-    steps' one-off costs), ``device`` and ``dtype``. A non-finite loss, an
-    out-of-memory error or unusable data give a failed result (``accuracy`` None, ``error`` the reason).
+    steps' one-off costs), ``device``, ``dtype`` and ``attempts`` (with ``failed_attempts``, the
+    reasons, when there was more than one). A non-finite loss or an out-of-memory error is trained again
+    from a fresh initialisation, up to ``config.attempts`` in all; then, as unusable data at once, it
+    gives a failed result (``accuracy`` None, ``error`` the reason). ``seconds`` counts every attempt.
     """
+    start = time.perf_counter()
+    failures: list[str] = []
+    info: dict = {}
+    for attempt in range(1, config.attempts + 1):
+        try:
+            result = _train_once(spec, data, config, seed=config.seed + attempt - 1, worker=worker)
+        except _Retry as exc:
+            failures.append(str(exc))
+            info = exc.info
+            log.warning("training attempt %d of %d failed: %s", attempt, config.attempts, exc)
+            continue
+        result.info["attempts"] = attempt
+        if failures:
+            result.info["failed_attempts"] = failures
+        return replace(result, seconds=time.perf_counter() - start)
+    info.update(attempts=config.attempts, failed_attempts=failures)
+    more = f" (and in {len(failures) - 1} earlier attempts, each from a fresh initialisation)" if len(failures) > 1 else ""
+    return _failed(failures[-1] + more, start, worker, info)
+
+
+def _train_once(spec: CellSpec, data: Cifar10, config: TrainConfig, *, seed: int, worker: str) -> Result:
+    """One attempt of :func:`train_cell`, seeded with ``seed``; raises :class:`_Retry` for a failure the
+    protocol trains again."""
     # -- device and precision, once ----------------------------------------------------------------
     device = resolve_device(config.device)
     use_cuda = device.type == "cuda"
@@ -229,8 +269,8 @@ def train_cell(spec: CellSpec, data: Cifar10, config: TrainConfig = TrainConfig(
     if use_cuda:
         torch.cuda.set_device(device)
         torch.backends.cudnn.benchmark = True
-    torch.manual_seed(config.seed)
-    gen = torch.Generator(device=device).manual_seed(config.seed)
+    torch.manual_seed(seed)
+    gen = torch.Generator(device=device).manual_seed(seed)
     start = time.perf_counter()
     info: dict = {"device": str(device), "dtype": str(dtype).removeprefix("torch.")}
     try:
@@ -299,11 +339,11 @@ def train_cell(spec: CellSpec, data: Cifar10, config: TrainConfig = TrainConfig(
         for key, split in (("validation_accuracy", data.valid), ("test_accuracy", data.test)):
             info[key] = _accuracy(model, split, device, autocast, layout, config.eval_batch_size)
     except _Diverged as exc:
-        return _failed(str(exc), start, worker, info)
+        raise _Retry(str(exc), info) from None
     except torch.OutOfMemoryError as exc:
         if use_cuda:
             torch.cuda.empty_cache()
-        return _failed(f"out of memory: {str(exc).splitlines()[0]}", start, worker, info)
+        raise _Retry(f"out of memory: {str(exc).splitlines()[0]}", info) from None
     except AlphaXError as exc:
         return _failed(f"{type(exc).__name__}: {exc}", start, worker, info)
     return Result(accuracy=info["validation_accuracy"], seconds=time.perf_counter() - start, worker=worker,
