@@ -253,7 +253,8 @@ def train_cell(spec: CellSpec, data: Cifar10, config: TrainConfig = TrainConfig(
             result.info["failed_attempts"] = failures
         return replace(result, seconds=time.perf_counter() - start)
     info.update(attempts=config.attempts, failed_attempts=failures)
-    more = f" (and in {len(failures) - 1} earlier attempts, each from a fresh initialisation)" if len(failures) > 1 else ""
+    more = (f" (and in {len(failures) - 1} earlier attempts, each from a fresh initialisation)"
+            if len(failures) > 1 else "")
     return _failed(failures[-1] + more, start, worker, info)
 
 

@@ -51,7 +51,8 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--evaluator", choices=EVALUATORS, help="table look-up or training (default table)")
     g.add_argument("--algo", choices=ALGOS, help=f"searcher (default {d.algo})")
     g.add_argument("--budget", type=int, help=f"unique cells to evaluate (default {DEFAULT_BUDGET}); with "
-                                               "--resume, another budget (not below the results logged) extends or shortens the run")
+                                               "--resume, another budget (not below the results logged) extends "
+                                               "or shortens the run")
     g.add_argument("--seed", type=int, help="searcher seed (default 0)")
     g.add_argument("--eval-seed", type=int, help="seed of the table's repeat per cell (default 0)")
     g.add_argument("--checkpoint-every", type=int, help=f"results between checkpoints (default {d.checkpoint_every})")
