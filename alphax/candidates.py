@@ -4,8 +4,8 @@ Two modes, chosen by whether the evaluator can only evaluate a known set of cell
 
 * **pool** (``cells`` given: the cells of a table that have data, or the space's own for training): a
   proposal must be a cell of the pool that was never proposed before. When a searcher's generator (a
-  random draw, a mutation, a playout) yields a cell outside the pool or already proposed, :meth:`CandidateSet.snap` replaces it by the
-  *unseen pool cell nearest to it* in the space's feature encoding (Hamming / L1 distance on
+  random draw, a mutation, a playout) yields a cell outside the pool or already proposed,
+  :meth:`CandidateSet.snap` replaces it by the *unseen pool cell nearest to it* in the space's feature encoding (Hamming / L1 distance on
   :meth:`SearchSpace.features`, ties broken by the searcher's generator). On a partial table most
   generated cells have no data; snapping keeps every searcher moving to the nearest cell that has data
   instead of retrying forever, and it never stalls while an unseen pool cell remains.
