@@ -160,6 +160,18 @@ def test_an_official_file_with_fewer_cells_than_the_space_is_warned_about(only10
     assert "cut short" not in caplog.text
 
 
+def test_a_stored_hash_that_is_not_its_cell_s_is_refused(tmp_path):
+    """Rows whose hashes are not NASBench-101's module hashes of their cells (another tool's hashes, an
+    edited row) would answer queries under the wrong key: a sample of cells is hashed as the file loads."""
+    path = tmp_path / "cells.jsonl"
+    rows = [json.loads(_row(spec, **{"108": {"validation_accuracy": 0.5}})) for spec in SPECS]
+    rows[-1]["hash"] = "ab" * 16
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(DataError, match=f"cell {'ab' * 16}: its stored hash is not its cell's module hash "
+                                        f"\\({SPECS[-1].hash}\\)"):
+        NASBench101(path)
+
+
 def test_ragged_matrix_rows_are_refused_even_when_their_total_fits(tmp_path):
     path = tmp_path / "cells.jsonl"
     row = json.loads(_row(SPECS[1], **{"108": {"validation_accuracy": 0.5}}))
