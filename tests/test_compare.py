@@ -101,6 +101,21 @@ def test_a_small_comparison_writes_summary_plot_and_run_folders_and_continues(tm
         run_compare(CompareConfig(space="nasbench201", algos=("random",), seeds=2, budget=60), out, progress=False)
 
 
+def test_a_nasbench201_comparison_names_its_data_set_and_plots_cell_means_as_such(tmp_path, monkeypatch):
+    """Without --dataset the summary and the plot still say cifar10, and compare.png's axis says it shows
+    the cells' means over training seeds (the optimum's measure), as alphax report's plots do."""
+    import alphax.compare as compare_module
+    from alphax.report import YLABEL_MEAN
+
+    drawn = []
+    monkeypatch.setattr(compare_module, "plot_best_so_far", lambda *a, **kw: drawn.append((a, kw)))
+    summary = run_compare(CompareConfig(space="nasbench201", algos=("random",), seeds=1, budget=20),
+                          tmp_path / "cmp", jobs=1, progress=False)
+    assert summary["dataset"] == "cifar10"
+    (args, kwargs), = drawn
+    assert args[3].startswith("nasbench201 cifar10: best so far") and kwargs["ylabel"] == YLABEL_MEAN
+
+
 def test_each_seed_reads_the_table_with_its_own_eval_seed_and_older_comparisons_keep_theirs(tmp_path):
     """A table that returns one training seed at random: run s reads it with eval seed EVAL_SEED + s, so
     that the seeds of a comparison see independent draws (as benchmarks/bench_nasbench201.py does), not one

@@ -64,6 +64,8 @@ def test_json_round_trip_and_out_of_domain():
         SPACE.from_json({"matrix": [[0]]})
     with pytest.raises(OutOfDomainError):
         parse_arch_string("|nor_conv_3x3~0|+|none~0|")
+    with pytest.raises(OutOfDomainError):                  # an edge given twice (the last one used to win)
+        parse_arch_string("|none~0|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|")
 
 
 def test_arch_string_matches_nasbench201():

@@ -91,6 +91,31 @@ def test_nasbench201_reports_measure_results_by_the_cell_mean_as_the_optimum_is(
     assert f"mean over training seeds {max(means):.5f}" in text.split("best cell:")[1].splitlines()[0]
 
 
+def test_a_nasbench201_report_reads_the_data_the_run_searched(tmp_path):
+    """A run on a copy of the data (--data) is reported by that copy's means and optimum, not the
+    installed pickle's."""
+    import pickle
+
+    from alphax.nasbench201 import data_path
+
+    with open(data_path("cifar10"), "rb") as f:
+        raw = pickle.load(f)
+    for rec in raw.values():                                   # one point better everywhere
+        rec["val_acc"] = [a + 1.0 for a in rec["val_acc"]]
+    copy = tmp_path / "cifar10.pkl"
+    with open(copy, "wb") as f:
+        pickle.dump(raw, f)
+    run = tmp_path / "run"
+    _write_run(run, "random", 1, 40)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "data": str(copy)}))
+    write_report(str(run))
+    text = (run / "report.txt").read_text()
+    installed, copied = load("cifar10").optimum[1], load("cifar10", str(copy)).optimum[1]
+    assert abs(copied - installed - 0.01) < 1e-9
+    assert f"{copied:.5f}" in text and f"{installed:.5f}" not in text
+
+
 def test_run_report_without_predictions_says_so(tmp_path):
     run = tmp_path / "run"
     _write_run(run, "evolution", 1, 30)

@@ -120,6 +120,8 @@ def parse_arch_string(text: str) -> NB201Cell:
         for j, part in enumerate(text.strip().split("+"), start=1):
             for token in part.strip("|").split("|"):
                 op, i = token.split("~")
+                if (int(i), j) in found:         # an edge given twice: not one architecture
+                    raise ValueError
                 found[(int(i), j)] = op
         if set(found) != set(EDGES):
             raise ValueError
@@ -135,7 +137,10 @@ class NASBench201Space(SearchSpace):
     identity_ops = (SKIP,)
     default_searcher_options = {"evolution": {"population_size": 20, "tournament_size": 5},
                                 "alphax": {"kappa": 2.0, "exploit_every": 2, "mutate_every": 3, "init_random": 12}}
-    """Per-searcher defaults on this space: regularized evolution as in NAS-Bench-201's paper; AlphaX's
+    """Per-searcher defaults on this space: regularized evolution with population 20 and tournament 5, the
+    benchmark's reference (NAS-Bench-201's authors' script, AutoDL-Projects ``R-EA.sh``, uses 10 and 3,
+    and its mutation picks a node, then one of its incoming edges, where :meth:`mutate` picks one of the
+    6 edges uniformly); AlphaX's
     acquisition ``mean + 2 * spread`` (a query observes one training seed, so the ensemble's spread
     matters more than on NASBench-101; chosen on CIFAR-100, checked on CIFAR-10 and ImageNet16-120) and
     its proposal cycle (``exploit_every=2, mutate_every=3``: ``alphax.searchers.alphax``) after 12
