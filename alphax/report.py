@@ -412,7 +412,7 @@ def write_report(folder: str, *, out: str | None = None) -> list[str]:
         return _run_report(folder, out)
     if os.path.isfile(os.path.join(folder, "compare.json")):
         runs = sorted(r.path for r in find_runs(os.path.join(folder, "runs")))
-        one = f"; or report one of its finished runs, e.g. alphax report {runs[0]}" if runs else ""
+        one = f"; or report one of its runs as it stands, e.g. alphax report {runs[0]}" if runs else ""
         raise DataError(f"{folder} is a comparison that has not finished (no summary.json yet): run the same "
                         f"alphax compare command again, which continues its runs and writes the summary{one}")
     raise DataError(f"{folder} is neither a run folder (results.jsonl + config.json) nor a compare folder "
