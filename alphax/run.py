@@ -824,5 +824,10 @@ def run_search(run: Run, *, progress: bool | str | None = None, signals=(signal.
                         continue_with or f"alphax search --resume {run.folder}")
             raise Interrupted(stop.signum)
         best = bar.best
+        # the run's log says how it ended, as it does when a signal or an error ends it
+        log.info("ended: %d of %d results%s, best %s", run.n, cfg.budget,
+                 "" if complete else " (the searcher had nothing left to propose)",
+                 "none (every evaluation failed)" if best is None else
+                 f"{best['accuracy']:.6f} at n={best.get('n')} ({best.get('hash')})")
     return RunSummary(folder=run.folder, n=run.n, budget=cfg.budget, best=best, complete=complete,
                       wall_seconds=run.wall_seconds())
