@@ -116,9 +116,9 @@ def _nasbench201(config: SearchConfig) -> tuple[SearchSpace, EvaluatorFactory]:
         from workers.evaluators import NASBench201TableEvaluator
 
         key = ("nasbench201", config.dataset, config.data, config.eval_seed)
-        if key not in _TABLES:
-            data = nasbench201.NASBench201(config.dataset, path=config.data)
-            _TABLES[key] = NASBench201TableEvaluator(data, seed=config.eval_seed)
+        if key not in _TABLES:        # the data loaded once per process, whatever the eval seed (and for reports)
+            _TABLES[key] = NASBench201TableEvaluator(nasbench201.load(config.dataset, config.data),
+                                                     seed=config.eval_seed)
         return _TABLES[key]
 
     return NASBench201Space(), table

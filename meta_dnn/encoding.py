@@ -115,8 +115,8 @@ class CellEncoder:
     def dense_dim(self) -> int:
         return self._dense([]).shape[1]
 
-    def _dense(self, cells: list) -> np.ndarray:
-        parts = [np.asarray(self.space.features(cells), dtype=np.float32)]
+    def _dense(self, cells: list, features: np.ndarray | None = None) -> np.ndarray:
+        parts = [np.asarray(self.space.features(cells) if features is None else features, dtype=np.float32)]
         if self.use_size and hasattr(self.space, "size_features"):
             parts.append(np.asarray(self.space.size_features(cells), dtype=np.float32))
         return np.concatenate([p.reshape(len(cells), p.shape[-1]) for p in parts], axis=1)
@@ -126,11 +126,13 @@ class CellEncoder:
         """Size of the path vocabulary (the padding index)."""
         return self.capacity
 
-    def encode(self, cells: Sequence[Any], *, variants: bool = False) -> Encoded:
+    def encode(self, cells: Sequence[Any], *, variants: bool = False, features: np.ndarray | None = None) -> Encoded:
         """``cells`` encoded; with ``variants``, also every other form of their dense features that
-        the space offers (``SearchSpace.feature_variants``; none where it offers none)."""
+        the space offers (``SearchSpace.feature_variants``; none where it offers none). ``features``: the
+        cells' ``SearchSpace.features`` when the caller has them already (a pool's, 4 s for every
+        NASBench-101 cell)."""
         cells = list(cells)
-        dense = self._dense(cells)
+        dense = self._dense(cells, features)
         rows = [self._path_ids(c) for c in cells] if self.use_paths else [[] for _ in cells]
         width = max([1] + [len(r) for r in rows])
         paths = np.full((len(cells), width), self.capacity, dtype=np.int64)

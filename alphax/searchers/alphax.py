@@ -154,7 +154,7 @@ class AlphaXSearch(Searcher):
         self.tau_window = tau_window
         self.encoder = CellEncoder(space, use_paths=use_paths, use_size=use_size)
         self.augment = augment
-        self.pool_x = self.encoder.encode(self.pool.cells) if self.pool.is_pool else None
+        self.pool_x = self._encode_pool()
         self.predictor = Predictor(self.encoder, seed=int(rng.integers(2**31)), members=members, hidden=hidden)
         self.trained = False
         self.pool_mu: np.ndarray | None = None
@@ -182,7 +182,7 @@ class AlphaXSearch(Searcher):
         self.trie = self.pool.is_pool and hasattr(space, "action_path")
         if self.trie:
             self._build_paths()
-            self.node_cands[0] = np.arange(len(self.pool.cells))
+            self._reset_cands()
         self.cells: list[Any] = []            # successful results, for training
         self.accs: list[float] = []
         self._train_rows: list = []           # their encodings (meta_dnn.Encoded, one row each)
@@ -209,10 +209,19 @@ class AlphaXSearch(Searcher):
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         # the encoder's path vocabulary was filled from the pool first, so the pool encodes as it did
-        self.pool_x = self.encoder.encode(self.pool.cells) if self.pool.is_pool else None
+        self.pool_x = self._encode_pool()
         if self.trie:
             self._build_paths()
-            self.node_cands[0] = np.arange(len(self.pool.cells))
+            self._reset_cands()
+
+    def _encode_pool(self):
+        """The meta-DNN's encoding of the pool (None without one), from the features the pool holds."""
+        return self.encoder.encode(self.pool.cells, features=self.pool.features) if self.pool.is_pool else None
+
+    def _reset_cands(self) -> None:
+        """The per-node caches of unseen pool cells, from scratch: every pool cell at the root, the other
+        nodes' recomputed lazily (:meth:`_alive`)."""
+        self.node_cands = [np.arange(len(self.pool.cells))] + [None] * (len(self.tree.nodes) - 1)
 
     # -- the pool as a trie of build paths -------------------------------------------------------
     def _build_paths(self) -> None:
@@ -463,7 +472,7 @@ class AlphaXSearch(Searcher):
         self.pool.unmark(h)
         i = self.pool.index.get(h) if self.pool.is_pool else None
         if self.trie and i is not None:
-            self.node_cands = [np.arange(len(self.pool.cells))] + [None] * (len(self.tree.nodes) - 1)
+            self._reset_cands()
             node = self.tree.nodes[0]
             node.dead = False
             for action in self.space.action_path(self.pool.cells[i]):
