@@ -493,12 +493,20 @@ def _candidates(config: SearchConfig, factory: EvaluatorFactory, space: SearchSp
     return evaluator, candidates
 
 
+def _no_result(folder: Path) -> bool:
+    """``folder``'s results log holds nothing, not even a torn line: no result was ever recorded there."""
+    results = folder / RESULTS
+    return not results.exists() or results.stat().st_size == 0
+
+
 def _refuse_taken(folder: Path, dispatch: str) -> None:
     """Raise the 'already exists' error if ``folder`` is a file or holds anything but the run lock."""
     if folder.exists() and (not folder.is_dir() or any(p.name != LOCK for p in folder.iterdir())):
         resume = "run_server.py" if dispatch == "mpi" else "alphax search"
         if (folder / CONFIG).exists():
-            raise CheckpointError(f"{folder} already exists: resume it with '{resume} --resume {folder}' or "
+            empty = (" and holds another run's options, with no result yet: remove it to start this run there, "
+                     "resume it as it is" if _no_result(folder) else ": resume it")
+            raise CheckpointError(f"{folder} already exists{empty} with '{resume} --resume {folder}', or "
                                   f"choose another --out")
         what = "a file" if not folder.is_dir() else f"not empty, and not a run folder: it has no {CONFIG}"
         raise CheckpointError(f"{folder} already exists ({what}); choose another --out")
@@ -521,9 +529,13 @@ def _new_folder(path: Path) -> Path:
 def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str = "inline") -> Run:
     """Start a new run in ``folder``, which must not hold anything yet (never overwritten); None: a new
     folder :func:`default_out` names. Checked again once the run's lock is held: of two runs started at
-    once in one folder, the second is refused."""
+    once in one folder, the second is refused. The one exception: a folder that holds this same run
+    with no result yet is continued (:func:`_continue_unstarted`)."""
     folder = Path(folder) if folder is not None else None
     if folder is not None:
+        run = _continue_unstarted(folder, config, dispatch)
+        if run is not None:
+            return run
         _refuse_taken(folder, dispatch)
     space, factory = _build(config)
     if hasattr(factory, "check"):       # what an evaluator made later would refuse, refused before the folder exists
@@ -553,6 +565,30 @@ def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str
     # a checkpoint at n=0 (50 ms): a resume always has the table's fingerprint to check, even after a kill
     # before the first periodic checkpoint
     run.checkpoint()
+    return run
+
+
+def _continue_unstarted(folder: Path, config: SearchConfig, dispatch: str) -> Run | None:
+    """The run in ``folder`` when the same command is run again before it recorded any result (an MPI
+    farm whose clients could not start, a run stopped during its first evaluation): a run folder with
+    no result whose ``config.json`` holds ``config``'s options, up to those a resume may change
+    (``--budget``, ``--data``, ``--cifar``, ``--device``). It is continued as ``--resume`` would, from its
+    checkpoint at n=0, so it proposes what a new run with the same seed would. None otherwise (the
+    caller refuses a taken folder)."""
+    if not (folder / CONFIG).is_file() or not _no_result(folder):
+        return None
+    try:
+        saved = SearchConfig.load(folder / CONFIG)
+    except ConfigError:
+        return None
+    local = {k: config.train[k] for k in LOCAL_TRAIN_OPTIONS
+             if k in config.train and config.train[k] != saved.train.get(k)}
+    if replace(saved, budget=config.budget, data=config.data, train={**saved.train, **local}) != config:
+        return None
+    data = config.data if config.data != saved.data else None
+    run = resume_run(folder, budget=config.budget, dispatch=dispatch, local_train=local or None, data=data)
+    with run.log_scope():
+        log.info("%s holds this run and no result yet (it never got to evaluate a cell): continuing it", folder)
     return run
 
 

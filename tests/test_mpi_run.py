@@ -245,6 +245,13 @@ def test_a_client_whose_table_has_the_same_cells_with_other_results_is_refused(t
                    keep_alive=False, timeout=120)
     assert proc.returncode != 0 and rows_of(out) == []
     assert "does not evaluate as the run does (the table's results (the same cells with other values" in proc.stdout
+    # the client fixed, the same command again: the run that never started is continued, not refused
+    proc = mpiexec((1, server(table, out, "--budget", 20)),
+                   (1, ["run_client.py", "--evaluator", "table", "--space", "nasbench101", "--data", subset]),
+                   timeout=120)
+    assert proc.returncode == 0 and f"run folder: {out} (20 of 20 cells" in proc.stdout, proc.stdout[-3000:]
+    assert [r["n"] for r in rows_of(out)] == list(range(1, 21))
+    assert "no result yet (it never got to evaluate a cell): continuing it" in (out / "log.txt").read_text()
 
 
 def test_every_client_lost_ends_the_server_with_its_message(tmp_path):

@@ -498,6 +498,33 @@ def test_rows_carry_the_time_they_were_recorded(tmp_path):
     assert before - 1 <= times[0] <= times[-1] <= time.time() + 1 and times == sorted(times)
 
 
+def test_the_same_command_again_continues_a_run_that_recorded_nothing(tmp_path, caplog):
+    """An MPI farm whose clients could not start, or a run stopped during its first evaluation, leaves a
+    run folder with no result: the same command (or one with another --budget) continues it, and it
+    proposes what a new run would; other options, or a folder holding any result, are still refused."""
+    expected = search(cfg(budget=8), tmp_path / "fresh")
+    folder = tmp_path / "run"
+    create_run(cfg(budget=8), folder).close()               # config.json and the checkpoint at n=0
+    caplog.set_level(logging.INFO)
+    with pytest.raises(CheckpointError, match=r"run already exists and holds another run's options, with no "
+                                              r"result yet: remove it to start this run there, resume it as it "
+                                              r"is with 'alphax search --resume .*run', or choose another --out"):
+        create_run(cfg(budget=8, seed=4), folder)
+    assert search(cfg(budget=8), folder) == expected
+    assert "holds this run and no result yet (it never got to evaluate a cell): continuing it" in caplog.text
+    bare = tmp_path / "bare"                                 # stopped before its first checkpoint, another budget
+    create_run(cfg(budget=8), bare).close()
+    for name in (LATEST, "log.txt", "stats.json"):
+        (bare / name).unlink(missing_ok=True)
+    assert search(cfg(budget=12), bare)[:8] == expected
+    assert json.loads((bare / "config.json").read_text())["budget"] == 12
+    torn = tmp_path / "torn"                                 # a line being written: not "nothing recorded"
+    create_run(cfg(budget=8), torn).close()
+    (torn / "results.jsonl").write_text('{"n": 1, "hash": "|nor')
+    with pytest.raises(CheckpointError, match="torn already exists: resume it with 'alphax search --resume"):
+        create_run(cfg(budget=8), torn)
+
+
 def test_two_runs_started_at_once_never_share_a_folder(tmp_path, monkeypatch):
     """B passes the empty-folder check, then, while it builds its searcher, A starts, runs and ends in the
     same folder: B is refused once it holds the lock, and A's run is left as it was. Without --out, two
