@@ -59,8 +59,9 @@ class CompareConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "algos", tuple(self.algos))
-        if not self.algos or len(set(self.algos)) != len(self.algos):
-            raise ConfigError(f"--algos must name distinct algorithms, got {','.join(self.algos)!r}")
+        if not self.algos or "" in self.algos or len(set(self.algos)) != len(self.algos):
+            raise ConfigError(f"--algos must name distinct algorithms, separated by single commas, got "
+                              f"{','.join(self.algos)!r}")
         if self.noise not in NOISE:
             raise ConfigError(f"noise must be one of {', '.join(NOISE)}, got {self.noise!r}")
         if not isinstance(self.seeds, int) or self.seeds < 1:

@@ -62,6 +62,8 @@ def test_bad_compare_options():
         CompareConfig(algos=("random", "random"))
     with pytest.raises(ConfigError):
         CompareConfig(algos=("random", "magic"))
+    with pytest.raises(ConfigError, match="separated by single commas, got 'random,'"):
+        CompareConfig(algos=("random", ""))          # --algos random, (a name left out, or a stray comma)
     with pytest.raises(ConfigError):
         CompareConfig(seeds=0)
 

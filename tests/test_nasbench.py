@@ -643,6 +643,12 @@ def test_jsonl_errors(tmp_path):
     path.write_text(_row(SPECS[1], **{"108": {"validation_accuracy": "high"}}) + "\n")
     with pytest.raises(DataError, match="line 1"):
         read_jsonl(path)
+    for bad in ("NaN", "Infinity"):          # Python's JSON reader takes these; not read as "not recorded"
+        path.write_text(_row(SPECS[1], **{"108": {"validation_accuracy": 0.5}}) + "\n"
+                        + _row(SPECS[2], **{"108": {"validation_accuracy": 0.5}}).replace("0.5", bad) + "\n")
+        with pytest.raises(DataError, match=f"line 2 .*final_validation_accuracy is {bad.lower()[:3]}.*: a metric is "
+                                            f"a finite number, or null"):
+            read_jsonl(path)
     import gzip
     gz = tmp_path / "cells.jsonl.gz"
     gz.write_bytes(gzip.compress((_row(SPECS[1], **{"108": {"validation_accuracy": 0.5}}) + "\n").encode() * 50)[:-30])

@@ -222,7 +222,7 @@ def _compare(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be a positive number of processes, got {args.jobs}")
-    algos = tuple(a.strip() for a in args.algos.split(",") if a.strip())
+    algos = tuple(a.strip() for a in args.algos.split(","))       # an empty name (a stray comma) is refused
     data = os.path.abspath(args.data) if args.data else None
     config = CompareConfig(space=args.space, dataset=args.dataset, data=data, algos=algos, seeds=args.seeds,
                            budget=args.budget, eval_seed=args.eval_seed, checkpoint_every=args.checkpoint_every)

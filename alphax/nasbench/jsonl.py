@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import zlib
 from pathlib import Path
@@ -26,8 +27,14 @@ _FINAL_KEYS = tuple(("final_" + m, m) for m in METRICS)
 
 
 def _points(run: Mapping) -> tuple[list, list]:
-    """(halfway, final) values of one repeat; a plain metric name means the end of training."""
-    return [run.get(k) for k in _HALF_KEYS], [run.get(k, run.get(m)) for k, m in _FINAL_KEYS]
+    """(halfway, final) values of one repeat; a plain metric name means the end of training. A value is
+    a finite number or null: NaN or Infinity (which Python's JSON reader accepts) is refused, not read as
+    a missing value."""
+    half, final = [run.get(k) for k in _HALF_KEYS], [run.get(k, run.get(m)) for k, m in _FINAL_KEYS]
+    for key, x in zip((*_HALF_KEYS, *(k for k, _ in _FINAL_KEYS)), (*half, *final)):
+        if x is not None and not math.isfinite(x):
+            raise ValueError(f"{key} is {x!r}: a metric is a finite number, or null (or left out) when not recorded")
+    return half, final
 
 
 def read_jsonl(path: str | os.PathLike) -> Table:
