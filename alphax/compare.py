@@ -24,6 +24,7 @@ from typing import Callable
 
 import numpy as np
 
+from alphax.atomic import write_atomic
 from alphax.config import ALGOS, SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, Interrupted
 from alphax.report import YLABEL_MEAN, plot_best_so_far
@@ -202,24 +203,49 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[bool, CompareConfig
             have = {**have, "noise": "shared"}
             config = replace(config, noise="shared")
         want = config.to_json()
-        if have != want:
-            diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
-            raise CheckpointError(f"{out} holds a comparison with other options ({', '.join(diff)}); "
-                                  f"use another --out")
+        diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
+        if diff and not _extends(have, want, diff):
+            raise CheckpointError(f"{out} holds a comparison with other options ({', '.join(diff)}); use "
+                                  f"another --out (a comparison can be extended: a larger --budget, more "
+                                  f"--seeds, more --algos; its other options stay)")
         return True, config
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise CheckpointError(f"{out} exists and is not a comparison folder; use another --out")
     return False, config
 
 
+_GROWS = ("budget", "seeds", "algos")
+"""What the same ``alphax compare`` command may grow on a comparison it continues: every run already
+made stays one of it (a run resumed with a larger budget evaluates what it would have evaluated)."""
+
+
+def _extends(have: dict, want: dict, diff: list[str]) -> bool:
+    """The options ``want`` grow the comparison ``have`` (``diff``: the keys that differ) by :data:`_GROWS`
+    only: a budget and seeds not smaller, every algorithm still there."""
+    if set(diff) - set(_GROWS):
+        return False
+    try:
+        return (int(want["budget"]) >= int(have["budget"]) and int(want["seeds"]) >= int(have["seeds"])
+                and set(have["algos"]) <= set(want["algos"]))
+    except (KeyError, TypeError, ValueError):      # a compare.json edited by hand: not extended
+        return False
+
+
 def _prepare(config: CompareConfig, out: Path, *, continuing: bool) -> None:
+    """Write ``compare.json`` for a new comparison, or again for one extended by :data:`_GROWS` (each run
+    then resumes with the new budget)."""
     if continuing:
-        log.info("continuing the comparison in %s", out)
-        return
+        have = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+        grown = [f"{k} {have[k]} -> {getattr(config, k)}" if k != "algos" else
+                 f"algos {','.join(have[k])} -> {','.join(config.algos)}" for k in _GROWS if have.get(k) !=
+                 config.to_json()[k]]
+        if not grown:
+            log.info("continuing the comparison in %s", out)
+            return
+        log.info("extending the comparison in %s: %s", out, "; ".join(grown))
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    tmp = out / "compare.json.tmp"
-    tmp.write_text(json.dumps(config.to_json(), indent=1), encoding="utf-8")
-    os.replace(tmp, out / "compare.json")
+    text = json.dumps(config.to_json(), indent=1).encode("utf-8")
+    write_atomic(out / "compare.json", lambda f: f.write(text))
 
 
 class _StopWorkers:

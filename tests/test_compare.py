@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -99,8 +100,34 @@ def test_a_small_comparison_writes_summary_plot_and_run_folders_and_continues(tm
     again = run_compare(config, out, jobs=1, progress=False)
     assert {k: v["samples_to_within_0.001"] for k, v in again["algorithms"].items()} == \
            {k: v["samples_to_within_0.001"] for k, v in summary["algorithms"].items()}
-    with pytest.raises(CheckpointError, match="other options"):
-        run_compare(CompareConfig(space="nasbench201", algos=("random",), seeds=2, budget=60), out, progress=False)
+    with pytest.raises(CheckpointError, match=r"other options \(algos\); use another --out \(a comparison can be "
+                                              r"extended: a larger --budget, more --seeds, more --algos"):
+        run_compare(replace(config, algos=("random",)), out, progress=False)
+    with pytest.raises(CheckpointError, match=r"other options \(budget\)"):       # a budget only grows
+        run_compare(replace(config, budget=50), out, progress=False)
+    assert json.loads((out / "compare.json").read_text()) == config.to_json()
+
+
+def test_the_same_command_extends_a_comparison_to_a_larger_budget_and_more_seeds(tmp_path):
+    """A larger --budget resumes every run to it (each evaluates what a run made with that budget would
+    have), more --seeds and --algos add runs; summary.json and compare.json say the new options."""
+    small = CompareConfig(space="nasbench201", dataset="cifar10", algos=("evolution",), seeds=1, budget=30,
+                          checkpoint_every=10)
+    out = tmp_path / "cmp"
+    run_compare(small, out, jobs=1, progress=False)
+    big = replace(small, algos=("evolution", "random"), seeds=2, budget=45)
+    summary = run_compare(big, out, jobs=1, progress=False)
+    assert json.loads((out / "compare.json").read_text()) == big.to_json()
+    assert summary["seeds"] == [0, 1] and set(summary["algorithms"]) == {"evolution", "random"}
+    fresh = tmp_path / "fresh"
+    run_compare(big, fresh, jobs=1, progress=False)
+    for run in ("evolution-seed0", "evolution-seed1", "random-seed0", "random-seed1"):
+        assert [r["hash"] for r in read_results(out / "runs" / run)] == \
+               [r["hash"] for r in read_results(fresh / "runs" / run)], run
+        assert json.loads((out / "runs" / run / "config.json").read_text())["budget"] == 45
+    timed = lambda a: {k: v for k, v in a.items() if k != "wall_seconds" and not k.startswith("searcher_ms")}
+    made = json.loads((fresh / "summary.json").read_text())["algorithms"]
+    assert {a: timed(v) for a, v in summary["algorithms"].items()} == {a: timed(v) for a, v in made.items()}
 
 
 def test_a_nasbench201_comparison_names_its_data_set_and_plots_cell_means_as_such(tmp_path, monkeypatch):
