@@ -241,6 +241,7 @@ class Run:
         self.wall_before = float(state.get("wall_seconds", 0.0)) + _unsaved_wall(state, runlog)
         self.started = time.perf_counter()
         self.last_checkpoint = int(state.get("n", 0))
+        self._finished_at_open = self.n if self.n >= config.budget else None
         self._recording = False       # True between ask() and the end of record(): no checkpoint then
         self._tau_written = self._read_tau_count()
         self._predictor_file = None
@@ -404,7 +405,10 @@ class Run:
         try:
             if not self._recording and self.n > self.last_checkpoint:
                 self.checkpoint()
-            self.write_stats()
+            kept = _read_stats(self.folder)
+            if not (self._finished_at_open == self.n and kept.get("n") == self.n
+                    and kept.get("budget") == self.config.budget):
+                self.write_stats()     # not for a finished run opened again: its wall time stays the run's own
         finally:
             self.log.close()
             if self._predictor_file is not None:
