@@ -623,6 +623,8 @@ def test_hashes_with_a_budget(tmp_path):
      "an accuracy outside [0, 1]"),
     ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT], {"108": {"training_time": -3.0}},
      "a negative training time"),
+    ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT], {"-4": {"validation_accuracy": 0.5}},
+     "a training budget of 0 or fewer epochs"),
 ])
 def test_a_row_outside_the_space_is_refused_naming_the_cell(tmp_path, matrix, ops, metrics, needle):
     path = tmp_path / "cells.jsonl"
@@ -630,6 +632,19 @@ def test_a_row_outside_the_space_is_refused_naming_the_cell(tmp_path, matrix, op
     path.write_text(_row(SPECS[1], **{"108": {"validation_accuracy": 0.5}}) + "\n" + json.dumps(bad) + "\n")
     with pytest.raises(DataError, match=f"cells.jsonl: cell f{{32}}: {re.escape(needle)}"):
         NASBench101(path)
+
+
+@pytest.mark.parametrize("params", [0, -7])
+def test_a_parameter_count_that_is_not_positive_is_refused(tmp_path, params):
+    """-1 (or leaving the key out) means "not recorded"; 0 or another negative count is a broken row."""
+    path = tmp_path / "cells.jsonl"
+    bad = json.loads(_row(SPECS[2], **{"108": {"validation_accuracy": 0.5}}))
+    path.write_text(_row(SPECS[1], **{"108": {"validation_accuracy": 0.5}}) + "\n"
+                    + json.dumps({**bad, "trainable_parameters": params}) + "\n")
+    with pytest.raises(DataError, match=f"cell {SPECS[2].hash}: a trainable parameter count that is not positive"):
+        NASBench101(path)
+    path.write_text(json.dumps({**bad, "trainable_parameters": -1}) + "\n")
+    assert len(NASBench101(path)) == 1
 
 
 def test_jsonl_errors(tmp_path):

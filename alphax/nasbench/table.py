@@ -189,7 +189,8 @@ def cell_problem(table: Table) -> str | None:
     """The first cell of ``table`` that is not a pruned NASBench-101 cell with plausible metrics, as
     ``"cell HASH: what"``, or None. Vectorized (the full data set in well under a second): input first and
     output last, interior ops known, a strictly upper-triangular matrix of at most 9 edges, every vertex
-    on a path from input to output; accuracies in [0, 1] and training times >= 0 where recorded."""
+    on a path from input to output; accuracies in [0, 1], training times >= 0, parameter counts > 0 and
+    budgets of at least one epoch where recorded."""
     n = len(table)
     if not n:
         return None
@@ -220,6 +221,8 @@ def cell_problem(table: Table) -> str | None:
                                                           "(disconnected, or not pruned)"),
         (((values < 0) | (values > 1)).reshape(n, -1).any(axis=1), "an accuracy outside [0, 1]"),
         ((times < 0).reshape(n, -1).any(axis=1), "a negative training time"),
+        ((table.params == 0) | (table.params < -1), "a trainable parameter count that is not positive"),
+        ((table.repeats > 0)[:, table.epochs <= 0].any(axis=1), "a training budget of 0 or fewer epochs"),
     )
     for bad, what in checks:
         if bad.any():
