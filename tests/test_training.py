@@ -54,6 +54,25 @@ def test_rmsprop_is_tensorflow_form():
     torch.testing.assert_close(w.detach(), expected)
 
 
+def test_grad_clip_scales_the_total_gradient_as_tensorflow_would():
+    """--grad-clip clips the gradient of the total loss, the L2 term included (TF's clip_by_global_norm
+    of the total loss's gradient), over all parameters at once."""
+    w, b = torch.nn.Parameter(torch.tensor([1.0, -2.0])), torch.nn.Parameter(torch.tensor([3.0]))
+    opt = RMSPropTF([w, b], lr=0.2, decay=0.9, momentum=0.9, epsilon=1.0, weight_decay=0.5, clip_norm=1.0)
+    gw, gb = torch.tensor([0.5, 3.0]), torch.tensor([-4.0])
+    w.grad, b.grad = gw.clone(), gb.clone()
+    opt.step()
+    total = torch.cat([gw + 0.5 * torch.tensor([1.0, -2.0]), gb + 0.5 * torch.tensor([3.0])])
+    clipped = total / total.norm()                          # norm 5.6 > 1: scaled to norm 1
+    step = 0.2 * clipped / torch.sqrt(0.9 + 0.1 * clipped ** 2 + 1.0)
+    torch.testing.assert_close(torch.cat([w.detach(), b.detach()]), torch.tensor([1.0, -2.0, 3.0]) - step)
+    small = torch.nn.Parameter(torch.tensor([1.0]))         # under the norm: unchanged
+    opt = RMSPropTF([small], lr=0.2, weight_decay=0.0, clip_norm=10.0)
+    small.grad = torch.tensor([2.0])
+    opt.step()
+    torch.testing.assert_close(small.detach(), torch.tensor([1.0 - 0.2 * 2.0 / math.sqrt(0.9 + 0.4 + 1.0)]))
+
+
 def test_cifar_split_and_format(tiny_cifar):
     data = cifar.load_cifar10(tiny_cifar, validation_size=100)
     assert (len(data.train), len(data.valid), len(data.test)) == (200, 100, 100)

@@ -132,12 +132,15 @@ class RMSPropTF(torch.optim.Optimizer):
         w  -= mom
 
     ``weight_decay`` adds ``weight_decay * w`` to the gradient (TF's ``weight_decay * l2_loss(w)``).
+    ``clip_norm`` (None: off; not NASBench-101's protocol) scales that total gradient, the L2 term's
+    included, as ``tf.clip_by_global_norm`` would the gradient of TF's total loss: by
+    ``clip_norm / max(norm, clip_norm)``, the norm taken over every parameter of the group.
     """
 
     def __init__(self, params, *, lr: float, decay: float = 0.9, momentum: float = 0.9,
-                 epsilon: float = 1.0, weight_decay: float = 0.0):
+                 epsilon: float = 1.0, weight_decay: float = 0.0, clip_norm: float | None = None):
         super().__init__(params, dict(lr=lr, decay=decay, momentum=momentum, epsilon=epsilon,
-                                      weight_decay=weight_decay))
+                                      weight_decay=weight_decay, clip_norm=clip_norm))
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -158,6 +161,9 @@ class RMSPropTF(torch.optim.Optimizer):
             mom = [self.state[p]["mom"] for p in params]
             if group["weight_decay"]:
                 grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
+            if group.get("clip_norm") is not None:
+                norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+                grads = torch._foreach_mul(grads, group["clip_norm"] / torch.clamp(norm, min=group["clip_norm"]))
             torch._foreach_mul_(ms, group["decay"])
             torch._foreach_addcmul_(ms, grads, grads, value=1.0 - group["decay"])
             denom = torch._foreach_add(ms, group["epsilon"])
@@ -288,7 +294,7 @@ def _train_once(spec: CellSpec, data: Cifar10, config: TrainConfig, *, seed: int
         last_step = min(total_steps, config.max_steps or total_steps)
         optimizer = RMSPropTF(model.parameters(), lr=0.0, decay=config.rmsprop_decay,
                               momentum=config.momentum, epsilon=config.rmsprop_epsilon,
-                              weight_decay=config.weight_decay)
+                              weight_decay=config.weight_decay, clip_norm=config.grad_clip)
 
         # -- the training loop -----------------------------------------------------------------
         t_train = time.perf_counter()
@@ -308,8 +314,6 @@ def _train_once(spec: CellSpec, data: Cifar10, config: TrainConfig, *, seed: int
                 logits = model(x)
             loss = F.cross_entropy(logits.float(), y)
             loss.backward()
-            if config.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             bad |= ~torch.isfinite(loss.detach())
