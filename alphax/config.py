@@ -49,7 +49,9 @@ TRAIN_FLAGS = (
     TrainFlag("--rmsprop-decay", "rmsprop_decay", float, "RMSProp decay of the mean square (0.9)"),
     TrainFlag("--rmsprop-epsilon", "rmsprop_epsilon", float, "RMSProp epsilon, inside the square root (1.0)"),
     TrainFlag("--weight-decay", "weight_decay", float, "L2 weight on every trainable variable (1e-4)"),
-    TrainFlag("--grad-clip", "grad_clip", float, "clip the global norm of the gradient, weight decay included (as TF would), to this (NASBench-101: no clipping)"),
+    TrainFlag("--grad-clip", "grad_clip", float,
+              "clip the global norm of the gradient, weight decay included (as TF would), to this "
+              "(NASBench-101: no clipping)"),
     TrainFlag("--stem-channels", "stem_channels", int, "output channels of the stem convolution (128)"),
     TrainFlag("--stacks", "num_stacks", int, "stacks of cells, channels doubled between stacks (3)"),
     TrainFlag("--modules-per-stack", "modules_per_stack", int, "cells per stack (3)"),
