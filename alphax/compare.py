@@ -28,6 +28,7 @@ from alphax.atomic import write_atomic
 from alphax.config import ALGOS, SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, Interrupted
 from alphax.report import YLABEL_MEAN, plot_best_so_far
+from alphax.runlock import RunLock
 from alphax.runlog import best_so_far, read_results, row_values, running_best
 
 __all__ = ["CompareConfig", "REGRET_AT", "reference_values", "run_compare", "summarize"]
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 REGRET_AT = (50, 100, 150, 300, 1000)
 NOISE = ("per-seed", "shared")
+COMPARE_LOCK = "compare.lock"
+"""Held by the one ``alphax compare`` that has the folder open (:class:`~alphax.runlock.RunLock`)."""
 STOP_GRACE_SECONDS = 10.0
 WITHIN = 0.001
 
@@ -188,8 +191,9 @@ def reference_values(evaluator) -> Callable[[dict], float | None] | None:
 # -- the comparison --------------------------------------------------------------------------------
 def _check_folder(config: CompareConfig, out: Path) -> tuple[bool, CompareConfig]:
     """Whether ``out`` holds this comparison already (True: continue it) or may start it (False), and the
-    config to run it with (a comparison made before ``noise`` existed continues with its shared eval seed);
-    a :class:`CheckpointError` with the way out otherwise. Writes nothing."""
+    config to run it with: the folder's ``noise`` (no option sets it; a comparison made before it existed
+    continues with its shared eval seed), and its algorithms in their order, any new ones after them. A
+    :class:`CheckpointError` with the way out otherwise. Writes nothing."""
     path = out / "compare.json"
     if path.exists():
         try:
@@ -199,9 +203,12 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[bool, CompareConfig
         if not isinstance(have, dict):
             raise CheckpointError(f"{path} is not a comparison's options (a {type(have).__name__}); "
                                   f"restore it or use another --out")
-        if "noise" not in have:
-            have = {**have, "noise": "shared"}
-            config = replace(config, noise="shared")
+        have = {**have, "noise": have.get("noise", "shared")}
+        if have["noise"] in NOISE:
+            config = replace(config, noise=have["noise"])
+        old = have.get("algos")
+        if isinstance(old, list) and set(old) <= set(config.algos) and all(isinstance(a, str) for a in old):
+            config = replace(config, algos=(*old, *(a for a in config.algos if a not in old)))
         want = config.to_json()
         diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
         if diff and not _extends(have, want, diff):
@@ -209,7 +216,7 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[bool, CompareConfig
                                   f"another --out (a comparison can be extended: a larger --budget, more "
                                   f"--seeds, more --algos; its other options stay)")
         return True, config
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and (not out.is_dir() or any(p.name != COMPARE_LOCK for p in out.iterdir())):
         raise CheckpointError(f"{out} exists and is not a comparison folder; use another --out")
     return False, config
 
@@ -332,8 +339,6 @@ def _naming_the_run(key: tuple[str, int], folder: Path):
 def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progress: bool | None = None) -> dict:
     """Run (or continue) every ``(algo, seed)`` in up to ``jobs`` processes; write ``summary.json`` and
     ``compare.png`` in ``out``; return the summary."""
-    from tqdm import tqdm
-
     from alphax.run import build_space_and_evaluator
 
     out = Path(out)
@@ -341,7 +346,22 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
     t0 = time.perf_counter()
     # loaded once, shared by fork; and before anything is written, so bad data leaves no folder behind
     _, evaluator = build_space_and_evaluator(config.run_config(config.algos[0], 0))
-    _prepare(config, out, continuing=continuing)
+    out.mkdir(parents=True, exist_ok=True)
+    # one alphax compare per folder: two at once would each rewrite compare.json (an extension), and
+    # their runs' locks would stop one of them half-way. Forked workers inherit the lock
+    lock = RunLock(out, name=COMPARE_LOCK, then="run the same command again")
+    try:
+        continuing, config = _check_folder(config, out)      # again, now that no other one can change it
+        _prepare(config, out, continuing=continuing)
+        return _compare(config, out, evaluator, t0, jobs=jobs, progress=progress)
+    finally:
+        lock.release()
+
+
+def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: int, progress: bool | None) -> dict:
+    """:func:`run_compare` once the folder is locked and ``compare.json`` written."""
+    from tqdm import tqdm
+
     optimum = evaluator.optimum()
     log.info("optimum: %s (%.6f), found in %.1f s", optimum[0], optimum[1], time.perf_counter() - t0)
     seeds = list(range(config.seeds))

@@ -581,6 +581,22 @@ def _summary_problem(summary: dict) -> str | None:
     return None
 
 
+def _extension_pending(folder: str, summary: dict) -> str | None:
+    """A warning when ``compare.json`` asks for more than ``summary.json`` covers (a larger budget, more
+    seeds or algorithms: an extension stopped before its summary was written), else None."""
+    try:
+        asked = _read_json(os.path.join(folder, "compare.json"))
+    except (OSError, DataError):        # none, or damaged: the compare command itself says so
+        return None
+    have = (summary.get("budget"), len(summary.get("seeds", [])), sorted(summary.get("algorithms", {})))
+    want = (asked.get("budget"), asked.get("seeds"), sorted(asked.get("algos") or []))
+    if have == want:
+        return None
+    return (f"warning: compare.json asks for budget {want[0]}, {want[1]} seeds, {','.join(want[2])}, but summary.json "
+            f"covers budget {have[0]}, {have[1]} seeds, {','.join(have[2])}: an extension of the comparison has not "
+            f"finished (this report shows summary.json as it stands); run the same alphax compare command again")
+
+
 def _compare_report(folder: str, out: str) -> list[str]:
     summary = _read_json(os.path.join(folder, "summary.json"))
     problem = _summary_problem(summary)
@@ -613,6 +629,10 @@ def _compare_report(folder: str, out: str) -> list[str]:
                    default=None)
     lines = [f"compare: {os.path.abspath(folder)}", f"space: {label}, budget {summary.get('budget')}, "
              f"seeds {len(summary.get('seeds', []))}, {len(runs)} run folders"]
+    stale = _extension_pending(folder, summary)
+    if stale:
+        log.warning("%s", stale)
+        lines.append(stale)
     found = {algo: len(c) for algo, c in curves.items()}
     for algo, a in summary["algorithms"].items():
         if found.get(algo, 0) != len(a.get("samples_to_optimum", [])):

@@ -25,11 +25,11 @@ LOCK = "run.lock"
 
 
 class RunLock:
-    """``RunLock(folder)`` takes the folder's lock or raises :class:`CheckpointError` naming the process
-    that holds it; ``release()`` (idempotent) gives it back."""
+    """``RunLock(folder)`` takes the folder's lock (the file ``name``) or raises :class:`CheckpointError`
+    naming the process that holds it and the way on (``then``); ``release()`` (idempotent) gives it back."""
 
-    def __init__(self, folder: str | os.PathLike):
-        self.path = Path(folder) / LOCK
+    def __init__(self, folder: str | os.PathLike, *, name: str = LOCK, then: str = "resume"):
+        self.path = Path(folder) / name
         self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         if fcntl is None:
             return
@@ -40,7 +40,7 @@ class RunLock:
             os.close(self._fd)
             self._fd = None
             raise CheckpointError(f"{self.path.parent} is in use by another alphax process (pid {holder}); "
-                                  f"wait for it to end or stop it, then resume") from None
+                                  f"wait for it to end or stop it, then {then}") from None
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
 

@@ -130,6 +130,29 @@ def test_the_same_command_extends_a_comparison_to_a_larger_budget_and_more_seeds
     assert {a: timed(v) for a, v in summary["algorithms"].items()} == {a: timed(v) for a, v in made.items()}
 
 
+def test_one_compare_at_a_time_per_folder_and_its_algorithms_keep_their_order(tmp_path, monkeypatch):
+    """A second alphax compare on a folder in use is refused before it writes anything (two at once left
+    compare.json out of step with the runs); the same algorithms in another order are not an extension."""
+    import alphax.compare as compare_module
+    from alphax.runlock import RunLock
+
+    config = CompareConfig(space="nasbench201", dataset="cifar10", algos=("random", "evolution"), seeds=1, budget=10)
+    out = tmp_path / "cmp"
+    run_compare(config, out, progress=False)
+    before = (out / "compare.json").read_bytes()
+    held = RunLock(out, name=compare_module.COMPARE_LOCK)         # another alphax compare, running
+    with pytest.raises(CheckpointError, match=r"cmp is in use by another alphax process \(pid \d+\); wait for it "
+                                              r"to end or stop it, then run the same command again"):
+        run_compare(replace(config, budget=20), out, progress=False)
+    held.release()
+    assert (out / "compare.json").read_bytes() == before
+    run_compare(replace(config, algos=("evolution", "random")), out, progress=False)
+    assert (out / "compare.json").read_bytes() == before
+    summary = run_compare(replace(config, algos=("evolution", "alphax", "random")), out, progress=False)
+    assert json.loads((out / "compare.json").read_text())["algos"] == ["random", "evolution", "alphax"]
+    assert list(summary["algorithms"]) == ["random", "evolution", "alphax"]
+
+
 def test_a_nasbench201_comparison_names_its_data_set_and_plots_cell_means_as_such(tmp_path, monkeypatch):
     """Without --dataset the summary and the plot still say cifar10, and compare.png's axis says it shows
     the cells' means over training seeds (the optimum's measure), as alphax report's plots do."""
@@ -170,6 +193,13 @@ def test_each_seed_reads_the_table_with_its_own_eval_seed_and_older_comparisons_
                 progress=False)
     assert [SearchConfig.load(old / "runs" / f"random-seed{s}" / "config.json").eval_seed for s in range(3)] == \
         [0, 0, 0]
+    # extended (compare.json rewritten, now with noise "shared"), then continued and extended again: no
+    # option sets noise, so the folder's stays the comparison's
+    for budget in (8, 8, 10):
+        run_compare(CompareConfig(space="nasbench201", dataset="cifar10", algos=("random",), seeds=3, budget=budget),
+                    old, progress=False)
+    assert json.loads((old / "compare.json").read_text())["noise"] == "shared"
+    assert [len(read_results(old / "runs" / f"random-seed{s}")) for s in range(3)] == [10, 10, 10]
     with pytest.raises(ConfigError, match="noise must be one of per-seed, shared"):
         CompareConfig(noise="fixed")
 

@@ -149,6 +149,13 @@ def test_compare_report(tmp_path):
     assert main(["report", str(cmp)]) == 0
     assert ("warning: summary.json counts 2 runs of random, but 1 run folders of it are below"
             in (cmp / "report.txt").read_text())
+    (cmp / "compare.json").write_text(json.dumps({"budget": 30, "seeds": 2, "algos": ["evolution", "random"]}))
+    assert main(["report", str(cmp)]) == 0 and "extension" not in (cmp / "report.txt").read_text()
+    (cmp / "compare.json").write_text(json.dumps({"budget": 60, "seeds": 3, "algos": ["random", "evolution"]}))
+    assert main(["report", str(cmp)]) == 0                  # an extension stopped before its summary.json
+    assert ("warning: compare.json asks for budget 60, 3 seeds, evolution,random, but summary.json covers budget "
+            "30, 2 seeds, evolution,random: an extension of the comparison has not finished"
+            in (cmp / "report.txt").read_text())
 
 
 def test_an_altered_summary_or_config_is_one_clear_line(tmp_path, capsys):
