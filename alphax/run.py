@@ -503,11 +503,21 @@ def _no_result(folder: Path) -> bool:
     return not results.exists() or results.stat().st_size == 0
 
 
-def _refuse_taken(folder: Path, dispatch: str) -> None:
-    """Raise the 'already exists' error if ``folder`` is a file or holds anything but the run lock."""
+def _refuse_taken(folder: Path, dispatch: str, *, locked: bool = False) -> None:
+    """Raise the 'already exists' error if ``folder`` is a file or holds anything but the run lock (the
+    'in use' error while another process holds it; ``locked``: this one does)."""
     if folder.exists() and (not folder.is_dir() or any(p.name != LOCK for p in folder.iterdir())):
         resume = "run_server.py" if dispatch == "mpi" else "alphax search"
         if (folder / CONFIG).exists():
+            if not locked and (folder / LOCK).exists():
+                RunLock(folder).release()      # a live run there: "in use by another alphax process (pid N)"
+            if _no_result(folder):
+                try:
+                    SearchConfig.load(folder / CONFIG)
+                except ConfigError as exc:
+                    raise CheckpointError(f"{folder} already exists, with no result yet and a config.json that "
+                                          f"cannot be used ({exc}); remove the folder to start this run there, "
+                                          f"or choose another --out") from None
             empty = (" and holds another run's options, with no result yet: remove it to start this run there, "
                      "resume it as it is" if _no_result(folder) else ": resume it")
             raise CheckpointError(f"{folder} already exists{empty} with '{resume} --resume {folder}', or "
@@ -555,7 +565,7 @@ def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str
     except CheckpointError:
         raise CheckpointError(f"another run is being started in {folder}; choose another --out") from None
     try:
-        _refuse_taken(folder, dispatch)     # another process may have started a run here meanwhile
+        _refuse_taken(folder, dispatch, locked=True)     # another process may have started a run here meanwhile
         config.save(folder / CONFIG)
         run = Run(folder, config, space, searcher, RunLog(folder / RESULTS), evaluator_factory=factory,
                   evaluator=evaluator, candidates=candidates, dispatch=dispatch, lock=lock)
@@ -587,23 +597,27 @@ def _continue_unstarted(folder: Path, config: SearchConfig, dispatch: str) -> Ru
         return None
     local = {k: config.train[k] for k in LOCAL_TRAIN_OPTIONS
              if k in config.train and config.train[k] != saved.train.get(k)}
-    if replace(saved, budget=config.budget, data=config.data, train={**saved.train, **local}) != config:
+    kept = {k: saved.train[k] for k in LOCAL_TRAIN_OPTIONS if k in saved.train and k not in config.train}
+    if replace(saved, budget=config.budget, data=config.data, train={**saved.train, **local}) != \
+            replace(config, train={**config.train, **kept}):        # as --resume, what is left out stays
         return None
     data = config.data if config.data != saved.data else None
-    run = resume_run(folder, budget=config.budget, dispatch=dispatch, local_train=local or None, data=data)
+    run = resume_run(folder, budget=config.budget, dispatch=dispatch, local_train=local or None, data=data,
+                     unstarted=True)
     with run.log_scope():
         log.info("%s holds this run and no result yet (it never got to evaluate a cell): continuing it", folder)
     return run
 
 
 def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str = "inline",
-               local_train: dict | None = None, data: str | None = None) -> Run:
+               local_train: dict | None = None, data: str | None = None, unstarted: bool = False) -> Run:
     """Reopen the run in ``folder``: restore its newest intact checkpoint and replay the results logged
     after it (see the module docstring). ``budget`` extends (or confirms) the budget; ``local_train``
     (:data:`LOCAL_TRAIN_OPTIONS` only: where this machine keeps CIFAR-10, which device trains) replaces
     those options of a training run, e.g. when it continues on another machine; ``data`` is where the
     table is now (moved, or on another machine): it must hold the same cells (the checkpoint's
-    fingerprint of them, or every logged cell, says so)."""
+    fingerprint of them, or every logged cell, says so). ``unstarted``: only a run without a result (a new
+    run's command run again, :func:`_continue_unstarted`), checked again once the lock is held."""
     folder = Path(folder)
     if not (folder / CONFIG).exists():
         raise CheckpointError(f"{folder} is not a run folder {_not_a_run_folder(folder)}")
@@ -625,6 +639,9 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
         config = replace(config, train={**config.train, **local_train})
     space, factory = _build(config)
     lock = RunLock(folder)                # before anything is written (the first append cuts a torn line)
+    if unstarted and not _no_result(folder):      # another process recorded results meanwhile: taken
+        lock.release()
+        _refuse_taken(folder, dispatch)
     runlog = None
     handler = logfile.attach(folder)      # from here on: why a resume fails (a corrupt log, checkpoint) goes there too
     try:

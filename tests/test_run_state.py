@@ -524,6 +524,38 @@ def test_the_same_command_again_continues_a_run_that_recorded_nothing(tmp_path, 
     (torn / "results.jsonl").write_text('{"n": 1, "hash": "|nor')
     with pytest.raises(CheckpointError, match="torn already exists: resume it with 'alphax search --resume"):
         create_run(cfg(budget=8), torn)
+    # results recorded by another process between the check and the lock: refused once the lock is held
+    with pytest.raises(CheckpointError, match="run already exists: resume it with 'alphax search --resume"):
+        resume_run(folder, unstarted=True)
+    from alphax.runlock import RunLock
+
+    busy = tmp_path / "busy"
+    create_run(cfg(budget=8), busy).close()
+    held = RunLock(busy)                                     # a live process has it open: not "remove it"
+    with pytest.raises(CheckpointError, match=f"busy is in use by another alphax process \\(pid {os.getpid()}\\)"):
+        create_run(cfg(budget=8, seed=4), busy)
+    held.release()
+    (busy / "config.json").write_text("{")
+    with pytest.raises(CheckpointError, match=r"busy already exists, with no result yet and a config.json that "
+                                              r"cannot be used \(.*not valid JSON.*\); remove the folder"):
+        create_run(cfg(budget=8), busy)
+
+
+def test_the_same_training_command_continues_with_its_device_and_cifar_left_out(tmp_path):
+    """As --resume: --cifar and --device may be given anew or left out (the run's own stay)."""
+    from workers.cifar import write_synthetic
+
+    cifar = str(write_synthetic(tmp_path / "c", per_batch=64, test=100))
+    train = dict(space="nasbench101", evaluator="train", algo="random", budget=2, pool_size=10)
+    folder = tmp_path / "run"
+    create_run(SearchConfig(**train, train={"cifar": cifar, "device": "cpu", "epochs": 1}), folder,
+               dispatch="mpi").close()
+    for given in ({"epochs": 1}, {"cifar": cifar, "epochs": 1}, {"device": "cpu", "epochs": 1}):
+        run = create_run(SearchConfig(**train, train=given), folder, dispatch="mpi")
+        run.close()
+        assert run.config.train == {"cifar": cifar, "device": "cpu", "epochs": 1}
+    with pytest.raises(CheckpointError, match="holds another run's options"):
+        create_run(SearchConfig(**train, train={"epochs": 2}), folder, dispatch="mpi")
 
 
 def test_two_runs_started_at_once_never_share_a_folder(tmp_path, monkeypatch):
