@@ -241,7 +241,8 @@ class Run:
         self.wall_before = float(state.get("wall_seconds", 0.0)) + _unsaved_wall(state, runlog)
         self.started = time.perf_counter()
         self.last_checkpoint = int(state.get("n", 0))
-        self._finished_at_open = self.n if self.n >= config.budget else None
+        # a run that reached its budget, or evaluated every cell of its pool (a searcher with nothing left)
+        self._finished_at_open = self.n if self.n >= config.budget or 0 < len(self.candidates) <= self.n else None
         self._recording = False       # True between ask() and the end of record(): no checkpoint then
         self._tau_written = self._read_tau_count()
         self._predictor_file = None

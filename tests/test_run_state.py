@@ -276,6 +276,22 @@ def test_resuming_a_finished_run_rewrites_no_checkpoint(tmp_path):
     assert {name: (folder / name).read_bytes() for name in (LATEST, PREVIOUS, "stats.json")} == saved
 
 
+def test_a_run_that_evaluated_its_whole_table_keeps_its_stats_when_opened_again(tmp_path):
+    """Finished short of its budget (the table ran out, 30 of 40): opened again, nothing to do, so its
+    stats.json (its wall time) stays as the run left it, as for a run that reached its budget."""
+    import gzip
+
+    small = tmp_path / "small.jsonl.gz"
+    with gzip.open(shared_file(), "rb") as f:
+        small.write_bytes(gzip.compress(b"".join(f.readline() for _ in range(30))))
+    folder = tmp_path / "run"
+    config = SearchConfig(space="nasbench101", data=str(small), algo="random", budget=40, seed=1)
+    assert len(search(config, folder)) == 30
+    saved = (folder / "stats.json").read_bytes()
+    assert len(resume(folder)) == 30
+    assert (folder / "stats.json").read_bytes() == saved
+
+
 def test_a_resume_refused_for_a_missing_results_log_creates_none(tmp_path):
     folder = tmp_path / "run"
     search(cfg(budget=12), folder)                          # a checkpoint at n=10
