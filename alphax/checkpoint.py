@@ -77,7 +77,7 @@ def save_checkpoint(folder: str | os.PathLike, state: dict, *, shared: Sequence[
     folder = Path(folder)
     buf = io.BytesIO()
     _Pickler(buf, shared).dump(state)
-    meta = {"n": state.get("n"), **{k: state[k] for k in ("time", "dispatch") if k in state}}
+    meta = {"n": state.get("n"), **{k: state[k] for k in ("time", "dispatch", "candidates") if k in state}}
     body = json.dumps(meta).encode() + b"\n" + buf.getvalue()
     digest = hashlib.sha256(body).hexdigest().encode()
     tmp = folder / (LATEST + ".tmp")
@@ -140,7 +140,8 @@ def _verified(path: Path) -> tuple[dict, bytes]:
 
 
 def checkpoint_info(path: str | os.PathLike) -> dict:
-    """The small JSON header of a checkpoint (``n``, ``time``, ``dispatch``), checked, without unpickling."""
+    """The small JSON header of a checkpoint (``n``, ``time``, ``dispatch`` and, since 2026-12-04, the
+    fingerprint of its ``candidates``), checked, without unpickling."""
     return _verified(Path(path))[0]
 
 

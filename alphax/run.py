@@ -39,7 +39,7 @@ import numpy as np
 
 from alphax import logfile
 from alphax.atomic import write_atomic
-from alphax.checkpoint import load_checkpoint, save_checkpoint
+from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info, load_checkpoint, save_checkpoint
 from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, Interrupted
 from alphax.runlock import LOCK, RunLock
@@ -728,23 +728,46 @@ def _defining(config: SearchConfig) -> SearchConfig:
     return replace(config, budget=1, train={k: v for k, v in config.train.items() if k not in LOCAL_TRAIN_OPTIONS})
 
 
+_OTHER_CELLS = ("{path} refers to another set of candidate cells than the table now gives (was the data file "
+                "changed?); resume with the data the run started with")
+
+
+def _check_header(folder: Path, fingerprint: str) -> None:
+    """Refuse another set of candidate cells from the newest intact checkpoint's header, before its
+    unpickling would fail on them ("cannot be unpickled", taken for a damaged file). Checkpoints
+    written before the header held it are checked once unpickled."""
+    for path in (folder / LATEST, folder / PREVIOUS):
+        if path.exists():
+            try:
+                meta = checkpoint_info(path)
+            except CheckpointError:
+                continue               # damaged: load_checkpoint says so, and falls back
+            if meta.get("candidates", fingerprint) != fingerprint:
+                raise CheckpointError(_OTHER_CELLS.format(path=path))
+            return
+
+
 def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates, runlog: RunLog, *,
              evaluator=None, recorded_data: str | None = None) -> tuple[Searcher, dict]:
     """The searcher restored from the newest intact checkpoint, with the rows after it replayed. A table
     at another path than the run recorded (``--data``, or a checkpoint's) must give every logged cell its
     logged result."""
     cands = list(candidates) if candidates is not None else []
+    checked = config.data != recorded_data and candidates is not None
+    if checked:          # a table given anew (--data): first, whether it gives the logged cells their results
+        _check_same_table(folder, config.data, space, evaluator, candidates, runlog)
+    fingerprint = _fingerprint(space, cands)
+    _check_header(folder, fingerprint)
     found = load_checkpoint(folder, shared=cands)
     if found is None:
-        if config.data != recorded_data and candidates is not None:
-            _check_same_table(folder, config.data, space, evaluator, candidates, runlog)
         searcher, state = _make_searcher(config, space, candidates), {"n": 0, "dispatch": "inline"}
         log.info("%s: no checkpoint; replaying all %d logged results", folder, len(runlog))
     else:
         state, path = found
         saved = SearchConfig.from_json(state["config"])
         if saved.data != config.data and candidates is not None:   # moved (--data), or config.json edited
-            _check_same_table(folder, config.data, space, evaluator, candidates, runlog)
+            if not checked:
+                _check_same_table(folder, config.data, space, evaluator, candidates, runlog)
             saved = replace(saved, data=config.data)
         if _defining(saved) != _defining(config):
             raise CheckpointError(f"{path} was written with another config than {folder / CONFIG}; "
@@ -754,9 +777,8 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
             raise CheckpointError(f"{path} is at n={state['n']} but {folder / RESULTS} holds only "
                                   f"{len(runlog)} results; the results log has been cut: restore it from a copy, "
                                   f"or keep the folder aside and start a new run")
-        if state.get("candidates") != _fingerprint(space, cands):
-            raise CheckpointError(f"{path} refers to another set of candidate cells than the table now gives "
-                                  f"(was the data file changed?); resume with the data the run started with")
+        if state.get("candidates") != fingerprint:
+            raise CheckpointError(_OTHER_CELLS.format(path=path))
         searcher = state["searcher"]
         log.info("%s: checkpoint %s at n=%d; replaying %d logged results", folder, path.name, state["n"],
                  len(runlog) - state["n"])

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -460,6 +461,25 @@ def test_a_checkpoint_of_another_config_or_table_is_refused(tmp_path, monkeypatc
     monkeypatch.setattr(NASBench201TableEvaluator, "candidates", lambda self: original(self)[::-1])
     with pytest.raises(CheckpointError, match="another set of candidate cells"):
         resume_run(folder)
+
+
+def test_another_table_is_named_as_such_not_as_a_checkpoint_that_cannot_be_unpickled(tmp_path):
+    """--data of another table for a run without a result: the checkpoint's header says which cells it
+    refers to, so the refusal names the table (its unpickling failed first, reported as a damaged file)."""
+    import gzip
+
+    with gzip.open(shared_file(), "rb") as f:
+        lines = [f.readline() for _ in range(30)]
+    (tmp_path / "a.jsonl").write_bytes(b"".join(lines))
+    (tmp_path / "b.jsonl").write_bytes(b"".join(lines[:20]))
+    config = SearchConfig(space="nasbench101", data=str(tmp_path / "a.jsonl"), algo="random", budget=5)
+    folder = tmp_path / "run"
+    create_run(config, folder).close()
+    with pytest.raises(CheckpointError, match=r"checkpoint.pkl refers to another set of candidate cells than the "
+                                              r"table now gives \(was the data file changed\?\)"):
+        create_run(replace(config, data=str(tmp_path / "b.jsonl")), folder)
+    with pytest.raises(CheckpointError, match="another set of candidate cells"):
+        resume_run(folder, data=str(tmp_path / "b.jsonl"))
 
 
 @pytest.mark.parametrize("space, override", [("nasbench201", {"kappa": 1.0}), ("nasbench101", {"c": 2.0})])
