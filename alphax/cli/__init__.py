@@ -14,7 +14,7 @@ import threading
 
 from alphax.errors import AlphaXError, Interrupted
 
-__all__ = ["main", "ArgumentParser", "path_arg", "number_arg", "error_line"]
+__all__ = ["main", "console_main", "ArgumentParser", "path_arg", "number_arg", "error_line"]
 
 _GROUPS = ("space", "nasbench", "search", "report")
 
@@ -105,6 +105,37 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, old)
 
 
+def console_main(argv: list[str] | None = None) -> int:
+    """The ``alphax`` command (and ``python -m alphax.cli``): :func:`main` as a process's whole life. A
+    signal while the command loads (the parser, its modules) gives 130/143 as a later one does; once the
+    exit status is decided and the output flushed, SIGINT and SIGTERM are ignored for the rest of the
+    process, so that one arriving during interpreter shutdown, where Python resets its handlers to the
+    default action, cannot replace that status with a silent death by the signal."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    try:
+        if main_thread:
+            signal.signal(signal.SIGTERM, _terminated)
+        code = main(argv)
+        if main_thread:
+            _ignore_stop_signals()
+    except KeyboardInterrupt as exc:
+        if main_thread:
+            _ignore_stop_signals()
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"alphax: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        code = 128 + signum
+    except SystemExit:                 # argparse's --help or its error: the status is decided too
+        if main_thread:
+            _ignore_stop_signals()
+        raise
+    return code
+
+
+def _ignore_stop_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
         code = int(args.handler(args) or 0)
@@ -125,4 +156,4 @@ def _run(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

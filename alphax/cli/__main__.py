@@ -1,5 +1,5 @@
 import sys
 
-from alphax.cli import main
+from alphax.cli import console_main
 
-sys.exit(main())
+sys.exit(console_main())
