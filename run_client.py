@@ -19,7 +19,7 @@ import signal
 import sys
 
 from alphax.errors import AlphaXError, ConfigError
-from workers.protocol import abort_job, exit_without_finalize, launcher_mismatch
+from workers.protocol import KEEPALIVES_PER_TIMEOUT, SERVER_TIMEOUT, abort_job, exit_without_finalize, launcher_mismatch
 
 __all__ = ["build_parser", "make_space_and_evaluator", "main"]
 
@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--startup-timeout", type=number_arg(), default=600.0, metavar="SECONDS",
                    help="end the job when the server has not answered this client's ready message within "
                         "SECONDS (a server that died at start; default %(default)g, 0: no limit)")
+    p.add_argument("--server-timeout", type=number_arg(), default=SERVER_TIMEOUT, metavar="SECONDS",
+                   help="end the job when the server is silent for SECONDS while this client waits for work "
+                        f"(it died or hangs; it is asked for a keep-alive every {KEEPALIVES_PER_TIMEOUT}th of "
+                        "them; default %(default)g, 0: no limit)")
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     return p
 
@@ -151,7 +155,8 @@ def _start_and_serve(args: argparse.Namespace) -> int:
             abort_job(MPI.COMM_WORLD, 1)
         return 1
     try:
-        stats = serve(evaluator, space, name=args.evaluator, signature=signature, startup_timeout=args.startup_timeout)
+        stats = serve(evaluator, space, name=args.evaluator, signature=signature, startup_timeout=args.startup_timeout,
+                      server_timeout=args.server_timeout)
     except ServerSilent as exc:
         print(f"run_client.py (rank {rank}): error: {exc}", file=sys.stderr, flush=True)
         abort_job(MPI.COMM_WORLD, 1)

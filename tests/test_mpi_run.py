@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -345,6 +346,47 @@ def test_clients_end_the_job_when_the_server_never_answers_their_ready(tmp_path)
     assert proc.returncode != 0 and time.monotonic() - t0 < 100, proc.stdout[-3000:]
     assert "error: no word from the server (rank 0) in the 3 s since this client was ready (--startup-timeout)" \
         in proc.stdout, proc.stdout[-3000:]
+
+
+def test_clients_end_the_job_when_the_server_goes_silent_mid_run(tmp_path):
+    """A server that dies mid-run (SIGKILL, the OOM killer) can be left unreaped by MPICH's Hydra, and a
+    hung one never answers: here it is stopped (SIGSTOP). Its clients, waiting for work, hear no keep-alive
+    for their --server-timeout and end the job with the reason instead of holding it for ever."""
+    table = ["--space", "nasbench201", "--dataset", "cifar10"]
+    out = tmp_path / "run"
+    proc = start((1, server(table, out, "--budget", 3000)),
+                 (2, ["run_client.py", "--evaluator", "table", *table, "--server-timeout", 3]))
+    try:
+        deadline = time.monotonic() + 120
+        while len(rows_of(out)) < 20 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        server_pid, = pids(proc, "run_server.py")
+        os.kill(server_pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        output, _ = proc.communicate(timeout=90)
+    finally:
+        kill(proc) if proc.poll() is None else None
+    assert proc.returncode != 0 and time.monotonic() - t0 < 60, output[-3000:]
+    assert ("error: no word from the server (rank 0) in the 3 s this client has waited for work (--server-timeout"
+            in output), output[-3000:]
+
+
+def test_a_live_server_keeps_its_waiting_clients_with_keep_alives(tmp_path):
+    """A client with nothing to do while another one trains hears the server's keep-alives, so a short
+    --server-timeout does not end a healthy job: budget 2, both jobs sent at once, and the client with
+    the shorter one waits for the other (the recorded training times, scaled) longer than that timeout."""
+    from conftest import require_data
+
+    table = ["--space", "nasbench101", "--data", require_data("mpi run") / "nb101_real_subset.jsonl.gz"]
+    out = tmp_path / "run"
+    proc = mpiexec((1, server(table, out, "--budget", 2)),
+                   (2, ["run_client.py", "--evaluator", "table", *table, "--simulate-time", 0.004,
+                        "--server-timeout", 1.5]), timeout=180)
+    assert proc.returncode == 0 and "no word from the server" not in proc.stdout, proc.stdout[-3000:]
+    rows = rows_of(out)
+    assert len(rows) == 2 and len({r["worker"] for r in rows}) == 2
+    waited = abs(rows[0]["seconds"] - rows[1]["seconds"])
+    assert waited > 3, f"the shorter job's client waited {waited:.2f} s, not past --server-timeout: proves nothing"
 
 
 def test_a_stats_file_that_could_not_be_written_is_refused_at_the_start(tmp_path):

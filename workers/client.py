@@ -20,7 +20,8 @@ from dataclasses import dataclass, replace
 
 from alphax.errors import AlphaXError
 from alphax.searchers.base import Result
-from workers.protocol import SERVER, CannotStart, ClientError, Heartbeat, Job, Leaving, Ready, Reply, Tag
+from workers.protocol import (KEEPALIVES_PER_TIMEOUT, SERVER, SERVER_TIMEOUT, CannotStart, ClientError, Heartbeat,
+                              Job, Leaving, Ready, Reply, Tag)
 
 __all__ = ["ClientStats", "Leave", "SimulatedTime", "cannot_start", "leave_on_signal", "send_leaving", "serve"]
 
@@ -95,13 +96,16 @@ class SimulatedTime:
 
 
 def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signature: dict | None = None,
-          startup_timeout: float | None = 600.0) -> ClientStats:
+          startup_timeout: float | None = 600.0, server_timeout: float | None = SERVER_TIMEOUT) -> ClientStats:
     """Answer jobs from the server until a ``Stop``. ``evaluator.evaluate(cell) -> Result``;
     ``space.from_json`` turns a job's cell into the evaluator's cell; ``signature`` (sent with ``Ready``)
     says how this client evaluates, for the server to check against its run. SIGTERM or SIGINT, while
     it waits or evaluates, makes it send ``Leaving`` and return (``left`` set; exit without finalizing).
     Raises :class:`ServerSilent` when no message comes from the server within ``startup_timeout``
-    seconds (None: no limit) of the ``Ready`` (a server that died at start)."""
+    seconds (None: no limit) of the ``Ready`` (a server that died at start), or, once it has answered,
+    none for ``server_timeout`` seconds while this client waits for work (None: no limit; the server
+    sends a ``KeepAlive`` every ``KEEPALIVES_PER_TIMEOUT``-th of it). Only the time spent waiting counts, and a
+    pause of this process (SIGSTOP, a suspended batch job) counts as at most a second."""
     from mpi4py import MPI
 
     comm = comm if comm is not None else MPI.COMM_WORLD
@@ -115,23 +119,35 @@ def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signa
     try:
         with leave_on_signal():
             comm.send(Ready(rank=rank, host=host, evaluator=name, pid=os.getpid(), heartbeat=can_beat,
-                            signature=signature), dest=SERVER, tag=Tag.READY)
+                            signature=signature,
+                            keepalive=server_timeout / KEEPALIVES_PER_TIMEOUT if server_timeout else None),
+                      dest=SERVER, tag=Tag.READY)
             heard = False
             deadline = time.monotonic() + startup_timeout if startup_timeout else float("inf")
             while True:
+                silent, last = 0.0, time.monotonic()       # seconds waited without a word from the server
                 while not comm.iprobe(source=SERVER, tag=MPI.ANY_TAG, status=status):
-                    if not heard and time.monotonic() > deadline:
+                    now = time.monotonic()
+                    silent, last = silent + min(now - last, 1.0), now
+                    if not heard and now > deadline:
                         raise ServerSilent(
                             f"no word from the server (rank {SERVER}) in the {startup_timeout:g} s since this "
                             f"client was ready (--startup-timeout): it died or hangs at start; see its output "
                             f"(and its run folder's log.txt), then start the job again (run_server.py --resume "
                             f"DIR if it made its run folder)")
+                    if heard and server_timeout and silent > server_timeout:
+                        raise ServerSilent(
+                            f"no word from the server (rank {SERVER}) in the {server_timeout:g} s this client "
+                            f"has waited for work (--server-timeout; it was asked for a keep-alive every "
+                            f"{server_timeout / KEEPALIVES_PER_TIMEOUT:g} s): it died (SIGKILL, the OOM killer) "
+                            f"or hangs; see its output and its run folder's log.txt, then continue with "
+                            f"run_server.py --resume DIR")
                     time.sleep(poll)
                 heard = True
                 tag = status.Get_tag()
                 msg = comm.recv(source=SERVER, tag=tag)
                 received = time.perf_counter()
-                if tag == Tag.ACCEPTED:
+                if tag in (Tag.ACCEPTED, Tag.KEEPALIVE):
                     continue
                 if tag == Tag.STOP:
                     wall = received - first if first is not None else 0.0

@@ -15,6 +15,7 @@ seconds from a second thread, so that the server tells a long training from a de
       |  ---- Heartbeat(id) ->  |   (every job.heartbeat seconds while it evaluates)
       |  ---- Reply(id) ---->   |   (result or error, never both)
       |        ...              |
+      |  <--- KeepAlive -----   |   (every Ready.keepalive seconds while the client waits for work)
       |  <--- Stop ----------   |   (sent to every client in a ``finally:``)
 
 A client that cannot start (bad options, missing data) sends :class:`CannotStart` instead of ``Ready``:
@@ -36,8 +37,8 @@ from enum import IntEnum
 from alphax.searchers.base import Result
 
 __all__ = ["SERVER", "Tag", "Ready", "Accepted", "CannotStart", "Leaving", "Job", "Heartbeat", "ClientError",
-           "Reply", "Stop", "TAG_OF", "flush_logs", "exit_without_finalize", "abort_job", "ABORT_GRACE",
-           "launcher_mismatch"]
+           "Reply", "Stop", "KeepAlive", "KEEPALIVES_PER_TIMEOUT", "SERVER_TIMEOUT", "TAG_OF", "flush_logs",
+           "exit_without_finalize", "abort_job", "ABORT_GRACE", "launcher_mismatch"]
 
 SERVER = 0
 """The server's rank in ``MPI.COMM_WORLD``."""
@@ -54,6 +55,7 @@ class Tag(IntEnum):
     CANNOT_START = 6
     LEAVING = 7
     ACCEPTED = 8
+    KEEPALIVE = 9
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,21 @@ class Ready:
     """Whether this client can send heartbeats (its MPI library runs with ``MPI_THREAD_MULTIPLE``)."""
     signature: dict | None = None
     """How it evaluates (``alphax.run.evaluator_signature``); the server refuses one unlike its run's."""
+    keepalive: float | None = None
+    """Seconds between the :class:`KeepAlive` messages it asks for while it waits for work (None: none)."""
+
+
+SERVER_TIMEOUT = 120.0
+"""Default seconds a client waits for work without a word from the server (``--server-timeout``); it
+asks for a :class:`KeepAlive` every :data:`KEEPALIVES_PER_TIMEOUT`-th of it."""
+KEEPALIVES_PER_TIMEOUT = 4
+
+
+@dataclass(frozen=True)
+class KeepAlive:
+    """The server is alive, with no work for this client yet. A client that waits for work and hears
+    nothing from the server for its ``--server-timeout`` (it died by SIGKILL or the OOM killer, or
+    hangs: MPICH's Hydra may leave it unreaped) ends the job instead of holding its nodes for ever."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +92,8 @@ class Accepted:
     """The server has taken the client in (its :class:`Ready` checked against the run). Until then the
     client waits at most its ``--startup-timeout``: a server that died at start (which MPICH's Hydra may
     not notice) would otherwise keep the job alive for ever. After it, the client waits for jobs as long
-    as the run lasts (another client's training may take hours before this one gets work or a Stop)."""
+    as the run lasts (another client's training may take hours before this one gets work or a Stop),
+    provided the server's :class:`KeepAlive` messages keep coming."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +176,7 @@ class Stop:
 
 
 TAG_OF = {Ready: Tag.READY, Accepted: Tag.ACCEPTED, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP,
-          Heartbeat: Tag.HEARTBEAT, CannotStart: Tag.CANNOT_START, Leaving: Tag.LEAVING}
+          Heartbeat: Tag.HEARTBEAT, CannotStart: Tag.CANNOT_START, Leaving: Tag.LEAVING, KeepAlive: Tag.KEEPALIVE}
 """The tag each message type is sent with."""
 
 

@@ -47,7 +47,8 @@ from typing import Callable
 from alphax.atomic import write_atomic
 from alphax.errors import AlphaXError
 from alphax.searchers.base import Proposal, Result
-from workers.protocol import Accepted, CannotStart, Heartbeat, Job, Leaving, Ready, Reply, Stop, Tag
+from workers.protocol import (Accepted, CannotStart, Heartbeat, Job, KeepAlive, Leaving, Ready,
+                              Reply, Stop, Tag)
 
 __all__ = ["FarmError", "FarmStats", "serve", "stop_clients"]
 
@@ -147,6 +148,9 @@ class _Farm:
         self.recording_count = 0
         self.record_times: deque[float] = deque(maxlen=50)   # seconds the last batches took to record
         self.job_mean = 0.0                       # moving average of the clients' seconds per job
+        self.keepalive_every: dict[int, float] = {}   # per client, as its Ready asked
+        self.last_keepalive: dict[int, float] = {}
+        self.keepalives: list = []                # KeepAlive sends not yet complete
         self.stats = FarmStats(clients=len(self.clients), busy={r: 0.0 for r in self.clients})
 
     # -- the loop ------------------------------------------------------------------------------
@@ -175,12 +179,22 @@ class _Farm:
             self._check_alive(t0 - start)
             progressed |= self._dispatch()
             progressed |= self._record()
+            self._keep_alive(t0)
             if progressed:
                 self.stats.server_seconds += time.perf_counter() - t0
                 wait = 0.0
             else:
                 wait = min(0.001, wait + 0.0001)
                 time.sleep(wait)
+
+    def _keep_alive(self, now: float) -> None:
+        """:class:`KeepAlive` to each client that waits for work, as often as its ``Ready`` asked."""
+        self.keepalives = [q for q in self.keepalives if not q.Test()]
+        for r in self.idle:
+            every = self.keepalive_every.get(r)
+            if every and r not in self.lost and now - self.last_keepalive.get(r, 0.0) >= every:
+                self.last_keepalive[r] = now
+                self.keepalives.append(self.comm.isend(KeepAlive(), dest=r, tag=Tag.KEEPALIVE))
 
     def _done(self) -> bool:
         if self.recording is not None or self.accepted:
@@ -210,6 +224,9 @@ class _Farm:
                 self.idle.append(source)
                 if msg.heartbeat:
                     self.beating.add(source)
+                if msg.keepalive:
+                    self.keepalive_every[source] = msg.keepalive
+                    self.last_keepalive[source] = time.perf_counter()
             elif tag == Tag.REPLY and isinstance(msg, Reply):
                 self._reply(source, msg)
             elif tag == Tag.LEAVING and isinstance(msg, Leaving):
