@@ -240,17 +240,19 @@ def test_a_client_whose_table_has_the_same_cells_with_other_results_is_refused(t
     with gzip.open(altered, "wt", encoding="utf-8") as f:
         f.writelines(json.dumps(r) + "\n" for r in rows)
     table = ["--space", "nasbench101", "--data", subset]
-    out = tmp_path / "run"
-    proc = mpiexec((1, server(table, out, "--budget", 20)),
+    out, stats = tmp_path / "run", tmp_path / "farm.json"
+    proc = mpiexec((1, server(table, out, "--budget", 20, "--stats", stats)),
                    (1, ["run_client.py", "--evaluator", "table", "--space", "nasbench101", "--data", altered]),
                    keep_alive=False, timeout=120)
     assert proc.returncode != 0 and rows_of(out) == []
     assert "does not evaluate as the run does (the table's results (the same cells with other values" in proc.stdout
+    assert not stats.exists()                  # a refused start has no statistics, and would block the rerun
     # the client fixed, the same command again: the run that never started is continued, not refused
-    proc = mpiexec((1, server(table, out, "--budget", 20)),
+    proc = mpiexec((1, server(table, out, "--budget", 20, "--stats", stats)),
                    (1, ["run_client.py", "--evaluator", "table", "--space", "nasbench101", "--data", subset]),
                    timeout=120)
     assert proc.returncode == 0 and f"run folder: {out} (20 of 20 cells" in proc.stdout, proc.stdout[-3000:]
+    assert json.loads(stats.read_text())["results"] == 20
     assert [r["n"] for r in rows_of(out)] == list(range(1, 21))
     assert "no result yet (it never got to evaluate a cell): continuing it" in (out / "log.txt").read_text()
 

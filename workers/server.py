@@ -503,7 +503,8 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
     clients; None: nothing, for runs that are not ``alphax.run`` runs). Raises
     :class:`FarmError` when it cannot go on; ``Stop`` reaches every client either way, and every
     result received is recorded first. ``stats_file``: the farm's statistics (JSON) are written there
-    however it ends (done, interrupted, an error), atomically.
+    however it ends (done, interrupted, an error), atomically, once a client was taken in (not after a
+    refused start, which the same command continues).
     """
     from mpi4py import MPI
 
@@ -540,7 +541,11 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
                      "ignored, lost clients %s, busy %.1f%%", reason, s.results, s.failures, s.clients,
                      "" if s.clients == 1 else "s", s.wall, s.requeued, s.duplicates, s.lost or "none",
                      100 * s.busy_fraction)
-            if stats_file is not None:
+            if stats_file is not None and not farm.host and not s.results:
+                # a start refused (a client unlike the run, or that could not start): nothing to report, and
+                # the same command, which continues the run, may name the same file
+                log.info("no client was taken in: the farm's statistics are not written to %s", stats_file)
+            elif stats_file is not None:
                 text = json.dumps(s.to_json(), indent=1).encode()
                 try:
                     write_atomic(stats_file, lambda f: f.write(text))
