@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                                   heartbeat_timeout=args.heartbeat_timeout, max_attempts=args.max_attempts,
                                   startup_timeout=args.startup_timeout, stop=lambda: stop.signum is not None,
                                   progress=args.progress, stats_file=args.stats)
+                    run.log_ended(run.remaining <= 0)
                     optimum = run.evaluator.optimum() if run.config.evaluator == "table" else None
             finally:
                 run.close()

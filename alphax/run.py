@@ -319,6 +319,16 @@ class Run:
             log.info("%s updated: %s", CONFIG, ", ".join(changed))
 
     @_in_log_scope
+    def log_ended(self, complete: bool) -> None:
+        """The run's log says how it ended (at its budget, or with nothing left to propose) and its best
+        result, as it does when a signal or an error ends it."""
+        best = self.best
+        log.info("ended: %d of %d results%s, best %s", self.n, self.config.budget,
+                 "" if complete else " (the searcher had nothing left to propose)",
+                 "none (every evaluation failed)" if best is None else
+                 f"{best['accuracy']:.6f} at n={best.get('n')} ({best.get('hash')})")
+
+    @_in_log_scope
     def record(self, proposal: Proposal, result: Result, *, ask_seconds: float = 0.0) -> dict:
         """Log ``result`` durably, tell the searcher, checkpoint when due; returns the row."""
         self.confirm()
@@ -504,23 +514,29 @@ def _no_result(folder: Path) -> bool:
     return not results.exists() or results.stat().st_size == 0
 
 
-def _refuse_taken(folder: Path, dispatch: str, *, locked: bool = False) -> None:
+def _refuse_taken(folder: Path, dispatch: str, *, locked: bool = False, config: SearchConfig | None = None) -> None:
     """Raise the 'already exists' error if ``folder`` is a file or holds anything but the run lock (the
-    'in use' error while another process holds it; ``locked``: this one does)."""
+    'in use' error while another process holds it; ``locked``: this one does). ``config``: the new run's,
+    to name what differs from a run there that has no result yet."""
     if folder.exists() and (not folder.is_dir() or any(p.name != LOCK for p in folder.iterdir())):
         resume = "run_server.py" if dispatch == "mpi" else "alphax search"
         if (folder / CONFIG).exists():
             if not locked and (folder / LOCK).exists():
                 RunLock(folder).release()      # a live run there: "in use by another alphax process (pid N)"
+            differ = ""
             if _no_result(folder):
                 try:
-                    SearchConfig.load(folder / CONFIG)
+                    saved = SearchConfig.load(folder / CONFIG).to_json()
                 except ConfigError as exc:
                     raise CheckpointError(f"{folder} already exists, with no result yet and a config.json that "
                                           f"cannot be used ({exc}); remove the folder to start this run there, "
                                           f"or choose another --out") from None
-            empty = (" and holds another run's options, with no result yet: remove it to start this run there, "
-                     "resume it as it is" if _no_result(folder) else ": resume it")
+                if config is not None:
+                    new = config.to_json()
+                    differ = " (" + ", ".join(f"{k} {saved.get(k)!r} there, {new.get(k)!r} now" for k in sorted(new)
+                                              if saved.get(k) != new.get(k)) + ")"
+            empty = (f" and holds another run's options{differ}, with no result yet: remove it to start this run "
+                     "there, resume it as it is" if _no_result(folder) else ": resume it")
             raise CheckpointError(f"{folder} already exists{empty} with '{resume} --resume {folder}', or "
                                   f"choose another --out")
         what = "a file" if not folder.is_dir() else f"not empty, and not a run folder: it has no {CONFIG}"
@@ -551,7 +567,7 @@ def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str
         run = _continue_unstarted(folder, config, dispatch)
         if run is not None:
             return run
-        _refuse_taken(folder, dispatch)
+        _refuse_taken(folder, dispatch, config=config)
     space, factory = _build(config)
     if hasattr(factory, "check"):       # what an evaluator made later would refuse, refused before the folder exists
         factory.check(local=dispatch == "inline")
@@ -904,11 +920,7 @@ def run_search(run: Run, *, progress: bool | str | None = None, signals=(signal.
                         continue_with or f"alphax search --resume {run.folder}")
             raise Interrupted(stop.signum)
         best = bar.best
-        # the run's log says how it ended, as it does when a signal or an error ends it
-        log.info("ended: %d of %d results%s, best %s", run.n, cfg.budget,
-                 "" if complete else " (the searcher had nothing left to propose)",
-                 "none (every evaluation failed)" if best is None else
-                 f"{best['accuracy']:.6f} at n={best.get('n')} ({best.get('hash')})")
+        run.log_ended(complete)
     if stop.signum is not None:     # after the loop's last look: its "stopping" warning meets a finished run
         log.warning("%s came as the run ended: it is complete", signal.Signals(stop.signum).name)
     return RunSummary(folder=run.folder, n=run.n, budget=cfg.budget, best=best, complete=complete,

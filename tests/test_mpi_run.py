@@ -63,6 +63,8 @@ def test_table_farm_writes_the_common_run_folder(tmp_path, table):
     assert (out / "config.json").exists() and (out / "checkpoint.pkl").exists()
     stats = json.loads((tmp_path / "farm.json").read_text())
     assert stats["results"] == 100 and stats["lost"] == []
+    best = max(rows, key=lambda r: r["accuracy"])            # log.txt says how it ended, as an inline run's
+    assert f"ended: 100 of 100 results, best {best['accuracy']:.6f} at n={best['n']}" in (out / "log.txt").read_text()
 
 
 @pytest.mark.parametrize("table", ["nasbench201"], indirect=True)

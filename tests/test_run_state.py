@@ -543,9 +543,10 @@ def test_the_same_command_again_continues_a_run_that_recorded_nothing(tmp_path, 
     folder = tmp_path / "run"
     create_run(cfg(budget=8), folder).close()               # config.json and the checkpoint at n=0
     caplog.set_level(logging.INFO)
-    with pytest.raises(CheckpointError, match=r"run already exists and holds another run's options, with no "
-                                              r"result yet: remove it to start this run there, resume it as it "
-                                              r"is with 'alphax search --resume .*run', or choose another --out"):
+    with pytest.raises(CheckpointError, match=r"run already exists and holds another run's options \(seed 3 there, "
+                                              r"4 now\), with no result yet: remove it to start this run there, "
+                                              r"resume it as it is with 'alphax search --resume .*run', or choose "
+                                              r"another --out"):
         create_run(cfg(budget=8, seed=4), folder)
     assert search(cfg(budget=8), folder) == expected
     assert "holds this run and no result yet (it never got to evaluate a cell): continuing it" in caplog.text
