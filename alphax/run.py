@@ -277,6 +277,11 @@ class Run:
         return max(ok, key=lambda r: r["accuracy"]) if ok else None
 
     def wall_seconds(self) -> float:
+        """Seconds the run has worked, over all its sessions; for a finished run opened again with
+        nothing to do, the time its stats.json keeps (the reopening is not the run's work)."""
+        if self._finished_at_open is not None and self._finished_at_open == self.n:
+            kept = _read_stats(self.folder).get("wall_seconds")
+            return float(kept) if isinstance(kept, (int, float)) else self.wall_before
         return self.wall_before + time.perf_counter() - self.started
 
     def log_scope(self):
