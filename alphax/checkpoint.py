@@ -25,7 +25,7 @@ import logging
 import os
 import pickle
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from alphax.errors import CheckpointError
 
@@ -149,7 +149,10 @@ def read_checkpoint(path: str | os.PathLike, *, shared: Sequence[Any] = ()) -> d
     """The state in one checkpoint file; :class:`CheckpointError` if it is missing or corrupt. ``shared``:
     the list given to :func:`save_checkpoint`."""
     path = Path(path)
-    _, payload = _verified(path)
+    return _unpickled(path, _verified(path)[1], shared)
+
+
+def _unpickled(path: Path, payload: bytes, shared: Sequence[Any]) -> dict:
     try:
         state = _Unpickler(io.BytesIO(payload), shared).load()
     except Exception as exc:  # noqa: BLE001 - an intact file that this code cannot unpickle
@@ -159,12 +162,14 @@ def read_checkpoint(path: str | os.PathLike, *, shared: Sequence[Any] = ()) -> d
     return state
 
 
-def load_checkpoint(folder: str | os.PathLike, *, shared: Sequence[Any] = ()) -> tuple[dict, Path] | None:
+def load_checkpoint(folder: str | os.PathLike, *, shared: Sequence[Any] = (),
+                    check: Callable[[Path, dict], None] | None = None) -> tuple[dict, Path] | None:
     """``(state, path)`` of the newest intact checkpoint of ``folder``; None if it has none.
 
     A corrupt latest checkpoint logs a warning and falls back to the previous one; if no intact one is
     left, raises :class:`CheckpointError` with the way out (move the bad files away to replay the
-    whole results log from the start).
+    whole results log from the start). ``check(path, header)`` sees an intact file's header
+    (:func:`checkpoint_info`) before it is unpickled; what it raises is no corruption, and propagates.
     """
     folder = Path(folder)
     candidates = [p for p in (folder / LATEST, folder / PREVIOUS) if p.exists()]
@@ -173,7 +178,14 @@ def load_checkpoint(folder: str | os.PathLike, *, shared: Sequence[Any] = ()) ->
     errors = []
     for path in candidates:
         try:
-            state = read_checkpoint(path, shared=shared)
+            meta, payload = _verified(path)
+        except CheckpointError as exc:
+            errors.append(str(exc))
+            continue
+        if check is not None:
+            check(path, meta)
+        try:
+            state = _unpickled(path, payload, shared)
         except CheckpointError as exc:
             errors.append(str(exc))
             continue

@@ -39,7 +39,7 @@ import numpy as np
 
 from alphax import logfile
 from alphax.atomic import write_atomic
-from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info, load_checkpoint, save_checkpoint
+from alphax.checkpoint import load_checkpoint, save_checkpoint
 from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, Interrupted
 from alphax.runlock import LOCK, RunLock
@@ -753,21 +753,6 @@ _OTHER_CELLS = ("{path} refers to another set of candidate cells than the table 
                 "changed?); resume with the data the run started with")
 
 
-def _check_header(folder: Path, fingerprint: str) -> None:
-    """Refuse another set of candidate cells from the newest intact checkpoint's header, before its
-    unpickling would fail on them ("cannot be unpickled", taken for a damaged file). Checkpoints
-    written before the header held it are checked once unpickled."""
-    for path in (folder / LATEST, folder / PREVIOUS):
-        if path.exists():
-            try:
-                meta = checkpoint_info(path)
-            except CheckpointError:
-                continue               # damaged: load_checkpoint says so, and falls back
-            if meta.get("candidates", fingerprint) != fingerprint:
-                raise CheckpointError(_OTHER_CELLS.format(path=path))
-            return
-
-
 def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates, runlog: RunLog, *,
              evaluator=None, recorded_data: str | None = None) -> tuple[Searcher, dict]:
     """The searcher restored from the newest intact checkpoint, with the rows after it replayed. A table
@@ -778,8 +763,14 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
     if checked:          # a table given anew (--data): first, whether it gives the logged cells their results
         _check_same_table(folder, config.data, space, evaluator, candidates, runlog)
     fingerprint = _fingerprint(space, cands)
-    _check_header(folder, fingerprint)
-    found = load_checkpoint(folder, shared=cands)
+
+    def same_cells(path: Path, header: dict) -> None:
+        # refused from the header, before unpickling would fail on other cells ("cannot be unpickled", taken
+        # for a damaged file); checkpoints written before the header held it are checked once unpickled
+        if header.get("candidates", fingerprint) != fingerprint:
+            raise CheckpointError(_OTHER_CELLS.format(path=path))
+
+    found = load_checkpoint(folder, shared=cands, check=same_cells)
     if found is None:
         searcher, state = _make_searcher(config, space, candidates), {"n": 0, "dispatch": "inline"}
         log.info("%s: no checkpoint; replaying all %d logged results", folder, len(runlog))
