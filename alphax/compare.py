@@ -189,11 +189,11 @@ def reference_values(evaluator) -> Callable[[dict], float | None] | None:
 
 
 # -- the comparison --------------------------------------------------------------------------------
-def _check_folder(config: CompareConfig, out: Path) -> tuple[bool, CompareConfig]:
-    """Whether ``out`` holds this comparison already (True: continue it) or may start it (False), and the
-    config to run it with: the folder's ``noise`` (no option sets it; a comparison made before it existed
-    continues with its shared eval seed), and its algorithms in their order, any new ones after them. A
-    :class:`CheckpointError` with the way out otherwise. Writes nothing."""
+def _check_folder(config: CompareConfig, out: Path) -> tuple[dict | None, CompareConfig]:
+    """The options ``out`` holds of this comparison already (its ``compare.json``: continue it), or None
+    (``out`` may start it), and the config to run it with: the folder's ``noise`` (no option sets it; a
+    comparison made before it existed continues with its shared eval seed), and its algorithms in their
+    order, any new ones after them. A :class:`CheckpointError` with the way out otherwise. Writes nothing."""
     path = out / "compare.json"
     if path.exists():
         try:
@@ -215,10 +215,10 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[bool, CompareConfig
             raise CheckpointError(f"{out} holds a comparison with other options ({', '.join(diff)}); use "
                                   f"another --out (a comparison can be extended: a larger --budget, more "
                                   f"--seeds, more --algos; its other options stay)")
-        return True, config
+        return have, config
     if out.exists() and (not out.is_dir() or any(p.name != COMPARE_LOCK for p in out.iterdir())):
         raise CheckpointError(f"{out} exists and is not a comparison folder; use another --out")
-    return False, config
+    return None, config
 
 
 _GROWS = ("budget", "seeds", "algos")
@@ -238,20 +238,19 @@ def _extends(have: dict, want: dict, diff: list[str]) -> bool:
         return False
 
 
-def _prepare(config: CompareConfig, out: Path, *, continuing: bool) -> None:
-    """Write ``compare.json`` for a new comparison, or again for one extended by :data:`_GROWS` (each run
-    then resumes with the new budget)."""
-    if continuing:
-        have = json.loads((out / "compare.json").read_text(encoding="utf-8"))
-        grown = [f"{k} {have[k]} -> {getattr(config, k)}" if k != "algos" else
-                 f"algos {','.join(have[k])} -> {','.join(config.algos)}" for k in _GROWS if have.get(k) !=
-                 config.to_json()[k]]
+def _prepare(config: CompareConfig, out: Path, have: dict | None) -> None:
+    """Write ``compare.json`` for a new comparison (``have`` None), or again for one extended by
+    :data:`_GROWS` (``have``: its options until now; each run then resumes with the new budget)."""
+    want = config.to_json()
+    if have is not None:
+        grown = [f"{k} {have[k]} -> {want[k]}" if k != "algos" else f"algos {','.join(have[k])} -> {','.join(want[k])}"
+                 for k in _GROWS if have.get(k) != want[k]]
         if not grown:
             log.info("continuing the comparison in %s", out)
             return
         log.info("extending the comparison in %s: %s", out, "; ".join(grown))
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    text = json.dumps(config.to_json(), indent=1).encode("utf-8")
+    text = json.dumps(want, indent=1).encode("utf-8")
     write_atomic(out / "compare.json", lambda f: f.write(text))
 
 
@@ -342,7 +341,7 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
     from alphax.run import build_space_and_evaluator
 
     out = Path(out)
-    continuing, config = _check_folder(config, out)
+    _, config = _check_folder(config, out)
     t0 = time.perf_counter()
     # loaded once, shared by fork; and before anything is written, so bad data leaves no folder behind
     _, evaluator = build_space_and_evaluator(config.run_config(config.algos[0], 0))
@@ -351,8 +350,8 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
     # their runs' locks would stop one of them half-way. Forked workers inherit the lock
     lock = RunLock(out, name=COMPARE_LOCK, then="run the same command again")
     try:
-        continuing, config = _check_folder(config, out)      # again, now that no other one can change it
-        _prepare(config, out, continuing=continuing)
+        have, config = _check_folder(config, out)      # again, now that no other one can change it
+        _prepare(config, out, have)
         return _compare(config, out, evaluator, t0, jobs=jobs, progress=progress)
     finally:
         lock.release()
