@@ -121,9 +121,7 @@ def console_main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         if main_thread:
             _ignore_stop_signals()
-        signum = getattr(exc, "signum", signal.SIGINT)
-        print(f"alphax: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
-        code = 128 + signum
+        code = _interrupted(exc)
     except SystemExit:                 # argparse's --help or its error: the status is decided too
         if main_thread:
             _ignore_stop_signals()
@@ -149,10 +147,16 @@ def _run(args: argparse.Namespace) -> int:
             raise
         print(error_line(exc), file=sys.stderr)
         return 1
-    except KeyboardInterrupt as exc:    # SIGINT (Ctrl-C): 130; SIGTERM: 143, as run_server.py and a killed process
-        signum = getattr(exc, "signum", signal.SIGINT)
-        print(f"alphax: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
-        return 128 + signum
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """Say which signal stopped the command; its exit status: SIGINT (Ctrl-C) 130, SIGTERM 143, as
+    run_server.py and a killed process."""
+    signum = getattr(exc, "signum", signal.SIGINT)
+    print(f"alphax: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+    return 128 + signum
 
 
 if __name__ == "__main__":
