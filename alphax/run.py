@@ -528,24 +528,27 @@ def _refuse_taken(folder: Path, dispatch: str, *, locked: bool = False, config: 
         if (folder / CONFIG).exists():
             if not locked and (folder / LOCK).exists():
                 RunLock(folder).release()      # a live run there: "in use by another alphax process (pid N)"
-            differ = ""
-            if _no_result(folder):
-                try:
-                    saved = SearchConfig.load(folder / CONFIG).to_json()
-                except ConfigError as exc:
-                    raise CheckpointError(f"{folder} already exists, with no result yet and a config.json that "
-                                          f"cannot be used ({exc}); remove the folder to start this run there, "
-                                          f"or choose another --out") from None
-                if config is not None:
-                    new = config.to_json()
-                    differ = " (" + ", ".join(f"{k} {saved.get(k)!r} there, {new.get(k)!r} now" for k in sorted(new)
-                                              if saved.get(k) != new.get(k)) + ")"
-            empty = (f" and holds another run's options{differ}, with no result yet: remove it to start this run "
-                     "there, resume it as it is" if _no_result(folder) else ": resume it")
-            raise CheckpointError(f"{folder} already exists{empty} with '{resume} --resume {folder}', or "
+            state = _another_unstarted(folder, config) if _no_result(folder) else ": resume it"
+            raise CheckpointError(f"{folder} already exists{state} with '{resume} --resume {folder}', or "
                                   f"choose another --out")
         what = "a file" if not folder.is_dir() else f"not empty, and not a run folder: it has no {CONFIG}"
         raise CheckpointError(f"{folder} already exists ({what}); choose another --out")
+
+
+def _another_unstarted(folder: Path, config: SearchConfig | None) -> str:
+    """What :func:`_refuse_taken` says of a run folder with no result yet, whose options are not
+    ``config``'s (named when given); a damaged ``config.json`` there is its own error."""
+    try:
+        saved = SearchConfig.load(folder / CONFIG).to_json()
+    except ConfigError as exc:
+        raise CheckpointError(f"{folder} already exists, with no result yet and a config.json that cannot be "
+                              f"used ({exc}); remove the folder to start this run there, or choose another "
+                              f"--out") from None
+    new = config.to_json() if config is not None else saved
+    differ = ", ".join(f"{k} {saved.get(k)!r} there, {new.get(k)!r} now" for k in sorted(new)
+                       if saved.get(k) != new.get(k))
+    return (f" and holds another run's options{f' ({differ})' if differ else ''}, with no result yet: remove it "
+            f"to start this run there, resume it as it is")
 
 
 def _new_folder(path: Path) -> Path:
