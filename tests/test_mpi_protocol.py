@@ -57,6 +57,6 @@ def test_a_refused_client_is_told_the_differences_by_the_flags_that_set_them():
     run = {"space": "nasbench101", "evaluator": "train", "train": {"seed": 0, "epochs": 108}}
     farm.run = SimpleNamespace(signature=run)
     client = {**run, "train": {"seed": 1, "epochs": 108}}
-    with pytest.raises(FarmError, match=r"train.seed \(--train-seed\): run 0, client 1\); give run_client.py the same"):
+    with pytest.raises(FarmError, match=r"does not evaluate as the run does: train.seed \(--train-seed\): run 0, client 1\. Give run_client.py the same"):
         farm._check_signature(1, Ready(rank=1, host="h", evaluator="train", pid=7, signature=client))
     farm._check_signature(1, Ready(rank=1, host="h", evaluator="train", pid=7, signature=dict(run)))   # the same

@@ -247,7 +247,8 @@ def test_a_client_whose_table_has_the_same_cells_with_other_results_is_refused(t
                    (1, ["run_client.py", "--evaluator", "table", "--space", "nasbench101", "--data", altered]),
                    keep_alive=False, timeout=120)
     assert proc.returncode != 0 and rows_of(out) == []
-    assert "does not evaluate as the run does (the table's results (the same cells with other values" in proc.stdout
+    assert "does not evaluate as the run does: table's results: the same cells with other values (another " \
+        "file or version of the data). Give run_client.py the same" in proc.stdout
     assert not stats.exists()                  # a refused start has no statistics, and would block the rerun
     # the client fixed, the same command again: the run that never started is continued, not refused
     proc = mpiexec((1, server(table, out, "--budget", 20, "--stats", stats)),

@@ -280,12 +280,12 @@ class _Farm:
                 diff += [f"{key}.{k}{f' ({flags[k]})' if key == 'train' and k in flags else ''}: run {a.get(k)!r}, "
                          f"client {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
             elif key == "table_values" and a != b:
-                diff.append("the table's results (the same cells with other values: another file or version "
-                            "of the data)" if expected.get("table") == got.get("table") else "the table's results")
+                diff.append("table's results: the same cells with other values (another file or version of "
+                            "the data)" if expected.get("table") == got.get("table") else "table's results differ")
             elif a != b:
                 diff.append(f"{key}: run {a!r}, client {b!r}")
-        raise FarmError(f"client {source} on {ready.host} does not evaluate as the run does ({'; '.join(diff)}); "
-                        f"give run_client.py the same space, table and training options as run_server.py")
+        raise FarmError(f"client {source} on {ready.host} does not evaluate as the run does: {'; '.join(diff)}. "
+                        f"Give run_client.py the same space, table and training options as run_server.py")
 
     def _reply(self, source: int, reply: Reply) -> None:
         a = self.assigned.pop(source, None)
