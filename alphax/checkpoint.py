@@ -4,9 +4,10 @@ Layout in the run folder: ``checkpoint.pkl`` (latest) and ``checkpoint.prev.pkl`
 A save writes ``checkpoint.pkl.tmp``, fsyncs it, moves the latest to ``.prev`` and renames the temp file
 into place, then fsyncs the folder; a kill at any point leaves at least one complete checkpoint (or none
 before the first save). A latest checkpoint found corrupt at a save is moved to ``checkpoint.pkl.corrupt``
-instead of ``.prev``, so it never replaces the intact one a resume fell back to. Each file is a header
-line, the SHA-256 of the payload and the pickled payload, so a truncated or altered file is detected
-instead of unpickled.
+instead of ``.prev``, so it never replaces the intact one a resume fell back to. Each file is a magic
+line, the SHA-256 of the rest, a one-line JSON header (``n``, ``time``, ``dispatch``, ``candidates``:
+:func:`checkpoint_info`) and the pickled payload, so a truncated or altered file is detected, and its
+header checked, before anything is unpickled.
 
 ``shared``: objects that the loader can provide again (a table's candidate cells, thousands of them):
 they are pickled as references to their index in ``shared``, which keeps a checkpoint small and fast to

@@ -2,7 +2,7 @@
 
 The compare folder holds ``compare.json`` (its config), one run folder per ``(algorithm, seed)`` under
 ``runs/<algo>-seed<k>`` (ordinary run folders: inspect them, or resume one with ``alphax search --resume``),
-``summary.json`` (DESIGN.md's format, plus wall and searcher times) and ``compare.png`` (best so far
+``summary.json`` (:func:`summarize`; its fields are in README.md, plus wall and searcher times) and ``compare.png`` (best so far
 against samples: mean and 10-90 % band per algorithm, the optimum dashed; the plot of ``alphax report``).
 Running the same command again on the same folder continues unfinished runs and rewrites the summary.
 """
@@ -149,7 +149,7 @@ def _stats(values: list[int | None]) -> tuple[int, float | None, float | None]:
 
 def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], budget: int, space: str,
               seeds: list[int], value: Callable[[dict], float | None] | None = None) -> dict:
-    """``summary.json`` (DESIGN.md) from each algorithm's per-seed results rows. ``value`` maps a
+    """``summary.json`` (fields in README.md) from each algorithm's per-seed results rows. ``value`` maps a
     successful row to the value the optimum is measured in (default: its observed accuracy; for
     NAS-Bench-201, the cell's mean over training seeds), for regret and samples to within 0.001."""
     opt_hash, opt_acc = optimum

@@ -226,10 +226,11 @@ def load_enumeration(cache: str | os.PathLike | None = None, *, workers: int | N
                 raise DataError(f"{path} is not an AlphaX enumeration cache; give --cache another file, or "
                                 f"remove it to have it recomputed there") from None
             log.warning("%s; recomputing it", exc)
-    if not os.access(existing_ancestor(path), os.W_OK):
+    writable = os.access(existing_ancestor(path), os.W_OK)
+    if not writable:
         log.warning("enumeration cache %s cannot be written (no write permission); the space is enumerated "
                     "without caching it", path)
-    log.info("enumerating the NASBench-101 space (first run; cached in %s)", path)
+    log.info("enumerating the NASBench-101 space%s", f" (cached in {path} for the next run)" if writable else "")
     e = enumerate_cells(workers=workers)
     if len(e) != NUM_CELLS:
         raise DataError(f"enumeration found {len(e)} unique cells, expected {NUM_CELLS}")

@@ -1,7 +1,8 @@
 """Error types. Every error a user can cause derives from :class:`AlphaXError`.
 
-The command line turns an :class:`AlphaXError` into one line on stderr and a non-zero exit code; anything
-else is a bug and keeps its traceback.
+The command line turns an :class:`AlphaXError`, or an ``OSError`` (a path that cannot be read or written),
+into one line on stderr and exit code 1 (``-v`` shows where it happened); anything else is a bug and keeps
+its traceback.
 """
 
 __all__ = ["AlphaXError", "OutOfDomainError", "DataError", "CheckpointError", "ConfigError", "Interrupted"]

@@ -3,8 +3,8 @@
 :func:`attach` copies the process's log records (at whatever level logging is configured for: INFO under
 ``alphax search`` and ``run_server.py``, DEBUG with ``-v``, WARNING in ``alphax compare``'s workers) into
 the run folder's ``log.txt``, appended across resumes, created when the first record comes;
-:func:`detach` stops. :func:`append` adds one line (the message that ends a run, written by the entry
-point after the run has closed), flushed and fsynced. Under MPI that matters: an ``MPI_Abort`` can end
+:func:`detach` stops. :func:`append` adds one line (the message that ends a run or a failed resume, written by the entry point
+straight to the file), flushed and fsynced. Under MPI that matters: an ``MPI_Abort`` can end
 the job before ``mpiexec`` has passed on a process's last console lines (see
 ``workers.protocol.ABORT_GRACE``); the reason is in the run folder whatever the console kept.
 

@@ -91,8 +91,8 @@ def select_child(tree: Tree, node_id: int, rng: np.random.Generator, *, c: float
 def select(tree: Tree, legal_actions: Callable[[int], Sequence[Hashable]], rng: np.random.Generator, *,
            c: float = UCT_C, normalize: Callable[[float], float] = lambda q: q) -> int | None:
     """Descend from the root by UCT while the node is fully expanded; return the node to expand (or a
-    terminal node). Nodes found without live actions are marked dead (and their parents re-tried).
-    None when the whole tree is dead."""
+    terminal node). A node found without live actions is marked dead and the descent starts again from
+    the root; None when the root itself is dead."""
     node_id = 0
     while True:
         node = tree.nodes[node_id]

@@ -1,7 +1,8 @@
 """Reports for a run folder or a compare folder: PNG plots and a short text summary.
 
-* **Run folder** (``results.jsonl`` + ``config.json``): ``best_so_far.png`` (best observed accuracy against
-  samples, the data set's optimum marked when known), ``ranking.png`` (the meta-DNN's ranking quality over
+* **Run folder** (``results.jsonl`` + ``config.json``): ``best_so_far.png`` (best accuracy so far against
+  samples: observed, or on NAS-Bench-201 the cell's mean over training seeds, as its optimum is measured;
+  the optimum marked when known), ``ranking.png`` (the meta-DNN's ranking quality over
   the run: Kendall tau between the prediction each proposal carried and its real result, over a sliding
   window; only when the run logged predictions), ``best_cell.png`` (the best cell as a graph with its
   ops) and ``report.txt``.

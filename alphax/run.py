@@ -1,6 +1,6 @@
 """A search run: its folder, its state, and the inline run loop (``alphax search``).
 
-Run folder (DESIGN.md): ``config.json`` (the resolved :class:`~alphax.config.SearchConfig`),
+Run folder (README.md, "Run folders, resume and results files"): ``config.json`` (the resolved :class:`~alphax.config.SearchConfig`),
 ``results.jsonl`` (:mod:`alphax.runlog`), ``checkpoint.pkl`` / ``checkpoint.prev.pkl``
 (:mod:`alphax.checkpoint`: the pickled searcher with its random generator, ``n`` and timings),
 ``predictor.jsonl`` (the searcher's metrics, e.g. AlphaX's Kendall tau, when it exposes any) and
@@ -637,7 +637,7 @@ def _continue_unstarted(folder: Path, config: SearchConfig, dispatch: str) -> Ru
 def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str = "inline",
                local_train: dict | None = None, data: str | None = None, unstarted: bool = False) -> Run:
     """Reopen the run in ``folder``: restore its newest intact checkpoint and replay the results logged
-    after it (see the module docstring). ``budget`` extends (or confirms) the budget; ``local_train``
+    after it (see the module docstring). ``budget`` replaces the budget (longer or shorter, not below the results logged); ``local_train``
     (:data:`LOCAL_TRAIN_OPTIONS` only: where this machine keeps CIFAR-10, which device trains) replaces
     those options of a training run, e.g. when it continues on another machine; ``data`` is where the
     table is now (moved, or on another machine): it must hold the same cells (the checkpoint's

@@ -16,7 +16,7 @@ from alphax.errors import CheckpointError
 
 try:
     import fcntl
-except ImportError:          # not POSIX: no lock (documented in the README's resume section)
+except ImportError:          # not POSIX (no fcntl): the run folder is not locked (README, run.lock)
     fcntl = None
 
 __all__ = ["LOCK", "RunLock"]

@@ -1,6 +1,7 @@
 """Cell encodings for the meta-DNN (numpy only).
 
-Two parts, concatenated by :class:`CellEncoder`:
+Three parts, returned side by side in an :class:`Encoded` by :class:`CellEncoder` (the model reads the
+dense part and the paths through separate first layers):
 
 * dense: the space's own features (``SearchSpace.features``; for NASBench-101 the AlphaX paper's padded
   adjacency + one-hot ops), float32 ``(N, D)``, followed, where the space offers ``size_features``

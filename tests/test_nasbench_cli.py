@@ -67,7 +67,7 @@ def test_convert(run_cli, data, tmp_path):
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["cells"] == 4 and dst.exists() and r.stderr == ""
     r = run_cli("nasbench", "convert", data, "-o", tmp_path / "out.bin")    # written, with what a folder misses
-    assert r.returncode == 0 and "does not end in .nb101: a folder given to --data looks only for" in r.stderr
+    assert r.returncode == 0 and "does not end in .nb101: a folder given to --data finds a compact file only by" in r.stderr
     umask = os.umask(0)
     os.umask(umask)
     assert dst.stat().st_mode & 0o777 == 0o666 & ~umask     # as a plain open() makes it, not mkstemp's 0600

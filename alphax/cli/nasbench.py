@@ -85,8 +85,8 @@ def _convert(args: argparse.Namespace) -> int:
     # a labelled compact file (a speed fixture's generated metrics) stays labelled in its copy
     write_compact(dst, table, overwrite=args.force, note=read_note(src) if fmt == "compact" else None)
     if not dst.name.endswith(COMPACT_SUFFIX):
-        print(f"alphax: warning: {dst} does not end in {COMPACT_SUFFIX}: a folder given to --data looks only for "
-              f"*{COMPACT_SUFFIX} files, so give this one by its name", file=sys.stderr)
+        print(f"alphax: warning: {dst} does not end in {COMPACT_SUFFIX}: a folder given to --data finds a compact "
+              f"file only by a *{COMPACT_SUFFIX} name, so give this one by its name", file=sys.stderr)
     print(json.dumps({"source": str(src), "format": fmt, "output": str(dst), "cells": len(table),
                       "epochs": table.epochs.tolist(), "bytes": dst.stat().st_size,
                       "seconds": round(time.perf_counter() - start, 3)}))

@@ -21,7 +21,8 @@ __all__ = ["add_parser", "add_search_arguments", "add_train_arguments", "train_o
 _RUN_OPTIONS = ("space", "dataset", "data", "evaluator", "algo", "seed", "eval_seed", "checkpoint_every", "pool_size",
                 "option",
                 "out", "cifar", "device", *(f.dest for f in TRAIN_FLAGS))
-"""Options that define a run: given with ``--resume`` they are an error (the run's config.json rules)."""
+"""Options that define a run: given with ``--resume`` they are an error (the run's config.json rules), except
+where the data is now and which device trains (``--data``, ``--cifar``, ``--device``: :func:`check_resume_args`)."""
 
 
 def _out_path(text: str) -> Path:
@@ -119,9 +120,10 @@ def out_from_args(args: argparse.Namespace, config: SearchConfig) -> Path | None
 
 
 def check_resume_args(args: argparse.Namespace) -> dict:
-    """With ``--resume DIR``, only ``--budget`` may be given, and for a training run where this machine
-    keeps its data and which device trains (``--cifar``, ``--device``: ``run.LOCAL_TRAIN_OPTIONS``, which
-    do not change what a result means): the run's own config.json rules the rest. Returns those local
+    """With ``--resume DIR``, only ``--budget``, ``--data`` (where the table is now) and, for a training run,
+    where this machine keeps its data and which device trains (``--cifar``, ``--device``:
+    ``run.LOCAL_TRAIN_OPTIONS``, which do not change what a result means) may be given: the run's own
+    config.json rules the rest. Returns those local
     training options."""
     from alphax.run import LOCAL_TRAIN_OPTIONS
 

@@ -14,7 +14,8 @@ def add_parser(sub) -> None:
     cmds = p.add_subparsers(dest="space_command", required=True, parser_class=type(p))
 
     c = cmds.add_parser("count", help="print the number of unique valid cells (enumerated, cached)")
-    c.add_argument("--cache", help="enumeration cache file (default: $ALPHAX_CACHE_DIR or ~/.cache/alphax)")
+    c.add_argument("--cache", help="enumeration cache file (default: nasbench101_cells_v1.npz in $ALPHAX_CACHE_DIR, "
+                   "else in $XDG_CACHE_HOME/alphax or ~/.cache/alphax)")
     c.set_defaults(handler=_count)
 
     h = cmds.add_parser("hash", help="print a cell's NASBench-101 module hash")

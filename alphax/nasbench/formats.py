@@ -53,8 +53,10 @@ def detect_format(path: str | os.PathLike) -> str:
 
 
 def load_table(path: str | os.PathLike) -> tuple[Table, str]:
-    """Read any supported file; returns ``(table, format)``. A file without a single cell, or with a cell
-    outside the space or implausible metrics (:func:`~alphax.nasbench.table.cell_problem`), is refused."""
+    """Read any supported file; returns ``(table, format)``. A file without a single cell is refused, and so
+    is a ``.tfrecord`` or JSON Lines file with a cell outside the space or implausible metrics
+    (:func:`~alphax.nasbench.table.cell_problem`); a compact file, written from such a checked table, is
+    checked by its CRCs and array shapes."""
     fmt = detect_format(path)
     start = time.perf_counter()
     if fmt == "compact":

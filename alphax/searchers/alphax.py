@@ -20,8 +20,9 @@ from alphax.spaces.base import SearchSpace
 __all__ = ["AlphaXSearch", "GUIDED_C"]
 
 GUIDED_C = 1.0
-"""Default exploration constant of the guided tree policy, on standardized values (the paper's 0.5,
-``mcts.UCT_C``, is for raw accuracies with ``selection='uct', value_scale='raw'``)."""
+"""Default exploration constant ``c`` of the tree policy, guided or UCT (the open mode's too), on
+standardized values. The paper's UCT constant, 0.5 on raw accuracies (``mcts.UCT_C``, the keyword default
+of :mod:`alphax.mcts`), is given as ``selection='uct', c=0.5, value_scale='raw'``."""
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +41,16 @@ class AlphaXSearch(Searcher):
     policy reads them); they are not re-scored after a refit, as in the paper. The guided policy's
     model value of an action (below) always comes from the latest fit.
 
-    Tree policy. ``selection='uct'`` is the paper's: UCT (eq. 1, ``c=mcts.UCT_C=0.5`` on raw
-    accuracies, ``value_scale='raw'``) among the children once every action of a node has been tried
-    once. ``selection='guided'`` (the default on a table) scores every legal action, tried or not, by
-    its backed-up mean blended with the meta-DNN's value of the action (the best acquisition
-    ``mean + kappa * spread`` among the unseen cells below it) counted as ``prior_visits`` visits, plus
-    ``c * sqrt(2 ln N / (n + 1))`` (:func:`mcts.select_guided`; AlphaZero's use of a value network), on
-    the meta-DNN's standardized scale (``value_scale='z'``). NASBench-101's tree has up to ~20 actions
-    per node: trying each once, as plain UCT must, spends most of a small budget on known-bad branches.
+    Tree policy. ``selection='uct'`` is the paper's rule: UCT (eq. 1) among the children once every action
+    of a node has been tried once, with the ``c`` and ``value_scale`` options (the paper's constants:
+    ``c=0.5, value_scale='raw'``; left out, ``c=GUIDED_C`` or the space's default on z values).
+    ``selection='guided'`` (the default on a table) scores every legal action, tried or not, by its
+    backed-up mean blended with the meta-DNN's value of the action (the best acquisition ``mean + kappa *
+    spread`` among the unseen cells below it) counted as ``prior_visits`` visits, plus ``c * sqrt(2 ln N /
+    (n + 1))`` (:func:`mcts.select_guided`; AlphaZero's use of a value network), on the meta-DNN's
+    standardized scale (``value_scale='z'``). NASBench-101's tree has up to 12 actions per node (3 ops, up
+    to 4 edges into the newest vertex, up to 5 into the output): trying each once, as plain UCT must, spends
+    most of a small budget on known-bad branches.
 
     Deviations from the paper, each measured on the tuning half of the real NASBench-101 subset
     (``benchmarks/tune_search.py``, 40 seeds, budget 800, samples to that half's optimum): the
@@ -387,8 +390,9 @@ class AlphaXSearch(Searcher):
         return cells, None
 
     def _choose(self, node_id: int, cells: list[Any], idx: np.ndarray | None) -> Proposal:
-        """Propose the playout with the best acquisition (the searcher is trained: before that,
-        :meth:`_simulate` draws at random); back up the node with its provisional value."""
+        """Propose the best-acquisition unseen pool cell below the node (trie mode with
+        ``propose_best_below``), else the playout with the best acquisition (the searcher is trained:
+        before that, :meth:`_simulate` draws at random); back up the node with its provisional value."""
         mu, sd = self._predict(cells, idx)
         acq = self._acquisition()
         if self.trie and self.propose_best_below and acq is not None:

@@ -167,8 +167,9 @@ class NASBench201Space(SearchSpace):
         return NB201Cell(tuple(OPS[i] for i in rng.integers(0, len(OPS), size=NUM_EDGES)))
 
     def mutate(self, cell: NB201Cell, rng: np.random.Generator) -> NB201Cell:
-        """One edge drawn uniformly gets a different op drawn uniformly (NAS-Bench-201's REA mutation);
-        the child differs from ``cell`` in exactly one edge."""
+        """One of the 6 edges, drawn uniformly, gets a different op drawn uniformly (NAS-Bench-201's
+        REA script draws a node, then one of its incoming edges: see the class); the child differs from
+        ``cell`` in exactly one edge."""
         e = int(rng.integers(NUM_EDGES))
         choices = [op for op in OPS if op != cell.edges[e]]
         edges = list(cell.edges)
