@@ -49,14 +49,33 @@ def test_simulated_time_sleeps_the_recorded_training_time():
 
 
 def test_a_refused_client_is_told_the_differences_by_the_flags_that_set_them():
-    from types import SimpleNamespace
 
     from workers.server import FarmError, _Farm
 
     farm = object.__new__(_Farm)              # only the check, no MPI
     run = {"space": "nasbench101", "evaluator": "train", "train": {"seed": 0, "epochs": 108}}
-    farm.run = SimpleNamespace(signature=run)
+    farm.signature = run                      # as loop() takes it from the run before its clock starts
     client = {**run, "train": {"seed": 1, "epochs": 108}}
     with pytest.raises(FarmError, match=r"does not evaluate as the run does: train.seed \(--train-seed\): run 0, client 1\. Give run_client.py the same"):
         farm._check_signature(1, Ready(rank=1, host="h", evaluator="train", pid=7, signature=client))
     farm._check_signature(1, Ready(rank=1, host="h", evaluator="train", pid=7, signature=dict(run)))   # the same
+
+
+def test_a_table_client_with_another_eval_seed_is_told_that_and_not_that_the_data_differs():
+    """The table's values digest follows the eval seed (and the data set, and the cells): the seed is named
+    alone; only the same cells, seed and data set with other values are blamed on the data file."""
+    from workers.server import FarmError, _Farm
+
+    farm = object.__new__(_Farm)
+    run = {"space": "nasbench201", "evaluator": "table", "dataset": "cifar10", "eval_seed": 0, "table": "15625:ab",
+           "table_values": "v0"}
+    farm.signature = run
+    ready = lambda sig: Ready(rank=1, host="h", evaluator="table", pid=7, signature=sig)
+    with pytest.raises(FarmError) as exc:
+        farm._check_signature(1, ready({**run, "eval_seed": 1, "table_values": "v1"}))
+    assert "eval_seed: run 0, client 1. Give" in str(exc.value)
+    assert "table's results" not in str(exc.value)
+    with pytest.raises(FarmError, match=r"does not evaluate as the run does: table's results: the same cells with "
+                                         r"other values \(another file or version of the data\)\. Give"):
+        farm._check_signature(1, ready({**run, "table_values": "v1"}))
+    farm._check_signature(1, ready(dict(run)))

@@ -9,7 +9,8 @@ The server owns no run-folder logic: it drives a *run* (``alphax.run``), the sam
 - ``run.record(proposal, result)``: append the result to ``results.jsonl`` (fsynced), tell the
   searcher, checkpoint when due.
 
-The loop, with non-blocking probes only (so a dead client is detected by its job's deadline):
+The loop, with non-blocking probes only (so that a dead client is found by its missing heartbeats or
+its job's deadline, never waited for):
 
 1. drain every waiting message: ``Ready`` makes a client idle (``CannotStart`` ends the job with the
    client's message; ``Leaving``, from a client told to stop, marks it lost and requeues its job at
@@ -158,6 +159,9 @@ class _Farm:
         if not self.clients:
             raise FarmError("no clients: launch with 'mpiexec -n 1 python run_server.py ... : "
                             "-n K python run_client.py ...' (K >= 1)")
+        # what every client's Ready must match, computed once before the clock starts (a table's includes a
+        # digest of every cell's value), so that server_seconds is the loop's own work
+        self.signature = getattr(self.run, "signature", None)
         start = time.perf_counter()
         try:
             self._turns(start)
@@ -267,7 +271,7 @@ class _Farm:
 
     def _check_signature(self, source: int, ready: Ready) -> None:
         """A client must evaluate as the run says (its config.json): same space, table or training."""
-        expected = getattr(self.run, "signature", None)
+        expected = self.signature
         got = ready.signature
         if expected is None or got is None or got == expected:
             return
@@ -279,9 +283,11 @@ class _Farm:
             if isinstance(a, dict) and isinstance(b, dict):
                 diff += [f"{key}.{k}{f' ({flags[k]})' if key == 'train' and k in flags else ''}: run {a.get(k)!r}, "
                          f"client {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-            elif key == "table_values" and a != b:
-                diff.append("table's results: the same cells with other values (another file or version of "
-                            "the data)" if expected.get("table") == got.get("table") else "table's results differ")
+            elif key == "table_values":
+                # only when nothing else differs: another eval_seed, data set or cell list changes it too
+                if a != b and all(expected.get(k) == got.get(k) for k in set(expected) | set(got) if k != key):
+                    diff.append("table's results: the same cells with other values (another file or version of "
+                                "the data)")
             elif a != b:
                 diff.append(f"{key}: run {a!r}, client {b!r}")
         raise FarmError(f"client {source} on {ready.host} does not evaluate as the run does: {'; '.join(diff)}. "
@@ -423,8 +429,8 @@ class _Farm:
 
     def _depth(self) -> int:
         """Proposals asked ahead per client: enough to cover the slowest of the last 50 recordings (a
-        predictor fit) at the mean job time, between 1 and ``MAX_AHEAD`` (more would be proposed with
-        staler information)."""
+        predictor fit) at the recent job time (a moving average of the clients' seconds per job), between
+        1 and ``MAX_AHEAD`` (more would be proposed with staler information)."""
         peak = max(self.record_times, default=0.0)
         if peak <= 0 or self.job_mean <= 0:
             return 1
