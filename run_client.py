@@ -1,11 +1,12 @@
 """AlphaX MPI client (ranks >= 1): evaluates the server's proposals until it is told to stop.
 
     mpiexec -n 1 python run_server.py <alphax search options> \\
-          : -n K python run_client.py --evaluator table --data PATH [--simulate-time SCALE]
-          : ...   python run_client.py --evaluator train --cifar DIR [--epochs 108 --device auto ...]
+          : -n K python run_client.py --evaluator table [--space nasbench101 --data PATH] [--simulate-time SCALE]
+          : ...   python run_client.py --evaluator train --space nasbench101 --cifar DIR [--epochs 108 --device auto ...]
 
-``--evaluator table`` looks each cell up in NASBench-101 (one of the recorded training repeats, as the
-official API); ``--simulate-time SCALE`` then sleeps the recorded training time x SCALE, so that the
+``--evaluator table`` looks each cell up in the space's table (NAS-Bench-201, ``--dataset``, by default;
+NASBench-101 with ``--space nasbench101 --data PATH``), one recorded training repeat per cell as the
+official APIs return it; ``--simulate-time SCALE`` then sleeps the recorded training time x SCALE, so that the
 farm runs as it would with real training. ``--evaluator train`` trains the cell on CIFAR-10 with
 NASBench-101's protocol, on the GPU of this process's local rank when CUDA is available.
 """
@@ -84,12 +85,12 @@ def make_space_and_evaluator(args: argparse.Namespace):
 def main(argv: list[str] | None = None) -> int:
     """Serve jobs until the server says stop. A client that cannot start (bad options, missing data)
     prints why, and the server ends the whole job with the same message (``CannotStart``); the client
-    then exits 1. The run folder is intact and can be resumed."""
+    then exits (2 for a bad option, 1 otherwise) unless the server's ``MPI_Abort`` ends it first. The run folder is intact and can be resumed."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
-        if exc.code:   # under mpiexec the server would wait for this client forever: tell it, or abort
+        if exc.code:   # under mpiexec the server would wait for this client (up to its --startup-timeout): tell it, or abort
             from mpi4py import MPI
 
             from workers.client import cannot_start
@@ -141,7 +142,7 @@ def _start_and_serve(args: argparse.Namespace) -> int:
                                           or "rank 0 is the server; start run_server.py first: "
                                              "mpiexec -n 1 python run_server.py ... : -n K python run_client.py ..."),
               file=sys.stderr)
-        abort_job(MPI.COMM_WORLD, 2)   # the other clients would wait for a server forever
+        abort_job(MPI.COMM_WORLD, 2)   # the other clients would wait for a server until their --startup-timeout
         return 2
     log.debug("client %d: loading the space and the evaluator", rank)
     try:

@@ -10,8 +10,9 @@ the clients (ranks >= 1), writing the same run folder.
     mpiexec ... -n 1 python run_server.py --resume DIR [--budget N] ... : -n K python run_client.py ...
 
 Exit code 0 when the budget is reached (if a client was lost on the way, the server then ends the job
-with ``MPI_Abort(0)``: the lost client may still be running a job nobody waits for); 1 with one line on stderr for a fatal error (bad options or
-data, every client lost, ...); 143 / 130 after SIGTERM / SIGINT (the results received are recorded and
+with ``MPI_Abort(0)``: the lost client may still be running a job nobody waits for); 2 with the usage line for an option the parser
+rejects; 1 with one line on stderr for another fatal error (options that do not go together, bad data, a
+client that cannot start or evaluates unlike the run, every client lost, ...); 143 / 130 after SIGTERM / SIGINT (the results received are recorded and
 a checkpoint written first); ``Stop`` reaches every client either way. Once the run folder is open,
 that line is also appended to ``DIR/log.txt`` (fsynced, before the job is aborted), beside what the
 server logged during the run.
@@ -64,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--startup-timeout", type=number_arg(_SECONDS, zero=False), default=600.0, metavar="SECONDS",
                    help="give up when no client is ready after this long (default %(default)s)")
     g.add_argument("--stats", type=_stats_file, metavar="FILE",
-                   help="write the farm's statistics (JSON) here when it ends, however it ends")
+                   help="write the farm's statistics (JSON) here when it ends, however it ends once a client was "
+                        "taken in (not after a refused start, which the same command can continue)")
     g.add_argument("--progress", choices=MODES, default="auto",
                    help="results, best so far and busy clients: a tqdm bar, a log line every "
                         f"{LOG_EVERY:.0f} s (also in the run's log.txt), or nothing; auto (default): a bar when "
@@ -90,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
-        if exc.code:   # under mpiexec the clients would wait for this server forever: stop them, end the job
+        if exc.code:   # under mpiexec the clients would wait for this server (until their --startup-timeout): stop them, end the job
             from mpi4py import MPI
 
             from workers.server import stop_clients
@@ -171,10 +173,11 @@ def main(argv: list[str] | None = None) -> int:
         # training) and makes mpiexec exit with this code; every recorded result is already on disk
         abort_job(comm, code)
     if stats is not None and stats.lost:
-        # a lost client may still be alive, mid-way through a job nobody waits for (a training past its
-        # deadline, a stopped or hung process): mpiexec would wait for it. Every result is recorded and
-        # the others were told to exit without MPI_Finalize: end the job now, with status 0
-        log.info("ending the job: lost client%s %s may still be running (every result is recorded)",
+        # a lost client may have left (a signal) or may still be alive, mid-way through a job nobody waits
+        # for (a training past its deadline, a stopped or hung process): mpiexec would wait for it. Every
+        # result is recorded and the others were told to exit without MPI_Finalize: end the job now, with
+        # status 0
+        log.info("ending the job: client%s %s lost (left, or may still be running; every result is recorded)",
                  "s" if len(stats.lost) > 1 else "", ", ".join(map(str, stats.lost)))
         abort_job(comm, 0)
     return 0

@@ -12,7 +12,7 @@ setup(
     install_requires=[
         "numpy>=1.24",
         "networkx>=3.0",
-        "torch>=2.1",
+        "torch>=2.5",              # torch.OutOfMemoryError (device-generic) came in 2.5
         "mpi4py>=4.0",
         "mpich>=4.2",
         "nasbench-pytorch==1.3.1",

@@ -1,8 +1,8 @@
 """The meta-DNN alone, offline, on part of the real NASBench-101 subset: how well it ranks unseen cells.
 
 For each training size and seed: draw that many cells of the split at random, fit a fresh
-``meta_dnn.Predictor`` on their 108-epoch validation accuracies (``300 + 3 * size`` steps, as a search's
-first fit and refits add up to), and score every other cell of the split. Reported, averaged over the
+``meta_dnn.Predictor`` on their 108-epoch validation accuracies (``300 + 3 * size`` steps: a fixed budget,
+about half to two thirds of what a search's first fit and refits add up to at 50-400 results), and score every other cell of the split. Reported, averaged over the
 seeds, for each setting in ``--compare``: Kendall tau against the real accuracies (all unseen cells, and
 the unseen cells of the split's top 10%), and the share of the top-10% among its 100 best-predicted cells.
 No search: a cleaner (less noisy) measure of an encoding or training option than samples to an optimum.

@@ -37,13 +37,15 @@ class ClientStats:
     wall: float
     """Seconds from the first job's receipt to the stop."""
     finalize: bool = True
-    """False when the server says a process was lost (exit without ``MPI_Finalize``)."""
+    """False when the server's ``Stop`` says so (a client was lost) or when this client left on a signal:
+    exit without ``MPI_Finalize``."""
     left: int | None = None
     """The signal (SIGTERM, SIGINT) on which this client left the farm, or None."""
 
 
 class ServerSilent(AlphaXError):
-    """No word from the server within the client's startup timeout after its ``Ready``."""
+    """No word from the server: within ``--startup-timeout`` of this client's ``Ready``, or later for
+    ``--server-timeout`` seconds while it waits for work."""
 
 
 class Leave(BaseException):

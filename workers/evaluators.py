@@ -2,7 +2,7 @@
 
 An evaluator turns a cell into a :class:`~alphax.searchers.base.Result`. The same object serves the inline
 run loop (``alphax search``) and the MPI clients (``run_client.py``). Table randomness is *stateless*: the
-recorded training repeat returned for a cell is drawn from ``np.random.default_rng([seed, key(hash)])``,
+recorded training repeat returned for a cell is drawn from ``np.random.default_rng([seed, cell_key(hash)])``,
 so a cell has the same reward whatever the order in which cells are evaluated, on whichever client, and
 nothing about an evaluator needs saving in a checkpoint.
 
@@ -79,7 +79,7 @@ class TableEvaluator(Evaluator):
     """NASBench-101 look-up: the reward is the 108-epoch ``validation_accuracy`` of one recorded training
     repeat, drawn from ``default_rng([seed, cell_key(hash)])``; ``seconds`` is the recorded training time.
 
-    ``table`` is an :class:`alphax.nasbench.api.NASBench101` (``query``, ``hashes``, ``spec_of``).
+    ``table`` is an :class:`alphax.nasbench.api.NASBench101` (``query``, ``hashes_with``, ``spec_of``).
     """
 
     name = "table"

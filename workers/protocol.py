@@ -168,8 +168,9 @@ class Reply:
 
 @dataclass(frozen=True)
 class Stop:
-    """No more jobs: the client returns. ``finalize`` is False when some process of the job was lost:
-    ``MPI_Finalize`` would then wait for it forever, so every survivor exits without it."""
+    """No more jobs: the client returns. ``finalize`` is False after a finished run in which a
+    client was lost: ``MPI_Finalize`` would then wait for it forever, so every survivor exits without it
+    (after an error or an interruption the server aborts the job instead, and ``finalize`` stays True)."""
 
     reason: str = "done"
     finalize: bool = True

