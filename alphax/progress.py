@@ -4,7 +4,9 @@
 ``mpiexec``, which hands its ranks pipes, not a terminal, and is often a batch job whose output goes to a
 file: there a bar would be a single line rewritten for hours, so the default there is a log line every
 :data:`LOG_EVERY` seconds (also in the run's ``log.txt``), and ``--progress bar`` asks for the bar
-(mpiexec passes its carriage returns on as they come).
+(mpiexec passes its carriage returns on as they come). The log lines keep coming while no result does (a
+cell that trains for minutes): a background thread writes one when ``LOG_EVERY`` seconds have passed
+since the last.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import threading
 import time
+from collections.abc import Callable
 
 __all__ = ["LOG_EVERY", "MODES", "Progress"]
 
@@ -35,10 +39,13 @@ class Progress(contextlib.AbstractContextManager):
     """Counts results towards ``total`` and keeps the best row (``accuracy``, ``n``) so far.
 
     ``update(row, **extra)`` after each recorded result; ``extra`` (e.g. ``in_flight=3``) is shown beside
-    the best. Use it as a context manager: the bar exists inside, where logging goes around it."""
+    the best. Use it as a context manager: the bar exists inside, where logging goes around it. In
+    ``log`` mode (with ``every > 0``) a thread also writes a line when ``every`` seconds pass without one,
+    with the fields ``status()`` returns then (default: the last ``extra``)."""
 
     def __init__(self, *, total: int, initial: int = 0, best: dict | None = None, mode: str = "auto",
-                 desc: str = "", unit: str = "cell", every: float = LOG_EVERY, stream=None):
+                 desc: str = "", unit: str = "cell", every: float = LOG_EVERY, stream=None,
+                 status: Callable[[], dict] | None = None):
         if mode not in MODES:
             raise ValueError(f"progress mode must be one of {', '.join(MODES)}, got {mode!r}")
         stream = stream if stream is not None else sys.stderr
@@ -50,6 +57,11 @@ class Progress(contextlib.AbstractContextManager):
         self._stream, self._unit = stream, unit
         self._stack = contextlib.ExitStack()
         self.bar = None
+        self.status = status                 # fields of a line written between results
+        self._extra: dict = {}
+        self._lock = threading.Lock()        # one line at a time, from update() or the thread
+        self._quiet = threading.Event()      # set: the thread stops
+        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> "Progress":
         self._start = self._last_line = time.monotonic()        # rates from here (a farm waits for clients first)
@@ -62,6 +74,10 @@ class Progress(contextlib.AbstractContextManager):
                                                       desc=self.desc, dynamic_ncols=True, file=self._stream))
             if self.best is not None:
                 self.bar.set_postfix(best=f"{self.best['accuracy']:.6f}")
+        elif self.mode == "log" and self.every > 0:
+            self._quiet.clear()
+            self._thread = threading.Thread(target=self._between_results, name="alphax-progress", daemon=True)
+            self._thread.start()
         return self
 
     def update(self, row: dict, **extra) -> None:
@@ -73,8 +89,9 @@ class Progress(contextlib.AbstractContextManager):
             shown = {"best": f"{self.best['accuracy']:.6f}"} if self.best is not None else {}
             self.bar.set_postfix(**shown, **extra, refresh=False)
             self.bar.update(1)
-        elif self.mode == "log" and time.monotonic() - self._last_line >= self.every:
-            self._log_line(extra)
+        elif self.mode == "log":
+            self._extra = extra
+            self._log_line(extra, due=True)
 
     def line(self, extra: dict | None = None) -> str:
         """``n/total cells (p%), best ACC at n=K, ..., R cells/min, ETA H:MM:SS``."""
@@ -90,10 +107,24 @@ class Progress(contextlib.AbstractContextManager):
             parts.append(f"{60.0 * rate:.1f} cells/min, ETA {_duration(max(self.total - self.n, 0) / rate)}")
         return ", ".join(parts)
 
-    def _log_line(self, extra: dict | None) -> None:
-        self._last_line = time.monotonic()
-        log.info("%s", self.line(extra))
+    def _log_line(self, extra: dict | None, *, due: bool = False) -> None:
+        """Log the line now, or with ``due`` only once ``every`` seconds have passed since the last."""
+        with self._lock:
+            if due and time.monotonic() - self._last_line < self.every:
+                return
+            self._last_line = time.monotonic()
+            log.info("%s", self.line(extra))
+
+    def _between_results(self) -> None:
+        """The thread: a line whenever ``every`` seconds pass without one (no result came)."""
+        while not self._quiet.wait(max(0.05, self._last_line + self.every - time.monotonic())):
+            if time.monotonic() - self._last_line >= self.every:
+                self._log_line(self.status() if self.status is not None else self._extra, due=True)
 
     def __exit__(self, *exc) -> None:
+        if self._thread is not None:
+            self._quiet.set()
+            self._thread.join()
+            self._thread = None
         self._stack.close()
         self.bar = None

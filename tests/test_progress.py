@@ -46,3 +46,25 @@ def test_the_bar_shows_the_best_so_far_and_auto_picks_log_lines_off_a_terminal(c
     assert Progress(total=3, stream=io.StringIO()).mode == "log"             # StringIO is not a terminal
     with pytest.raises(ValueError, match="progress mode must be one of auto, bar, log, off"):
         Progress(total=3, mode="loud")
+
+
+def test_log_lines_keep_coming_while_no_result_does_and_stop_with_the_progress(caplog):
+    """A cell that trains for minutes: a batch job's log still shows the run alive, with the status of
+    the moment (a farm's busy clients), and nothing more once the progress is closed."""
+    import time
+
+    caplog.set_level(logging.INFO, logger="alphax.progress")
+    busy = iter(range(1, 1000))
+    with Progress(total=10, mode="log", every=0.1, desc="farm", stream=io.StringIO(),
+                  status=lambda: {"busy": f"{next(busy)}/4 clients"}) as p:
+        time.sleep(0.55)
+        p.update({"n": 1, "accuracy": 0.8})
+        time.sleep(0.25)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) >= 3, lines
+    assert lines[0] == "farm: 0/10 cells (0%), no result yet, busy 1/4 clients"
+    assert lines[1].startswith("farm: 0/10 cells (0%), no result yet, busy 2/4 clients")
+    assert any(line.startswith("farm: 1/10 cells (10%), best 0.800000 at n=1, ") for line in lines)
+    time.sleep(0.3)
+    assert len(caplog.records) == len(lines)            # the thread ended with the progress
+    assert p._thread is None

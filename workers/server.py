@@ -528,6 +528,8 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
         bar = Progress(total=run.config.budget, initial=run.n, best=run.best, mode=progress, desc="farm")
     farm = _Farm(run, comm, job_timeout=job_timeout, heartbeat_timeout=heartbeat_timeout, max_attempts=max_attempts,
                  startup_timeout=startup_timeout, stop=stop, progress=bar)
+    if bar is not None:
+        bar.status = farm._progress_extra           # a line between results shows the clients busy then
     reason = "error"
     with bar if bar is not None else contextlib.nullcontext():      # closed once the last results are recorded
         try:
