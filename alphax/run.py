@@ -545,10 +545,26 @@ def _another_unstarted(folder: Path, config: SearchConfig | None) -> str:
                               f"used ({exc}); remove the folder to start this run there, or choose another "
                               f"--out") from None
     new = config.to_json() if config is not None else saved
-    differ = ", ".join(f"{k} {saved.get(k)!r} there, {new.get(k)!r} now" for k in sorted(new)
-                       if saved.get(k) != new.get(k))
+    differ = ", ".join(f"{k} {a!r} there, {b!r} now" for k, a, b in _differences(saved, new))
     return (f" and holds another run's options{f' ({differ})' if differ else ''}, with no result yet: remove it "
             f"to start this run there, resume it as it is")
+
+
+def _differences(saved: dict, new: dict) -> list[tuple[str, object, object]]:
+    """``(name, saved value, new value)`` of each option (a ``train`` or ``options`` entry by itself, as
+    ``train.epochs``) that differs between two ``config.json`` dicts, leaving out those the same command
+    may change on a run with no result (:func:`_continue_unstarted`: budget, data, --cifar, --device)."""
+    out = []
+    for k in sorted(set(saved) | set(new)):
+        a, b = saved.get(k), new.get(k)
+        if k in ("budget", "data") or a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [(f"{k}.{j}", a.get(j), b.get(j)) for j in sorted(set(a) | set(b)) if a.get(j) != b.get(j)
+                    and not (k == "train" and j in LOCAL_TRAIN_OPTIONS)]
+        else:
+            out.append((k, a, b))
+    return out
 
 
 def _new_folder(path: Path) -> Path:

@@ -555,6 +555,8 @@ def test_the_same_command_again_continues_a_run_that_recorded_nothing(tmp_path, 
                                               r"resume it as it is with 'alphax search --resume .*run', or choose "
                                               r"another --out"):
         create_run(cfg(budget=8, seed=4), folder)
+    with pytest.raises(CheckpointError, match=r"options \(seed 3 there, 4 now\), with no"):   # the budget may differ
+        create_run(cfg(budget=9, seed=4), folder)
     assert search(cfg(budget=8), folder) == expected
     assert "holds this run and no result yet (it never got to evaluate a cell): continuing it" in caplog.text
     bare = tmp_path / "bare"                                 # stopped before its first checkpoint, another budget
@@ -598,8 +600,8 @@ def test_the_same_training_command_continues_with_its_device_and_cifar_left_out(
         run = create_run(SearchConfig(**train, train=given), folder, dispatch="mpi")
         run.close()
         assert run.config.train == {"cifar": cifar, "device": "cpu", "epochs": 1}
-    with pytest.raises(CheckpointError, match="holds another run's options"):
-        create_run(SearchConfig(**train, train={"epochs": 2}), folder, dispatch="mpi")
+    with pytest.raises(CheckpointError, match=r"holds another run's options \(train.epochs 1 there, 2 now\), with"):
+        create_run(SearchConfig(**train, train={"cifar": "elsewhere", "epochs": 2}), folder, dispatch="mpi")
 
 
 def test_two_runs_started_at_once_never_share_a_folder(tmp_path, monkeypatch):
