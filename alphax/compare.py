@@ -148,13 +148,16 @@ def _stats(values: list[int | None]) -> tuple[int, float | None, float | None]:
 
 
 def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], budget: int, space: str,
-              seeds: list[int], value: Callable[[dict], float | None] | None = None) -> dict:
+              seeds: list[int], value: Callable[[dict], float | None] | None = None,
+              measure: str | None = None) -> dict:
     """``summary.json`` (fields in README.md) from each algorithm's per-seed results rows. ``value`` maps a
     successful row to the value the optimum is measured in (default: its observed accuracy; for
-    NAS-Bench-201, the cell's mean over training seeds), for regret and samples to within 0.001."""
+    NAS-Bench-201, the cell's mean over training seeds), for regret and samples to within 0.001;
+    ``measure`` says what that value is (``"mean over training seeds"``), noted with the optimum."""
     opt_hash, opt_acc = optimum
     out = {"space": space, "budget": budget, "seeds": list(seeds),
-           "optimum": {"hash": opt_hash, "accuracy": opt_acc}, "algorithms": {}}
+           "optimum": {"hash": opt_hash, "accuracy": opt_acc, **({"measure": measure} if measure else {})},
+           "algorithms": {}}
     for algo, per_seed in runs.items():
         to_opt, within, curves = [], [], []
         for rows in per_seed:
@@ -396,7 +399,8 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
                     bar.update(1)
     runs = {a: [read_results(tasks[(a, s)]) for s in seeds] for a in config.algos}
     value = reference_values(evaluator)
-    summary = summarize(runs, optimum=optimum, budget=config.budget, space=config.space, seeds=seeds, value=value)
+    summary = summarize(runs, optimum=optimum, budget=config.budget, space=config.space, seeds=seeds, value=value,
+                        measure=evaluator.reference_name if value is not None else None)
     dataset = config.run_config(config.algos[0], 0).dataset      # NAS-Bench-201's default (cifar10) filled in
     if dataset:
         summary["dataset"] = dataset

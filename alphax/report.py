@@ -62,11 +62,20 @@ class RunRecord:
     def space(self) -> str:
         return str(self.config.get("space") or "nasbench101")
 
+    @functools.cached_property
+    def mean_kind(self) -> str | None:
+        """What the values are where results are measured, as the optimum is, by the cell's mean rather than
+        by the observed accuracy: over training seeds on NAS-Bench-201 (a result observes one), over
+        training repeats on a NASBench-101 table with several (its optimum, noted in the run's stats.json or
+        its comparison's summary.json, says so). None otherwise."""
+        if self.space == "nasbench201":
+            return "mean over training seeds"
+        found = _optimum(self.config, folder=self.path)
+        return found.get("measure") if isinstance(found, dict) and isinstance(found.get("measure"), str) else None
+
     @property
     def measured_by_mean(self) -> bool:
-        """Whether results are measured, as the optimum is, by the cell's mean over training seeds (NAS-Bench-201,
-        where a result observes one seed) rather than by the observed accuracy."""
-        return self.space == "nasbench201"
+        return self.mean_kind is not None
 
     @functools.cached_property
     def values(self) -> np.ndarray:
@@ -182,15 +191,28 @@ def _nb201_data(config: dict):
 
 
 def _optimum_value(config: dict, optimum: dict) -> str:
-    """The optimum's accuracy, saying what it is on NAS-Bench-201 (where a result observes one seed)."""
-    kind = ", mean over training seeds" if config.get("space") == "nasbench201" else ""
-    return f"{optimum['accuracy']:.5f}{kind}"
+    """The optimum's accuracy, saying what it is where it is a mean (NAS-Bench-201: a result observes one
+    seed; a NASBench-101 table with several training repeats)."""
+    kind = optimum.get("measure") or ("mean over training seeds" if config.get("space") == "nasbench201" else "")
+    return f"{optimum['accuracy']:.5f}{', ' + kind if kind else ''}"
 
 
 def _reference(config: dict):
-    """Row -> the cell's mean accuracy over training seeds, on NAS-Bench-201 (the optimum's measure)."""
-    data = _nb201_data(config)
-    return lambda row: data.mean(data.space.from_json(row))
+    """Row -> the cell's mean accuracy (the optimum's measure): over training seeds on NAS-Bench-201, over
+    the table's training repeats on NASBench-101."""
+    if config.get("space") == "nasbench201":
+        data = _nb201_data(config)
+        return lambda row: data.mean(data.space.from_json(row))
+    evaluator = _nb101_evaluator(config.get("data"))
+    return lambda row: evaluator.reference_value(row["hash"])
+
+
+@functools.lru_cache(maxsize=2)
+def _nb101_evaluator(data: str | None):
+    """The NASBench-101 table a run searched (loaded once for all the runs of a comparison)."""
+    from workers.evaluators import TableEvaluator
+
+    return TableEvaluator.from_path(data)
 
 
 def _nb201_mean(config: dict, record: dict) -> tuple[float, int] | None:
@@ -471,7 +493,8 @@ YLABEL_MEAN = "best so far (the cell's mean accuracy over training seeds)"
 
 
 def _ylabel(run: RunRecord) -> str:
-    return YLABEL_MEAN if run.measured_by_mean else "best accuracy so far"
+    kind = run.mean_kind
+    return f"best so far (the cell's {kind.replace('mean', 'mean accuracy', 1)})" if kind else "best accuracy so far"
 
 
 def _cell_line(run: RunRecord, rec: dict) -> str:

@@ -463,15 +463,16 @@ def _read_stats(folder: Path) -> dict:
     return stats if isinstance(stats, dict) else {}
 
 
-def note_optimum(folder: str | Path, optimum: tuple[str, float]) -> None:
+def note_optimum(folder: str | Path, optimum: tuple[str, float], measure: str | None = None) -> None:
     """Add the data set's optimum ``(hash, accuracy)`` to the run's ``stats.json`` (``alphax report`` marks
-    it without loading the table again; later closes keep it). A write that fails is warned about: the
-    run itself is complete."""
+    it without loading the table again; later closes keep it), with ``measure`` where its accuracy is a
+    mean (``"mean over training repeats"``). A write that fails is warned about: the run itself is
+    complete."""
     folder = Path(folder)
     stats = _read_stats(folder)
     if not stats:
         return                    # no stats.json (the run never closed): nothing to add it to
-    stats["optimum"] = {"hash": optimum[0], "accuracy": float(optimum[1])}
+    stats["optimum"] = {"hash": optimum[0], "accuracy": float(optimum[1]), **({"measure": measure} if measure else {})}
     try:
         _write_stats(folder, stats)
     except OSError as exc:

@@ -189,29 +189,31 @@ def print_summary(run, summary, optimum: tuple[str, float] | None) -> int:
         rows = [r for r in read_results(summary.folder) if r.get("accuracy") is not None]
         values = row_values(rows, value)
     if value is not None:
-        # NAS-Bench-201: a query observes one training seed, the optimum is the best mean over seeds: the
-        # best cell is the one with the best mean (as reports and summary.json measure it), not a lucky draw
+        # NAS-Bench-201 (NASBench-101 with several repeats): a query observes one training seed (repeat), the
+        # optimum is the best mean over them: the best cell is the one with the best mean (as reports and
+        # summary.json measure it), not a lucky draw
         i = int(np.argmax(values))
         best = rows[i]
-        measure = f"{values[i]:.6f} (mean over training seeds; this run observed {best['accuracy']:.6f})"
+        measure = f"{values[i]:.6f} ({run.evaluator.reference_name}; this run observed {best['accuracy']:.6f})"
     described = _describe(run.space, best)
     suffix = "" if described == best["hash"] else f"  hash {best['hash']}"
     print(f"best: {measure} at n={best['n']}  {described}{suffix}")
     if optimum is not None:
         from alphax.run import note_optimum
 
-        print(_against_optimum(rows, values, optimum, by_mean=value is not None))
-        note_optimum(summary.folder, optimum)
+        kind = run.evaluator.reference_name if value is not None else None
+        print(_against_optimum(rows, values, optimum, by_mean=kind))
+        note_optimum(summary.folder, optimum, kind)
     return 0
 
 
-def _against_optimum(rows: list[dict], values, optimum: tuple[str, float], *, by_mean: bool) -> str:
+def _against_optimum(rows: list[dict], values, optimum: tuple[str, float], *, by_mean: str | None) -> str:
     """One line: when the data set's optimum was sampled, or the regret of the best cell found, measured
     in the values that define the optimum (``values``, one per successful row in ``rows``, from
-    :func:`alphax.compare.reference_values`; NAS-Bench-201, ``by_mean``: means over training seeds, not
-    the one seed observed)."""
+    :func:`alphax.compare.reference_values`; ``by_mean``, what they are where they are means: NAS-Bench-201's
+    over training seeds, not the one seed observed)."""
     opt_hash, opt_acc = optimum
-    kind = " (mean over training seeds)" if by_mean else ""
+    kind = f" ({by_mean})" if by_mean else ""
     line = f"optimum of the data set: {opt_acc:.6f}{kind} (hash {opt_hash}): "
     hit = next((r["n"] for r in rows if r["hash"] == opt_hash), None)
     if hit is not None:

@@ -215,6 +215,23 @@ class NASBench101:
         missing = np.isnan(values) & (np.arange(self._num_repeats) < n[:, None])
         return [h.decode("ascii") for h in self.table.hashes[(n > 0) & ~missing.any(axis=1)].tolist()]
 
+    def mean_metric(self, module_hash: str, epochs: int = 108, metric: str = "validation_accuracy") -> float | None:
+        """The final ``metric`` of ``module_hash`` at ``epochs``, averaged over its recorded training repeats
+        (None where a repeat lacks it, or for a budget or cell without data): what NASBench-101's paper
+        measures regret in, while a :meth:`query` returns one repeat."""
+        e = self._epoch_index.get(epochs)
+        i = self._hash_index(module_hash)
+        n = int(self._repeats[i, e]) if e is not None else 0
+        if n == 0:
+            return None
+        mean = float(self._metrics[i, e, :n, _FINAL, METRICS.index(metric)].mean())
+        return None if mean != mean else mean
+
+    def max_repeats(self, epochs: int = 108) -> int:
+        """The most training repeats any cell has at ``epochs`` (NASBench-101's files: 3; the subset: 1)."""
+        e = self._epoch_index.get(epochs)
+        return int(self._repeats[:, e].max()) if e is not None and len(self) else 0
+
     def info(self) -> dict:
         """Summary: path, format, cells, epochs, fields (with data at any budget), fields by budget, repeats."""
         by_epochs = self.table.fields()
