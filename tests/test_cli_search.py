@@ -380,3 +380,15 @@ def test_found_data_is_recorded_and_a_moved_table_is_given_on_resume(tmp_path, r
     proc = run_cli("search", "--resume", run, "--budget", 20)
     assert proc.returncode == 1 and "another table; give the table the run started with" in proc.stderr
     assert len(read_results(run)) == 15
+
+
+# -- found missing by a mutation audit (2026-12-05): each fails on one plausible bug --
+def test_resume_refuses_a_new_seed(tmp_path, run_cli):
+    """--seed with --resume is refused, not silently ignored."""
+    nb201 = ("--space", "nasbench201", "--dataset", "cifar10")
+    run = tmp_path / "run"
+    proc = run_cli("search", *nb201, "--algo", "random", "--budget", 3, "--out", run, "--no-progress", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for flag, value in (("--seed", 5), ("--eval-seed", 5), ("--checkpoint-every", 5)):
+        proc = run_cli("search", "--resume", run, flag, value, "--no-progress", timeout=120)
+        assert proc.returncode == 1 and f"(got {flag})" in proc.stderr, (flag, proc.stderr)

@@ -497,3 +497,26 @@ def test_a_table_with_three_repeats_measures_the_optimum_and_regret_by_their_mea
     assert stats["optimum"]["measure"] == "mean over training repeats"
     proc = run_cli("report", tmp_path / "run", timeout=300)
     assert proc.returncode == 0 and "mean over training repeats" in (tmp_path / "run" / "report.txt").read_text()
+
+
+# -- found missing by a mutation audit (2026-12-05): each fails on one plausible bug --
+def test_median_samples_to_optimum_is_a_median():
+    """Three seeds find the optimum at 10, 20 and 90 samples: mean 40, median 20."""
+    from alphax.compare import summarize
+
+    def rows(at):
+        return [{"n": i + 1, "hash": "OPT" if i + 1 == at else f"x{i}", "accuracy": 0.9} for i in range(100)]
+
+    a = summarize({"alg": [rows(10), rows(20), rows(90)]}, optimum=("OPT", 0.9), budget=100, space="toy",
+                  seeds=[0, 1, 2])["algorithms"]["alg"]
+    assert a["samples_to_optimum"] == [10, 20, 90]
+    assert a["mean_samples_to_optimum"] == 40 and a["median_samples_to_optimum"] == 20
+
+
+def test_within_0001_counts_a_result_exactly_0001_below_the_optimum():
+    """'samples to within 0.001' includes the boundary (opt - 0.001, up to rounding)."""
+    from alphax.compare import summarize
+
+    rows = [{"n": 1, "hash": "a", "accuracy": 0.90}, {"n": 2, "hash": "b", "accuracy": 0.949}]
+    a = summarize({"alg": [rows]}, optimum=("OPT", 0.95), budget=2, space="toy", seeds=[0])["algorithms"]["alg"]
+    assert a["samples_to_within_0.001"] == [2]

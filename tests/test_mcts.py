@@ -141,3 +141,38 @@ def test_select_guided_stops_at_a_terminal_node_and_none_when_the_root_has_no_ac
     assert mcts.select_guided(tree, legal.__getitem__, lambda n, acts: [0.0] * len(acts), rng,
                               c=0.5, prior_visits=1.0) == (b, None)
     assert mcts.select_guided(tree, {0: []}.__getitem__, lambda n, acts: [], rng, c=0.5, prior_visits=1.0) is None
+
+
+# -- found missing by a mutation audit (2026-12-05): each fails on one plausible bug --
+def _three_children():
+    tree = mcts.Tree.new("root")
+    a = tree.add_child(0, "a", "A")
+    b = tree.add_child(0, "b", "B")
+    c = tree.add_child(0, "c", "C")
+    mcts.backup(tree, a, 0.8)
+    mcts.backup(tree, a, 0.8)
+    mcts.backup(tree, b, 0.9)
+    return tree, a, b, c
+
+
+def test_select_child_scores_the_normalized_mean():
+    """With value_scale='percent' the tree compares 100 q, so exploration barely matters."""
+    tree, a, b, c = _three_children()
+    tree.nodes[c].dead = True
+    tree.nodes[b].value_sum = 0.75
+    rng = np.random.default_rng(0)
+    # raw: a 0.8 + 1.048 = 1.848 < b 0.75 + 1.482 = 2.232; percent: a 81.05 > b 76.48
+    assert mcts.select_child(tree, 0, rng, c=0.5) == b
+    assert mcts.select_child(tree, 0, rng, c=0.5, normalize=lambda q: 100.0 * q) == a
+
+
+def test_select_guided_explores_by_visits_plus_one():
+    """A visited child's bonus is c sqrt(2 ln N / (n + 1)), not / n."""
+    tree, a, b, c = _three_children()
+    tree.nodes[b].value_sum = 0.5
+    legal = {0: ["a", "b", "c", "d"], a: ["x"], b: [], c: []}
+    values = {0: {"a": 0.0, "b": 0.0, "c": -5.0, "d": -5.0}, a: {"x": 0.0}}
+    # n + 1: a 0.8 + sqrt(2 ln 3 / 3) = 1.656 > b 0.5 + sqrt(2 ln 3 / 2) = 1.548; (with / n: 1.848 < 1.982)
+    got = mcts.select_guided(tree, legal.__getitem__, lambda n, acts: [values[n][x] for x in acts],
+                             np.random.default_rng(0), c=1.0, prior_visits=0.0)
+    assert got == (a, "x")

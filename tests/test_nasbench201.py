@@ -272,3 +272,14 @@ def test_the_open_mode_script_searches_with_and_without_a_pool():
     assert [r["mode"] for r in rows] == ["table", "open"]
     assert rows[0]["per_seed"] == [22]                      # seed 0 as in alphax compare (BENCHMARKS.md)
     assert len(rows[1]["per_seed"]) == 1
+
+
+# -- found missing by a mutation audit (2026-12-05): each fails on one plausible bug --
+def test_nb201_a_none_edge_is_a_vertex_without_edges():
+    """'none edges are cut': the vertex of a none edge has no edge in or out."""
+    from alphax.spaces.nasbench201 import NB201Cell
+
+    cell = NB201Cell(("none", "nor_conv_3x3", "nor_conv_1x1", "skip_connect", "none", "nor_conv_3x3"))
+    m = cell.matrix
+    for v in (1, 5):                                  # edges 0 and 4 are none
+        assert not m[v, :].any() and not m[:, v].any()

@@ -119,3 +119,23 @@ def test_input_to_output_only_cell():
     net = build_network(spec, **SMALL)
     assert net(torch.randn(2, 3, 8, 8)).shape == (2, 10)
     assert trainable_parameters(spec, **SMALL) == count_parameters(net)
+
+
+# -- found missing by a mutation audit (2026-12-05): each fails on one plausible bug --
+def test_conv_weights_have_the_variance_of_tf_variance_scaling():
+    """Std 1 / sqrt(fan_in), fan_in = in_channels * kh * kw."""
+    import torch
+    from torch import nn
+
+    from alphax.spec import CellSpec
+    from workers.network import build_network
+
+    cell = CellSpec([[0, 1, 1, 1], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
+                    ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
+    torch.manual_seed(0)
+    net = build_network(cell, stem_channels=32, num_stacks=2, modules_per_stack=1)
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d) and m.weight.numel() >= 2000]
+    assert convs
+    for conv in convs:
+        fan_in = conv.weight[0].numel()
+        assert conv.weight.std().item() == pytest.approx(fan_in ** -0.5, rel=0.1)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -307,3 +308,92 @@ def test_a_nasbench101_run_report_marks_the_optimum_alphax_search_noted(tmp_path
     stats = json.loads((run / "stats.json").read_text())
     assert stats["optimum"]["hash"] == "096f593e0f12d65f6220bf8565b764a9"
     assert stats["budget"] == 5 == json.loads((run / "config.json").read_text())["budget"]   # 8 never went on
+
+
+# -- found missing by a mutation audit (2026-12-05): each fails on one plausible bug --
+def _nb201_run(folder, rows):
+    from alphax.nasbench201 import load
+
+    data = load("cifar10")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "results.jsonl"), "w") as f:
+        for n, (cell, acc, pred) in enumerate(rows, 1):
+            f.write(json.dumps({"n": n, "hash": data.space.hash(cell), **data.space.to_json(cell), "accuracy": acc,
+                                "predicted": pred, "seconds": 1.0, "worker": "inline"}) + "\n")
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump({"space": "nasbench201", "dataset": "cifar10", "algo": "alphax", "seed": 0,
+                   "budget": len(rows)}, f)
+    return data
+
+
+def test_a_run_report_does_not_count_a_failed_evaluation_of_the_optimum_as_found(tmp_path):
+    from alphax.nasbench201 import load
+    from alphax.report import write_report
+
+    data = load("cifar10")
+    cells = data.space.all_cells()
+    opt = data.optimum[0]
+    rows = [(cells[i], 0.8, None) for i in range(5)] + [(opt, None, None)]
+    _nb201_run(tmp_path / "run", rows)
+    write_report(str(tmp_path / "run"))
+    text = (tmp_path / "run" / "report.txt").read_text()
+    assert re.search(r"optimum: .*; not found", text), text
+
+
+def test_a_run_report_gives_the_final_rolling_tau(tmp_path):
+    """'final tau' is the last value of the rolling Kendall tau, not its first."""
+    from alphax.report import read_run, rolling_tau, write_report
+
+    from alphax.nasbench201 import load
+
+    data = load("cifar10")
+    cells = data.space.all_cells()[::97][:120]
+    rng = np.random.default_rng(0)
+    rows = []
+    for i, cell in enumerate(cells):
+        mean = data.mean(cell)
+        noise = 0.05 if i < 60 else 0.0005           # poor predictions first, good ones last
+        rows.append((cell, mean, mean + noise * rng.standard_normal()))
+    _nb201_run(tmp_path / "run", rows)
+    _, taus = rolling_tau(read_run(str(tmp_path / "run")))
+    assert abs(taus[-1] - taus[0]) > 0.1
+    write_report(str(tmp_path / "run"))
+    text = (tmp_path / "run" / "report.txt").read_text()
+    assert f"final tau {taus[-1]:.3f}" in text, text
+
+
+def test_the_compare_report_table_puts_the_mean_and_the_median_in_their_columns(tmp_path):
+    from alphax.report import write_report
+
+    cmp = tmp_path / "cmp"
+    for seed in (0, 1, 2):
+        _write_run(cmp / "random" / f"seed{seed}", "random", seed, 10)
+    from alphax.nasbench201 import load
+
+    opt_cell, opt_acc = load("cifar10").optimum
+    summary = {"space": "nasbench201", "budget": 10, "seeds": [0, 1, 2],
+               "optimum": {"hash": opt_cell.arch, "accuracy": opt_acc},
+               "algorithms": {"random": {"samples_to_optimum": [1, 2, 9], "found": 3, "mean_samples_to_optimum": 4.0,
+                                         "median_samples_to_optimum": 2.0, "regret_at": {"10": 0.0}}}}
+    (cmp / "summary.json").write_text(json.dumps(summary))
+    write_report(str(cmp))
+    text = (cmp / "report.txt").read_text()
+    assert re.search(r"^random\s+3/3\s+4\.0\s+2\s", text, re.M), text
+
+
+def test_the_best_so_far_band_is_the_10_to_90_percentile(tmp_path, monkeypatch):
+    """The shaded band of several runs is their 10-90 % range."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.axes import Axes
+
+    from alphax.report import plot_best_so_far
+
+    seen = {}
+    real = Axes.fill_between
+    monkeypatch.setattr(Axes, "fill_between", lambda self, x, lo, hi, **kw: (seen.update(lo=lo, hi=hi),
+                                                                               real(self, x, lo, hi, **kw))[1])
+    runs = [np.full(5, v) for v in np.linspace(0.80, 0.90, 11)]
+    plot_best_so_far(str(tmp_path / "p.png"), {"a": runs}, None, "t")
+    assert np.allclose(seen["lo"], 0.81) and np.allclose(seen["hi"], 0.89)

@@ -639,3 +639,70 @@ def test_two_runs_started_at_once_never_share_a_folder(tmp_path, monkeypatch):
     a.close(), b.close(), c.close()
     assert (a.folder.name, b.folder.name, c.folder.name) == ("same-second", "same-second-2", "same-second-3")
     assert checkpoint_info(a.folder / LATEST)["n"] == 0          # a checkpoint from the start: the table's fingerprint
+
+
+# -- found missing by a mutation audit (2026-12-05): each fails on one plausible bug --
+def _fd_path(fd):
+    return os.readlink(f"/proc/self/fd/{fd}")
+
+
+def test_a_checkpoint_is_fsynced_before_it_is_renamed_into_place_and_the_folder_after(tmp_path, monkeypatch):
+    """The temp file's fsync and the folder's fsync are the atomicity promise of a save."""
+    from alphax.checkpoint import LATEST, save_checkpoint
+
+    events, fsync, replace = [], os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", _fd_path(fd))), fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", str(a), str(b))), replace(a, b))[1])
+    save_checkpoint(tmp_path, {"n": 1})
+    tmp, latest = str(tmp_path / (LATEST + ".tmp")), str(tmp_path / LATEST)
+    assert events == [("fsync", tmp), ("replace", tmp, latest), ("fsync", str(tmp_path))]
+
+
+def test_each_results_row_is_fsynced_before_append_returns(tmp_path, monkeypatch):
+    """'each line is written, flushed and fsynced before the searcher hears of the result'."""
+    from alphax.runlog import RunLog
+
+    path = tmp_path / "results.jsonl"
+    synced, fsync = [], os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append((_fd_path(fd), os.fstat(fd).st_size)), fsync(fd))[1])
+    with RunLog(path) as log:
+        for n in (1, 2):
+            log.append({"n": n, "hash": f"h{n}", "accuracy": 0.5})
+            assert synced[-1] == (str(path), path.stat().st_size) and len(synced) == n
+
+
+def test_a_resume_cannot_cut_the_budget_below_the_results_logged(tmp_path):
+    from alphax.config import SearchConfig
+    from alphax.errors import ConfigError
+    from alphax.run import create_run, resume_run, run_search
+
+    config = SearchConfig(space="nasbench201", dataset="cifar10", algo="random", budget=6, seed=0)
+    run = create_run(config, tmp_path / "run")
+    try:
+        run_search(run, progress=False)
+    finally:
+        run.close()
+    with pytest.raises(ConfigError, match="--budget 5 is below the 6 results"):
+        resume_run(tmp_path / "run", budget=5)
+    resume_run(tmp_path / "run", budget=6).close()
+
+
+def test_a_negative_eval_seed_is_refused():
+    """A negative eval seed would make every table evaluation fail (and be logged as failed)."""
+    from alphax.config import SearchConfig
+    from alphax.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--eval-seed must be an integer >= 0"):
+        SearchConfig(eval_seed=-1)
+
+
+def test_a_boolean_accuracy_in_the_log_is_corruption(tmp_path):
+    """JSON true is not a reward."""
+    from alphax.errors import DataError
+    from alphax.runlog import read_results
+
+    path = tmp_path / "results.jsonl"
+    path.write_text(json.dumps({"n": 1, "hash": "h1", "accuracy": 0.5}) + "\n"
+                    + json.dumps({"n": 2, "hash": "h2", "accuracy": True}) + "\n")
+    with pytest.raises(DataError, match="line 2 has accuracy=True, not a number"):
+        read_results(path)

@@ -324,3 +324,76 @@ def test_evolution_finds_new_table_cells_by_mutation_on_the_real_subset(subset_r
         (p,) = once.ask(1)
         once.tell(p.cell, Result(acc[p.cell.hash]))
     assert once.metrics()["snapped"] > 50
+
+
+# -- found missing by a mutation audit (2026-12-05): each fails on one plausible bug --
+def _feed(searcher, steps):
+    for _ in range(steps):
+        (p,) = searcher.ask(1)
+        searcher.tell(p.cell, Result(_accuracy(p.cell)))
+
+
+def test_alphax_a_failed_result_counts_as_the_worst_so_far_and_mean_leaf_values():
+    """A failed evaluation is valued as the worst result so far (a failing region must not attract the
+    search), and ``leaf_value='mean'`` is ``(real + others) / (k + 1)``."""
+    searcher = make_searcher("alphax", SPACE, rng=np.random.default_rng(1), candidates=POOL,
+                             **{**FAST_ALPHAX, "exploit_every": 0, "mutate_every": 0, "leaf_value": "mean"})
+    _feed(searcher, 20)
+    (p,) = searcher.ask(1)
+    node_id, others, k, provisional, predicted = searcher.pending[p.cell.hash]
+    assert provisional == pytest.approx((predicted + others) / (k + 1))
+    before = searcher.tree.nodes[node_id].value_sum
+    worst = min(searcher.accs)
+    searcher.tell(p.cell, Result(None, error="boom"))
+    after = searcher.tree.nodes[node_id].value_sum
+    assert after == pytest.approx(before - provisional + (worst + others) / (k + 1))
+
+
+def test_evolution_mutates_the_best_member_of_its_tournament():
+    """With tournament_size == population_size the tournament is the whole population: its best."""
+    searcher = make_searcher("evolution", SPACE, rng=np.random.default_rng(0), candidates=POOL,
+                             population_size=10, tournament_size=10)
+    _feed(searcher, 10)
+    parents = []
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(SPACE, name)
+
+        def mutate(self, cell, rng):
+            parents.append(cell)
+            return SPACE.mutate(cell, rng)
+
+    searcher.space = Spy()
+    for _ in range(5):
+        best = max(searcher.population, key=lambda m: m[1])[0]
+        del parents[:]
+        (p,) = searcher.ask(1)
+        assert parents and all(x.hash == best.hash for x in parents)
+        searcher.tell(p.cell, Result(_accuracy(p.cell)))
+
+
+def test_snap_gives_the_nearest_unseen_pool_cell():
+    """A cell that may not be proposed is replaced by the unseen pool cell nearest to it (L1)."""
+    from alphax.candidates import CandidateSet
+
+    pool = CandidateSet(SPACE, POOL[:80])
+    for cell in POOL[:20]:
+        pool.mark(cell)
+    rng = np.random.default_rng(0)
+    for cell in POOL[:20]:
+        got = pool.snap(cell, rng)
+        dist = np.abs(pool.features - pool.features[pool.index_of(cell)]).sum(axis=1)
+        assert not pool.seen[pool.index_of(got)]
+        assert dist[pool.index_of(got)] == dist[~pool.seen].min()
+
+
+def test_alphax_refits_every_max_of_retrain_every_and_a_fraction_of_the_results():
+    """Refit after max(retrain_every, retrain_fraction * results) new results."""
+    searcher = make_searcher("alphax", SPACE, rng=np.random.default_rng(0), candidates=POOL,
+                             **{**FAST_ALPHAX, "retrain_every": 4, "retrain_fraction": 0.1})
+    fits, fit = [], searcher._fit
+    searcher._fit = lambda: (fits.append(len(searcher.accs)), fit())[1]
+    _feed(searcher, 60)
+    # first fit at init_random=10, then every 4 results while int(10% of the results) <= 4, then every 5
+    assert fits == [10, 14, 18, 22, 26, 30, 34, 38, 42, 46, 51, 56]
