@@ -12,6 +12,7 @@ since the last.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import sys
 import threading
@@ -76,7 +77,9 @@ class Progress(contextlib.AbstractContextManager):
                 self.bar.set_postfix(best=f"{self.best['accuracy']:.6f}")
         elif self.mode == "log" and self.every > 0:
             self._quiet.clear()
-            self._thread = threading.Thread(target=self._between_results, name="alphax-progress", daemon=True)
+            # in this context, so that its lines go where this thread's do (alphax.logfile: the run's log.txt)
+            self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._between_results,),
+                                            name="alphax-progress", daemon=True)
             self._thread.start()
         return self
 

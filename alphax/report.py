@@ -108,15 +108,19 @@ def _read_json(path: str) -> dict:
     return obj
 
 
-def read_run(path: str) -> RunRecord:
-    """Reads a run folder; raises ``DataError`` if it is not one."""
+def read_run(path: str, data: str | None = None) -> RunRecord:
+    """Reads a run folder; raises ``DataError`` if it is not one. ``data`` replaces config.json's table path
+    (the table moved)."""
     results, config = os.path.join(path, "results.jsonl"), os.path.join(path, "config.json")
     if not (os.path.isfile(results) and os.path.isfile(config)):
         raise DataError(f"{path} is not a run folder (needs results.jsonl and config.json)")
     records = read_results(results)
     acc = np.array([np.nan if r.get("accuracy") is None else float(r["accuracy"]) for r in records])
     pred = np.array([np.nan if r.get("predicted") is None else float(r["predicted"]) for r in records])
-    return RunRecord(path, _read_json(config), records, acc, pred, _read_predictor(os.path.join(path, PREDICTOR)))
+    config = _read_json(config)
+    if data is not None:
+        config = {**config, "data": os.path.abspath(data)}
+    return RunRecord(path, config, records, acc, pred, _read_predictor(os.path.join(path, PREDICTOR)))
 
 
 def _read_predictor(path: str) -> list[dict]:
@@ -135,12 +139,12 @@ def _read_predictor(path: str) -> list[dict]:
     return rows
 
 
-def find_runs(root: str) -> list[RunRecord]:
-    """Every run folder below ``root`` (sorted by path)."""
+def find_runs(root: str, data: str | None = None) -> list[RunRecord]:
+    """Every run folder below ``root`` (sorted by path); ``data`` as for :func:`read_run`."""
     runs = []
     for dirpath, _, files in sorted(os.walk(root)):
         if "results.jsonl" in files and "config.json" in files:
-            runs.append(read_run(dirpath))
+            runs.append(read_run(dirpath, data))
     return runs
 
 
@@ -193,7 +197,7 @@ def _nb201_data(config: dict):
 def _optimum_value(config: dict, optimum: dict) -> str:
     """The optimum's accuracy, saying what it is where it is a mean (NAS-Bench-201: a result observes one
     seed; a NASBench-101 table with several training repeats)."""
-    kind = optimum.get("measure") or ("mean over training seeds" if config.get("space") == "nasbench201" else "")
+    kind = (optimum or {}).get("measure") or ("mean over training seeds" if config.get("space") == "nasbench201" else "")
     return f"{optimum['accuracy']:.5f}{', ' + kind if kind else ''}"
 
 
@@ -212,7 +216,12 @@ def _nb101_evaluator(data: str | None):
     """The NASBench-101 table a run searched (loaded once for all the runs of a comparison)."""
     from workers.evaluators import TableEvaluator
 
-    return TableEvaluator.from_path(data)
+    try:
+        return TableEvaluator.from_path(data)
+    except DataError as exc:
+        raise DataError(f"{exc}. The run's results are measured by each cell's mean over the table's training "
+                        f"repeats, so its report reads the table: give alphax report --data PATH where it is "
+                        f"now") from None
 
 
 def _nb201_mean(config: dict, record: dict) -> tuple[float, int] | None:
@@ -420,9 +429,10 @@ def _plot_cell(path: str, record: dict, title: str) -> None:
 
 
 # -- the reports --------------------------------------------------------------------------------
-def write_report(folder: str, *, out: str | None = None) -> list[str]:
+def write_report(folder: str, *, out: str | None = None, data: str | None = None) -> list[str]:
     """Writes the report of a run or compare folder into ``out`` (default: ``folder``) and returns the
-    paths written. Raises ``DataError`` for a folder that is neither."""
+    paths written. Raises ``DataError`` for a folder that is neither. ``data``: where the NASBench-101
+    table is now, for runs measured by the mean over its training repeats (in place of config.json's)."""
     if not os.path.isdir(folder):
         raise DataError(f"{folder}: no such folder" if not os.path.exists(folder) else
                         f"{folder} is a file; give a run folder or a compare folder")
@@ -430,9 +440,9 @@ def write_report(folder: str, *, out: str | None = None) -> list[str]:
     _check_out(folder, out)
     os.makedirs(out, exist_ok=True)
     if os.path.isfile(os.path.join(folder, "summary.json")):
-        return _compare_report(folder, out)
+        return _compare_report(folder, out, data)
     if os.path.isfile(os.path.join(folder, "results.jsonl")) and os.path.isfile(os.path.join(folder, "config.json")):
-        return _run_report(folder, out)
+        return _run_report(folder, out, data)
     if os.path.isfile(os.path.join(folder, "compare.json")):
         runs = sorted(r.path for r in find_runs(os.path.join(folder, "runs")))
         one = f"; or report one of its runs as it stands, e.g. alphax report {runs[0]}" if runs else ""
@@ -502,6 +512,8 @@ def _cell_line(run: RunRecord, rec: dict) -> str:
     mean = _nb201_mean(run.config, rec)
     if mean is not None:
         text += f"; mean over training seeds {mean[0]:.5f}, rank {mean[1]} of 15625"
+    elif run.mean_kind and rec.get("accuracy") is not None:      # a NASBench-101 table with several repeats
+        text += f"; {run.mean_kind} {_reference(run.config)(rec):.5f}"
     return text + f"\n  ops: {', '.join(rec.get('ops', []))}"
 
 
@@ -534,8 +546,8 @@ def _ranking_text(runs: list[RunRecord]) -> str:
     return "\n".join(lines)
 
 
-def _run_report(folder: str, out: str) -> list[str]:
-    run = read_run(folder)
+def _run_report(folder: str, out: str, data: str | None = None) -> list[str]:
+    run = read_run(folder, data)
     if not run.records:
         raise DataError(f"{folder}/results.jsonl holds no results yet")
     optimum = _optimum(run.config, folder=folder)
@@ -621,16 +633,19 @@ def _extension_pending(folder: str, summary: dict) -> str | None:
             f"finished (this report shows summary.json as it stands); run the same alphax compare command again")
 
 
-def _compare_report(folder: str, out: str) -> list[str]:
+def _compare_report(folder: str, out: str, data: str | None = None) -> list[str]:
     summary = _read_json(os.path.join(folder, "summary.json"))
     problem = _summary_problem(summary)
     if problem:
         raise DataError(f"{os.path.join(folder, 'summary.json')} {problem}: the file has been altered; run its "
                         f"alphax compare command again to rewrite it")
-    runs = find_runs(folder)
+    runs = find_runs(folder, data)
     if not runs:
         raise DataError(f"{folder}: summary.json but no run folders below it")
     optimum = _optimum(runs[0].config, summary)
+    kind = (optimum or {}).get("measure") or ("mean over training seeds" if runs[0].space == "nasbench201" else None)
+    for r in runs:
+        r.mean_kind = kind          # the summary's measure for every run (not what one resumed run noted)
     label = summary.get("space", runs[0].space) + (f" / {summary['dataset']}" if summary.get("dataset") else
                                                     (f" / {runs[0].config['dataset']}"
                                                      if runs[0].config.get("dataset") else ""))

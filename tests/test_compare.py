@@ -498,6 +498,23 @@ def test_a_table_with_three_repeats_measures_the_optimum_and_regret_by_their_mea
     proc = run_cli("report", tmp_path / "run", timeout=300)
     assert proc.returncode == 0 and "mean over training repeats" in (tmp_path / "run" / "report.txt").read_text()
 
+    # the table moved: the report needs it (the means), and says how to give it
+    moved = tmp_path / "moved.tfrecord"
+    path.rename(moved)
+    proc = run_cli("report", tmp_path / "run", timeout=300)
+    assert proc.returncode == 1 and "so its report reads the table: give alphax report --data PATH" in proc.stderr
+    proc = run_cli("report", tmp_path / "run", "--data", moved, timeout=300)
+    assert proc.returncode == 0 and "mean over training repeats" in (tmp_path / "run" / "report.txt").read_text()
+    # a comparison is reported in its summary's measure, whatever one of its runs noted (an older
+    # comparison, without "measure", one of whose runs was resumed since)
+    for stats in (out / "runs").glob("random-seed*/stats.json"):
+        stats.write_text(json.dumps({**json.loads(stats.read_text()), "optimum": summary["optimum"]}))
+    assert "mean over training repeats" in (out / "report.txt").read_text().split("best cell")[1]
+    summary["optimum"].pop("measure")
+    (out / "summary.json").write_text(json.dumps(summary))
+    proc = run_cli("report", out, "--data", moved, timeout=300)
+    assert proc.returncode == 0 and "mean over training repeats" not in (out / "report.txt").read_text()
+
 
 # -- found missing by a mutation audit (2026-12-05): each fails on one plausible bug --
 def test_median_samples_to_optimum_is_a_median():

@@ -68,3 +68,24 @@ def test_log_lines_keep_coming_while_no_result_does_and_stop_with_the_progress(c
     time.sleep(0.3)
     assert len(caplog.records) == len(lines)            # the thread ended with the progress
     assert p._thread is None
+
+
+def test_lines_between_results_go_to_the_run_whose_progress_it_is(tmp_path):
+    """The thread writes in the context it was started in: with two runs open in one process, run A's
+    lines go to A's log.txt only (alphax.logfile's scope)."""
+    import time
+
+    from alphax import logfile
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    ha, hb = logfile.attach(a), logfile.attach(b)
+    logging.getLogger("alphax.progress").setLevel(logging.INFO)
+    try:
+        with logfile.scope(ha), Progress(total=5, mode="log", every=0.05, desc="run A", stream=io.StringIO()):
+            time.sleep(0.3)
+    finally:
+        logfile.detach(ha), logfile.detach(hb)
+        logging.getLogger("alphax.progress").setLevel(logging.NOTSET)
+    assert "run A: 0/5 cells" in (a / "log.txt").read_text()
+    assert not (b / "log.txt").exists() or "run A" not in (b / "log.txt").read_text()

@@ -92,6 +92,7 @@ class TableEvaluator(Evaluator):
         self.table, self.seed, self.epochs = table, int(seed), int(epochs)
         self._cells: list | None = None
         self._optimum: tuple[str, float] | None = None
+        self._repeated: bool | None = None
 
     @classmethod
     def from_path(cls, path: str | None = None, *, seed: int = 0, epochs: int = 108) -> "TableEvaluator":
@@ -132,8 +133,10 @@ class TableEvaluator(Evaluator):
     @property
     def repeated(self) -> bool:
         """Whether some cell has several training repeats at the budget (the official files: 3), of which
-        each evaluation observes one."""
-        return self.table.max_repeats(self.epochs) > 1
+        each evaluation observes one (computed once: it reads every cell's count)."""
+        if self._repeated is None:
+            self._repeated = self.table.max_repeats(self.epochs) > 1
+        return self._repeated
 
     def reference_value(self, cell_hash: str) -> float | None:
         """On a table with several training repeats per cell, the cell's mean validation accuracy over

@@ -18,13 +18,16 @@ def add_parser(sub) -> None:
     p.add_argument("folder", metavar="DIR", help="run folder or compare folder")
     p.add_argument("--out", type=path_arg, metavar="DIR", default=None,
                    help="where to write the report (default: DIR)")
+    p.add_argument("--data", type=path_arg, metavar="PATH", default=None,
+                   help="where the NASBench-101 table is now, if it moved: read only for a table with several "
+                        "training repeats per cell, whose runs are measured by each cell's mean over them")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from alphax.report import write_report
 
-    written = write_report(args.folder, out=args.out)
+    written = write_report(args.folder, out=args.out, data=args.data)
     for path in written:
         if path.endswith("report.txt"):
             with open(path) as f:
