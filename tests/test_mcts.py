@@ -144,20 +144,9 @@ def test_select_guided_stops_at_a_terminal_node_and_none_when_the_root_has_no_ac
 
 
 # -- found missing by a mutation audit (2026-12-05): each fails on one plausible bug --
-def _three_children():
-    tree = mcts.Tree.new("root")
-    a = tree.add_child(0, "a", "A")
-    b = tree.add_child(0, "b", "B")
-    c = tree.add_child(0, "c", "C")
-    mcts.backup(tree, a, 0.8)
-    mcts.backup(tree, a, 0.8)
-    mcts.backup(tree, b, 0.9)
-    return tree, a, b, c
-
-
 def test_select_child_scores_the_normalized_mean():
     """With value_scale='percent' the tree compares 100 q, so exploration barely matters."""
-    tree, a, b, c = _three_children()
+    tree, a, b, c = _tree()
     tree.nodes[c].dead = True
     tree.nodes[b].value_sum = 0.75
     rng = np.random.default_rng(0)
@@ -168,7 +157,7 @@ def test_select_child_scores_the_normalized_mean():
 
 def test_select_guided_explores_by_visits_plus_one():
     """A visited child's bonus is c sqrt(2 ln N / (n + 1)), not / n."""
-    tree, a, b, c = _three_children()
+    tree, a, b, c = _tree()
     tree.nodes[b].value_sum = 0.5
     legal = {0: ["a", "b", "c", "d"], a: ["x"], b: [], c: []}
     values = {0: {"a": 0.0, "b": 0.0, "c": -5.0, "d": -5.0}, a: {"x": 0.0}}
