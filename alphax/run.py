@@ -637,12 +637,10 @@ def _continue_unstarted(folder: Path, config: SearchConfig, dispatch: str) -> Ru
         saved = SearchConfig.load(folder / CONFIG)
     except ConfigError:
         return None
-    local = {k: config.train[k] for k in LOCAL_TRAIN_OPTIONS
-             if k in config.train and config.train[k] != saved.train.get(k)}
-    kept = {k: saved.train[k] for k in LOCAL_TRAIN_OPTIONS if k in saved.train and k not in config.train}
-    if replace(saved, budget=config.budget, data=config.data, train={**saved.train, **local}) != \
-            replace(config, train={**config.train, **kept}):        # as --resume, what is left out stays
+    if _differences(saved.to_json(), config.to_json()):      # beyond what the same command may change
         return None
+    local = {k: config.train[k] for k in LOCAL_TRAIN_OPTIONS
+             if k in config.train and config.train[k] != saved.train.get(k)}     # as --resume; left out: kept
     data = config.data if config.data != saved.data else None
     run = resume_run(folder, budget=config.budget, dispatch=dispatch, local_train=local or None, data=data,
                      unstarted=True)
