@@ -68,10 +68,7 @@ class RunRecord:
         by the observed accuracy: over training seeds on NAS-Bench-201 (a result observes one), over
         training repeats on a NASBench-101 table with several (its optimum, noted in the run's stats.json or
         its comparison's summary.json, says so). None otherwise."""
-        if self.space == "nasbench201":
-            return "mean over training seeds"
-        found = _optimum(self.config, folder=self.path)
-        return found.get("measure") if isinstance(found, dict) and isinstance(found.get("measure"), str) else None
+        return _mean_kind(self.space, _optimum(self.config, folder=self.path))
 
     @property
     def measured_by_mean(self) -> bool:
@@ -194,10 +191,18 @@ def _nb201_data(config: dict):
     return nasbench201.load(config.get("dataset") or "cifar10", config.get("data"))
 
 
-def _optimum_value(config: dict, optimum: dict) -> str:
-    """The optimum's accuracy, saying what it is where it is a mean (NAS-Bench-201: a result observes one
-    seed; a NASBench-101 table with several training repeats)."""
-    kind = (optimum or {}).get("measure") or ("mean over training seeds" if config.get("space") == "nasbench201" else "")
+def _mean_kind(space: str, optimum: dict | None) -> str | None:
+    """What results and the optimum are measured in where it is a cell's mean: the optimum's ``measure``
+    (summary.json, stats.json), else on NAS-Bench-201 the mean over training seeds (which older folders
+    did not note). None: the observed accuracy."""
+    measure = optimum.get("measure") if isinstance(optimum, dict) else None
+    if isinstance(measure, str):
+        return measure
+    return "mean over training seeds" if space == "nasbench201" else None
+
+
+def _optimum_value(kind: str | None, optimum: dict) -> str:
+    """The optimum's accuracy, saying what it is where it is a mean (``kind``: :func:`_mean_kind`)."""
     return f"{optimum['accuracy']:.5f}{', ' + kind if kind else ''}"
 
 
@@ -576,7 +581,7 @@ def _run_report(folder: str, out: str, data: str | None = None) -> list[str]:
     if optimum:
         hit = next((r.get("n", k + 1) for k, r in enumerate(run.records)
                     if r.get("hash") == optimum["hash"] and r.get("accuracy") is not None), None)
-        lines.append(f"optimum: {optimum['hash']} ({_optimum_value(cfg, optimum)}); "
+        lines.append(f"optimum: {optimum['hash']} ({_optimum_value(run.mean_kind, optimum)}); "
                      + (f"found at sample {hit}" if hit else "not found"))
     lines.append(_ranking_text([run]))
     return _write_text(out, lines, written)
@@ -643,7 +648,7 @@ def _compare_report(folder: str, out: str, data: str | None = None) -> list[str]
     if not runs:
         raise DataError(f"{folder}: summary.json but no run folders below it")
     optimum = _optimum(runs[0].config, summary)
-    kind = (optimum or {}).get("measure") or ("mean over training seeds" if runs[0].space == "nasbench201" else None)
+    kind = _mean_kind(runs[0].space, optimum)
     for r in runs:
         r.mean_kind = kind          # the summary's measure for every run (not what one resumed run noted)
     label = summary.get("space", runs[0].space) + (f" / {summary['dataset']}" if summary.get("dataset") else
@@ -681,7 +686,7 @@ def _compare_report(folder: str, out: str, data: str | None = None) -> list[str]
             log.warning("%s", missing)
             lines.append(missing)
     if optimum:
-        lines.append(f"optimum: {optimum['hash']} ({_optimum_value(runs[0].config, optimum)})")
+        lines.append(f"optimum: {optimum['hash']} ({_optimum_value(kind, optimum)})")
     lines.append("")
     lines.append(f"{'algorithm':<12} {'found':>7} {'mean samples':>13} {'median':>8}  regret at")
     for algo, a in summary.get("algorithms", {}).items():
