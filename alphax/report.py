@@ -68,7 +68,7 @@ class RunRecord:
         by the observed accuracy: over training seeds on NAS-Bench-201 (a result observes one), over
         training repeats on a NASBench-101 table with several (its optimum, noted in the run's stats.json or
         its comparison's summary.json, says so). None otherwise."""
-        return _mean_kind(self.space, _optimum(self.config, folder=self.path))
+        return measure_of(self.space, _optimum(self.config, folder=self.path))
 
     @property
     def measured_by_mean(self) -> bool:
@@ -191,7 +191,7 @@ def _nb201_data(config: dict):
     return nasbench201.load(config.get("dataset") or "cifar10", config.get("data"))
 
 
-def _mean_kind(space: str, optimum: dict | None) -> str | None:
+def measure_of(space: str, optimum: dict | None) -> str | None:
     """What results and the optimum are measured in where it is a cell's mean: the optimum's ``measure``
     (summary.json, stats.json), else on NAS-Bench-201 the mean over training seeds (which older folders
     did not note). None: the observed accuracy."""
@@ -202,7 +202,7 @@ def _mean_kind(space: str, optimum: dict | None) -> str | None:
 
 
 def _optimum_value(kind: str | None, optimum: dict) -> str:
-    """The optimum's accuracy, saying what it is where it is a mean (``kind``: :func:`_mean_kind`)."""
+    """The optimum's accuracy, saying what it is where it is a mean (``kind``: :func:`measure_of`)."""
     return f"{optimum['accuracy']:.5f}{', ' + kind if kind else ''}"
 
 
@@ -648,7 +648,7 @@ def _compare_report(folder: str, out: str, data: str | None = None) -> list[str]
     if not runs:
         raise DataError(f"{folder}: summary.json but no run folders below it")
     optimum = _optimum(runs[0].config, summary)
-    kind = _mean_kind(runs[0].space, optimum)
+    kind = measure_of(runs[0].space, optimum)
     for r in runs:
         r.mean_kind = kind          # the summary's measure for every run (not what one resumed run noted)
     label = summary.get("space", runs[0].space) + (f" / {summary['dataset']}" if summary.get("dataset") else

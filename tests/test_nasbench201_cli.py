@@ -62,4 +62,6 @@ def test_compare_on_nasbench201_then_report(tmp_path, capsys):
     _png(out / "best_cell.png")
     text = (out / "report.txt").read_text()
     assert "4 run folders" in text and "not available" in text
-    assert "random" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "random" in printed
+    assert f"optimum: {summary['optimum']['accuracy']:.6f} (mean over training seeds) (hash " in printed

@@ -224,6 +224,7 @@ def _against_optimum(rows: list[dict], values, optimum: tuple[str, float], *, by
 
 def _compare(args: argparse.Namespace) -> int:
     from alphax.compare import CompareConfig, run_compare
+    from alphax.report import measure_of
 
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be a positive number of processes, got {args.jobs}")
@@ -235,7 +236,8 @@ def _compare(args: argparse.Namespace) -> int:
     summary = run_compare(config, out, jobs=args.jobs, progress=None if not args.no_progress else False)
     print(f"compare folder: {out} (summary.json, compare.png)")
     opt = summary["optimum"]
-    print(f"optimum: {opt['accuracy']:.6f} (hash {opt['hash']})")
+    kind = measure_of(summary["space"], opt)          # as the report says it: a mean over seeds or repeats
+    print(f"optimum: {opt['accuracy']:.6f}{f' ({kind})' if kind else ''} (hash {opt['hash']})")
     for algo, s in summary["algorithms"].items():
         mean = s["mean_samples_to_optimum"]
         regret = ", ".join(f"@{k} {'-' if v is None else f'{v:.4f}'}" for k, v in s["regret_at"].items())
