@@ -84,16 +84,17 @@ class Progress(contextlib.AbstractContextManager):
         return self
 
     def update(self, row: dict, **extra) -> None:
-        self.n += 1
-        accuracy = row.get("accuracy")
-        if accuracy is not None and (self.best is None or accuracy > self.best["accuracy"]):
-            self.best = row
+        with self._lock:                     # a line the thread writes meanwhile has the count and best of one moment
+            self.n += 1
+            accuracy = row.get("accuracy")
+            if accuracy is not None and (self.best is None or accuracy > self.best["accuracy"]):
+                self.best = row
+            self._extra = extra
         if self.bar is not None:
             shown = {"best": f"{self.best['accuracy']:.6f}"} if self.best is not None else {}
             self.bar.set_postfix(**shown, **extra, refresh=False)
             self.bar.update(1)
         elif self.mode == "log":
-            self._extra = extra
             self._log_line(extra, due=True)
 
     def line(self, extra: dict | None = None) -> str:

@@ -89,3 +89,21 @@ def test_lines_between_results_go_to_the_run_whose_progress_it_is(tmp_path):
         logging.getLogger("alphax.progress").setLevel(logging.NOTSET)
     assert "run A: 0/5 cells" in (a / "log.txt").read_text()
     assert not (b / "log.txt").exists() or "run A" not in (b / "log.txt").read_text()
+
+
+def test_a_result_is_counted_at_one_moment_for_the_lines_the_thread_writes():
+    """update() changes the count, the best and the status under the lock the thread writes its lines
+    under: a line between results never shows the new count with the old best (``5/10 cells, best ... at
+    n=4`` while result 5 is the best)."""
+    import threading
+
+    p = Progress(total=10, initial=4, best={"n": 4, "accuracy": 0.5}, mode="log", every=3600.0,
+                 stream=io.StringIO())
+    with p:
+        with p._lock:                                  # the thread writing a line at this moment
+            t = threading.Thread(target=p.update, args=({"n": 5, "accuracy": 0.9},), kwargs={"busy": "1/2"})
+            t.start()
+            t.join(0.2)
+            assert (p.n, p.best["n"], p._extra) == (4, 4, {})          # the line sees the moment before
+        t.join()
+    assert (p.n, p.best["n"], p._extra) == (5, 5, {"busy": "1/2"})
