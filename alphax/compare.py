@@ -201,7 +201,7 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[dict | None, Compar
     if path.exists():
         try:
             have = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise CheckpointError(f"{path} cannot be read ({exc}); restore it or use another --out") from None
         if not isinstance(have, dict):
             raise CheckpointError(f"{path} is not a comparison's options (a {type(have).__name__}); "

@@ -194,7 +194,7 @@ class SearchConfig:
                 obj: Any = json.load(f)
         except FileNotFoundError:
             raise ConfigError(f"{path} not found: not a run folder") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise ConfigError(f"{path} is not valid JSON ({exc}): the file has been altered; restore it "
                               f"from a copy") from None
         # a run's config.json holds every key (save writes them all): one missing was edited away, and a

@@ -95,7 +95,7 @@ def _read_json(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as f:
             obj = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise DataError(f"{path}: not valid JSON ({exc}); the file has been altered: restore it from a copy "
                         f"(a compare folder's summary.json is rewritten by running its alphax compare command "
                         f"again)") from None
@@ -131,7 +131,7 @@ def _read_predictor(path: str) -> list[dict]:
                 row = json.loads(line)
                 if row.get("tau") is not None and row.get("n") is not None:
                     rows.append(row)
-            except (json.JSONDecodeError, AttributeError):
+            except (json.JSONDecodeError, AttributeError, RecursionError):
                 log.warning("%s: skipping an unreadable line", path)
     return rows
 
@@ -173,7 +173,7 @@ def _optimum(config: dict, summary: dict | None = None, folder: str | None = Non
         try:
             with open(os.path.join(folder, *name)) as f:
                 found = json.load(f).get("optimum")
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError, AttributeError, RecursionError):
             continue
         if isinstance(found, dict) and isinstance(found.get("hash"), str) and isinstance(
                 found.get("accuracy"), (int, float)):

@@ -378,7 +378,7 @@ class Run:
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
                 count = max(count, int(json.loads(line)["index"]) + 1)
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 continue
         return count
 
@@ -458,7 +458,7 @@ def _read_stats(folder: Path) -> dict:
     """The run's ``stats.json``, or ``{}`` when there is none (or it cannot be read: it is rewritten)."""
     try:
         stats = json.loads((folder / STATS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     return stats if isinstance(stats, dict) else {}
 

@@ -68,7 +68,7 @@ def _scan(path: Path) -> tuple[list[dict], int, int]:
             row = json.loads(raw)
             if not isinstance(row, dict):
                 raise ValueError("not an object")
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:     # RecursionError: nested too deep
             if last:               # the last line without its newline: a torn write
                 return rows, offset, len(raw)
             raise DataError(f"{path}: line {i + 1} is not a JSON object ({exc}){_CORRUPT}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -392,3 +393,54 @@ def test_resume_refuses_a_new_seed(tmp_path, run_cli):
     for flag, value in (("--seed", 5), ("--eval-seed", 5), ("--checkpoint-every", 5)):
         proc = run_cli("search", "--resume", run, flag, value, "--no-progress", timeout=120)
         assert proc.returncode == 1 and f"(got {flag})" in proc.stderr, (flag, proc.stderr)
+
+
+def test_json_nested_too_deep_anywhere_is_one_line_naming_the_file(tmp_path, nb101_dir, capsys):
+    """A JSON document nested thousands deep (json's RecursionError) in a searcher option, a data file, a
+    run folder's results.jsonl or config.json, or a compare folder's summary.json: one line on stderr
+    naming where it is, exit 1, not a traceback; nothing written is changed."""
+    import gzip
+    import shutil
+
+    from alphax.cli import main
+
+    deep = "[" * 50000 + "]" * 50000
+
+    def error(argv) -> str:
+        capsys.readouterr()
+        assert main([str(a) for a in argv]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        return err
+
+    assert "option playouts" in error(["search", *NB201, "--budget", 5, "--option", f"playouts={deep}",
+                                       "--out", tmp_path / "opt"])
+    assert not (tmp_path / "opt").exists()
+    data = tmp_path / "deep.jsonl.gz"
+    with gzip.open(data, "wt") as f:
+        f.write(deep + "\n")
+    assert f"{data}: line 1 is not a NASBench-101 cell row" in error(["nasbench", "info", "--data", data])
+
+    run = tmp_path / "run"
+    assert main([*map(str, ["search", *NB201, "--algo", "random", "--budget", 6, "--out", run])]) == 0
+    for name, where in (("results.jsonl", r"results\.jsonl: line 3 is not a JSON object"),
+                        ("config.json", r"config\.json:? (is )?not valid JSON")):
+        bad = tmp_path / f"bad-{name}"
+        shutil.copytree(run, bad)
+        path = bad / name
+        text = path.read_text().splitlines(keepends=True)
+        if name == "results.jsonl":
+            text[2] = deep + "\n"
+        else:
+            text = [deep]
+        path.write_text("".join(text))
+        before = path.read_bytes()
+        assert re.search(where, error(["search", "--resume", bad, "--budget", 8, "--no-progress"]))
+        assert re.search(where, error(["report", bad]))
+        assert path.read_bytes() == before
+
+    cmp = tmp_path / "cmp"
+    assert main(["compare", "--space", "nasbench201", "--algos", "random", "--seeds", "1", "--budget", "5",
+                 "--jobs", "1", "--out", str(cmp), "--no-progress"]) == 0
+    (cmp / "summary.json").write_text(deep)
+    assert "summary.json: not valid JSON" in error(["report", cmp])

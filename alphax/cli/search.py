@@ -36,7 +36,7 @@ def _option(text: str) -> tuple[str, object]:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     try:
         return key.replace("-", "_"), json.loads(value)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):      # a plain word; JSON nested too deep: the check refuses it
         return key.replace("-", "_"), value
 
 

@@ -151,7 +151,7 @@ def read_official(path: str | os.PathLike) -> Table:
             params = metrics.trainable_parameters if metrics.HasField("trainable_parameters") else None
             idx = builder.add_cell(module_hash, raw_adjacency, raw_operations.split(","), params)
             builder.add_run(idx, int(epochs), _point(metrics.evaluation_data[1]), _point(metrics.evaluation_data[2]))
-        except (ValueError, TypeError, AttributeError, DecodeError, binascii.Error) as exc:
+        except (ValueError, TypeError, AttributeError, DecodeError, binascii.Error, RecursionError) as exc:
             raise DataError(f"{path}: record at byte offset {offset} is not a NASBench-101 row "
                             f"[hash, epochs, adjacency, ops, metrics] ({exc})") from None
     try:
