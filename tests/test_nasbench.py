@@ -172,6 +172,33 @@ def test_a_stored_hash_that_is_not_its_cell_s_is_refused(tmp_path):
         NASBench101(path)
 
 
+def test_two_cells_under_one_hash_are_refused_naming_the_line(tmp_path):
+    """A record of a known hash is a further repeat of the cell its first record gave: one whose matrix or
+    ops differ (an edited or merged file) would lend its results to the other cell and drop its own, so it
+    is refused, in both formats, naming where it is. A record of the same cell is a repeat, as before."""
+    path = tmp_path / "cells.jsonl"
+    rows = [json.loads(_row(spec, **{"108": {"validation_accuracy": 0.5}})) for spec in SPECS]
+    rows[-1]["hash"] = rows[-2]["hash"]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(DataError, match=f"cells.jsonl: line {len(rows)} is not a NASBench-101 cell row .*cell "
+                                        f"{rows[-2]['hash']}: this record's matrix and ops are not those of the "
+                                        f"hash's first record"):
+        NASBench101(path)
+    rows[-1] = rows[-2]                                       # the same cell again: a second repeat
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert len(NASBench101(path).get_metrics_from_hash(rows[-2]["hash"])[1][108]) == 2
+
+    official = tmp_path / "two.tfrecord"
+    one, other = SPECS[1], SPECS[2]
+    write_records(official, [encode_record(one.hash, 108, one.matrix.tolist(), one.ops, trainable_parameters=1,
+                                           halfway={}, final={}),
+                             encode_record(one.hash, 12, other.matrix.tolist(), other.ops, trainable_parameters=1,
+                                           halfway={}, final={})])
+    with pytest.raises(DataError, match=r"two.tfrecord: record at byte offset [1-9]\d* .*this record's matrix "
+                                        r"and ops are not those of the hash's first record"):
+        NASBench101(official)                         # the second record's offset, not 0
+
+
 def test_ragged_matrix_rows_are_refused_even_when_their_total_fits(tmp_path):
     path = tmp_path / "cells.jsonl"
     row = json.loads(_row(SPECS[1], **{"108": {"validation_accuracy": 0.5}}))
@@ -676,7 +703,9 @@ def test_builder_rejects_wrong_run_length():
     idx = b.add_cell(SPECS[0].hash, [[0, 1], [0, 0]], [INPUT, OUTPUT], None)
     with pytest.raises(ValueError, match="4 halfway and 4 final"):
         b.add_run(idx, 108, [None] * 4, [0.5])
-    assert len(b) == 1 and b.add_cell(SPECS[0].hash, "garbage", [], None) == idx  # first record wins
+    assert len(b) == 1 and b.add_cell(SPECS[0].hash, "0100", [INPUT, OUTPUT], 7) == idx   # a further record
+    with pytest.raises(ValueError, match="not those of the hash's first record"):
+        b.add_cell(SPECS[0].hash, "0000", [INPUT, OUTPUT], None)
 
 
 # -- the real data from ../shared ------------------------------------------------------------------

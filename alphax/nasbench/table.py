@@ -79,13 +79,14 @@ class TableBuilder:
     """Collects records (one training repeat of one cell at one budget) and builds a :class:`Table`.
 
     The first record of a hash fixes its matrix, ops and parameter count (like the official API); later
-    records of the same hash and budget are further repeats, in file order.
+    records of the same hash and budget are further repeats, in file order (of the same cell: checked).
     """
 
     def __init__(self) -> None:
         self._index: dict[str, int] = {}
         self._hashes: list[str] = []
         self._nv = array("b")
+        self._keys = array("q")                           # per cell: hash() of its flat matrix and labels
         self._matrices = bytearray()
         self._labels = bytearray()
         self._params = array("q")
@@ -98,14 +99,14 @@ class TableBuilder:
 
     def add_cell(self, module_hash: str, matrix: Sequence[Sequence[int]] | str, ops: Sequence[str],
                  params: int | None) -> int:
-        """Register a cell (ignored if the hash is known) and return its index.
+        """Register a cell and return its index; a known hash returns its index, once its cell is checked
+        to be the one its first record gave.
 
         ``matrix`` is V x V 0/1 or the official row-major string of V*V ``0``/``1`` characters. Raises
-        ValueError for a malformed cell (the readers turn it into a DataError naming the file).
+        ValueError for a malformed cell, or a record of a known hash with another cell (an edited or
+        merged file: its results would be taken as repeats of the other cell's); the readers turn it into
+        a DataError naming the file and the line.
         """
-        idx = self._index.get(module_hash)
-        if idx is not None:
-            return idx
         v = len(ops)
         if isinstance(matrix, str):
             flat = matrix.encode("ascii").translate(_DIGITS)
@@ -121,10 +122,18 @@ class TableBuilder:
             labels = bytes([LABEL_OF[op] & 0xFF for op in ops])
         except KeyError as exc:
             raise ValueError(f"cell {module_hash}: unknown op {exc.args[0]!r}") from None
+        key = hash(flat + labels)                         # the cell's bytes, as a number (this process only)
+        idx = self._index.get(module_hash)
+        if idx is not None:
+            if self._keys[idx] != key:
+                raise ValueError(f"cell {module_hash}: this record's matrix and ops are not those of the "
+                                 f"hash's first record (two cells under one hash: an edited or merged file)")
+            return idx
         if not isinstance(module_hash, str) or not _HEX32.fullmatch(module_hash):
             raise ValueError(f"cell {module_hash!r}: a module hash is a string of 32 hex characters")
         idx = len(self._hashes)
         self._index[module_hash] = idx
+        self._keys.append(key)
         self._hashes.append(module_hash)
         self._nv.append(v)
         pad = MAX_VERTICES - v
