@@ -154,6 +154,12 @@ def _make_searcher(config: SearchConfig, space: SearchSpace, candidates) -> Sear
                              **options)
     except (TypeError, ValueError) as exc:       # an unknown searcher option, or a bad value of one
         raise ConfigError(f"bad option for --algo {config.algo}: {exc}") from None
+    except (MemoryError, RuntimeError) as exc:   # torch's failed allocation is a RuntimeError
+        if not isinstance(exc, MemoryError) and "memory" not in str(exc).lower():
+            raise
+        given = ", ".join(f"{k}={v}" for k, v in config.searcher_options.items()) or "the defaults"
+        raise ConfigError(f"--algo {config.algo} with {given} needs more memory than this machine has "
+                          f"({type(exc).__name__}); give smaller --option values") from None
 
 
 LOCAL_TRAIN_OPTIONS = ("cifar", "device")
