@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s server %(levelname)s %(name)s: %(message)s")
     from mpi4py import MPI
 
-    from alphax.run import StopOnSignal, open_run
+    from alphax.cli.search import config_from_args
+    from alphax.run import StopOnSignal, check_searcher_options, open_run
     from workers.server import FarmError, serve, stop_clients
 
     comm = MPI.COMM_WORLD
@@ -124,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         with stop:                       # from before the run opens: a signal while it replays is kept for the loop
             try:
                 if comm.Get_size() < 2:      # before the run folder exists: nothing to leave behind
+                    if not getattr(args, "resume", None):    # a bad option is said first: launched without it
+                        check_searcher_options(config_from_args(args))
                     raise FarmError(launcher_mismatch(comm)
                                     or "no clients: launch with 'mpiexec -n 1 python run_server.py ... : "
                                        "-n K python run_client.py ...' (K >= 1)")

@@ -145,6 +145,18 @@ def build_space_and_evaluator(config: SearchConfig) -> tuple[SearchSpace, Any]:
     return space, factory()
 
 
+def check_searcher_options(config: SearchConfig) -> None:
+    """The ``ConfigError`` a bad ``--option`` gets when the run opens, raised now, without the data or a
+    folder (``run_server.py``: before it needs its clients)."""
+    from alphax.searchers import check_options, searcher_class
+
+    space, _ = _build(config)
+    try:
+        check_options(searcher_class(config.algo), space.searcher_options(config.algo, config.searcher_options))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad option for --algo {config.algo}: {exc}") from None
+
+
 def _make_searcher(config: SearchConfig, space: SearchSpace, candidates) -> Searcher:
     from alphax.searchers import make_searcher
 

@@ -14,7 +14,7 @@ from alphax.searchers.base import Proposal, Result, Searcher, check_options
 from alphax.searchers.evolution import RegularizedEvolution
 from alphax.searchers.random import RandomSearch
 
-__all__ = ["Proposal", "Result", "Searcher", "RandomSearch", "RegularizedEvolution", "make_searcher",
+__all__ = ["Proposal", "Result", "Searcher", "RandomSearch", "RegularizedEvolution", "make_searcher", "searcher_class",
            "SEARCHERS"]
 
 SEARCHERS = ("random", "evolution", "alphax")
@@ -28,14 +28,18 @@ def make_searcher(name: str, space, *, rng: np.random.Generator, candidates: Seq
     valid cell. ``options`` are the searcher's keyword arguments (see each class), checked first
     (:func:`~alphax.searchers.base.check_options`: names, types, minimums).
     """
-    if name == "random":
-        cls = RandomSearch
-    elif name == "evolution":
-        cls = RegularizedEvolution
-    elif name == "alphax":
-        from alphax.searchers.alphax import AlphaXSearch   # imports torch
-        cls = AlphaXSearch
-    else:
-        raise ValueError(f"unknown searcher {name!r}; choose one of {', '.join(SEARCHERS)}")
+    cls = searcher_class(name)
     check_options(cls, options)
     return cls(space, rng=rng, candidates=candidates, **options)
+
+
+def searcher_class(name: str) -> type:
+    """The class of the searcher called ``name``; a ValueError naming the choices for another name."""
+    if name == "random":
+        return RandomSearch
+    if name == "evolution":
+        return RegularizedEvolution
+    if name == "alphax":
+        from alphax.searchers.alphax import AlphaXSearch   # imports torch
+        return AlphaXSearch
+    raise ValueError(f"unknown searcher {name!r}; choose one of {', '.join(SEARCHERS)}")
