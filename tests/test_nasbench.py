@@ -247,6 +247,24 @@ def test_paths_errors(tmp_path, monkeypatch):
         paths.default_data_path()
 
 
+def test_a_folder_that_cannot_be_searched_is_named_not_a_file_in_it(tmp_path, monkeypatch):
+    """A folder of mode 000 (for a user it bars): Path.is_file of a name inside raises PermissionError,
+    which would be reported as that file's, a file that may not exist. Simulated (tests run as root)."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    is_file = Path.is_file
+
+    def barred(self):
+        if self.parent == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return is_file(self)
+
+    monkeypatch.setattr(Path, "is_file", barred)
+    with pytest.raises(DataError, match=f"NASBench-101 data folder {locked} \\(given with --data\\) cannot be "
+                                        f"read \\(permission denied\\); make it readable, or give the data file"):
+        paths.resolve_data_path(locked)
+
+
 def test_paths_default_folders(tmp_path, monkeypatch):
     monkeypatch.delenv(paths.ENV_VAR, raising=False)
     repo = Path(__file__).resolve().parents[1]

@@ -66,7 +66,11 @@ def _resolve_one(path: Path, origin: str, how_to_fix: str | None = None) -> Path
     if path.is_file():
         return path
     if path.is_dir():
-        best = _best_in_dir(path)
+        try:
+            best = _best_in_dir(path)
+        except PermissionError:           # a folder that may not be listed or searched: name it, not a file in it
+            raise DataError(f"NASBench-101 data folder {path} ({origin}) cannot be read (permission denied); "
+                            f"make it readable, or give the data file itself") from None
         if best is None:
             raise DataError(f"no NASBench-101 data file in {path} ({origin}): looked for "
                             f"{', '.join(DIR_CANDIDATES)} or any *{COMPACT_SUFFIX}")
