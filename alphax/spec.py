@@ -115,12 +115,16 @@ def _module_hash(n: int, matrix_bytes: bytes, labels: tuple) -> str:
 
 
 def _as_matrix(matrix) -> np.ndarray:
+    want = "a V x V matrix of 0/1, one row per op, like [[0,1],[0,0]] for input,output"
     try:
         m = np.asarray(matrix)
-    except (TypeError, ValueError) as exc:
-        raise OutOfDomainError(f"invalid cell: adjacency matrix is not a rectangular array ({exc})") from None
+    except (TypeError, ValueError):
+        lengths = [len(r) if isinstance(r, (list, tuple, np.ndarray)) else "not a row" for r in matrix] \
+            if isinstance(matrix, (list, tuple)) else []
+        raise OutOfDomainError(f"invalid cell: the adjacency matrix's rows are of unequal lengths {lengths}; "
+                               f"give {want}") from None
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        raise OutOfDomainError(f"invalid cell: adjacency matrix must be square, got shape {m.shape}")
+        raise OutOfDomainError(f"invalid cell: adjacency matrix must be square, got shape {m.shape}; give {want}")
     if m.shape[0] < 2:
         raise OutOfDomainError("invalid cell: a cell needs at least an input and an output vertex")
     if m.dtype == object or not ((m == 0) | (m == 1)).all():

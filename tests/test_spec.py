@@ -122,7 +122,8 @@ def test_limits_after_pruning():
     ([[0, 1], [0, 0]], [C3, O], "first op"),
     ([[0, 1], [0, 0]], [I, C3], "first op"),
     ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [I, "conv5x5", O], "unknown op"),
-    ([[0, 1], [0]], [I, O], "rectangular|square"),
+    ([[0, 1], [0]], [I, O], r"rows are of unequal lengths \[2, 1\]; give a V x V matrix of 0/1, one row per op"),
+    ([], [I, O], r"must be square, got shape \(0,\); give a V x V matrix"),
 ])
 def test_every_structural_error(matrix, ops, message):
     with pytest.raises(OutOfDomainError, match=message):
