@@ -2,9 +2,11 @@
 
 Each line is written, flushed and fsynced before the searcher hears of the result, so a run killed at any
 moment keeps every result it wrote. A process killed in the middle of a write leaves a *torn* last line
-(no newline, or not valid JSON): reading tolerates it (it is dropped, with a warning), and the first append
-cuts it off, so the next result starts on a fresh line (a resume that fails before writing leaves it). A
-bad line anywhere else is corruption and a :class:`~alphax.errors.DataError`.
+(not valid JSON, or not the next complete row): reading tolerates it (it is dropped, with a warning), and
+the first append cuts it off, so the next result starts on a fresh line (a resume that fails before writing
+leaves it). A last line that is the next complete row but lacks its newline (an editor dropped it) is a
+result: it is kept, and the next append ends it first. A bad line anywhere else is corruption and a
+:class:`~alphax.errors.DataError`.
 
 Fields: ``n`` (1, 2, ...), ``hash``, ``matrix``, ``ops``, ``accuracy`` (the observed reward, null when the
 evaluation failed), ``predicted`` (the meta-DNN's estimate when proposed, or null), ``seconds``,
@@ -72,9 +74,12 @@ def _scan(path: Path) -> tuple[list[dict], int, int]:
             if last:               # the last line without its newline: a torn write
                 return rows, offset, len(raw)
             raise DataError(f"{path}: line {i + 1} is not a JSON object ({exc}){_CORRUPT}") from None
-        if last:                   # valid JSON but its newline never made it: still a torn write
-            return rows, offset, len(raw)
         expected = len(rows) + 1
+        if last:                   # valid JSON without its newline: the whole row if it is the next one
+            if row.get("n") != expected or _row_problem(row):
+                return rows, offset, len(raw)                       # else a torn write, dropped
+            rows.append(row)       # a complete result (an editor dropped the newline, or a write split there)
+            return rows, offset + len(raw), 0
         if row.get("n") != expected:
             raise DataError(f"{path}: line {i + 1} has n={row.get('n')!r}, expected {expected}{_CORRUPT}")
         problem = _row_problem(row)
@@ -138,8 +143,13 @@ class RunLog:
         self.path = Path(path)
         self.rows: list[dict] = []
         self._cut: tuple[int, int] | None = None   # (intact size, torn bytes): cut off at the first append
+        self._unended = False                       # the last row lacks its newline: written before the next
         if self.path.exists():
             self.rows, good, torn = _scan(self.path)
+            if not torn and good > 0:
+                with open(self.path, "rb") as f:
+                    f.seek(good - 1)
+                    self._unended = f.read(1) != b"\n"
             if torn:
                 log.warning("%s: ignoring a torn last line (%d bytes) left by an interrupted write; it is cut "
                             "off when the next result is written", self.path, torn)
@@ -170,7 +180,8 @@ class RunLog:
         if row.get("n") != len(self.rows) + 1:
             raise ValueError(f"row n={row.get('n')!r}, expected {len(self.rows) + 1}")
         f = self._file or self._open()
-        f.write(json.dumps(row, separators=(",", ":")) + "\n")
+        f.write(("\n" if self._unended else "") + json.dumps(row, separators=(",", ":")) + "\n")
+        self._unended = False
         f.flush()
         os.fsync(f.fileno())
         self.rows.append(row)

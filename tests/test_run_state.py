@@ -42,10 +42,26 @@ def test_torn_last_line_is_dropped_on_read_and_cut_before_appending(tmp_path, ca
     assert [json.loads(line)["n"] for line in lines] == [1, 2, 3, 4]
 
 
-def test_complete_json_without_its_newline_is_still_torn(tmp_path):
+def test_the_next_complete_row_without_its_newline_is_kept_and_ended_before_the_next(tmp_path):
+    """A row can only be valid JSON when it is whole (its closing brace is its last byte): the newline
+    alone is missing (an editor dropped it). It is a result, kept; the next append ends its line first.
+    Valid JSON that is not the next complete row is still a torn line, dropped."""
     path = tmp_path / "results.jsonl"
     path.write_text(json.dumps(row(1)) + "\n" + json.dumps(row(2)))
-    assert [r["n"] for r in read_results(path)] == [1]
+    assert [r["n"] for r in read_results(path)] == [1, 2]
+    with RunLog(path, create=False) as log:
+        assert len(log) == 2
+        log.append(row(3))
+    assert [json.loads(line)["n"] for line in path.read_text().splitlines()] == [1, 2, 3]
+    with RunLog(path, create=False) as log:                  # ended: nothing added before the next
+        log.append(row(4))
+    assert [json.loads(line)["n"] for line in path.read_text().splitlines()] == [1, 2, 3, 4]
+    for last in (row(3), {**row(2), "accuracy": 7.0}, [1, 2]):
+        path.write_text(json.dumps(row(1)) + "\n" + json.dumps(last))
+        assert [r["n"] for r in read_results(path)] == [1]
+        with RunLog(path, create=False) as log:
+            log.append(row(2))
+        assert [json.loads(line)["n"] for line in path.read_text().splitlines()] == [1, 2]
 
 
 def test_a_bad_line_in_the_middle_is_corruption(tmp_path):
