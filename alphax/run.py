@@ -539,10 +539,12 @@ def _no_result(folder: Path) -> bool:
 
 
 def _refuse_taken(folder: Path, dispatch: str, *, locked: bool = False, config: SearchConfig | None = None) -> None:
-    """Raise the 'already exists' error if ``folder`` is a file or holds anything but the run lock (the
-    'in use' error while another process holds it; ``locked``: this one does). ``config``: the new run's,
-    to name what differs from a run there that has no result yet."""
-    if folder.exists() and (not folder.is_dir() or any(p.name != LOCK for p in folder.iterdir())):
+    """Raise the 'already exists' error if ``folder`` is a file or holds anything but the run lock and a
+    ``config.json.tmp`` without its ``config.json`` (a run killed while it wrote its config: nothing of
+    it was written) (the 'in use' error while another process holds it; ``locked``: this one does).
+    ``config``: the new run's, to name what differs from a run there that has no result yet."""
+    left_by_a_start = {LOCK} if (folder / CONFIG).exists() else {LOCK, CONFIG + ".tmp"}
+    if folder.exists() and (not folder.is_dir() or any(p.name not in left_by_a_start for p in folder.iterdir())):
         resume = "run_server.py" if dispatch == "mpi" else "alphax search"
         if (folder / CONFIG).exists():
             if not locked and (folder / LOCK).exists():

@@ -558,6 +558,28 @@ def test_rows_carry_the_time_they_were_recorded(tmp_path):
     assert before - 1 <= times[0] <= times[-1] <= time.time() + 1 and times == sorted(times)
 
 
+def test_a_run_killed_while_it_wrote_its_config_is_started_again_by_the_same_command(tmp_path, monkeypatch):
+    """SIGKILL between the temp config and its rename leaves the lock and config.json.tmp, and nothing of
+    the run: the same command starts it (it was refused as a folder "not empty, and not a run folder").
+    A signal raised there (SIGTERM's Interrupted) leaves no temp file at all."""
+    import alphax.config as config_module
+
+    expected = search(cfg(budget=6), tmp_path / "fresh")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "run.lock").write_text("999999999 somewhere\n")          # its process is gone
+    (folder / "config.json.tmp").write_text('{"algo": "evol')
+    assert search(cfg(budget=6), folder) == expected
+    assert not (folder / "config.json.tmp").exists()
+
+    def killed(*a):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(config_module.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        cfg().save(tmp_path / "config.json")
+    assert list(tmp_path.glob("config.json*")) == []
+
+
 def test_the_same_command_again_continues_a_run_that_recorded_nothing(tmp_path, caplog):
     """An MPI farm whose clients could not start, or a run stopped during its first evaluation, leaves a
     run folder with no result: the same command (or one with another --budget) continues it, and it
