@@ -949,7 +949,7 @@ def run_search(run: Run, *, progress: bool | str | None = None, signals=(signal.
             bar.update(run.record(proposal, _evaluate(run.evaluator, proposal.cell), ask_seconds=ask_seconds))
         if run.n > run.last_checkpoint:   # a resume with nothing to do keeps both checkpoints as they are
             run.checkpoint()
-        if stop.signum is not None:
+        if stop.signum is not None and run.remaining > 0:     # one during the last evaluation: complete
             log.warning("stopped at n=%d, checkpoint written; continue with: %s", run.n,
                         continue_with or f"alphax search --resume {run.folder}")
             raise Interrupted(stop.signum)

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import signal
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -744,3 +745,43 @@ def test_a_boolean_accuracy_in_the_log_is_corruption(tmp_path):
                     + json.dumps({"n": 2, "hash": "h2", "accuracy": True}) + "\n")
     with pytest.raises(DataError, match="line 2 has accuracy=True, not a number"):
         read_results(path)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_the_last_evaluation_ends_a_complete_run_as_complete(tmp_path, monkeypatch, caplog, signum):
+    """SIGINT or SIGTERM while the budget's last cell is evaluated: the run records it and is complete, so
+    it ends as complete (no "continue with --resume", no interrupted exit status), saying the signal came
+    as it ended; one during an earlier evaluation still stops the run to be resumed."""
+    import alphax.run as run_module
+
+    evaluate = run_module._evaluate
+    calls = []
+
+    def signalled_at(k):
+        def _evaluate(evaluator, cell):
+            calls.append(1)
+            if len(calls) == k:
+                os.kill(os.getpid(), signum)      # the handler only notes it: the evaluation goes on
+            return evaluate(evaluator, cell)
+        return _evaluate
+
+    monkeypatch.setattr(run_module, "_evaluate", signalled_at(6))
+    caplog.set_level(logging.INFO)
+    run = create_run(cfg(budget=6), tmp_path / "last")
+    try:
+        summary = run_search(run, progress=False)
+    finally:
+        run.close()
+    assert summary.complete and summary.n == 6 and len(read_results(tmp_path / "last")) == 6
+    assert f"{signal.Signals(signum).name} came as the run ended: it is complete" in caplog.text
+    assert "continue with" not in caplog.text
+
+    calls.clear()
+    monkeypatch.setattr(run_module, "_evaluate", signalled_at(3))
+    run = create_run(cfg(budget=6), tmp_path / "early")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_search(run, progress=False)
+    finally:
+        run.close()
+    assert len(read_results(tmp_path / "early")) == 3 and "continue with: alphax search --resume" in caplog.text
