@@ -5,8 +5,8 @@ A save writes ``checkpoint.pkl.tmp``, fsyncs it, moves the latest to ``.prev`` a
 into place, then fsyncs the folder; a kill at any point leaves at least one complete checkpoint (or none
 before the first save). A latest checkpoint found corrupt at a save is moved to ``checkpoint.pkl.corrupt``
 instead of ``.prev``, so it never replaces the intact one a resume fell back to. Each file is a magic
-line, the SHA-256 of the rest, a one-line JSON header (``n``, ``time``, ``dispatch``, ``candidates``:
-:func:`checkpoint_info`) and the pickled payload, so a truncated or altered file is detected, and its
+line, the SHA-256 of the rest, a one-line JSON header (``n`` and :data:`HEADER`: :func:`checkpoint_info`)
+and the pickled payload, so a truncated or altered file is detected, and its
 header checked, before anything is unpickled.
 
 ``shared``: objects that the loader can provide again (a table's candidate cells, thousands of them):
@@ -73,12 +73,18 @@ class _Unpickler(pickle.Unpickler):
         return self._shared[pid]
 
 
+HEADER = ("time", "dispatch", "candidates", "config", "rows")
+"""The entries of a state that :func:`save_checkpoint` also writes in its header (with ``n``), where the
+state has them, for checks before unpickling: the candidates' fingerprint, the run's config, the digest
+of the results the state was made from (``alphax.runlog.rows_digest``)."""
+
+
 def save_checkpoint(folder: str | os.PathLike, state: dict, *, shared: Sequence[Any] = ()) -> Path:
     """Write ``state`` (a picklable dict) as the latest checkpoint of ``folder``; keep the previous one."""
     folder = Path(folder)
     buf = io.BytesIO()
     _Pickler(buf, shared).dump(state)
-    meta = {"n": state.get("n"), **{k: state[k] for k in ("time", "dispatch", "candidates") if k in state}}
+    meta = {"n": state.get("n"), **{k: state[k] for k in HEADER if k in state}}
     body = json.dumps(meta).encode() + b"\n" + buf.getvalue()
     digest = hashlib.sha256(body).hexdigest().encode()
     tmp = folder / (LATEST + ".tmp")
@@ -141,8 +147,9 @@ def _verified(path: Path) -> tuple[dict, bytes]:
 
 
 def checkpoint_info(path: str | os.PathLike) -> dict:
-    """The small JSON header of a checkpoint (``n``, ``time``, ``dispatch`` and, since 2026-12-04, the
-    fingerprint of its ``candidates``), checked, without unpickling."""
+    """The small JSON header of a checkpoint (``n``, ``time``, ``dispatch``; since 2026-12-04 the
+    fingerprint of its ``candidates``; since 2026-12-05 its ``config`` and the digest of its ``rows``),
+    checked, without unpickling."""
     return _verified(Path(path))[0]
 
 

@@ -39,11 +39,11 @@ import numpy as np
 
 from alphax import logfile
 from alphax.atomic import write_atomic
-from alphax.checkpoint import load_checkpoint, save_checkpoint
+from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info, load_checkpoint, save_checkpoint
 from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, Interrupted
 from alphax.runlock import LOCK, RunLock
-from alphax.runlog import RESULTS, RunLog
+from alphax.runlog import RESULTS, RunLog, rows_digest
 from alphax.searchers.base import Proposal, Result, Searcher
 from alphax.spaces.base import SearchSpace
 
@@ -382,7 +382,8 @@ class Run:
             raise RuntimeError("checkpoint while a result is being recorded")
         state = {"n": self.n, "searcher": self.searcher, "config": self.config.to_json(),
                  "dispatch": self.dispatch, "searcher_seconds": self.searcher_seconds,
-                 "wall_seconds": self.wall_seconds(), "time": time.time(), "candidates": self.candidates_id}
+                 "wall_seconds": self.wall_seconds(), "time": time.time(), "candidates": self.candidates_id,
+                 "rows": self.log.digest()}          # of the n rows the state was made from
         t0 = time.perf_counter()
         save_checkpoint(self.folder, state, shared=self.candidates)
         self.last_checkpoint = self.n
@@ -697,6 +698,11 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
         if config.evaluator != "train":
             raise ConfigError(f"--cifar and --device are for a run that trains; {folder} evaluates a table")
         config = replace(config, train={**config.train, **local_train})
+    try:
+        _check_config_against_checkpoint(folder, config)     # before config.json's space and data are used
+    except CheckpointError as exc:
+        logfile.append(folder, f"resume of {folder} failed: {exc}", name=__name__)
+        raise
     space, factory = _build(config)
     lock = RunLock(folder)                # before anything is written (the first append cuts a torn line)
     if unstarted and not _no_result(folder):      # another process recorded results meanwhile: taken
@@ -781,6 +787,33 @@ def _check_same_table(folder: Path, path, space: SearchSpace, evaluator, candida
                             f"{row['accuracy']} (n={row['n']}): another table; {hint}")
 
 
+def _altered_config(path: Path, folder: Path) -> CheckpointError:
+    return CheckpointError(f"{path} was written with another config than {folder / CONFIG}; the run folder has "
+                           f"been altered: restore config.json from a copy, or keep the folder aside and start a "
+                           f"new run")
+
+
+def _check_config_against_checkpoint(folder: Path, config: SearchConfig) -> None:
+    """The config in the newest intact checkpoint's header against ``config`` (config.json, with the
+    options a resume may change), before either is used: a config.json edited to another space or table
+    is named as such, not as that space's or table's error. The table's path is checked later, with the
+    table (:func:`_check_same_table`); checkpoints older than the header's config are checked once
+    unpickled (:func:`_restore`)."""
+    for path in (folder / LATEST, folder / PREVIOUS):
+        try:
+            header = checkpoint_info(path)
+        except CheckpointError:           # missing or corrupt: load_checkpoint says so, or uses the other
+            continue
+        if isinstance(header.get("config"), dict):
+            try:
+                saved = replace(SearchConfig.from_json(header["config"]), data=config.data)
+            except (ConfigError, TypeError, ValueError):
+                return                    # _restore reads the state's own copy and says what is wrong
+            if _defining(saved) != _defining(config):
+                raise _altered_config(path, folder)
+        return
+
+
 def _defining(config: SearchConfig) -> SearchConfig:
     """``config`` without what may change when a run resumes (the budget, local training options; the
     table's path only after :func:`_check_same_table`)."""
@@ -807,6 +840,12 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
         # for a damaged file); checkpoints written before the header held it are checked once unpickled
         if header.get("candidates", fingerprint) != fingerprint:
             raise CheckpointError(_OTHER_CELLS.format(path=path))
+        n = header.get("n")
+        if "rows" in header and isinstance(n, int) and n <= len(runlog) and \
+                rows_digest(runlog.rows[:n]) != header["rows"]:        # (a shorter log: its own error below)
+            raise CheckpointError(f"{folder / RESULTS}: its first {n} results are not those {path.name} was written "
+                                  f"after (a row's cell or accuracy was edited); restore results.jsonl from a copy, "
+                                  f"or keep the folder aside and start a new run")
 
     found = load_checkpoint(folder, shared=cands, check=same_cells)
     if found is None:
@@ -820,9 +859,7 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
                 _check_same_table(folder, config.data, space, evaluator, candidates, runlog)
             saved = replace(saved, data=config.data)
         if _defining(saved) != _defining(config):
-            raise CheckpointError(f"{path} was written with another config than {folder / CONFIG}; "
-                                  f"the run folder has been altered: restore config.json from a copy, or keep "
-                                  f"the folder aside and start a new run")
+            raise _altered_config(path, folder)
         if state["n"] > len(runlog):
             raise CheckpointError(f"{path} is at n={state['n']} but {folder / RESULTS} holds only "
                                   f"{len(runlog)} results; the results log has been cut: restore it from a copy, "

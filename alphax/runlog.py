@@ -17,6 +17,7 @@ logs written before it existed).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -28,7 +29,7 @@ import numpy as np
 
 from alphax.errors import DataError
 
-__all__ = ["RESULTS", "FIELDS", "read_results", "row_values", "best_so_far", "running_best", "RunLog"]
+__all__ = ["RESULTS", "FIELDS", "read_results", "row_values", "rows_digest", "best_so_far", "running_best", "RunLog"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,21 @@ def _scan(path: Path) -> tuple[list[dict], int, int]:
         rows.append(row)
         offset += len(raw) + 1
     return rows, offset, 0
+
+
+def _digest_line(row: dict) -> bytes:
+    """What :meth:`RunLog.digest` covers of a row: its number, cell and observed accuracy."""
+    return f"{row['n']}\t{row['hash']}\t{json.dumps(row.get('accuracy'))}\n".encode()
+
+
+def rows_digest(rows: list[dict]) -> str:
+    """MD5 of what defines ``rows`` as results (``n``, ``hash``, ``accuracy``): a checkpoint notes it of the
+    rows it was written after, so that a resume finds one edited since (the checkpoint's own state was
+    made from the rows as they were)."""
+    digest = hashlib.md5()
+    for row in rows:
+        digest.update(_digest_line(row))
+    return digest.hexdigest()
 
 
 def row_values(rows: list[dict], value: Callable[[dict], float | None] | None = None) -> np.ndarray:
@@ -157,6 +173,13 @@ class RunLog:
         elif create:
             self.path.touch()
         self._file = None
+        self._digest = hashlib.md5()
+        for row in self.rows:
+            self._digest.update(_digest_line(row))
+
+    def digest(self) -> str:
+        """:func:`rows_digest` of every row (kept up to date as rows are appended)."""
+        return self._digest.hexdigest()
 
     def _open(self):
         """The file, opened for appending at the first :meth:`append`: only a run that goes on writes to
@@ -185,6 +208,7 @@ class RunLog:
         f.flush()
         os.fsync(f.fileno())
         self.rows.append(row)
+        self._digest.update(_digest_line(row))
 
     def close(self) -> None:
         if self._file is not None and not self._file.closed:

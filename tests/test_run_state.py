@@ -471,6 +471,45 @@ def test_two_runs_open_in_one_process_keep_their_logs_apart(tmp_path, caplog):
     assert "said after both closed" not in log_a + log_b
 
 
+def test_a_config_json_edited_to_another_space_is_named_as_edited_before_that_space_is_loaded(tmp_path):
+    """The checkpoint's header holds the run's config: a config.json edited to another space (or data set)
+    is refused as altered, not with the error that space's data would give (a pickle that is not a
+    NASBench-101 file, "another set of candidate cells"), and nothing is written."""
+    folder = tmp_path / "run"
+    search(cfg(budget=12), folder)
+    config = json.loads((folder / "config.json").read_text())
+    for edit in ({"space": "nasbench101", "dataset": None}, {"dataset": "cifar100"}):
+        (folder / "config.json").write_text(json.dumps({**config, **edit}))
+        before = (folder / "results.jsonl").read_bytes()
+        with pytest.raises(CheckpointError, match=r"checkpoint.pkl was written with another config than .*config.json; "
+                                                  r"the run folder has been altered: restore config.json"):
+            resume_run(folder, budget=14)
+        assert (folder / "results.jsonl").read_bytes() == before
+    assert "resume of" in (folder / "log.txt").read_text()
+
+
+def test_results_edited_before_the_checkpoint_are_refused(tmp_path):
+    """A row the checkpoint's state was made from, edited since (its accuracy, or its cell), no longer
+    passes silently (a negative regret; a cell taken back "as a lost proposal" and evaluated again): the
+    checkpoint's header holds a digest of those rows."""
+    folder = tmp_path / "run"
+    search(cfg(budget=12, checkpoint_every=5), folder)
+    path = folder / "results.jsonl"
+    original = path.read_text()
+    resume_run(folder, budget=13).close()                           # intact: it resumes
+    for field, value in (("accuracy", 0.99), ("hash", "f" * 32)):
+        lines = original.splitlines(keepends=True)
+        row = json.loads(lines[2])
+        row[field] = value
+        lines[2] = json.dumps(row) + "\n"
+        path.write_text("".join(lines))
+        with pytest.raises(CheckpointError, match=r"results.jsonl: its first 12 results are not those checkpoint.pkl "
+                                                  r"was written after \(a row's cell or accuracy was edited\); "
+                                                  r"restore results.jsonl"):
+            resume_run(folder, budget=13)
+    path.write_text(original)
+
+
 def test_a_checkpoint_of_another_config_or_table_is_refused(tmp_path, monkeypatch):
     folder = tmp_path / "run"
     search(cfg(budget=12), folder)
