@@ -204,9 +204,9 @@ class RunLog:
             raise ValueError(f"row n={row.get('n')!r}, expected {len(self.rows) + 1}")
         f = self._file or self._open()
         f.write(("\n" if self._unended else "") + json.dumps(row, separators=(",", ":")) + "\n")
-        self._unended = False
         f.flush()
         os.fsync(f.fileno())
+        self._unended = False
         self.rows.append(row)
         self._digest.update(_digest_line(row))
 
