@@ -99,6 +99,28 @@ def test_cifar_errors(tmp_path, tiny_cifar):
         cifar.load_cifar10(tiny_cifar / "data_batch_1")
 
 
+def test_a_batch_file_is_unpickled_with_numpy_arrays_only_and_garbage_is_one_clear_error(tmp_path):
+    """A pickle that would run a command is refused before anything runs; garbage that makes the
+    unpickler fail in other ways (a huge length, an unknown codec) is the same one-line DataError as a
+    truncated file, not an OverflowError or LookupError traceback. Batches written with every pickle
+    protocol (Python 2's cPickle wrote protocol 2) still read."""
+    touched = tmp_path / "PWNED"
+    for name, body, needle in (
+            ("command", f"cos\nsystem\n(S'touch {touched}'\ntR.".encode(), "it refers to os.system"),
+            ("huge", b"C\x05hello\x8e" + b"\xff" * 8 + b"xyz", "OverflowError"),
+            ("codec", b"c_codecs\nencode\n(Va\nVlaxin1\ntR.", "LookupError: unknown encoding: laxin1")):
+        (tmp_path / name).write_bytes(body)
+        with pytest.raises(DataError, match=f"{name} is not a CIFAR-10 python batch file \\(.*{needle}.*give --cifar"):
+            cifar.read_batch(tmp_path / name)
+    assert not touched.exists()
+    images = np.arange(2 * 3072, dtype=np.uint8).reshape(2, 3, 32, 32)
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        with open(tmp_path / "ok", "wb") as f:
+            pickle.dump({b"data": images.reshape(2, 3072), b"labels": [3, 9], b"batch_label": b"x"}, f, protocol=protocol)
+        split = cifar.read_batch(tmp_path / "ok")
+        assert np.array_equal(split.images, images) and split.labels.tolist() == [3, 9]
+
+
 @pytest.mark.parametrize("labels, needle", [
     (["a"] * 10, "'labels' must be a list of integers 0..9"),
     ([1.7] * 10, "'labels' must be a list of integers 0..9"),

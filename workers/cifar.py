@@ -52,15 +52,38 @@ class Cifar10:
     test: Split
 
 
+_BATCH_CLASSES = {(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+                  for name in ("_reconstruct", "scalar")} | {
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"), ("_codecs", "encode"), ("builtins", "bytes"), ("__builtin__", "bytes")}
+"""What a CIFAR-10 python batch file's pickle may build besides dicts, lists, numbers and bytes: numpy
+arrays (as Python 2's cPickle and Python 3 write them) and Python 3's bytes at protocol 2 (an empty
+array's: ``bytes()``)."""
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles only :data:`_BATCH_CLASSES`: a file that names anything else (a pickle that would run a
+    command, or another program's objects) is refused before it is built."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _BATCH_CLASSES:
+            raise pickle.UnpicklingError(f"it refers to {module}.{name}, which a batch file never holds")
+        return super().find_class(module, name)
+
+
 def read_batch(path: Path) -> Split:
-    """One python batch file: a pickled dict with ``data`` (N x 3072 uint8, channel-major) and ``labels``."""
+    """One python batch file: a pickled dict with ``data`` (N x 3072 uint8, channel-major) and ``labels``,
+    unpickled with only numpy's array classes allowed."""
     try:
         with open(path, "rb") as f:
-            obj = pickle.load(f, encoding="bytes")
+            obj = _BatchUnpickler(f, encoding="bytes").load()
     except FileNotFoundError:
         raise DataError(f"CIFAR-10 batch file {path} is missing; {_HINT}") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as exc:
-        raise DataError(f"{path} is not a CIFAR-10 python batch file ({exc}); {_HINT}") from None
+    except OSError:
+        raise                                  # unreadable (permissions, a folder): the CLI's one line says so
+    except Exception as exc:                   # garbage can fail any way: a huge memo, a bad codec name, ...
+        raise DataError(f"{path} is not a CIFAR-10 python batch file ({type(exc).__name__}: {exc}); "
+                        f"{_HINT}") from None
     if not isinstance(obj, dict):
         raise DataError(f"{path} is not a CIFAR-10 python batch file (a {type(obj).__name__}, not a dict); {_HINT}")
     data = obj.get(b"data", obj.get("data"))
