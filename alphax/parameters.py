@@ -16,9 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 from alphax.errors import OutOfDomainError
-from alphax.spec import CellSpec
+from alphax.spec import MAX_VERTICES, CellSpec
 
-__all__ = ["trainable_parameters", "vertex_channels"]
+__all__ = ["MIN_STEM_CHANNELS", "check_stem_channels", "trainable_parameters", "vertex_channels"]
+
+MIN_STEM_CHANNELS = MAX_VERTICES - 2
+"""Stem channels that build every cell of the space: a cell's output concatenates up to 5 vertices, and
+``compute_vertex_channels`` gives each of them ``stem // in-degree`` of the first stack's channels, which
+must not be 0 (nasbench-pytorch then fails an assertion, or divides by zero)."""
 
 _KERNEL = {"conv3x3-bn-relu": 9, "conv1x1-bn-relu": 1, "maxpool3x3": 0}
 
@@ -59,11 +64,26 @@ def _module(matrix: np.ndarray, ops: list[str], in_channels: int, out_channels: 
     return total
 
 
+def check_stem_channels(spec: CellSpec, stem_channels: int) -> None:
+    """A ``ConfigError`` unless ``stem_channels`` leaves every vertex that feeds the output at least one
+    channel (see :data:`MIN_STEM_CHANNELS`)."""
+    from alphax.errors import ConfigError
+
+    matrix = np.asarray(spec.matrix, dtype=np.int64)
+    feeding = int(matrix[1:, -1].sum())
+    if stem_channels < feeding:
+        raise ConfigError(f"--stem-channels {stem_channels} is too few for this cell: its output concatenates "
+                          f"{feeding} vertices, each of which needs at least one channel; give --stem-channels "
+                          f"{max(feeding, 1)} or more ({MIN_STEM_CHANNELS} or more builds every cell)")
+
+
 def trainable_parameters(spec: CellSpec, *, stem_channels: int = 128, num_stacks: int = 3,
                          modules_per_stack: int = 3, num_labels: int = 10) -> int:
-    """The trainable parameters of the NASBench-101 network of ``spec`` (a valid, pruned cell)."""
+    """The trainable parameters of the NASBench-101 network of ``spec`` (a valid, pruned cell); a
+    ``ConfigError`` for a stem too narrow to build it (:func:`check_stem_channels`)."""
     if not spec.valid_spec:
         raise OutOfDomainError("the cell is disconnected (no path from input to output): it has no network")
+    check_stem_channels(spec, stem_channels)
     matrix = np.asarray(spec.matrix, dtype=np.int64)
     ops = list(spec.ops)
     total = 3 * 3 * 3 * stem_channels + 2 * stem_channels      # the stem

@@ -58,6 +58,9 @@ def test_space_params_is_nasbench_trainable_parameters(run_cli, full_records):
                             "--stacks", "0"), "--stacks must be a positive integer")
     _one_line_error(run_cli("space", "params", "--matrix", "[[0,1,0],[0,0,1],[0,0,0]]",
                             "--ops", "input,conv3x3-bn-relu,output", "--stacks", "100"), "too large for torch to build")
+    _one_line_error(run_cli("space", "params", "--matrix", "[[0,1,1,0],[0,0,0,1],[0,0,0,1],[0,0,0,0]]",
+                            "--ops", "input,conv3x3-bn-relu,conv1x1-bn-relu,output", "--stem-channels", "1"),
+                    "--stem-channels 1 is too few for this cell: its output concatenates 2 vertices")
 
 
 def test_a_reader_that_goes_away_is_not_an_error():

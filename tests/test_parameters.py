@@ -49,6 +49,33 @@ def test_vertex_channels_split_the_output_as_nasbench_does():
     assert vertex_channels(64, 128, m) == [64, 128, 128, 128]
 
 
+def test_a_stem_too_narrow_for_the_cell_s_output_is_refused_by_the_count_and_the_builder():
+    """The output concatenates 4 vertices: 3 stem channels leave one with 0 channels. nasbench-pytorch
+    then fails a bare assertion (1, 2) or divides by zero (3), and the count was of a network that cannot
+    be built; both now name the problem and the way out. 4 builds it, and 5 builds every cell."""
+    from alphax.errors import ConfigError
+    from alphax.parameters import MIN_STEM_CHANNELS
+    from workers.network import build_network
+    from workers.network import trainable_parameters as built
+
+    cell = CellSpec([[0, 1, 1, 1, 0, 0], [0, 0, 0, 1, 0, 1], [0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 1, 1],
+                     [0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0]],
+                    ["input", "conv1x1-bn-relu", "conv1x1-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "output"])
+    for stem in (1, 2, 3):
+        for count in (trainable_parameters, built):
+            with pytest.raises(ConfigError, match=f"--stem-channels {stem} is too few for this cell: its output "
+                                                  f"concatenates 4 vertices.*give --stem-channels 4 or more"):
+                count(cell, stem_channels=stem, num_stacks=1, modules_per_stack=1)
+        with pytest.raises(ConfigError, match="too few"):
+            build_network(cell, stem_channels=stem, num_stacks=1, modules_per_stack=1, device="meta")
+    assert trainable_parameters(cell, stem_channels=4) == built(cell, stem_channels=4)
+    rng = np.random.default_rng(1)
+    for _ in range(30):                                 # the space's minimum builds any cell
+        c = SPACE.random_cell(rng)
+        assert trainable_parameters(c, stem_channels=MIN_STEM_CHANNELS, num_stacks=1, modules_per_stack=1) == \
+            built(c, stem_channels=MIN_STEM_CHANNELS, num_stacks=1, modules_per_stack=1)
+
+
 def test_a_disconnected_cell_has_no_count():
     spec = CellSpec([[0, 1, 0], [0, 0, 0], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])
     with pytest.raises(OutOfDomainError, match="disconnected"):

@@ -235,7 +235,8 @@ def test_the_evaluator_refuses_at_once_what_would_fail_every_cell(tiny_cifar):
 @pytest.mark.parametrize("option, value, needle", [
     ("num_stacks", 0, "--stacks must be an integer >= 1"),
     ("modules_per_stack", 0, "--modules-per-stack must be an integer >= 1"),
-    ("stem_channels", 0, "--stem-channels must be an integer >= 1"),
+    ("stem_channels", 0, "--stem-channels must be an integer >= 5"),
+    ("stem_channels", 4, r"--stem-channels must be an integer >= 5 \(a cell's output concatenates up to 5 vertices"),
     ("learning_rate", float("nan"), "--learning-rate must be a positive number"),
     ("learning_rate", -1.0, "--learning-rate must be a positive number"),
     ("seed", -1, r"--train-seed must be an integer in 0..2\^63-1"),

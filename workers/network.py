@@ -29,6 +29,7 @@ import logging
 import torch
 from torch import nn
 
+from alphax.parameters import check_stem_channels
 from alphax.spec import CellSpec, check_in_space
 
 __all__ = ["BN_DECAY", "BN_EPSILON", "build_network", "trainable_parameters", "count_parameters"]
@@ -54,6 +55,7 @@ def build_network(spec: CellSpec, *, stem_channels: int = 128, num_stacks: int =
     from nasbench_pytorch.model import ModelSpec, Network
 
     check_in_space(spec)
+    check_stem_channels(spec, stem_channels)        # nasbench-pytorch would assert, or divide by zero
     model_spec = ModelSpec(spec.matrix.copy(), list(spec.ops))  # its matrix stays a CPU tensor
     with torch.device(device) if device is not None else contextlib.nullcontext():
         net = Network(model_spec, num_labels=num_labels, stem_out_channels=stem_channels,

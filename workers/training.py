@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 
 from alphax.errors import AlphaXError, ConfigError, DataError
+from alphax.parameters import MIN_STEM_CHANNELS
 from alphax.searchers.base import Result
 from alphax.spec import CellSpec
 from workers.cifar import Cifar10, batches, training_stream
@@ -63,9 +64,13 @@ def _real(test):
 
 
 _RANGES = {
-    **{k: (_int_at_least(1), "an integer >= 1") for k in ("epochs", "batch_size", "eval_batch_size", "stem_channels",
+    **{k: (_int_at_least(1), "an integer >= 1") for k in ("epochs", "batch_size", "eval_batch_size",
                                                           "num_stacks", "modules_per_stack", "check_every",
                                                           "attempts")},
+    # a search proposes any cell: a stem that some cell's output cannot share out fails those cells only
+    "stem_channels": (_int_at_least(MIN_STEM_CHANNELS),
+                      f"an integer >= {MIN_STEM_CHANNELS} (a cell's output concatenates up to {MIN_STEM_CHANNELS} "
+                      f"vertices, each of which needs a channel)"),
     "max_steps": (lambda v: v is None or _int_at_least(1)(v), "an integer >= 1"),
     "seed": (lambda v: _int_at_least(0)(v) and v < 2**63, "an integer in 0..2^63-1"),
     "learning_rate": (_real(lambda v: v > 0), "a positive number"),
