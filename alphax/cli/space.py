@@ -25,7 +25,8 @@ def add_parser(sub) -> None:
     q = cmds.add_parser("params", help="print the trainable parameters of the cell's NASBench-101 network "
                                        "(NASBench-101's trainable_parameters; built with nasbench-pytorch)")
     _cell_args(q)
-    q.add_argument("--stem-channels", type=int, default=128, help="stem output channels (default 128; at least as many as the vertices feeding the output)")
+    q.add_argument("--stem-channels", type=int, default=128,
+                   help="stem output channels (default 128; at least as many as the vertices feeding the output)")
     q.add_argument("--stacks", type=int, default=3, help="stacks of cells (default 3)")
     q.add_argument("--modules-per-stack", type=int, default=3, help="cells per stack (default 3)")
     q.add_argument("--num-labels", type=int, default=10, help="classes (default 10, CIFAR-10)")
