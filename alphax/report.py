@@ -299,6 +299,14 @@ def _figure():
     return plt
 
 
+def _save(fig, path: str) -> None:
+    """``fig`` as a PNG at ``path``, atomically (a reader never sees half a picture), and closed."""
+    try:
+        write_atomic(path, lambda f: fig.savefig(f, dpi=110, format="png"))
+    finally:
+        _figure().close(fig)
+
+
 def best_so_far_ylim(curves: dict[str, list[np.ndarray]], optimum: dict | None) -> tuple[float, float] | None:
     """The y range of :func:`plot_best_so_far` (None: matplotlib's): from the curves' 20th percentile (the
     first samples would squash the rest) to above both the optimum and the best observed, which can
@@ -337,9 +345,12 @@ def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: di
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(grid, axis=0)
             lo, hi = np.nanpercentile(grid, 10, axis=0), np.nanpercentile(grid, 90, axis=0)
-        line, = ax.plot(x, mean, label=f"{algo} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
+        line, = ax.plot(x, mean, marker="o" if n == 1 else None,     # one sample: a point, not an empty line
+                        label=f"{algo} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
         if len(runs) > 1:
             ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2)
+    if not ax.lines:
+        ax.text(0.5, 0.5, "no successful evaluation to draw", transform=ax.transAxes, ha="center", va="center")
     if optimum:
         ax.axhline(optimum["accuracy"], color="black", ls="--", lw=1,
                    label=f"optimum {optimum['accuracy']:.4f}")
@@ -349,13 +360,13 @@ def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: di
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right", fontsize=8)
     limits = best_so_far_ylim(curves, optimum)
     if limits is not None:
         ax.set_ylim(*limits)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _plot_ranking(path: str, taus: dict[str, list[tuple[np.ndarray, np.ndarray]]], title: str, *,
@@ -396,8 +407,7 @@ def _plot_ranking(path: str, taus: dict[str, list[tuple[np.ndarray, np.ndarray]]
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _cell_problem(record: dict) -> str | None:
@@ -429,8 +439,7 @@ def _plot_cell(path: str, record: dict, title: str) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     draw_cell(ax, record["matrix"], record["ops"], title=title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 # -- the reports --------------------------------------------------------------------------------
@@ -443,11 +452,18 @@ def write_report(folder: str, *, out: str | None = None, data: str | None = None
                         f"{folder} is a file; give a run folder or a compare folder")
     out = out or folder
     _check_out(folder, out)
+    made = not os.path.exists(out)
     os.makedirs(out, exist_ok=True)
-    if os.path.isfile(os.path.join(folder, "summary.json")):
-        return _compare_report(folder, out, data)
-    if os.path.isfile(os.path.join(folder, "results.jsonl")) and os.path.isfile(os.path.join(folder, "config.json")):
-        return _run_report(folder, out, data)
+    try:
+        if os.path.isfile(os.path.join(folder, "summary.json")):
+            return _compare_report(folder, out, data)
+        if os.path.isfile(os.path.join(folder, "results.jsonl")) and \
+                os.path.isfile(os.path.join(folder, "config.json")):
+            return _run_report(folder, out, data)
+    except BaseException:
+        if made and not os.listdir(out):      # the --out folder this failed report made: gone again
+            os.rmdir(out)
+        raise
     if os.path.isfile(os.path.join(folder, "compare.json")):
         runs = sorted(r.path for r in find_runs(os.path.join(folder, "runs")))
         one = f"; or report one of its runs as it stands, e.g. alphax report {runs[0]}" if runs else ""
@@ -459,6 +475,35 @@ def write_report(folder: str, *, out: str | None = None, data: str | None = None
 
 REPORT_FILES = ("best_so_far.png", "ranking.png", "best_cell.png", "report.txt")
 """What a report writes (into its folder, or ``--out``)."""
+
+
+class _Staged:
+    """A report's files, written under temporary names (``.NAME.new``) and moved into place together once
+    the whole report is made (:meth:`commit`): a report that fails part-way (a best row that cannot be
+    drawn, a full disk) leaves an earlier report as it was. Used as a context manager, it removes what it
+    did not move."""
+
+    def __init__(self, out: str):
+        self.out, self.files = out, []
+
+    def path(self, name: str) -> str:
+        tmp = os.path.join(self.out, f".{name}.new")
+        self.files.append((tmp, os.path.join(self.out, name)))
+        return tmp
+
+    def commit(self) -> list[str]:
+        for tmp, final in self.files:
+            os.replace(tmp, final)
+        moved, self.files = [final for _, final in self.files], []
+        return moved
+
+    def __enter__(self) -> "_Staged":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for tmp, _ in self.files:
+            if os.path.exists(tmp):
+                os.remove(tmp)
 
 
 def _first_line(path: str) -> str | None:
@@ -551,49 +596,64 @@ def _ranking_text(runs: list[RunRecord]) -> str:
     return "\n".join(lines)
 
 
+def _failures(runs: list[RunRecord]) -> str | None:
+    """A line on the failed evaluations of ``runs`` (how many, and the first error), or None when none
+    failed: where every evaluation failed, the plots have nothing to draw, and this line says why."""
+    failed = [(r, k) for r in runs for k in np.flatnonzero(np.isnan(r.accuracy))]
+    if not failed:
+        return None
+    total = sum(len(r.records) for r in runs)
+    first_run, k = failed[0]
+    first = first_run.records[k]
+    every = "every evaluation failed" if len(failed) == total else "failed evaluations"
+    return (f"{every}: {len(failed)} of {total} (the first, n={first.get('n', k + 1)}"
+            f"{'' if len(runs) == 1 else ' of ' + os.path.basename(first_run.path)}: "
+            f"{first.get('error') or 'no error recorded'})")
+
+
 def _run_report(folder: str, out: str, data: str | None = None) -> list[str]:
     run = read_run(folder, data)
     if not run.records:
-        raise DataError(f"{folder}/results.jsonl holds no results yet")
+        raise DataError(f"{folder}/results.jsonl holds no results yet: continue the run (alphax search --resume "
+                        f"{folder}, or run_server.py --resume {folder} for an MPI run), then report it")
     optimum = _optimum(run.config, folder=folder)
     cfg = run.config
     label = f"{run.algo} on {run.space}" + (f" / {cfg['dataset']}" if cfg.get("dataset") else "")
-    written = []
-    p = os.path.join(out, "best_so_far.png")
-    plot_best_so_far(p, {run.algo: [run.best_so_far()]}, optimum, f"best so far: {label}", ylabel=_ylabel(run))
-    written.append(p)
-    xs, taus = rolling_tau(run)
-    logged = _logged_tau(run)
-    if len(xs) or logged:
-        p = os.path.join(out, "ranking.png")
-        _plot_ranking(p, {run.algo: [(xs, taus)]} if len(xs) else {}, f"meta-DNN ranking quality: {label}",
-                      logged={run.algo: [logged]} if logged else None)
-        written.append(p)
-    best = run.best_index()
-    lines = [f"run: {os.path.abspath(folder)}", f"search: {label}, seed {cfg.get('seed', '?')}, "
-             f"{len(run.records)} samples (budget {cfg.get('budget', '?')})"]
-    if best is not None:
-        rec = run.records[best]
-        p = os.path.join(out, "best_cell.png")
-        _plot_cell(p, rec, f"best cell ({_measure(run)} {run.values[best]:.4f}, sample {rec.get('n', best + 1)})")
-        written.append(p)
-        lines.append("best cell: " + _cell_line(run, rec))
-    if optimum:
-        hit = next((r.get("n", k + 1) for k, r in enumerate(run.records)
-                    if r.get("hash") == optimum["hash"] and r.get("accuracy") is not None), None)
-        lines.append(f"optimum: {optimum['hash']} ({_optimum_value(run.mean_kind, optimum)}); "
-                     + (f"found at sample {hit}" if hit else "not found"))
-    lines.append(_ranking_text([run]))
-    return _write_text(out, lines, written)
+    with _Staged(out) as staged:
+        plot_best_so_far(staged.path("best_so_far.png"), {run.algo: [run.best_so_far()]}, optimum,
+                         f"best so far: {label}", ylabel=_ylabel(run))
+        xs, taus = rolling_tau(run)
+        logged = _logged_tau(run)
+        if len(xs) or logged:
+            _plot_ranking(staged.path("ranking.png"), {run.algo: [(xs, taus)]} if len(xs) else {},
+                          f"meta-DNN ranking quality: {label}", logged={run.algo: [logged]} if logged else None)
+        best = run.best_index()
+        lines = [f"run: {os.path.abspath(folder)}", f"search: {label}, seed {cfg.get('seed', '?')}, "
+                 f"{len(run.records)} samples (budget {cfg.get('budget', '?')})"]
+        failures = _failures([run])
+        if failures:
+            lines.append(failures)
+        if best is not None:
+            rec = run.records[best]
+            _plot_cell(staged.path("best_cell.png"), rec,
+                       f"best cell ({_measure(run)} {run.values[best]:.4f}, sample {rec.get('n', best + 1)})")
+            lines.append("best cell: " + _cell_line(run, rec))
+        if optimum:
+            hit = next((r.get("n", k + 1) for k, r in enumerate(run.records)
+                        if r.get("hash") == optimum["hash"] and r.get("accuracy") is not None), None)
+            lines.append(f"optimum: {optimum['hash']} ({_optimum_value(run.mean_kind, optimum)}); "
+                         + (f"found at sample {hit}" if hit else "not found"))
+        lines.append(_ranking_text([run]))
+        return _write_text(staged, lines)
 
 
-def _write_text(out: str, lines: list[str], written: list[str]) -> list[str]:
-    """``report.txt``: the summary lines and the files written; returns every file written."""
-    lines.append("files: " + ", ".join(os.path.basename(w) for w in written))
-    p = os.path.join(out, "report.txt")
+def _write_text(staged: _Staged, lines: list[str]) -> list[str]:
+    """``report.txt`` (the summary lines and the files written), then every staged file moved into place;
+    returns them."""
+    lines.append("files: " + ", ".join(os.path.basename(final) for _, final in staged.files) + ", report.txt")
     text = ("\n".join(lines) + "\n").encode("utf-8")
-    write_atomic(p, lambda f: f.write(text))       # never a half-written report.txt (it marks the report's own)
-    return [*written, p]
+    write_atomic(staged.path("report.txt"), lambda f: f.write(text))   # never half a report.txt: it marks ours
+    return staged.commit()
 
 
 def _summary_problem(summary: dict) -> str | None:
@@ -644,9 +704,13 @@ def _compare_report(folder: str, out: str, data: str | None = None) -> list[str]
     if problem:
         raise DataError(f"{os.path.join(folder, 'summary.json')} {problem}: the file has been altered; run its "
                         f"alphax compare command again to rewrite it")
-    runs = find_runs(folder, data)
+    budget, seeds = summary["budget"], set(summary["seeds"])
+    # the runs as the summary covers them: an extension stopped part-way (a larger budget, more seeds or
+    # algorithms) has runs beyond it, which the plots would show and the table not
+    runs = [_cut(r, budget) for r in find_runs(folder, data)
+            if r.algo in summary["algorithms"] and r.config.get("seed") in seeds]
     if not runs:
-        raise DataError(f"{folder}: summary.json but no run folders below it")
+        raise DataError(f"{folder}: summary.json but no run folders of its algorithms and seeds below it")
     optimum = _optimum(runs[0].config, summary)
     kind = measure_of(runs[0].space, optimum)
     for r in runs:
@@ -661,14 +725,25 @@ def _compare_report(folder: str, out: str, data: str | None = None) -> list[str]
         xs, ts = rolling_tau(r)
         if len(xs):
             taus.setdefault(r.algo, []).append((xs, ts))
-    written = []
-    p = os.path.join(out, "best_so_far.png")
-    plot_best_so_far(p, curves, optimum, f"best so far (mean, 10-90 % band): {label}", ylabel=_ylabel(runs[0]))
-    written.append(p)
+    with _Staged(out) as staged:
+        return _compare_text(folder, staged, summary, runs, curves, taus, optimum, kind, label)
+
+
+def _cut(run: RunRecord, budget) -> RunRecord:
+    """``run`` as of its first ``budget`` results (all of them when it has no more)."""
+    if not isinstance(budget, int) or len(run.records) <= budget:
+        return run
+    return RunRecord(run.path, run.config, run.records[:budget], run.accuracy[:budget], run.predicted[:budget],
+                     [p for p in run.predictor if int(p["n"]) <= budget])
+
+
+def _compare_text(folder: str, staged: _Staged, summary: dict, runs: list[RunRecord], curves: dict, taus: dict,
+                  optimum: dict | None, kind: str | None, label: str) -> list[str]:
+    """:func:`_compare_report`'s files, staged."""
+    plot_best_so_far(staged.path("best_so_far.png"), curves, optimum, f"best so far (mean, 10-90 % band): {label}",
+                     ylabel=_ylabel(runs[0]))
     if taus:
-        p = os.path.join(out, "ranking.png")
-        _plot_ranking(p, taus, f"meta-DNN ranking quality: {label}")
-        written.append(p)
+        _plot_ranking(staged.path("ranking.png"), taus, f"meta-DNN ranking quality: {label}")
     best_run = max((r for r in runs if r.best_index() is not None), key=lambda r: r.values[r.best_index()],
                    default=None)
     lines = [f"compare: {os.path.abspath(folder)}", f"space: {label}, budget {summary.get('budget')}, "
@@ -685,6 +760,10 @@ def _compare_report(folder: str, out: str, data: str | None = None) -> list[str]
                        f"table the summary (run the alphax compare command again to redo what is missing)")
             log.warning("%s", missing)
             lines.append(missing)
+    for algo in summary["algorithms"]:
+        failures = _failures([r for r in runs if r.algo == algo])
+        if failures:
+            lines.append(f"{algo}: {failures}")
     if optimum:
         lines.append(f"optimum: {optimum['hash']} ({_optimum_value(kind, optimum)})")
     lines.append("")
@@ -700,11 +779,9 @@ def _compare_report(folder: str, out: str, data: str | None = None) -> list[str]
     lines.append("")
     if best_run is not None:
         rec = best_run.records[best_run.best_index()]
-        p = os.path.join(out, "best_cell.png")
-        _plot_cell(p, rec, f"best cell over all runs ({best_run.algo}, {_measure(best_run)} "
-                           f"{best_run.values[best_run.best_index()]:.4f})")
-        written.append(p)
+        _plot_cell(staged.path("best_cell.png"), rec, f"best cell over all runs ({best_run.algo}, {_measure(best_run)} "
+                                                      f"{best_run.values[best_run.best_index()]:.4f})")
         lines.append(f"best cell ({best_run.algo}, {os.path.relpath(best_run.path, folder)}): "
                      + _cell_line(best_run, rec))
     lines.append(_ranking_text(runs))
-    return _write_text(out, lines, written)
+    return _write_text(staged, lines)

@@ -67,8 +67,105 @@ def test_a_run_whose_every_evaluation_failed_reports_without_numpy_warnings(tmp_
                                                for r in rows))
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("error", UserWarning)          # matplotlib's "No artists ... in legend"
         assert main(["report", str(run)]) == 0
     _assert_png(run / "best_so_far.png")
+    # the report says why the plot is empty: every evaluation failed, and the first error
+    assert "every evaluation failed: 5 of 5 (the first, n=1: boom)" in (run / "report.txt").read_text()
+    cmp = tmp_path / "cmp"
+    for seed in (0, 1):
+        _write_run(cmp / "runs" / f"random-seed{seed}", "random", seed, 4)
+    bad = cmp / "runs" / "random-seed1" / "results.jsonl"
+    rows = [json.loads(line) for line in bad.read_text().splitlines()]
+    bad.write_text("".join(json.dumps({**r, "accuracy": None, "error": "oom"} if r["n"] == 2 else r) + "\n"
+                           for r in rows))
+    (cmp / "summary.json").write_text(json.dumps({"space": "nasbench201", "budget": 4, "seeds": [0, 1], "algorithms": {
+        "random": {"samples_to_optimum": [None, None], "regret_at": {}, "mean_samples_to_optimum": None,
+                   "median_samples_to_optimum": None}}}))
+    assert main(["report", str(cmp)]) == 0
+    assert "random: failed evaluations: 1 of 8 (the first, n=2 of random-seed1: oom)" in (cmp / "report.txt").read_text()
+
+
+def test_a_run_with_one_result_draws_it(tmp_path, monkeypatch):
+    """One sample is a point: drawn with a marker (a one-point line has no pixels)."""
+    import alphax.report as report
+
+    drawn = []
+    plot = report.plot_best_so_far
+
+    def spy(path, curves, *a, **kw):
+        import matplotlib.axes
+        real = matplotlib.axes.Axes.plot
+
+        def plot_spy(ax, *args, **kwargs):
+            drawn.append(kwargs.get("marker"))
+            return real(ax, *args, **kwargs)
+        monkeypatch.setattr(matplotlib.axes.Axes, "plot", plot_spy)
+        try:
+            return plot(path, curves, *a, **kw)
+        finally:
+            monkeypatch.setattr(matplotlib.axes.Axes, "plot", real)
+    monkeypatch.setattr(report, "plot_best_so_far", spy)
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 1)
+    assert main(["report", str(run)]) == 0
+    assert drawn == ["o"]
+    _assert_png(run / "best_so_far.png")
+
+
+def test_a_report_that_fails_part_way_changes_nothing_of_an_earlier_one(tmp_path, capsys):
+    """The best row cannot be drawn (an altered log): the plots drawn before it are not moved into
+    place, so the folder keeps its earlier report whole; a new --out folder is not left behind."""
+    import hashlib
+
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 12, predictions=True)
+    assert main(["report", str(run)]) == 0
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.iterdir()}
+    rows = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
+    best = max(rows, key=lambda r: r["accuracy"])
+    best["matrix"] = [[1] * 4] * 4                                  # not upper-triangular
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    before["results.jsonl"] = hashlib.sha256((run / "results.jsonl").read_bytes()).hexdigest()
+    assert main(["report", str(run)]) == 1
+    assert "cannot be drawn" in capsys.readouterr().err
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.iterdir()} == before
+    assert main(["report", str(run), "--out", str(tmp_path / "new")]) == 1
+    assert not (tmp_path / "new").exists()
+
+
+def test_an_empty_run_says_how_to_go_on(tmp_path, capsys):
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 1)
+    (run / "results.jsonl").write_text("")
+    assert main(["report", str(run)]) == 1
+    assert f"results.jsonl holds no results yet: continue the run (alphax search --resume {run}" in \
+        capsys.readouterr().err
+
+
+def test_a_compare_report_shows_what_its_summary_covers(tmp_path):
+    """An extension to a larger budget and more seeds stopped before its summary: the plots, the table and
+    the best cell are of the summary's budget and seeds, not of the runs as they stand."""
+    import alphax.report as report
+
+    cmp = tmp_path / "cmp"
+    for seed, budget in ((0, 30), (1, 12), (2, 30)):                  # seed 2: not in the summary
+        _write_run(cmp / "runs" / f"random-seed{seed}", "random", seed, budget)
+    (cmp / "summary.json").write_text(json.dumps({"space": "nasbench201", "budget": 12, "seeds": [0, 1], "algorithms": {
+        "random": {"samples_to_optimum": [None, None], "regret_at": {}, "mean_samples_to_optimum": None,
+                   "median_samples_to_optimum": None}}}))
+    (cmp / "compare.json").write_text(json.dumps({"budget": 30, "seeds": 3, "algos": ["random"]}))
+    curves = []
+    original = report.plot_best_so_far
+    report.plot_best_so_far = lambda path, c, *a, **kw: (curves.append(c), original(path, c, *a, **kw))
+    try:
+        write_report(str(cmp))
+    finally:
+        report.plot_best_so_far = original
+    (drawn,) = curves
+    assert [len(c) for c in drawn["random"]] == [12, 12]
+    text = (cmp / "report.txt").read_text()
+    assert "2 run folders" in text and "an extension of the comparison has not finished" in text
 
 
 def test_nasbench201_reports_measure_results_by_the_cell_mean_as_the_optimum_is(tmp_path):
@@ -397,3 +494,22 @@ def test_the_best_so_far_band_is_the_10_to_90_percentile(tmp_path, monkeypatch):
     runs = [np.full(5, v) for v in np.linspace(0.80, 0.90, 11)]
     plot_best_so_far(str(tmp_path / "p.png"), {"a": runs}, None, "t")
     assert np.allclose(seen["lo"], 0.81) and np.allclose(seen["hi"], 0.89)
+
+
+def test_a_search_whose_every_evaluation_failed_says_so_and_notes_the_optimum(tmp_path, monkeypatch, capsys):
+    """The run's last lines give the first error and the data set's optimum (noted in stats.json, so the
+    report marks it), not only "no successful evaluation"."""
+    def broken(self, cell):
+        raise RuntimeError("the evaluator is broken")
+    monkeypatch.setattr(NASBench201TableEvaluator, "evaluate", broken)
+    run = tmp_path / "run"
+    assert main(["search", "--space", "nasbench201", "--algo", "random", "--budget", "3", "--out", str(run),
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "no successful evaluation: every one failed (the first, n=1: RuntimeError: the evaluator is broken)" in out
+    data = load("cifar10")
+    best, acc = data.space.hash(data.optimum[0]), data.optimum[1]
+    assert f"optimum of the data set: {acc:.6f} (mean over training seeds) (hash {best}): not sampled" in out
+    assert json.loads((run / "stats.json").read_text())["optimum"]["hash"] == best
+    assert main(["report", str(run)]) == 0
+    assert "every evaluation failed: 3 of 3" in (run / "report.txt").read_text()

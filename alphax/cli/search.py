@@ -173,17 +173,25 @@ def print_summary(run, summary, optimum: tuple[str, float] | None) -> int:
     """How the run ended, on stdout (``alphax search``, ``run_server.py``): its folder, the best cell and,
     on a table, the data set's optimum against it. Returns the exit status: 1 when the searcher ran out
     of cells before a single successful evaluation, 0 otherwise."""
-    best = summary.best
-    print(f"run folder: {summary.folder} ({summary.n} of {summary.budget} cells, {summary.wall_seconds:.1f} s)")
-    if best is None:
-        print("no successful evaluation")
-        return 0 if summary.complete else 1
     import numpy as np
 
     from alphax.compare import reference_values
+    from alphax.run import note_optimum
     from alphax.runlog import read_results, row_values
 
+    best = summary.best
+    print(f"run folder: {summary.folder} ({summary.n} of {summary.budget} cells, {summary.wall_seconds:.1f} s)")
     value = reference_values(run.evaluator) if optimum is not None else None
+    kind = run.evaluator.reference_name if value is not None else None
+    if best is None:
+        first = next((r for r in read_results(summary.folder) if r.get("accuracy") is None), None)
+        print("no successful evaluation" + (f": every one failed (the first, n={first['n']}: "
+                                            f"{first.get('error') or 'no error recorded'})" if first else ""))
+        if optimum is not None:          # noted all the same: the report marks it on the (empty) plot
+            print(f"optimum of the data set: {optimum[1]:.6f}{f' ({kind})' if kind else ''} (hash {optimum[0]}): "
+                  f"not sampled")
+            note_optimum(summary.folder, optimum, kind)
+        return 0 if summary.complete else 1
     measure = f"{best['accuracy']:.6f}"
     if optimum is not None:         # the rows in the values that define the optimum, read once for both lines
         rows = [r for r in read_results(summary.folder) if r.get("accuracy") is not None]
@@ -199,9 +207,6 @@ def print_summary(run, summary, optimum: tuple[str, float] | None) -> int:
     suffix = "" if described == best["hash"] else f"  hash {best['hash']}"
     print(f"best: {measure} at n={best['n']}  {described}{suffix}")
     if optimum is not None:
-        from alphax.run import note_optimum
-
-        kind = run.evaluator.reference_name if value is not None else None
         print(_against_optimum(rows, values, optimum, by_mean=kind))
         note_optimum(summary.folder, optimum, kind)
     return 0
