@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -392,8 +393,13 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
                            for key, folder in tasks.items()}
                 for future in as_completed(futures):
                     key = futures[future]
-                    with _naming_the_run(key, tasks[key]):
-                        timings[key] = future.result()
+                    try:
+                        with _naming_the_run(key, tasks[key]):
+                            timings[key] = future.result()
+                    except BrokenProcessPool:         # which run's worker it was, the pool does not say
+                        raise AlphaXError("a worker process of the comparison died without a word (killed by a "
+                                          "signal: the kernel's OOM killer, say; dmesg tells); every run keeps what "
+                                          "it logged: the same alphax compare command continues them") from None
                     best = max(best, timings[key]["best"] or -np.inf)
                     bar.set_postfix(best=f"{best:.6f}")
                     bar.update(1)

@@ -538,3 +538,34 @@ def test_within_0001_counts_a_result_exactly_0001_below_the_optimum():
     rows = [{"n": 1, "hash": "a", "accuracy": 0.90}, {"n": 2, "hash": "b", "accuracy": 0.949}]
     a = summarize({"alg": [rows]}, optimum=("OPT", 0.95), budget=2, space="toy", seeds=[0])["algorithms"]["alg"]
     assert a["samples_to_within_0.001"] == [2]
+
+
+def test_a_worker_killed_by_a_signal_is_one_line_and_the_same_command_continues(tmp_path, run_cli):
+    """A worker process SIGKILLed (the kernel's OOM killer) breaks the process pool: one AlphaXError line
+    that says what happened and the way on, not concurrent.futures' BrokenProcessPool traceback; the same
+    command then finishes every run."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "cmp"
+    code = f"""
+import os, signal, sys
+from alphax import compare
+from alphax.cli import main
+run_one = compare._run_one
+def killed_on_seed_1(config_json, folder, worker=False):
+    if config_json["seed"] == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return run_one(config_json, folder, worker)
+compare._run_one = killed_on_seed_1
+sys.exit(main(["compare", "--space", "nasbench201", "--algos", "random", "--seeds", "2", "--budget", "20",
+               "--jobs", "2", "--out", {str(out)!r}, "--no-progress"]))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "alphax: error: a worker process of the comparison died without a word (killed by a signal" in proc.stderr
+    assert "the same alphax compare command continues them" in proc.stderr
+    proc = run_cli("compare", "--space", "nasbench201", "--algos", "random", "--seeds", 2, "--budget", 20,
+                   "--jobs", 2, "--out", out, "--no-progress", timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [len(read_results(out / "runs" / f"random-seed{s}")) for s in range(2)] == [20, 20]
