@@ -53,7 +53,7 @@ TRAIN_FLAGS = (
               "clip the global norm of the gradient, weight decay included (as TF would), to this "
               "(NASBench-101: no clipping)"),
     TrainFlag("--stem-channels", "stem_channels", int,
-              "output channels of the stem convolution (128; at least 5, so that every cell can be built)"),
+              "output channels of the stem convolution, at least 5 so that every cell can be built (128)"),
     TrainFlag("--stacks", "num_stacks", int, "stacks of cells, channels doubled between stacks (3)"),
     TrainFlag("--modules-per-stack", "modules_per_stack", int, "cells per stack (3)"),
     TrainFlag("--eval-batch-size", "eval_batch_size", int, "batch size of validation and test (1000)"),
