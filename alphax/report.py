@@ -455,11 +455,12 @@ def write_report(folder: str, *, out: str | None = None, data: str | None = None
     made = not os.path.exists(out)
     os.makedirs(out, exist_ok=True)
     try:
-        if os.path.isfile(os.path.join(folder, "summary.json")):
-            return _compare_report(folder, out, data)
-        if os.path.isfile(os.path.join(folder, "results.jsonl")) and \
-                os.path.isfile(os.path.join(folder, "config.json")):
-            return _run_report(folder, out, data)
+        with _Staged(out) as staged:
+            if os.path.isfile(os.path.join(folder, "summary.json")):
+                return _compare_report(folder, staged, data)
+            if os.path.isfile(os.path.join(folder, "results.jsonl")) and \
+                    os.path.isfile(os.path.join(folder, "config.json")):
+                return _run_report(folder, staged, data)
     except BaseException:
         if made and not os.listdir(out):      # the --out folder this failed report made: gone again
             os.rmdir(out)
@@ -611,7 +612,7 @@ def _failures(runs: list[RunRecord]) -> str | None:
             f"{first.get('error') or 'no error recorded'})")
 
 
-def _run_report(folder: str, out: str, data: str | None = None) -> list[str]:
+def _run_report(folder: str, staged: _Staged, data: str | None = None) -> list[str]:
     run = read_run(folder, data)
     if not run.records:
         raise DataError(f"{folder}/results.jsonl holds no results yet: continue the run (alphax search --resume "
@@ -619,32 +620,31 @@ def _run_report(folder: str, out: str, data: str | None = None) -> list[str]:
     optimum = _optimum(run.config, folder=folder)
     cfg = run.config
     label = f"{run.algo} on {run.space}" + (f" / {cfg['dataset']}" if cfg.get("dataset") else "")
-    with _Staged(out) as staged:
-        plot_best_so_far(staged.path("best_so_far.png"), {run.algo: [run.best_so_far()]}, optimum,
-                         f"best so far: {label}", ylabel=_ylabel(run))
-        xs, taus = rolling_tau(run)
-        logged = _logged_tau(run)
-        if len(xs) or logged:
-            _plot_ranking(staged.path("ranking.png"), {run.algo: [(xs, taus)]} if len(xs) else {},
-                          f"meta-DNN ranking quality: {label}", logged={run.algo: [logged]} if logged else None)
-        best = run.best_index()
-        lines = [f"run: {os.path.abspath(folder)}", f"search: {label}, seed {cfg.get('seed', '?')}, "
-                 f"{len(run.records)} samples (budget {cfg.get('budget', '?')})"]
-        failures = _failures([run])
-        if failures:
-            lines.append(failures)
-        if best is not None:
-            rec = run.records[best]
-            _plot_cell(staged.path("best_cell.png"), rec,
-                       f"best cell ({_measure(run)} {run.values[best]:.4f}, sample {rec.get('n', best + 1)})")
-            lines.append("best cell: " + _cell_line(run, rec))
-        if optimum:
-            hit = next((r.get("n", k + 1) for k, r in enumerate(run.records)
-                        if r.get("hash") == optimum["hash"] and r.get("accuracy") is not None), None)
-            lines.append(f"optimum: {optimum['hash']} ({_optimum_value(run.mean_kind, optimum)}); "
-                         + (f"found at sample {hit}" if hit else "not found"))
-        lines.append(_ranking_text([run]))
-        return _write_text(staged, lines)
+    plot_best_so_far(staged.path("best_so_far.png"), {run.algo: [run.best_so_far()]}, optimum,
+                     f"best so far: {label}", ylabel=_ylabel(run))
+    xs, taus = rolling_tau(run)
+    logged = _logged_tau(run)
+    if len(xs) or logged:
+        _plot_ranking(staged.path("ranking.png"), {run.algo: [(xs, taus)]} if len(xs) else {},
+                      f"meta-DNN ranking quality: {label}", logged={run.algo: [logged]} if logged else None)
+    best = run.best_index()
+    lines = [f"run: {os.path.abspath(folder)}", f"search: {label}, seed {cfg.get('seed', '?')}, "
+             f"{len(run.records)} samples (budget {cfg.get('budget', '?')})"]
+    failures = _failures([run])
+    if failures:
+        lines.append(failures)
+    if best is not None:
+        rec = run.records[best]
+        _plot_cell(staged.path("best_cell.png"), rec,
+                   f"best cell ({_measure(run)} {run.values[best]:.4f}, sample {rec.get('n', best + 1)})")
+        lines.append("best cell: " + _cell_line(run, rec))
+    if optimum:
+        hit = next((r.get("n", k + 1) for k, r in enumerate(run.records)
+                    if r.get("hash") == optimum["hash"] and r.get("accuracy") is not None), None)
+        lines.append(f"optimum: {optimum['hash']} ({_optimum_value(run.mean_kind, optimum)}); "
+                     + (f"found at sample {hit}" if hit else "not found"))
+    lines.append(_ranking_text([run]))
+    return _write_text(staged, lines)
 
 
 def _write_text(staged: _Staged, lines: list[str]) -> list[str]:
@@ -698,7 +698,15 @@ def _extension_pending(folder: str, summary: dict) -> str | None:
             f"finished (this report shows summary.json as it stands); run the same alphax compare command again")
 
 
-def _compare_report(folder: str, out: str, data: str | None = None) -> list[str]:
+def _cut(run: RunRecord, budget) -> RunRecord:
+    """``run`` as of its first ``budget`` results (all of them when it has no more)."""
+    if not isinstance(budget, int) or len(run.records) <= budget:
+        return run
+    return RunRecord(run.path, run.config, run.records[:budget], run.accuracy[:budget], run.predicted[:budget],
+                     [p for p in run.predictor if int(p["n"]) <= budget])
+
+
+def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> list[str]:
     summary = _read_json(os.path.join(folder, "summary.json"))
     problem = _summary_problem(summary)
     if problem:
@@ -725,21 +733,6 @@ def _compare_report(folder: str, out: str, data: str | None = None) -> list[str]
         xs, ts = rolling_tau(r)
         if len(xs):
             taus.setdefault(r.algo, []).append((xs, ts))
-    with _Staged(out) as staged:
-        return _compare_text(folder, staged, summary, runs, curves, taus, optimum, kind, label)
-
-
-def _cut(run: RunRecord, budget) -> RunRecord:
-    """``run`` as of its first ``budget`` results (all of them when it has no more)."""
-    if not isinstance(budget, int) or len(run.records) <= budget:
-        return run
-    return RunRecord(run.path, run.config, run.records[:budget], run.accuracy[:budget], run.predicted[:budget],
-                     [p for p in run.predictor if int(p["n"]) <= budget])
-
-
-def _compare_text(folder: str, staged: _Staged, summary: dict, runs: list[RunRecord], curves: dict, taus: dict,
-                  optimum: dict | None, kind: str | None, label: str) -> list[str]:
-    """:func:`_compare_report`'s files, staged."""
     plot_best_so_far(staged.path("best_so_far.png"), curves, optimum, f"best so far (mean, 10-90 % band): {label}",
                      ylabel=_ylabel(runs[0]))
     if taus:
