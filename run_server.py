@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     from mpi4py import MPI
 
     from alphax.cli.search import config_from_args
-    from alphax.run import StopOnSignal, check_searcher_options, open_run
+    from alphax.registry import check_searcher_options
+    from alphax.run import StopOnSignal, open_run
     from workers.server import FarmError, serve, stop_clients
 
     comm = MPI.COMM_WORLD

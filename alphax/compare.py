@@ -342,7 +342,7 @@ def _naming_the_run(key: tuple[str, int], folder: Path):
 def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progress: bool | None = None) -> dict:
     """Run (or continue) every ``(algo, seed)`` in up to ``jobs`` processes; write ``summary.json`` and
     ``compare.png`` in ``out``; return the summary."""
-    from alphax.run import build_space_and_evaluator
+    from alphax.registry import build_space_and_evaluator
 
     out = Path(out)
     _, config = _check_folder(config, out)

@@ -22,7 +22,6 @@ The MPI server (``workers.server``) drives the same :class:`Run` through :func:`
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import math
@@ -33,7 +32,7 @@ import time
 import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -42,165 +41,20 @@ from alphax.atomic import write_atomic
 from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info, load_checkpoint, save_checkpoint
 from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, Interrupted
+from alphax.registry import (LOCAL_TRAIN_OPTIONS, EvaluatorFactory, build, evaluator_signature, fingerprint,
+                             searcher_for)
 from alphax.runlock import LOCK, RunLock
 from alphax.runlog import RESULTS, RunLog, rows_digest
 from alphax.searchers.base import Proposal, Result, Searcher
 from alphax.spaces.base import SearchSpace
 
-__all__ = ["Run", "RunSummary", "SPACE_BUILDERS", "build_space_and_evaluator", "evaluator_signature", "create_run",
-           "resume_run", "open_run", "run_search", "default_out", "StopOnSignal"]
+__all__ = ["Run", "RunSummary", "create_run", "resume_run", "open_run", "run_search", "default_out", "StopOnSignal"]
 
 log = logging.getLogger(__name__)
 
 CONFIG = "config.json"
 PREDICTOR = "predictor.jsonl"
 STATS = "stats.json"
-
-EvaluatorFactory = Callable[[], Any]
-"""Makes the run's evaluator when first needed. It may carry ``check(local=...)``, run by :func:`create_run`
-before the run folder exists, which raises what making the evaluator would (``local``: this process
-evaluates, rather than MPI clients with their own data)."""
-
-
-# -- spaces and evaluators: one registry ------------------------------------------------------------
-_TABLES: dict[tuple, Any] = {}
-"""Loaded tables, kept per process (and shared with forked ``alphax compare`` workers)."""
-
-
-def _nasbench101(config: SearchConfig) -> tuple[SearchSpace, EvaluatorFactory]:
-    from alphax.spaces.nasbench101 import NASBench101Space
-
-    def table():
-        from workers.evaluators import TableEvaluator
-
-        key = ("nasbench101", config.data, config.eval_seed)
-        if key not in _TABLES:
-            _TABLES[key] = TableEvaluator.from_path(config.data, seed=config.eval_seed)
-        return _TABLES[key]
-
-    made: list = []          # the evaluator a local check made (CIFAR-10 loaded), for train() to use
-
-    def train_options(*, local: bool = True):
-        """``(cifar, TrainConfig, validation size)``, raising what a bad training option would; ``local``
-        (this process trains): also what making the evaluator would (no ``--cifar``, a device this machine
-        lacks, CIFAR-10 files that cannot be read, a bad ``--validation-size``), by making it."""
-        from workers.cifar import VALIDATION_SIZE
-        from workers.training import TrainConfig
-
-        opts = dict(config.train)
-        cifar = opts.pop("cifar", None)
-        validation_size = opts.pop("validation_size", VALIDATION_SIZE)
-        train_config = TrainConfig(**opts)
-        if local and not made:
-            if not cifar:
-                raise ConfigError("--evaluator train needs --cifar DIR (the cifar-10-batches-py folder)")
-            from workers.train_evaluator import TrainEvaluator
-
-            made.append(TrainEvaluator(cifar, train_config, validation_size=validation_size))
-        return cifar, train_config, validation_size
-
-    def train():
-        if not made:
-            train_options()
-        return made[0]
-
-    train.check = train_options
-    return NASBench101Space(), (table if config.evaluator == "table" else train)
-
-
-def _nasbench201(config: SearchConfig) -> tuple[SearchSpace, EvaluatorFactory]:
-    from alphax.spaces.nasbench201 import NASBench201Space
-
-    def table():
-        from alphax import nasbench201
-        from workers.evaluators import NASBench201TableEvaluator
-
-        key = ("nasbench201", config.dataset, config.data, config.eval_seed)
-        if key not in _TABLES:        # the data loaded once per process, whatever the eval seed (and for reports)
-            _TABLES[key] = NASBench201TableEvaluator(nasbench201.load(config.dataset, config.data),
-                                                     seed=config.eval_seed)
-        return _TABLES[key]
-
-    return NASBench201Space(), table
-
-
-SPACE_BUILDERS: dict[str, Callable[[SearchConfig], tuple[SearchSpace, EvaluatorFactory]]] = {
-    "nasbench101": _nasbench101,
-    "nasbench201": _nasbench201,
-}
-"""``--space`` name -> ``builder(config) -> (space, evaluator factory)``. A new space adds one entry."""
-
-
-def _build(config: SearchConfig) -> tuple[SearchSpace, EvaluatorFactory]:
-    try:
-        builder = SPACE_BUILDERS[config.space]
-    except KeyError:
-        raise ConfigError(f"unknown --space {config.space!r}; choose one of {', '.join(SPACE_BUILDERS)}") from None
-    return builder(config)
-
-
-def build_space_and_evaluator(config: SearchConfig) -> tuple[SearchSpace, Any]:
-    """The space of ``config`` and its evaluator (tables are loaded once per process)."""
-    space, factory = _build(config)
-    return space, factory()
-
-
-def check_searcher_options(config: SearchConfig) -> None:
-    """The ``ConfigError`` a bad ``--option`` gets when the run opens, raised now, without the data or a
-    folder (``run_server.py``: before it needs its clients)."""
-    from alphax.searchers import check_options, searcher_class
-
-    space, _ = _build(config)
-    try:
-        check_options(searcher_class(config.algo), space.searcher_options(config.algo, config.searcher_options))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"bad option for --algo {config.algo}: {exc}") from None
-
-
-def _make_searcher(config: SearchConfig, space: SearchSpace, candidates) -> Searcher:
-    from alphax.searchers import make_searcher
-
-    options = space.searcher_options(config.algo, config.searcher_options)
-    try:
-        return make_searcher(config.algo, space, rng=np.random.default_rng(config.seed), candidates=candidates,
-                             **options)
-    except (TypeError, ValueError) as exc:       # an unknown searcher option, or a bad value of one
-        raise ConfigError(f"bad option for --algo {config.algo}: {exc}") from None
-    except (MemoryError, RuntimeError) as exc:   # torch's failed allocation is a RuntimeError
-        if not isinstance(exc, MemoryError) and "memory" not in str(exc).lower():
-            raise
-        given = ", ".join(f"{k}={v}" for k, v in config.searcher_options.items()) or "the defaults"
-        raise ConfigError(f"--algo {config.algo} with {given} needs more memory than this machine has "
-                          f"({type(exc).__name__}); give smaller --option values") from None
-
-
-LOCAL_TRAIN_OPTIONS = ("cifar", "device")
-"""Training options that may differ between MPI clients (where the data is, which device trains)."""
-
-
-def evaluator_signature(config: SearchConfig, evaluator=None, *, space: SearchSpace | None = None) -> dict:
-    """What must be the same wherever a run's cells are evaluated: the space, the evaluator, and the
-    table (``dataset``, ``eval_seed``, a fingerprint of its cells and one of the results it gives them,
-    ``Evaluator.values_digest``) or the training protocol (every
-    training option but :data:`LOCAL_TRAIN_OPTIONS`, defaults filled in). The MPI server refuses a
-    client whose signature differs from its run's, so ``config.json`` says how every result was made."""
-    sig: dict = {"space": config.space, "evaluator": config.evaluator}
-    if config.evaluator == "table":
-        cells = evaluator.candidates() if evaluator is not None else None
-        sig.update(dataset=config.dataset, eval_seed=config.eval_seed,
-                   table=_fingerprint(space, list(cells)) if cells is not None and space is not None else None,
-                   table_values=evaluator.values_digest() if evaluator is not None else None)
-    else:
-        from dataclasses import asdict
-
-        from workers.cifar import VALIDATION_SIZE
-        from workers.training import TrainConfig     # imports torch, as the train evaluator does
-
-        opts = {k: v for k, v in config.train.items() if k not in LOCAL_TRAIN_OPTIONS}
-        validation_size = opts.pop("validation_size", VALIDATION_SIZE)
-        sig["train"] = {**{k: v for k, v in asdict(TrainConfig(**opts)).items() if k != "device"},
-                        "validation_size": validation_size}
-    return sig
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -251,7 +105,7 @@ class Run:
         self._lock = lock
         self._log_handler = log_handler if log_handler is not None else logfile.attach(folder)
         self.candidates = list(candidates) if candidates is not None else []
-        self.candidates_id = _fingerprint(space, self.candidates)
+        self.candidates_id = fingerprint(space, self.candidates)
         self.log, self.dispatch = runlog, dispatch
         self._factory, self._evaluator = evaluator_factory, evaluator
         state = state or {}
@@ -499,12 +353,6 @@ def note_optimum(folder: str | Path, optimum: tuple[str, float], measure: str | 
 
 
 # -- opening a run ---------------------------------------------------------------------------------
-def _fingerprint(space: SearchSpace, cells: list) -> str:
-    """Identifies the candidate list a checkpoint refers to (count and MD5 of the hashes, in order)."""
-    digest = hashlib.md5("\n".join(space.hash(c) for c in cells).encode()).hexdigest()
-    return f"{len(cells)}:{digest}"
-
-
 def default_out(config: SearchConfig, root: str | Path = "runs") -> Path:
     """``runs/<timestamp>-<algo>-<space>``: the name of a new run's folder (``create_run`` adds ``-2``,
     ``-3``, ... when it is taken)."""
@@ -614,11 +462,11 @@ def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str
         if run is not None:
             return run
         _refuse_taken(folder, dispatch, config=config)
-    space, factory = _build(config)
+    space, factory = build(config)
     if hasattr(factory, "check"):       # what an evaluator made later would refuse, refused before the folder exists
         factory.check(local=dispatch == "inline")
     evaluator, candidates = _candidates(config, factory, space)
-    searcher = _make_searcher(config, space, candidates)
+    searcher = searcher_for(config, space, candidates)
     if folder is None:
         folder = _new_folder(default_out(config))
     else:
@@ -703,7 +551,7 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
     except CheckpointError as exc:
         logfile.append(folder, f"resume of {folder} failed: {exc}", name=__name__)
         raise
-    space, factory = _build(config)
+    space, factory = build(config)
     lock = RunLock(folder)                # before anything is written (the first append cuts a torn line)
     if unstarted and not _no_result(folder):      # another process recorded results meanwhile: taken
         lock.release()
@@ -833,12 +681,12 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
     checked = config.data != recorded_data and candidates is not None
     if checked:          # a table given anew (--data): first, whether it gives the logged cells their results
         _check_same_table(folder, config.data, space, evaluator, candidates, runlog)
-    fingerprint = _fingerprint(space, cands)
+    cells_id = fingerprint(space, cands)
 
     def same_cells(path: Path, header: dict) -> None:
         # refused from the header, before unpickling would fail on other cells ("cannot be unpickled", taken
         # for a damaged file); checkpoints written before the header held it are checked once unpickled
-        if header.get("candidates", fingerprint) != fingerprint:
+        if header.get("candidates", cells_id) != cells_id:
             raise CheckpointError(_OTHER_CELLS.format(path=path))
         n = header.get("n")
         if "rows" in header and isinstance(n, int) and n <= len(runlog) and \
@@ -849,7 +697,7 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
 
     found = load_checkpoint(folder, shared=cands, check=same_cells)
     if found is None:
-        searcher, state = _make_searcher(config, space, candidates), {"n": 0, "dispatch": "inline"}
+        searcher, state = searcher_for(config, space, candidates), {"n": 0, "dispatch": "inline"}
         log.info("%s: no checkpoint; replaying all %d logged results", folder, len(runlog))
     else:
         state, path = found
@@ -864,7 +712,7 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
             raise CheckpointError(f"{path} is at n={state['n']} but {folder / RESULTS} holds only "
                                   f"{len(runlog)} results; the results log has been cut: restore it from a copy, "
                                   f"or keep the folder aside and start a new run")
-        if state.get("candidates") != fingerprint:
+        if state.get("candidates") != cells_id:
             raise CheckpointError(_OTHER_CELLS.format(path=path))
         searcher = state["searcher"]
         log.info("%s: checkpoint %s at n=%d; replaying %d logged results", folder, path.name, state["n"],

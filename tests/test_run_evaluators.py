@@ -7,7 +7,7 @@ import pytest
 
 from alphax.config import SearchConfig
 from alphax.errors import ConfigError
-from alphax.run import SPACE_BUILDERS, build_space_and_evaluator
+from alphax.registry import SPACE_BUILDERS, build_space_and_evaluator
 from alphax.searchers.base import Result
 from alphax.spaces.nasbench101 import random_spec
 from workers.evaluators import Evaluator, TableEvaluator, cell_key

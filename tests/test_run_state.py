@@ -550,7 +550,7 @@ def test_the_spaces_searcher_defaults_apply_under_the_users_options(tmp_path, sp
     """A run's AlphaX starts from its space's per-searcher defaults (NAS-Bench-201: kappa, the proposal
     cycle, the warm-up; NASBench-101: c, prior_visits); an option given by the user wins over one of them
     and leaves the others."""
-    from alphax.run import build_space_and_evaluator
+    from alphax.registry import build_space_and_evaluator
 
     data = str(shared_file()) if space == "nasbench101" else None
     config = cfg(space=space, dataset="cifar10" if space == "nasbench201" else None, data=data, algo="alphax",
@@ -689,14 +689,14 @@ def test_two_runs_started_at_once_never_share_a_folder(tmp_path, monkeypatch):
     import alphax.run as run_mod
 
     folder = tmp_path / "race"
-    make = run_mod._make_searcher
+    make = run_mod.searcher_for
 
     def meanwhile(*args, **kwargs):
-        monkeypatch.setattr(run_mod, "_make_searcher", make)
+        monkeypatch.setattr(run_mod, "searcher_for", make)
         search(cfg(budget=5, seed=1), folder)                  # A, complete
         return make(*args, **kwargs)
 
-    monkeypatch.setattr(run_mod, "_make_searcher", meanwhile)
+    monkeypatch.setattr(run_mod, "searcher_for", meanwhile)
     with pytest.raises(CheckpointError, match="race already exists: resume it with"):
         create_run(cfg(budget=5, seed=2), folder)
     assert json.loads((folder / "config.json").read_text())["seed"] == 1 and len(read_results(folder)) == 5

@@ -69,7 +69,7 @@ class Ready:
     heartbeat: bool = False
     """Whether this client can send heartbeats (its MPI library runs with ``MPI_THREAD_MULTIPLE``)."""
     signature: dict | None = None
-    """How it evaluates (``alphax.run.evaluator_signature``); the server refuses one unlike its run's."""
+    """How it evaluates (``alphax.registry.evaluator_signature``); the server refuses one unlike its run's."""
     keepalive: float | None = None
     """Seconds between the :class:`KeepAlive` messages it asks for while it waits for work (None: none)."""
 

@@ -123,10 +123,10 @@ def out_from_args(args: argparse.Namespace, config: SearchConfig) -> Path | None
 def check_resume_args(args: argparse.Namespace) -> dict:
     """With ``--resume DIR``, only ``--budget``, ``--data`` (where the table is now) and, for a training run,
     where this machine keeps its data and which device trains (``--cifar``, ``--device``:
-    ``run.LOCAL_TRAIN_OPTIONS``, which do not change what a result means) may be given: the run's own
+    ``registry.LOCAL_TRAIN_OPTIONS``, which do not change what a result means) may be given: the run's own
     config.json rules the rest. Returns those local
     training options."""
-    from alphax.run import LOCAL_TRAIN_OPTIONS
+    from alphax.registry import LOCAL_TRAIN_OPTIONS
 
     given = [k for k in _RUN_OPTIONS if getattr(args, k, None) is not None and k not in (*LOCAL_TRAIN_OPTIONS, "data")]
     if given:
