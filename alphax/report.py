@@ -21,7 +21,6 @@ import logging
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 

@@ -270,7 +270,7 @@ def test_every_client_lost_ends_the_server_with_its_message(tmp_path):
                    keep_alive=False, timeout=120)
     assert proc.returncode != 0
     assert "run_server.py: error: every client (1) is lost" in proc.stdout, proc.stdout[-3000:]
-    assert f"(--job-timeout 1)" in proc.stdout and f"then resume with run_server.py --resume {out}" in proc.stdout
+    assert "(--job-timeout 1)" in proc.stdout and f"then resume with run_server.py --resume {out}" in proc.stdout
     assert (out / "config.json").exists() and rows_of(out) == []
     log = (out / "log.txt").read_text()     # the reason is on disk before the abort, whatever the console kept
     assert "INFO workers.server: client 1 ready" in log

@@ -98,7 +98,6 @@ def test_convert_stopped_by_sigterm_leaves_no_temp_file(data, tmp_path):
     import signal
     import subprocess
     import sys
-    import time
 
     script = ("import os, sys, time\n_fsync = os.fsync\n"
               "os.fsync = lambda fd: (sys.stderr.write('fsync\\n'), sys.stderr.flush(), time.sleep(30), _fsync(fd))\n"

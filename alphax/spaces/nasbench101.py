@@ -6,7 +6,6 @@ from typing import Hashable, Sequence
 
 import numpy as np
 
-from alphax.errors import OutOfDomainError
 from alphax.graph import topological_orders
 from alphax.parameters import trainable_parameters
 from alphax.spaces.base import SearchSpace
