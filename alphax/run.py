@@ -13,7 +13,8 @@ when there is none), then *replay* the results logged after it without evaluatin
 inline loop wrote are replayed strictly: ``ask()`` must propose the logged cell, which is then told its
 logged result, so a resumed inline run evaluates the same sequence of cells as an uninterrupted one
 (table rewards are a function of the cell, see :mod:`workers.evaluators`). Rows an MPI server wrote
-arrived out of proposal order; they are told to the searcher as they are.
+arrived out of proposal order; they are told to the searcher as they are (a searcher counts a result it never
+proposed as its own: evolution in its random start, AlphaX in its proposal cycle and its tree).
 
 The MPI server (``workers.server``) drives the same :class:`Run` through :func:`open_run`,
 ``run.remaining`` and ``run.record``.

@@ -133,6 +133,61 @@ def test_proposals_never_told_are_taken_back_and_may_be_proposed_again(name):
     assert sorted(told | set(rest)) == sorted(c.hash for c in pool) and not told & set(rest)
 
 
+def _farm_resume(searcher, *, before: int, after: int, out: int = 4):
+    """A farm with ``out`` jobs out at once: ``before`` results, a checkpoint (a pickled copy), ``after``
+    more results; then the copy restored as a resume restores it: the results logged after the checkpoint
+    told (in the farm's order, never asked), the jobs still out taken back. Returns (the farm's searcher,
+    the resumed one)."""
+    jobs, told, restored = [], [], None
+    while len(told) < before + after:
+        if len(told) == before and restored is None:
+            restored = pickle.loads(pickle.dumps(searcher))
+        jobs += searcher.ask(out - len(jobs))
+        p = jobs.pop(0)
+        searcher.tell(p.cell, Result(_accuracy(p.cell)))
+        told.append(p.cell)
+    for cell in told[before:]:
+        restored.tell(cell, Result(_accuracy(cell)))
+    restored.withdraw_untold({c.hash for c in told})
+    return searcher, restored
+
+
+@pytest.mark.parametrize("before", [0, 12])
+def test_evolution_resumed_from_a_farm_does_not_draw_its_random_start_again(before):
+    """The random start is the first ``population_size`` proposals; a resumed farm's results after its
+    checkpoint count among them though this searcher never asked them, and jobs taken back do not."""
+    farm, resumed = _farm_resume(_make("evolution"), before=before, after=30 - before)
+    assert len(resumed.population) == 20 and resumed.num_asked == 30          # 30 results, nothing out
+    mutated = resumed.metrics()["mutated"]
+    resumed.ask(1)
+    assert resumed.metrics()["mutated"] == mutated + 1                        # a mutation, not a random cell
+    # withdrawn jobs of the random start are drawn again: 8 results and 3 jobs out, then a resume
+    farm, resumed = _farm_resume(_make("evolution"), before=0, after=8)
+    assert resumed.num_asked == 8 and farm.num_asked == 11
+    resumed.ask(12)
+    assert resumed.metrics()["mutated"] == 0                                  # 12 more random: 20 in all
+
+
+def test_alphax_resumed_from_a_farm_grows_its_tree_with_the_results_after_the_checkpoint():
+    """A farm's results logged after the checkpoint are backed up into the restored tree (one node each,
+    on the cell's build path, with the real result), as the farm's own simulations were; before, the tree
+    went back to the checkpoint's."""
+    options = {**FAST_ALPHAX, "exploit_every": 0, "mutate_every": 0}          # every trained proposal from the tree
+    searcher = make_searcher("alphax", SPACE, rng=np.random.default_rng(1), candidates=POOL, **options)
+    farm, resumed = _farm_resume(searcher, before=20, after=40)
+    root_farm = farm.tree.nodes[0].visits - len(farm.pending)               # told tree proposals
+    root = resumed.tree.nodes[0]
+    assert resumed.pending == {} and root.visits >= 40 - 4 and abs(root.visits - root_farm) <= 4
+    assert len(resumed.tree.nodes) > 30
+    for node in resumed.tree.nodes[1:]:                                       # the statistics add up
+        kids = [resumed.tree.nodes[c] for c in node.children.values()]
+        assert node.visits >= sum(k.visits for k in kids)
+    # each told cell below its node: the value the tree holds is the real results' (no predictions)
+    assert root.value_sum / root.visits == pytest.approx(np.mean([_accuracy(c) for c in resumed.cells[-root.visits:]]),
+                                                         abs=0.01)
+    assert resumed.ask(4) and len(resumed.pending) == 4                       # and the search goes on
+
+
 def test_alphax_a_withdrawn_proposal_leaves_no_trace_in_the_tree():
     searcher = make_searcher("alphax", SPACE, rng=np.random.default_rng(1), candidates=POOL,
                              **{**FAST_ALPHAX, "exploit_every": 0, "mutate_every": 0})     # tree only

@@ -445,9 +445,11 @@ class AlphaXSearch(Searcher):
         return self.predictor.standardize(q) if self.trained else 0.0 * np.asarray(q)
 
     def tell(self, cell: Any, result: Result) -> None:
+        h = self.space.hash(cell)
+        unasked = h not in self.pool.proposed
         self.pool.mark(cell)
         self.num_told += 1
-        entry = self.pending.pop(self.space.hash(cell), None)
+        entry = self.pending.pop(h, None)
         if result.failed:
             real = min(self.accs) if self.accs else 0.0
         else:
@@ -462,15 +464,45 @@ class AlphaXSearch(Searcher):
                 mcts.correct(self.tree, node_id, provisional, self._leaf_value(real, others, k))
             if self.trained and not result.failed:
                 self.predicted_log.append((predicted, real))
+        elif unasked:
+            self._told_unasked(cell, real)
         due = max(self.retrain_every, int(self.retrain_fraction * len(self.accs)))
         if len(self.accs) >= self.init_random and (not self.trained or self._since_fit >= due):
             self._fit()
 
+    def _told_unasked(self, cell: Any, real: float) -> None:
+        """A result this searcher never proposed: a farm's, logged after the checkpoint it was restored from
+        (a farm's proposals and results interleave in an order no replay repeats, so its logged rows are only
+        told). Counted in the proposal cycle, and, where the cycle would have taken it from the tree, grown
+        into the tree as a simulation would have: one new node on the cell's build path below the deepest
+        node already there, backed up with the real result (its playouts' predictions are not known). So a
+        resumed farm's tree holds every result, not only those up to its checkpoint. Warm-up draws (before
+        the first fit) stay out of the tree, as they did."""
+        if not self.trained:
+            return
+        self.num_guided += 1
+        if (self.mutate_every and self.num_guided % self.mutate_every == 0) or \
+                (self.exploit_every and self.pool_mu is not None and self.num_guided % self.exploit_every == 0):
+            return                          # the cycle's local or exploiting proposal: outside the tree
+        node_id = 0
+        path = self.space.action_path(cell) if hasattr(self.space, "action_path") else []
+        for action in path:
+            child = self.tree.nodes[node_id].children.get(action)
+            if child is None:               # expand: the next action of its path
+                node_id = self.tree.add_child(node_id, action, self.space.step(self.tree.nodes[node_id].state,
+                                                                               action))
+                self._grow_cands(node_id)
+                break
+            node_id = child
+        mcts.backup(self.tree, node_id, real)
+
     def _withdraw(self, h: str) -> None:
-        """Take back an outstanding proposal: undo its provisional backup (a visit and its value) and let its
-        cell be proposed again (the per-node caches of unseen cells are rebuilt, and the nodes on its build
-        path live again)."""
+        """Take back an outstanding proposal: undo its provisional backup (a visit and its value) and its
+        count in the proposal cycle, and let its cell be proposed again (the per-node caches of unseen cells
+        are rebuilt, and the nodes on its build path live again)."""
         entry = self.pending.pop(h, None)
+        if entry is not None:
+            self.num_guided -= 1
         if entry is not None and entry[0] is not None:
             mcts.backup(self.tree, entry[0], entry[3], visits=-1)
         self.pool.unmark(h)

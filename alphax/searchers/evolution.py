@@ -30,7 +30,9 @@ class RegularizedEvolution(Searcher):
     mutation of one parent stalls: on the NASBench-101 subset a top cell's mutations reach only a few
     dozen cells with data.)
     Failed evaluations never join the population. While the population is still filling (several
-    proposals outstanding at once), proposals are random.
+    proposals outstanding at once), proposals are random. ``num_asked`` counts the proposals made and not
+    taken back (``withdraw_untold``), and the results told that were never asked (a farm's, replayed on
+    resume), so a resumed farm does not draw its random start again.
     """
 
     OPTION_MINIMUM = {"population_size": 1, "tournament_size": 1, "mutation_retries": 1}
@@ -63,9 +65,15 @@ class RegularizedEvolution(Searcher):
         return out
 
     def tell(self, cell: Any, result: Result) -> None:
+        if self.space.hash(cell) not in self.pool.proposed:
+            self.num_asked += 1     # told, never asked here: a farm's result logged after the restored checkpoint
         self.pool.mark(cell)
         if not result.failed:
             self.population.append((cell, float(result.accuracy)))
+
+    def _withdraw(self, h: str) -> None:
+        super()._withdraw(h)
+        self.num_asked -= 1         # never evaluated: not one of the random initial population
 
     def _next_cell(self) -> Any | None:
         if self.pool.exhausted():
