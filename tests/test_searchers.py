@@ -204,6 +204,17 @@ def test_alphax_a_withdrawn_proposal_leaves_no_trace_in_the_tree():
     assert all(searcher.pool.index_of(p.cell) in alive for p in out)        # the trie offers them again
 
 
+def test_a_tau_window_too_short_to_log_a_tau_is_refused():
+    """The ranking quality is logged over at least 10 predictions; a shorter window would log nothing."""
+    from alphax.searchers import check_options, searcher_class
+    with pytest.raises(ValueError, match="option tau_window must be an integer >= 10, got 5"):
+        check_options(searcher_class("alphax"), {"tau_window": 5})
+    searcher = make_searcher("alphax", SPACE, rng=np.random.default_rng(0), candidates=POOL,
+                             **{**FAST_ALPHAX, "tau_window": 10})
+    _run(searcher, 60)
+    assert searcher.tau_log and searcher.tau_log[0][0] >= 20
+
+
 def test_unknown_searcher_name():
     with pytest.raises(ValueError, match="unknown searcher"):
         make_searcher("bogus", SPACE, rng=np.random.default_rng(0))

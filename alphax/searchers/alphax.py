@@ -132,7 +132,7 @@ class AlphaXSearch(Searcher):
 
     OPTION_MINIMUM = {"c": 0, "playouts": 1, "kappa": 0, "init_random": 1, "retrain_every": 1,
                       "retrain_fraction": 0, "first_fit_steps": 1, "fit_steps": 1, "members": 1, "hidden": 1,
-                      "tau_window": 2, "prior_visits": 0, "exploit_every": 0, "mutate_every": 0, "mutate_top": 1}
+                      "tau_window": 10, "prior_visits": 0, "exploit_every": 0, "mutate_every": 0, "mutate_top": 1}
     """Smallest allowed value of each numeric option (``searchers.check_options``)."""
 
     def __init__(self, space: SearchSpace, *, rng: np.random.Generator, candidates: Sequence[Any] | None = None,
@@ -530,7 +530,7 @@ class AlphaXSearch(Searcher):
             self.pool_mu, self.pool_sd = self.predictor.predict(self.pool_x)
             self._acq = None
         window = self.predicted_log[-self.tau_window:]
-        if len(window) >= 10:
+        if len(window) >= self.OPTION_MINIMUM["tau_window"]:      # a tau of fewer predictions says little
             pred, real = np.array(window).T
             self.tau_log.append((len(self.accs), kendall_tau(pred, real)))
             log.debug("meta-DNN refit on %d results (%d steps); tau over the last %d predictions %.3f",
