@@ -307,15 +307,23 @@ def _save(fig, path: str) -> None:
 
 
 def best_so_far_ylim(curves: dict[str, list[np.ndarray]], optimum: dict | None) -> tuple[float, float] | None:
-    """The y range of :func:`plot_best_so_far` (None: matplotlib's): from the curves' 20th percentile (the
-    first samples would squash the rest) to above both the optimum and the best observed, which can
+    """The y range of :func:`plot_best_so_far` (None: matplotlib's): from the 20th percentile of the curves'
+    climbs (the first samples would squash the rest; the climb, the values below each run's final best,
+    because a run that finds the optimum early is flat at it for most of its samples, and a percentile of
+    every value would cut its whole climb off) to above both the optimum and the best observed, which can
     exceed it on NAS-Bench-201 (a query observes one training seed; the optimum is a mean over seeds)."""
-    values = [v[np.isfinite(v)] for v in (np.concatenate(rs) for rs in curves.values() if rs) if len(v)]
-    values = [v for v in values if len(v)]
+    values, climbs = [], []
+    for runs in curves.values():
+        finite = [r[np.isfinite(r)] for r in runs]
+        finite = [r for r in finite if len(r)]
+        if finite:
+            values.append(np.concatenate(finite))
+            climb = np.concatenate([r[r < r[-1]] for r in finite])
+            climbs.append(climb if len(climb) else values[-1])
     if not values or not optimum:
         return None
     top = max(optimum["accuracy"], max(float(v.max()) for v in values))
-    bottom = min(min(float(np.percentile(v, 20)) for v in values), optimum["accuracy"])
+    bottom = min(min(float(np.percentile(c, 20)) for c in climbs), optimum["accuracy"])
     span = max(top - bottom, 1e-3)
     return bottom - 0.02 * span, top + 0.25 * span
 

@@ -45,7 +45,7 @@ from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, 
 from alphax.registry import (LOCAL_TRAIN_OPTIONS, EvaluatorFactory, build, evaluator_signature, fingerprint,
                              searcher_for)
 from alphax.runlock import LOCK, RunLock
-from alphax.runlog import RESULTS, RunLog, rows_digest
+from alphax.runlog import RESULTS, RunLog, row_values, rows_digest
 from alphax.searchers.base import Proposal, Result, Searcher
 from alphax.spaces.base import SearchSpace
 
@@ -196,15 +196,35 @@ class Run:
                         if saved.train.get(k) != v]
             log.info("%s updated: %s", CONFIG, ", ".join(changed))
 
+    def best_judged(self) -> tuple[dict, str] | None:
+        """The best successful result as the search is judged, and its value as text: where a table defines
+        its optimum by a cell's mean over training seeds (NAS-Bench-201) or repeats, the row whose cell has
+        the best mean, with that mean and the accuracy observed (reports and summary.json judge so; the
+        luckiest draw is not the best cell); otherwise the best observed accuracy. None: no success."""
+        from alphax.compare import reference_values
+
+        best = self.best
+        if best is None:
+            return None
+        table = self._evaluator if self.config.evaluator == "table" else None
+        value = reference_values(table) if table is not None else None
+        if value is None:
+            return best, f"{best['accuracy']:.6f}"
+        ok = [r for r in self.log.rows if r.get("accuracy") is not None]
+        means = row_values(ok, value)
+        i = int(np.argmax(means))
+        return ok[i], f"{means[i]:.6f} ({table.reference_name}; this run observed {ok[i]['accuracy']:.6f})"
+
     @_in_log_scope
     def log_ended(self, complete: bool) -> None:
         """The run's log says how it ended (at its budget, or with nothing left to propose) and its best
-        result, as it does when a signal or an error ends it."""
-        best = self.best
+        result (:meth:`best_judged`, as ``alphax search`` prints it), as it does when a signal or an error
+        ends it."""
+        judged = self.best_judged()
         log.info("ended: %d of %d results%s, best %s", self.n, self.config.budget,
                  "" if complete else " (the searcher had nothing left to propose)",
-                 "none (every evaluation failed)" if best is None else
-                 f"{best['accuracy']:.6f} at n={best.get('n')} ({best.get('hash')})")
+                 "none (every evaluation failed)" if judged is None else
+                 f"{judged[1]} at n={judged[0].get('n')} ({judged[0].get('hash')})")
 
     @_in_log_scope
     def record(self, proposal: Proposal, result: Result, *, ask_seconds: float = 0.0) -> dict:

@@ -335,6 +335,10 @@ def test_best_so_far_range_holds_the_optimum_and_a_best_observed_above_it():
     low, high = best_so_far_ylim({"a": [np.array([0.5, 0.8, 0.9])], "b": [np.array([np.nan, 0.7])]},
                                  {"accuracy": 0.95})
     assert low < 0.7 and 0.95 < high < 1.1          # below the curves, above the optimum
+    # the optimum found at n=22 of 300 (the README's first command): the climb to it stays in the picture
+    climb = np.concatenate([np.linspace(0.85, 0.915, 21), np.full(279, 0.916067)])
+    low, high = best_so_far_ylim({"alphax": [climb]}, {"accuracy": 0.916067})
+    assert low < 0.87 and 0.916067 < high
     assert best_so_far_ylim({"a": [np.array([0.5])]}, None) is None
     assert best_so_far_ylim({"a": [np.array([np.nan])]}, {"accuracy": 0.9}) is None
 

@@ -824,3 +824,29 @@ def test_a_signal_during_the_last_evaluation_ends_a_complete_run_as_complete(tmp
     finally:
         run.close()
     assert len(read_results(tmp_path / "early")) == 3 and "continue with: alphax search --resume" in caplog.text
+
+
+def test_a_nasbench201_run_ends_naming_its_best_cell_by_mean_as_it_prints_it(tmp_path, capsys, caplog):
+    """NAS-Bench-201 judges a cell by its mean over training seeds: the log's last line names the cell
+    ``alphax search`` prints and the report draws, not the luckiest draw (here they are different cells)."""
+    from alphax.cli.search import print_summary
+
+    caplog.set_level(logging.INFO)
+    from alphax.runlog import read_results
+
+    config = SearchConfig(space="nasbench201", dataset="cifar10", algo="random", budget=30, seed=0)
+    run = create_run(config, tmp_path / "run")
+    try:
+        summary = run_search(run, progress=False)
+        rows = [r for r in read_results(tmp_path / "run") if r.get("accuracy") is not None]
+        lucky = max(rows, key=lambda r: r["accuracy"])
+        by_mean = max(rows, key=lambda r: run.evaluator.reference_value(r["hash"]))
+        assert lucky["n"] != by_mean["n"]
+        print_summary(run, summary, run.evaluator.optimum())
+    finally:
+        run.close()
+    mean = run.evaluator.reference_value(by_mean["hash"])
+    judged = (f"best {mean:.6f} (mean over training seeds; this run observed {by_mean['accuracy']:.6f}) "
+              f"at n={by_mean['n']}")
+    assert f"ended: 30 of 30 results, {judged} ({by_mean['hash']})" in (tmp_path / "run" / "log.txt").read_text()
+    assert f"\n{judged.replace('best', 'best:', 1)}  " in capsys.readouterr().out

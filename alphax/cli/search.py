@@ -173,7 +173,6 @@ def print_summary(run, summary, optimum: tuple[str, float] | None) -> int:
     """How the run ended, on stdout (``alphax search``, ``run_server.py``): its folder, the best cell and,
     on a table, the data set's optimum against it. Returns the exit status: 1 when the searcher ran out
     of cells before a single successful evaluation, 0 otherwise."""
-    import numpy as np
 
     from alphax.compare import reference_values
     from alphax.run import note_optimum
@@ -192,17 +191,10 @@ def print_summary(run, summary, optimum: tuple[str, float] | None) -> int:
                   f"not sampled")
             note_optimum(summary.folder, optimum, kind)
         return 0 if summary.complete else 1
-    measure = f"{best['accuracy']:.6f}"
-    if optimum is not None:         # the rows in the values that define the optimum, read once for both lines
+    best, measure = run.best_judged()     # NAS-Bench-201: the best mean over training seeds, not a lucky draw
+    if optimum is not None:         # the rows in the values that define the optimum
         rows = [r for r in read_results(summary.folder) if r.get("accuracy") is not None]
         values = row_values(rows, value)
-    if value is not None:
-        # NAS-Bench-201 (NASBench-101 with several repeats): a query observes one training seed (repeat), the
-        # optimum is the best mean over them: the best cell is the one with the best mean (as reports and
-        # summary.json measure it), not a lucky draw
-        i = int(np.argmax(values))
-        best = rows[i]
-        measure = f"{values[i]:.6f} ({run.evaluator.reference_name}; this run observed {best['accuracy']:.6f})"
     described = _describe(run.space, best)
     suffix = "" if described == best["hash"] else f"  hash {best['hash']}"
     print(f"best: {measure} at n={best['n']}  {described}{suffix}")
