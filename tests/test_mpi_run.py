@@ -502,3 +502,29 @@ print(json.dumps({{"failures": farm.stats.failures, "results": farm.stats.result
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"failures": 1, "results": 2}
     rows = rows_of(tmp_path / "run")
     assert [r["error"] is not None for r in rows] == [True, False] and "non-finite" in rows[0]["error"]
+
+
+def test_a_server_stopped_past_the_heartbeat_timeout_keeps_its_busy_clients(tmp_path):
+    """A server stopped (SIGSTOP; a suspended batch job, a frozen VM) for longer than --heartbeat-timeout
+    while its clients train: their heartbeats and answers wait in its queue, unread, and the stop is not
+    theirs to answer for. Once continued, the farm goes on with every client (it once marked them all lost
+    on its first turn and aborted the job, throwing away their work)."""
+    table = ["--space", "nasbench201", "--dataset", "cifar10"]
+    out = tmp_path / "run"
+    proc = start((1, server(table, out, "--budget", 8, "--heartbeat-timeout", 2)),
+                 (2, ["run_client.py", "--evaluator", "table", *table, "--simulate-time", 0.002]))
+    try:
+        deadline = time.monotonic() + 120
+        while len(rows_of(out)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        server_pid, = pids(proc, "run_server.py")
+        os.kill(server_pid, signal.SIGSTOP)
+        time.sleep(6)
+        os.kill(server_pid, signal.SIGCONT)
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        kill(proc) if proc.poll() is None else None
+    assert proc.returncode == 0 and "marked lost" not in output, output[-3000:]
+    rows = rows_of(out)
+    assert len(rows) == 8 and len({r["hash"] for r in rows}) == 8
+    assert all(r["accuracy"] is not None for r in rows)

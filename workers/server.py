@@ -112,13 +112,21 @@ class _Open:
     attempts: int = 0
 
 
+TURN_AT_MOST = 1.0
+"""Seconds that one stretch of the server's loop counts at most on the clock its clients' heartbeats and
+job deadlines are timed by (:meth:`_Farm._clock`). The loop turns every millisecond or so; a longer stretch
+is the server stopped (SIGSTOP, a suspended batch job, a frozen VM) or busy (an ask that refits the
+meta-DNN), and its clients' heartbeats and answers are waiting in its queue, unread: that time is not
+theirs to answer for (as a client's own timers do not count a pause of the job against the server)."""
+
+
 @dataclass
 class _Assignment:
     job_id: int
     deadline: float
     request: object
     heard: float
-    """When the client last showed it was alive on this job (dispatch, heartbeat)."""
+    """When the client last showed it was alive on this job (dispatch, heartbeat), on the farm's clock."""
 
 
 class _Farm:
@@ -153,6 +161,15 @@ class _Farm:
         self.last_keepalive: dict[int, float] = {}
         self.keepalives: list = []                # KeepAlive sends not yet complete
         self.stats = FarmStats(clients=len(self.clients), busy={r: 0.0 for r in self.clients})
+        self.awake, self._last_tick = 0.0, time.perf_counter()    # the clock of :meth:`_clock`
+
+    def _clock(self) -> float:
+        """Seconds the server has been awake to hear its clients: real time, but each stretch between two
+        readings counts at most :data:`TURN_AT_MOST`. Heartbeats and job deadlines are timed on it."""
+        now = time.perf_counter()
+        self.awake += min(now - self._last_tick, TURN_AT_MOST)
+        self._last_tick = now
+        return self.awake
 
     # -- the loop ------------------------------------------------------------------------------
     def loop(self) -> None:
@@ -164,7 +181,7 @@ class _Farm:
         self.signature = getattr(self.run, "signature", None)
         start = time.perf_counter()
         try:
-            self._turns(start)
+            self._turns(self._clock())
         finally:
             self.stats.wall = time.perf_counter() - (self.first_dispatch or start)
 
@@ -179,8 +196,9 @@ class _Farm:
                 raise KeyboardInterrupt
             t0 = time.perf_counter()
             progressed = self._drain()
-            progressed |= self._expire(t0)
-            self._check_alive(t0 - start)
+            now = self._clock()
+            progressed |= self._expire(now)
+            self._check_alive(now - start)
             progressed |= self._dispatch()
             progressed |= self._record()
             self._keep_alive(t0)
@@ -240,7 +258,7 @@ class _Farm:
             elif tag == Tag.HEARTBEAT and isinstance(msg, Heartbeat):
                 a = self.assigned.get(source)
                 if a is not None and a.job_id == msg.job_id:
-                    a.heard = time.perf_counter()
+                    a.heard = self._clock()
             else:
                 log.warning("ignoring message %r with tag %s from rank %d", type(msg).__name__, tag, source)
         return got
@@ -401,9 +419,9 @@ class _Farm:
         beat = self.heartbeat_timeout / BEATS_PER_TIMEOUT if self.heartbeat_timeout else None
         msg = Job(id=job_id, cell=job.cell, attempt=job.attempts, timeout=self.job_timeout, heartbeat=beat)
         request = self.comm.isend(msg, dest=rank, tag=Tag.JOB)
-        now = time.perf_counter()
         if self.first_dispatch is None:
-            self.first_dispatch = now
+            self.first_dispatch = time.perf_counter()
+        now = self._clock()
         deadline = now + self.job_timeout if self.job_timeout else float("inf")
         self.assigned[rank] = _Assignment(job_id=job_id, deadline=deadline, request=request, heard=now)
 
