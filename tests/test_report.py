@@ -502,13 +502,14 @@ def test_the_best_so_far_band_is_the_10_to_90_percentile(tmp_path, monkeypatch):
 
 def test_a_search_whose_every_evaluation_failed_says_so_and_notes_the_optimum(tmp_path, monkeypatch, capsys):
     """The run's last lines give the first error and the data set's optimum (noted in stats.json, so the
-    report marks it), not only "no successful evaluation"."""
+    report marks it), not only "no successful evaluation"; and its status is 1, so that a batch job can
+    tell it from a search (the run is complete all the same)."""
     def broken(self, cell):
         raise RuntimeError("the evaluator is broken")
     monkeypatch.setattr(NASBench201TableEvaluator, "evaluate", broken)
     run = tmp_path / "run"
     assert main(["search", "--space", "nasbench201", "--algo", "random", "--budget", "3", "--out", str(run),
-                 "--no-progress"]) == 0
+                 "--no-progress"]) == 1
     out = capsys.readouterr().out
     assert "no successful evaluation: every one failed (the first, n=1: RuntimeError: the evaluator is broken)" in out
     data = load("cifar10")
