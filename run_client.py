@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     from alphax.config import NB201_DATASETS, SPACES
 
     p = ArgumentParser(prog="run_client.py", description=" ".join(__doc__.split("\n\n")[0].split()))
-    p.add_argument("--evaluator", choices=("table", "train"), required=True)
+    p.add_argument("--evaluator", choices=("table", "train"), required=True,
+                   help="look each cell up in a table, or train it on CIFAR-10: as the server's --evaluator")
     p.add_argument("--space", choices=SPACES, help="search space, as the server's --space (default: "
                                                     "alphax search's; --evaluator train: nasbench101)")
     g = p.add_argument_group("table (--evaluator table)")

@@ -42,7 +42,7 @@ class TrainFlag:
 
 
 TRAIN_FLAGS = (
-    TrainFlag("--epochs", "epochs", int, "training epochs (NASBench-101: 108)"),
+    TrainFlag("--epochs", "epochs", int, "training epochs (108)"),
     TrainFlag("--batch-size", "batch_size", int, "batch size (256)"),
     TrainFlag("--learning-rate", "learning_rate", float, "peak learning rate, cosine-decayed by step (0.2)"),
     TrainFlag("--momentum", "momentum", float, "RMSProp momentum (0.9)"),
@@ -51,7 +51,7 @@ TRAIN_FLAGS = (
     TrainFlag("--weight-decay", "weight_decay", float, "L2 weight on every trainable variable (1e-4)"),
     TrainFlag("--grad-clip", "grad_clip", float,
               "clip the global norm of the gradient, weight decay included (as TF would), to this "
-              "(NASBench-101: no clipping)"),
+              "(no clipping)"),
     TrainFlag("--stem-channels", "stem_channels", int,
               "output channels of the stem convolution, at least 5 so that every cell can be built (128)"),
     TrainFlag("--stacks", "num_stacks", int, "stacks of cells, channels doubled between stacks (3)"),
@@ -62,7 +62,7 @@ TRAIN_FLAGS = (
     TrainFlag("--train-seed", "seed", int, "seed of the weights, the shuffling and the augmentation (0)"),
     TrainFlag("--train-attempts", "attempts", int,
               "trainings of a cell whose loss turns non-finite or that runs out of memory, each from a fresh "
-              "initialisation (seed + attempt - 1), before it is a failed result (NASBench-101: 5)"),
+              "initialisation (seed + attempt - 1), before it is a failed result (5)"),
 )
 """The training options of ``--evaluator train``, shared by ``alphax search``, ``run_server.py`` and
 ``run_client.py`` (defaults, in brackets, are NASBench-101's protocol: ``workers.training.TrainConfig``);

@@ -350,7 +350,7 @@ def test_training_flags_document_the_defaults_they_leave():
     for flag in TRAIN_FLAGS:
         if flag.key == "validation_size":
             continue
-        shown = re.search(r"\((?:NASBench-101: )?([^)]*)\)$", flag.help).group(1)
+        shown = re.search(r"\(([^)]*)\)$", flag.help).group(1)
         value = getattr(defaults, flag.key)
         if value is None:
             assert "no " in shown, flag

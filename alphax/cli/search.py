@@ -74,11 +74,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     shared with ``run_client.py``. Unset options take NASBench-101's protocol (the bracketed defaults)."""
     t = p.add_argument_group("training (--evaluator train; unset options take NASBench-101's protocol, "
                              "the defaults in brackets)")
-    t.add_argument("--cifar", type=path_arg, metavar="DIR", help="the extracted cifar-10-batches-py folder")
+    t.add_argument("--cifar", type=path_arg, metavar="DIR",
+                   help="the extracted cifar-10-batches-py folder; required to train")
     for f in TRAIN_FLAGS:
         t.add_argument(f.flag, type=f.type, metavar=f.type.__name__.upper(), help=f.help)
     t.add_argument("--device", metavar="auto|cpu|cuda|cuda:N",
-                   help="where to train; auto: the GPU of this MPI local rank when CUDA is available, else the CPU")
+                   help="where to train; auto: the GPU of this MPI local rank when CUDA is available, else the CPU (auto)")
 
 
 def train_options(args: argparse.Namespace) -> dict:
