@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     from alphax.cli.search import config_from_args
     from alphax.registry import check_searcher_options
     from alphax.run import StopOnSignal, open_run
-    from workers.server import FarmError, serve, stop_clients
+    from workers.server import FarmError, open_hearing_clients, serve, stop_clients
 
     comm = MPI.COMM_WORLD
     if comm.Get_rank() != 0:
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                     raise FarmError(launcher_mismatch(comm)
                                     or "no clients: launch with 'mpiexec -n 1 python run_server.py ... : "
                                        "-n K python run_client.py ...' (K >= 1)")
-                run = open_run(args)
+                run = open_hearing_clients(comm, lambda: open_run(args))   # a client's failure said at once
             except BaseException:
                 stop_clients(comm, "the server could not start")
                 raise

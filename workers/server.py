@@ -39,6 +39,7 @@ import json
 import logging
 import math
 import os
+import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -51,7 +52,7 @@ from alphax.searchers.base import Proposal, Result
 from workers.protocol import (Accepted, CannotStart, Heartbeat, Job, KeepAlive, Leaving, Ready,
                               Reply, Stop, Tag)
 
-__all__ = ["FarmError", "FarmStats", "serve", "stop_clients"]
+__all__ = ["FarmError", "FarmStats", "open_hearing_clients", "serve", "stop_clients"]
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,7 @@ class _Farm:
             elif tag == Tag.LEAVING and isinstance(msg, Leaving):
                 self._leaving(source, msg)
             elif tag == Tag.CANNOT_START and isinstance(msg, CannotStart):
-                raise FarmError(f"client {msg.rank} on {msg.host} could not start: {msg.message}")
+                raise _could_not_start(msg)
             elif tag == Tag.HEARTBEAT and isinstance(msg, Heartbeat):
                 a = self.assigned.get(source)
                 if a is not None and a.job_id == msg.job_id:
@@ -500,6 +501,38 @@ class _Farm:
         exits unfinalized makes MPICH kill the server before it can report its exit status."""
         stop_clients(self.comm, reason, finalize=reason != "done" or not self.lost, lost=self.lost)
         self.stats.lost = sorted(self.lost)
+
+
+def _could_not_start(msg: CannotStart) -> FarmError:
+    return FarmError(f"client {msg.rank} on {msg.host} could not start: {msg.message}")
+
+
+def open_hearing_clients(comm, opener: Callable[[], object], *, poll: float = 0.05):
+    """``opener()`` (the run: its data, its pool, its searcher: about 20 s for a pool of every NASBench-101
+    cell) in a second thread, while this one listens for a client that could not start (a bad ``--cifar``,
+    a table it cannot read): its :class:`CannotStart` is raised as a :class:`FarmError` at once, not once
+    the run has opened. The opener may then still be running; the caller ends the job (``MPI_Abort``),
+    which a run folder survives at any moment. Returns what ``opener`` returns, or raises what it raised."""
+    from mpi4py import MPI
+
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = opener()
+        except BaseException as exc:        # noqa: BLE001 - raised again in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="alphax-open", daemon=True)
+    thread.start()
+    status = MPI.Status()
+    while thread.is_alive():
+        if comm.iprobe(source=MPI.ANY_SOURCE, tag=Tag.CANNOT_START, status=status):
+            raise _could_not_start(comm.recv(source=status.Get_source(), tag=Tag.CANNOT_START))
+        thread.join(poll)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def stop_clients(comm, reason: str, *, finalize: bool = True, lost=(), wait: float = 10.0) -> None:
