@@ -63,8 +63,11 @@ def test_table_farm_writes_the_common_run_folder(tmp_path, table):
     assert (out / "config.json").exists() and (out / "checkpoint.pkl").exists()
     stats = json.loads((tmp_path / "farm.json").read_text())
     assert stats["results"] == 100 and stats["lost"] == []
-    best = max(rows, key=lambda r: r["accuracy"])            # log.txt says how it ended, as an inline run's
-    assert f"ended: 100 of 100 results, best {best['accuracy']:.6f} at n={best['n']}" in (out / "log.txt").read_text()
+    # log.txt says how it ended, as an inline run's: the best cell as the console's last lines judge it (on
+    # NAS-Bench-201 by its mean over training seeds)
+    printed = next(line for line in proc.stdout.splitlines() if line.startswith("best: "))
+    judged = printed[len("best: "):].split("  ")[0]
+    assert f"ended: 100 of 100 results, best {judged} (" in (out / "log.txt").read_text()
 
 
 @pytest.mark.parametrize("table", ["nasbench201"], indirect=True)
@@ -359,6 +362,16 @@ def test_clients_end_the_job_when_the_server_never_answers_their_ready(tmp_path)
         in proc.stdout, proc.stdout[-3000:]
 
 
+def _stop_the_server_at(proc, out: Path, rows: int) -> int:
+    """SIGSTOP the job's server once ``out`` holds ``rows`` results (or after 120 s); returns its pid."""
+    deadline = time.monotonic() + 120
+    while len(rows_of(out)) < rows and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    server_pid, = pids(proc, "run_server.py")
+    os.kill(server_pid, signal.SIGSTOP)
+    return server_pid
+
+
 def test_clients_end_the_job_when_the_server_goes_silent_mid_run(tmp_path):
     """A server that dies mid-run (SIGKILL, the OOM killer) can be left unreaped by MPICH's Hydra, and a
     hung one never answers: here it is stopped (SIGSTOP). Its clients, waiting for work, hear no keep-alive
@@ -368,11 +381,7 @@ def test_clients_end_the_job_when_the_server_goes_silent_mid_run(tmp_path):
     proc = start((1, server(table, out, "--budget", 3000)),
                  (2, ["run_client.py", "--evaluator", "table", *table, "--server-timeout", 3]))
     try:
-        deadline = time.monotonic() + 120
-        while len(rows_of(out)) < 20 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        server_pid, = pids(proc, "run_server.py")
-        os.kill(server_pid, signal.SIGSTOP)
+        _stop_the_server_at(proc, out, 20)
         t0 = time.monotonic()
         output, _ = proc.communicate(timeout=90)
     finally:
@@ -514,11 +523,7 @@ def test_a_server_stopped_past_the_heartbeat_timeout_keeps_its_busy_clients(tmp_
     proc = start((1, server(table, out, "--budget", 8, "--heartbeat-timeout", 2)),
                  (2, ["run_client.py", "--evaluator", "table", *table, "--simulate-time", 0.002]))
     try:
-        deadline = time.monotonic() + 120
-        while len(rows_of(out)) < 2 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        server_pid, = pids(proc, "run_server.py")
-        os.kill(server_pid, signal.SIGSTOP)
+        server_pid = _stop_the_server_at(proc, out, 2)
         time.sleep(6)
         os.kill(server_pid, signal.SIGCONT)
         output, _ = proc.communicate(timeout=120)
