@@ -185,7 +185,10 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
 
 def reference_values(evaluator) -> Callable[[dict], float | None] | None:
     """The row -> value map for :func:`summarize` when the evaluator measures the optimum in other
-    values than the observed rewards (:meth:`workers.evaluators.Evaluator.reference_value`)."""
+    values than the observed rewards (:meth:`workers.evaluators.Evaluator.reference_value`); None also for
+    an evaluator without them (one that only evaluates, such as a wrapper of a table)."""
+    if not (hasattr(evaluator, "optimum") and hasattr(evaluator, "reference_value")):
+        return None
     optimum = evaluator.optimum()
     if optimum is None or evaluator.reference_value(optimum[0]) is None:
         return None

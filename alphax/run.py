@@ -207,7 +207,7 @@ class Run:
         if best is None:
             return None
         table = self._evaluator if self.config.evaluator == "table" else None
-        value = reference_values(table) if hasattr(table, "reference_value") and hasattr(table, "optimum") else None
+        value = reference_values(table) if table is not None else None
         if value is None:
             return best, f"{best['accuracy']:.6f}"
         ok = [r for r in self.log.rows if r.get("accuracy") is not None]

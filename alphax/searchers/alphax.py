@@ -274,11 +274,11 @@ class AlphaXSearch(Searcher):
             # would otherwise be anchored on cells no model chose
             return Proposal(self.pool.random(self.rng), None)
         self.num_guided += 1
-        if self.mutate_every and self.num_guided % self.mutate_every == 0:
+        if self._local_turn():
             prop = self._local()
             if prop is not None:
                 return prop
-        if self.exploit_every and self.pool_mu is not None and self.num_guided % self.exploit_every == 0:
+        if self._exploit_turn():
             return self._exploit()
         for _ in range(100):
             if self.selection == "guided" and self.trie:
@@ -304,6 +304,14 @@ class AlphaXSearch(Searcher):
             return self._choose(node_id, cells, idx)
         cell = self.pool.random(self.rng)        # the whole tree is dead: fall back, never stall
         return Proposal(cell, None)
+
+    def _local_turn(self) -> bool:
+        """The proposal cycle's turn ``num_guided`` is a local mutation (:meth:`_local`)."""
+        return bool(self.mutate_every) and self.num_guided % self.mutate_every == 0
+
+    def _exploit_turn(self) -> bool:
+        """The proposal cycle's turn ``num_guided`` is the meta-DNN's best cell (:meth:`_exploit`)."""
+        return bool(self.exploit_every) and self.pool_mu is not None and self.num_guided % self.exploit_every == 0
 
     def _grow_cands(self, node_id: int) -> None:
         while len(self.node_cands) < len(self.tree.nodes):
@@ -481,8 +489,7 @@ class AlphaXSearch(Searcher):
         if not self.trained:
             return
         self.num_guided += 1
-        if (self.mutate_every and self.num_guided % self.mutate_every == 0) or \
-                (self.exploit_every and self.pool_mu is not None and self.num_guided % self.exploit_every == 0):
+        if self._local_turn() or self._exploit_turn():
             return                          # the cycle's local or exploiting proposal: outside the tree
         node_id = 0
         path = self.space.action_path(cell) if hasattr(self.space, "action_path") else []
