@@ -290,6 +290,10 @@ class _StopWorkers:
             log.warning("%s: stopping the worker processes (the same command continues)",
                         "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "a run failed")
             workers = list((self.pool._processes or {}).values())   # noqa: SLF001 - no public accessor
+            # shutdown(wait=False) forgets the pool's manager thread, so the pool's own exit no longer joins
+            # it; left running, it closes its wake-up pipe while the interpreter's exit hook writes to it
+            # (Python 3.11: "OSError: [Errno 9] Bad file descriptor" traceback after our error line)
+            manager = self.pool._executor_manager_thread                  # noqa: SLF001 - as above
             self.pool.shutdown(wait=False, cancel_futures=True)
             for worker in workers:
                 if worker.is_alive():
@@ -300,6 +304,8 @@ class _StopWorkers:
                 if worker.is_alive():      # e.g. it had taken the next queued run: safe to kill (resumable)
                     worker.kill()
                     worker.join()
+            if manager is not None:        # the workers are gone: it only has to wind up
+                manager.join(timeout=STOP_GRACE_SECONDS)
 
 
 _PARENT: int | None = None
