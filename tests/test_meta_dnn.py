@@ -69,6 +69,52 @@ def test_paths_past_the_vocabulary_capacity_share_one_index_listed_once():
     assert sum(7 in r for r in rows) > 10            # the shared index is in use
 
 
+def _paths_by_networkx(cell, identity) -> set[tuple]:
+    """Every input->output path's interior ops, identity ops left out: networkx's simple paths."""
+    import networkx as nx
+
+    graph = nx.from_numpy_array(np.asarray(cell.matrix), create_using=nx.DiGraph)
+    return {tuple(cell.ops[v] for v in path[1:-1] if cell.ops[v] not in identity)
+            for path in nx.all_simple_paths(graph, 0, len(cell.ops) - 1)}
+
+
+@pytest.mark.parametrize("space_name,capacity", [("nasbench101", 512), ("nasbench101", 16),
+                                                 ("nasbench201", 512), ("nasbench201", 8)])
+def test_the_path_encoding_in_bulk_is_the_cell_by_cell_rule(space_name, capacity, subset_rows):
+    """The encoder finds a batch's paths for all its cells at once; the indices are those of the rule
+    written cell by cell: each cell's distinct paths (networkx here), sorted, a new path getting the next
+    index up to ``capacity - 1``, which every later new path shares; batch after batch, one vocabulary."""
+    rng = np.random.default_rng(3)
+    if space_name == "nasbench101":
+        space = SPACE
+        rows = [subset_rows[i] for i in rng.choice(len(subset_rows), 3000, replace=False)]
+        cells = [CellSpec(r["matrix"], r["ops"]) for r in rows]
+        cells.append(CellSpec([[0, 1], [0, 0]], ["input", "output"]))      # 2 vertices: the empty path
+    else:
+        space = NASBench201Space()
+        everything = space.all_cells()
+        cells = [everything[i] for i in rng.choice(len(everything), 3000, replace=False)]
+    assert len({len(c.ops) for c in cells}) >= (5 if space_name == "nasbench101" else 1)
+    batches = [cells[:1], cells[1:1000], cells[1000:]]
+    encoder, vocab = CellEncoder(space, capacity=capacity), {}
+    for batch in batches:
+        expected = []
+        for cell in batch:
+            ids = set()
+            for path in sorted(_paths_by_networkx(cell, space.identity_ops)):
+                if path not in vocab:
+                    vocab[path] = min(len(vocab), capacity - 1)
+                ids.add(vocab[path])
+            expected.append(sorted(ids))
+        paths = encoder.encode(batch).paths
+        assert paths.shape == (len(batch), max(1, *map(len, expected)))
+        assert [r[r < capacity].tolist() for r in paths] == expected
+        assert list(encoder.vocab.items()) == list(vocab.items())
+    assert len(vocab) > (capacity if capacity < 100 else 30)     # a small capacity is overrun: shared index
+    assert all(cell_paths(c, space.identity_ops) == sorted(_paths_by_networkx(c, space.identity_ops))
+               for c in cells[:300])
+
+
 def test_encoded_variants_concat_and_take():
     """Each row keeps its own forms (SearchSpace.feature_variants) through concat and take."""
     rng = np.random.default_rng(4)

@@ -536,7 +536,7 @@ def test_a_server_stopped_past_the_heartbeat_timeout_keeps_its_busy_clients(tmp_
 
 
 def test_a_client_that_cannot_start_is_heard_while_the_server_opens_its_run():
-    """A server opening its run (a pool of every NASBench-101 cell takes about 20 s) hears a client that
+    """A server opening its run (a pool of every NASBench-101 cell takes about 15 s) hears a client that
     could not start at once, and ends the job with its reason, instead of once the run has opened."""
     proc = mpiexec((2, ["tests/mpi/open_hearing.py"]), timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:]

@@ -114,6 +114,43 @@ def test_feature_variants_are_the_same_cell_in_every_vertex_order(subset_rows):
     assert len({f.tobytes() for f in space.feature_variants(_branchy())}) == 6
 
 
+def _mixed_batch(subset_rows, n=3000):
+    """Real cells of every size in a shuffled order, and the smallest cell (input -> output)."""
+    rng = np.random.default_rng(1)
+    cells = [CellSpec(subset_rows[i]["matrix"], subset_rows[i]["ops"])
+             for i in rng.choice(len(subset_rows), n, replace=False)]
+    return [cells[0], CellSpec([[0, 1], [0, 0]], ["input", "output"]), *cells[1:]]
+
+
+def test_features_of_a_mixed_batch_in_bulk_decode_to_each_cell(subset_rows):
+    """features() encodes a batch a size at a time: every row still decodes to its own cell."""
+    cells = _mixed_batch(subset_rows)
+    assert {len(c.ops) for c in cells} >= {2, 5, 6, 7}
+    x = NASBench101Space().features(cells)
+    assert x.shape == (len(cells), 36) and x.dtype == np.float32
+    assert [_cell_of_features(f).hash for f in x] == [c.hash for c in cells]
+    assert NASBench101Space().features([]).shape == (0, 36)
+
+
+def test_action_codes_in_bulk_are_the_cell_by_cell_numbering(subset_rows):
+    """NASBench-101 numbers the build paths of a pool in bulk; the result is the interface's own cell by
+    cell numbering (SearchSpace.action_codes), and each row builds its cell."""
+    from alphax.spaces.base import SearchSpace
+
+    space = NASBench101Space()
+    cells = _mixed_batch(subset_rows)
+    codes, actions = space.action_codes(cells)
+    expected_codes, expected_actions = SearchSpace.action_codes(space, cells)
+    assert codes.dtype == np.int16 and actions == expected_actions and np.array_equal(codes, expected_codes)
+    for row, cell in zip(codes[:300], cells[:300]):
+        state = space.root_state()
+        for code in row[row >= 0]:
+            state = space.step(state, actions[code])
+        assert space.cell_of(state).hash == cell.hash
+    one, first = space.action_codes(cells[1:2])                 # input -> output: the edge, then the end
+    assert one.tolist() == [[0, 1, -1]] and first == [("e", 0, -1), ("end",)]
+
+
 def _branchy():
     """Three parallel branches with three different ops: 3! orders, six different encodings."""
     return CellSpec(_matrix(5, [(0, 1), (0, 2), (0, 3), (1, 4), (2, 4), (3, 4)]), ["input", *OPS, "output"])

@@ -508,7 +508,7 @@ def _could_not_start(msg: CannotStart) -> FarmError:
 
 
 def open_hearing_clients(comm, opener: Callable[[], object], *, poll: float = 0.05):
-    """``opener()`` (the run: its data, its pool, its searcher: about 20 s for a pool of every NASBench-101
+    """``opener()`` (the run: its data, its pool, its searcher: about 15 s for a pool of every NASBench-101
     cell) in a second thread, while this one listens for a client that could not start (a bad ``--cifar``,
     a table it cannot read): its :class:`CannotStart` is raised as a :class:`FarmError` at once, not once
     the run has opened. The opener may then still be running; the caller ends the job (``MPI_Abort``),

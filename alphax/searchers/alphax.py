@@ -198,7 +198,8 @@ class AlphaXSearch(Searcher):
     _DERIVED = ("pool_x", "action_codes", "actions_by_code", "code_of")
     """Functions of the pool (its encodings, its build paths): left out of a pickle (a checkpoint) and
     computed again when it is loaded (:meth:`__setstate__`), as :class:`CandidateSet` does with its own.
-    For a pool of every NASBench-101 cell they are about 100 MB; computing them takes about 15 s."""
+    For a pool of every NASBench-101 cell they are about 100 MB; computing them takes about 8 s on 2 cores
+    (in bulk: ``SearchSpace.action_codes``, ``CellEncoder.encode``)."""
 
     def __getstate__(self) -> dict:
         """Pickled without what the pool gives again (:attr:`_DERIVED`) and the per-node candidate caches
@@ -228,14 +229,8 @@ class AlphaXSearch(Searcher):
 
     # -- the pool as a trie of build paths -------------------------------------------------------
     def _build_paths(self) -> None:
-        vocab: dict[Hashable, int] = {}
-        paths = [[vocab.setdefault(a, len(vocab)) for a in self.space.action_path(c)] for c in self.pool.cells]
-        width = max(len(p) for p in paths)
-        self.action_codes = np.full((len(paths), width + 1), -1, dtype=np.int16)
-        for i, p in enumerate(paths):
-            self.action_codes[i, :len(p)] = p
-        self.actions_by_code = list(vocab)
-        self.code_of = vocab
+        self.action_codes, self.actions_by_code = self.space.action_codes(self.pool.cells)
+        self.code_of = {a: code for code, a in enumerate(self.actions_by_code)}
 
     def _alive(self, node_id: int) -> np.ndarray:
         """Unseen pool cells whose build path passes through ``node_id``, int64 ``(M,)``."""

@@ -67,6 +67,19 @@ class SearchSpace(ABC):
         return None
 
     # -- MCTS view -----------------------------------------------------------------------------
+    def action_codes(self, cells: Sequence[Any]) -> tuple[np.ndarray, list[Hashable]]:
+        """The build paths of ``cells`` (``action_path(cell)``, for a space that offers it: the actions
+        that build the cell from :meth:`root_state`) as small integers, for a tree searching a pool:
+        ``(codes, actions)``, ``codes`` int16 ``(N, W + 1)`` with ``W`` the longest path, -1 after each
+        path's end, and ``actions[code]`` the action. Actions are numbered in the order they first appear,
+        cell after cell, along each path. One cell at a time here; a space may compute it in bulk."""
+        vocab: dict[Hashable, int] = {}
+        paths = [[vocab.setdefault(a, len(vocab)) for a in self.action_path(c)] for c in cells]
+        codes = np.full((len(paths), max(len(p) for p in paths) + 1), -1, dtype=np.int16)
+        for i, p in enumerate(paths):
+            codes[i, :len(p)] = p
+        return codes, list(vocab)
+
     @abstractmethod
     def root_state(self) -> Hashable:
         """The empty partial cell where every MCTS search starts."""

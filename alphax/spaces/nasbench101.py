@@ -59,16 +59,35 @@ _TRIU = np.triu_indices(MAX_VERTICES, k=1)
 _NUM_FEATURES = len(_TRIU[0]) + (MAX_VERTICES - 2) * len(OPS)
 
 
-def _write_features(out: np.ndarray, matrix: np.ndarray, ops: Sequence[str]) -> None:
-    """The paper's encoding of one pruned cell into the zeroed row ``out``: the adjacency padded to 7
-    vertices (the output last), then one-hot interior ops."""
-    v = len(ops)
-    keep = list(range(v - 1)) + [MAX_VERTICES - 1]
-    m = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.float32)
-    m[np.ix_(keep, keep)] = matrix
-    out[:len(_TRIU[0])] = m[_TRIU]
-    for i, op in enumerate(ops[1:-1]):
-        out[len(_TRIU[0]) + len(OPS) * i + OPS.index(op)] = 1.0
+_OP_INDEX = {op: i for i, op in enumerate(OPS)}
+
+
+def _by_size(cells: Sequence[CellSpec]) -> list[tuple[list[int], np.ndarray, np.ndarray]]:
+    """``cells`` grouped by their number of vertices V, for work in bulk: per size, the cells' rows in
+    ``cells``, their matrices ``(K, V, V)`` and their interior ops' indices in :data:`OPS` ``(K, V - 2)``."""
+    sizes: dict[int, list[int]] = {}
+    for row, cell in enumerate(cells):
+        sizes.setdefault(len(cell.ops), []).append(row)
+    return [(rows, np.stack([cells[r].matrix for r in rows]).reshape(len(rows), v, v),
+             np.array([[_OP_INDEX[op] for op in cells[r].ops[1:-1]] for r in rows],
+                      dtype=np.int64).reshape(len(rows), v - 2))
+            for v, rows in sizes.items()]
+
+
+def _feature_rows(matrices: np.ndarray, ops: np.ndarray) -> np.ndarray:
+    """The paper's encoding of K pruned cells of one size V: ``matrices`` ``(K, V, V)``, ``ops`` ``(K, V - 2)``
+    the interior ops' indices in :data:`OPS`. The adjacency padded to 7 vertices (the output last), upper
+    triangle, then one-hot interior ops; float32 ``(K, 36)``."""
+    k, v = len(matrices), matrices.shape[-1]
+    keep = np.array([*range(v - 1), MAX_VERTICES - 1])
+    padded = np.zeros((k, MAX_VERTICES, MAX_VERTICES), dtype=np.float32)
+    padded[:, keep[:, None], keep] = matrices
+    out = np.zeros((k, _NUM_FEATURES), dtype=np.float32)
+    out[:, :len(_TRIU[0])] = padded[:, _TRIU[0], _TRIU[1]]
+    rows = np.arange(k)
+    for i in range(v - 2):
+        out[rows, len(_TRIU[0]) + len(OPS) * i + ops[:, i]] = 1.0
+    return out
 
 
 class NASBench101Space(SearchSpace):
@@ -118,8 +137,8 @@ class NASBench101Space(SearchSpace):
         """Padded adjacency (upper triangle, 21 values) and one-hot interior ops (5 x 3), the
         encoding of the AlphaX paper's meta-DNN, in the cell's stored vertex order. Shape ``(N, 36)``."""
         out = np.zeros((len(cells), _NUM_FEATURES), dtype=np.float32)
-        for row, cell in enumerate(cells):
-            _write_features(out[row], cell.matrix, cell.ops)
+        for rows, matrices, ops in _by_size(cells):     # in bulk: every cell of the space in about 2 s
+            out[rows] = _feature_rows(matrices, ops)
         return out
 
     def feature_variants(self, cell: CellSpec) -> np.ndarray:
@@ -127,11 +146,9 @@ class NASBench101Space(SearchSpace):
         (``graph.topological_orders``; the stored order first), float32 ``(K, 36)``: the same cell,
         which the adjacency encoding alone would see as K different ones (1 where the interior vertices form
         a chain; 3.2 on average and 60 at most over the real subset)."""
-        orders = topological_orders(cell.matrix)
-        out = np.zeros((len(orders), _NUM_FEATURES), dtype=np.float32)
-        for row, order in enumerate(orders):
-            _write_features(out[row], cell.matrix[np.ix_(order, order)], [cell.ops[i] for i in order])
-        return out
+        orders = np.array(topological_orders(cell.matrix), dtype=np.int64)
+        ops = np.array([_OP_INDEX.get(op, -1) for op in cell.ops], dtype=np.int64)
+        return _feature_rows(cell.matrix[orders[:, :, None], orders[:, None, :]], ops[orders[:, 1:-1]])
 
     def size_features(self, cells: Sequence[CellSpec]) -> np.ndarray:
         """The natural log of each cell's NASBench-101 trainable parameters (``alphax.parameters``,
@@ -193,6 +210,38 @@ class NASBench101Space(SearchSpace):
             matrix[src, v - 1 if dst == -1 else dst] = 1
         spec = CellSpec(matrix, [INPUT, *ops, OUTPUT])
         return spec if is_valid(spec) else None
+
+    def action_codes(self, cells: Sequence[CellSpec]) -> tuple[np.ndarray, list[Hashable]]:
+        """:meth:`SearchSpace.action_codes`, equal to it, in bulk (every cell of the space in about 3 s
+        instead of 7 s): each size's paths are laid out as slots in :meth:`action_path`'s order (a vertex,
+        then each edge that may enter it, ...; then each edge that may enter the output; then the end),
+        the slots of absent edges dropped."""
+        universe: list[Hashable] = [("v", op) for op in OPS] + [("end",)]
+        universe += [("e", i, j) for j in range(1, MAX_VERTICES - 1) for i in range(j)]
+        universe += [("e", i, -1) for i in range(MAX_VERTICES - 1)]
+        uid = {a: i for i, a in enumerate(universe)}
+        groups = _by_size(cells)
+        most = max((m.shape[-1] for _, m, _ in groups), default=2)    # slots: vertices, edges, output edges, end
+        slots = np.full((len(cells), (most - 2) * (most + 1) // 2 + most + 1), -1, dtype=np.int64)
+        for rows, m, ops in groups:
+            v, m = m.shape[-1], m != 0
+            cols = []
+            for j in range(1, v - 1):
+                cols.append(ops[:, j - 1])                       # ("v", OPS[op]) has uid op
+                cols += [np.where(m[:, i, j], uid[("e", i, j)], -1) for i in range(j)]
+            cols += [np.where(m[:, i, v - 1], uid[("e", i, -1)], -1) for i in range(v - 1)]
+            cols.append(np.full(len(rows), uid[("end",)]))
+            group = np.stack(cols, axis=1)
+            group = np.take_along_axis(group, np.argsort(group < 0, axis=1, kind="stable"), axis=1)
+            slots[rows, :group.shape[1]] = group
+        width = int((slots >= 0).sum(axis=1).max(initial=0))
+        slots = slots[:, :width + 1]
+        present = slots[slots >= 0]                              # row-major: cell after cell, along paths
+        seen, first = np.unique(present, return_index=True)
+        order = seen[np.argsort(first)]
+        code = np.full(len(universe), -1, dtype=np.int64)
+        code[order] = np.arange(len(order))
+        return np.where(slots >= 0, code[slots], -1).astype(np.int16), [universe[u] for u in order.tolist()]
 
     def action_path(self, cell: CellSpec) -> list[Hashable]:
         """The actions that build ``cell`` (its pruned, stored vertex order) from :meth:`root_state`."""
