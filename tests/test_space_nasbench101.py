@@ -149,6 +149,7 @@ def test_action_codes_in_bulk_are_the_cell_by_cell_numbering(subset_rows):
         assert space.cell_of(state).hash == cell.hash
     one, first = space.action_codes(cells[1:2])                 # input -> output: the edge, then the end
     assert one.tolist() == [[0, 1, -1]] and first == [("e", 0, -1), ("end",)]
+    assert space.action_codes([])[0].shape == SearchSpace.action_codes(space, [])[0].shape == (0, 1)
 
 
 def _branchy():

@@ -75,7 +75,7 @@ class SearchSpace(ABC):
         cell after cell, along each path. One cell at a time here; a space may compute it in bulk."""
         vocab: dict[Hashable, int] = {}
         paths = [[vocab.setdefault(a, len(vocab)) for a in self.action_path(c)] for c in cells]
-        codes = np.full((len(paths), max(len(p) for p in paths) + 1), -1, dtype=np.int16)
+        codes = np.full((len(paths), max((len(p) for p in paths), default=0) + 1), -1, dtype=np.int16)
         for i, p in enumerate(paths):
             codes[i, :len(p)] = p
         return codes, list(vocab)
