@@ -96,17 +96,19 @@ class CandidateSet:
         return np.flatnonzero(~self.seen)
 
     # -- updates -------------------------------------------------------------------------------
-    def mark(self, cell: Any) -> None:
-        """Record that ``cell`` was proposed (or evaluated elsewhere); it will never be proposed again."""
+    def mark(self, cell: Any) -> bool:
+        """Record that ``cell`` was proposed (or evaluated elsewhere); it will never be proposed again.
+        True when it had not been proposed before (marked by a tell: a result the searcher never asked for)."""
         h = self.space.hash(cell)
         if h in self.proposed:
-            return
+            return False
         self.proposed.add(h)
         if self.is_pool:
             i = self.index.get(h)
             if i is not None and not self.seen[i]:
                 self.seen[i] = True
                 self._unseen_count -= 1
+        return True
 
     def unmark(self, h: str) -> None:
         """Forget that the cell of hash ``h`` was proposed (a proposal withdrawn, never evaluated): it may

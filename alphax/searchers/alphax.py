@@ -448,11 +448,9 @@ class AlphaXSearch(Searcher):
         return self.predictor.standardize(q) if self.trained else 0.0 * np.asarray(q)
 
     def tell(self, cell: Any, result: Result) -> None:
-        h = self.space.hash(cell)
-        unasked = h not in self.pool.proposed
-        self.pool.mark(cell)
+        unasked = self.pool.mark(cell)
         self.num_told += 1
-        entry = self.pending.pop(h, None)
+        entry = self.pending.pop(self.space.hash(cell), None)
         if result.failed:
             real = min(self.accs) if self.accs else 0.0
         else:

@@ -65,9 +65,8 @@ class RegularizedEvolution(Searcher):
         return out
 
     def tell(self, cell: Any, result: Result) -> None:
-        if self.space.hash(cell) not in self.pool.proposed:
+        if self.pool.mark(cell):
             self.num_asked += 1     # told, never asked here: a farm's result logged after the restored checkpoint
-        self.pool.mark(cell)
         if not result.failed:
             self.population.append((cell, float(result.accuracy)))
 
