@@ -830,10 +830,9 @@ def test_a_nasbench201_run_ends_naming_its_best_cell_by_mean_as_it_prints_it(tmp
     """NAS-Bench-201 judges a cell by its mean over training seeds: the log's last line names the cell
     ``alphax search`` prints and the report draws, not the luckiest draw (here they are different cells)."""
     from alphax.cli.search import print_summary
-
-    caplog.set_level(logging.INFO)
     from alphax.runlog import read_results
 
+    caplog.set_level(logging.INFO)
     config = SearchConfig(space="nasbench201", dataset="cifar10", algo="random", budget=30, seed=0)
     run = create_run(config, tmp_path / "run")
     try:
