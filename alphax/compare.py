@@ -32,7 +32,7 @@ from alphax.report import YLABEL_MEAN, plot_best_so_far
 from alphax.runlock import RunLock
 from alphax.runlog import best_so_far, read_results, row_values, running_best
 
-__all__ = ["CompareConfig", "REGRET_AT", "reference_values", "run_compare", "summarize"]
+__all__ = ["CompareConfig", "REGRET_AT", "default_out", "reference_values", "run_compare", "summarize"]
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,14 @@ class CompareConfig:
         out["algos"] = list(self.algos)
         out["dataset"] = self.run_config(self.algos[0], 0).dataset
         return out
+
+
+def default_out(config: CompareConfig, root: str | Path = "runs") -> Path:
+    """``runs/compare-SPACE``, and ``-DATASET`` for NAS-Bench-201: the folder of a comparison given no
+    ``--out`` (one per space and data set, so that the same command continues it and a comparison on
+    another data set does not meet it)."""
+    dataset = config.run_config(config.algos[0], 0).dataset
+    return Path(root) / "-".join(["compare", config.space, *([dataset] if dataset else [])])
 
 
 def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:

@@ -65,3 +65,19 @@ def test_compare_on_nasbench201_then_report(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "random" in printed
     assert f"optimum: {summary['optimum']['accuracy']:.6f} (mean over training seeds) (hash " in printed
+
+
+def test_compare_without_out_has_a_folder_per_data_set(tmp_path, monkeypatch, capsys):
+    """No --out: runs/compare-nasbench201-DATASET, so a comparison on CIFAR-100 after one on CIFAR-10 is
+    not refused as the same folder with other options, and the same command continues its own."""
+    monkeypatch.chdir(tmp_path)
+    args = ["compare", "--space", "nasbench201", "--algos", "random", "--seeds", "1", "--budget", "5", "--jobs", "1",
+            "--no-progress"]
+    for dataset in ("cifar10", "cifar100", "cifar10"):
+        assert main([*args, "--dataset", dataset]) == 0, capsys.readouterr().err
+        assert f"compare folder: runs/compare-nasbench201-{dataset} " in capsys.readouterr().out
+    for dataset in ("cifar10", "cifar100"):
+        options = json.loads((tmp_path / "runs" / f"compare-nasbench201-{dataset}" / "compare.json").read_text())
+        assert options["dataset"] == dataset
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["compare-nasbench201-cifar10",
+                                                                     "compare-nasbench201-cifar100"]

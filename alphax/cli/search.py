@@ -222,7 +222,7 @@ def _against_optimum(rows: list[dict], values, optimum: tuple[str, float], *, by
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from alphax.compare import CompareConfig, run_compare
+    from alphax.compare import CompareConfig, default_out, run_compare
     from alphax.report import measure_of
 
     if args.jobs < 1:
@@ -231,7 +231,7 @@ def _compare(args: argparse.Namespace) -> int:
     data = os.path.abspath(args.data) if args.data else None
     config = CompareConfig(space=args.space, dataset=args.dataset, data=data, algos=algos, seeds=args.seeds,
                            budget=args.budget, eval_seed=args.eval_seed, checkpoint_every=args.checkpoint_every)
-    out = args.out or Path("runs") / f"compare-{config.space}"
+    out = args.out or default_out(config)
     summary = run_compare(config, out, jobs=args.jobs, progress=None if not args.no_progress else False)
     print(f"compare folder: {out} (summary.json, compare.png)")
     opt = summary["optimum"]
@@ -271,6 +271,7 @@ def add_parser(sub) -> None:
     c.add_argument("--checkpoint-every", type=int, default=100, help="results between checkpoints (default %(default)s)")
     c.add_argument("--jobs", type=int, default=max(1, min(os.cpu_count() or 1, 8)),
                    help="parallel processes (default %(default)s)")
-    c.add_argument("--out", type=_out_path, metavar="DIR", help="compare folder (default runs/compare-SPACE)")
+    c.add_argument("--out", type=_out_path, metavar="DIR", help="compare folder (default runs/compare-SPACE, "
+                   "runs/compare-nasbench201-DATASET for NAS-Bench-201)")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(handler=_compare)
