@@ -359,6 +359,23 @@ def test_alphax_rejects_a_bad_proposal_cycle(bad):
         make_searcher("alphax", SPACE, rng=np.random.default_rng(0), candidates=POOL, **bad)
 
 
+@pytest.mark.parametrize("name", ALGOS)
+def test_a_non_finite_reward_told_directly_is_a_failed_result(name):
+    """A NaN or infinite accuracy told to a searcher (as a library caller may; `alphax search` logs it as a
+    failure itself) counts as failed: not in evolution's population, not in AlphaX's training set."""
+    bad = [float("nan"), float("inf"), float("-inf")]
+    assert all(Result(x).failed for x in bad) and not Result(0.5).failed
+    searcher = _make(name)
+    for i in range(45):
+        (p,) = searcher.ask(1)
+        searcher.tell(p.cell, Result(bad[i // 3 % 3]) if i % 3 == 2 else Result(_accuracy(p.cell)))
+    assert len(searcher.ask(3)) == 3
+    if name == "evolution":
+        assert len(searcher.population) == 20 and all(np.isfinite(a) for _, a in searcher.population)
+    if name == "alphax":
+        assert len(searcher.accs) == 30 and np.isfinite(searcher.accs).all() and searcher.trained
+
+
 def test_evolution_population_is_bounded_and_skips_failures():
     searcher = _make("evolution", seed=2)
     _run(searcher, 60, fail_every=5)

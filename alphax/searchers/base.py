@@ -22,7 +22,8 @@ class Proposal:
 
 @dataclass(frozen=True)
 class Result:
-    """The outcome of one evaluation. ``accuracy`` is the observed reward (None when it failed)."""
+    """The outcome of one evaluation. ``accuracy`` is the observed reward (None when it failed; a NaN or
+    infinite one is a failure too)."""
 
     accuracy: float | None
     seconds: float = 0.0
@@ -32,7 +33,7 @@ class Result:
 
     @property
     def failed(self) -> bool:
-        return self.accuracy is None
+        return self.accuracy is None or not math.isfinite(self.accuracy)
 
 
 class Searcher(ABC):
