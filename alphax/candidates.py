@@ -161,14 +161,24 @@ class CandidateSet:
         best = np.flatnonzero(dist == dist.min())
         return int(unseen[best[rng.integers(len(best))]])
 
-    def _open_redraw(self, draw: Callable[[], Any], *, tries: int = 100, fallback_tries: int = 100_000) -> Any:
+    OPEN_FALLBACK_TRIES = 100_000
+    """Open mode: uniform draws tried, after the generator's, before the space's own list is searched."""
+
+    def _open_redraw(self, draw: Callable[[], Any], *, tries: int = 100) -> Any | None:
+        """A never-proposed cell from ``draw``, else from ``random_cell``; at the end of a space whose
+        cells these draws no longer find, a uniform pick among those it lists (``all_cells``) that were
+        never proposed. None when nothing is left (or the space cannot list its cells)."""
         for _ in range(tries):
             cell = draw()
             if self.space.hash(cell) not in self.proposed:
                 return cell
         rng = np.random.default_rng(len(self.proposed))   # deterministic given the history
-        for _ in range(fallback_tries):
+        for _ in range(self.OPEN_FALLBACK_TRIES):
             cell = self.space.random_cell(rng)
             if self.space.hash(cell) not in self.proposed:
                 return cell
-        raise RuntimeError(f"no new cell found in {fallback_tries} random draws; the space looks exhausted")
+        left = [c for c in self.space.all_cells() or () if self.space.hash(c) not in self.proposed]
+        if not left:
+            log.info("open mode: no cell left that was never proposed (%d proposed)", len(self.proposed))
+            return None
+        return left[int(rng.integers(len(left)))]

@@ -100,6 +100,31 @@ def test_pickle_round_trip_continues_identically(name):
     assert _run(searcher, 25, batch=2) == _run(clone, 25, batch=2)
 
 
+@pytest.mark.parametrize("name", ALGOS)
+def test_open_mode_ends_with_no_proposal_when_a_small_space_is_proposed_to_its_end(name, monkeypatch):
+    """Without a pool, the last cells of a small space (NAS-Bench-201's 15,625), which random draws
+    rarely meet, are still proposed; then no more proposals, as from an exhausted pool: not an error."""
+    from alphax.candidates import CandidateSet
+    from alphax.spaces.nasbench201 import NASBench201Space
+
+    monkeypatch.setattr(CandidateSet, "OPEN_FALLBACK_TRIES", 200)
+    space = NASBench201Space()
+    searcher = make_searcher(name, space, rng=np.random.default_rng(0), candidates=None, **_options(name))
+    everything = space.all_cells()
+    for cell in everything[:-2]:                      # proposed before: every cell but two
+        searcher.pool.mark(cell)
+    last = {space.hash(c) for c in everything[-2:]}
+    got = []
+    for _ in range(50):
+        props = searcher.ask(1)
+        if not props:
+            break
+        got += [space.hash(p.cell) for p in props]
+        for p in props:
+            searcher.tell(p.cell, Result(0.6))
+    assert set(got) == last and len(got) == 2 and searcher.ask(3) == []
+
+
 def test_a_checkpoint_leaves_out_what_the_pool_gives_again():
     """The pool's encodings, features and build paths are computed again when a searcher is loaded, not
     stored: with every NASBench-101 cell as the pool (a training search) they would be about 100 MB a

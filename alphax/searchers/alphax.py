@@ -259,6 +259,8 @@ class AlphaXSearch(Searcher):
             if self.pool.exhausted():
                 break
             prop = self._simulate()
+            if prop.cell is None:                      # open mode: a small space proposed to its end
+                break
             self.pool.mark(prop.cell)
             out.append(prop)
         return out
