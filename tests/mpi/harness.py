@@ -28,7 +28,7 @@ def mpiexec(*parts: tuple[int, list], timeout: float = 120, keep_alive: bool = T
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        _kill_job(proc)
         out, _ = proc.communicate()
         pytest.fail(f"mpiexec timed out after {timeout} s:\n{out[-4000:]}")
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
@@ -46,17 +46,34 @@ def start(*parts: tuple[int, list], keep_alive: bool = True, env: dict | None = 
 
 def kill(proc: subprocess.Popen) -> str:
     """SIGKILL every process of the job (mpiexec, proxies, ranks); returns its output."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    _kill_job(proc)
     out, _ = proc.communicate(timeout=30)
     return out
 
 
-def pids(proc: subprocess.Popen, needle: str) -> list[int]:
-    """The Python processes of the job started by :func:`start` (descendants of its mpiexec) whose
-    command line holds ``needle``."""
+def _kill_job(proc: subprocess.Popen) -> None:
+    """SIGKILL mpiexec and its descendants, and delete the hwloc topology files they hold open
+    (``/tmp/hydra_hwloc_xmlfile_*``: hydra deletes them when it exits normally, not when killed). Hydra
+    starts its proxies and the ranks in sessions of their own, out of mpiexec's process group."""
+    job = [proc.pid, *_descendants(proc)]
+    held = set()
+    for pid in job:
+        try:
+            held.update(target for fd in Path(f"/proc/{pid}/fd").iterdir()
+                        if Path(target := os.readlink(fd)).name.startswith("hydra_hwloc_xmlfile_"))
+        except OSError:                               # gone already
+            pass
+    for pid in job:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for path in held:
+        Path(path).unlink(missing_ok=True)
+
+
+def _descendants(proc: subprocess.Popen) -> dict[int, list[str]]:
+    """``{pid: command line}`` of the processes descended from the job's mpiexec."""
     parent, cmd = {}, {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -75,8 +92,14 @@ def pids(proc: subprocess.Popen, needle: str) -> list[int]:
             if pid == proc.pid:
                 return True
         return False
-    return sorted(p for p, args in cmd.items() if args and Path(args[0]).name.startswith("python")
-                  and any(needle in a for a in args) and descends(p))
+    return {p: args for p, args in cmd.items() if descends(p)}
+
+
+def pids(proc: subprocess.Popen, needle: str) -> list[int]:
+    """The Python processes of the job started by :func:`start` (descendants of its mpiexec) whose
+    command line holds ``needle``."""
+    return sorted(p for p, args in _descendants(proc).items() if args and Path(args[0]).name.startswith("python")
+                  and any(needle in a for a in args))
 
 
 def catches(pid: int, signum: int) -> bool:
