@@ -9,8 +9,9 @@ the clients (ranks >= 1), writing the same run folder.
 
     mpiexec ... -n 1 python run_server.py --resume DIR [--budget N] ... : -n K python run_client.py ...
 
-Exit code 0 when the budget is reached (if a client was lost on the way, the server then ends the job
-with ``MPI_Abort(0)``: the lost client may still be running a job nobody waits for); 2 with the usage line for an option the parser
+Exit code 0 when the budget is reached (if a client was lost on the way, or is still evaluating a copy of
+a job another client answered, the server then ends the job with ``MPI_Abort(0)``: that client may still
+be running a job nobody waits for); 2 with the usage line for an option the parser
 rejects; 1 with one line on stderr for another fatal error (options that do not go together, bad data, a
 client that cannot start or evaluates unlike the run, every client lost, ...); 143 / 130 after SIGTERM / SIGINT (the results received are recorded and
 a checkpoint written first); ``Stop`` reaches every client either way. Once the run folder is open,
@@ -176,13 +177,15 @@ def main(argv: list[str] | None = None) -> int:
         # MPI_Abort ends every process of the job at once (a client may be mid-way through a long
         # training) and makes mpiexec exit with this code; every recorded result is already on disk
         abort_job(comm, code)
-    if stats is not None and stats.lost:
+    if stats is not None and (stats.lost or stats.abandoned):
         # a lost client may have left (a signal) or may still be alive, mid-way through a job nobody waits
-        # for (a training past its deadline, a stopped or hung process): mpiexec would wait for it. Every
-        # result is recorded and the others were told to exit without MPI_Finalize: end the job now, with
-        # status 0
-        log.info("ending the job: client%s %s lost (left, or may still be running; every result is recorded)",
-                 "s" if len(stats.lost) > 1 else "", ", ".join(map(str, stats.lost)))
+        # for (a training past its deadline, a stopped or hung process), as may a client evaluating a copy
+        # of a job another client answered: mpiexec would wait for it. Every result is recorded and the
+        # others were told to exit without MPI_Finalize: end the job now, with status 0
+        why = [f"client{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))} {what}"
+               for ranks, what in ((stats.lost, "lost (left, or may still be running)"),
+                                   (stats.abandoned, "still evaluating a copy of a job already answered")) if ranks]
+        log.info("ending the job: %s; every result is recorded", "; ".join(why))
         abort_job(comm, 0)
     return 0
 

@@ -513,6 +513,30 @@ print(json.dumps({{"failures": farm.stats.failures, "results": farm.stats.result
     assert [r["error"] is not None for r in rows] == [True, False] and "non-finite" in rows[0]["error"]
 
 
+def test_a_client_still_on_a_copy_of_an_answered_job_does_not_keep_the_job_alive(tmp_path):
+    """Client 2 freezes (SIGSTOP, heartbeats too) for 4 s on its second job: it is taken for lost and the
+    job goes to client 1, which takes 300 s over that copy; client 2 wakes, answers first (recorded, it is
+    back) and does the rest. Once the budget is reached the job ends at once, with status 0, rather than
+    wait for a copy nobody wants (or for good: a busy client's heartbeats to a server gone block it)."""
+    out, table = tmp_path / "run", ["--space", "nasbench201", "--dataset", "cifar10"]
+    fault = dict(mode="freeze", rank=2, job=2, hang=4, mark=str(tmp_path / "frozen"), copy=300)
+    t0 = time.perf_counter()
+    proc = mpiexec((1, server(table, out, "--budget", 12, "--heartbeat-timeout", 1.5, "--stats", tmp_path / "farm.json")),
+                   (2, ["tests/mpi/faulty_client.py", "--evaluator", "table", *table]),
+                   env={"ALPHAX_TEST_FAULT": json.dumps(fault)}, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert time.perf_counter() - t0 < 60
+    assert "client 2 is back" in proc.stdout
+    assert "ending the job: client 1 still evaluating a copy of a job already answered; every result is " \
+           "recorded" in proc.stdout, proc.stdout[-3000:]
+    stats = json.loads((tmp_path / "farm.json").read_text())
+    assert stats["lost"] == [] and stats["abandoned"] == [1] and stats["requeued"] == 1, stats
+    rows = rows_of(out)
+    assert [r["n"] for r in rows] == list(range(1, 13)) and len({r["hash"] for r in rows}) == 12
+    frozen = (tmp_path / "frozen").read_text()
+    assert [r["worker"].split("@")[0] for r in rows if r["hash"] == frozen] == ["rank2"]
+
+
 def test_a_server_stopped_past_the_heartbeat_timeout_keeps_its_busy_clients(tmp_path):
     """A server stopped (SIGSTOP; a suspended batch job, a frozen VM) for longer than --heartbeat-timeout
     while its clients train: their heartbeats and answers wait in its queue, unread, and the stop is not

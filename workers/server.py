@@ -75,7 +75,9 @@ class FarmStats:
     part in the searcher's ``ask``; ``record_seconds`` is the recorder thread's time in ``run.record``
     (log, tell, checkpoint), which overlaps the loop. ``failures``: results logged as failed;
     ``timed_out``: jobs whose client was taken for lost (past ``--job-timeout`` or silent past
-    ``--heartbeat-timeout``); ``lost``: the clients still lost at the end."""
+    ``--heartbeat-timeout``); ``lost``: the clients still lost at the end; ``abandoned``: the clients
+    still evaluating at the end of a finished run, a copy of a job another client answered (one requeued
+    from a client taken for lost, whose answer came after all)."""
 
     clients: int = 0
     results: int = 0
@@ -84,6 +86,7 @@ class FarmStats:
     requeued: int = 0
     timed_out: int = 0
     lost: list = field(default_factory=list)
+    abandoned: list = field(default_factory=list)
     wall: float = 0.0
     server_seconds: float = 0.0
     ask_seconds: float = 0.0
@@ -496,11 +499,15 @@ class _Farm:
     # -- stopping ------------------------------------------------------------------------------
     def stop_all(self, reason: str) -> None:
         """``Stop`` to every client (lost ones included: they may be alive, only slow). After a finished
-        run with a client lost, the others must exit without ``MPI_Finalize`` (it would wait for the lost
-        one); after an error they finalize and the server aborts the job (``run_server.py``): a client that
-        exits unfinalized makes MPICH kill the server before it can report its exit status."""
-        stop_clients(self.comm, reason, finalize=reason != "done" or not self.lost, lost=self.lost)
+        run with a client lost, or one still busy (:attr:`FarmStats.abandoned`: it reads its ``Stop`` only
+        when its evaluation ends, and its heartbeats to a server gone would block it for good), the others
+        must exit without ``MPI_Finalize`` (it would wait for that one), and ``run_server.py`` ends the job;
+        after an error they finalize and the server aborts the job: a client that exits unfinalized makes
+        MPICH kill the server before it can report its exit status."""
+        busy = set(self.assigned) if reason == "done" else set()
+        stop_clients(self.comm, reason, finalize=reason != "done" or not (self.lost or busy), lost=self.lost | busy)
         self.stats.lost = sorted(self.lost)
+        self.stats.abandoned = sorted(busy)
 
 
 def _could_not_start(msg: CannotStart) -> FarmError:
@@ -597,8 +604,9 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
                 farm.stop_all(reason)
             s = farm.stats
             log.info("farm %s: %d results (%d failed) from %d client%s in %.1f s; %d requeued, %d duplicates "
-                     "ignored, lost clients %s, busy %.1f%%", reason, s.results, s.failures, s.clients,
+                     "ignored, lost clients %s%s, busy %.1f%%", reason, s.results, s.failures, s.clients,
                      "" if s.clients == 1 else "s", s.wall, s.requeued, s.duplicates, s.lost or "none",
+                     f", clients busy with a copy of an answered job {s.abandoned}" if s.abandoned else "",
                      100 * s.busy_fraction)
             if stats_file is not None and not farm.host and not s.results:
                 # a start refused (a client unlike the run, or that could not start): nothing to report, and

@@ -125,8 +125,8 @@ def main() -> int:
             print(f"farm_double: error: {exc}", file=sys.stderr, flush=True)
             abort_job(MPI.COMM_WORLD, 3)   # as run_server.py does on a fatal error (flush, grace, MPI_Abort)
         (args.out / "farm.json").write_text(json.dumps(stats.to_json()))
-        if stats.lost:
-            abort_job(MPI.COMM_WORLD, 0)   # as run_server.py does: a lost client may still be running
+        if stats.lost or stats.abandoned:
+            abort_job(MPI.COMM_WORLD, 0)   # as run_server.py does: such a client may still be running
         return 0
     from workers.client import SimulatedTime, serve
 

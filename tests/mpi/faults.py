@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import time
 
 
 class Faulty:
     """On rank ``rank``, at its ``job``-th evaluation: ``raise`` an error, ``exit`` abruptly mid-job
-    (the process vanishes without replying, as a crash does), or ``hang`` for ``hang`` seconds (then
-    answer late: a duplicate once the job was requeued)."""
+    (the process vanishes without replying, as a crash does), ``hang`` for ``hang`` seconds (then
+    answer late: a duplicate once the job was requeued; its heartbeats go on), or ``freeze``: the whole
+    process stopped (SIGSTOP) for ``hang`` seconds, heartbeats too, as on a node's hiccup, then answer.
+    With ``mark`` (a file) the frozen job's cell is written there, and any other rank given that cell (the
+    requeued copy) takes ``copy`` seconds over it."""
 
-    def __init__(self, evaluator, *, my_rank: int, mode: str, rank: int, job: int, hang: float = 5.0):
+    def __init__(self, evaluator, *, my_rank: int, mode: str, rank: int, job: int, hang: float = 5.0,
+                 mark: str | None = None, copy: float = 0.0):
         self.evaluator, self.my_rank, self.mode, self.rank, self.job, self.hang = (
             evaluator, my_rank, mode, rank, job, hang)
+        self.mark, self.copy = mark, copy
         self.count = 0
 
     def evaluate(self, cell):
@@ -25,21 +32,40 @@ class Faulty:
                 os._exit(17)
             if self.mode == "hang":
                 time.sleep(self.hang)
+            if self.mode == "freeze":
+                if self.mark:
+                    with open(self.mark, "w") as f:
+                        f.write(_name(cell))
+                subprocess.Popen(["sh", "-c", f"sleep {self.hang}; kill -CONT {os.getpid()}"])
+                os.kill(os.getpid(), signal.SIGSTOP)
+        elif self.mark and self.my_rank != self.rank and os.path.exists(self.mark):
+            with open(self.mark) as f:
+                if f.read() == _name(cell):
+                    time.sleep(self.copy)
         return self.evaluator.evaluate(cell)
 
     def candidates(self):
         return self.evaluator.candidates()
 
 
+def _name(cell) -> str:
+    """The cell's hash in the results log: NASBench-101's graph hash, NAS-Bench-201's architecture string."""
+    return cell.hash if hasattr(cell, "hash") else cell.arch
+
+
 def add_fault_arguments(parser) -> None:
-    parser.add_argument("--fault", choices=("raise", "exit", "hang"))
+    parser.add_argument("--fault", choices=("raise", "exit", "hang", "freeze"))
     parser.add_argument("--fault-rank", type=int, default=2)
     parser.add_argument("--fault-job", type=int, default=3)
     parser.add_argument("--fault-hang", type=float, default=5.0)
+    parser.add_argument("--fault-mark", help="file naming the frozen job's cell, for --fault-copy")
+    parser.add_argument("--fault-copy", type=float, default=0.0,
+                        help="seconds another rank takes over the frozen job's cell (its requeued copy)")
 
 
 def wrap_from(args):
     if not args.fault:
         return None
     return lambda evaluator, rank: Faulty(evaluator, my_rank=rank, mode=args.fault, rank=args.fault_rank,
-                                          job=args.fault_job, hang=args.fault_hang)
+                                          job=args.fault_job, hang=args.fault_hang, mark=args.fault_mark,
+                                          copy=args.fault_copy)
