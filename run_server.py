@@ -115,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
 
     comm = MPI.COMM_WORLD
     if comm.Get_rank() != 0:
-        print("run_server.py: error: the server must be rank 0: "
+        print("run_server.py: error: the server must be rank 0, and only it: "
               "mpiexec -n 1 python run_server.py ... : -n K python run_client.py ...", file=sys.stderr)
+        abort_job(comm, 2)      # rank 0, a server too, would wait for clients until its --startup-timeout
         return 2
     run = stats = None
     code, ending = 0, ""

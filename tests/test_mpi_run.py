@@ -350,6 +350,17 @@ def test_a_server_without_clients_refuses_before_making_the_run_folder(tmp_path)
     assert "Traceback" not in proc.stderr and not out.exists()
 
 
+def test_two_servers_and_no_client_end_the_job_at_once(tmp_path):
+    """`mpiexec -n 2 python run_server.py ...` (the `: -n K python run_client.py` forgotten): rank 1 says
+    so and ends the job, rather than rank 0 waiting for a client until its --startup-timeout (600 s)."""
+    t0 = time.monotonic()
+    proc = mpiexec((2, server(["--space", "nasbench201"], tmp_path / "run", "--budget", 5)), timeout=60)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert "run_server.py: error: the server must be rank 0, and only it: mpiexec -n 1 python run_server.py" \
+           in proc.stdout
+    assert time.monotonic() - t0 < 45
+
+
 def test_clients_end_the_job_when_the_server_never_answers_their_ready(tmp_path):
     """A server that died at start can be left unreaped by MPICH's Hydra, which then never ends the job;
     here rank 0 only sleeps. The clients give up after --startup-timeout and end the job with the reason."""
