@@ -496,7 +496,8 @@ def test_the_gpu_farm_check_script_runs_its_stop_and_resume_on_a_cpu(tmp_path):
 
 def test_the_farms_failure_count_follows_the_logged_rows(tmp_path):
     """A result whose accuracy is not finite is logged as failed by the run; the farm's count (its
-    --stats, closing and progress lines) says so too. Run in a process of its own (MPI initialised alone)."""
+    --stats, closing and progress lines) says so too; while a batch is recorded, the count of results
+    received (the stopping line's) counts each once. Run in a process of its own (MPI initialised alone)."""
     import subprocess
 
     code = f"""
@@ -512,14 +513,20 @@ run = create_run(SearchConfig(space="nasbench201", dataset="cifar10", algo="rand
                  Path({str(tmp_path / "run")!r}), dispatch="mpi")
 farm = _Farm(run, MPI.COMM_WORLD, job_timeout=None, heartbeat_timeout=None, max_attempts=2, startup_timeout=1)
 a, b = run.searcher.ask(2)
+received, record = [], run.record
+run.record = lambda *args: (received.append(farm._received()), record(*args))[1]
+farm.recording_count = 2                  # as _record sets it for the recorder thread
 farm._record_batch([(a, Result(accuracy=float("nan"), worker="rank1@x")), (b, Result(accuracy=0.9, worker="rank1@x"))])
 run.close()
-print(json.dumps({{"failures": farm.stats.failures, "results": farm.stats.results}}))
+print(json.dumps({{"failures": farm.stats.failures, "results": farm.stats.results, "received": received,
+                  "after": farm._received()}}))
 """
     proc = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"failures": 1, "results": 2}
+    # the results received (the stopping line's count) stay 2 while the batch is recorded, not 2 + those done
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"failures": 1, "results": 2, "received": [2, 2],
+                                                                  "after": 2}
     rows = rows_of(tmp_path / "run")
     assert [r["error"] is not None for r in rows] == [True, False] and "non-finite" in rows[0]["error"]
 

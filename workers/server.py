@@ -158,7 +158,7 @@ class _Farm:
         self.ahead: deque[int] = deque()          # open jobs asked ahead, not dispatched yet
         self.recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alphax-record")
         self.recording: Future | None = None      # run.record of a batch, in the recorder thread
-        self.recording_count = 0
+        self.recording_count = 0                  # of its results, those not recorded yet
         self.record_times: deque[float] = deque(maxlen=50)   # seconds the last batches took to record
         self.job_mean = 0.0                       # moving average of the clients' seconds per job
         self.keepalive_every: dict[int, float] = {}   # per client, as its Ready asked
@@ -195,7 +195,7 @@ class _Farm:
             if self.stop is not None and self.stop():
                 log.warning("stopping: %d results recorded, %d open jobs dropped (%d being evaluated, the others "
                             "asked ahead or requeued; they are proposed again on --resume)",
-                            self.stats.results + self.recording_count + len(self.accepted), len(self.open),
+                            self._received(), len(self.open),
                             len(self.assigned))
                 raise KeyboardInterrupt
             t0 = time.perf_counter()
@@ -458,13 +458,19 @@ class _Farm:
             return 1
         return max(1, min(MAX_AHEAD, math.ceil(peak / self.job_mean)))
 
+    def _received(self) -> int:
+        """Results received: recorded, being recorded, or waiting to be."""
+        return self.stats.results + self.recording_count + len(self.accepted)
+
     def _record_batch(self, batch: list[tuple[Proposal, Result]]) -> None:
+        """``run.record`` each result of ``batch`` (whose size the caller put in ``recording_count``)."""
         start = time.perf_counter()
         for proposal, result in batch:
             t0 = time.perf_counter()
             row = self.run.record(proposal, result)
             self.stats.record_seconds += time.perf_counter() - t0
             self.stats.results += 1
+            self.recording_count -= 1
             self.stats.failures += row["accuracy"] is None     # as logged: a non-finite accuracy fails too
             if self.progress is not None:
                 self.progress.update(row, **self._progress_extra())
@@ -492,6 +498,7 @@ class _Farm:
                     self.recording_count = 0
             if self.accepted:
                 batch, self.accepted = self.accepted, []
+                self.recording_count = len(batch)
                 self._record_batch(batch)
         finally:
             self.recorder.shutdown(wait=True)
