@@ -161,7 +161,8 @@ def rolling_tau(run: RunRecord, *, window: int = TAU_WINDOW, min_pairs: int = 10
 def _optimum(config: dict, summary: dict | None = None, folder: str | None = None) -> dict | None:
     """``{"hash", "accuracy"}`` of the data set's optimum when it is known: from a comparison's summary,
     the run's ``stats.json`` (``alphax search`` notes it there as it ends), the summary of the comparison
-    the run belongs to, or NAS-Bench-201's data."""
+    the run belongs to, or the data: NAS-Bench-201's, a NASBench-101 run's table (with ``measure`` where
+    the table holds several training repeats)."""
     if summary and summary.get("optimum"):
         return summary["optimum"]
     if config.get("optimum"):
@@ -180,6 +181,17 @@ def _optimum(config: dict, summary: dict | None = None, folder: str | None = Non
     if config.get("space") == "nasbench201":
         cell, acc = _nb201_data(config).optimum
         return {"hash": cell.arch, "accuracy": acc}
+    if config.get("evaluator", "table") == "table":
+        # a run not ended (stopped, killed, a comparison's still going): its table says, as it would have
+        try:
+            evaluator = _nb101_evaluator(config.get("data"))
+        except DataError as exc:
+            log.warning("%s; its accuracies are reported as observed", exc)
+            return None
+        found = evaluator.optimum()
+        if found is not None:
+            return {"hash": found[0], "accuracy": float(found[1]),
+                    **({"measure": evaluator.reference_name} if evaluator.repeated else {})}
     return None
 
 

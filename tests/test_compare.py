@@ -499,6 +499,14 @@ def test_a_table_with_three_repeats_measures_the_optimum_and_regret_by_their_mea
     proc = run_cli("report", tmp_path / "run", timeout=300)
     assert proc.returncode == 0 and "mean over training repeats" in (tmp_path / "run" / "report.txt").read_text()
 
+    # a run not ended (killed before it noted the optimum) is measured the same way: the optimum from its table
+    (tmp_path / "run" / "stats.json").rename(tmp_path / "stats.json")
+    proc = run_cli("report", tmp_path / "run", timeout=300)
+    text = (tmp_path / "run" / "report.txt").read_text()
+    assert proc.returncode == 0 and "mean over training repeats" in text.split("best cell")[1], text
+    assert f"optimum: {best} ({means[best]:.5f}, mean over training repeats)" in text
+    (tmp_path / "stats.json").rename(tmp_path / "run" / "stats.json")
+
     # the table moved: the report needs it (the means), and says how to give it
     moved = tmp_path / "moved.tfrecord"
     path.rename(moved)

@@ -358,11 +358,12 @@ def test_nasbench101_run_report_draws_vertex_ops(tmp_path):
              "ops": ["input", "conv3x3-bn-relu", "maxpool3x3", "output"], "accuracy": 0.9 + 0.001 * n,
              "predicted": None, "seconds": 1.0, "worker": "table"} for n in range(1, 6)]
     (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (run / "config.json").write_text(json.dumps({"space": "nasbench101", "algo": "random", "seed": 0, "budget": 5}))
+    (run / "config.json").write_text(json.dumps({"space": "nasbench101", "evaluator": "train", "algo": "random",
+                                                 "seed": 0, "budget": 5}))
     write_report(str(run))
     _assert_png(run / "best_cell.png")
     text = (run / "report.txt").read_text()
-    assert "h5" in text and "optimum" not in text
+    assert "h5" in text and "optimum" not in text     # training: no data set, no optimum
 
 
 @pytest.mark.parametrize("best, message", [
