@@ -410,6 +410,24 @@ def test_wrong_format_and_missing_file(tmp_path):
         read_official(tmp_path / "missing.tfrecord")
 
 
+def test_a_gzipped_tfrecord_or_compact_file_says_to_decompress_it(only108_file, tmp_path):
+    """A .tfrecord or compact file that was gzipped (to move it) is named as such with the way out, not read
+    as gzipped JSON Lines ("cannot read line 1 ...: truncated or corrupt file?")."""
+    import gzip
+
+    compact = tmp_path / "c.nb101"
+    write_compact(compact, read_official(only108_file))
+    for path, kind in ((only108_file, "TFRecord"), (compact, "compact")):
+        zipped = tmp_path / (path.name + ".gz")
+        zipped.write_bytes(gzip.compress(path.read_bytes()))
+        with pytest.raises(DataError, match=rf"{zipped.name} is a gzip-compressed {kind} file, which is read "
+                                            rf"uncompressed: decompress it first \(gunzip -k "):
+            load_table(zipped)
+    lines = tmp_path / "cells.jsonl.gz"                # gzipped JSON Lines are read as they are
+    lines.write_bytes(gzip.compress(b"not json\n"))
+    assert detect_format(lines) == "jsonl"
+
+
 def test_write_refuses_to_overwrite(full_file):
     with pytest.raises(DataError, match="already exists"):
         write_official(full_file, synthetic_cells())

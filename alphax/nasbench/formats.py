@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import time
+import zlib
 from pathlib import Path
 
 from alphax.errors import DataError
@@ -47,9 +49,26 @@ def detect_format(path: str | os.PathLike) -> str:
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()          # a UTF-8 byte-order mark is allowed
     if text.split(b"\n", 1)[0].strip() in (b"{", b"["):
         raise DataError(f"{path} is a JSON document, not JSON Lines (one cell per line): {_EXPECTED}")
-    if head.startswith(b"\x1f\x8b") or text.startswith(b"{"):
+    if head.startswith(b"\x1f\x8b"):
+        inner = _gunzipped_head(path)
+        if inner.startswith(MAGIC) or looks_like_tfrecord(inner):
+            kind = "compact" if inner.startswith(MAGIC) else "TFRecord"
+            raise DataError(f"{path} is a gzip-compressed {kind} file, which is read uncompressed: decompress it "
+                            f"first (gunzip -k {path}) and give the file it writes")
+        return "jsonl"
+    if text.startswith(b"{"):
         return "jsonl"
     raise DataError(f"{path} is not a NASBench-101 data file: {_EXPECTED}")
+
+
+def _gunzipped_head(path: Path) -> bytes:
+    """The first bytes of a gzip file's content (b"" where it cannot be decompressed: the JSON Lines reader
+    then says what is wrong with it)."""
+    try:
+        with gzip.open(path, "rb") as f:
+            return f.read(64)
+    except (OSError, EOFError, zlib.error):
+        return b""
 
 
 def load_table(path: str | os.PathLike) -> tuple[Table, str]:
