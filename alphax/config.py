@@ -54,7 +54,8 @@ TRAIN_FLAGS = (
               "(no clipping)"),
     TrainFlag("--stem-channels", "stem_channels", int,
               "output channels of the stem convolution, at least 5 so that every cell can be built (128)"),
-    TrainFlag("--stacks", "num_stacks", int, "stacks of cells, channels doubled between stacks (3)"),
+    TrainFlag("--stacks", "num_stacks", int, "stacks of cells, channels doubled and images halved between "
+              "stacks, 1..6 (3)"),
     TrainFlag("--modules-per-stack", "modules_per_stack", int, "cells per stack (3)"),
     TrainFlag("--eval-batch-size", "eval_batch_size", int, "batch size of validation and test (1000)"),
     TrainFlag("--validation-size", "validation_size", int,

@@ -177,6 +177,13 @@ def test_train_cell_end_to_end_on_cpu(tiny_cifar):
     assert longer["steps"] == 50 and longer["steady_images_per_second"] > 0
 
 
+def test_the_most_stacks_allowed_train(tiny_cifar):
+    """6 stacks (the last at 1x1), the most --stacks allows: a seventh would fail every cell."""
+    data = cifar.load_cifar10(tiny_cifar, validation_size=100)
+    result = train_cell(CELL, data, TrainConfig(epochs=1, max_steps=1, **{**TINY, "num_stacks": 6}))
+    assert result.error is None and 0.0 <= result.accuracy <= 1.0, result.error
+
+
 def test_non_finite_loss_is_a_failed_result_after_every_attempt(tiny_cifar):
     data = cifar.load_cifar10(tiny_cifar, validation_size=100)
     result = train_cell(CELL, data, TrainConfig(epochs=1, learning_rate=1e38, check_every=1, attempts=3, **TINY))
@@ -233,7 +240,8 @@ def test_the_evaluator_refuses_at_once_what_would_fail_every_cell(tiny_cifar):
 
 
 @pytest.mark.parametrize("option, value, needle", [
-    ("num_stacks", 0, "--stacks must be an integer >= 1"),
+    ("num_stacks", 0, "--stacks must be an integer in 1..6"),
+    ("num_stacks", 7, r"--stacks must be an integer in 1..6 \(CIFAR-10's 32x32 images are halved between stacks"),
     ("modules_per_stack", 0, "--modules-per-stack must be an integer >= 1"),
     ("stem_channels", 0, "--stem-channels must be an integer >= 5"),
     ("stem_channels", 4, r"--stem-channels must be an integer >= 5 \(a cell's output concatenates up to 5 vertices"),

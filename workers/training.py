@@ -63,10 +63,16 @@ def _real(test):
     return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and test(v)
 
 
+MAX_STACKS = 6
+"""CIFAR-10's 32x32 images are halved by a 2x2 max-pool between stacks: the sixth stack sees 1x1, a
+seventh would pool 1x1 to nothing (PyTorch's pool does not pad as TensorFlow's ``'same'`` did)."""
+
 _RANGES = {
     **{k: (_int_at_least(1), "an integer >= 1") for k in ("epochs", "batch_size", "eval_batch_size",
-                                                          "num_stacks", "modules_per_stack", "check_every",
-                                                          "attempts")},
+                                                          "modules_per_stack", "check_every", "attempts")},
+    "num_stacks": (lambda v: _int_at_least(1)(v) and v <= MAX_STACKS,
+                   f"an integer in 1..{MAX_STACKS} (CIFAR-10's 32x32 images are halved between stacks: "
+                   f"the sixth sees 1x1)"),
     # a search proposes any cell: a stem that some cell's output cannot share out fails those cells only
     "stem_channels": (_int_at_least(MIN_STEM_CHANNELS),
                       f"an integer >= {MIN_STEM_CHANNELS} (a cell's output concatenates up to {MIN_STEM_CHANNELS} "
