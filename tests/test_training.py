@@ -272,16 +272,21 @@ def test_device_choice():
         TrainConfig(device="tpu")
 
 
-def test_out_of_memory_is_a_failed_result(tiny_cifar, monkeypatch):
+@pytest.mark.parametrize("error", [
+    torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+    RuntimeError("[enforce fail at alloc_cpu.cpp:127] data. DefaultCPUAllocator: can't allocate memory: you "
+                 "tried to allocate 2147483648 bytes. Error code 12 (Cannot allocate memory)"),     # the CPU's
+])
+def test_out_of_memory_is_a_failed_result(tiny_cifar, monkeypatch, error):
     import workers.training as training
 
     def oom(*args, **kwargs):
-        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        raise error
 
     monkeypatch.setattr(training, "build_network", oom)
     data = cifar.load_cifar10(tiny_cifar, validation_size=100)
     result = train_cell(CELL, data, TrainConfig(epochs=1, **TINY))
-    assert result.failed and result.error.startswith("out of memory: CUDA out of memory")
+    assert result.failed and result.error.startswith(f"out of memory: {error} (and in 4 earlier attempts")
     assert result.info["attempts"] == 5 and len(result.info["failed_attempts"]) == 5     # each tried again
 
 

@@ -356,7 +356,10 @@ def _train_once(spec: CellSpec, data: Cifar10, config: TrainConfig, *, seed: int
             info[key] = _accuracy(model, split, device, autocast, layout, config.eval_batch_size)
     except _Diverged as exc:
         raise _Retry(str(exc), info) from None
-    except torch.OutOfMemoryError as exc:
+    except (torch.OutOfMemoryError, RuntimeError) as exc:
+        # CUDA's out of memory, or the CPU allocator's (a plain RuntimeError): tried again, then a failed result
+        if not isinstance(exc, torch.OutOfMemoryError) and "DefaultCPUAllocator" not in str(exc):
+            raise
         if use_cuda:
             torch.cuda.empty_cache()
         raise _Retry(f"out of memory: {str(exc).splitlines()[0]}", info) from None
