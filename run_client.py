@@ -28,7 +28,7 @@ log = logging.getLogger("run_client")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from alphax.cli import ArgumentParser, number_arg
+    from alphax.cli import ArgumentParser, number_arg, path_arg
     from alphax.cli.search import add_train_arguments
     from alphax.config import NB201_DATASETS, SPACES
 
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "alphax search's; --evaluator train: nasbench101)")
     g = p.add_argument_group("table (--evaluator table)")
     g.add_argument("--dataset", choices=NB201_DATASETS, help="NAS-Bench-201 data set, as the server's")
-    g.add_argument("--data", metavar="PATH", help="the table, as the server's --data (default: found automatically)")
+    g.add_argument("--data", type=path_arg, metavar="PATH", help="the table, as the server's --data (default: found automatically)")
     g.add_argument("--eval-seed", type=int, default=0,
                    help="seed of the recorded training repeat returned per cell: give the server's "
                         "--eval-seed (default %(default)s, as alphax search)")

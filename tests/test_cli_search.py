@@ -165,6 +165,14 @@ def test_an_empty_out_is_refused_not_read_as_the_current_folder(tmp_path, run_cl
         proc = run_cli(*cmd, timeout=60)
         assert proc.returncode == 2 and "argument --out: an empty path" in proc.stderr, proc.stderr
     assert list(tmp_path.iterdir()) == []
+    # in a run folder, an empty --resume (an unset $RUN) would continue that run; an empty report folder, report it
+    run = tmp_path / "run"
+    assert run_cli("search", *NB201, "--algo", "random", "--budget", 3, "--out", run, timeout=120).returncode == 0
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    for cmd, what in ((("search", "--resume", "", "--budget", 5), "argument --resume"), (("report", ""), "argument DIR")):
+        proc = run_cli(*cmd, timeout=60, cwd=run)
+        assert proc.returncode == 2 and f"{what}: an empty path" in proc.stderr, proc.stderr
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
 
 
 def test_a_checkpoint_that_cannot_be_written_is_one_line_and_in_log_txt(tmp_path, run_cli):

@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
                                    "predictions), best_cell.png and report.txt for a run folder "
                                    "(results.jsonl + config.json) or a compare folder (summary.json + run "
                                    "folders).")
-    p.add_argument("folder", metavar="DIR", help="run folder or compare folder")
+    p.add_argument("folder", type=path_arg, metavar="DIR", help="run folder or compare folder")
     p.add_argument("--out", type=path_arg, metavar="DIR", default=None,
                    help="where to write the report (default: DIR)")
     p.add_argument("--data", type=path_arg, metavar="PATH", default=None,

@@ -26,7 +26,8 @@ where the data is now and which device trains (``--data``, ``--cifar``, ``--devi
 
 
 def _out_path(text: str) -> Path:
-    """``--out``: a path, never empty (an unset shell variable would otherwise mean the current folder)."""
+    """``--out``, ``--resume``: a path, never empty (an unset shell variable would otherwise mean the current
+    folder: a run there would be continued)."""
     return Path(path_arg(text))
 
 
@@ -65,7 +66,7 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--option", type=_option, action="append", metavar="KEY=VALUE",
                    help="searcher keyword option (VALUE read as JSON), e.g. --option playouts=20; repeatable")
     g.add_argument("--out", type=_out_path, metavar="DIR", help="new run folder (default runs/<timestamp>-ALGO-SPACE)")
-    g.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR with its config.json")
+    g.add_argument("--resume", type=_out_path, metavar="DIR", help="continue the run in DIR with its config.json")
     add_train_arguments(p)
 
 
