@@ -144,6 +144,11 @@ class SearchConfig:
         unknown = set(self.train) - set(TRAIN_OPTIONS) - {"cifar", "validation_size"}
         if unknown:
             raise ConfigError(f"unknown training options: {', '.join(sorted(unknown))}")
+        cifar, size = self.train.get("cifar"), self.train.get("validation_size")
+        if cifar is not None and not isinstance(cifar, str):
+            raise ConfigError(f"--cifar must be the CIFAR-10 folder (text), got {cifar!r}")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+            raise ConfigError(f"--validation-size must be a positive integer, got {size!r}")
         device = self.train.get("device", "auto")
         if device not in DEVICES and not re.fullmatch(r"cuda:\d+", str(device)):
             raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, got {device!r}")

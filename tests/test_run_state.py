@@ -185,8 +185,13 @@ def test_config_round_trip_and_validation(tmp_path):
         SearchConfig.from_json({**c.to_json(), "extra": 1})
     with pytest.raises(ConfigError, match="train must be a JSON object"):     # a hand-edited config.json
         SearchConfig.from_json({**c.to_json(), "train": 5})
+    trained = {"space": "nasbench101", "dataset": None, "evaluator": "train", "data": None}
     for bad, needle in (({"data": 5}, "data must be the path"), ({"data": [1]}, "data must be the path"),
-                        ({"version": "1"}, "config version '1' is not supported")):
+                        ({"version": "1"}, "config version '1' is not supported"),
+                        ({**trained, "train": {"cifar": 5}}, r"--cifar must be the CIFAR-10 folder \(text\), got 5"),
+                        ({**trained, "train": {"cifar": "c", "validation_size": "8"}},
+                         "--validation-size must be a positive integer, got '8'"),
+                        ({**trained, "train": {"validation_size": 3.5}}, "--validation-size must be a positive integer")):
         with pytest.raises(ConfigError, match=needle):
             SearchConfig.from_json({**c.to_json(), **bad})
     edited = c.to_json()
