@@ -88,10 +88,14 @@ def save_checkpoint(folder: str | os.PathLike, state: dict, *, shared: Sequence[
     body = json.dumps(meta).encode() + b"\n" + buf.getvalue()
     digest = hashlib.sha256(body).hexdigest().encode()
     tmp = folder / (LATEST + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(_MAGIC + digest + b"\n" + body)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(tmp, "wb") as f:
+            f.write(_MAGIC + digest + b"\n" + body)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)        # a part written to a full disk gives its space back
+        raise
     latest = folder / LATEST
     if latest.exists():
         try:

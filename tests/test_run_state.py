@@ -103,6 +103,25 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_previous(tmp_path, caplog):
     assert "corrupt" in caplog.text and "previous checkpoint" in caplog.text
 
 
+def test_a_checkpoint_write_that_fails_leaves_no_part_written_file(tmp_path, monkeypatch):
+    """A full disk (ENOSPC at the fsync of the temp file): the error goes up, the checkpoints already there
+    are untouched, and the part written is removed, giving its space back."""
+    import errno
+
+    import alphax.checkpoint as checkpoint
+
+    save_checkpoint(tmp_path, {"n": 10})
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint.os, "fsync", full)
+    with pytest.raises(OSError, match="No space left"):
+        save_checkpoint(tmp_path, {"n": 20, "x": "y" * 10**6})
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 def test_a_save_after_a_corrupt_latest_keeps_the_intact_previous_checkpoint(tmp_path, caplog):
     """The save after a resume that fell back to ``.prev`` must not rotate the corrupt latest onto it."""
     save_checkpoint(tmp_path, {"n": 10})
