@@ -118,7 +118,8 @@ def test_bad_options_are_one_clear_line(tmp_path, run_cli, args, code, message):
     (["--cifar", "MISSING"], "MISSING does not exist"),
     ([], "--evaluator train needs --cifar DIR"),
     (["--cifar", ".", "--epochs", "-1"], "--epochs must be an integer >= 1, got -1"),
-    (["--cifar", ".", "--stacks", "0"], "--stacks must be an integer >= 1, got 0"),
+    (["--cifar", ".", "--stacks", "0"], "--stacks must be an integer in 1..6 (CIFAR-10's 32x32 images are halved"),
+    (["--cifar", ".", "--stacks", "7"], "the sixth sees 1x1), got 7"),
     (["--cifar", ".", "--learning-rate", "nan"], "--learning-rate must be a positive number, got nan"),
 ])
 def test_bad_training_options_are_refused_before_the_run_folder_exists(tmp_path, run_cli, args, message):
