@@ -597,8 +597,9 @@ def _logged_tau(run: RunRecord) -> tuple[np.ndarray, np.ndarray] | None:
 def _ranking_text(runs: list[RunRecord]) -> str:
     logged = [r for r in runs if np.any(~np.isnan(r.predicted))]
     if not logged:
-        return ("meta-DNN ranking quality: not available (no run logged predictions in results.jsonl; "
-                "only AlphaX runs do)")
+        why = ("AlphaX logs them once its meta-DNN has had its first fit, after its first random samples"
+               if any(r.algo == "alphax" for r in runs) else "only AlphaX runs do")
+        return f"meta-DNN ranking quality: not available (no run logged predictions in results.jsonl; {why})"
     lines = ["meta-DNN ranking quality (Kendall tau, last 50 predictions vs real results):"]
     by_algo: dict[str, list[float]] = {}
     for r in logged:

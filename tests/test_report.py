@@ -221,8 +221,14 @@ def test_run_report_without_predictions_says_so(tmp_path):
     assert not (tmp_path / "out" / "ranking.png").exists()
     _assert_png(tmp_path / "out" / "best_so_far.png")
     _assert_png(tmp_path / "out" / "best_cell.png")
-    assert "not available" in (tmp_path / "out" / "report.txt").read_text()
+    assert "not available (no run logged predictions in results.jsonl; only AlphaX runs do)" in \
+        (tmp_path / "out" / "report.txt").read_text()
     assert len(written) == 3
+    short = tmp_path / "short"                         # AlphaX stopped before its meta-DNN's first fit
+    _write_run(short, "alphax", 1, 5)
+    write_report(str(short))
+    assert "not available (no run logged predictions in results.jsonl; AlphaX logs them once its meta-DNN has " \
+           "had its first fit" in (short / "report.txt").read_text()
 
 
 def test_compare_report(tmp_path):
