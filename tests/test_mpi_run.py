@@ -157,7 +157,8 @@ def test_a_client_stopped_with_sigterm_leaves_and_the_run_goes_on(tmp_path, tabl
     assert [r["n"] for r in rows] == list(range(1, 121)) and len({r["hash"] for r in rows}) == 120
     assert not any(r["error"] for r in rows)
     stats = json.loads((tmp_path / "farm.json").read_text())
-    assert stats["results"] == 120 and len(stats["lost"]) == 1
+    assert stats["results"] == 120 and len(stats["lost"]) == 1 and stats["left"] == stats["lost"]
+    assert f"ending the job: client {stats['left'][0]} left; every result is recorded" in output, output[-3000:]
 
 
 

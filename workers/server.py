@@ -75,7 +75,8 @@ class FarmStats:
     part in the searcher's ``ask``; ``record_seconds`` is the recorder thread's time in ``run.record``
     (log, tell, checkpoint), which overlaps the loop. ``failures``: results logged as failed;
     ``timed_out``: jobs whose client was taken for lost (past ``--job-timeout`` or silent past
-    ``--heartbeat-timeout``); ``lost``: the clients still lost at the end; ``abandoned``: the clients
+    ``--heartbeat-timeout``); ``lost``: the clients still lost at the end, and ``left`` those of them that
+    said they left (SIGTERM, SIGINT); ``abandoned``: the clients
     still evaluating at the end of a finished run, a copy of a job another client answered (one requeued
     from a client taken for lost, whose answer came after all)."""
 
@@ -86,6 +87,7 @@ class FarmStats:
     requeued: int = 0
     timed_out: int = 0
     lost: list = field(default_factory=list)
+    left: list = field(default_factory=list)
     abandoned: list = field(default_factory=list)
     wall: float = 0.0
     server_seconds: float = 0.0
@@ -148,6 +150,7 @@ class _Farm:
         self.host: dict[int, str] = {}
         self.idle: deque[int] = deque()
         self.lost: set[int] = set()
+        self.left: set[int] = set()               # lost clients that said they left
         self.assigned: dict[int, _Assignment] = {}
         self.open: dict[int, _Open] = {}
         self.requeue: deque[int] = deque()
@@ -279,6 +282,7 @@ class _Farm:
         queue at once (the job is not to blame, so this dispatch does not count towards --max-attempts)."""
         started = source in self.ready
         self.lost.add(source)
+        self.left.add(source)
         self.ready.add(source)
         if source in self.idle:
             self.idle.remove(source)
@@ -514,6 +518,7 @@ class _Farm:
         busy = set(self.assigned) if reason == "done" else set()
         stop_clients(self.comm, reason, finalize=reason != "done" or not (self.lost or busy), lost=self.lost | busy)
         self.stats.lost = sorted(self.lost)
+        self.stats.left = sorted(self.lost & self.left)
         self.stats.abandoned = sorted(busy)
 
 
