@@ -207,7 +207,31 @@ def abort_job(comm, code: int) -> None:
     and giving mpiexec :data:`ABORT_GRACE` seconds to pass it on."""
     flush_logs()
     time.sleep(ABORT_GRACE)
+    for path in hydra_topology_files(os.getppid()):
+        # MPICH's Hydra deletes it when the job ends, but not after MPI_Abort: one file in /tmp per job
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
     comm.Abort(code)
+
+
+def hydra_topology_files(pid: int) -> list[str]:
+    """The hwloc topology files (``/tmp/hydra_hwloc_xmlfile_*``) that process ``pid`` holds open: this
+    process's parent, when it is MPICH's Hydra proxy. Nothing where ``/proc`` does not tell."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+    found = []
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:                  # closed meanwhile
+            continue
+        if os.path.basename(target).startswith("hydra_hwloc_xmlfile_"):
+            found.append(target)
+    return found
 
 
 LAUNCHER_SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")

@@ -56,13 +56,7 @@ def _kill_job(proc: subprocess.Popen) -> None:
     (``/tmp/hydra_hwloc_xmlfile_*``: hydra deletes them when it exits normally, not when killed). Hydra
     starts its proxies and the ranks in sessions of their own, out of mpiexec's process group."""
     job = [proc.pid, *_descendants(proc)]
-    held = set()
-    for pid in job:
-        try:
-            held.update(target for fd in Path(f"/proc/{pid}/fd").iterdir()
-                        if Path(target := os.readlink(fd)).name.startswith("hydra_hwloc_xmlfile_"))
-        except OSError:                               # gone already
-            pass
+    held = topology_files(proc, job)
     for pid in job:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -70,6 +64,13 @@ def _kill_job(proc: subprocess.Popen) -> None:
             pass
     for path in held:
         Path(path).unlink(missing_ok=True)
+
+
+def topology_files(proc: subprocess.Popen, job: list[int] | None = None) -> set[str]:
+    """The hwloc topology files that the job's processes (mpiexec's Hydra proxy) hold open."""
+    from workers.protocol import hydra_topology_files
+
+    return {path for pid in (job or [proc.pid, *_descendants(proc)]) for path in hydra_topology_files(pid)}
 
 
 def _descendants(proc: subprocess.Popen) -> dict[int, list[str]]:
