@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "mpi"))
-from harness import catches, kill, mpiexec, pids, require_mpi, start, topology_files  # noqa: E402
+from harness import catches, kill, mpiexec, pids, require_mpi, start, topology_files, wait  # noqa: E402
 
 FIELDS = {"n", "hash", "matrix", "ops", "accuracy", "predicted", "seconds", "worker", "error", "info", "dispatch"}
 
@@ -111,11 +111,7 @@ def test_sigterm_to_the_server_records_checkpoints_and_ends_the_job(tmp_path, ta
     while len(rows_of(out)) < 20 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     os.kill(int((out / "run.lock").read_text().split()[0]), signal.SIGTERM)
-    try:
-        output, _ = proc.communicate(timeout=60)
-    except Exception:
-        output = kill(proc)
-        raise AssertionError(f"the job did not end after SIGTERM:\n{output[-3000:]}")
+    output = wait(proc, 60, "the job did not end after SIGTERM")
     assert proc.returncode == 143, output[-3000:]
     assert f"interrupted by SIGTERM (resume with --resume {out})" in output
     rows = rows_of(out)
@@ -146,11 +142,7 @@ def test_a_client_stopped_with_sigterm_leaves_and_the_run_goes_on(tmp_path, tabl
     victims = pids(proc, "run_client.py")
     assert len(victims) == 2, victims
     os.kill(victims[-1], signal.SIGTERM)
-    try:
-        output, _ = proc.communicate(timeout=120)
-    except Exception:
-        output = kill(proc)
-        raise AssertionError(f"the job did not finish:\n{output[-3000:]}")
+    output = wait(proc, 120, "the job did not finish")
     assert "left on SIGTERM" in output and "left the farm on SIGTERM" in output, output[-3000:]
     assert proc.returncode == 0, output[-3000:]                # the run finished: the job's status is 0
     rows = rows_of(out)
@@ -178,11 +170,7 @@ def test_a_client_stopped_while_it_loads_its_table_leaves_too(tmp_path, table):
         time.sleep(0.005)
     assert victim is not None, "no client installed its SIGTERM handler"
     os.kill(victim, signal.SIGTERM)
-    try:
-        output, _ = proc.communicate(timeout=120)
-    except Exception:
-        output = kill(proc)
-        raise AssertionError(f"the job did not finish:\n{output[-3000:]}")
+    output = wait(proc, 120, "the job did not finish")
     assert "left on SIGTERM before it was ready" in output, output[-3000:]
     assert "left the farm on SIGTERM" in output and "Traceback" not in output, output[-3000:]
     assert proc.returncode == 0, output[-3000:]
@@ -547,11 +535,7 @@ def test_a_client_still_on_a_copy_of_an_answered_job_does_not_keep_the_job_alive
     while not held and proc.poll() is None and time.perf_counter() - t0 < 30:
         held = topology_files(proc)
         time.sleep(0.02)
-    try:
-        output, _ = proc.communicate(timeout=120)
-    except Exception:
-        output = kill(proc)
-        raise AssertionError(f"the job did not end:\n{output[-3000:]}")
+    output = wait(proc, 120, "the job did not end")
     assert proc.returncode == 0, output[-3000:]
     assert time.perf_counter() - t0 < 60
     assert "client 2 is back" in output

@@ -25,12 +25,7 @@ def mpiexec(*parts: tuple[int, list], timeout: float = 120, keep_alive: bool = T
             env: dict | None = None) -> subprocess.CompletedProcess:
     """``mpiexec [-disable-auto-cleanup] -n N1 python ARGS1 : -n N2 python ARGS2 ...`` from the repo root."""
     proc = start(*parts, keep_alive=keep_alive, env=env)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_job(proc)
-        out, _ = proc.communicate()
-        pytest.fail(f"mpiexec timed out after {timeout} s:\n{out[-4000:]}")
+    out = wait(proc, timeout, "mpiexec did not end")
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
 
 
@@ -48,6 +43,17 @@ def kill(proc: subprocess.Popen) -> str:
     """SIGKILL every process of the job (mpiexec, proxies, ranks); returns its output."""
     _kill_job(proc)
     out, _ = proc.communicate(timeout=30)
+    return out
+
+
+def wait(proc: subprocess.Popen, timeout: float, what: str = "the job did not end") -> str:
+    """The output of the job started by :func:`start` once it ends; a test failure saying ``what`` (and
+    the job killed) if it is still running after ``timeout`` seconds."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        out = kill(proc)
+        pytest.fail(f"{what} within {timeout:g} s:\n{out[-3000:]}")
     return out
 
 
