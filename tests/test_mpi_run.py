@@ -528,7 +528,8 @@ def test_a_client_still_on_a_copy_of_an_answered_job_does_not_keep_the_job_alive
     back) and does the rest. Once the budget is reached the job ends at once, with status 0, rather than
     wait for a copy nobody wants (or for good: a busy client's heartbeats to a server gone block it)."""
     out, table = tmp_path / "run", ["--space", "nasbench201", "--dataset", "cifar10"]
-    fault = dict(mode="freeze", rank=2, job=2, hang=4, mark=str(tmp_path / "frozen"), copy=300)
+    fault = dict(mode="freeze", rank=2, job=2, hang=4, mark=str(tmp_path / "frozen"), copy=300,
+                 together=str(tmp_path / "clients-ready"))
     t0 = time.perf_counter()
     proc = start((1, server(table, out, "--budget", 12, "--heartbeat-timeout", 1.5, "--stats", tmp_path / "farm.json")),
                  (2, ["tests/mpi/faulty_client.py", "--evaluator", "table", *table]),

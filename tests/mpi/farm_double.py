@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from faults import add_fault_arguments, wrap_from  # noqa: E402
+from faults import add_fault_arguments, start_together, wrap_from  # noqa: E402
 
 from alphax.searchers.base import Proposal, Result  # noqa: E402
 from alphax.spaces import NASBench101Space  # noqa: E402
@@ -141,6 +141,7 @@ def main() -> int:
     wrap = wrap_from(args)
     if wrap:
         evaluator = wrap(evaluator, rank)
+    start_together(args.out / "clients-ready", rank, MPI.COMM_WORLD.Get_size() - 1)
     stats = serve(evaluator, NASBench101Space(), name="table-double")
     if not stats.finalize:
         exit_without_finalize(0)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 
 class Faulty:
@@ -51,6 +52,20 @@ class Faulty:
 def _name(cell) -> str:
     """The cell's hash in the results log: NASBench-101's graph hash, NAS-Bench-201's architecture string."""
     return cell.hash if hasattr(cell, "hash") else cell.arch
+
+
+def start_together(folder, rank: int, clients: int, timeout: float = 60.0) -> None:
+    """Wait, up to ``timeout`` seconds, until each of ranks 1..``clients`` has called this with the same
+    ``folder``: the clients then say Ready together. The server hands out work to the first client ready,
+    and a table's look-ups are so quick that, one client a second late (loading its table on a busy
+    machine), the other can answer a whole run: a test of what happens on one rank would then prove
+    nothing. Files, not MPI: the server (run_server.py) has no part in it."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"ready.{rank}").touch()
+    deadline = time.monotonic() + timeout
+    while len(list(folder.glob("ready.*"))) < clients and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def add_fault_arguments(parser) -> None:

@@ -1,6 +1,7 @@
 """run_client.py with its evaluator wrapped in :class:`faults.Faulty`, configured by the environment
-variable ``ALPHAX_TEST_FAULT`` (a JSON object of ``Faulty``'s keyword arguments but ``my_rank``), since
-run_client.py's own options are left as they are."""
+variable ``ALPHAX_TEST_FAULT`` (a JSON object of ``Faulty``'s keyword arguments but ``my_rank``, and
+``together``: a folder for :func:`faults.start_together`), since run_client.py's own options are left as
+they are."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run_client  # noqa: E402
-from faults import Faulty  # noqa: E402
+from faults import Faulty, start_together  # noqa: E402
 
 _make = run_client.make_space_and_evaluator
 
@@ -23,7 +24,11 @@ def _faulty(args):
 
     space, evaluator, signature = _make(args)
     options = json.loads(os.environ["ALPHAX_TEST_FAULT"])
-    return space, Faulty(evaluator, my_rank=MPI.COMM_WORLD.Get_rank(), **options), signature
+    together = options.pop("together", None)
+    rank = MPI.COMM_WORLD.Get_rank()
+    if together:      # a folder: these clients say Ready together (faults.start_together)
+        start_together(together, rank, MPI.COMM_WORLD.Get_size() - 1)
+    return space, Faulty(evaluator, my_rank=rank, **options), signature
 
 
 run_client.make_space_and_evaluator = _faulty
