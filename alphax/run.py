@@ -584,11 +584,17 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
             try:
                 runlog = RunLog(folder / RESULTS, create=False)
                 if budget is not None and budget != config.budget:
-                    config = config.with_budget(budget)
-                    if budget < len(runlog):
-                        raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already "
-                                          f"holds; give --budget {len(runlog)} or more (or leave it out to keep "
-                                          f"the budget of {saved.budget})")
+                    config = config.with_budget(budget)          # a bad --budget is named as such first
+                if budget is not None and budget < len(runlog):
+                    raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already "
+                                      f"holds; give --budget {len(runlog)} or more"
+                                      + (f" (or leave it out to keep the budget of {saved.budget})"
+                                         if saved.budget >= len(runlog) else ""))
+                if budget is None and config.budget < len(runlog):
+                    raise ConfigError(f"{folder / CONFIG} gives a budget of {config.budget}, below the {len(runlog)} "
+                                      f"results {folder} already holds: config.json has been altered; restore it "
+                                      f"from a copy, or resume with --budget {len(runlog)} or more")
+                _check_logged_cells(space, runlog.rows, folder / RESULTS)
                 if hasattr(factory, "check"):     # a bad --cifar or --device: refused before config.json changes
                     factory.check(local=dispatch == "inline")
                 try:
@@ -620,6 +626,29 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
         with run.log_scope():
             run.warn_budget()
     return run
+
+
+def _check_logged_cells(space: SearchSpace, rows: list[dict], path: Path) -> None:
+    """Every logged row's cell (``matrix``, ``ops``) is a cell of ``space``, written as the run writes it,
+    and is the cell of the row's ``hash``: a checkpoint's fingerprint of the log covers the hashes only,
+    and a replay tells the searcher the row's cell, a report draws it. A :class:`DataError` naming the
+    line otherwise (the rows' own types are checked when the log is read, :mod:`alphax.runlog`)."""
+    for row in rows:
+        where = f"{path}: line {row['n']}"
+        try:
+            cell = space.from_json(row)
+        except (AlphaXError, ValueError, TypeError, KeyError, IndexError) as exc:
+            # the space's message ends with advice for a cell typed on the command line: left out here
+            problem = str(exc).split("; ")[0] if isinstance(exc, AlphaXError) else f"{type(exc).__name__}: {exc}"
+            raise DataError(f"{where} holds no valid cell ({problem}){_ALTERED_LOG}") from None
+        written = space.to_json(cell)
+        if space.hash(cell) != row["hash"] or any(row.get(k) != v for k, v in written.items()):
+            raise DataError(f"{where}: its matrix and ops are not the cell of its hash {row['hash']} (they are "
+                            f"{space.hash(cell)}){_ALTERED_LOG}")
+
+
+_ALTERED_LOG = ("; the results log has been altered: restore it from a copy, or keep the folder aside and start a "
+                "new run")
 
 
 def _not_a_run_folder(folder: Path) -> str:

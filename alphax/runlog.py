@@ -41,11 +41,13 @@ _CORRUPT = "; the log is corrupt: restore it from a copy, or keep the folder asi
 
 
 def _row_problem(row: dict) -> str | None:
-    """What is wrong with a complete row's types (``hash`` text, ``accuracy`` and ``predicted`` finite
+    """What is wrong with a complete row's types (``hash`` text, ``accuracy`` present; it and ``predicted`` finite
     numbers or null, an accuracy in [0, 1]), or None: what the code reading a log relies on, checked
     once here."""
     if not isinstance(row.get("hash"), str):
         return f"has hash={row.get('hash')!r}, not text"
+    if "accuracy" not in row:
+        return "has no accuracy (null where the evaluation failed)"
     for key in ("accuracy", "predicted", "time"):
         value = row.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))

@@ -80,6 +80,10 @@ def test_a_bad_line_in_the_middle_is_corruption(tmp_path):
         path.write_text(json.dumps(row(1)) + "\n" + json.dumps({**row(2), **bad}) + "\n")
         with pytest.raises(DataError, match=f"line 2 has {re.escape(message)}.*restore it from a copy"):
             read_results(path)
+    no_accuracy = {k: v for k, v in row(2).items() if k != "accuracy"}      # a failed result's is null, not absent
+    path.write_text(json.dumps(row(1)) + "\n" + json.dumps(no_accuracy) + "\n")
+    with pytest.raises(DataError, match=r"line 2 has no accuracy \(null where the evaluation failed\).*restore it"):
+        read_results(path)
 
 
 def test_append_refuses_a_wrong_number(tmp_path):
@@ -301,8 +305,11 @@ def test_a_log_that_does_not_match_the_checkpoint_is_refused(tmp_path):
     search(cfg(budget=25), folder)                          # checkpoint at n=25 (end), previous at 20
     os.remove(folder / LATEST)                              # resume from n=20: rows 21..25 are replayed
     lines = (folder / "results.jsonl").read_text().splitlines()
-    r = json.loads(lines[21])
-    r["hash"] = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    from alphax.spaces.nasbench201 import NB201Cell
+
+    other = NB201Cell(("none",) * 6)                        # another cell, written whole (hash and cell agree)
+    r = {**json.loads(lines[21]), "hash": other.arch, "matrix": other.node_matrix.tolist(), "ops": list(other.edges)}
+    assert r["hash"] == "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
     lines[21] = json.dumps(r)
     (folder / "results.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(CheckpointError, match="replay diverged at n=22"):
@@ -521,17 +528,64 @@ def test_results_edited_before_the_checkpoint_are_refused(tmp_path):
     path = folder / "results.jsonl"
     original = path.read_text()
     resume_run(folder, budget=13).close()                           # intact: it resumes
-    for field, value in (("accuracy", 0.99), ("hash", "f" * 32)):
+    digest = (CheckpointError, r"results.jsonl: its first 12 results are not those checkpoint.pkl was written after "
+                               r"\(a row's cell or accuracy was edited\); restore results.jsonl")
+    cell = (DataError, r"results.jsonl: line 3: its matrix and ops are not the cell of its hash f+ ")   # read first
+    for field, value, (error, message) in (("accuracy", 0.99, digest), ("hash", "f" * 32, cell)):
         lines = original.splitlines(keepends=True)
         row = json.loads(lines[2])
         row[field] = value
         lines[2] = json.dumps(row) + "\n"
         path.write_text("".join(lines))
-        with pytest.raises(CheckpointError, match=r"results.jsonl: its first 12 results are not those checkpoint.pkl "
-                                                  r"was written after \(a row's cell or accuracy was edited\); "
-                                                  r"restore results.jsonl"):
+        with pytest.raises(error, match=message):
             resume_run(folder, budget=13)
     path.write_text(original)
+
+
+@pytest.mark.parametrize("line", [3, 12])             # before the checkpoint at n=10 (digested), after it (replayed)
+def test_a_logged_cell_edited_anywhere_is_refused_naming_its_line(tmp_path, line):
+    """The checkpoint's digest of the log covers each row's hash, not its matrix and ops, which a replay
+    tells the searcher and a report draws: a row whose cell is not that of its hash (another cell, no
+    valid cell, another matrix for the same ops) is refused before any work, naming the file and line,
+    and nothing is written."""
+    folder = tmp_path / "run"
+    search(cfg(budget=14, checkpoint_every=10), folder)
+    path = folder / "results.jsonl"
+    resume_run(folder, budget=15).close()                           # intact: it resumes
+    original = path.read_text()
+    ops = json.loads(original.splitlines()[line - 1])["ops"]
+    other = [("skip_connect" if ops[0] != "skip_connect" else "none"), *ops[1:]]
+    for edit, message in (({"ops": other}, r"its matrix and ops are not the cell of its hash \|.*\| \(they are \|"),
+                          ({"ops": ["foo", *ops[1:]]}, r"holds no valid cell \(a NAS-Bench-201 cell is 6 ops from"),
+                          ({"matrix": [[0, 1], [0, 0]]}, "its matrix and ops are not the cell of its hash")):
+        lines = original.splitlines(keepends=True)
+        lines[line - 1] = json.dumps({**json.loads(lines[line - 1]), **edit}) + "\n"
+        path.write_text("".join(lines))
+        with pytest.raises(DataError, match=f"results.jsonl: line {line}:? {message}.*the results log has been "
+                                            f"altered: restore it from a copy"):
+            resume_run(folder, budget=16)
+        assert path.read_text() == "".join(lines)
+        assert sorted(p.name for p in folder.glob("checkpoint*")) == ["checkpoint.pkl", "checkpoint.prev.pkl"]
+    path.write_text(original)
+    resume_run(folder, budget=16).close()
+
+
+def test_a_config_json_budget_edited_below_the_results_is_refused(tmp_path):
+    """A budget below the results logged is refused from config.json as from --budget (the run would end
+    at once, "15 of 10 results"); --budget can set it right."""
+    folder = tmp_path / "run"
+    search(cfg(budget=15), folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "budget": 10}))
+    with pytest.raises(ConfigError, match=r"config.json gives a budget of 10, below the 15 results .* already holds: "
+                                          r"config.json has been altered; restore it from a copy, or resume with "
+                                          r"--budget 15 or more"):
+        resume_run(folder)
+    with pytest.raises(ConfigError, match=r"--budget 10 is below the 15 results .* give --budget 15 or more$"):
+        resume_run(folder, budget=10)
+    assert json.loads((folder / "config.json").read_text())["budget"] == 10
+    run = resume_run(folder, budget=15)
+    run.close()
 
 
 def test_a_checkpoint_of_another_config_or_table_is_refused(tmp_path, monkeypatch):
