@@ -174,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:  # noqa: BLE001 - every result is recorded; never hang in MPI_Finalize over a summary
             log.exception("run_server.py: could not print the run's summary (every result is recorded)")
             code = 1
+    if code and comm.Get_size() == 1:
+        return code                      # no other process to end (no clients): no MPI_Abort and its console line
     if code:
         # MPI_Abort ends every process of the job at once (a client may be mid-way through a long
         # training) and makes mpiexec exit with this code; every recorded result is already on disk

@@ -333,12 +333,13 @@ def test_a_server_without_clients_refuses_before_making_the_run_folder(tmp_path)
                           cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "run_server.py: error: no clients: launch with 'mpiexec" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and not out.exists()
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr          # no MPI_Abort's own line after it
     # a bad --option is said first, not after the user has launched a whole farm to find it
     proc = subprocess.run([sys.executable, "run_server.py", "--budget", "3", "--option", "foo=1", "--out", str(out)],
                           cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "no clients" not in proc.stderr, proc.stderr
     assert "run_server.py: error: bad option for --algo alphax: unknown option 'foo'" in proc.stderr
-    assert "Traceback" not in proc.stderr and not out.exists()
+    assert "Traceback" not in proc.stderr and not out.exists() and len(proc.stderr.splitlines()) == 1, proc.stderr
 
 
 def test_two_servers_and_no_client_end_the_job_at_once(tmp_path):
