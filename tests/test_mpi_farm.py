@@ -41,6 +41,17 @@ def test_two_clients_100_results(tmp_path):
     assert stats["results"] == 100 and stats["failures"] == 0 and stats["lost"] == []
 
 
+def test_a_farm_with_nothing_to_do_ends_although_its_clients_ready_was_never_read(tmp_path):
+    """A run resumed already finished stops its clients at once, before reading their Ready: MPICH's
+    MPI_Finalize then failed on the server ("2 unmatched message(s)"), which exited 0 while its clients
+    waited in theirs for ever (the job hung until killed). Each client now answers Stop with Stopped, and
+    the server receives everything up to it."""
+    proc, rows, stats = farm(tmp_path, server_args=["--budget", 0, "--open-after-ready"], timeout=60)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "farm done: 0 results" in proc.stdout and rows == [] and stats["lost"] == []
+    assert proc.stdout.count("stop (done) after 0 jobs") == 2
+
+
 def test_client_error_is_a_failed_result_and_not_retried(tmp_path):
     proc, rows, stats = farm(tmp_path, server_args=["--budget", 40, "--job-timeout", 30],
                              client_args=["--fault", "raise", "--fault-rank", 2, "--fault-job", 3])

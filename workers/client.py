@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from alphax.errors import AlphaXError
 from alphax.searchers.base import Result
 from workers.protocol import (KEEPALIVES_PER_TIMEOUT, SERVER, SERVER_TIMEOUT, CannotStart, ClientError, Heartbeat,
-                              Job, Leaving, Ready, Reply, Tag)
+                              Job, Leaving, Ready, Reply, Stopped, Tag)
 
 __all__ = ["ClientStats", "Leave", "SimulatedTime", "cannot_start", "leave_on_signal", "send_leaving", "serve"]
 
@@ -155,6 +155,8 @@ def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signa
                     wall = received - first if first is not None else 0.0
                     log.info("%s: stop (%s) after %d jobs, %d errors, busy %.1f%%", worker, msg.reason, jobs,
                              errors, 100.0 * busy / wall if wall > 0 else 0.0)
+                    if msg.finalize:        # the last message: the server finalizes once it has every one before
+                        comm.send(Stopped(rank=rank), dest=SERVER, tag=Tag.STOPPED)
                     return ClientStats(jobs=jobs, errors=errors, busy=busy, wall=wall, finalize=msg.finalize)
                 if tag != Tag.JOB or not isinstance(msg, Job):
                     log.warning("%s: ignoring unexpected message %r with tag %s", worker, type(msg).__name__, tag)

@@ -17,9 +17,15 @@ seconds from a second thread, so that the server tells a long training from a de
       |        ...              |
       |  <--- KeepAlive -----   |   (every Ready.keepalive seconds while the client waits for work)
       |  <--- Stop ----------   |   (sent to every client in a ``finally:``)
+      |  ---- Stopped ------>   |   (when the Stop says to finalize: the client's last message)
 
 A client that cannot start (bad options, missing data) sends :class:`CannotStart` instead of ``Ready``:
-the server ends the job with its message, and the client exits after the server's ``Stop``. A client
+the server ends the job with its message, and the client exits after the server's ``Stop``. A run that
+ends well ends with ``MPI_Finalize`` everywhere, which MPICH refuses while a message sent to a process is
+unreceived ("Communicator ... being freed has N unmatched message(s)"; the others then wait for that
+process in theirs for ever): so each client answers its ``Stop`` with :class:`Stopped`, after which it
+sends nothing, and the server receives every client's messages up to it (a ``Ready`` it had not read yet:
+a run resumed already finished stops its clients before it hears them) before it finalizes. A client
 told to stop (SIGTERM, SIGINT) sends :class:`Leaving` and exits (status 0), not by the signal (MPICH's
 Hydra ends the whole job when a process dies by a signal): the server requeues its job and goes on.
 """
@@ -37,7 +43,7 @@ from enum import IntEnum
 from alphax.searchers.base import Result
 
 __all__ = ["SERVER", "Tag", "Ready", "Accepted", "CannotStart", "Leaving", "Job", "Heartbeat", "ClientError",
-           "Reply", "Stop", "KeepAlive", "KEEPALIVES_PER_TIMEOUT", "SERVER_TIMEOUT", "TAG_OF", "flush_logs",
+           "Reply", "Stop", "Stopped", "KeepAlive", "KEEPALIVES_PER_TIMEOUT", "SERVER_TIMEOUT", "TAG_OF", "flush_logs",
            "exit_without_finalize", "abort_job", "ABORT_GRACE", "launcher_mismatch"]
 
 SERVER = 0
@@ -56,6 +62,7 @@ class Tag(IntEnum):
     LEAVING = 7
     ACCEPTED = 8
     KEEPALIVE = 9
+    STOPPED = 10
 
 
 @dataclass(frozen=True)
@@ -176,10 +183,17 @@ class Stop:
     finalize: bool = True
 
 
-TAG_OF = {Ready: Tag.READY, Accepted: Tag.ACCEPTED, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP,
+@dataclass(frozen=True)
+class Stopped:
+    """A client's answer to a :class:`Stop` that says to finalize, and its last message: the server has
+    received everything the client sent once it has received this."""
+
+    rank: int
+
+
+TAG_OF = {Ready: Tag.READY, Accepted: Tag.ACCEPTED, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP, Stopped: Tag.STOPPED,
           Heartbeat: Tag.HEARTBEAT, CannotStart: Tag.CANNOT_START, Leaving: Tag.LEAVING, KeepAlive: Tag.KEEPALIVE}
 """The tag each message type is sent with."""
-
 
 
 def flush_logs() -> None:

@@ -28,8 +28,10 @@ its job's deadline, never waited for):
    searcher is used by one thread at a time: while a batch records, the loop dispatches only proposals
    asked ahead before it (a few per client, sized by how long recording recently took).
 
-``Stop`` goes to every client in a ``finally:``, after the results received have been recorded; the
-``stop`` callable (SIGTERM/SIGINT in ``run_server.py``) ends the loop at the top of a turn.
+``Stop`` goes to every client in a ``finally:``, after the results received have been recorded; after a
+finished run, each client answers with ``Stopped`` and the server receives everything up to it, so that
+``MPI_Finalize`` finds no message unreceived (MPICH fails it then, and the clients wait in theirs for ever).
+The ``stop`` callable (SIGTERM/SIGINT in ``run_server.py``) ends the loop at the top of a turn.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ from alphax.errors import AlphaXError
 from alphax.searchers.base import Proposal, Result
 from workers.protocol import (Accepted, CannotStart, Heartbeat, Job, KeepAlive, Leaving, Ready,
                               Reply, Stop, Tag)
+
+STOPPED_WAIT = 10.0
+"""Seconds a finished farm waits for a client that had said ``Ready`` to answer ``Stop`` (one that had not
+may still be starting: it gets what is left of ``--startup-timeout``)."""
 
 __all__ = ["FarmError", "FarmStats", "open_hearing_clients", "serve", "stop_clients"]
 
@@ -516,7 +522,16 @@ class _Farm:
         after an error they finalize and the server aborts the job: a client that exits unfinalized makes
         MPICH kill the server before it can report its exit status."""
         busy = set(self.assigned) if reason == "done" else set()
-        stop_clients(self.comm, reason, finalize=reason != "done" or not (self.lost or busy), lost=self.lost | busy)
+        finalize = reason != "done" or not (self.lost or busy)
+        wait = None
+        if reason == "done" and finalize:      # MPI_Finalize follows: every client's messages must be received
+            unready = set(self.clients) - self.ready
+            wait = max(STOPPED_WAIT, self.startup_timeout - self._clock()) if unready else STOPPED_WAIT
+        silent = stop_clients(self.comm, reason, finalize=finalize, lost=self.lost | busy, stopped=wait)
+        if silent:
+            log.warning("client%s %s did not answer Stop in %.0f s: taken for lost", "s" if len(silent) > 1 else "",
+                        ", ".join(map(str, sorted(silent))), wait)
+            self.lost |= silent
         self.stats.lost = sorted(self.lost)
         self.stats.left = sorted(self.lost & self.left)
         self.stats.abandoned = sorted(busy)
@@ -554,9 +569,15 @@ def open_hearing_clients(comm, opener: Callable[[], object], *, poll: float = 0.
     return outcome["value"]
 
 
-def stop_clients(comm, reason: str, *, finalize: bool = True, lost=(), wait: float = 10.0) -> None:
+def stop_clients(comm, reason: str, *, finalize: bool = True, lost=(), wait: float = 10.0,
+                 stopped: float | None = None) -> set[int]:
     """Send ``Stop`` to every client; wait up to ``wait`` seconds for the sends to the live ones.
-    ``finalize=False`` tells them to exit without ``MPI_Finalize`` (a process was lost)."""
+    ``finalize=False`` tells them to exit without ``MPI_Finalize`` (a process was lost). ``stopped``
+    (seconds; with ``finalize``): then receive every live client's messages up to its :class:`Stopped`
+    (what came before it is dropped: a ``Ready`` not read yet), so that none is left unreceived when this
+    process finalizes; returns the live clients that did not answer in time (empty without ``stopped``)."""
+    from mpi4py import MPI
+
     stop = Stop(reason=reason, finalize=finalize)
     clients = range(1, comm.Get_size())
     requests = [comm.isend(stop, dest=r, tag=Tag.STOP) for r in clients]
@@ -565,6 +586,20 @@ def stop_clients(comm, reason: str, *, finalize: bool = True, lost=(), wait: flo
     while live and time.perf_counter() < end:
         live = [q for q in live if not q.Test()]
         time.sleep(0.001)
+    waiting = {r for r in clients if r not in lost} if stopped is not None and finalize else set()
+    end = time.perf_counter() + (stopped or 0.0)
+    status = MPI.Status()
+    while waiting and time.perf_counter() < end:
+        if not comm.iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
+            time.sleep(0.001)
+            continue
+        source, tag = status.Get_source(), status.Get_tag()
+        comm.recv(source=source, tag=tag)
+        if tag == Tag.STOPPED:
+            waiting.discard(source)
+        else:
+            log.debug("after Stop: dropped a message with tag %s from client %d", Tag(tag).name, source)
+    return waiting
 
 
 def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout: float | None = HEARTBEAT_TIMEOUT,

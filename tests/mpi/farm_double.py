@@ -17,10 +17,11 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from faults import add_fault_arguments, start_together, wrap_from  # noqa: E402
+from faults import add_fault_arguments, start_together, wait_for_clients, wrap_from  # noqa: E402
 
 from alphax.searchers.base import Proposal, Result  # noqa: E402
 from alphax.spaces import NASBench101Space  # noqa: E402
@@ -103,6 +104,9 @@ def main() -> int:
     p.add_argument("--max-attempts", type=int, default=2)
     p.add_argument("--simulate-time", type=float, default=0.0)
     p.add_argument("--algo", help="a real searcher (make_searcher) over the double's cells instead of file order")
+    p.add_argument("--open-after-ready", action="store_true",
+                   help="the server opens its run (hearing its clients, as run_server.py does) only once the clients "
+                        "have said Ready, as a slow start (AlphaX's torch, a large pool) lets them")
     p.add_argument("--client", nargs=argparse.REMAINDER, default=None,
                    help="run_client.py options: the clients build their evaluator with run_client.make_space_and_evaluator")
     add_fault_arguments(p)
@@ -114,11 +118,18 @@ def main() -> int:
     rank = MPI.COMM_WORLD.Get_rank()
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s rank {rank} %(name)s: %(message)s")
     if rank == 0:
-        from workers.server import FarmError, serve
+        from workers.server import FarmError, open_hearing_clients, serve
 
         args.out.mkdir(parents=True, exist_ok=True)
+
+        def opener():
+            if args.open_after_ready:
+                wait_for_clients(args.out / "clients-ready", MPI.COMM_WORLD.Get_size() - 1)
+                time.sleep(1.0)              # their Ready sent, and taken in by the hearing's probes
+            return RunDouble(args.out, args.budget, args.algo)
+
         try:
-            stats = serve(RunDouble(args.out, args.budget, args.algo), job_timeout=args.job_timeout,
+            stats = serve(open_hearing_clients(MPI.COMM_WORLD, opener), job_timeout=args.job_timeout,
                           heartbeat_timeout=args.heartbeat_timeout, max_attempts=args.max_attempts,
                           startup_timeout=60)
         except FarmError as exc:

@@ -63,9 +63,19 @@ def start_together(folder, rank: int, clients: int, timeout: float = 60.0) -> No
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"ready.{rank}").touch()
+    wait_for_clients(folder, clients, timeout)
+
+
+def wait_for_clients(folder, clients: int, timeout: float = 60.0) -> bool:
+    """Wait, up to ``timeout`` seconds, until ``clients`` clients have called :func:`start_together` with
+    ``folder``; whether they all did."""
+    folder = Path(folder)
     deadline = time.monotonic() + timeout
-    while len(list(folder.glob("ready.*"))) < clients and time.monotonic() < deadline:
+    while len(list(folder.glob("ready.*"))) < clients:
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.01)
+    return True
 
 
 def add_fault_arguments(parser) -> None:
