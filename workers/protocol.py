@@ -43,8 +43,8 @@ from enum import IntEnum
 from alphax.searchers.base import Result
 
 __all__ = ["SERVER", "Tag", "Ready", "Accepted", "CannotStart", "Leaving", "Job", "Heartbeat", "ClientError",
-           "Reply", "Stop", "Stopped", "KeepAlive", "KEEPALIVES_PER_TIMEOUT", "SERVER_TIMEOUT", "TAG_OF", "flush_logs",
-           "exit_without_finalize", "abort_job", "ABORT_GRACE", "launcher_mismatch"]
+           "Reply", "Stop", "Stopped", "KeepAlive", "KEEPALIVES_PER_TIMEOUT", "SERVER_TIMEOUT", "TAG_OF",
+           "flush_logs", "exit_without_finalize", "abort_job", "ABORT_GRACE", "launcher_mismatch"]
 
 SERVER = 0
 """The server's rank in ``MPI.COMM_WORLD``."""
@@ -191,8 +191,9 @@ class Stopped:
     rank: int
 
 
-TAG_OF = {Ready: Tag.READY, Accepted: Tag.ACCEPTED, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP, Stopped: Tag.STOPPED,
-          Heartbeat: Tag.HEARTBEAT, CannotStart: Tag.CANNOT_START, Leaving: Tag.LEAVING, KeepAlive: Tag.KEEPALIVE}
+TAG_OF = {Ready: Tag.READY, Accepted: Tag.ACCEPTED, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP,
+          Stopped: Tag.STOPPED, Heartbeat: Tag.HEARTBEAT, CannotStart: Tag.CANNOT_START, Leaving: Tag.LEAVING,
+          KeepAlive: Tag.KEEPALIVE}
 """The tag each message type is sent with."""
 
 

@@ -54,10 +54,6 @@ from alphax.searchers.base import Proposal, Result
 from workers.protocol import (Accepted, CannotStart, Heartbeat, Job, KeepAlive, Leaving, Ready,
                               Reply, Stop, Tag)
 
-STOPPED_WAIT = 10.0
-"""Seconds a finished farm waits for a client that had said ``Ready`` to answer ``Stop`` (one that had not
-may still be starting: it gets what is left of ``--startup-timeout``)."""
-
 __all__ = ["FarmError", "FarmStats", "open_hearing_clients", "serve", "stop_clients"]
 
 log = logging.getLogger(__name__)
@@ -68,6 +64,9 @@ HEARTBEAT_TIMEOUT = 60.0
 """Default seconds of silence after which a busy client is taken for dead (``--heartbeat-timeout``)."""
 BEATS_PER_TIMEOUT = 6
 """Heartbeats a client sends per ``heartbeat_timeout`` while it evaluates."""
+STOPPED_WAIT = 10.0
+"""Seconds a finished farm waits for a client that had said ``Ready`` to answer ``Stop`` (one that had not
+may still be starting: it gets what is left of ``--startup-timeout``)."""
 
 
 class FarmError(AlphaXError):
@@ -598,7 +597,7 @@ def stop_clients(comm, reason: str, *, finalize: bool = True, lost=(), wait: flo
         if tag == Tag.STOPPED:
             waiting.discard(source)
         else:
-            log.debug("after Stop: dropped a message with tag %s from client %d", Tag(tag).name, source)
+            log.debug("after Stop: dropped a message with tag %d from client %d", tag, source)
     return waiting
 
 
