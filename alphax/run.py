@@ -630,8 +630,8 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
 
 def _check_logged_cells(space: SearchSpace, rows: list[dict], path: Path) -> None:
     """Every logged row's cell (``matrix``, ``ops``) is a cell of ``space``, written as the run writes it,
-    and is the cell of the row's ``hash``: a checkpoint's fingerprint of the log covers the hashes only,
-    and a replay tells the searcher the row's cell, a report draws it. A :class:`DataError` naming the
+    and is the cell of the row's ``hash``: a checkpoint's digest of the log covers each row's hash and
+    accuracy, not its cell, which a replay tells the searcher and a report draws. A :class:`DataError` naming the
     line otherwise (the rows' own types are checked when the log is read, :mod:`alphax.runlog`)."""
     for row in rows:
         where = f"{path}: line {row['n']}"
