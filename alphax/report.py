@@ -27,7 +27,7 @@ import numpy as np
 from alphax.atomic import write_atomic
 from alphax.errors import DataError
 from alphax.ranking import kendall_tau
-from alphax.runlog import read_results, row_values, running_best
+from alphax.runlog import check_cells, read_results, row_values, running_best
 
 __all__ = ["RunRecord", "read_run", "find_runs", "write_report", "kendall_tau", "rolling_tau", "plot_best_so_far"]
 
@@ -429,6 +429,17 @@ def _plot_ranking(path: str, taus: dict[str, list[tuple[np.ndarray, np.ndarray]]
     _save(fig, path)
 
 
+def _space(name: str):
+    """The search space named ``name`` (no data needed: its cells' validity and hashes)."""
+    if name == "nasbench201":
+        from alphax.spaces.nasbench201 import NASBench201Space
+
+        return NASBench201Space()
+    from alphax.spaces import NASBench101Space
+
+    return NASBench101Space()
+
+
 def _cell_problem(record: dict) -> str | None:
     """Why ``record``'s ``matrix``/``ops`` cannot be drawn by :func:`draw_cell`, or None: the matrix must
     be a square, upper-triangular 0/1 list of rows, with one op per vertex (NASBench-101) or one per
@@ -449,11 +460,13 @@ def _cell_problem(record: dict) -> str | None:
     return None
 
 
-def _plot_cell(path: str, record: dict, title: str) -> None:
+def _plot_cell(path: str, run: RunRecord, record: dict, title: str) -> None:
+    """``record``'s cell drawn, once it is known to be the cell of its hash (:func:`check_cells`)."""
     problem = _cell_problem(record)
     if problem:
         raise DataError(f"the best row (n={record.get('n')}) of the results cannot be drawn: {problem}; "
                         f"the results log has been altered (restore it from a copy)")
+    check_cells(_space(run.space), [record], os.path.join(run.path, "results.jsonl"))
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     draw_cell(ax, record["matrix"], record["ops"], title=title)
@@ -655,7 +668,7 @@ def _run_report(folder: str, staged: _Staged, data: str | None = None) -> list[s
         lines.append(failures)
     if best is not None:
         rec = run.records[best]
-        _plot_cell(staged.path("best_cell.png"), rec,
+        _plot_cell(staged.path("best_cell.png"), run, rec,
                    f"best cell ({_measure(run)} {run.values[best]:.4f}, sample {rec.get('n', best + 1)})")
         lines.append("best cell: " + _cell_line(run, rec))
     if optimum:
@@ -792,8 +805,9 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
     lines.append("")
     if best_run is not None:
         rec = best_run.records[best_run.best_index()]
-        _plot_cell(staged.path("best_cell.png"), rec, f"best cell over all runs ({best_run.algo}, {_measure(best_run)} "
-                                                      f"{best_run.values[best_run.best_index()]:.4f})")
+        _plot_cell(staged.path("best_cell.png"), best_run, rec,
+                   f"best cell over all runs ({best_run.algo}, {_measure(best_run)} "
+                   f"{best_run.values[best_run.best_index()]:.4f})")
         lines.append(f"best cell ({best_run.algo}, {os.path.relpath(best_run.path, folder)}): "
                      + _cell_line(best_run, rec))
     lines.append(_ranking_text(runs))

@@ -45,7 +45,7 @@ from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, 
 from alphax.registry import (LOCAL_TRAIN_OPTIONS, EvaluatorFactory, build, evaluator_signature, fingerprint,
                              searcher_for)
 from alphax.runlock import LOCK, RunLock
-from alphax.runlog import RESULTS, RunLog, row_values, rows_digest
+from alphax.runlog import RESULTS, RunLog, check_cells, row_values, rows_digest
 from alphax.searchers.base import Proposal, Result, Searcher
 from alphax.spaces.base import SearchSpace
 
@@ -594,7 +594,7 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
                     raise ConfigError(f"{folder / CONFIG} gives a budget of {config.budget}, below the {len(runlog)} "
                                       f"results {folder} already holds: config.json has been altered; restore it "
                                       f"from a copy, or resume with --budget {len(runlog)} or more")
-                _check_logged_cells(space, runlog.rows, folder / RESULTS)
+                check_cells(space, runlog.rows, folder / RESULTS)
                 if hasattr(factory, "check"):     # a bad --cifar or --device: refused before config.json changes
                     factory.check(local=dispatch == "inline")
                 try:
@@ -626,29 +626,6 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
         with run.log_scope():
             run.warn_budget()
     return run
-
-
-def _check_logged_cells(space: SearchSpace, rows: list[dict], path: Path) -> None:
-    """Every logged row's cell (``matrix``, ``ops``) is a cell of ``space``, written as the run writes it,
-    and is the cell of the row's ``hash``: a checkpoint's digest of the log covers each row's hash and
-    accuracy, not its cell, which a replay tells the searcher and a report draws. A :class:`DataError` naming the
-    line otherwise (the rows' own types are checked when the log is read, :mod:`alphax.runlog`)."""
-    for row in rows:
-        where = f"{path}: line {row['n']}"
-        try:
-            cell = space.from_json(row)
-        except (AlphaXError, ValueError, TypeError, KeyError, IndexError) as exc:
-            # the space's message ends with advice for a cell typed on the command line: left out here
-            problem = str(exc).split("; ")[0] if isinstance(exc, AlphaXError) else f"{type(exc).__name__}: {exc}"
-            raise DataError(f"{where} holds no valid cell ({problem}){_ALTERED_LOG}") from None
-        written = space.to_json(cell)
-        if space.hash(cell) != row["hash"] or any(row.get(k) != v for k, v in written.items()):
-            raise DataError(f"{where}: its matrix and ops are not the cell of its hash {row['hash']} (they are "
-                            f"{space.hash(cell)}){_ALTERED_LOG}")
-
-
-_ALTERED_LOG = ("; the results log has been altered: restore it from a copy, or keep the folder aside and start a "
-                "new run")
 
 
 def _not_a_run_folder(folder: Path) -> str:

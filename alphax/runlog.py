@@ -27,9 +27,10 @@ from typing import Callable
 
 import numpy as np
 
-from alphax.errors import DataError
+from alphax.errors import AlphaXError, DataError
 
-__all__ = ["RESULTS", "FIELDS", "read_results", "row_values", "rows_digest", "best_so_far", "running_best", "RunLog"]
+__all__ = ["RESULTS", "FIELDS", "read_results", "check_cells", "row_values", "rows_digest", "best_so_far",
+           "running_best", "RunLog"]
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,29 @@ def rows_digest(rows: list[dict]) -> str:
     for row in rows:
         digest.update(_digest_line(row))
     return digest.hexdigest()
+
+
+def check_cells(space, rows: list[dict], path: str | os.PathLike) -> None:
+    """Every row's cell (``matrix``, ``ops``) is a cell of ``space`` (an :class:`alphax.spaces.SearchSpace`),
+    written as a run writes it, and is the cell of the row's ``hash``: a checkpoint's digest of the log
+    covers each row's hash and accuracy, not its cell, which a replay tells the searcher and a report
+    draws. A :class:`DataError` naming the line of ``path`` (the log) otherwise; the rows' own types are
+    checked when the log is read."""
+    for row in rows:
+        where = f"{path}: line {row['n']}"
+        try:
+            cell = space.from_json(row)
+        except (AlphaXError, ValueError, TypeError, KeyError, IndexError) as exc:
+            # the space's message ends with advice for a cell typed on the command line: left out here
+            problem = str(exc).split("; ")[0] if isinstance(exc, AlphaXError) else f"{type(exc).__name__}: {exc}"
+            raise DataError(f"{where} holds no valid cell ({problem}){_ALTERED}") from None
+        written = space.to_json(cell)
+        if space.hash(cell) != row["hash"] or any(row.get(k) != v for k, v in written.items()):
+            raise DataError(f"{where}: its matrix and ops are not the cell of its hash {row['hash']} (they are "
+                            f"{space.hash(cell)}){_ALTERED}")
+
+
+_ALTERED = "; the results log has been altered: restore it from a copy, or keep the folder aside and start a new run"
 
 
 def row_values(rows: list[dict], value: Callable[[dict], float | None] | None = None) -> np.ndarray:

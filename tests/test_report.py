@@ -134,6 +134,22 @@ def test_a_report_that_fails_part_way_changes_nothing_of_an_earlier_one(tmp_path
     assert not (tmp_path / "new").exists()
 
 
+def test_a_best_row_whose_cell_is_not_that_of_its_hash_is_refused_not_drawn(tmp_path, capsys):
+    """Drawable, but another cell than the one its hash names (its ops edited): the report would show a
+    cell never evaluated. Refused, naming the line, as a resume refuses it."""
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 12)
+    rows = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
+    for r in rows:                   # every row: whichever the report finds best (by its mean) is one of them
+        r["ops"] = ["skip_connect" if r["ops"][0] != "skip_connect" else "avg_pool_3x3", *r["ops"][1:]]
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["report", str(run)]) == 1
+    err = capsys.readouterr().err
+    line = re.search(r"results.jsonl: line (\d+): its matrix and ops are not the cell of its hash (\S+) ", err)
+    assert line and rows[int(line[1]) - 1]["hash"] == line[2], err
+    assert "the results log has been altered" in err and not (run / "best_cell.png").exists()
+
+
 def test_an_empty_run_says_how_to_go_on(tmp_path, capsys):
     run = tmp_path / "run"
     _write_run(run, "random", 0, 1)
@@ -359,17 +375,21 @@ def test_kendall_tau():
 def test_nasbench101_run_report_draws_vertex_ops(tmp_path):
     run = tmp_path / "nb101"
     run.mkdir()
+    from alphax.spec import CellSpec
+
     matrix = [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]]
-    rows = [{"n": n, "hash": f"h{n}", "matrix": matrix,
-             "ops": ["input", "conv3x3-bn-relu", "maxpool3x3", "output"], "accuracy": 0.9 + 0.001 * n,
-             "predicted": None, "seconds": 1.0, "worker": "table"} for n in range(1, 6)]
+    inner = [("conv3x3-bn-relu", "maxpool3x3"), ("conv1x1-bn-relu", "maxpool3x3"),
+             ("conv3x3-bn-relu", "conv3x3-bn-relu"), ("conv1x1-bn-relu", "conv1x1-bn-relu"), ("maxpool3x3", "maxpool3x3")]
+    cells = [CellSpec(matrix, ["input", *ops, "output"]) for ops in inner]
+    rows = [{"n": n, "hash": cell.hash, **cell.to_json(), "accuracy": 0.9 + 0.001 * n, "predicted": None,
+             "seconds": 1.0, "worker": "table"} for n, cell in enumerate(cells, 1)]
     (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (run / "config.json").write_text(json.dumps({"space": "nasbench101", "evaluator": "train", "algo": "random",
                                                  "seed": 0, "budget": 5}))
     write_report(str(run))
     _assert_png(run / "best_cell.png")
     text = (run / "report.txt").read_text()
-    assert "h5" in text and "optimum" not in text     # training: no data set, no optimum
+    assert cells[-1].hash in text and "optimum" not in text     # training: no data set, no optimum
 
 
 @pytest.mark.parametrize("best, message", [
