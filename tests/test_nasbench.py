@@ -709,6 +709,21 @@ def test_a_parameter_count_that_is_not_positive_is_refused(tmp_path, params):
     assert len(NASBench101(path)) == 1
 
 
+def test_a_value_of_the_wrong_type_is_refused(tmp_path):
+    """A fractional parameter count was cut to an integer, a boolean read as a number."""
+    path = tmp_path / "cells.jsonl"
+    one = _row(SPECS[1], **{"108": {"validation_accuracy": 0.5}})
+    two = _row(SPECS[2], **{"108": {"validation_accuracy": 0.6}})
+    for edit, needle in (({"trainable_parameters": 1.5}, "trainable_parameters 1.5 is not a whole number"),
+                         ({"trainable_parameters": True}, "trainable_parameters True is not a whole number"),
+                         ({"metrics": {"108": {"validation_accuracy": True}}}, "validation_accuracy is True")):
+        path.write_text(one + "\n" + json.dumps({**json.loads(two), **edit}) + "\n")
+        with pytest.raises(DataError, match=f"cells.jsonl: line 2 .*{re.escape(needle)}"):
+            NASBench101(path)
+    path.write_text(one + "\n" + json.dumps({**json.loads(two), "trainable_parameters": 7.0}) + "\n")
+    assert NASBench101(path).get_metrics_from_hash(SPECS[2].hash)[0]["trainable_parameters"] == 7
+
+
 def test_jsonl_errors(tmp_path):
     path = tmp_path / "cells.jsonl"
     path.write_text(_row(SPECS[1], **{"108": {"validation_accuracy": 0.5}}) + "\n{not json}\n")

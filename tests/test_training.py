@@ -93,7 +93,9 @@ def test_cifar_errors(tmp_path, tiny_cifar):
         pickle.dump({b"data": np.zeros((2, 10), np.uint8), b"labels": [0, 1]}, f)
     with pytest.raises(DataError, match="N x 3072"):
         cifar.read_batch(tmp_path / "shape")
-    with pytest.raises(DataError, match="--validation-size 10000 must be between 1 and 299"):
+    with pytest.raises(DataError, match=r"--validation-size 10000 must be between 1 and 299 .*; give a smaller one, "
+                                        r"or --cifar a folder with more images \(a resumed run keeps its own "
+                                        r"--validation-size\)"):
         cifar.load_cifar10(tiny_cifar)            # 300 training images < 10,000 validation
     with pytest.raises(DataError, match="is a file, not the folder of the batch files"):
         cifar.load_cifar10(tiny_cifar / "data_batch_1")
@@ -230,7 +232,8 @@ def test_the_evaluator_refuses_at_once_what_would_fail_every_cell(tiny_cifar):
     from workers.train_evaluator import TrainEvaluator
 
     with pytest.raises(DataError, match="the 200 training images .* fewer than one batch of 512; give a smaller "
-                                        "--batch-size"):
+                                        r"--batch-size, or --cifar a folder with more images \(a resumed run keeps "
+                                        r"its own --batch-size\)"):
         TrainEvaluator(tiny_cifar, TrainConfig(epochs=1, **{**TINY, "batch_size": 512}), validation_size=100)
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA is not available"):

@@ -139,7 +139,8 @@ def load_cifar10(folder: str | Path, *, validation_size: int = VALIDATION_SIZE) 
     labels = np.concatenate([p.labels for p in parts])
     if not 0 < validation_size < len(labels):
         raise DataError(f"--validation-size {validation_size} must be between 1 and {len(labels) - 1} (the "
-                        f"{len(labels)} training images of {folder} less one)")
+                        f"{len(labels)} training images of {folder} less one); give a smaller one, or --cifar a "
+                        f"folder with more images (a resumed run keeps its own --validation-size)")
     test = read_batch(folder / TEST_FILE)
     if not len(test):
         raise DataError(f"{folder / TEST_FILE} holds no images; {_HINT}")

@@ -39,7 +39,8 @@ class TrainEvaluator(Evaluator):
         self.data = load_cifar10(cifar_dir, validation_size=validation_size)
         if len(self.data.train) < config.batch_size:
             raise DataError(f"the {len(self.data.train)} training images of {cifar_dir} (after the validation set) "
-                            f"are fewer than one batch of {config.batch_size}; give a smaller --batch-size")
+                            f"are fewer than one batch of {config.batch_size}; give a smaller --batch-size, or "
+                            f"--cifar a folder with more images (a resumed run keeps its own --batch-size)")
         log.info("CIFAR-10 from %s: %d train, %d validation, %d test images", cifar_dir,
                  len(self.data.train), len(self.data.valid), len(self.data.test))
 

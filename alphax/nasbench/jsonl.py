@@ -32,6 +32,8 @@ def _points(run: Mapping) -> tuple[list, list]:
     a missing value."""
     half, final = [run.get(k) for k in _HALF_KEYS], [run.get(k, run.get(m)) for k, m in _FINAL_KEYS]
     for key, x in zip((*_HALF_KEYS, *(k for k, _ in _FINAL_KEYS)), (*half, *final)):
+        if isinstance(x, bool):
+            raise ValueError(f"{key} is {x!r}: a metric is a number, or null (or left out) when not recorded")
         if x is not None and not math.isfinite(x):
             raise ValueError(f"{key} is {x!r}: a metric is a finite number, or null (or left out) when not recorded")
     return half, final

@@ -131,6 +131,9 @@ class TableBuilder:
             return idx
         if not isinstance(module_hash, str) or not _HEX32.fullmatch(module_hash):
             raise ValueError(f"cell {module_hash!r}: a module hash is a string of 32 hex characters")
+        if params is not None and (isinstance(params, bool) or not isinstance(params, (int, float, np.integer))
+                                   or not float(params).is_integer()):
+            raise ValueError(f"cell {module_hash}: trainable_parameters {params!r} is not a whole number")
         idx = len(self._hashes)
         self._index[module_hash] = idx
         self._keys.append(key)
