@@ -27,7 +27,7 @@ import numpy as np
 
 from alphax.atomic import write_atomic
 from alphax.config import ALGOS, SearchConfig
-from alphax.errors import AlphaXError, CheckpointError, ConfigError, Interrupted
+from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, Interrupted
 from alphax.report import YLABEL_MEAN, plot_best_so_far
 from alphax.runlock import RunLock
 from alphax.runlog import best_so_far, read_results, row_values, running_best
@@ -224,6 +224,8 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[dict | None, Compar
         old = have.get("algos")
         if isinstance(old, list) and set(old) <= set(config.algos) and all(isinstance(a, str) for a in old):
             config = replace(config, algos=(*old, *(a for a in config.algos if a not in old)))
+        if have.get("data") != config.data and _same_table(have.get("data"), config.data):
+            config = replace(config, data=have.get("data"))     # the same file named another way: kept as it was
         want = config.to_json()
         diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
         if diff and not _extends(have, want, diff):
@@ -234,6 +236,17 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[dict | None, Compar
     if out.exists() and (not out.is_dir() or any(p.name != COMPARE_LOCK for p in out.iterdir())):
         raise CheckpointError(f"{out} exists and is not a comparison folder; use another --out")
     return None, config
+
+
+def _same_table(a: str | None, b: str | None) -> bool:
+    """``--data`` ``a`` and ``b`` (None: found without it) name the same NASBench-101 file (through a link,
+    a relative path, its folder, or the place it is found by default)."""
+    from alphax.nasbench.paths import resolve_data_path
+
+    try:
+        return os.path.samefile(resolve_data_path(a), resolve_data_path(b))
+    except (DataError, OSError):
+        return False
 
 
 _GROWS = ("budget", "seeds", "algos")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -210,6 +211,8 @@ def test_bad_data_or_a_corrupt_compare_json_is_one_clear_line_and_writes_nothing
 
     bad = tmp_path / "trunc.jsonl.gz"
     bad.write_bytes(gzip.compress(b'{"hash": "abc", "modu')[:25])
+    with gzip.open(nb101_dir / "nb101_real_subset.jsonl.gz", "rb") as f:
+        bad.with_name("few.jsonl").write_bytes(b"".join(f.readline() for _ in range(30)))
     out = tmp_path / "cmp"
     args = ["compare", "--space", "nasbench101", "--algos", "random", "--seeds", 1, "--budget", 5, "--out", out,
             "--no-progress"]
@@ -218,6 +221,17 @@ def test_bad_data_or_a_corrupt_compare_json_is_one_clear_line_and_writes_nothing
     assert not out.exists()
     proc = run_cli(*args, "--data", nb101_dir / "nb101_real_subset.jsonl.gz", timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # the same table named another way continues it (a link, its folder, found without --data): it was refused
+    # as "other options (data)", the way out offered a new --out
+    link = tmp_path / "link.jsonl.gz"
+    link.symlink_to(nb101_dir / "nb101_real_subset.jsonl.gz")
+    saved = (out / "compare.json").read_bytes()
+    for data, env in ((link, None), (nb101_dir, None), (None, {**os.environ, "ALPHAX_NASBENCH101": str(nb101_dir)})):
+        proc = run_cli(*args, *(["--data", data] if data else []), timeout=300, env=env)
+        assert proc.returncode == 0 and "continuing the comparison" in proc.stderr, proc.stderr[-3000:]
+    assert (out / "compare.json").read_bytes() == saved
+    proc = run_cli(*args, "--data", bad.with_name("few.jsonl"), timeout=120)    # another table: refused
+    assert proc.returncode == 1 and "other options (data)" in proc.stderr, proc.stderr[-3000:]
     (out / "compare.json").write_text('{"space": "nasbe')                  # cut short
     proc = run_cli(*args, "--data", nb101_dir / "nb101_real_subset.jsonl.gz", timeout=300)
     assert proc.returncode == 1 and "compare.json cannot be read" in proc.stderr and "another --out" in proc.stderr
