@@ -80,6 +80,10 @@ def test_paths_explicit_env_and_folder(tmp_path, monkeypatch):
     assert paths.resolve_data_path(tmp_path) == tmp_path / "nasbench_only108.tfrecord"
     (tmp_path / "other.nb101").write_bytes(b"x")
     assert paths.resolve_data_path(str(tmp_path)) == tmp_path / "other.nb101"
+    (tmp_path / "another.nb101").write_bytes(b"x")        # which one is meant: not guessed (was the first by name)
+    with pytest.raises(DataError, match=r"holds several .nb101 files \(another.nb101, other.nb101\) and no "
+                                        r"nasbench101.nb101: give the one to read with --data FILE"):
+        paths.resolve_data_path(tmp_path)
     (tmp_path / paths.COMPACT_NAME).write_bytes(b"x")
     assert paths.resolve_data_path(tmp_path) == tmp_path / paths.COMPACT_NAME
     explicit = tmp_path / "nasbench_full.tfrecord"

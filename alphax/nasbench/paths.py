@@ -24,7 +24,7 @@ COMPACT_NAME = "nasbench101" + COMPACT_SUFFIX
 """The compact file's preferred name inside a data directory."""
 DIR_CANDIDATES = (COMPACT_NAME, "nasbench_only108.tfrecord", "nasbench_full.tfrecord", "nb101_real_subset.jsonl.gz")
 """File names tried inside a data directory, best first (any other ``*.nb101`` without a note ranks after
-COMPACT_NAME)."""
+COMPACT_NAME; several such files, and no COMPACT_NAME, are refused as ambiguous)."""
 _HOW_TO_FIX = f"give the file or its folder with --data PATH or set {ENV_VAR}"
 OFFICIAL_URL = "https://storage.googleapis.com/nasbench/"
 """Where google-research/nasbench publishes its data files (its README)."""
@@ -52,6 +52,10 @@ def _best_in_dir(directory: Path) -> Path | None:
     if first.is_file() and not _labelled(first):
         return first
     compact = sorted(p for p in directory.glob("*" + COMPACT_SUFFIX) if p.is_file() and not _labelled(p))
+    if len(compact) > 1:             # which is meant (the full data set, a small test file) is not for us to guess
+        raise DataError(f"NASBench-101 data folder {directory} holds several {COMPACT_SUFFIX} files "
+                        f"({', '.join(p.name for p in compact)}) and no {COMPACT_NAME}: give the one to read with "
+                        f"--data FILE (or name it {COMPACT_NAME})")
     if compact:
         return compact[0]
     for name in DIR_CANDIDATES[1:]:
