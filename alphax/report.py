@@ -429,17 +429,6 @@ def _plot_ranking(path: str, taus: dict[str, list[tuple[np.ndarray, np.ndarray]]
     _save(fig, path)
 
 
-def _space(name: str):
-    """The search space named ``name`` (no data needed: its cells' validity and hashes)."""
-    if name == "nasbench201":
-        from alphax.spaces.nasbench201 import NASBench201Space
-
-        return NASBench201Space()
-    from alphax.spaces import NASBench101Space
-
-    return NASBench101Space()
-
-
 def _cell_problem(record: dict) -> str | None:
     """Why ``record``'s ``matrix``/``ops`` cannot be drawn by :func:`draw_cell`, or None: the matrix must
     be a square, upper-triangular 0/1 list of rows, with one op per vertex (NASBench-101) or one per
@@ -466,7 +455,11 @@ def _plot_cell(path: str, run: RunRecord, record: dict, title: str) -> None:
     if problem:
         raise DataError(f"the best row (n={record.get('n')}) of the results cannot be drawn: {problem}; "
                         f"the results log has been altered (restore it from a copy)")
-    check_cells(_space(run.space), [record], os.path.join(run.path, "results.jsonl"))
+    from alphax.config import SearchConfig
+    from alphax.registry import build
+
+    space, _ = build(SearchConfig(space=run.space))          # the space only: its evaluator is never made
+    check_cells(space, [record], os.path.join(run.path, "results.jsonl"))
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     draw_cell(ax, record["matrix"], record["ops"], title=title)
