@@ -15,6 +15,7 @@ matplotlib (Agg) and networkx are imported when a report is written, not with :m
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -518,8 +519,30 @@ class _Staged:
         return tmp
 
     def commit(self) -> list[str]:
-        for tmp, final in self.files:
-            os.replace(tmp, final)
+        """Move the staged files into place: the earlier report's files are first set aside (``.NAME.old``),
+        and put back if any move fails, so that a failure (a file made read-only) leaves the earlier report
+        whole, not part old and part new."""
+        aside, placed = [], []
+        try:
+            for _, final in self.files:
+                if os.path.lexists(final):
+                    old = os.path.join(os.path.dirname(final), f".{os.path.basename(final)}.old")
+                    os.replace(final, old)
+                    aside.append((old, final))
+            for tmp, final in self.files:
+                os.replace(tmp, final)
+                placed.append(final)
+        except BaseException:
+            for final in placed:
+                with contextlib.suppress(OSError):
+                    os.remove(final)
+            for old, final in aside:
+                with contextlib.suppress(OSError):
+                    os.replace(old, final)
+            raise
+        for old, _ in aside:
+            with contextlib.suppress(OSError):
+                os.remove(old)
         moved, self.files = [final for _, final in self.files], []
         return moved
 
@@ -565,7 +588,8 @@ def _check_out(folder: str, out: str) -> None:
     taken = [name for name in REPORT_FILES if os.path.exists(os.path.join(out, name))]
     if taken:
         first = _first_line(os.path.join(out, "report.txt")) or ""
-        if first.split(": ", 1)[-1].strip() != os.path.abspath(folder):
+        named = first.split(": ", 1)[-1].strip() if first.startswith(("run: ", "compare: ")) else ""
+        if not named or os.path.realpath(named) != os.path.realpath(folder):     # the folder by any name
             raise DataError(f"--out {out} already holds {', '.join(taken)}, not from a report of {folder}; "
                             f"choose a new folder (nothing was written)")
 

@@ -134,6 +134,46 @@ def test_a_report_that_fails_part_way_changes_nothing_of_an_earlier_one(tmp_path
     assert not (tmp_path / "new").exists()
 
 
+def test_a_report_whose_moves_into_place_fail_keeps_the_earlier_report_whole(tmp_path, capsys):
+    """The new files made, one of them cannot be moved into place (here a folder stands where report.txt's
+    earlier copy is set aside; a file made read-only is the same): the files already moved are put back,
+    so the folder keeps its earlier report whole, not new plots beside an old report.txt."""
+    import hashlib
+
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 12, predictions=True)
+    assert main(["report", str(run)]) == 0
+    earlier = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.iterdir() if p.is_file()}
+    _write_run(run, "random", 1, 20, predictions=True)                   # another run: every plot changes
+    earlier["results.jsonl"] = hashlib.sha256((run / "results.jsonl").read_bytes()).hexdigest()
+    earlier["config.json"] = hashlib.sha256((run / "config.json").read_bytes()).hexdigest()
+    (run / ".report.txt.old" / "x").mkdir(parents=True)                  # in the way of report.txt's move
+    assert main(["report", str(run)]) == 1
+    assert "report.txt" in capsys.readouterr().err
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.iterdir() if p.is_file()} == earlier
+    (run / ".report.txt.old" / "x").rmdir()
+    (run / ".report.txt.old").rmdir()
+    assert main(["report", str(run)]) == 0
+    assert sorted(p.name for p in run.iterdir()) == sorted(earlier)       # nothing set aside is left
+    assert (run / "report.txt").read_bytes() != b"" and hashlib.sha256(
+        (run / "best_so_far.png").read_bytes()).hexdigest() != earlier["best_so_far.png"]
+
+
+def test_report_out_takes_its_own_earlier_report_of_the_folder_by_another_path(tmp_path, capsys):
+    """report.txt names the run folder as it was given (a link, say); a report of the same folder by its
+    own path regenerates that report instead of refusing --out as another run's."""
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 10)
+    (tmp_path / "link").symlink_to(run)
+    out = tmp_path / "figs"
+    assert main(["report", str(tmp_path / "link"), "--out", str(out)]) == 0
+    assert main(["report", str(run), "--out", str(out)]) == 0, capsys.readouterr().err
+    other = tmp_path / "other"
+    _write_run(other, "random", 1, 10)
+    assert main(["report", str(other), "--out", str(out)]) == 1       # another run's report is still kept
+    assert "not from a report of" in capsys.readouterr().err
+
+
 def test_a_best_row_whose_cell_is_not_that_of_its_hash_is_refused_not_drawn(tmp_path, capsys):
     """Drawable, but another cell than the one its hash names (its ops edited): the report would show a
     cell never evaluated. Refused, naming the line, as a resume refuses it."""
