@@ -29,6 +29,7 @@ import traceback
 from pathlib import Path
 
 from alphax import logfile
+from alphax.cli import error_line
 from alphax.errors import AlphaXError
 from alphax.progress import LOG_EVERY, MODES
 from workers.protocol import abort_job, launcher_mismatch
@@ -137,18 +138,15 @@ def main(argv: list[str] | None = None) -> int:
             except BaseException:
                 stop_clients(comm, "the server could not start")
                 raise
-            try:
-                with run.log_scope():
-                    stats = serve(run, comm=comm, job_timeout=args.job_timeout,
-                                  heartbeat_timeout=args.heartbeat_timeout, max_attempts=args.max_attempts,
-                                  startup_timeout=args.startup_timeout, stop=lambda: stop.signum is not None,
-                                  progress=args.progress, stats_file=args.stats)
-                    run.log_ended(run.remaining <= 0)
-                    optimum = run.evaluator.optimum() if run.config.evaluator == "table" else None
-            finally:
-                run.close()
-    except AlphaXError as exc:
-        code, ending = 1, f"run_server.py: error: {exc}"
+            with run, run.log_scope():
+                stats = serve(run, comm=comm, job_timeout=args.job_timeout,
+                              heartbeat_timeout=args.heartbeat_timeout, max_attempts=args.max_attempts,
+                              startup_timeout=args.startup_timeout, stop=lambda: stop.signum is not None,
+                              progress=args.progress, stats_file=args.stats)
+                run.log_ended(run.remaining <= 0)
+                optimum = run.evaluator.optimum() if run.config.evaluator == "table" else None
+    except (AlphaXError, OSError) as exc:         # OSError: a full disk, a file made read-only
+        code, ending = 1, error_line(exc, prog="run_server.py")
         print(ending, file=sys.stderr)
     except KeyboardInterrupt:
         signum = stop.signum or signal.SIGINT

@@ -3,12 +3,13 @@ fsynced, then renamed over it, so that a reader sees the old file or the whole n
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
-__all__ = ["write_atomic", "existing_ancestor"]
+__all__ = ["write_atomic", "existing_ancestor", "naming"]
 
 
 def _umask() -> int:
@@ -33,7 +34,7 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with naming(path), os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fchmod(f.fileno(), 0o666 & ~_umask())
@@ -48,3 +49,16 @@ def existing_ancestor(path: str | os.PathLike) -> Path:
     """The nearest folder above ``path`` that exists, or a file standing where a folder of it should be
     (what decides whether ``path`` can be written: its permissions, or that it is a file)."""
     return next((p for p in Path(path).parents if p.exists()), Path("."))
+
+
+@contextlib.contextmanager
+def naming(path: str | os.PathLike) -> Iterator[None]:
+    """An ``OSError`` raised inside without a file name (a write, flush or fsync on a file already open: a
+    full disk, a quota, a file made read-only) is raised again naming ``path``, so that the error line
+    says which file failed."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:
+            raise type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), str(path)) from exc
+        raise

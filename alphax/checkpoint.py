@@ -19,6 +19,7 @@ checkpoint is left, :class:`~alphax.errors.CheckpointError` says what to do. Not
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -28,6 +29,7 @@ import pickle
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from alphax.atomic import naming
 from alphax.errors import CheckpointError
 
 __all__ = ["LATEST", "PREVIOUS", "save_checkpoint", "load_checkpoint", "read_checkpoint", "checkpoint_info",
@@ -88,28 +90,31 @@ def save_checkpoint(folder: str | os.PathLike, state: dict, *, shared: Sequence[
     body = json.dumps(meta).encode() + b"\n" + buf.getvalue()
     digest = hashlib.sha256(body).hexdigest().encode()
     tmp = folder / (LATEST + ".tmp")
+    latest = folder / LATEST
     try:
-        with open(tmp, "wb") as f:
+        with open(tmp, "wb") as f, naming(tmp):
             f.write(_MAGIC + digest + b"\n" + body)
             f.flush()
             os.fsync(f.fileno())
+        if latest.exists():
+            try:
+                if _written.get(str(latest)) != _stamp(latest):     # not the file this process wrote: read it
+                    _verified(latest)
+            except CheckpointError as exc:
+                # a corrupt latest must not push out an intact previous one (the one a resume fell back
+                # to): it is kept aside for inspection instead, and the previous one stays where it is
+                aside = unused_path(folder / (LATEST + ".corrupt"))
+                os.replace(latest, aside)
+                log.warning("%s; kept as %s, %s left as it is", exc, aside.name, PREVIOUS)
+            else:
+                os.replace(latest, folder / PREVIOUS)
+        os.replace(tmp, latest)
     except BaseException:
-        tmp.unlink(missing_ok=True)        # a part written to a full disk gives its space back
+        # a part written to a full disk gives its space back; a whole one that could not be put in place
+        # is not left behind either (the results it was made from are in results.jsonl)
+        with contextlib.suppress(OSError):        # (a folder in its way stays: the error names it)
+            tmp.unlink(missing_ok=True)
         raise
-    latest = folder / LATEST
-    if latest.exists():
-        try:
-            if _written.get(str(latest)) != _stamp(latest):     # not the file this process wrote: read it
-                _verified(latest)
-        except CheckpointError as exc:
-            # a corrupt latest must not push out an intact previous one (the one a resume fell back
-            # to): it is kept aside for inspection instead, and the previous one stays where it is
-            aside = unused_path(folder / (LATEST + ".corrupt"))
-            os.replace(latest, aside)
-            log.warning("%s; kept as %s, %s left as it is", exc, aside.name, PREVIOUS)
-        else:
-            os.replace(latest, folder / PREVIOUS)
-    os.replace(tmp, latest)
     _fsync_dir(folder)
     _written[str(latest)] = _stamp(latest)
     return latest

@@ -119,15 +119,15 @@ def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:
         # arriving after that must not kill the worker while it closes the run (stats.json, its logs)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
-        summary = run_search(run, progress=False, signals=signals,
-                             same_within=STOP_GRACE_SECONDS if worker else 0.0,
-                             continue_with="the same alphax compare command (it continues unfinished runs)")
+        with run:
+            summary = run_search(run, progress=False, signals=signals,
+                                 same_within=STOP_GRACE_SECONDS if worker else 0.0,
+                                 continue_with="the same alphax compare command (it continues unfinished runs)")
     except Interrupted as exc:
         stopped = exc
         _STOPPING = worker
         raise
     finally:
-        run.close()
         if worker:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)     # between runs, as _worker_signals set it
         if stopped is not None and worker and _PARENT is not None and os.getppid() != _PARENT:
@@ -455,9 +455,8 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
             "searcher_ms_per_proposal_median_per_seed": [
                 float(np.median(t["searcher_seconds"]) * 1e3) if t["searcher_seconds"] else None for t in per],
             "samples": [len(r) for r in runs[algo]]})
-    tmp = out / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    os.replace(tmp, out / "summary.json")
+    text = json.dumps(summary, indent=1).encode("utf-8")
+    write_atomic(out / "summary.json", lambda f: f.write(text))
     plot_best_so_far(str(out / "compare.png"),
                      {a: [best_so_far(rows, config.budget, value=value) for rows in per_seed]
                       for a, per_seed in runs.items()},

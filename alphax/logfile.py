@@ -21,6 +21,7 @@ import contextlib
 import contextvars
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -31,9 +32,32 @@ _FORMATTER = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"
 _SCOPE: contextvars.ContextVar[logging.Handler | None] = contextvars.ContextVar("alphax_log_scope", default=None)
 
 
+class _RunLogHandler(logging.FileHandler):
+    """A ``FileHandler`` whose file failing (a full disk) is said once on stderr, in one line, instead of
+    logging's traceback for every record: ``log.txt`` is a copy of what the console shows, and the run
+    goes on, or stops on the error that hit it, reported as usual."""
+
+    _failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            super().emit(record)
+        except Exception:  # noqa: BLE001 - opening the file (delay=True) is outside logging's own guard
+            self.handleError(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:   # noqa: N802 - logging's name
+        if self._failed:
+            return
+        self._failed = True
+        exc = sys.exc_info()[1]
+        reason = getattr(exc, "strerror", None) or exc
+        sys.stderr.write(f"alphax: warning: cannot write {self.baseFilename} ({reason}); records may be "
+                         f"missing from it (said once)\n")
+
+
 def attach(folder: str | Path) -> logging.Handler:
     """Start copying this process's log records to ``folder/log.txt`` (appended); returns the handler."""
-    handler = logging.FileHandler(Path(folder) / LOG, mode="a", encoding="utf-8", delay=True)   # created when used
+    handler = _RunLogHandler(Path(folder) / LOG, mode="a", encoding="utf-8", delay=True)   # created when used
     handler.setFormatter(_FORMATTER)
     handler.addFilter(lambda record: _SCOPE.get() in (None, handler))
     logging.getLogger().addHandler(handler)

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from alphax import logfile
-from alphax.atomic import write_atomic
+from alphax.atomic import naming, write_atomic
 from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info, load_checkpoint, save_checkpoint
 from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, Interrupted
@@ -284,11 +284,12 @@ class Run:
         if self._predictor_file is None:
             self._predictor_file = open(self.folder / PREDICTOR, "a", encoding="utf-8")
         extra = {k: v for k, v in metrics.items() if k != "tau" and isinstance(v, (int, float, str))}
-        for i in range(self._tau_written, len(taus)):
-            results, tau = taus[i]
-            self._predictor_file.write(json.dumps({"index": i, "n": n, "results": results, "tau": tau, **extra},
-                                                  default=_jsonable) + "\n")
-        self._predictor_file.flush()
+        with naming(self.folder / PREDICTOR):
+            for i in range(self._tau_written, len(taus)):
+                results, tau = taus[i]
+                self._predictor_file.write(json.dumps({"index": i, "n": n, "results": results, "tau": tau,
+                                                       **extra}, default=_jsonable) + "\n")
+            self._predictor_file.flush()
         self._tau_written = len(taus)
 
     @_in_log_scope
@@ -309,9 +310,26 @@ class Run:
         return stats
 
     @_in_log_scope
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        """:meth:`close`; when an error is already on its way out, a failure to close (the disk that
+        failed the run, say) is logged instead of raised, so that the error reported is the first one."""
+        if exc is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except (AlphaXError, OSError) as error:
+            message = (f"{self.folder}: the run could not be closed cleanly either ({type(error).__name__}: "
+                       f"{error}); every result logged is kept")
+            log.warning("%s", message)             # on the console; log.txt's handler is closed by now
+            logfile.append(self.folder, message, level=logging.WARNING, name=__name__)
+
     def close(self) -> None:
         """Checkpoint (if anything was recorded since the last one and the state is consistent), write
-        ``stats.json``, close the files."""
+        ``stats.json``, close the files. ``with run:`` closes it too."""
         try:
             if not self._recording and self.n > self.last_checkpoint:
                 self.checkpoint()

@@ -30,7 +30,10 @@ class RunLock:
 
     def __init__(self, folder: str | os.PathLike, *, name: str = LOCK, then: str = "resume"):
         self.path = Path(folder) / name
-        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        if self.path.is_symlink():       # its pid would be written into whatever file the link names
+            raise CheckpointError(f"{self.path} is a symbolic link, not the lock file a run writes: remove it "
+                                  f"(nothing was written), then {then}")
+        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         if fcntl is None:
             return
         try:

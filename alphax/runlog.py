@@ -27,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 
+from alphax.atomic import naming
 from alphax.errors import AlphaXError, DataError
 
 __all__ = ["RESULTS", "FIELDS", "read_results", "check_cells", "row_values", "rows_digest", "best_so_far",
@@ -229,9 +230,10 @@ class RunLog:
         if row.get("n") != len(self.rows) + 1:
             raise ValueError(f"row n={row.get('n')!r}, expected {len(self.rows) + 1}")
         f = self._file or self._open()
-        f.write(("\n" if self._unended else "") + json.dumps(row, separators=(",", ":")) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+        with naming(self.path):
+            f.write(("\n" if self._unended else "") + json.dumps(row, separators=(",", ":")) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
         self._unended = False
         self.rows.append(row)
         self._digest.update(_digest_line(row))

@@ -184,7 +184,10 @@ def test_a_checkpoint_that_cannot_be_written_is_one_line_and_in_log_txt(tmp_path
     proc = run_cli("search", "--resume", run, "--budget", 8, timeout=120)
     assert proc.returncode == 1 and "checkpoint.pkl.tmp: Is a directory" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
-    assert "ERROR alphax.cli: alphax: error:" in (run / "log.txt").read_text().splitlines()[-1]
+    log = (run / "log.txt").read_text().splitlines()
+    assert any("ERROR alphax.cli: alphax: error:" in line and "checkpoint.pkl.tmp: Is a directory" in line
+               for line in log), log[-3:]
+    assert "could not be closed cleanly either" in log[-1]       # its close tried the checkpoint again
     assert (run / "results.jsonl").read_bytes().startswith(before)    # what was recorded stays
     (run / "checkpoint.pkl.tmp").rmdir()
     assert run_cli("search", "--resume", run, "--budget", 8, timeout=120).returncode == 0
@@ -466,3 +469,96 @@ def test_searcher_options_too_large_for_memory_are_one_line_before_any_folder(tm
         err = capsys.readouterr().err
         assert f"--algo alphax with {option} needs more memory than this machine has" in err
         assert "give smaller --option values" in err and not out.exists()
+
+
+class _FullDisk:
+    """results.jsonl as a full disk shows it: the open file's write fails with ENOSPC, no file name."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def write(self, text):
+        import errno
+
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        return self.f.fileno()
+
+    @property
+    def closed(self):
+        return self.f.closed
+
+    def close(self):
+        self.f.close()
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_the_way_on(tmp_path, capsys, monkeypatch):
+    """A write on an open file fails without a file name (a full disk, a quota): the line names the file
+    and says to free space and resume, not to check permissions; the run's close failing after it (the
+    same disk) is logged, not shown in its place; nothing logged is lost, and the resume then goes on."""
+    import errno
+
+    import alphax.run
+    from alphax.cli import main
+    from alphax.runlog import RunLog
+
+    run = tmp_path / "run"
+    assert main([*map(str, ["search", *NB201, "--algo", "random", "--budget", 6, "--out", run])]) == 0
+    before = (run / "results.jsonl").read_bytes()
+
+    real_open = RunLog._open
+    monkeypatch.setattr(RunLog, "_open", lambda self: _FullDisk(real_open(self)))
+
+    def stats_fail(folder, stats):
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(folder / "stats.json.x1.tmp"))
+
+    monkeypatch.setattr(alphax.run, "_write_stats", stats_fail)
+    capsys.readouterr()
+    assert main([*map(str, ["search", "--resume", run, "--budget", 10, "--no-progress"])]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (f"alphax: error: {run / 'results.jsonl'}: No space left on device; free space there, "
+                       f"then run the command again (a search goes on with --resume DIR; every result written "
+                       f"is kept)"), err
+    assert not any("Traceback" in line or "stats.json" in line and "error:" in line for line in err), err
+    log = (run / "log.txt").read_text()
+    assert "could not be closed cleanly either" in log and "stats.json.x1.tmp" in log
+    assert (run / "results.jsonl").read_bytes() == before
+    monkeypatch.undo()
+    assert main([*map(str, ["search", "--resume", run, "--budget", 10, "--no-progress"])]) == 0
+    assert len(hashes(run)) == 10 == len(set(hashes(run)))
+
+
+def test_a_log_txt_that_cannot_be_written_is_one_warning_not_a_traceback_per_record(tmp_path, capsys):
+    """logging's FileHandler prints '--- Logging error ---' and a traceback for every record it cannot
+    write (a full disk); a run's log.txt says so once, in one line, and the run goes on."""
+    import logging
+
+    from alphax import logfile
+
+    (tmp_path / logfile.LOG).mkdir()                  # cannot be opened for writing: as a full disk, each record fails
+    handler = logfile.attach(tmp_path)
+    try:
+        for i in range(3):
+            logging.getLogger("alphax.test").warning("record %d", i)
+    finally:
+        logfile.detach(handler)
+    err = capsys.readouterr().err
+    assert "Logging error" not in err and "Traceback" not in err, err
+    assert err.count(f"alphax: warning: cannot write {tmp_path / logfile.LOG}") == 1, err
+
+
+def test_a_run_lock_that_is_a_symbolic_link_is_refused_and_its_target_kept(tmp_path, run_cli):
+    """run.lock replaced by a link: the lock would write its pid into the file the link names."""
+    run = tmp_path / "run"
+    assert run_cli("search", *NB201, "--algo", "random", "--budget", 4, "--out", run, timeout=120).returncode == 0
+    target = tmp_path / "precious.txt"
+    target.write_text("precious\n")
+    (run / "run.lock").unlink()
+    (run / "run.lock").symlink_to(target)
+    proc = run_cli("search", "--resume", run, "--budget", 6, timeout=120)
+    assert proc.returncode == 1 and f"{run / 'run.lock'} is a symbolic link" in proc.stderr, proc.stderr
+    assert target.read_text() == "precious\n" and len(hashes(run)) == 4

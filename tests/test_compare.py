@@ -245,6 +245,20 @@ def test_jobs_must_be_positive(tmp_path, run_cli):
     assert not (tmp_path / "cmp").exists()
 
 
+def test_a_summary_that_cannot_be_put_in_place_leaves_no_temp_file(tmp_path, run_cli):
+    """summary.json is written as every other file of the project (a temp file beside it, fsynced, then
+    renamed): a write that fails (a full disk; here a folder in its place) leaves nothing behind."""
+    cmp = tmp_path / "cmp"
+    args = ("compare", "--space", "nasbench201", "--algos", "random", "--seeds", 1, "--budget", 5, "--jobs", 1,
+            "--out", cmp, "--no-progress")
+    assert run_cli(*args, timeout=120).returncode == 0
+    (cmp / "summary.json").unlink()
+    (cmp / "summary.json" / "x").mkdir(parents=True)
+    proc = run_cli(*args, timeout=120)
+    assert proc.returncode == 1 and "summary.json: Is a directory" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and not [p.name for p in cmp.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_more_jobs_than_runs_start_a_process_per_run_at_most(tmp_path, run_cli):
     """--jobs 100000 for two runs: two worker processes (the pool used to fork all of them at once)."""
     proc = run_cli("compare", "--space", "nasbench201", "--algos", "random", "--seeds", 2, "--budget", 5,

@@ -467,6 +467,34 @@ def test_a_resume_whose_budget_is_already_reached_saves_it(tmp_path):
     assert json.loads((out / "config.json").read_text())["budget"] == 10 and len(rows_of(out)) == 10
 
 
+def test_a_file_error_mid_run_is_one_line_naming_it_not_an_internal_error(tmp_path):
+    """An OSError while the farm runs (here the checkpoint's rotation onto a folder standing where the
+    previous checkpoint goes; a full disk is the same kind): one line naming both files, as alphax search
+    says it, not run_server.py's internal-error traceback; every result received stays logged."""
+    from alphax.config import SearchConfig
+    from alphax.run import create_run
+
+    table = ["--space", "nasbench201", "--dataset", "cifar10"]
+    out = tmp_path / "run"
+    run = create_run(SearchConfig(space="nasbench201", dataset="cifar10", algo="random", budget=30,
+                                  checkpoint_every=5), out, dispatch="mpi")
+    try:
+        for _ in range(5):
+            proposal, seconds = run.ask()
+            run.record(proposal, run.evaluator.evaluate(proposal.cell), ask_seconds=seconds)
+    finally:
+        run.close()
+    (out / "checkpoint.prev.pkl").unlink(missing_ok=True)
+    (out / "checkpoint.prev.pkl" / "x").mkdir(parents=True)
+    proc = mpiexec((1, ["run_server.py", "--resume", out]),
+                   (1, ["run_client.py", "--evaluator", "table", *table]), timeout=120)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert (f"run_server.py: error: {out / 'checkpoint.pkl'} -> {out / 'checkpoint.prev.pkl'}: Is a directory; "
+            "check the path" in proc.stdout), proc.stdout[-3000:]
+    assert "internal error" not in proc.stdout and "Traceback" not in proc.stdout, proc.stdout[-3000:]
+    assert len(rows_of(out)) >= 10 and not (out / "checkpoint.pkl.tmp").exists()
+
+
 def test_the_gpu_farm_check_script_runs_its_stop_and_resume_on_a_cpu(tmp_path):
     """``benchmarks/gpu_farm_check.sh`` (run on GPUs, BENCHMARKS.md) in its CPU form: a real farm of two
     training clients stopped by SIGTERM and resumed ends with its 8 unique cells; a used folder is refused."""

@@ -5,6 +5,7 @@ stderr and exit code 1; a bad option, one line and exit code 2."""
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import os
@@ -52,13 +53,18 @@ def number_arg(noun: str = "a number", *, zero: bool = True):
     return parse
 
 
-def error_line(exc: BaseException) -> str:
-    """The one line ``alphax`` prints for an :class:`AlphaXError` or an ``OSError``."""
+def error_line(exc: BaseException, prog: str = "alphax") -> str:
+    """The one line ``alphax`` (or ``prog``) prints for an :class:`AlphaXError` or an ``OSError``."""
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
-        return (f"alphax: error: {where}{exc.strerror or exc}; check the path and its permissions "
+        if exc.filename and exc.filename2:          # a rename: the error may be either side's
+            where = f"{exc.filename} -> {exc.filename2}: "
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return (f"{prog}: error: {where}{exc.strerror or exc}; free space there, then run the command "
+                    f"again (a search goes on with --resume DIR; every result written is kept)")
+        return (f"{prog}: error: {where}{exc.strerror or exc}; check the path and its permissions "
                 f"(-v shows where it happened)")
-    return f"alphax: error: {exc}"
+    return f"{prog}: error: {exc}"
 
 
 def build_parser() -> ArgumentParser:

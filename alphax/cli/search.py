@@ -158,16 +158,15 @@ def _search(args: argparse.Namespace) -> int:
     else:
         config = config_from_args(args)
         run = create_run(config, out_from_args(args, config))
-    try:
-        summary = run_search(run, progress=progress)
-        optimum = run.evaluator.optimum() if run.config.evaluator == "table" else None
-    except (AlphaXError, OSError) as exc:
-        from alphax.cli import error_line
+    with run:
+        try:
+            summary = run_search(run, progress=progress)
+            optimum = run.evaluator.optimum() if run.config.evaluator == "table" else None
+        except (AlphaXError, OSError) as exc:
+            from alphax.cli import error_line
 
-        logfile.append(run.folder, error_line(exc), name="alphax.cli")    # main() prints the same line
-        raise
-    finally:
-        run.close()
+            logfile.append(run.folder, error_line(exc), name="alphax.cli")    # main() prints the same line
+            raise
     return print_summary(run, summary, optimum)
 
 
