@@ -92,7 +92,14 @@ class Predictor:
         the members differ by their initialisation and these draws; a fixed bootstrap searched worse).
         Where ``x`` has ``variants``, each row of a minibatch is one of its cell's forms drawn at random
         (augmentation: the model learns that they are the same cell). Returns the last minibatch loss."""
-        y = self._to_target(np.asarray(y, dtype=np.float64))
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim != 1 or len(y) != len(x) or not len(y):
+            raise ValueError(f"fit(x, y): y must be 1-D with one accuracy per row of x ({len(x)}), got shape "
+                             f"{y.shape}")
+        if not np.isfinite(y).all():      # one NaN would make every weight, and every later fit, NaN
+            raise ValueError(f"fit(x, y): y holds {int((~np.isfinite(y)).sum())} non-finite accuracies; leave "
+                             f"failed evaluations out")
+        y = self._to_target(y)
         q25, self.center, q75 = np.percentile(y, [25, 50, 75])
         self.scale = max((q75 - q25) / 1.349, 1e-4)
         z = np.maximum((y - self.center) / self.scale, -self.config["clip"])
@@ -122,6 +129,8 @@ class Predictor:
     @_own_threads
     def predict_members(self, x: Encoded) -> np.ndarray:
         """Each member's predicted accuracy, float64 ``(members, N)``."""
+        if not self.steps_done:
+            raise RuntimeError("the predictor has not been fitted: call fit(x, y, steps=...) first")
         self.model.eval()
         out = []
         for start in range(0, len(x), 8192):

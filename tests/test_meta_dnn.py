@@ -252,3 +252,39 @@ def test_predictor_quality_script_scores_a_fresh_fit_and_rejects_unknown_options
     assert all(r["tau"] > 0.3 and 0 <= r["top10_share_of_best100"] <= 1 for r in rows), rows
     bad = subprocess.run(run + ["--compare", '{"hiden": 8}'], capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "unknown option(s) ['hiden']" in bad.stderr
+
+
+def test_the_predictor_refuses_targets_it_cannot_learn_and_predictions_before_a_fit():
+    """One NaN target made every weight NaN, and every later fit too (it goes on from them); a y shorter
+    than x trained on part of x, a longer one failed deep inside; an unfitted model's outputs looked like
+    accuracies. Each is a ValueError (RuntimeError) naming it, and the predictor is left as it was."""
+    rng = np.random.default_rng(5)
+    cells = [SPACE.random_cell(rng) for _ in range(32)]
+    enc = CellEncoder(SPACE)
+    x = enc.encode(cells)
+    p = Predictor(enc, seed=1, members=2, hidden=8)
+    with pytest.raises(RuntimeError, match="has not been fitted"):
+        p.predict(x)
+    y = rng.uniform(0.8, 0.95, size=32)
+    for bad, message in ((np.where(np.arange(32) == 3, np.nan, y), "1 non-finite"),
+                         (y[:30], r"one accuracy per row of x \(32\)"), (np.append(y, 0.9), "shape"),
+                         (y.reshape(4, 8), "1-D")):
+        with pytest.raises(ValueError, match=message):
+            p.fit(x, bad, steps=3)
+    p.fit(x, y, steps=5)
+    assert np.isfinite(p.predict(x)[0]).all()
+
+
+def test_kendall_tau_refuses_arrays_it_cannot_pair():
+    with pytest.raises(ValueError, match="equal length"):
+        kendall_tau(np.arange(5.0), np.arange(4.0))
+    with pytest.raises(ValueError, match="1-D"):
+        kendall_tau(np.ones((3, 2)), np.ones((3, 2)))
+
+
+def test_encoding_a_disconnected_cell_names_it():
+    from alphax.errors import OutOfDomainError
+
+    cell = CellSpec([[0, 0, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])
+    with pytest.raises(OutOfDomainError, match="input and output are disconnected"):
+        CellEncoder(SPACE).encode([SPACE.random_cell(np.random.default_rng(0)), cell])

@@ -505,3 +505,48 @@ def test_alphax_refits_every_max_of_retrain_every_and_a_fraction_of_the_results(
     _feed(searcher, 60)
     # first fit at init_random=10, then every 4 results while int(10% of the results) <= 4, then every 5
     assert fits == [10, 14, 18, 22, 26, 30, 34, 38, 42, 46, 51, 56]
+
+
+@pytest.mark.parametrize("name", ALGOS)
+def test_misuse_of_ask_and_tell_is_a_clear_error_that_changes_nothing(name):
+    """For a library caller: a cell told twice (evolution's population took it twice, AlphaX trained on
+    both rows), an accuracy that is not one (a percentage, text, a bool), or a negative or fractional
+    ``n``: a ValueError naming the problem, and the searcher goes on as if it had not been called."""
+    searcher = _make(name)
+    with pytest.raises(ValueError, match="n must be an integer >= 0"):
+        searcher.ask(-3)
+    with pytest.raises(ValueError, match="n must be an integer >= 0"):
+        searcher.ask(1.5)
+    assert searcher.ask(0) == []
+    props = searcher.ask(3)
+    searcher.tell(props[0].cell, Result(0.5))
+    before = pickle.dumps(searcher)
+    with pytest.raises(ValueError, match="was told already"):
+        searcher.tell(props[0].cell, Result(0.9))
+    for bad in (7.5, -0.1, "0.5", True):
+        with pytest.raises(ValueError, match="accuracy must be"):
+            searcher.tell(props[1].cell, Result(bad))
+    with pytest.raises(ValueError, match="must be a Result"):
+        searcher.tell(props[1].cell, 0.5)
+    assert pickle.dumps(searcher) == before
+    searcher.tell(props[1].cell, Result(None, error="boom"))          # a failure, and a non-finite one
+    searcher.tell(props[2].cell, Result(float("nan")))
+    told = {SPACE.hash(p.cell) for p in props}
+    for _ in range(30):                                             # never proposed again, and on it goes
+        (p,) = searcher.ask(1)
+        assert SPACE.hash(p.cell) not in told
+        told.add(SPACE.hash(p.cell))
+        searcher.tell(p.cell, Result(_accuracy(p.cell)))
+
+
+def test_every_space_samples_its_cells_by_one_signature():
+    """``all_cells(size, seed=...)``, as a training run's pool asks every space (NAS-Bench-201's took no
+    arguments): a uniform sample in the space's order, the same for the same seed."""
+    space = NASBench201Space()
+    every = space.all_cells()
+    some = space.all_cells(50, seed=1)
+    assert len(every) == 15625 and len(some) == 50 == len({space.hash(c) for c in some})
+    order = {space.hash(c): i for i, c in enumerate(every)}
+    assert [order[space.hash(c)] for c in some] == sorted(order[space.hash(c)] for c in some)
+    assert some == space.all_cells(50, seed=1) and some != space.all_cells(50, seed=2)
+    assert space.all_cells(20000, seed=1) == every

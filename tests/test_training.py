@@ -242,6 +242,19 @@ def test_the_evaluator_refuses_at_once_what_would_fail_every_cell(tiny_cifar):
         TrainEvaluator(tiny_cifar, TrainConfig(epochs=1, **{**TINY, "device": "cuda:99"}), validation_size=100)
 
 
+def test_the_evaluator_names_a_cell_it_cannot_train(tiny_cifar):
+    """A NAS-Bench-201 cell, or a dict, given to the train evaluator by a library caller: one error naming
+    what it trains, not an AttributeError from inside nasbench-pytorch's model building."""
+    from alphax.errors import OutOfDomainError
+    from alphax.spaces.nasbench201 import NASBench201Space
+    from workers.train_evaluator import TrainEvaluator
+
+    ev = TrainEvaluator(tiny_cifar, TrainConfig(epochs=1, **TINY), validation_size=100)
+    for cell in (NASBench201Space().all_cells(1)[0], {"matrix": [[0, 1], [0, 0]], "ops": ["input", "output"]}):
+        with pytest.raises(OutOfDomainError, match="trains NASBench-101 cells"):
+            ev.evaluate(cell)
+
+
 @pytest.mark.parametrize("option, value, needle", [
     ("num_stacks", 0, "--stacks must be an integer in 1..6"),
     ("num_stacks", 7, r"--stacks must be an integer in 1..6 \(CIFAR-10's 32x32 images are halved between stacks"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from alphax.errors import DataError
+from alphax.errors import DataError, OutOfDomainError
 from alphax.searchers.base import Result
 from alphax.spec import CellSpec
 from workers.cifar import VALIDATION_SIZE, load_cifar10
@@ -45,6 +45,9 @@ class TrainEvaluator(Evaluator):
                  len(self.data.train), len(self.data.valid), len(self.data.test))
 
     def evaluate(self, cell: CellSpec) -> Result:
+        if not isinstance(cell, CellSpec):         # a NAS-Bench-201 cell, a dict: not a network this builds
+            raise OutOfDomainError(f"the train evaluator trains NASBench-101 cells (alphax.spec.CellSpec), got "
+                                   f"{type(cell).__name__}")
         return train_cell(cell, self.data, self.config)
 
     def candidates(self) -> None:

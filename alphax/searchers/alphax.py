@@ -253,7 +253,7 @@ class AlphaXSearch(Searcher):
         return [self.actions_by_code[int(a)] for a in np.unique(codes[codes >= 0])]
 
     # -- ask / tell -----------------------------------------------------------------------------
-    def ask(self, n: int = 1) -> list[Proposal]:
+    def _ask(self, n: int) -> list[Proposal]:
         out = []
         for _ in range(n):
             if self.pool.exhausted():
@@ -449,7 +449,7 @@ class AlphaXSearch(Searcher):
             return 100.0 * q
         return self.predictor.standardize(q) if self.trained else 0.0 * np.asarray(q)
 
-    def tell(self, cell: Any, result: Result) -> None:
+    def _tell(self, cell: Any, result: Result) -> None:
         unasked = self.pool.mark(cell)
         self.num_told += 1
         entry = self.pending.pop(self.space.hash(cell), None)

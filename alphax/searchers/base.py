@@ -44,13 +44,37 @@ class Searcher(ABC):
     searcher, random generator included.
     """
 
-    @abstractmethod
     def ask(self, n: int = 1) -> list[Proposal]:
-        """Up to ``n`` new proposals (fewer only when no unevaluated cell is left)."""
+        """Up to ``n`` new proposals (fewer only when no unevaluated cell is left; none for ``n=0``)."""
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+            raise ValueError(f"ask(n): n must be an integer >= 0, got {n!r}")
+        return self._ask(int(n))
+
+    def tell(self, cell: Any, result: Result) -> None:
+        """Report the result of a proposed cell (or of one evaluated elsewhere: a farm's logged result),
+        once: a cell told again raises ``ValueError``, as does a result that is not one (its accuracy
+        ``None``, a non-finite number for a failure, or a number in [0, 1])."""
+        if not isinstance(result, Result):
+            raise ValueError(f"tell(cell, result): result must be a Result, got {type(result).__name__}")
+        acc = result.accuracy
+        if acc is not None and (isinstance(acc, bool) or not isinstance(acc, numbers.Real)
+                                or (math.isfinite(acc) and not 0.0 <= acc <= 1.0)):
+            raise ValueError(f"tell(cell, result): accuracy must be None, a non-finite number (a failure) or a "
+                             f"number in [0, 1], got {acc!r}")
+        h = self.space.hash(cell)
+        told = self.__dict__.setdefault("_told", set())      # (a checkpoint from before it: from there on)
+        if h in told:
+            raise ValueError(f"tell(cell, result): cell {h} was told already; each proposal is told once")
+        self._tell(cell, result)
+        told.add(h)
 
     @abstractmethod
-    def tell(self, cell: Any, result: Result) -> None:
-        """Report the result of a proposed cell."""
+    def _ask(self, n: int) -> list[Proposal]:
+        """:meth:`ask`, ``n`` checked."""
+
+    @abstractmethod
+    def _tell(self, cell: Any, result: Result) -> None:
+        """:meth:`tell`, its arguments checked."""
 
     def metrics(self) -> dict:
         """Diagnostics for the run log (e.g. the predictor's ranking quality); empty by default."""

@@ -53,7 +53,7 @@ class RegularizedEvolution(Searcher):
         self.num_tries = 0          # mutations made for them, kept or dropped
         self.num_snapped = 0        # of them, proposals the candidate rule had to snap
 
-    def ask(self, n: int = 1) -> list[Proposal]:
+    def _ask(self, n: int) -> list[Proposal]:
         out = []
         for _ in range(n):
             cell = self._next_cell()
@@ -64,7 +64,7 @@ class RegularizedEvolution(Searcher):
             out.append(Proposal(cell))
         return out
 
-    def tell(self, cell: Any, result: Result) -> None:
+    def _tell(self, cell: Any, result: Result) -> None:
         if self.pool.mark(cell):
             self.num_asked += 1     # told, never asked here: a farm's result logged after the restored checkpoint
         if not result.failed:

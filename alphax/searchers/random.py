@@ -28,7 +28,7 @@ class RandomSearch(Searcher):
         self.pool = CandidateSet(space, candidates)
         self.history: list[tuple[Any, float | None]] = []
 
-    def ask(self, n: int = 1) -> list[Proposal]:
+    def _ask(self, n: int) -> list[Proposal]:
         out = []
         for _ in range(n):
             cell = self.pool.random(self.rng)
@@ -38,6 +38,6 @@ class RandomSearch(Searcher):
             out.append(Proposal(cell))
         return out
 
-    def tell(self, cell: Any, result: Result) -> None:
+    def _tell(self, cell: Any, result: Result) -> None:
         self.pool.mark(cell)
         self.history.append((cell, result.accuracy))

@@ -6,6 +6,7 @@ from typing import Hashable, Sequence
 
 import numpy as np
 
+from alphax.errors import OutOfDomainError
 from alphax.graph import topological_orders
 from alphax.parameters import trainable_parameters
 from alphax.spaces.base import SearchSpace
@@ -67,6 +68,9 @@ def _by_size(cells: Sequence[CellSpec]) -> list[tuple[list[int], np.ndarray, np.
     ``cells``, their matrices ``(K, V, V)`` and their interior ops' indices in :data:`OPS` ``(K, V - 2)``."""
     sizes: dict[int, list[int]] = {}
     for row, cell in enumerate(cells):
+        if cell.ops is None:                # pruned to nothing: NASBench-101 has no such cell to encode
+            raise OutOfDomainError(f"invalid cell (number {row} of {len(cells)}): input and output are "
+                                   f"disconnected")
         sizes.setdefault(len(cell.ops), []).append(row)
     return [(rows, np.stack([cells[r].matrix for r in rows]).reshape(len(rows), v, v),
              np.array([[_OP_INDEX[op] for op in cells[r].ops[1:-1]] for r in rows],

