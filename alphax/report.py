@@ -200,7 +200,14 @@ def _nb201_data(config: dict):
     """The NAS-Bench-201 data set a run searched: its ``--dataset``, from its ``--data`` copy if it had one."""
     from alphax import nasbench201
 
-    return nasbench201.load(config.get("dataset") or "cifar10", config.get("data"))
+    try:
+        return nasbench201.load(config.get("dataset") or "cifar10", config.get("data"))
+    except DataError as exc:
+        if not config.get("data"):
+            raise
+        # the advice of a search's --data (leave it out) would read other data than the run searched
+        raise DataError(f"{str(exc).split('; ')[0]}; the run searched that copy of the data, which its report "
+                        f"reads: give alphax report --data PATH where it is now") from None
 
 
 def measure_of(space: str, optimum: dict | None) -> str | None:

@@ -124,10 +124,13 @@ def check_cells(space, rows: list[dict], path: str | os.PathLike) -> None:
             # the space's message ends with advice for a cell typed on the command line: left out here
             problem = str(exc).split("; ")[0] if isinstance(exc, AlphaXError) else f"{type(exc).__name__}: {exc}"
             raise DataError(f"{where} holds no valid cell ({problem}){_ALTERED}") from None
-        written = space.to_json(cell)
-        if space.hash(cell) != row["hash"] or any(row.get(k) != v for k, v in written.items()):
+        if space.hash(cell) != row["hash"]:
             raise DataError(f"{where}: its matrix and ops are not the cell of its hash {row['hash']} (they are "
                             f"{space.hash(cell)}){_ALTERED}")
+        differ = [k for k, v in space.to_json(cell).items() if row.get(k) != v]
+        if differ:          # the same cell, written otherwise: a run writes one form, and its log was edited
+            raise DataError(f"{where}: its {' and '.join(differ)} {'are' if len(differ) > 1 else 'is'} not "
+                            f"written as the run writes its cell {row['hash']}{_ALTERED}")
 
 
 _ALTERED = "; the results log has been altered: restore it from a copy, or keep the folder aside and start a new run"

@@ -245,9 +245,10 @@ def test_nasbench201_reports_measure_results_by_the_cell_mean_as_the_optimum_is(
     assert f"mean over training seeds {max(means):.5f}" in text.split("best cell:")[1].splitlines()[0]
 
 
-def test_a_nasbench201_report_reads_the_data_the_run_searched(tmp_path):
+def test_a_nasbench201_report_reads_the_data_the_run_searched(tmp_path, capsys):
     """A run on a copy of the data (--data) is reported by that copy's means and optimum, not the
-    installed pickle's."""
+    installed pickle's; moved, the copy is given to the report with --data (the search's advice, to
+    leave --data out, would report by other data)."""
     import pickle
 
     from alphax.nasbench201 import data_path
@@ -268,6 +269,17 @@ def test_a_nasbench201_report_reads_the_data_the_run_searched(tmp_path):
     installed, copied = load("cifar10").optimum[1], load("cifar10", str(copy)).optimum[1]
     assert abs(copied - installed - 0.01) < 1e-9
     assert f"{copied:.5f}" in text and f"{installed:.5f}" not in text
+    moved = tmp_path / "moved.pkl"                  # the copy moved: its report is given its new place
+    copy.rename(moved)
+    from alphax import nasbench201
+
+    nasbench201._CACHE.clear()                      # as a new process finds it: read from its path
+    assert main(["report", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert (f"NAS-Bench-201 data not found: {copy}; the run searched that copy of the data, which its report "
+            f"reads: give alphax report --data PATH where it is now" in err and "leave --data out" not in err), err
+    assert main(["report", str(run), "--data", str(moved)]) == 0
+    assert f"{copied:.5f}" in (run / "report.txt").read_text()
 
 
 def test_run_report_without_predictions_says_so(tmp_path):

@@ -546,8 +546,8 @@ def test_results_edited_before_the_checkpoint_are_refused(tmp_path):
 def test_a_logged_cell_edited_anywhere_is_refused_naming_its_line(tmp_path, line):
     """The checkpoint's digest of the log covers each row's hash, not its matrix and ops, which a replay
     tells the searcher and a report draws: a row whose cell is not that of its hash (another cell, no
-    valid cell, another matrix for the same ops) is refused before any work, naming the file and line,
-    and nothing is written."""
+    valid cell, another matrix for the same ops, which is said as such) is refused before any work, naming
+    the file and line, and nothing is written."""
     folder = tmp_path / "run"
     search(cfg(budget=14, checkpoint_every=10), folder)
     path = folder / "results.jsonl"
@@ -557,7 +557,8 @@ def test_a_logged_cell_edited_anywhere_is_refused_naming_its_line(tmp_path, line
     other = [("skip_connect" if ops[0] != "skip_connect" else "none"), *ops[1:]]
     for edit, message in (({"ops": other}, r"its matrix and ops are not the cell of its hash \|.*\| \(they are \|"),
                           ({"ops": ["foo", *ops[1:]]}, r"holds no valid cell \(a NAS-Bench-201 cell is 6 ops from"),
-                          ({"matrix": [[0, 1], [0, 0]]}, "its matrix and ops are not the cell of its hash")):
+                          ({"matrix": [[0, 1], [0, 0]]}, r"its matrix is not written as the run writes its cell "
+                                                         r"\|.*\|; ")):
         lines = original.splitlines(keepends=True)
         lines[line - 1] = json.dumps({**json.loads(lines[line - 1]), **edit}) + "\n"
         path.write_text("".join(lines))

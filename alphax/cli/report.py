@@ -19,8 +19,9 @@ def add_parser(sub) -> None:
     p.add_argument("--out", type=path_arg, metavar="DIR", default=None,
                    help="where to write the report (default: DIR)")
     p.add_argument("--data", type=path_arg, metavar="PATH", default=None,
-                   help="where the NASBench-101 table is now, if it moved: read only for a table with several "
-                        "training repeats per cell, whose runs are measured by each cell's mean over them")
+                   help="where the run's data is now, if it moved: a NASBench-101 table with several training "
+                        "repeats per cell (its runs are measured by each cell's mean over them), or the NAS-Bench-201 "
+                        "pickle a run was given with --data")
     p.set_defaults(handler=run)
 
 
