@@ -46,13 +46,14 @@ class Progress(contextlib.AbstractContextManager):
 
     def __init__(self, *, total: int, initial: int = 0, best: dict | None = None, mode: str = "auto",
                  desc: str = "", unit: str = "cell", every: float = LOG_EVERY, stream=None,
-                 status: Callable[[], dict] | None = None):
+                 status: Callable[[], dict] | None = None, label: str = "best"):
         if mode not in MODES:
             raise ValueError(f"progress mode must be one of {', '.join(MODES)}, got {mode!r}")
         stream = stream if stream is not None else sys.stderr
         if mode == "auto":
             mode = "bar" if stream.isatty() else "log"
         self.mode, self.total, self.n, self.best, self.every, self.desc = mode, total, initial, best, every, desc
+        self.label = label                   # what the best is called ("best observed" where a mean judges)
         self._first_n, self._start = initial, time.monotonic()
         self._last_line = self._start
         self._stream, self._unit = stream, unit
@@ -74,7 +75,7 @@ class Progress(contextlib.AbstractContextManager):
             self.bar = self._stack.enter_context(tqdm(total=self.total, initial=self.n, unit=self._unit,
                                                       desc=self.desc, dynamic_ncols=True, file=self._stream))
             if self.best is not None:
-                self.bar.set_postfix(best=f"{self.best['accuracy']:.6f}")
+                self.bar.set_postfix({self.label: f"{self.best['accuracy']:.6f}"})
         elif self.mode == "log" and self.every > 0:
             self._quiet.clear()
             # in this context, so that its lines go where this thread's do (alphax.logfile: the run's log.txt)
@@ -91,7 +92,7 @@ class Progress(contextlib.AbstractContextManager):
                 self.best = row
             self._extra = extra
         if self.bar is not None:
-            shown = {"best": f"{self.best['accuracy']:.6f}"} if self.best is not None else {}
+            shown = {self.label: f"{self.best['accuracy']:.6f}"} if self.best is not None else {}
             self.bar.set_postfix(**shown, **extra, refresh=False)
             self.bar.update(1)
         elif self.mode == "log":
@@ -104,7 +105,7 @@ class Progress(contextlib.AbstractContextManager):
         parts = [f"{self.desc + ': ' if self.desc else ''}{self.n}/{self.total} cells "
                  f"({100.0 * self.n / self.total if self.total else 100.0:.0f}%)"]
         best = self.best
-        parts.append(f"best {best['accuracy']:.6f} at n={best['n']}" if best is not None else "no result yet")
+        parts.append(f"{self.label} {best['accuracy']:.6f} at n={best['n']}" if best is not None else "no result yet")
         parts += [f"{k.replace('_', ' ')} {v}" for k, v in (extra or {}).items()]
         if done > 0 and elapsed > 0:
             rate = done / elapsed

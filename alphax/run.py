@@ -215,6 +215,15 @@ class Run:
         i = int(np.argmax(means))
         return ok[i], f"{means[i]:.6f} ({table.reference_name}; this run observed {ok[i]['accuracy']:.6f})"
 
+    def progress_label(self) -> str:
+        """What progress calls the best result it shows (the best observed accuracy, counted as results
+        come): ``"best"``, or ``"best observed"`` where the search is judged by a cell's mean over training
+        seeds or repeats (:meth:`best_judged`), so that a lucky draw above the optimum is not read as it."""
+        from alphax.compare import reference_values
+
+        judged = self.config.evaluator == "table" and reference_values(self.evaluator) is not None
+        return "best observed" if judged else "best"
+
     @_in_log_scope
     def log_ended(self, complete: bool) -> None:
         """The run's log says how it ended (at its budget, or with nothing left to propose) and its best
@@ -868,7 +877,8 @@ def run_search(run: Run, *, progress: bool | str | None = None, signals=(signal.
     cfg = run.config
     complete = True
     with run.log_scope(), StopOnSignal(signals=signals, same_within=same_within) as stop, Progress(total=cfg.budget, initial=run.n, best=run.best, mode=mode,
-                                                          desc=f"{cfg.algo} seed {cfg.seed}") as bar:
+                                                          desc=f"{cfg.algo} seed {cfg.seed}",
+                                                          label=run.progress_label()) as bar:
         run.confirm()
         while run.remaining > 0 and stop.signum is None:
             proposal, ask_seconds = run.ask()

@@ -107,3 +107,28 @@ def test_a_result_is_counted_at_one_moment_for_the_lines_the_thread_writes():
             assert (p.n, p.best["n"], p._extra) == (4, 4, {})          # the line sees the moment before
         t.join()
     assert (p.n, p.best["n"], p._extra) == (5, 5, {"busy": "1/2"})
+
+
+def test_where_a_mean_judges_the_search_the_best_shown_is_called_observed(tmp_path, caplog, nb101_dir):
+    """On NAS-Bench-201 (and a NASBench-101 table with repeats) a search is judged by a cell's mean over
+    training seeds, and a lucky draw can pass the optimum: progress shows the best draw as "best
+    observed", not as the best the run ends with. On the one-repeat subset it is the best itself."""
+    from alphax.config import SearchConfig
+    from alphax.run import create_run
+
+    nb201 = create_run(SearchConfig(space="nasbench201", dataset="cifar10", algo="random", budget=3), tmp_path / "a")
+    nb101 = create_run(SearchConfig(space="nasbench101", data=str(nb101_dir / "nb101_real_subset.jsonl.gz"),
+                                    algo="random", budget=3), tmp_path / "b")
+    try:
+        assert (nb201.progress_label(), nb101.progress_label()) == ("best observed", "best")
+    finally:
+        nb201.close()
+        nb101.close()
+    stream = io.StringIO()
+    with Progress(total=3, mode="bar", stream=stream, label="best observed") as p:
+        p.update(rows(0.92)[0])
+    assert "best observed=0.920000" in stream.getvalue()
+    caplog.set_level(logging.INFO)
+    with Progress(total=3, mode="log", every=0.0, label="best observed") as p:
+        p.update(rows(0.92)[0])
+    assert any(r.getMessage().startswith("1/3 cells (33%), best observed 0.920000 at n=1") for r in caplog.records)

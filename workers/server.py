@@ -629,7 +629,8 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
     if progress not in (None, "off"):
         from alphax.progress import Progress
 
-        bar = Progress(total=run.config.budget, initial=run.n, best=run.best, mode=progress, desc="farm")
+        bar = Progress(total=run.config.budget, initial=run.n, best=run.best, mode=progress, desc="farm",
+                       label=run.progress_label())
     farm = _Farm(run, comm, job_timeout=job_timeout, heartbeat_timeout=heartbeat_timeout, max_attempts=max_attempts,
                  startup_timeout=startup_timeout, stop=stop, progress=bar)
     if bar is not None:
