@@ -21,7 +21,7 @@ from alphax.enumerate import NUM_CELLS, load_enumeration
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=None, help="hashing processes (default: all cores)")
     parser.add_argument("--loads", type=int, default=5, help="cache loads to time")
     args = parser.parse_args()

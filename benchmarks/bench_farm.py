@@ -60,7 +60,7 @@ def launch(args, out: Path, clients: int, budget: int, simulate: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--space", default="nasbench201", choices=("nasbench201", "nasbench101"))
     parser.add_argument("--data", help="the table for --harness real (default: found automatically)")
     parser.add_argument("--algo", default="random")

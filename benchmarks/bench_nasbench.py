@@ -103,7 +103,7 @@ def measure_queries(path: Path, enum, *, queries: int, seed: int = 0) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--loads", type=int, default=7)
     p.add_argument("--queries", type=int, default=300_000)
     p.add_argument("--out", help="folder for the speed fixture (default: a temporary folder, removed)")

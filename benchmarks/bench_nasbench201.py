@@ -66,7 +66,7 @@ def summarize(dataset: str, runs: list[dict], budgets: dict) -> dict:
         hits = [r["found"] for r in rs]
         ok = [h for h in hits if h is not None]
         regret = {}
-        for k in REGRET_AT:
+        for k in (k for k in REGRET_AT if k <= budgets[algo]):     # as alphax compare: within the budget
             vals = []
             for r in rs:
                 m = r["means"][:k]
@@ -89,14 +89,14 @@ def table(summary: dict) -> str:
     for algo, a in summary["algorithms"].items():
         mean = "-" if a["mean_samples_to_optimum"] is None else f"{a['mean_samples_to_optimum']:.1f}"
         med = "-" if a["median_samples_to_optimum"] is None else f"{a['median_samples_to_optimum']:g}"
-        reg = " | ".join(f"{a['regret_at'][str(k)] * 100:.3f}" for k in REGRET_AT)
+        reg = " | ".join(f"{a['regret_at'][str(k)] * 100:.3f}" if str(k) in a["regret_at"] else "-" for k in REGRET_AT)
         lines.append(f"| {algo} | {a['found']}/{len(summary['seeds'])} (budget {summary['budget'][algo]}) "
                      f"| {mean} | {med} | {reg} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--datasets", default="cifar10")
     p.add_argument("--algos", default="alphax,random,evolution")
     p.add_argument("--seeds", type=int, default=20)

@@ -33,7 +33,7 @@ def _accuracy(h: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--algo", default="alphax", choices=("alphax", "random", "evolution"))
     parser.add_argument("--size", type=int, default=None, help="a sample of N cells (default: all 423,624)")
     parser.add_argument("--results", type=int, default=40, help="ask/tell rounds before the checkpoint")

@@ -66,7 +66,7 @@ def theirs(data, args, device: torch.device) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--stem-channels", type=int, default=32)
     parser.add_argument("--stacks", type=int, default=3)

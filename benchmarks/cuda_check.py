@@ -37,7 +37,7 @@ OPTIMUM_PARAMETERS = 32_426_634
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=4, help="the schedule's length (default 4, NASBench-101's shortest)")
     parser.add_argument("--cifar", help="a cifar-10-batches-py folder (default: a synthetic one)")
     args = parser.parse_args()

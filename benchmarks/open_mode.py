@@ -1,7 +1,7 @@
 """How AlphaX searches without a pool (the open mode: ``--evaluator train --pool-size 0``, where any valid
 cell may be proposed and the guided tree policy, which needs the pool, is off) against with one (a table,
-or training's default pool of every cell of the space), on
-NAS-Bench-201, whose complete table can value every cell either way:
+or training's default pool of every cell of the space), on NAS-Bench-201, whose complete table can value
+every cell either way.
 
     python benchmarks/open_mode.py [--algo alphax] [--dataset cifar10] [--seeds 10] [--budget 500]
 
@@ -22,7 +22,7 @@ from bench_nasbench201 import run_one
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--algo", default="alphax")
     parser.add_argument("--dataset", default="cifar10")
     parser.add_argument("--seeds", type=int, default=10)

@@ -125,7 +125,9 @@ def run_one(algo: str, seed: int, space, cells, acc, budget: int, options: dict)
             hit = len(curve)
             if options.get("_stop_at_optimum", True):
                 break
-    regret = {b: optimum - (curve[b - 1] if len(curve) >= b else curve[-1]) for b in (50, 100, 150, 300)}
+    # past the budget only where the run stopped at the optimum before it (regret 0 from there on)
+    regret = {b: optimum - (curve[b - 1] if len(curve) >= b else curve[-1]) for b in (50, 100, 150, 300)
+              if b <= budget or hit is not None}
     return {"seed": seed, "hit": hit, "regret": regret, "ms_median": 1e3 * statistics.median(times),
             "ms_mean": 1e3 * statistics.fmean(times), "metrics": searcher.metrics()}
 
@@ -147,14 +149,16 @@ def main() -> int:
     for seed in range(args.seed0, args.seed0 + args.seeds):
         r = run_one(args.algo, seed, space, cells, acc, args.budget, options)
         runs.append(r)
-        log.info("seed %d hit %s regret@150 %.4f ms/prop median %.1f mean %.1f", seed, r["hit"],
-                 r["regret"][150], r["ms_median"], r["ms_mean"])
+        at150 = r["regret"].get(150)
+        log.info("seed %d hit %s regret@150 %s ms/prop median %.1f mean %.1f", seed, r["hit"],
+                 "-" if at150 is None else f"{at150:.4f}", r["ms_median"], r["ms_mean"])
     hits = [r["hit"] for r in runs if r["hit"] is not None]
     summary = {"algo": args.algo, "half": half, "cells": len(cells), "optimum": max(acc.values()),
                "options": options, "space_defaults": space.searcher_options(args.algo),
                "found": f"{len(hits)}/{len(runs)}",
                "mean": statistics.fmean(hits) if hits else None, "median": statistics.median(hits) if hits else None,
-               "regret@150": statistics.fmean(r["regret"][150] for r in runs),
+               "regret@150": statistics.fmean(r["regret"][150] for r in runs)      # None: some run stopped before
+               if all(150 in r["regret"] for r in runs) else None,
                "ms_median": statistics.median(r["ms_median"] for r in runs),
                "ms_mean": statistics.fmean(r["ms_mean"] for r in runs), "wall_s": time.time() - t0,
                "per_seed": [r["hit"] for r in runs]}
