@@ -318,7 +318,6 @@ class Run:
         _write_stats(self.folder, stats)
         return stats
 
-    @_in_log_scope
     def __enter__(self) -> "Run":
         return self
 
@@ -336,6 +335,7 @@ class Run:
             log.warning("%s", message)             # on the console; log.txt's handler is closed by now
             logfile.append(self.folder, message, level=logging.WARNING, name=__name__)
 
+    @_in_log_scope
     def close(self) -> None:
         """Checkpoint (if anything was recorded since the last one and the state is consistent), write
         ``stats.json``, close the files. ``with run:`` closes it too."""
