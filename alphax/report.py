@@ -530,10 +530,10 @@ class _Staged:
         and put back if any move fails, so that a failure (a file made read-only) leaves the earlier report
         whole, not part old and part new."""
         aside, placed = [], []
+        olds = [os.path.join(os.path.dirname(final), f".{os.path.basename(final)}.old") for _, final in self.files]
         try:
-            for _, final in self.files:
+            for (_, final), old in zip(self.files, olds):
                 if os.path.lexists(final):
-                    old = os.path.join(os.path.dirname(final), f".{os.path.basename(final)}.old")
                     os.replace(final, old)
                     aside.append((old, final))
             for tmp, final in self.files:
@@ -547,7 +547,7 @@ class _Staged:
                 with contextlib.suppress(OSError):
                     os.replace(old, final)
             raise
-        for old, _ in aside:
+        for old in olds:                # and any a report killed while it moved its files left
             with contextlib.suppress(OSError):
                 os.remove(old)
         moved, self.files = [final for _, final in self.files], []
