@@ -445,22 +445,24 @@ def test_an_mpiexec_of_another_mpi_is_named_as_the_cause(tmp_path, script):
     assert "no clients" not in proc.stderr and "Traceback" not in proc.stderr and not out.exists()
 
 
+def _farm_run_with(out: Path, results: int, config) -> Path:
+    """A farm's run folder (``dispatch="mpi"``) holding ``results`` results of ``config``, made in this process."""
+    from alphax.run import create_run
+
+    with create_run(config, out, dispatch="mpi") as run:
+        for _ in range(results):
+            proposal, seconds = run.ask()
+            run.record(proposal, run.evaluator.evaluate(proposal.cell), ask_seconds=seconds)
+    return out
+
+
 def test_a_resume_whose_budget_is_already_reached_saves_it(tmp_path):
     """--resume DIR --budget N with N results logged (a budget lowered to wrap a run up): the farm has
     nothing to do, and config.json takes N all the same (a later --resume must not go on to the old one)."""
     from alphax.config import SearchConfig
-    from alphax.run import create_run
-
     table = ["--space", "nasbench201", "--dataset", "cifar10"]
-    out = tmp_path / "run"
-    run = create_run(SearchConfig(space="nasbench201", dataset="cifar10", algo="random", budget=30), out,
-                     dispatch="mpi")
-    try:
-        for _ in range(10):
-            proposal, seconds = run.ask()
-            run.record(proposal, run.evaluator.evaluate(proposal.cell), ask_seconds=seconds)
-    finally:
-        run.close()
+    out = _farm_run_with(tmp_path / "run", 10, SearchConfig(space="nasbench201", dataset="cifar10", algo="random",
+                                                            budget=30))
     proc = mpiexec((1, ["run_server.py", "--resume", out, "--budget", 10]),
                    (1, ["run_client.py", "--evaluator", "table", *table]), timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -473,18 +475,10 @@ def test_a_file_error_mid_run_is_one_line_naming_it_not_an_internal_error(tmp_pa
     previous checkpoint goes; a full disk is the same kind): one line naming both files, as alphax search
     says it, not run_server.py's internal-error traceback; every result received stays logged."""
     from alphax.config import SearchConfig
-    from alphax.run import create_run
 
     table = ["--space", "nasbench201", "--dataset", "cifar10"]
-    out = tmp_path / "run"
-    run = create_run(SearchConfig(space="nasbench201", dataset="cifar10", algo="random", budget=30,
-                                  checkpoint_every=5), out, dispatch="mpi")
-    try:
-        for _ in range(5):
-            proposal, seconds = run.ask()
-            run.record(proposal, run.evaluator.evaluate(proposal.cell), ask_seconds=seconds)
-    finally:
-        run.close()
+    out = _farm_run_with(tmp_path / "run", 5, SearchConfig(space="nasbench201", dataset="cifar10", algo="random",
+                                                           budget=30, checkpoint_every=5))
     (out / "checkpoint.prev.pkl").unlink(missing_ok=True)
     (out / "checkpoint.prev.pkl" / "x").mkdir(parents=True)
     proc = mpiexec((1, ["run_server.py", "--resume", out]),
