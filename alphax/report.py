@@ -526,19 +526,24 @@ class _Staged:
         return tmp
 
     def commit(self) -> list[str]:
-        """Move the staged files into place: the earlier report's files are first set aside (``.NAME.old``),
-        and put back if any move fails, so that a failure (a file made read-only) leaves the earlier report
-        whole, not part old and part new."""
+        """Move the staged files into place, the last staged (``report.txt``, which marks a folder's report as
+        a report of its run) last, in one replace. The earlier report's other files are first set aside
+        (``.NAME.old``) and put back if any move fails, so that a failure (a file made read-only) leaves
+        the earlier report whole, not part old and part new. A kill while they move can leave new plots
+        beside the earlier ``report.txt``, never a folder without one: the next report is made as usual
+        and removes any ``.NAME.old`` left."""
+        *others, (marker_tmp, marker) = self.files
+        olds = [os.path.join(os.path.dirname(final), f".{os.path.basename(final)}.old") for _, final in others]
         aside, placed = [], []
-        olds = [os.path.join(os.path.dirname(final), f".{os.path.basename(final)}.old") for _, final in self.files]
         try:
-            for (_, final), old in zip(self.files, olds):
+            for (_, final), old in zip(others, olds):
                 if os.path.lexists(final):
                     os.replace(final, old)
                     aside.append((old, final))
-            for tmp, final in self.files:
+            for tmp, final in others:
                 os.replace(tmp, final)
                 placed.append(final)
+            os.replace(marker_tmp, marker)
         except BaseException:
             for final in placed:
                 with contextlib.suppress(OSError):
@@ -547,7 +552,7 @@ class _Staged:
                 with contextlib.suppress(OSError):
                     os.replace(old, final)
             raise
-        for old in olds:                # and any a report killed while it moved its files left
+        for old in olds:
             with contextlib.suppress(OSError):
                 os.remove(old)
         moved, self.files = [final for _, final in self.files], []

@@ -135,7 +135,7 @@ def test_a_report_that_fails_part_way_changes_nothing_of_an_earlier_one(tmp_path
 
 
 def test_a_report_whose_moves_into_place_fail_keeps_the_earlier_report_whole(tmp_path, capsys):
-    """The new files made, one of them cannot be moved into place (here a folder stands where report.txt's
+    """The new files made, one of them cannot be moved into place (here a folder stands where best_cell.png's
     earlier copy is set aside; a file made read-only is the same): the files already moved are put back,
     so the folder keeps its earlier report whole, not new plots beside an old report.txt."""
     import hashlib
@@ -147,17 +147,65 @@ def test_a_report_whose_moves_into_place_fail_keeps_the_earlier_report_whole(tmp
     _write_run(run, "random", 1, 20, predictions=True)                   # another run: every plot changes
     earlier["results.jsonl"] = hashlib.sha256((run / "results.jsonl").read_bytes()).hexdigest()
     earlier["config.json"] = hashlib.sha256((run / "config.json").read_bytes()).hexdigest()
-    (run / ".report.txt.old" / "x").mkdir(parents=True)                  # in the way of report.txt's move
+    (run / ".best_cell.png.old" / "x").mkdir(parents=True)               # in the way of the last plot's move
     assert main(["report", str(run)]) == 1
-    assert "report.txt" in capsys.readouterr().err
+    assert "best_cell.png" in capsys.readouterr().err
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.iterdir() if p.is_file()} == earlier
-    (run / ".report.txt.old" / "x").rmdir()
-    (run / ".report.txt.old").rmdir()
+    (run / ".best_cell.png.old" / "x").rmdir()
+    (run / ".best_cell.png.old").rmdir()
     (run / "ranking.png").rename(run / ".ranking.png.old")            # as a report killed while it moved them
     assert main(["report", str(run)]) == 0
     assert sorted(p.name for p in run.iterdir()) == sorted(earlier)       # nothing set aside is left
     assert (run / "report.txt").read_bytes() != b"" and hashlib.sha256(
         (run / "best_so_far.png").read_bytes()).hexdigest() != earlier["best_so_far.png"]
+
+
+_KILLED_AT = """
+import os, sys
+import alphax.report as report
+from alphax.cli import main
+
+k, calls, real, commit = int(sys.argv[1]), [0], os.replace, report._Staged.commit
+
+def replace(src, dst):
+    calls[0] += 1
+    if calls[0] == k:
+        os._exit(9)                                  # as SIGKILL: no rollback, no clean-up
+    real(src, dst)
+
+def killed_commit(self):
+    os.replace = replace
+    try:
+        return commit(self)
+    finally:
+        os.replace = real
+
+report._Staged.commit = killed_commit
+sys.exit(main(["report", *sys.argv[2:]]))
+"""
+
+
+def test_a_report_killed_at_any_move_into_place_leaves_a_folder_the_next_report_takes(tmp_path):
+    """Killed between any two of its moves (the earlier plots set aside, the new ones placed, report.txt
+    replaced), a report leaves report.txt in place, old or new; the next report of the same folder, in
+    --out or in the run folder, is made as usual and leaves nothing set aside behind (an --out holding
+    new plots without a report.txt naming the run was refused ever after)."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 12, predictions=True)
+    for k in range(1, 8, 2):                        # of 3 plots set aside, 3 placed, report.txt replaced
+        for out in (tmp_path / f"out{k}",) if k < 7 else (tmp_path / f"out{k}", run):
+            args = [str(run)] + (["--out", str(out)] if out != run else [])
+            assert main(["report", *args]) == 0
+            proc = subprocess.run([sys.executable, "-c", _KILLED_AT, str(k), *args], capture_output=True, text=True,
+                                  timeout=120)
+            assert proc.returncode == 9, (k, proc.stderr[-2000:])
+            assert (out / "report.txt").read_text().startswith("run: "), k
+            assert main(["report", *args]) == 0, k
+            left = sorted(p.name for p in out.iterdir() if p.name.endswith((".old", ".new")))
+            assert not left, (k, left)
 
 
 def test_report_out_takes_its_own_earlier_report_of_the_folder_by_another_path(tmp_path, capsys):
