@@ -147,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                 optimum = run.evaluator.optimum() if run.config.evaluator == "table" else None
     except (AlphaXError, OSError) as exc:         # OSError: a full disk, a file made read-only
         code, ending = 1, error_line(exc, prog="run_server.py")
+        if isinstance(exc, OSError):
+            log.debug("where it happened:", exc_info=exc)      # -v, as error_line says
         print(ending, file=sys.stderr)
     except KeyboardInterrupt:
         signum = stop.signum or signal.SIGINT

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from alphax.atomic import naming
 from alphax.errors import ConfigError
 
 __all__ = ["SearchConfig", "TrainFlag", "TRAIN_FLAGS", "TRAIN_FLAG_OF", "TRAIN_OPTIONS", "DEVICES", "ALGOS", "SPACES", "EVALUATORS", "NB201_DATASETS", "DEFAULT_BUDGET"]
@@ -188,7 +189,7 @@ class SearchConfig:
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         try:
-            with open(tmp, "w", encoding="utf-8") as f:
+            with open(tmp, "w", encoding="utf-8") as f, naming(path):     # a full disk names the file
                 json.dump(self.to_json(), f, indent=1, sort_keys=True)
                 f.write("\n")
                 f.flush()

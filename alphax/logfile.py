@@ -46,11 +46,14 @@ class _RunLogHandler(logging.FileHandler):
             self.handleError(record)
 
     def handleError(self, record: logging.LogRecord) -> None:   # noqa: N802 - logging's name
-        if self._failed:
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):       # not the file: a record that cannot be formatted, say
+            super().handleError(record)
+            return
+        if self._failed or not logging.raiseExceptions:
             return
         self._failed = True
-        exc = sys.exc_info()[1]
-        reason = getattr(exc, "strerror", None) or exc
+        reason = exc.strerror or exc
         sys.stderr.write(f"alphax: warning: cannot write {self.baseFilename} ({reason}); records may be "
                          f"missing from it (said once)\n")
 

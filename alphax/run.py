@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import math
 import os
 import signal
 import threading
@@ -44,9 +43,9 @@ from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, Interrupted
 from alphax.registry import (LOCAL_TRAIN_OPTIONS, EvaluatorFactory, build, evaluator_signature, fingerprint,
                              searcher_for)
-from alphax.runlock import LOCK, RunLock
+from alphax.runlock import LOCK, LockHeld, RunLock
 from alphax.runlog import RESULTS, RunLog, check_cells, row_values, rows_digest
-from alphax.searchers.base import Proposal, Result, Searcher
+from alphax.searchers.base import Proposal, Result, Searcher, reward_problem
 from alphax.spaces.base import SearchSpace
 
 __all__ = ["Run", "RunSummary", "create_run", "resume_run", "open_run", "run_search", "default_out", "StopOnSignal"]
@@ -218,10 +217,13 @@ class Run:
     def progress_label(self) -> str:
         """What progress calls the best result it shows (the best observed accuracy, counted as results
         come): ``"best"``, or ``"best observed"`` where the search is judged by a cell's mean over training
-        seeds or repeats (:meth:`best_judged`), so that a lucky draw above the optimum is not read as it."""
-        from alphax.compare import reference_values
-
-        judged = self.config.evaluator == "table" and reference_values(self.evaluator) is not None
+        seeds or repeats (:meth:`best_judged`), so that a lucky draw above the optimum is not read as it.
+        Read off the table's kind (a mean over what, and whether its cells have several), not its optimum,
+        which a table of every NASBench-101 cell takes seconds to find."""
+        if self.config.evaluator != "table":
+            return "best"
+        evaluator = self.evaluator
+        judged = getattr(evaluator, "reference_name", None) is not None and getattr(evaluator, "repeated", True)
         return "best observed" if judged else "best"
 
     @_in_log_scope
@@ -240,9 +242,9 @@ class Run:
         """Log ``result`` durably, tell the searcher, checkpoint when due; returns the row."""
         self.confirm()
         self._recording = True
-        accuracy = result.accuracy
-        if accuracy is not None and not math.isfinite(accuracy):
-            result = replace(result, accuracy=None, error=result.error or f"non-finite reward {accuracy!r}")
+        problem = reward_problem(result.accuracy)   # an evaluator's NaN, or a reward that is no accuracy:
+        if problem:                                 # a failed evaluation, logged and told as one
+            result = replace(result, accuracy=None, error=result.error or problem)
         cell = proposal.cell
         row = {"n": self.n + 1, "hash": self.space.hash(cell), **self.space.to_json(cell),
                "accuracy": result.accuracy, "predicted": proposal.predicted, "seconds": result.seconds,
@@ -521,7 +523,7 @@ def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str
         folder.mkdir(parents=True, exist_ok=True)
     try:
         lock = RunLock(folder)
-    except CheckpointError:
+    except LockHeld:
         raise CheckpointError(f"another run is being started in {folder}; choose another --out") from None
     try:
         _refuse_taken(folder, dispatch, locked=True)     # another process may have started a run here meanwhile
@@ -876,9 +878,9 @@ def run_search(run: Run, *, progress: bool | str | None = None, signals=(signal.
     mode = {None: "auto", True: "bar", False: "off"}.get(progress, progress)
     cfg = run.config
     complete = True
-    with run.log_scope(), StopOnSignal(signals=signals, same_within=same_within) as stop, Progress(total=cfg.budget, initial=run.n, best=run.best, mode=mode,
-                                                          desc=f"{cfg.algo} seed {cfg.seed}",
-                                                          label=run.progress_label()) as bar:
+    with run.log_scope(), StopOnSignal(signals=signals, same_within=same_within) as stop, \
+            Progress(total=cfg.budget, initial=run.n, best=run.best, mode=mode, desc=f"{cfg.algo} seed {cfg.seed}",
+                     label=run.progress_label() if mode != "off" else "best") as bar:   # (in the run's log scope)
         run.confirm()
         while run.remaining > 0 and stop.signum is None:
             proposal, ask_seconds = run.ask()

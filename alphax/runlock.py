@@ -19,7 +19,11 @@ try:
 except ImportError:          # not POSIX (no fcntl): the run folder is not locked (README, run.lock)
     fcntl = None
 
-__all__ = ["LOCK", "RunLock"]
+__all__ = ["LOCK", "RunLock", "LockHeld"]
+
+
+class LockHeld(CheckpointError):
+    """The folder's lock is held by another process (not a lock that cannot be taken at all)."""
 
 LOCK = "run.lock"
 
@@ -42,8 +46,8 @@ class RunLock:
             holder = os.pread(self._fd, 64, 0).decode(errors="replace").strip() or "unknown"
             os.close(self._fd)
             self._fd = None
-            raise CheckpointError(f"{self.path.parent} is in use by another alphax process (pid {holder}); "
-                                  f"wait for it to end or stop it, then {then}") from None
+            raise LockHeld(f"{self.path.parent} is in use by another alphax process (pid {holder}); "
+                           f"wait for it to end or stop it, then {then}") from None
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
 

@@ -495,6 +495,12 @@ class _FullDisk:
     def close(self):
         self.f.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 def test_a_full_disk_is_one_line_naming_the_file_and_the_way_on(tmp_path, capsys, monkeypatch):
     """A write on an open file fails without a file name (a full disk, a quota): the line names the file
@@ -521,8 +527,7 @@ def test_a_full_disk_is_one_line_naming_the_file_and_the_way_on(tmp_path, capsys
     assert main([*map(str, ["search", "--resume", run, "--budget", 10, "--no-progress"])]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == (f"alphax: error: {run / 'results.jsonl'}: No space left on device; free space there, "
-                       f"then run the command again (a search goes on with --resume DIR; every result written "
-                       f"is kept)"), err
+                       f"then go on with alphax search --resume DIR (every result written is kept)"), err
     assert not any("Traceback" in line or "stats.json" in line and "error:" in line for line in err), err
     log = (run / "log.txt").read_text()
     assert "could not be closed cleanly either" in log and "stats.json.x1.tmp" in log
@@ -562,3 +567,34 @@ def test_a_run_lock_that_is_a_symbolic_link_is_refused_and_its_target_kept(tmp_p
     proc = run_cli("search", "--resume", run, "--budget", 6, timeout=120)
     assert proc.returncode == 1 and f"{run / 'run.lock'} is a symbolic link" in proc.stderr, proc.stderr
     assert target.read_text() == "precious\n" and len(hashes(run)) == 4
+    new = tmp_path / "new"                          # the same in a new run's --out: said as such
+    new.mkdir()
+    (new / "run.lock").symlink_to(target)
+    proc = run_cli("search", *NB201, "--algo", "random", "--budget", 4, "--out", new, timeout=120)
+    assert proc.returncode == 1 and f"{new / 'run.lock'} is a symbolic link" in proc.stderr, proc.stderr
+    assert target.read_text() == "precious\n" and sorted(p.name for p in new.iterdir()) == ["run.lock"]
+
+
+def test_a_full_disk_says_each_command_s_way_on_and_config_json_is_named(tmp_path, monkeypatch):
+    """The way on after a full disk is the command's own (a compare has no --resume: its command again);
+    config.json's write, on an open file, names it too."""
+    import builtins
+    import errno
+
+    import alphax.config as config_module
+    from alphax.cli import error_line
+
+    exc = OSError(errno.ENOSPC, "No space left on device", "/x/compare.json")
+    assert error_line(exc, command="compare") == ("alphax: error: /x/compare.json: No space left on device; free "
+                                                  "space there, then run the same alphax compare command again (it "
+                                                  "continues the comparison)")
+    assert error_line(exc, command="report").endswith("; free space there, then run the command again")
+    assert error_line(exc, prog="run_server.py") == (
+        "run_server.py: error: /x/compare.json: No space left on device; free space there, then resume with "
+        "run_server.py --resume DIR (every result written is kept)")
+
+    monkeypatch.setattr(config_module, "open", lambda *a, **kw: _FullDisk(builtins.open(*a, **kw)), raising=False)
+    with pytest.raises(OSError) as raised:
+        config_module.SearchConfig(space="nasbench201", dataset="cifar10").save(tmp_path / "config.json")
+    assert raised.value.filename == str(tmp_path / "config.json") and raised.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []

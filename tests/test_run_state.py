@@ -928,3 +928,35 @@ def test_a_nasbench201_run_ends_naming_its_best_cell_by_mean_as_it_prints_it(tmp
               f"at n={by_mean['n']}")
     assert f"ended: 30 of 30 results, {judged} ({by_mean['hash']})" in (tmp_path / "run" / "log.txt").read_text()
     assert f"\n{judged.replace('best', 'best:', 1)}  " in capsys.readouterr().out
+
+
+def test_an_evaluator_s_reward_that_is_no_accuracy_is_logged_as_a_failure_not_a_crash(tmp_path):
+    """A reward outside [0, 1] (a percentage, say) or not a number, from a library user's evaluator: as a
+    NaN always was, the result is logged and told as a failed evaluation naming it; the run goes on, and
+    its log resumes (the searcher's own check would have stopped the run after the row was written,
+    leaving a log no resume reads)."""
+    from alphax.searchers import Result
+
+    folder = tmp_path / "run"
+    run = create_run(cfg(budget=6), folder)
+    table = run.evaluator
+    rewards = iter([91.6, "0.9", float("nan")])
+
+    class Percent:
+        def evaluate(self, cell):
+            got = table.evaluate(cell)
+            return Result(next(rewards, got.accuracy), seconds=got.seconds, worker=got.worker)
+
+        def close(self):
+            pass
+
+    run._evaluator = Percent()
+    try:
+        run_search(run, progress=False)
+    finally:
+        run.close()
+    rows = read_results(folder)
+    assert [r["error"] for r in rows[:3]] == ["reward 91.6 outside [0, 1]", "reward '0.9' is not a number",
+                                             "non-finite reward nan"]
+    assert [r["accuracy"] for r in rows[:3]] == [None, None, None] and len(rows) == 6
+    resume_run(folder, budget=8).close()

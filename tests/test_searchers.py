@@ -550,3 +550,27 @@ def test_every_space_samples_its_cells_by_one_signature():
     assert [order[space.hash(c)] for c in some] == sorted(order[space.hash(c)] for c in some)
     assert some == space.all_cells(50, seed=1) and some != space.all_cells(50, seed=2)
     assert space.all_cells(20000, seed=1) == every
+
+
+def test_a_searcher_written_against_ask_and_tell_still_works_and_one_with_neither_says_so():
+    """A library user's searcher that overrides ask/tell itself (as before the base class checked their
+    arguments) is still made and used; one that implements neither says which."""
+    from alphax.searchers.base import Searcher
+
+    class Own(Searcher):
+        def ask(self, n=1):
+            return [Proposal(c) for c in POOL[:n]]
+
+        def tell(self, cell, result):
+            self.last = result
+
+    own = Own()
+    (p,) = own.ask(1)
+    own.tell(p.cell, Result(0.5))
+    assert own.last.accuracy == 0.5
+
+    class Empty(Searcher):
+        pass
+
+    with pytest.raises(NotImplementedError, match="Empty implements neither _ask nor ask"):
+        Empty().ask(1)

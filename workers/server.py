@@ -7,7 +7,8 @@ The server owns no run-folder logic: it drives a *run* (``alphax.run``), the sam
 - ``run.searcher`` (``ask(n)`` / ``tell``), ``run.space`` (``to_json``),
 - ``run.remaining``: how many results are still to be recorded before the budget is reached,
 - ``run.record(proposal, result)``: append the result to ``results.jsonl`` (fsynced), tell the
-  searcher, checkpoint when due.
+  searcher, checkpoint when due,
+- with a progress display: ``run.config.budget``, ``run.n``, ``run.best`` and ``run.progress_label()``.
 
 The loop, with non-blocking probes only (so that a dead client is found by its missing heartbeats or
 its job's deadline, never waited for):

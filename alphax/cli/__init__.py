@@ -53,15 +53,24 @@ def number_arg(noun: str = "a number", *, zero: bool = True):
     return parse
 
 
-def error_line(exc: BaseException, prog: str = "alphax") -> str:
-    """The one line ``alphax`` (or ``prog``) prints for an :class:`AlphaXError` or an ``OSError``."""
+_FULL_DISK_WAY_ON = {
+    "search": "go on with alphax search --resume DIR (every result written is kept)",
+    "compare": "run the same alphax compare command again (it continues the comparison)",
+    "run_server.py": "resume with run_server.py --resume DIR (every result written is kept)",
+}
+"""Per command, what to do once space is freed after a full disk (default: run the command again)."""
+
+
+def error_line(exc: BaseException, prog: str = "alphax", command: str | None = None) -> str:
+    """The one line ``alphax`` (or ``prog``) prints for an :class:`AlphaXError` or an ``OSError``;
+    ``command`` (``search``, ``compare``, ...; ``prog`` when None) picks the way on after a full disk."""
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
         if exc.filename and exc.filename2:          # a rename: the error may be either side's
             where = f"{exc.filename} -> {exc.filename2}: "
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return (f"{prog}: error: {where}{exc.strerror or exc}; free space there, then run the command "
-                    f"again (a search goes on with --resume DIR; every result written is kept)")
+            way_on = _FULL_DISK_WAY_ON.get(command or prog, "run the command again")
+            return f"{prog}: error: {where}{exc.strerror or exc}; free space there, then {way_on}"
         return (f"{prog}: error: {where}{exc.strerror or exc}; check the path and its permissions "
                 f"(-v shows where it happened)")
     return f"{prog}: error: {exc}"
@@ -151,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
     except (AlphaXError, OSError) as exc:   # OSError: a path that cannot be made or written (disk full, ...)
         if args.verbose and isinstance(exc, OSError):
             raise
-        print(error_line(exc), file=sys.stderr)
+        print(error_line(exc, command=getattr(args, "command", None)), file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
         return _interrupted(exc)

@@ -165,7 +165,7 @@ def _search(args: argparse.Namespace) -> int:
         except (AlphaXError, OSError) as exc:
             from alphax.cli import error_line
 
-            logfile.append(run.folder, error_line(exc), name="alphax.cli")    # main() prints the same line
+            logfile.append(run.folder, error_line(exc, command="search"), name="alphax.cli")   # as main() prints it
             raise
     return print_summary(run, summary, optimum)
 

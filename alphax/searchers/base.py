@@ -5,11 +5,10 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Collection
 
-__all__ = ["Proposal", "Result", "Searcher", "check_options"]
+__all__ = ["Proposal", "Result", "Searcher", "check_options", "reward_problem"]
 
 
 @dataclass(frozen=True)
@@ -36,12 +35,27 @@ class Result:
         return self.accuracy is None or not math.isfinite(self.accuracy)
 
 
-class Searcher(ABC):
+def reward_problem(accuracy: Any) -> str | None:
+    """Why an evaluation's reward is not an accuracy (``None``, a failed evaluation's, is one), or None:
+    ``"non-finite reward nan"``, ``"reward 5.0 outside [0, 1]"``, ``"reward '0.5' is not a number"``."""
+    if accuracy is None:
+        return None
+    if isinstance(accuracy, bool) or not isinstance(accuracy, numbers.Real):
+        return f"reward {accuracy!r} is not a number"
+    if not math.isfinite(accuracy):
+        return f"non-finite reward {accuracy!r}"
+    if not 0.0 <= accuracy <= 1.0:
+        return f"reward {accuracy!r} outside [0, 1]"
+    return None
+
+
+class Searcher:
     """``ask()`` proposes cells, ``tell()`` reports their results.
 
     Several proposals may be outstanding at once (one per idle client); every proposal is eventually
     told back exactly once, successful or failed. Searchers are picklable: a checkpoint is the pickled
-    searcher, random generator included.
+    searcher, random generator included. A searcher implements ``_ask`` and ``_tell``, which ``ask`` and
+    ``tell`` call once they have checked their arguments.
     """
 
     def ask(self, n: int = 1) -> list[Proposal]:
@@ -56,11 +70,10 @@ class Searcher(ABC):
         ``None``, a non-finite number for a failure, or a number in [0, 1])."""
         if not isinstance(result, Result):
             raise ValueError(f"tell(cell, result): result must be a Result, got {type(result).__name__}")
-        acc = result.accuracy
-        if acc is not None and (isinstance(acc, bool) or not isinstance(acc, numbers.Real)
-                                or (math.isfinite(acc) and not 0.0 <= acc <= 1.0)):
+        problem = reward_problem(result.accuracy)
+        if problem and not problem.startswith("non-finite"):           # a non-finite one: a failure
             raise ValueError(f"tell(cell, result): accuracy must be None, a non-finite number (a failure) or a "
-                             f"number in [0, 1], got {acc!r}")
+                             f"number in [0, 1], got {result.accuracy!r}")
         h = self.space.hash(cell)
         told = self.__dict__.setdefault("_told", set())      # (a checkpoint from before it: from there on)
         if h in told:
@@ -68,13 +81,14 @@ class Searcher(ABC):
         self._tell(cell, result)
         told.add(h)
 
-    @abstractmethod
     def _ask(self, n: int) -> list[Proposal]:
-        """:meth:`ask`, ``n`` checked."""
+        """:meth:`ask`, ``n`` checked: what a searcher implements (one that overrides :meth:`ask` itself, as
+        searchers written before these checks do, goes without them)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither _ask nor ask")
 
-    @abstractmethod
     def _tell(self, cell: Any, result: Result) -> None:
-        """:meth:`tell`, its arguments checked."""
+        """:meth:`tell`, its arguments checked: what a searcher implements (or :meth:`tell` itself)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither _tell nor tell")
 
     def metrics(self) -> dict:
         """Diagnostics for the run log (e.g. the predictor's ranking quality); empty by default."""
