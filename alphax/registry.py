@@ -145,7 +145,8 @@ def evaluator_signature(config: SearchConfig, evaluator=None, *, space: SearchSp
     """What must be the same wherever a run's cells are evaluated: the space, the evaluator, and the
     table (``dataset``, ``eval_seed``, a fingerprint of its cells and one of the results it gives them,
     ``Evaluator.values_digest``) or the training protocol (every
-    training option but :data:`LOCAL_TRAIN_OPTIONS`, defaults filled in). The MPI server refuses a
+    training option but :data:`LOCAL_TRAIN_OPTIONS`, defaults filled in) and, given the train evaluator,
+    ``cifar_data``: the digest of the images it trains on. The MPI server refuses a
     client whose signature differs from its run's, so ``config.json`` says how every result was made."""
     sig: dict = {"space": config.space, "evaluator": config.evaluator}
     if config.evaluator == "table":
@@ -163,6 +164,9 @@ def evaluator_signature(config: SearchConfig, evaluator=None, *, space: SearchSp
         validation_size = opts.pop("validation_size", VALIDATION_SIZE)
         sig["train"] = {**{k: v for k, v in asdict(TrainConfig(**opts)).items() if k != "device"},
                         "validation_size": validation_size}
+        data = getattr(evaluator, "data", None)
+        if data is not None:             # a client's: the images it trains on (Cifar10.digest), wherever they are
+            sig["cifar_data"] = data.digest
     return sig
 
 

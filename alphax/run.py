@@ -141,7 +141,13 @@ class Run:
         if self.config.evaluator == "table":
             sig["table"] = self.candidates_id
             sig["table_values"] = self.evaluator.values_digest()
+        else:
+            sig["cifar_data"] = self.cifar_data()     # None until a result says: the first client's is taken
         return sig
+
+    def cifar_data(self) -> str | None:
+        """:func:`logged_cifar_data` of the run's results."""
+        return logged_cifar_data(self.log.rows)
 
     @property
     def best(self) -> dict | None:
@@ -358,6 +364,25 @@ class Run:
             self._log_handler = None
             if self._lock is not None:
                 self._lock.release()
+
+
+def logged_cifar_data(rows: list[dict]) -> str | None:
+    """The digest of the CIFAR-10 images a training run's results were made on (``info.cifar_data`` of
+    its last logged result that has one: ``workers.cifar.Cifar10.digest``), or None (no training result
+    yet, or a run from before results said)."""
+    for row in reversed(rows):
+        info = row.get("info")
+        if isinstance(info, dict) and isinstance(info.get("cifar_data"), str):
+            return info["cifar_data"]
+    return None
+
+
+def _check_cifar_data(evaluator, rows: list[dict], config: SearchConfig) -> None:
+    """A resumed training run trains on the images its results were made on (a copy elsewhere will do)."""
+    data, logged = getattr(getattr(evaluator, "data", None), "digest", None), logged_cifar_data(rows)
+    if data is not None and logged is not None and data != logged:
+        raise ConfigError(f"--cifar {config.train.get('cifar')}: its images (digest {data}) are not those the "
+                          f"run's results were trained on ({logged}); give --cifar a copy of the same files")
 
 
 def _unsaved_wall(state: dict, runlog: RunLog) -> float:
@@ -626,6 +651,8 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
                 check_cells(space, runlog.rows, folder / RESULTS)
                 if hasattr(factory, "check"):     # a bad --cifar or --device: refused before config.json changes
                     factory.check(local=dispatch == "inline")
+                    if dispatch == "inline":
+                        _check_cifar_data(factory(), runlog.rows, config)
                 try:
                     evaluator, candidates = _candidates(config, factory, space)
                 except DataError:

@@ -269,6 +269,17 @@ def test_train_evaluator_inline_without_mpi(tmp_path, run_cli):
     assert [r["hash"] for r in read_results(out)][:2] == [r["hash"] for r in rows] and len(read_results(out)) == 3
     assert json.loads((out / "config.json").read_text())["train"]["cifar"] == str(moved)
 
+    # other images (another data set, a partial copy) would mix results of two data sets: refused, by the
+    # digest every training result logs of the images it was trained on
+    digests = {r["info"]["cifar_data"] for r in read_results(out)}
+    assert len(digests) == 1 and next(iter(digests)).startswith("200+120+100:")
+    other = write_synthetic(tmp_path / "other", per_batch=64, test=100, seed=1)
+    config_before = (out / "config.json").read_bytes()
+    proc = run_cli("search", "--resume", out, "--budget", 4, "--cifar", other, "--no-progress", timeout=300)
+    assert proc.returncode == 1 and f"--cifar {other}: its images (digest 200+120+100:" in proc.stderr \
+        and "are not those the run's results were trained on" in proc.stderr, proc.stderr[-2000:]
+    assert (out / "config.json").read_bytes() == config_before and len(read_results(out)) == 3
+
 
 TINY_TRAINING = ("--epochs", 1, "--batch-size", 32, "--stem-channels", 8, "--stacks", 1, "--modules-per-stack", 1,
                  "--validation-size", 120, "--device", "cpu", "--no-progress")

@@ -79,3 +79,39 @@ def test_a_table_client_with_another_eval_seed_is_told_that_and_not_that_the_dat
                                          r"other values \(another file or version of the data\)\. Give"):
         farm._check_signature(1, ready({**run, "table_values": "v1"}))
     farm._check_signature(1, ready(dict(run)))
+
+
+def test_training_clients_must_train_on_the_same_cifar_images_the_first_one_ready_sets_them():
+    """Each training client sends the digest of the images it trains on: with no result logged yet the
+    first client's are the run's, and a client with other images (another copy, a partial one) is refused,
+    naming where the run's came from; a run with results has its own from them."""
+    from workers.server import FarmError, _Farm
+
+    farm = object.__new__(_Farm)
+    run = {"space": "nasbench101", "evaluator": "train", "train": {"seed": 0}, "cifar_data": None}
+    farm.signature, farm.cifar_from = dict(run), "that of its results"
+    ready = lambda sig: Ready(rank=1, host="h", evaluator="train", pid=7, signature=sig)
+    farm._check_signature(1, ready({**run, "cifar_data": "200+100+100:aa"}))
+    farm._check_signature(2, ready({**run, "cifar_data": "200+100+100:aa"}))
+    with pytest.raises(FarmError, match=r"cifar_data: run '200\+100\+100:aa' \(client 1's, the first ready\), "
+                                        r"client '9880\+120\+100:bb': other CIFAR-10 images \(give every client a "
+                                        r"copy of the same files\)"):
+        farm._check_signature(3, ready({**run, "cifar_data": "9880+120+100:bb"}))
+    farm.signature, farm.cifar_from = {**run, "cifar_data": "200+100+100:aa"}, "that of its results"
+    with pytest.raises(FarmError, match=r"run '200\+100\+100:aa' \(that of its results\)"):
+        farm._check_signature(1, ready({**run, "cifar_data": "9880+120+100:bb"}))
+
+
+def test_a_client_of_another_evaluator_is_told_that_alone():
+    """A table client in a training farm: the evaluator is named, not every key the two kinds of
+    signature do not share (eval_seed, the train options, a table fingerprint)."""
+    from workers.server import FarmError, _Farm
+
+    farm = object.__new__(_Farm)
+    farm.signature = {"space": "nasbench101", "evaluator": "train", "train": {"seed": 0}, "cifar_data": None}
+    farm.cifar_from = "that of its results"
+    table = {"space": "nasbench101", "evaluator": "table", "dataset": None, "eval_seed": 0, "table": "20001:ab",
+             "table_values": "v0"}
+    with pytest.raises(FarmError, match=r"does not evaluate as the run does: evaluator: run 'train', client "
+                                        r"'table'\. Give"):
+        farm._check_signature(1, Ready(rank=1, host="h", evaluator="table", pid=7, signature=table))

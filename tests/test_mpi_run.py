@@ -205,6 +205,17 @@ def test_train_evaluator_end_to_end_on_cpu(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["train"]["epochs"] == 1 and config["train"]["stem_channels"] == 8   # how the results were made
 
+    # a client with other images (here a smaller copy) is refused: the run's are those its results were
+    # trained on, which each logs
+    other = write_synthetic(tmp_path / "other", per_batch=40, test=100, seed=1)
+    proc = mpiexec((1, ["run_server.py", "--resume", out, "--budget", 4, "--job-timeout", 300]),
+                   (1, ["run_client.py", "--evaluator", "train", "--cifar", other, *TINY_TRAINING, "--device", "cpu"]),
+                   timeout=300)
+    assert proc.returncode != 0 and "cifar_data: run '200+120+100:" in proc.stdout and \
+        "(that of its results), client '80+120+100:" in proc.stdout and "other CIFAR-10 images" in proc.stdout, \
+        proc.stdout[-3000:]
+    assert len(rows_of(out)) == 2
+
 
 def test_a_client_that_evaluates_unlike_the_run_is_refused(tmp_path, table):
     out = tmp_path / "run"

@@ -192,6 +192,7 @@ class _Farm:
         # what every client's Ready must match, computed once before the clock starts (a table's includes a
         # digest of every cell's value), so that server_seconds is the loop's own work
         self.signature = getattr(self.run, "signature", None)
+        self.cifar_from = "that of its results"       # or, with none yet, the first client's (_check_signature)
         start = time.perf_counter()
         try:
             self._turns(self._clock())
@@ -307,14 +308,27 @@ class _Farm:
         got = ready.signature
         if expected is None or got is None or got == expected:
             return
+        if expected.get("cifar_data", "") is None and got.get("cifar_data") is not None:
+            # no training result logged yet says which images: the first client ready brings the run's
+            expected["cifar_data"] = got["cifar_data"]
+            self.cifar_from = f"client {source}'s, the first ready"
+            log.info("training on CIFAR-10 images %s (client %d's; every client must have the same)",
+                     got["cifar_data"], source)
+            if got == expected:
+                return
         from alphax.config import TRAIN_FLAG_OF as flags
 
-        diff = []
-        for key in sorted(set(expected) | set(got)):
+        diff = [f"{key}: run {expected.get(key)!r}, client {got.get(key)!r}" for key in ("space", "evaluator")
+                if expected.get(key) != got.get(key)]       # then the rest would differ as a matter of course
+        for key in sorted(set(expected) | set(got)) if not diff else ():
             a, b = expected.get(key), got.get(key)
             if isinstance(a, dict) and isinstance(b, dict):
                 diff += [f"{key}.{k}{f' ({flags[k]})' if key == 'train' and k in flags else ''}: run {a.get(k)!r}, "
                          f"client {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+            elif key == "cifar_data":
+                if a != b:
+                    diff.append(f"cifar_data: run {a!r} ({self.cifar_from}), client {b!r}: other CIFAR-10 images "
+                                f"(give every client a copy of the same files)")
             elif key == "table_values":
                 # only when nothing else differs: another eval_seed, data set or cell list changes it too
                 if a != b and all(expected.get(k) == got.get(k) for k in set(expected) | set(got) if k != key):

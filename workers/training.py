@@ -290,7 +290,7 @@ def _train_once(spec: CellSpec, data: Cifar10, config: TrainConfig, *, seed: int
     torch.manual_seed(seed)
     gen = torch.Generator(device=device).manual_seed(seed)
     start = time.perf_counter()
-    info: dict = {"device": str(device), "dtype": str(dtype).removeprefix("torch.")}
+    info: dict = {"device": str(device), "dtype": str(dtype).removeprefix("torch."), "cifar_data": data.digest}
     try:
         model = build_network(spec, stem_channels=config.stem_channels, num_stacks=config.num_stacks,
                               modules_per_stack=config.modules_per_stack)
@@ -337,8 +337,8 @@ def _train_once(spec: CellSpec, data: Cifar10, config: TrainConfig, *, seed: int
                 t_warm = time.perf_counter()
             if (step + 1) % config.check_every == 0 or step + 1 == last_step:
                 if bad.item():
-                    raise _Diverged(f"non-finite training loss by step {step + 1} (epoch "
-                                    f"{step / steps_per_epoch:.1f})")
+                    raise _Diverged(f"non-finite training loss by step {step + 1} ({(step + 1) / steps_per_epoch:.2f} "
+                                    f"epochs)")
                 log.debug("step %d/%d loss %.4f lr %.4f", step + 1, total_steps, loss.item(), lr)
         if use_cuda:
             torch.cuda.synchronize(device)
