@@ -483,7 +483,7 @@ def test_searcher_options_too_large_for_memory_are_one_line_before_any_folder(tm
 
 
 class _FullDisk:
-    """results.jsonl as a full disk shows it: the open file's write fails with ENOSPC, no file name."""
+    """A file open on a full disk: its write fails with ENOSPC and no file name, as the kernel's does."""
 
     def __init__(self, f):
         self.f = f
