@@ -193,6 +193,7 @@ class Run:
         before the inline loop, when the MPI server's first client is accepted, and at the first result; a
         resume that fails before (a client that evaluates unlike the run) leaves ``config.json`` as it was."""
         saved, self._saved_config = self._saved_config, None
+        self._write_metrics()         # a refit replayed on resume (the kill came during it): logged as it was
         if saved is not None:
             self.config.save(self.folder / CONFIG)
             changed = [f"budget {saved.budget} -> {self.config.budget}"] if saved.budget != self.config.budget else []
@@ -293,7 +294,11 @@ class Run:
                 continue
         return count
 
-    def _write_metrics(self, n: int) -> None:
+    def _write_metrics(self, n: int | None = None) -> None:
+        """Append the searcher's ranking-quality entries not yet in ``predictor.jsonl``, each with the row
+        it was made at (``n``, for an entry that does not say: one from a checkpoint before entries did)
+        and its own counts, not the searcher's now (a refit replayed on resume is written then, as the
+        uninterrupted run wrote it)."""
         metrics = self.searcher.metrics()
         taus = metrics.get("tau") if isinstance(metrics, dict) else None
         if not taus or len(taus) <= self._tau_written:
@@ -303,9 +308,13 @@ class Run:
         extra = {k: v for k, v in metrics.items() if k != "tau" and isinstance(v, (int, float, str))}
         with naming(self.folder / PREDICTOR):
             for i in range(self._tau_written, len(taus)):
-                results, tau = taus[i]
-                self._predictor_file.write(json.dumps({"index": i, "n": n, "results": results, "tau": tau,
-                                                       **extra}, default=_jsonable) + "\n")
+                results, tau, *made_at = taus[i]
+                entry = {"index": i, "n": made_at[0] if made_at else (self.n if n is None else n),
+                         "results": results, "tau": tau, **extra}
+                entry["results"] = results                  # the entry's own, not the searcher's count now
+                if len(made_at) > 1:
+                    entry["tree_nodes"] = made_at[1]
+                self._predictor_file.write(json.dumps(entry, default=_jsonable) + "\n")
             self._predictor_file.flush()
         self._tau_written = len(taus)
 
@@ -348,6 +357,8 @@ class Run:
         """Checkpoint (if anything was recorded since the last one and the state is consistent), write
         ``stats.json``, close the files. ``with run:`` closes it too."""
         try:
+            if not self._recording:
+                self._write_metrics()     # a refit replayed by a resume with nothing left to do
             if not self._recording and self.n > self.last_checkpoint:
                 self.checkpoint()
             kept = _read_stats(self.folder)

@@ -960,3 +960,32 @@ def test_an_evaluator_s_reward_that_is_no_accuracy_is_logged_as_a_failure_not_a_
                                              "non-finite reward nan"]
     assert [r["accuracy"] for r in rows[:3]] == [None, None, None] and len(rows) == 6
     resume_run(folder, budget=8).close()
+
+
+@pytest.mark.parametrize("finish", [False, True])
+def test_a_refit_killed_before_its_ranking_entry_was_written_is_logged_as_the_uninterrupted_run_did(tmp_path, finish):
+    """SIGKILL after a row's result was logged, during the refit it started (most of AlphaX's time per
+    result): the resume's replay refits again and its predictor.jsonl entry is written with the row and
+    counts of the refit, as the uninterrupted run wrote it, not with those of the next result, nor lost
+    when the budget was already reached (``finish``)."""
+    import shutil
+
+    config = SearchConfig(space="nasbench201", dataset="cifar10", algo="alphax", budget=80, seed=0,
+                          checkpoint_every=20)
+    whole = tmp_path / "whole"
+    search(config, whole)
+    entries = [json.loads(line) for line in (whole / "predictor.jsonl").read_text().splitlines()]
+    k = max(e["n"] for e in entries if 60 < e["n"] < 80)         # a refit after the checkpoint at 60
+    killed = tmp_path / "killed"
+    shutil.copytree(whole, killed)
+    rows = (killed / "results.jsonl").read_text().splitlines(keepends=True)[:k]
+    (killed / "results.jsonl").write_text("".join(rows))                   # killed during the refit at row k
+    (killed / "predictor.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries if e["n"] < k))
+    (killed / "checkpoint.pkl").unlink()
+    (killed / "checkpoint.prev.pkl").rename(killed / "checkpoint.pkl")   # the one at n=60
+    (killed / "stats.json").unlink()
+    with resume_run(killed, budget=k if finish else 80) as run:
+        if not finish:
+            run_search(run, progress=False)
+    got = [json.loads(line) for line in (killed / "predictor.jsonl").read_text().splitlines()]
+    assert got == [e for e in entries if e["n"] <= (k if finish else 80)]

@@ -534,10 +534,13 @@ class AlphaXSearch(Searcher):
         window = self.predicted_log[-self.tau_window:]
         if len(window) >= self.OPTION_MINIMUM["tau_window"]:      # a tau of fewer predictions says little
             pred, real = np.array(window).T
-            self.tau_log.append((len(self.accs), kendall_tau(pred, real)))
+            # with the results told and the tree's size then: the run logs an entry made during a replay
+            # (a resume) as the uninterrupted run did, not at the row it is written after
+            self.tau_log.append((len(self.accs), kendall_tau(pred, real), self.num_told, len(self.tree.nodes)))
             log.debug("meta-DNN refit on %d results (%d steps); tau over the last %d predictions %.3f",
                       len(self.accs), steps, len(window), self.tau_log[-1][1])
 
     def metrics(self) -> dict:
-        """``tau``: list of ``(results so far, Kendall tau of the last predictions vs real results)``."""
+        """``tau``: list of ``(successful results so far, Kendall tau of the last predictions vs real results,
+        results told so far, tree nodes)`` at each refit (a checkpoint from before it holds the first two)."""
         return {"tau": list(self.tau_log), "results": len(self.accs), "tree_nodes": len(self.tree.nodes)}
