@@ -141,13 +141,9 @@ class Run:
         if self.config.evaluator == "table":
             sig["table"] = self.candidates_id
             sig["table_values"] = self.evaluator.values_digest()
-        else:
-            sig["cifar_data"] = self.cifar_data()     # None until a result says: the first client's is taken
+        else:       # None until a result says: the first client's is taken
+            sig["cifar_data"] = logged_cifar_data(self.log.rows)
         return sig
-
-    def cifar_data(self) -> str | None:
-        """:func:`logged_cifar_data` of the run's results."""
-        return logged_cifar_data(self.log.rows)
 
     @property
     def best(self) -> dict | None:
@@ -193,8 +189,8 @@ class Run:
         before the inline loop, when the MPI server's first client is accepted, and at the first result; a
         resume that fails before (a client that evaluates unlike the run) leaves ``config.json`` as it was."""
         saved, self._saved_config = self._saved_config, None
-        self._write_metrics()         # a refit replayed on resume (the kill came during it): logged as it was
-        if saved is not None:
+        if saved is not None:         # the first confirm of a resumed run
+            self._write_metrics()     # a refit replayed on resume (the kill came during it): logged as it was
             self.config.save(self.folder / CONFIG)
             changed = [f"budget {saved.budget} -> {self.config.budget}"] if saved.budget != self.config.budget else []
             changed += [f"data {saved.data} -> {self.config.data}"] if saved.data != self.config.data else []

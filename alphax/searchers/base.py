@@ -35,15 +35,16 @@ class Result:
         return self.accuracy is None or not math.isfinite(self.accuracy)
 
 
-def reward_problem(accuracy: Any) -> str | None:
-    """Why an evaluation's reward is not an accuracy (``None``, a failed evaluation's, is one), or None:
-    ``"non-finite reward nan"``, ``"reward 5.0 outside [0, 1]"``, ``"reward '0.5' is not a number"``."""
+def reward_problem(accuracy: Any, *, non_finite_ok: bool = False) -> str | None:
+    """Why an evaluation's reward is not an accuracy (``None``, a failed evaluation's, is one; with
+    ``non_finite_ok``, so is a NaN or infinite number), or None: ``"non-finite reward nan"``,
+    ``"reward 5.0 outside [0, 1]"``, ``"reward '0.5' is not a number"``."""
     if accuracy is None:
         return None
     if isinstance(accuracy, bool) or not isinstance(accuracy, numbers.Real):
         return f"reward {accuracy!r} is not a number"
     if not math.isfinite(accuracy):
-        return f"non-finite reward {accuracy!r}"
+        return None if non_finite_ok else f"non-finite reward {accuracy!r}"
     if not 0.0 <= accuracy <= 1.0:
         return f"reward {accuracy!r} outside [0, 1]"
     return None
@@ -70,8 +71,7 @@ class Searcher:
         ``None``, a non-finite number for a failure, or a number in [0, 1])."""
         if not isinstance(result, Result):
             raise ValueError(f"tell(cell, result): result must be a Result, got {type(result).__name__}")
-        problem = reward_problem(result.accuracy)
-        if problem and not problem.startswith("non-finite"):           # a non-finite one: a failure
+        if reward_problem(result.accuracy, non_finite_ok=True):        # a non-finite one: a failure
             raise ValueError(f"tell(cell, result): accuracy must be None, a non-finite number (a failure) or a "
                              f"number in [0, 1], got {result.accuracy!r}")
         h = self.space.hash(cell)
