@@ -258,7 +258,7 @@ class Run:
         t0 = time.perf_counter()
         self.searcher.tell(cell, result)
         self.searcher_seconds.append(ask_seconds + time.perf_counter() - t0)
-        self._write_metrics(row["n"])
+        self._write_metrics()
         self._recording = False
         if self.n - self.last_checkpoint >= self.config.checkpoint_every:
             self.checkpoint()
@@ -290,10 +290,10 @@ class Run:
                 continue
         return count
 
-    def _write_metrics(self, n: int | None = None) -> None:
+    def _write_metrics(self) -> None:
         """Append the searcher's ranking-quality entries not yet in ``predictor.jsonl``, each with the row
-        it was made at (``n``, for an entry that does not say: one from a checkpoint before entries did)
-        and its own counts, not the searcher's now (a refit replayed on resume is written then, as the
+        it was made at (the last row, for an entry that does not say: one from a checkpoint before entries
+        did) and its own counts, not the searcher's now (a refit replayed on resume is written then, as the
         uninterrupted run wrote it)."""
         metrics = self.searcher.metrics()
         taus = metrics.get("tau") if isinstance(metrics, dict) else None
@@ -305,7 +305,7 @@ class Run:
         with naming(self.folder / PREDICTOR):
             for i in range(self._tau_written, len(taus)):
                 results, tau, *made_at = taus[i]
-                entry = {"index": i, "n": made_at[0] if made_at else (self.n if n is None else n),
+                entry = {"index": i, "n": made_at[0] if made_at else self.n,
                          "results": results, "tau": tau, **extra}
                 entry["results"] = results                  # the entry's own, not the searcher's count now
                 if len(made_at) > 1:
