@@ -198,7 +198,7 @@ class NASBench101Space(SearchSpace):
             _, src, dst = action
             new_edges = tuple(sorted(edges + ((src, dst),)))
             if dst == -1:
-                return (ops, new_edges, 1, src if phase == 1 else src)
+                return (ops, new_edges, 1, src)
             return (ops, new_edges, 0, src)
         if action[0] == "end":
             return (ops, edges, 2, cursor)
