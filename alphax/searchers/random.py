@@ -26,7 +26,6 @@ class RandomSearch(Searcher):
         self.space = space
         self.rng = rng
         self.pool = CandidateSet(space, candidates)
-        self.history: list[tuple[Any, float | None]] = []
 
     def _ask(self, n: int) -> list[Proposal]:
         out = []
@@ -40,4 +39,3 @@ class RandomSearch(Searcher):
 
     def _tell(self, cell: Any, result: Result) -> None:
         self.pool.mark(cell)
-        self.history.append((cell, result.accuracy))
