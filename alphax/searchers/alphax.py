@@ -191,7 +191,7 @@ class AlphaXSearch(Searcher):
         self._train_rows: list = []           # their encodings (meta_dnn.Encoded, one row each)
         self.pending: dict[str, tuple] = {}   # hash -> (node or None, playouts' aggregate, k, provisional, predicted)
         self.predicted_log: list[tuple[float, float]] = []          # (prediction at proposal, real) in tell order
-        self.tau_log: list[tuple[int, float]] = []
+        self.tau_log: list[tuple[int, float, int, int]] = []   # per refit: see metrics()
         self.num_told = 0
         self._since_fit = 0
 
