@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_space_and_evaluator(args: argparse.Namespace):
     """The space, the evaluator named by the options and its signature (``alphax.registry.evaluator_signature``),
-    built by ``alphax.run``'s registry (as ``alphax search`` builds them), the evaluator wrapped in
+    built by ``alphax.registry`` (as ``alphax search`` builds them), the evaluator wrapped in
     ``SimulatedTime`` when asked."""
     from alphax.config import SearchConfig
     from alphax.registry import build_space_and_evaluator, evaluator_signature
