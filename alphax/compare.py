@@ -28,7 +28,7 @@ import numpy as np
 from alphax.atomic import write_atomic
 from alphax.config import ALGOS, SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, Interrupted
-from alphax.report import YLABEL_MEAN, plot_best_so_far
+from alphax.report import mean_ylabel, plot_best_so_far
 from alphax.runlock import RunLock
 from alphax.runlog import best_so_far, read_results, row_values, running_best
 
@@ -463,5 +463,5 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
                      {"accuracy": optimum[1]},
                      f"{config.space}{' ' + dataset if dataset else ''}: best so far "
                      f"(mean, 10-90 % band), {config.seeds} seeds",
-                     **({"ylabel": YLABEL_MEAN} if value is not None else {}))
+                     **({"ylabel": mean_ylabel(evaluator.reference_name)} if value is not None else {}))
     return summary

@@ -30,7 +30,8 @@ from alphax.errors import DataError
 from alphax.ranking import kendall_tau
 from alphax.runlog import check_cells, read_results, row_values, running_best
 
-__all__ = ["RunRecord", "read_run", "find_runs", "write_report", "kendall_tau", "rolling_tau", "plot_best_so_far"]
+__all__ = ["RunRecord", "read_run", "find_runs", "write_report", "kendall_tau", "rolling_tau", "plot_best_so_far",
+           "mean_ylabel"]
 
 log = logging.getLogger(__name__)
 
@@ -610,13 +611,20 @@ def _measure(run: RunRecord) -> str:
     return "mean accuracy" if run.measured_by_mean else "accuracy"
 
 
-YLABEL_MEAN = "best so far (the cell's mean accuracy over training seeds)"
-"""The best-so-far axis where results are measured by the cell's mean (NAS-Bench-201), not as observed."""
+def mean_ylabel(kind: str) -> str:
+    """The best-so-far axis where results are measured by a cell's mean, not as observed: ``kind`` is the
+    table's ``reference_name`` (``"mean over training seeds"`` on NAS-Bench-201, ``"mean over training
+    repeats"`` on a NASBench-101 table with several)."""
+    return f"best so far (the cell's {kind.replace('mean', 'mean accuracy', 1)})"
+
+
+YLABEL_MEAN = mean_ylabel("mean over training seeds")
+"""NAS-Bench-201's best-so-far axis (:func:`mean_ylabel`)."""
 
 
 def _ylabel(run: RunRecord) -> str:
     kind = run.mean_kind
-    return f"best so far (the cell's {kind.replace('mean', 'mean accuracy', 1)})" if kind else "best accuracy so far"
+    return mean_ylabel(kind) if kind else "best accuracy so far"
 
 
 def _cell_line(run: RunRecord, rec: dict) -> str:
