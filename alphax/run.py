@@ -849,7 +849,7 @@ def open_run(args) -> Run:
         local = check_resume_args(args)
         return resume_run(args.resume, budget=args.budget, dispatch="mpi", local_train=local, data=args.data)
     config = config_from_args(args)
-    return create_run(config, out_from_args(args, config), dispatch="mpi")
+    return create_run(config, out_from_args(args), dispatch="mpi")
 
 
 # -- the inline loop -------------------------------------------------------------------------------

@@ -117,7 +117,7 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
     return SearchConfig(**kwargs)
 
 
-def out_from_args(args: argparse.Namespace, config: SearchConfig) -> Path | None:
+def out_from_args(args: argparse.Namespace) -> Path | None:
     """``--out``, or None: ``create_run`` makes a new folder under ``runs/`` (``alphax.run.default_out``)."""
     return args.out if getattr(args, "out", None) else None
 
@@ -157,7 +157,7 @@ def _search(args: argparse.Namespace) -> int:
         run = resume_run(args.resume, budget=args.budget, local_train=local, data=args.data)
     else:
         config = config_from_args(args)
-        run = create_run(config, out_from_args(args, config))
+        run = create_run(config, out_from_args(args))
     with run:
         try:
             summary = run_search(run, progress=progress)
