@@ -461,7 +461,7 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
                      {a: [best_so_far(rows, config.budget, value=value) for rows in per_seed]
                       for a, per_seed in runs.items()},
                      {"accuracy": optimum[1]},
-                     f"{config.space}{' ' + dataset if dataset else ''}: best so far "
-                     f"(mean, 10-90 % band), {config.seeds} seeds",
+                     f"{config.space}{' ' + dataset if dataset else ''}: best so far, "
+                     f"{config.seeds} seed{'s' if config.seeds > 1 else ''}",
                      **({"ylabel": mean_ylabel(evaluator.reference_name)} if value is not None else {}))
     return summary

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alphax.atomic import write_atomic
+from alphax.config import ALGOS
 from alphax.errors import DataError
 from alphax.ranking import kendall_tau
 from alphax.runlog import check_cells, read_results, row_values, running_best
@@ -349,14 +350,24 @@ def best_so_far_ylim(curves: dict[str, list[np.ndarray]], optimum: dict | None) 
     return bottom - 0.02 * span, top + 0.25 * span
 
 
+def algo_color(algo: str) -> str:
+    """One colour per algorithm in every plot, whatever the order of ``--algos`` or of the run folders."""
+    return f"C{ALGOS.index(algo)}" if algo in ALGOS else "C7"
+
+
 def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: dict | None, title: str, *,
                      ylabel: str = "best accuracy so far") -> None:
-    """Best so far against samples: the mean and, over several runs, the 10-90 % band per algorithm
-    (``curves``: algorithm -> one :func:`~alphax.runlog.best_so_far` array per run); the optimum
+    """Best so far against samples, drawn as steps (no value exists between two samples): the mean and,
+    over several runs, the 10-90 % band per algorithm (``curves``: algorithm -> one
+    :func:`~alphax.runlog.best_so_far` array per run; the title then says so); the optimum
     (``{"accuracy": ...}``) dashed."""
+    from matplotlib.ticker import MaxNLocator
+
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     longest = 1
+    if any(len([r for r in runs if len(r)]) > 1 for runs in curves.values()):
+        title += " (mean, 10-90 % band)"
     for algo, runs in curves.items():
         runs = [r for r in runs if len(r)]
         if not runs:
@@ -374,9 +385,10 @@ def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: di
             mean = np.nanmean(grid, axis=0)
             lo, hi = np.nanpercentile(grid, 10, axis=0), np.nanpercentile(grid, 90, axis=0)
         line, = ax.plot(x, mean, marker="o" if n == 1 else None,     # one sample: a point, not an empty line
+                        drawstyle="steps-post", color=algo_color(algo),
                         label=f"{algo} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
         if len(runs) > 1:
-            ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2)
+            ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, step="post")
     if not ax.lines:
         ax.text(0.5, 0.5, "no successful evaluation to draw", transform=ax.transAxes, ha="center", va="center")
     if optimum:
@@ -384,6 +396,9 @@ def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: di
                    label=f"optimum {optimum['accuracy']:.4f}")
     if longest > 1000:
         ax.set_xscale("log")
+    else:                                  # whole samples, from the first (failed ones leave no point)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(0.5, longest + 0.5)
     ax.set_xlabel("samples")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -422,7 +437,7 @@ def _plot_ranking(path: str, taus: dict[str, list[tuple[np.ndarray, np.ndarray]]
         x = np.arange(1, n + 1)
         valid = ~np.all(np.isnan(grid), axis=0)
         runs = f"{len(series)} run{'s' if len(series) > 1 else ''}"
-        line, = ax.plot(x[valid], np.nanmean(grid[:, valid], axis=0),
+        line, = ax.plot(x[valid], np.nanmean(grid[:, valid], axis=0), color=algo_color(algo),
                         label=f"{algo}: predicted vs real in results.jsonl ({runs})")
         if len(series) > 1:
             ax.fill_between(x[valid], np.nanpercentile(grid[:, valid], 10, axis=0),
@@ -803,8 +818,8 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
         xs, ts = rolling_tau(r)
         if len(xs):
             taus.setdefault(r.algo, []).append((xs, ts))
-    plot_best_so_far(staged.path("best_so_far.png"), curves, optimum, f"best so far (mean, 10-90 % band): {label}",
-                     ylabel=_ylabel(runs[0]))
+    plot_best_so_far(staged.path("best_so_far.png"), curves, optimum,
+                     f"best so far: {label}, {len(seeds)} seed{'s' if len(seeds) > 1 else ''}", ylabel=_ylabel(runs[0]))
     if taus:
         _plot_ranking(staged.path("ranking.png"), taus, f"meta-DNN ranking quality: {label}")
     best_run = max((r for r in runs if r.best_index() is not None), key=lambda r: r.values[r.best_index()],

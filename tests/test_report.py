@@ -646,3 +646,32 @@ def test_a_search_whose_every_evaluation_failed_says_so_and_notes_the_optimum(tm
     assert json.loads((run / "stats.json").read_text())["optimum"]["hash"] == best
     assert main(["report", str(run)]) == 0
     assert "every evaluation failed: 3 of 3" in (run / "report.txt").read_text()
+
+
+def _drawn_figure(monkeypatch, curves, title="t"):
+    """The figure plot_best_so_far draws for ``curves``, caught before it is saved and closed."""
+    import alphax.report as report
+
+    figures = []
+    monkeypatch.setattr(report, "_save", lambda fig, path: figures.append(fig))
+    report.plot_best_so_far("unused.png", curves, {"accuracy": 0.95}, title)
+    return figures[0].axes[0]
+
+
+def test_best_so_far_is_drawn_as_steps_with_one_colour_per_algorithm(monkeypatch):
+    """A best-so-far curve has no value between two samples: steps, never slanted lines; each algorithm
+    keeps its colour whatever the order of --algos or of the run folders; a short run's sample axis has
+    whole numbers and starts at the first sample; the title names the band only where one is drawn."""
+    a = [np.array([0.90, 0.90, 0.93, 0.94]), np.array([0.91, 0.92, 0.92, 0.94])]
+    e = [np.array([0.80, 0.85, 0.85, 0.86]), np.array([0.83, 0.83, 0.84, 0.90])]
+    colours = []
+    for curves in ({"alphax": a, "evolution": e}, {"evolution": e, "alphax": a}):
+        ax = _drawn_figure(monkeypatch, curves)
+        lines = {ln.get_label().split()[0]: ln for ln in ax.lines if not ln.get_label().startswith("optimum")}
+        assert {ln.get_drawstyle() for ln in lines.values()} == {"steps-post"}
+        colours.append({algo: ln.get_color() for algo, ln in lines.items()})
+        assert ax.get_title() == "t (mean, 10-90 % band)"
+        assert ax.get_xlim() == (0.5, 4.5)
+        assert all(float(t).is_integer() for t in ax.get_xticks())
+    assert colours[0] == colours[1] and colours[0]["alphax"] != colours[0]["evolution"]
+    assert _drawn_figure(monkeypatch, {"random": [a[0]]}).get_title() == "t"
