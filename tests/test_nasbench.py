@@ -320,6 +320,80 @@ def test_official_unset_fields_are_none(tmp_path):
     assert q["trainable_parameters"] is None and q["test_accuracy"] is None and q["training_time"] is None
 
 
+def _varint(x: int) -> bytes:
+    out = b""
+    while True:
+        byte, x = x & 0x7F, x >> 7
+        out += bytes([byte | (0x80 if x else 0)])
+        if not x:
+            return out
+
+
+def test_an_official_record_encoded_by_hand_reads_each_field_from_its_proto_number(tmp_path):
+    """The reader's message classes mirror nasbench's model_metrics.proto; its own writer shares them, so a
+    round trip cannot see a field under another number. Here a record is encoded byte by byte as nasbench
+    wrote it (EvaluationData: current_epoch 1, training_time 2, train_accuracy 3, validation_accuracy 4,
+    test_accuracy 5, checkpoint_path 6; ModelMetrics: evaluation_data 1, trainable_parameters 2,
+    total_time 3), framed as a TFRecord by hand, and every value must come back under its own name."""
+    import base64
+
+    import crc32c
+
+    def double(number, value):
+        return bytes([number << 3 | 1]) + struct.pack("<d", value)
+
+    def evaluation(epoch, time_, train, valid, test, ckpt=b""):
+        body = double(1, epoch) + double(2, time_) + double(3, train) + double(4, valid) + double(5, test)
+        return body + (bytes([6 << 3 | 2]) + _varint(len(ckpt)) + ckpt if ckpt else b"")
+
+    points = [evaluation(0.0, 0.0, 0.1, 0.11, 0.12, b"/model.ckpt-0"),
+              evaluation(54.0, 1500.25, 0.61, 0.62, 0.63), evaluation(108.0, 3000.5, 0.91, 0.92, 0.93)]
+    metrics = b"".join(bytes([1 << 3 | 2]) + _varint(len(p)) + p for p in points)
+    metrics += bytes([2 << 3 | 0]) + _varint(2_694_282) + double(3, 3210.75)
+    spec = SPECS[3]
+    adjacency = "".join(str(x) for row in spec.matrix.tolist() for x in row)
+    data = json.dumps([spec.hash, 108, adjacency, ",".join(spec.ops), base64.b64encode(metrics).decode()]).encode()
+
+    def masked(b):                        # TFRecord's mask of CRC-32C, computed here, not by the reader's code
+        crc = crc32c.crc32c(b)
+        return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+    length = struct.pack("<Q", len(data))
+    path = tmp_path / "nasbench_only108.tfrecord"
+    path.write_bytes(length + struct.pack("<I", masked(length)) + data + struct.pack("<I", masked(data)))
+    nb = NASBench101(path, seed=0)
+    fixed, computed = nb.get_metrics_from_hash(spec.hash)
+    assert fixed["trainable_parameters"] == 2_694_282
+    assert computed == {108: [{"halfway_training_time": 1500.25, "halfway_train_accuracy": 0.61,
+                               "halfway_validation_accuracy": 0.62, "halfway_test_accuracy": 0.63,
+                               "final_training_time": 3000.5, "final_train_accuracy": 0.91,
+                               "final_validation_accuracy": 0.92, "final_test_accuracy": 0.93}]}
+    q = nb.query(spec)
+    assert (q["validation_accuracy"], q["test_accuracy"], q["train_accuracy"], q["training_time"]) == \
+        (0.92, 0.93, 0.91, 3000.5)
+
+
+@pytest.mark.parametrize("points", [1, 2])
+def test_a_record_with_fewer_than_three_evaluation_points_is_bad_data(tmp_path, points):
+    """The official API reads the halfway point from evaluation_data[1] and the end from [2]: a record with
+    fewer is a DataError naming the record, not an IndexError traceback."""
+    import base64
+
+    from alphax.nasbench.tfrecord import model_metrics_class
+
+    msg = model_metrics_class()()
+    for k in range(points):
+        msg.evaluation_data.add(current_epoch=54.0 * k, validation_accuracy=0.5)
+    spec = SPECS[1]
+    good = json.loads(encode_record(spec.hash, 108, spec.matrix, spec.ops, trainable_parameters=1, halfway={},
+                                    final={}))
+    good[4] = base64.b64encode(msg.SerializeToString()).decode()
+    path = tmp_path / "bad.tfrecord"
+    write_records(path, [json.dumps(good).encode()])
+    with pytest.raises(DataError, match=f"record at byte offset 0 .*{points} evaluation points, the official API needs 3"):
+        NASBench101(path)
+
+
 def _offsets(path: Path) -> list[int]:
     data, out, off = path.read_bytes(), [], 0
     while off < len(data):
@@ -661,6 +735,19 @@ def test_jsonl_plain_repeats_and_prefixed_names(tmp_path):
     assert [r["final_validation_accuracy"] for r in runs] == [0.5, 0.75]
     assert runs[0]["halfway_validation_accuracy"] == 0.25 and runs[1]["halfway_validation_accuracy"] is None
 
+
+
+def test_the_mean_over_repeats_is_none_where_a_repeat_lacks_the_metric(tmp_path):
+    """mean_metric (what regret is measured in) averages a cell's recorded repeats; where one of them lacks
+    the metric the mean is unknown (None), not the mean of the others; a cell with fewer repeats than
+    another is averaged over its own."""
+    path = tmp_path / "cells.jsonl"
+    path.write_text(_row(SPECS[1], **{"108": [{"validation_accuracy": 0.5}, {"validation_accuracy": None},
+                                              {"validation_accuracy": 0.75}]}) + "\n"
+                    + _row(SPECS[2], **{"108": [{"validation_accuracy": 0.5}, {"validation_accuracy": 0.75}]}) + "\n")
+    nb = NASBench101(path, seed=0)
+    assert nb.mean_metric(SPECS[1].hash) is None
+    assert nb.mean_metric(SPECS[2].hash) == 0.625
 
 def test_hashes_with_a_budget(tmp_path):
     """The cells a query at a budget always answers with a metric: a cell with a repeat that lacks it, or
