@@ -59,6 +59,14 @@ def test_best_so_far_carries_the_last_value_and_skips_failures():
     assert math.isnan(curve[0]) and list(curve[1:]) == [0.5, 0.5, 0.7, 0.7, 0.7]
 
 
+def test_best_so_far_covers_every_row_up_to_the_budget_the_last_included():
+    """The curve's last point is the best of all the rows (alphax compare's plot of a finished run): a
+    best found by the budget's last sample must show there."""
+    assert list(best_so_far(rows([0.1, 0.3, 0.2, 0.9]))) == [0.1, 0.3, 0.3, 0.9]
+    assert list(best_so_far(rows([0.1, 0.3, 0.2, 0.9]), 4)) == [0.1, 0.3, 0.3, 0.9]
+    assert list(best_so_far(rows([0.1, 0.3, 0.2, 0.9, 0.95]), 4)) == [0.1, 0.3, 0.3, 0.9]      # and not beyond
+
+
 def test_bad_compare_options():
     with pytest.raises(ConfigError):
         CompareConfig(algos=("random", "random"))
@@ -575,6 +583,40 @@ def test_within_0001_counts_a_result_exactly_0001_below_the_optimum():
     a = summarize({"alg": [rows]}, optimum=("OPT", 0.95), budget=2, space="toy", seeds=[0])["algorithms"]["alg"]
     assert a["samples_to_within_0.001"] == [2]
 
+
+
+def test_regret_at_n_is_the_best_of_exactly_the_first_n_samples():
+    """Regret at 50 is the optimum less the best of samples 1..50: sample 50 counts, sample 51 does not
+    (the best changes at 50, 51, 100 and 101 here)."""
+    accs = [0.5] * 49 + [0.6, 0.7] + [0.5] * 48 + [0.8, 0.9] + [0.5] * 49
+    assert len(accs) == 150 and accs[49] == 0.6 and accs[50] == 0.7 and accs[99] == 0.8 and accs[100] == 0.9
+    a = summarize({"alg": [rows(accs)]}, optimum=("OPT", 0.95), budget=150, space="toy",
+                  seeds=[0])["algorithms"]["alg"]
+    assert a["regret_at"] == pytest.approx({"50": 0.35, "100": 0.15, "150": 0.05})
+
+
+def test_the_summary_counts_no_sample_beyond_the_budget():
+    """A run folder holding more results than the comparison's budget (one resumed by hand with a larger
+    --budget) is summarised as of its first ``budget`` samples: an optimum found after them is not found."""
+    accs, hashes = [0.5, 0.6, 0.7, 0.95], ["a", "b", "c", "OPT"]
+    a = summarize({"alg": [rows(accs, hashes)]}, optimum=("OPT", 0.95), budget=3, space="toy",
+                  seeds=[0])["algorithms"]["alg"]
+    assert a["samples_to_optimum"] == [None] and a["found"] == 0 and a["samples_to_within_0.001"] == [None]
+    assert a["regret_at"] == pytest.approx({"3": 0.25})
+
+
+def test_fewer_seeds_or_a_smaller_budget_is_no_extension_of_a_comparison(tmp_path):
+    """The same command may grow a comparison (budget, seeds, algorithms), never shrink it: fewer seeds
+    would drop runs made from its summary, a smaller budget their last samples. Refused, nothing written."""
+    config = CompareConfig(algos=("random",), seeds=3, budget=20)
+    out = tmp_path / "cmp"
+    out.mkdir()
+    (out / "compare.json").write_text(json.dumps(config.to_json(), indent=1))
+    before = (out / "compare.json").read_bytes()
+    for smaller, what in ((replace(config, seeds=2), "seeds"), (replace(config, budget=10), "budget")):
+        with pytest.raises(CheckpointError, match=rf"holds a comparison with other options \({what}\)"):
+            run_compare(smaller, out)
+    assert (out / "compare.json").read_bytes() == before and sorted(p.name for p in out.iterdir()) == ["compare.json"]
 
 def test_a_worker_killed_by_a_signal_is_one_line_and_the_same_command_continues(tmp_path, run_cli):
     """A worker process SIGKILLed (the kernel's OOM killer) breaks the process pool: one AlphaXError line
