@@ -132,3 +132,26 @@ def test_where_a_mean_judges_the_search_the_best_shown_is_called_observed(tmp_pa
     with Progress(total=3, mode="log", every=0.0, label="best observed") as p:
         p.update(rows(0.92)[0])
     assert any(r.getMessage().startswith("1/3 cells (33%), best observed 0.920000 at n=1") for r in caplog.records)
+
+
+def test_the_eta_of_a_resumed_run_counts_only_the_cells_left(monkeypatch):
+    """A run resumed at 90 of 100 that makes one result a minute has 9 minutes left once it has made one
+    more: not 10 (the results made before the resume are done, not to do)."""
+    import alphax.progress as progress
+
+    now = [1000.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    with Progress(total=100, initial=90, mode="log", every=0.0, stream=io.StringIO()) as p:
+        now[0] += 60.0
+        p.update({"n": 91, "accuracy": 0.5})
+        assert p.line().endswith("1.0 cells/min, ETA 9:00")
+
+
+def test_a_tie_keeps_the_first_result_that_reached_the_best(caplog):
+    """The best shown is the first result with the best accuracy (as the run's summary names it), not a
+    later one that only equals it."""
+    caplog.set_level(logging.INFO, logger="alphax.progress")
+    with Progress(total=10, mode="log", every=0.0, stream=io.StringIO()) as p:
+        for row in rows(0.7, 0.9, 0.9):
+            p.update(row)
+    assert p.best["n"] == 2 and "best 0.900000 at n=2" in caplog.records[-1].getMessage()
