@@ -989,3 +989,194 @@ def test_a_refit_killed_before_its_ranking_entry_was_written_is_logged_as_the_un
             run_search(run, progress=False)
     got = [json.loads(line) for line in (killed / "predictor.jsonl").read_text().splitlines()]
     assert got == [e for e in entries if e["n"] <= (k if finish else 80)]
+
+
+# -- found missing by a second mutation audit (2026-12-05): each fails on one plausible bug --
+def test_a_row_edited_after_the_previous_checkpoint_is_refused_not_resumed_from_that_one(tmp_path):
+    """A results row between the previous checkpoint (n=10) and the latest (n=12) edited: the latest's
+    header digest refuses it. Taking that refusal for a damaged latest and falling back to the previous
+    checkpoint would replay the edited row as if it were a result, and the edit would pass silently."""
+    folder = tmp_path / "run"
+    search(cfg(budget=12, checkpoint_every=5), folder)          # checkpoints at n=10 (previous) and 12 (latest)
+    assert (checkpoint_info(folder / PREVIOUS)["n"], checkpoint_info(folder / LATEST)["n"]) == (10, 12)
+    path = folder / "results.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    row11 = json.loads(lines[10])
+    lines[10] = json.dumps({**row11, "accuracy": 0.999}) + "\n"          # the same cell, another accuracy
+    path.write_text("".join(lines))
+    edited = path.read_bytes()
+    with pytest.raises(CheckpointError, match=r"its first 12 results are not those checkpoint.pkl was written after"):
+        resume_run(folder, budget=13)
+    assert path.read_bytes() == edited and checkpoint_info(folder / LATEST)["n"] == 12    # nothing rewritten
+
+
+def test_every_corrupt_latest_checkpoint_found_at_a_save_is_kept_aside(tmp_path, caplog):
+    """'Nothing is ever deleted': a second corrupt latest found at a later save goes beside the first one
+    kept aside (checkpoint.pkl.corrupt.2), not over it."""
+    save_checkpoint(tmp_path, {"n": 10})
+    first = (tmp_path / LATEST).read_bytes()[:-7]
+    (tmp_path / LATEST).write_bytes(first)
+    with caplog.at_level(logging.WARNING):
+        save_checkpoint(tmp_path, {"n": 15})
+    second = (tmp_path / LATEST).read_bytes()[:-3]
+    (tmp_path / LATEST).write_bytes(second)
+    with caplog.at_level(logging.WARNING):
+        save_checkpoint(tmp_path, {"n": 20})
+    assert (tmp_path / (LATEST + ".corrupt")).read_bytes() == first
+    assert (tmp_path / (LATEST + ".corrupt.2")).read_bytes() == second
+    assert read_checkpoint(tmp_path / LATEST)["n"] == 20
+
+
+def test_accuracies_of_exactly_0_and_1_are_results_not_corruption(tmp_path):
+    """A reward in [0, 1] is a result, its bounds included (a cell that fits a small data set exactly):
+    the log that holds one stays readable and the run resumable."""
+    path = tmp_path / "results.jsonl"
+    path.write_text("".join(json.dumps({"n": n, "hash": f"h{n}", "accuracy": a}) + "\n"
+                            for n, a in ((1, 0.0), (2, 1.0), (3, 1))))
+    assert [r["accuracy"] for r in read_results(path)] == [0.0, 1.0, 1]
+    with RunLog(path, create=False) as log:
+        assert len(log) == 3
+
+
+@pytest.mark.parametrize("time_", ["noon", float("inf"), True])
+def test_a_row_time_that_is_not_a_number_is_corruption(tmp_path, time_):
+    """A row's ``time`` (Unix seconds) is read as a number when a resume adds the time worked after the
+    checkpoint: one that is not (an edited log) is named as corruption when the log is read, not a
+    traceback later."""
+    path = tmp_path / "results.jsonl"
+    path.write_text(json.dumps(row(1, time=1.5)) + "\n" + json.dumps(row(2, time=time_)) + "\n")
+    with pytest.raises(DataError, match=r"line 2 has time=.*, not a number or null.*restore it from a copy"):
+        read_results(path)
+
+
+def test_a_results_log_one_row_shorter_than_the_checkpoint_is_refused(tmp_path):
+    """The checkpoint's searcher was told n results; a log that lost its last one (restored from a copy a
+    result old) cannot be continued from it: that result would never be logged, nor evaluated again."""
+    folder = tmp_path / "run"
+    search(cfg(budget=12, checkpoint_every=5), folder)             # latest checkpoint at n=12
+    path = folder / "results.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))
+    with pytest.raises(CheckpointError, match=r"checkpoint.pkl is at n=12 but .*results.jsonl holds only 11 results; "
+                                              r"the results log has been cut"):
+        resume_run(folder, budget=14)
+    assert path.read_text() == "".join(lines[:-1])
+
+
+def test_the_run_lock_names_its_holder_s_pid_alone(tmp_path):
+    """run.lock holds the pid of the process that holds it, which the 'in use' error names: a longer pid
+    left by an earlier holder must not run on after it."""
+    from alphax.runlock import LockHeld, RunLock
+
+    (tmp_path / "run.lock").write_text("4294967290123\n")
+    lock = RunLock(tmp_path)
+    try:
+        assert (tmp_path / "run.lock").read_text() == f"{os.getpid()}\n"
+        with pytest.raises(LockHeld, match=rf"in use by another alphax process \(pid {os.getpid()}\); wait"):
+            RunLock(tmp_path)
+    finally:
+        lock.release()
+
+
+def test_a_ranking_entry_is_in_predictor_jsonl_when_its_result_has_been_recorded(tmp_path, monkeypatch):
+    """predictor.jsonl is read while the run goes on (alphax report of a live run) and must not lose what
+    a kill leaves half in a buffer: each entry is in the file once the result that made it is recorded."""
+    from alphax.searchers.evolution import RegularizedEvolution
+
+    folder = tmp_path / "run"
+    run = create_run(cfg(budget=5), folder)
+    try:
+        monkeypatch.setattr(RegularizedEvolution, "metrics",
+                            lambda self: {"tau": [(k, 0.25 * k, k) for k in range(1, self.num_asked + 1)]})
+        for n in (1, 2):
+            proposal, _ = run.ask()
+            run.record(proposal, run.evaluator.evaluate(proposal.cell))
+            entries = [json.loads(line) for line in (folder / "predictor.jsonl").read_text().splitlines()]
+            assert [e["n"] for e in entries] == list(range(1, n + 1))
+    finally:
+        run.close()
+
+
+def test_a_checkpoint_from_before_its_header_held_the_config_is_still_checked_against_config_json(tmp_path):
+    """Checkpoints written before 2026-12-05 hold the run's config only in their pickled state: a
+    config.json edited since (another eval seed: other rewards for the same cells) is refused once the
+    state is unpickled, as the header refuses it for newer ones."""
+    import hashlib
+
+    folder = tmp_path / "run"
+    search(cfg(budget=12), folder)
+    magic = b"ALPHAX-CHECKPOINT 1\n"
+    for name in (LATEST, PREVIOUS):                 # as the older code wrote them: no config in the header
+        _, _, body = (folder / name).read_bytes()[len(magic):].partition(b"\n")
+        meta, _, payload = body.partition(b"\n")
+        body = json.dumps({k: v for k, v in json.loads(meta).items() if k != "config"}).encode() + b"\n" + payload
+        (folder / name).write_bytes(magic + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+        assert "config" not in checkpoint_info(folder / name)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "eval_seed": 7}))
+    with pytest.raises(CheckpointError, match=r"checkpoint.pkl was written with another config than .*config.json"):
+        resume_run(folder, budget=14)
+
+
+
+@pytest.mark.parametrize("writer", ["write_atomic", "config.save"])
+def test_a_file_written_atomically_is_fsynced_before_it_is_renamed_into_place(tmp_path, monkeypatch, writer):
+    """write_atomic (stats.json, summary.json, compare.json, converted tables) and config.json's save: the
+    rename publishes the new file, so its data must be on disk first, or a crash just after can leave an
+    empty file in its place."""
+    from alphax.atomic import write_atomic
+
+    events, fsync, replace_ = [], os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", _fd_path(fd), os.fstat(fd).st_size)),
+                                                 fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", str(a), str(b))), replace_(a, b))[1])
+    path = tmp_path / "stats.json"
+    if writer == "write_atomic":
+        write_atomic(path, lambda f: f.write(b'{"n": 1}'))
+    else:
+        cfg().save(path)
+    assert [e[0] for e in events] == ["fsync", "replace"]
+    (_, synced, size), (_, moved, target) = events
+    assert synced == moved != str(path) and target == str(path) and size == path.stat().st_size > 0
+
+
+def test_the_line_that_ends_a_run_is_fsynced_into_log_txt(tmp_path, monkeypatch):
+    """logfile.append writes the reason a run ended (an MPI_Abort may end the job right after): the line
+    is on disk before it returns."""
+    from alphax import logfile
+
+    synced, fsync = [], os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append((_fd_path(fd), os.fstat(fd).st_size)), fsync(fd))[1])
+    logfile.append(tmp_path, "resume failed: the disk is full")
+    path = tmp_path / "log.txt"
+    assert "resume failed: the disk is full" in path.read_text()
+    assert synced == [(str(path), path.stat().st_size)]
+
+
+def test_a_resume_with_a_new_budget_that_never_went_on_leaves_stats_json_with_the_run_s_budget(tmp_path):
+    """--budget N is the run's once the run goes on (config.json at the first confirm): a resume closed
+    before (the MPI server's first client refused, say) writes stats.json with the budget config.json
+    still holds, not the one it never took."""
+    folder = tmp_path / "run"
+    search(cfg(budget=12), folder)
+    resume_run(folder, budget=20).close()
+    assert json.loads((folder / "config.json").read_text())["budget"] == 12
+    assert json.loads((folder / "stats.json").read_text())["budget"] == 12
+
+
+def test_a_second_stop_signal_interrupts_at_once_unless_it_is_the_same_request(tmp_path):
+    """StopOnSignal: the first signal asks for a stop at the next safe point; a second one stops at once
+    (an evaluation that would take hours); the same signal again within ``same_within`` seconds is the
+    same request by another route, not a second one."""
+    from alphax.errors import Interrupted
+    from alphax.run import StopOnSignal
+
+    with StopOnSignal(signals=(signal.SIGUSR1, signal.SIGUSR2)) as stop:
+        os.kill(os.getpid(), signal.SIGUSR1)
+        assert stop.signum == signal.SIGUSR1
+        with pytest.raises(Interrupted):
+            os.kill(os.getpid(), signal.SIGUSR2)
+    with StopOnSignal(signals=(signal.SIGUSR1,), same_within=60.0) as stop:
+        os.kill(os.getpid(), signal.SIGUSR1)
+        os.kill(os.getpid(), signal.SIGUSR1)             # the same request again: no interruption
+        assert stop.signum == signal.SIGUSR1
