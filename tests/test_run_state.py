@@ -1118,7 +1118,6 @@ def test_a_checkpoint_from_before_its_header_held_the_config_is_still_checked_ag
         resume_run(folder, budget=14)
 
 
-
 @pytest.mark.parametrize("writer", ["write_atomic", "config.save"])
 def test_a_file_written_atomically_is_fsynced_before_it_is_renamed_into_place(tmp_path, monkeypatch, writer):
     """write_atomic (stats.json, summary.json, compare.json, converted tables) and config.json's save: the
