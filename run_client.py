@@ -40,9 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("table (--evaluator table)")
     g.add_argument("--dataset", choices=NB201_DATASETS, help="NAS-Bench-201 data set, as the server's")
     g.add_argument("--data", type=path_arg, metavar="PATH", help="the table, as the server's --data (default: found automatically)")
-    g.add_argument("--eval-seed", type=int, default=0,
+    g.add_argument("--eval-seed", type=int,
                    help="seed of the recorded training repeat returned per cell: give the server's "
-                        "--eval-seed (default %(default)s, as alphax search)")
+                        "--eval-seed (default 0, as alphax search)")
     g.add_argument("--simulate-time", type=number_arg(zero=True), default=0.0, metavar="SCALE",
                    help="sleep the recorded training time x SCALE per cell (default 0: no sleep)")
     add_train_arguments(p)
@@ -66,16 +66,24 @@ def make_space_and_evaluator(args: argparse.Namespace):
     from workers.client import SimulatedTime
     from alphax.cli.search import train_options
 
+    train = train_options(args)
     if args.evaluator == "train":
+        table_only = [flag for flag, given in (("--dataset", args.dataset is not None), ("--data", args.data is not None),
+                                               ("--eval-seed", args.eval_seed is not None),
+                                               ("--simulate-time", bool(args.simulate_time))) if given]
+        if table_only:      # dropped, they would say the client does what it does not
+            raise ConfigError(f"{', '.join(table_only)} {'is' if len(table_only) == 1 else 'are'} for --evaluator "
+                              f"table; a training client trains on --cifar DIR with the training options: "
+                              f"leave {'it' if len(table_only) == 1 else 'them'} out")
         if not args.cifar:
             raise ConfigError("--evaluator train needs --cifar DIR (the cifar-10-batches-py folder)")
-        config = SearchConfig(space=args.space or "nasbench101", evaluator="train",
-                              train=train_options(args))
+        config = SearchConfig(space=args.space or "nasbench101", evaluator="train", train=train)
     else:
-        given = {"space": args.space, "dataset": args.dataset,
+        if train:
+            raise ConfigError("training options need --evaluator train")
+        given = {"space": args.space, "dataset": args.dataset, "eval_seed": args.eval_seed,
                  "data": os.path.abspath(args.data) if args.data else None}
-        config = SearchConfig(evaluator="table", eval_seed=args.eval_seed,
-                              **{k: v for k, v in given.items() if v is not None})
+        config = SearchConfig(evaluator="table", **{k: v for k, v in given.items() if v is not None})
     space, evaluator = build_space_and_evaluator(config)
     signature = evaluator_signature(config, evaluator, space=space)
     if args.simulate_time:

