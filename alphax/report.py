@@ -30,13 +30,13 @@ from alphax.config import ALGOS
 from alphax.errors import DataError
 from alphax.ranking import kendall_tau
 from alphax.runlog import check_cells, read_results, row_values, running_best
+from alphax.searchers.alphax import TAU_WINDOW
 
 __all__ = ["RunRecord", "read_run", "find_runs", "write_report", "kendall_tau", "rolling_tau", "plot_best_so_far",
            "mean_ylabel"]
 
 log = logging.getLogger(__name__)
 
-TAU_WINDOW = 50
 PREDICTOR = "predictor.jsonl"
 
 
@@ -71,6 +71,13 @@ class RunRecord:
         training repeats on a NASBench-101 table with several (its optimum, noted in the run's stats.json or
         its comparison's summary.json, says so). None otherwise."""
         return measure_of(self.space, _optimum(self.config, folder=self.path))
+
+    @property
+    def tau_window(self) -> int:
+        """The predictions a Kendall tau covers: the run's own ``--option tau_window`` (AlphaX's), so that
+        the report's values and the ones the searcher logged are over the same window."""
+        window = (self.config.get("searcher_options") or {}).get("tau_window", TAU_WINDOW)
+        return window if isinstance(window, int) and not isinstance(window, bool) and window >= 1 else TAU_WINDOW
 
     @property
     def measured_by_mean(self) -> bool:
@@ -148,9 +155,11 @@ def find_runs(root: str, data: str | None = None) -> list[RunRecord]:
 
 
 # -- ranking quality ----------------------------------------------------------------------------
-def rolling_tau(run: RunRecord, *, window: int = TAU_WINDOW, min_pairs: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """Kendall tau of (predicted, real) over the last ``window`` predicted samples, after each predicted
-    sample once ``min_pairs`` exist. Returns ``(sample numbers, taus)``, both ``(M,)``."""
+def rolling_tau(run: RunRecord, *, window: int | None = None, min_pairs: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Kendall tau of (predicted, real) over the last ``window`` (default: the run's
+    :attr:`~RunRecord.tau_window`) predicted samples, after each predicted sample once ``min_pairs``
+    exist. Returns ``(sample numbers, taus)``, both ``(M,)``."""
+    window = window or run.tau_window
     ok = np.flatnonzero(~np.isnan(run.predicted) & ~np.isnan(run.accuracy))
     xs, taus = [], []
     for k in range(min_pairs, len(ok) + 1):
@@ -412,7 +421,7 @@ def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: di
     _save(fig, path)
 
 
-def _plot_ranking(path: str, taus: dict[str, list[tuple[np.ndarray, np.ndarray]]], title: str, *,
+def _plot_ranking(path: str, taus: dict[str, list[tuple[np.ndarray, np.ndarray]]], title: str, *, windows: set[int],
                   logged: dict[str, list[tuple[np.ndarray, np.ndarray]]] | None = None) -> None:
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -445,7 +454,7 @@ def _plot_ranking(path: str, taus: dict[str, list[tuple[np.ndarray, np.ndarray]]
     ax.axhline(0, color="gray", lw=0.8)
     ax.set_ylim(-1, 1)
     ax.set_xlabel("samples")
-    ax.set_ylabel(f"Kendall tau (last {TAU_WINDOW} predictions vs results)")
+    ax.set_ylabel(f"Kendall tau (last {_windows(windows)} predictions vs results)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
@@ -659,13 +668,18 @@ def _logged_tau(run: RunRecord) -> tuple[np.ndarray, np.ndarray] | None:
     return xs, np.array([float(r["tau"]) for r in run.predictor])
 
 
+def _windows(windows: set[int]) -> str:
+    return " or ".join(str(w) for w in sorted(windows))
+
+
 def _ranking_text(runs: list[RunRecord]) -> str:
     logged = [r for r in runs if np.any(~np.isnan(r.predicted))]
     if not logged:
         why = ("AlphaX logs them once its meta-DNN has had its first fit, after its first random samples"
                if any(r.algo == "alphax" for r in runs) else "only AlphaX runs do")
         return f"meta-DNN ranking quality: not available (no run logged predictions in results.jsonl; {why})"
-    lines = ["meta-DNN ranking quality (Kendall tau, last 50 predictions vs real results):"]
+    lines = [f"meta-DNN ranking quality (Kendall tau, last {_windows({r.tau_window for r in logged})} "
+             f"predictions vs real results):"]
     by_algo: dict[str, list[float]] = {}
     for r in logged:
         _, taus = rolling_tau(r)
@@ -711,7 +725,8 @@ def _run_report(folder: str, staged: _Staged, data: str | None = None) -> list[s
     logged = _logged_tau(run)
     if len(xs) or logged:
         _plot_ranking(staged.path("ranking.png"), {run.algo: [(xs, taus)]} if len(xs) else {},
-                      f"meta-DNN ranking quality: {label}", logged={run.algo: [logged]} if logged else None)
+                      f"meta-DNN ranking quality: {label}", windows={run.tau_window},
+                      logged={run.algo: [logged]} if logged else None)
     best = run.best_index()
     lines = [f"run: {os.path.abspath(folder)}", f"search: {label}, seed {cfg.get('seed', '?')}, "
              f"{len(run.records)} samples (budget {cfg.get('budget', '?')})"]
@@ -821,7 +836,8 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
     plot_best_so_far(staged.path("best_so_far.png"), curves, optimum,
                      f"best so far: {label}, {len(seeds)} seed{'s' if len(seeds) > 1 else ''}", ylabel=_ylabel(runs[0]))
     if taus:
-        _plot_ranking(staged.path("ranking.png"), taus, f"meta-DNN ranking quality: {label}")
+        _plot_ranking(staged.path("ranking.png"), taus, f"meta-DNN ranking quality: {label}",
+                      windows={r.tau_window for r in runs if r.algo in taus})
     best_run = max((r for r in runs if r.best_index() is not None), key=lambda r: r.values[r.best_index()],
                    default=None)
     lines = [f"compare: {os.path.abspath(folder)}", f"space: {label}, budget {summary.get('budget')}, "

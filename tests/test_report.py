@@ -675,3 +675,21 @@ def test_best_so_far_is_drawn_as_steps_with_one_colour_per_algorithm(monkeypatch
         assert all(float(t).is_integer() for t in ax.get_xticks())
     assert colours[0] == colours[1] and colours[0]["alphax"] != colours[0]["evolution"]
     assert _drawn_figure(monkeypatch, {"random": [a[0]]}).get_title() == "t"
+
+
+def test_the_report_scores_ranking_over_the_run_s_own_tau_window(tmp_path):
+    """A run with --option tau_window=12 logs taus over its last 12 predictions: the report recomputes
+    them over the same 12 (it used 50 whatever the run's option), so that its values and the searcher's
+    agree, and says 12."""
+    from alphax.report import read_run, rolling_tau
+
+    run = tmp_path / "run"
+    assert main(["search", "--space", "nasbench201", "--algo", "alphax", "--budget", "40", "--seed", "1",
+                 "--option", "tau_window=12", "--option", "playouts=5", "--out", str(run), "--no-progress"]) == 0
+    logged = [json.loads(line) for line in (run / "predictor.jsonl").read_text().splitlines()]
+    xs, taus = rolling_tau(read_run(str(run)))
+    assert len(logged) >= 3
+    for entry in logged:
+        assert taus[list(xs).index(entry["n"])] == pytest.approx(entry["tau"], abs=1e-12), entry
+    assert main(["report", str(run)]) == 0
+    assert "Kendall tau, last 12 predictions vs real results" in (run / "report.txt").read_text()

@@ -17,6 +17,9 @@ from alphax.candidates import CandidateSet
 from alphax.searchers.base import Proposal, Result, Searcher, check_options
 from alphax.spaces.base import SearchSpace
 
+TAU_WINDOW = 50
+"""Default ``tau_window``: the Kendall tau logged over the run is that of the last 50 predictions."""
+
 __all__ = ["AlphaXSearch", "GUIDED_C"]
 
 GUIDED_C = 1.0
@@ -141,7 +144,7 @@ class AlphaXSearch(Searcher):
                  fit_steps: int = 30,
                  members: int = 5, hidden: int = 64, use_paths: bool = True, use_size: bool = False,
                  augment: bool = False,
-                 tau_window: int = 50,
+                 tau_window: int = TAU_WINDOW,
                  expand_prior: bool = True, propose_best_below: bool = True, leaf_value: str = "max",
                  value_scale: str = "z", selection: str = "guided", prior_visits: float = 1.0,
                  exploit_every: int = 0, mutate_every: int = 0, mutate_top: int = 5):
