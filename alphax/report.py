@@ -730,6 +730,10 @@ def _run_report(folder: str, staged: _Staged, data: str | None = None) -> list[s
     best = run.best_index()
     lines = [f"run: {os.path.abspath(folder)}", f"search: {label}, seed {cfg.get('seed', '?')}, "
              f"{len(run.records)} samples (budget {cfg.get('budget', '?')})"]
+    if isinstance(cfg.get("budget"), int) and len(run.records) < cfg["budget"]:
+        mpi = any(r.get("dispatch") == "mpi" for r in run.records)
+        lines.append(f"stopped before its budget: {'run_server.py' if mpi else 'alphax search'} --resume "
+                     f"{folder} continues it")
     failures = _failures([run])
     if failures:
         lines.append(failures)
@@ -741,8 +745,11 @@ def _run_report(folder: str, staged: _Staged, data: str | None = None) -> list[s
     if optimum:
         hit = next((r.get("n", k + 1) for k, r in enumerate(run.records)
                     if r.get("hash") == optimum["hash"] and r.get("accuracy") is not None), None)
+        regret = optimum["accuracy"] - float(np.nanmax(run.values)) if best is not None else None
         lines.append(f"optimum: {optimum['hash']} ({_optimum_value(run.mean_kind, optimum)}); "
-                     + (f"found at sample {hit}" if hit else "not found"))
+                     + (f"found at sample {hit}" if hit else "not found" + (
+                         f" (regret {regret:.6f}: the optimum less the best {_measure(run)})"
+                         if regret is not None else "")))
     lines.append(_ranking_text([run]))
     return _write_text(staged, lines)
 
@@ -870,6 +877,7 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
         lines.append(f"{algo:<12} {a.get('found', '?'):>3}/{len(hits):<3} "
                      f"{'-' if mean is None else f'{mean:.1f}':>13} {'-' if med is None else f'{med:g}':>8}  "
                      f"{regret}")
+    lines.append("(mean and median samples to the optimum: over the seeds that found it)")
     lines.append("")
     if best_run is not None:
         rec = best_run.records[best_run.best_index()]

@@ -12,6 +12,7 @@ from alphax.errors import DataError
 from alphax.nasbench201 import load
 from workers.evaluators import NASBench201TableEvaluator
 from alphax.report import best_so_far_ylim, kendall_tau, write_report
+from alphax.runlog import read_results
 from alphax.searchers import make_searcher
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -531,6 +532,9 @@ def test_a_nasbench101_run_report_marks_the_optimum_alphax_search_noted(tmp_path
     assert main(["report", str(run)]) == 0
     text = (run / "report.txt").read_text()
     assert "optimum: 096f593e0f12d65f6220bf8565b764a9 (0.94912); not found" in text, text
+    best = max(r["accuracy"] for r in read_results(run / "results.jsonl"))
+    assert f"not found (regret {stats['optimum']['accuracy'] - best:.6f}: the optimum less the best accuracy)" in text
+    assert "stopped before its budget" not in text
     from alphax.run import resume_run
 
     resume_run(run, budget=8).close()          # a close that does not end the run (nothing recorded) keeps it
@@ -608,6 +612,7 @@ def test_the_compare_report_table_puts_the_mean_and_the_median_in_their_columns(
     write_report(str(cmp))
     text = (cmp / "report.txt").read_text()
     assert re.search(r"^random\s+3/3\s+4\.0\s+2\s", text, re.M), text
+    assert "(mean and median samples to the optimum: over the seeds that found it)" in text
 
 
 def test_the_best_so_far_band_is_the_10_to_90_percentile(tmp_path, monkeypatch):
@@ -693,3 +698,13 @@ def test_the_report_scores_ranking_over_the_run_s_own_tau_window(tmp_path):
         assert taus[list(xs).index(entry["n"])] == pytest.approx(entry["tau"], abs=1e-12), entry
     assert main(["report", str(run)]) == 0
     assert "Kendall tau, last 12 predictions vs real results" in (run / "report.txt").read_text()
+
+
+def test_the_report_of_a_run_stopped_before_its_budget_says_how_to_continue_it(tmp_path):
+    """Its samples alone ("3 samples (budget 10)") did not say that the run stopped, nor how to go on."""
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 3)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "budget": 10}))
+    assert main(["report", str(run)]) == 0
+    assert f"stopped before its budget: alphax search --resume {run} continues it" in (run / "report.txt").read_text()
