@@ -1,10 +1,11 @@
 """Reports for a run folder or a compare folder: PNG plots and a short text summary.
 
 * **Run folder** (``results.jsonl`` + ``config.json``): ``best_so_far.png`` (best accuracy so far against
-  samples: observed, or on NAS-Bench-201 the cell's mean over training seeds, as its optimum is measured;
-  the optimum marked when known), ``ranking.png`` (the meta-DNN's ranking quality over
-  the run: Kendall tau between the prediction each proposal carried and its real result, over a sliding
-  window; only when the run logged predictions), ``best_cell.png`` (the best cell as a graph with its
+  samples, drawn as steps: observed, or where the optimum is a mean (over training seeds on NAS-Bench-201,
+  over training repeats on a NASBench-101 table with several) the cell's mean; the optimum marked when
+  known), ``ranking.png`` (the meta-DNN's ranking quality over the run: Kendall tau between the
+  prediction each proposal carried and its real result, over the run's own ``tau_window``; only when the
+  run logged predictions), ``best_cell.png`` (the best cell as a graph with its
   ops) and ``report.txt``.
 * **Compare folder** (``summary.json`` + one run folder per algorithm and seed, anywhere below it):
   ``best_so_far.png`` (mean and 10-90 % band per algorithm), ``ranking.png`` (mean tau per algorithm that

@@ -308,7 +308,7 @@ def test_alphax_without_a_table_plays_out_only_below_the_node():
     node = 0
     for action in space.action_path(done):                # the tree path of a cell already proposed
         node = searcher.tree.add_child(node, action, space.step(searcher.tree.nodes[node].state, action))
-    searcher._grow_cands(node)
+    searcher._grow_cands()
     assert searcher._playouts(node) == ([], None)
     parent = searcher.tree.nodes[node].parent             # one edge open: its completions are its own
     cells, _ = searcher._playouts(parent)

@@ -229,7 +229,8 @@ def _evaluate(evaluator, space, job: Job, *, rank: int, host: str, worker: str, 
         result = replace(result, worker=worker)
         return Reply(job_id=job.id, rank=rank, host=host, busy=time.perf_counter() - received, result=result)
     except Exception as exc:  # noqa: BLE001 - any evaluation error travels back; the client keeps serving
-        log.warning("%s: job %d raised %s: %s", worker, job.id, type(exc).__name__, exc)
+        log.warning("%s: job %d (attempt %d%s) raised %s: %s", worker, job.id, job.attempt,
+                    f", the server waits {job.timeout:g} s" if job.timeout else "", type(exc).__name__, exc)
         err = ClientError(rank=rank, host=host, type=type(exc).__name__, message=str(exc),
                           traceback=traceback.format_exc())
         return Reply(job_id=job.id, rank=rank, host=host, busy=time.perf_counter() - received, error=err)

@@ -123,9 +123,10 @@ class Leaving:
 
 @dataclass(frozen=True)
 class Job:
-    """Evaluate ``cell`` (the space's JSON form). ``attempt`` counts dispatches of the same job id
-    (> 1 after a requeue); ``timeout`` is the server's deadline for the reply, in seconds; ``heartbeat``
-    is the interval at which the server wants a :class:`Heartbeat` while the job runs (None: none)."""
+    """Evaluate ``cell`` (the space's JSON form). ``heartbeat`` is the interval at which the server wants a
+    :class:`Heartbeat` while the job runs (None: none). ``attempt`` (dispatches of the same job id, > 1
+    after a requeue) and ``timeout`` (the server's deadline for the reply, in seconds; the server enforces
+    it) are for the client's log of an evaluation that fails."""
 
     id: int
     cell: dict
@@ -194,7 +195,8 @@ class Stopped:
 TAG_OF = {Ready: Tag.READY, Accepted: Tag.ACCEPTED, Job: Tag.JOB, Reply: Tag.REPLY, Stop: Tag.STOP,
           Stopped: Tag.STOPPED, Heartbeat: Tag.HEARTBEAT, CannotStart: Tag.CANNOT_START, Leaving: Tag.LEAVING,
           KeepAlive: Tag.KEEPALIVE}
-"""The tag each message type is sent with."""
+"""The tag each message type is sent with (every send names its tag itself; the tests check that these are
+distinct, valid MPI tags)."""
 
 
 def flush_logs() -> None:

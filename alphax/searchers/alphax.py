@@ -56,11 +56,10 @@ class AlphaXSearch(Searcher):
     most of a small budget on known-bad branches.
 
     Deviations from the paper, each measured on the tuning half of the real NASBench-101 subset
-    (``benchmarks/tune_search.py``, 40 seeds, budget 800, samples to that half's optimum): the
-    paper-like policy (uct, raw, c=0.5) needs a mean of about 216 samples (10 seeds) and misses some;
-    the defaults find it in 40/40 seeds, mean 149 (median 120). Around the defaults: c=0.5 245,
-    c=1.5 175, c=2 189, prior_visits=3 187, kappa=2 413, fit_steps=60 202, 10 members 165; progressive
-    widening of plain UCT 270+. The proposal is the best-acquisition unseen cell below the new node
+    (``benchmarks/tune_search.py``, samples to that half's optimum; the figures, and those of every
+    variant tried, are in BENCHMARKS.md, "Tuning and held-out checks"): the paper-like policy (uct, raw,
+    c=0.5) needs more samples and misses some seeds; the guided policy finds the optimum in every seed;
+    progressive widening of plain UCT did worse. The proposal is the best-acquisition unseen cell below the new node
     (``propose_best_below``) rather than the best of the k playouts; the random playouts still value
     the node. ``leaf_value='max'`` beat ``'mean'``. The meta-DNN learns ``-log(1 - accuracy)`` (the best
     cells' differences are larger on that scale) and is refit every ``max(retrain_every,
@@ -78,13 +77,11 @@ class AlphaXSearch(Searcher):
     (seeds 11 and 17); exploitation alone trapped 4 of 20 seeds for 300-700 samples in a region the
     meta-DNN was confidently wrong about (its members share the error, so their spread does not show
     it); the local moves, which the meta-DNN does not choose, bring the evidence that corrects it.
-    Measured, mean samples to the optimum over seeds 0-39 (budget 1,000): NAS-Bench-201 CIFAR-100
-    114.1 -> 88.8, CIFAR-10 148.6 -> 94.5 (with the identity-aware path encoding,
-    ``SearchSpace.identity_ops``: 83.1 and 78.1; ImageNet16-120, seeds 0-19, 216.4 -> 137.7). On
-    NASBench-101 (20 seeds) it helped on the tuning half (148.6 -> 114.7) and the held-out half
-    (171 -> 159.2) but not on the whole file (238.1 -> 299.3); with today's tree policy
-    (``prior_visits=100``) it is worse on all ten tuning landscapes (geometric mean ratio 1.15), so it
-    stays off there (``--option exploit_every=2 --option mutate_every=3`` turns it on).
+    It takes fewer samples to the optimum on all three NAS-Bench-201 data sets; on NASBench-101 it helped
+    on the tuning and held-out halves but not on the whole file, and with today's tree policy
+    (``prior_visits=100``) it is worse on all ten tuning landscapes, so it stays off there (``--option
+    exploit_every=2 --option mutate_every=3`` turns it on). The figures are in BENCHMARKS.md ("The
+    proposal cycle and the identity-aware path encoding", and the NASBench-101 tuning passes).
 
     Candidate rule. With a pool (a table) and a space that offers ``action_path(cell)``: the tree only
     takes actions that lead to at least one pool cell never proposed (each node keeps the pool cells
@@ -296,7 +293,7 @@ class AlphaXSearch(Searcher):
                 actions = self._legal(leaf)
                 node_id = mcts.expand(self.tree, leaf, actions, self.space.step, self.rng,
                                       prior=self._prior(leaf, actions))
-            self._grow_cands(node_id)
+            self._grow_cands()
             cells, idx = self._playouts(node_id)
             if not cells:
                 self.tree.nodes[node_id].dead = True
@@ -313,7 +310,8 @@ class AlphaXSearch(Searcher):
         """The proposal cycle's turn ``num_guided`` is the meta-DNN's best cell (:meth:`_exploit`)."""
         return bool(self.exploit_every) and self.pool_mu is not None and self.num_guided % self.exploit_every == 0
 
-    def _grow_cands(self, node_id: int) -> None:
+    def _grow_cands(self) -> None:
+        """One (lazily filled) candidate entry per tree node, for the nodes added since the last call."""
         while len(self.node_cands) < len(self.tree.nodes):
             self.node_cands.append(None)
 
@@ -496,7 +494,7 @@ class AlphaXSearch(Searcher):
             if child is None:               # expand: the next action of its path
                 node_id = self.tree.add_child(node_id, action, self.space.step(self.tree.nodes[node_id].state,
                                                                                action))
-                self._grow_cands(node_id)
+                self._grow_cands()
                 break
             node_id = child
         mcts.backup(self.tree, node_id, real)
