@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import os
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -268,6 +269,20 @@ def _nb201_mean(config: dict, record: dict) -> tuple[float, int] | None:
     return data.mean(cell), data.rank(cell)
 
 
+NODE_SIZE = 2400
+"""A drawn cell's node (matplotlib marker area, points^2: about 49 points across)."""
+
+
+def _vertex_label(i: int, op: str) -> str:
+    """``"1: conv3x3\nbn-relu"``, ``"2: maxpool\n3x3"``: NASBench-101's op names on one line are wider than
+    a node, and the edges into it then run across the text."""
+    head, sep, tail = op.partition("-")
+    if not sep:
+        kernel = re.search(r"\d+x\d+$", op)
+        head, tail = (op[:kernel.start()], kernel.group()) if kernel and kernel.start() else (op, "")
+    return f"{i}: {head}" + (f"\n{tail}" if tail else "")
+
+
 def draw_cell(ax, matrix: list, ops: list[str], *, title: str = "") -> None:
     """Draws a cell on ``ax``: operations on vertices (NASBench-101: ``len(ops) == len(matrix)``) or
     operations on edges (NAS-Bench-201: 4 nodes, 6 edge ops; ``none`` edges are left out)."""
@@ -277,7 +292,7 @@ def draw_cell(ax, matrix: list, ops: list[str], *, title: str = "") -> None:
     g = nx.DiGraph()
     edge_labels = {}
     if len(ops) == len(m):
-        names = [f"{i}: {op}" for i, op in enumerate(ops)]
+        names = [_vertex_label(i, op) for i, op in enumerate(ops)]
         g.add_nodes_from(names)
         for i, j in zip(*np.nonzero(m)):
             g.add_edge(names[i], names[j])
@@ -295,9 +310,9 @@ def draw_cell(ax, matrix: list, ops: list[str], *, title: str = "") -> None:
         for succ in g.successors(node):
             g.nodes[succ]["layer"] = max(g.nodes[succ]["layer"], g.nodes[node]["layer"] + 1)
     pos = _zigzag_layout(g)
-    nx.draw_networkx_nodes(g, pos, ax=ax, node_color="#cfe3f7", node_size=1800)
+    nx.draw_networkx_nodes(g, pos, ax=ax, node_color="#cfe3f7", node_size=NODE_SIZE)
     nx.draw_networkx_labels(g, pos, ax=ax, font_size=7)
-    nx.draw_networkx_edges(g, pos, ax=ax, arrows=True, arrowsize=14, edge_color="#555555", node_size=1800)
+    nx.draw_networkx_edges(g, pos, ax=ax, arrows=True, arrowsize=14, edge_color="#555555", node_size=NODE_SIZE)
     if edge_labels:
         nx.draw_networkx_edge_labels(g, pos, edge_labels=edge_labels, ax=ax, font_size=7, label_pos=0.38,
                                      bbox={"boxstyle": "round", "fc": "white", "ec": "none", "alpha": 0.85})

@@ -708,3 +708,30 @@ def test_the_report_of_a_run_stopped_before_its_budget_says_how_to_continue_it(t
     (run / "config.json").write_text(json.dumps({**config, "budget": 10}))
     assert main(["report", str(run)]) == 0
     assert f"stopped before its budget: alphax search --resume {run} continues it" in (run / "report.txt").read_text()
+
+
+def test_a_drawn_nasbench101_cell_s_labels_fit_inside_their_nodes():
+    """'5: conv3x3-bn-relu' on one line was wider than its node, and the edges into it ran across the
+    text: each label now fits inside its node."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from alphax.report import NODE_SIZE, draw_cell
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    ops = ["input", "conv3x3-bn-relu", "maxpool3x3", "conv1x1-bn-relu", "conv3x3-bn-relu", "output"]
+    matrix = np.triu(np.ones((6, 6), dtype=int), 1).tolist()
+    draw_cell(ax, matrix, ops)
+    fig.canvas.draw()
+    labels = [t for t in ax.texts if t.get_text()]
+    assert sorted(t.get_text() for t in labels) == sorted(
+        ["0: input", "1: conv3x3\nbn-relu", "2: maxpool\n3x3", "3: conv1x1\nbn-relu", "4: conv3x3\nbn-relu",
+         "5: output"])
+    radius = np.sqrt(NODE_SIZE) / 2 * fig.dpi / 72                     # the node's radius in pixels
+    renderer = fig.canvas.get_renderer()
+    for t in labels:                  # the text's box, centred on its node, has its corners inside the circle
+        box = t.get_window_extent(renderer)
+        assert np.hypot(box.width / 2, box.height / 2) < radius, t.get_text()
+    plt.close(fig)
