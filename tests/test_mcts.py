@@ -165,3 +165,83 @@ def test_select_guided_explores_by_visits_plus_one():
     got = mcts.select_guided(tree, legal.__getitem__, lambda n, acts: [values[n][x] for x in acts],
                              np.random.default_rng(0), c=1.0, prior_visits=0.0)
     assert got == (a, "x")
+
+
+# -- found missing by a second mutation audit (mut-core): each fails on one plausible bug --
+def test_select_restarts_from_the_root_past_a_node_whose_children_are_all_dead():
+    """A fully expanded node whose every child is dead is marked dead and the descent starts again from
+    the root (here it then goes down b to the terminal y), rather than giving up or looping on it."""
+    tree, a, b, c = _tree()
+    tree.nodes[c].dead = True
+    x = tree.add_child(a, "x", "Ax")
+    y = tree.add_child(b, "y", "By")
+    tree.nodes[x].dead = True
+    mcts.backup(tree, x, 0.8)
+    mcts.backup(tree, y, 0.1)                          # c=0: a's q 0.8 beats b's 0.5, so a is tried first
+    legal = {0: ["a", "b", "c"], a: ["x"], b: ["y"], y: []}
+    calls = []
+
+    def legal_actions(i):
+        calls.append(i)
+        assert len(calls) < 50, "select loops on a dead subtree"
+        return legal.get(i, [])
+
+    assert mcts.select(tree, legal_actions, np.random.default_rng(0), c=0.0) == y
+    assert tree.nodes[a].dead and not tree.nodes[0].dead and not tree.nodes[b].dead
+    assert calls == [0, a, 0, b, y]
+
+
+def test_ties_are_broken_at_random():
+    """Equal scores (e.g. every unvisited child, +inf) are broken with the generator: each is chosen."""
+    tree = mcts.Tree.new("root")
+    kids = [tree.add_child(0, k, k) for k in "abc"]
+    rng = np.random.default_rng(0)
+    assert {mcts.select_child(tree, 0, rng) for _ in range(60)} == set(kids)
+    legal = {0: ["a", "b", "c", "d"]}
+    picks = {mcts.select_guided(tree, lambda i: legal.get(i, []), lambda n, acts: [0.5] * len(acts), rng,
+                                c=1.0, prior_visits=1.0) for _ in range(80)}
+    # the untried d is expanded at the root; the tried a, b, c are descended into (nodes without actions)
+    assert picks == {(0, "d"), *((k, None) for k in kids)}
+
+
+def test_select_guided_explores_by_ln_of_the_parents_visits():
+    """The bonus is c sqrt(2 ln N / (n + 1)): with N = 1 it is 0, so the higher blended value wins."""
+    tree = mcts.Tree.new("root")
+    a = tree.add_child(0, "a", "A")
+    mcts.backup(tree, a, 0.5)                          # N = 1, a: n = 1, q = 0.5
+    legal = {0: ["a", "d"], a: []}
+    got = mcts.select_guided(tree, legal.__getitem__, lambda n, acts: [{"a": 0.0, "d": 0.4}[x] for x in acts],
+                             np.random.default_rng(0), c=1.0, prior_visits=0.0)
+    # ln 1 = 0: a 0.5 > d 0.4 (with ln(N + 1): a 0.5 + 0.83 = 1.33 < d 0.4 + 1.18 = 1.58)
+    assert got == (a, None)
+
+
+def test_rollout_draws_each_action_uniformly():
+    """A playout takes a uniformly drawn legal action at every step: on NAS-Bench-201 each of the 5 ops
+    is the first edge's op about a fifth of the time, and 400 playouts give hundreds of distinct cells."""
+    from alphax.spaces.nasbench201 import OPS, NASBench201Space
+
+    space = NASBench201Space()
+    rng = np.random.default_rng(3)
+    ends = [mcts.rollout(space.root_state(), space.actions, space.step, rng) for _ in range(400)]
+    first = [e[0] for e in ends]
+    assert all(40 <= first.count(op) <= 120 for op in OPS)           # expected 80 each
+    assert len(set(ends)) > 350
+
+
+def test_uct_defaults_to_the_papers_constant():
+    """AlphaX eq. 1 with c = 0.5: Q/N + 2 * 0.5 * sqrt(2 ln N / n)."""
+    assert mcts.UCT_C == 0.5
+    assert mcts.uct_score(0.8, 2, 3) == pytest.approx(0.8 + math.sqrt(2 * math.log(3) / 2))
+    assert mcts.uct_score(0.8, 2, 1) == pytest.approx(0.8)                   # ln 1 = 0: no bonus
+
+
+def test_select_stops_at_a_partly_expanded_node():
+    """A node with one untried action left is expanded, not descended through (UCT needs every action
+    tried once first)."""
+    tree, a, b, c = _tree()
+    x = tree.add_child(a, "x", "Ax")
+    mcts.backup(tree, x, 0.99)
+    legal = {0: ["a", "b", "c"], a: ["x", "y"], x: []}
+    tree.nodes[b].dead = tree.nodes[c].dead = True
+    assert mcts.select(tree, lambda i: legal.get(i, []), np.random.default_rng(0), c=0.0) == a
