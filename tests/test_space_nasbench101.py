@@ -155,3 +155,45 @@ def test_action_codes_in_bulk_are_the_cell_by_cell_numbering(subset_rows):
 def _branchy():
     """Three parallel branches with three different ops: 3! orders, six different encodings."""
     return CellSpec(_matrix(5, [(0, 1), (0, 2), (0, 3), (1, 4), (2, 4), (3, 4)]), ["input", *OPS, "output"])
+
+
+# -- found missing by a second mutation audit (mut-core): each fails on one plausible bug --
+def test_the_mcts_view_never_leaves_the_space():
+    """Building a cell action by action never passes 5 interior vertices or 9 edges, never adds an edge
+    twice, and a finished state's cell is a valid cell or None. A greedy walk (an edge into an interior
+    vertex first, then a new vertex, then an output edge) reaches both limits; random walks check the rest."""
+    space = NASBench101Space()
+    rng = np.random.default_rng(0)
+    most_ops = most_edges = 0
+    for walk in range(400):
+        state = space.root_state()
+        while True:
+            actions = space.actions(state)
+            if not actions:
+                break
+            for a in actions:
+                if a[0] == "v":
+                    assert len(state[0]) < MAX_VERTICES - 2
+                if a[0] == "e":
+                    assert len(state[1]) < 9 and (a[1], a[2]) not in state[1]
+            greedy = min(actions, key=lambda a: {"v": 1, "end": 3}.get(a[0], 2 if a[-1] == -1 else 0))
+            action = greedy if walk == 0 else actions[int(rng.integers(len(actions)))]
+            state = space.step(state, action)
+        most_ops, most_edges = max(most_ops, len(state[0])), max(most_edges, len(state[1]))
+        cell = space.cell_of(state)
+        assert cell is None or is_valid(cell)
+    assert (most_ops, most_edges) == (5, 9)
+
+
+def test_an_op_chosen_for_mutation_becomes_another_op():
+    """NASBench-101's mutation changes each interior op with probability 1/5 to one of the *other* two
+    ops (drawing among all three would change it only 2/15 of the time). Measured on the children of a
+    7-vertex chain whose edges came out unflipped (their vertices are the parent's)."""
+    ops = ["input", "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3", "conv3x3-bn-relu", "conv1x1-bn-relu",
+           "output"]
+    parent = CellSpec(np.eye(7, k=1, dtype=int), ops)
+    rng = np.random.default_rng(0)
+    kids = [mutate_spec(parent, rng) for _ in range(3000)]
+    same = [k for k in kids if k.num_vertices == 7 and np.array_equal(k.matrix, parent.matrix)]
+    changed = sum(a != b for k in same for a, b in zip(k.ops[1:-1], ops[1:-1]))
+    assert len(same) > 100 and 0.16 < changed / (5 * len(same)) < 0.24        # 1/5 expected
