@@ -288,3 +288,27 @@ def test_encoding_a_disconnected_cell_names_it():
     cell = CellSpec([[0, 0, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])
     with pytest.raises(OutOfDomainError, match="input and output are disconnected"):
         CellEncoder(SPACE).encode([SPACE.random_cell(np.random.default_rng(0)), cell])
+
+
+# -- found missing by a second mutation audit (mut-core): each fails on one plausible bug --
+def test_kendall_tau_b_by_hand():
+    """tau-b divides by sqrt(untied pairs of x * untied pairs of y), not by all pairs (tau-a); a constant
+    array has no untied pair, so no tau."""
+    assert kendall_tau([1, 2, 3, 4], [1, 1, 2, 3]) == pytest.approx(5 / np.sqrt(6 * 5))     # tau-a: 5/6
+    assert kendall_tau([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert np.isnan(kendall_tau([0.5, 0.5, 0.5], [1.0, 2.0, 3.0]))
+
+
+def test_standardize_keeps_the_order_of_accuracies_and_the_ensemble_has_a_spread():
+    """The tree compares accuracies in the meta-DNN's standardized units: a better accuracy is a larger
+    value there (the median result of the last fit is 0). The members disagree, so the spread is > 0."""
+    rng = np.random.default_rng(2)
+    cells = [SPACE.random_cell(rng) for _ in range(63)]          # odd: the median is one of them
+    y = rng.uniform(0.8, 0.95, size=63)
+    enc = CellEncoder(SPACE)
+    p = Predictor(enc, seed=3, members=3, hidden=16)
+    p.fit(enc.encode(cells), y, steps=20)
+    z = p.standardize(np.array([0.5, 0.85, np.median(y), 0.9, 0.95]))
+    assert np.all(np.diff(z[[0, 1, 3, 4]]) > 0) and z[2] == pytest.approx(0.0, abs=1e-9)
+    mu, sd = p.predict(enc.encode(cells))
+    assert np.all(sd > 0) and np.all((0 < mu) & (mu < 1))
