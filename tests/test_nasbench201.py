@@ -317,3 +317,14 @@ def test_nb201_a_none_edge_is_a_vertex_without_edges():
     m = cell.matrix
     for v in (1, 5):                                  # edges 0 and 4 are none
         assert not m[v, :].any() and not m[:, v].any()
+
+
+def test_mutation_reaches_every_edge():
+    """The mutated edge is drawn among all 6 (the last one included)."""
+    rng = np.random.default_rng(2)
+    cell = SPACE.random_cell(rng)
+    changed = set()
+    for _ in range(200):
+        child = SPACE.mutate(cell, rng)
+        changed |= {e for e in range(6) if child.edges[e] != cell.edges[e]}
+    assert changed == set(range(6))
