@@ -574,3 +574,201 @@ def test_a_searcher_written_against_ask_and_tell_still_works_and_one_with_neithe
 
     with pytest.raises(NotImplementedError, match="Empty implements neither _ask nor ask"):
         Empty().ask(1)
+
+
+# -- found missing by a second mutation audit (mut-core): each fails on one plausible bug --
+def _tree_searcher(seed=1, **options):
+    """AlphaX with every trained proposal from the tree (no proposal cycle), after its warm-up."""
+    searcher = make_searcher("alphax", SPACE, rng=np.random.default_rng(seed), candidates=POOL,
+                             **{**FAST_ALPHAX, "exploit_every": 0, "mutate_every": 0, **options})
+    _feed(searcher, 10)
+    assert searcher.trained
+    return searcher
+
+
+def _path(tree, node_id):
+    """Node ids from ``node_id`` up to the root (not ``mcts.path_to_root``: that is under test here)."""
+    path = []
+    while node_id is not None:
+        path.append(node_id)
+        node_id = tree.nodes[node_id].parent
+    return path
+
+
+@pytest.mark.parametrize("leaf_value", ["max", "mean"])
+def test_alphax_backs_up_the_leaf_value_at_once_then_corrects_it(leaf_value):
+    """A proposal is backed up along its whole path at ask with the leaf value of its prediction and the
+    other playouts' predictions (``'max'``: the larger of its value and the playouts' best; ``'mean'``:
+    (its value + the playouts' sum) / (k + 1)); when its result comes, the path holds the leaf value of
+    the result instead, with the visit counted once."""
+    def leaf(x, others, k):
+        return max(x, others) if leaf_value == "max" else (x + others) / (k + 1)
+
+    searcher = _tree_searcher(leaf_value=leaf_value)
+    checked = 0
+    for _ in range(20):
+        before = [(n.visits, n.value_sum) for n in searcher.tree.nodes]
+        (p,) = searcher.ask(1)
+        node_id, others, k, provisional, predicted = searcher.pending[p.cell.hash]
+        assert predicted == pytest.approx(p.predicted)
+        assert provisional == pytest.approx(leaf(predicted, others, k))
+        path = _path(searcher.tree, node_id)
+        mid = [(n.visits, n.value_sum) for n in searcher.tree.nodes]
+        for i in path:
+            old = before[i] if i < len(before) else (0, 0.0)
+            assert mid[i][0] == old[0] + 1 and mid[i][1] == pytest.approx(old[1] + provisional)
+        real = _accuracy(p.cell)
+        searcher.tell(p.cell, Result(real))
+        for i in path:
+            old = before[i] if i < len(before) else (0, 0.0)
+            node = searcher.tree.nodes[i]
+            assert node.visits == old[0] + 1 and node.value_sum == pytest.approx(old[1] + leaf(real, others, k))
+        checked += bool(k) and leaf(real, others, k) != pytest.approx(real)     # the playouts counted
+    assert checked >= 3
+
+
+def test_alphax_proposes_the_best_acquisition_cell_below_the_new_node():
+    """The proposal is the unseen pool cell below the expanded node with the highest mean + kappa * spread
+    (kappa=1), and its ``predicted`` is the meta-DNN's mean for it."""
+    searcher = _tree_searcher(seed=4)
+    seen, choose = [], searcher._choose
+
+    def watch(node_id, cells, idx):
+        below = searcher._alive(node_id).copy()
+        mu, sd = searcher.pool_mu.copy(), searcher.pool_sd.copy()
+        proposal = choose(node_id, cells, idx)
+        seen.append((below, mu, sd, searcher.pool.index_of(proposal.cell), proposal.predicted))
+        return proposal
+
+    searcher._choose = watch
+    _feed(searcher, 25)
+    assert len(seen) == 25 and sum(len(s[0]) > 1 for s in seen) >= 10
+    for below, mu, sd, got, predicted in seen:
+        assert got == below[np.argmax(mu[below] + 1.0 * sd[below])]
+        assert sd[got] > 0 and predicted == pytest.approx(mu[got])      # the mean, not the acquisition
+
+
+def test_alphax_a_failed_result_is_not_a_prediction_to_rank():
+    """The ranking-quality log pairs predictions with real results; a failure has none."""
+    searcher = _tree_searcher()
+    (p,) = searcher.ask(1)
+    searcher.tell(p.cell, Result(None, error="boom"))
+    (q,) = searcher.ask(1)
+    searcher.tell(q.cell, Result(_accuracy(q.cell)))
+    assert searcher.predicted_log == [(q.predicted, _accuracy(q.cell))]
+
+
+def test_evolution_defaults_are_the_papers_and_the_random_start_is_population_size_long():
+    """Real et al. / NASBench-101's example: population 100, tournament 10. The first 100 proposals are
+    random; the 101st is a mutation of the best of 10 distinct members, so never one of the 9 worst."""
+    from alphax.searchers.evolution import RegularizedEvolution
+
+    searcher = RegularizedEvolution(SPACE, rng=np.random.default_rng(0), candidates=_pool(400, seed=1))
+    assert (searcher.population_size, searcher.tournament_size) == (100, 10)
+    _feed(searcher, 100)
+    assert searcher.metrics()["mutated"] == 0 and len(searcher.population) == 100
+    parents = []
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(SPACE, name)
+
+        def mutate(self, cell, rng):
+            parents.append(cell)
+            return SPACE.mutate(cell, rng)
+
+    searcher.space = Spy()
+    worst9 = {c.hash for c, _ in sorted(searcher.population, key=lambda m: m[1])[:9]}
+    (p,) = searcher.ask(1)
+    assert searcher.metrics()["mutated"] == 1 and parents and not {c.hash for c in parents} & worst9
+    searcher.tell(p.cell, Result(_accuracy(p.cell)))
+    _feed(searcher, 20)
+    assert len(searcher.population) == 100
+
+
+def test_evolution_ages_out_the_oldest_member_not_the_worst():
+    """The population is the latest ``population_size`` successful results, in the order they came."""
+    searcher = _make("evolution", seed=3)                    # population 20
+    told = []
+    for i in range(50):
+        (p,) = searcher.ask(1)
+        ok = i % 6 != 5
+        searcher.tell(p.cell, Result(_accuracy(p.cell)) if ok else Result(None, error="boom"))
+        if ok:
+            told.append(p.cell.hash)
+    assert [c.hash for c, _ in searcher.population] == told[-20:]
+
+
+def test_evolution_tournament_samples_members_not_always_the_best():
+    """With tournament_size=1 the parent is a uniformly drawn member: many different ones."""
+    searcher = make_searcher("evolution", SPACE, rng=np.random.default_rng(0), candidates=POOL,
+                             population_size=10, tournament_size=1)
+    _feed(searcher, 10)
+    members = [c for c, _ in searcher.population]
+    assert len({searcher._tournament().hash for _ in range(60)}) >= 7
+    assert {searcher._tournament().hash for _ in range(20)} <= {c.hash for c in members}
+
+
+def test_evolution_goes_on_at_random_when_the_whole_random_start_failed():
+    searcher = make_searcher("evolution", SPACE, rng=np.random.default_rng(0), candidates=POOL,
+                             population_size=5, tournament_size=2)
+    for _ in range(5):
+        (p,) = searcher.ask(1)
+        searcher.tell(p.cell, Result(None, error="boom"))
+    (p,) = searcher.ask(1)                                 # no member to mutate: a random cell
+    assert searcher.metrics()["mutated"] == 0 and p.cell.hash in {c.hash for c in POOL}
+    searcher.tell(p.cell, Result(0.9))
+    searcher.ask(1)
+    assert searcher.metrics()["mutated"] == 1              # now the population has one member
+
+
+@pytest.mark.parametrize("name", ALGOS)
+def test_a_result_told_that_was_never_asked_is_never_proposed(name):
+    """A farm's result replayed on resume, never asked of this searcher: its cell is used up."""
+    pool = POOL[:40]
+    fast = {"mutation_retries": 20} if name == "evolution" else {}       # a used-up pool: fewer redos
+    searcher = make_searcher(name, SPACE, rng=np.random.default_rng(0), candidates=pool, **_options(name), **fast)
+    outside = pool[-1]
+    searcher.tell(outside, Result(0.9))
+    hashes = _run(searcher, 60)
+    assert len(hashes) == 39 and outside.hash not in hashes
+
+
+@pytest.mark.parametrize("name", ALGOS)
+def test_the_rewards_at_the_ends_of_the_range_are_results(name):
+    """0.0 (a network that learnt nothing) and 1.0 are accuracies, not errors."""
+    searcher = _make(name)
+    a, b = searcher.ask(2)
+    searcher.tell(a.cell, Result(0.0))
+    searcher.tell(b.cell, Result(1.0))
+    assert not Result(0.0).failed
+
+
+def test_alphax_playouts_are_random_distinct_unseen_cells_below_the_node():
+    """``playouts`` uniform draws, without repeats, among the unseen pool cells below the node."""
+    searcher = _tree_searcher()
+    below = set(searcher._alive(0).tolist())
+    draws = [searcher._playouts(0) for _ in range(20)]
+    for cells, idx in draws:
+        assert len(idx) == len(set(idx.tolist())) == 10 and set(idx.tolist()) <= below
+        assert [c.hash for c in cells] == [searcher.pool.hashes[i] for i in idx]
+    assert len({frozenset(idx.tolist()) for _, idx in draws}) == 20
+    assert len(set().union(*(idx.tolist() for _, idx in draws))) > 100       # not the same few cells
+
+
+@pytest.mark.parametrize("selection, value_scale", [("guided", "z"), ("uct", "raw"), ("uct", "percent"), ("uct", "z")])
+def test_alphax_tree_policy_compares_values_on_its_value_scale(monkeypatch, selection, value_scale):
+    """The tree policy reads backed-up means (raw accuracies) on ``value_scale``: as they are, in percent, or
+    in the meta-DNN's standardized units, the scale of the guided policy's model values."""
+    from alphax import mcts
+
+    searcher = _tree_searcher(selection=selection, value_scale=value_scale)
+    acc = np.array([0.85, 0.9, 0.95])
+    want = {"raw": acc, "percent": 100 * acc, "z": searcher.predictor.standardize(acc)}[value_scale]
+    assert value_scale == "raw" or not np.allclose(want, acc)
+    seen = []
+    for name in ("select", "select_guided"):
+        real = getattr(mcts, name)
+        monkeypatch.setattr(mcts, name, lambda *a, real=real, **kw: (seen.append(kw["normalize"](acc)), real(*a, **kw))[1])
+    _feed(searcher, 5)
+    assert len(seen) >= 5 and all(np.allclose(s, want) for s in seen)
