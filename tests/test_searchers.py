@@ -772,3 +772,24 @@ def test_alphax_tree_policy_compares_values_on_its_value_scale(monkeypatch, sele
         monkeypatch.setattr(mcts, name, lambda *a, real=real, **kw: (seen.append(kw["normalize"](acc)), real(*a, **kw))[1])
     _feed(searcher, 5)
     assert len(seen) >= 5 and all(np.allclose(s, want) for s in seen)
+
+
+def test_alphax_open_mode_marks_a_node_without_new_completions_dead():
+    """Without a pool, a node whose every completion was proposed already has no playouts: it is marked
+    dead and never expanded further, and the search goes on elsewhere in the tree (every proposal still a
+    tree proposal with a prediction, none below it)."""
+    space = NASBench201Space()
+    searcher = make_searcher("alphax", space, rng=np.random.default_rng(0), candidates=None,
+                             **{**FAST_ALPHAX, "init_random": 3})
+    for _ in range(3):
+        (p,) = searcher.ask(1)
+        searcher.tell(p.cell, Result(0.5 + 0.1 * p.cell.edges.count("nor_conv_3x3")))
+    for cell in space.all_cells():
+        if cell.edges[0] == "none":
+            searcher.pool.mark(cell)                       # every completion of the root's "none" child
+    for _ in range(12):
+        (p,) = searcher.ask(1)
+        assert p.predicted is not None and p.cell.edges[0] != "none"
+        searcher.tell(p.cell, Result(0.5 + 0.1 * p.cell.edges.count("nor_conv_3x3")))
+    none = searcher.tree.nodes[searcher.tree.nodes[0].children["none"]]
+    assert none.dead and none.children == {} and none.visits == 0
