@@ -474,10 +474,11 @@ def test_evolution_mutates_the_best_member_of_its_tournament():
 
     searcher.space = Spy()
     for _ in range(5):
-        best = max(searcher.population, key=lambda m: m[1])[0]
+        best = max(acc for _, acc in searcher.population)
+        acc_of = {c.hash: acc for c, acc in searcher.population}
         del parents[:]
         (p,) = searcher.ask(1)
-        assert parents and all(x.hash == best.hash for x in parents)
+        assert parents and all(acc_of[x.hash] == best for x in parents)   # a best one: the rewards tie often
         searcher.tell(p.cell, Result(_accuracy(p.cell)))
 
 
@@ -793,3 +794,19 @@ def test_alphax_open_mode_marks_a_node_without_new_completions_dead():
         searcher.tell(p.cell, Result(0.5 + 0.1 * p.cell.edges.count("nor_conv_3x3")))
     none = searcher.tree.nodes[searcher.tree.nodes[0].children["none"]]
     assert none.dead and none.children == {} and none.visits == 0
+
+
+def test_evolution_a_withdrawn_random_start_proposal_is_drawn_again_at_random():
+    """``num_asked`` counts the proposals not taken back: two of the five random-start proposals withdrawn
+    (a farm stopped with them out), the next two proposals are random ones again, then mutation starts."""
+    searcher = make_searcher("evolution", SPACE, rng=np.random.default_rng(0), candidates=POOL,
+                             population_size=5, tournament_size=2)
+    out = searcher.ask(5)
+    for p in out[:3]:
+        searcher.tell(p.cell, Result(_accuracy(p.cell)))
+    assert len(searcher.withdraw_untold({p.cell.hash for p in out[:3]})) == 2
+    assert searcher.num_asked == 3
+    searcher.ask(2)
+    assert searcher.metrics()["mutated"] == 0
+    searcher.ask(1)
+    assert searcher.metrics()["mutated"] == 1
