@@ -141,3 +141,17 @@ def test_equality_is_isomorphism():
     c = CellSpec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], [I, C1, C1, O])
     assert a == b and hash(a) == hash(b) and a != c
     assert a.to_json() == {"matrix": a.matrix.tolist(), "ops": [I, C3, C1, O]}
+
+
+def test_nine_edges_are_allowed_and_ten_are_not():
+    """The data set's edge limit is exactly 9 (after pruning): a 7-vertex chain with 3 shortcuts is a cell,
+    one more shortcut is not."""
+    m = np.eye(7, k=1, dtype=int)
+    m[0, 2] = m[0, 3] = m[0, 4] = 1
+    spec = CellSpec(m, [I] + [C3] * 5 + [O])
+    assert spec.num_edges == 9 and is_valid(spec)
+    m[0, 5] = 1
+    spec = CellSpec(m, [I] + [C3] * 5 + [O])
+    assert spec.num_edges == 10 and not is_valid(spec)
+    with pytest.raises(OutOfDomainError, match="10 edges after pruning, at most 9"):
+        check_in_space(spec)
