@@ -312,3 +312,18 @@ def test_standardize_keeps_the_order_of_accuracies_and_the_ensemble_has_a_spread
     assert np.all(np.diff(z[[0, 1, 3, 4]]) > 0) and z[2] == pytest.approx(0.0, abs=1e-9)
     mu, sd = p.predict(enc.encode(cells))
     assert np.all(sd > 0) and np.all((0 < mu) & (mu < 1))
+
+
+def test_a_failed_training_is_learnt_only_down_to_the_clip():
+    """Targets are clipped below at -clip standardized units, so one failed training (accuracy 0.1 among
+    0.90-0.95) is learnt as that floor, about 0.83 here, not as 0.1 (which would dominate the loss)."""
+    rng = np.random.default_rng(2)
+    cells = [SPACE.random_cell(rng) for _ in range(64)]
+    y = rng.uniform(0.9, 0.95, size=64)
+    y[0] = 0.1
+    enc = CellEncoder(SPACE)
+    p = Predictor(enc, seed=3, members=3, hidden=16)
+    p.fit(enc.encode(cells), y, steps=300)
+    floor = 1 - np.exp(-(p.center - 4.0 * p.scale))              # z = -4 in accuracy units
+    mu, _ = p.predict(enc.encode(cells[:1]))
+    assert 0.8 < floor < 0.86 and mu[0] == pytest.approx(floor, abs=0.03)
