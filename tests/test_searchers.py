@@ -457,11 +457,8 @@ def test_alphax_a_failed_result_counts_as_the_worst_so_far_and_mean_leaf_values(
     assert after == pytest.approx(before - provisional + (worst + others) / (k + 1))
 
 
-def test_evolution_mutates_the_best_member_of_its_tournament():
-    """With tournament_size == population_size the tournament is the whole population: its best."""
-    searcher = make_searcher("evolution", SPACE, rng=np.random.default_rng(0), candidates=POOL,
-                             population_size=10, tournament_size=10)
-    _feed(searcher, 10)
+def _spy_on_mutations(searcher) -> list:
+    """The list the parents of ``searcher``'s mutations are appended to from now on."""
     parents = []
 
     class Spy:
@@ -473,6 +470,15 @@ def test_evolution_mutates_the_best_member_of_its_tournament():
             return SPACE.mutate(cell, rng)
 
     searcher.space = Spy()
+    return parents
+
+
+def test_evolution_mutates_the_best_member_of_its_tournament():
+    """With tournament_size == population_size the tournament is the whole population: its best."""
+    searcher = make_searcher("evolution", SPACE, rng=np.random.default_rng(0), candidates=POOL,
+                             population_size=10, tournament_size=10)
+    _feed(searcher, 10)
+    parents = _spy_on_mutations(searcher)
     for _ in range(5):
         best = max(acc for _, acc in searcher.population)
         acc_of = {c.hash: acc for c, acc in searcher.population}
@@ -668,17 +674,7 @@ def test_evolution_defaults_are_the_papers_and_the_random_start_is_population_si
     assert (searcher.population_size, searcher.tournament_size) == (100, 10)
     _feed(searcher, 100)
     assert searcher.metrics()["mutated"] == 0 and len(searcher.population) == 100
-    parents = []
-
-    class Spy:
-        def __getattr__(self, name):
-            return getattr(SPACE, name)
-
-        def mutate(self, cell, rng):
-            parents.append(cell)
-            return SPACE.mutate(cell, rng)
-
-    searcher.space = Spy()
+    parents = _spy_on_mutations(searcher)
     worst9 = {c.hash for c, _ in sorted(searcher.population, key=lambda m: m[1])[:9]}
     (p,) = searcher.ask(1)
     assert searcher.metrics()["mutated"] == 1 and parents and not {c.hash for c in parents} & worst9
