@@ -167,8 +167,7 @@ class NASBench101Space(SearchSpace):
     # used for the current destination. Actions: ``("v", op)`` adds vertex k+1 with ``op``;
     # ``("e", src, dst)`` adds an edge into the newest vertex or into the output (sources in increasing
     # order, so each edge set is built one way only); ``("end",)`` ends the cell. The first output edge
-    # closes the vertex list. At most 5 interior vertices and 9 edges, one of them kept for the output
-    # until it has one: every build can be ended.
+    # closes the vertex list. At most 5 interior vertices and 9 edges.
 
     def root_state(self) -> Hashable:
         return ((), (), 0, -1)
@@ -185,10 +184,10 @@ class NASBench101Space(SearchSpace):
                 out += [("e", s, -1) for s in range(cursor + 1, k + 1)]
             return out
         out = [("v", op) for op in OPS] if k < MAX_VERTICES - 2 else []
-        # the last of the 9 edges is kept for the output: spent on a vertex, it left a build no action ends
-        if k >= 1 and len(edges) < MAX_EDGES - 1:
-            out += [("e", s, k) for s in range(cursor + 1, k)]
-        out += [("e", s, -1) for s in range(0, k + 1)]
+        if room:
+            if k >= 1:
+                out += [("e", s, k) for s in range(cursor + 1, k)]
+            out += [("e", s, -1) for s in range(0, k + 1)]
         return out
 
     def step(self, state: Hashable, action: Hashable) -> Hashable:
