@@ -727,6 +727,37 @@ def _failures(runs: list[RunRecord]) -> str | None:
             f"{first.get('error') or 'no error recorded'})")
 
 
+def _table_size(config: dict) -> int | None:
+    """The number of cells of the table a run searched (None: it trains, or the table cannot be read)."""
+    if config.get("evaluator", "table") != "table":
+        return None
+    try:
+        if config.get("space") == "nasbench201":
+            return len(_nb201_data(config))
+        return len(_nb101_evaluator(config.get("data")).table)
+    except (DataError, OSError, TypeError):
+        return None
+
+
+def _stopped_early(run: RunRecord) -> str | None:
+    """The report's line for a run with fewer results than its budget that a resume would continue: not
+    one that evaluated every cell of its table (nothing is left to continue); a run of a comparison is
+    continued by its ``alphax compare`` command (README), which also updates summary.json."""
+    budget, n = run.config.get("budget"), len(run.records)
+    if not isinstance(budget, int) or isinstance(budget, bool) or n >= budget:
+        return None
+    size = _table_size(run.config)
+    if size is not None and n >= size:
+        return None
+    if os.path.isfile(os.path.join(run.path, "..", "..", "compare.json")):
+        compare = os.path.abspath(os.path.join(run.path, "..", ".."))
+        return (f"stopped before its budget: the alphax compare command that made {compare} (run again with "
+                f"the same --out) continues it")
+    mpi = any(r.get("dispatch") == "mpi" for r in run.records)
+    return (f"stopped before its budget: {'run_server.py' if mpi else 'alphax search'} --resume "
+            f"{os.path.abspath(run.path)} continues it")
+
+
 def _run_report(folder: str, staged: _Staged, data: str | None = None) -> list[str]:
     run = read_run(folder, data)
     if not run.records:
@@ -746,10 +777,9 @@ def _run_report(folder: str, staged: _Staged, data: str | None = None) -> list[s
     best = run.best_index()
     lines = [f"run: {os.path.abspath(folder)}", f"search: {label}, seed {cfg.get('seed', '?')}, "
              f"{len(run.records)} samples (budget {cfg.get('budget', '?')})"]
-    if isinstance(cfg.get("budget"), int) and len(run.records) < cfg["budget"]:
-        mpi = any(r.get("dispatch") == "mpi" for r in run.records)
-        lines.append(f"stopped before its budget: {'run_server.py' if mpi else 'alphax search'} --resume "
-                     f"{folder} continues it")
+    stopped = _stopped_early(run)
+    if stopped:
+        lines.append(stopped)
     failures = _failures([run])
     if failures:
         lines.append(failures)

@@ -735,3 +735,49 @@ def test_a_drawn_nasbench101_cell_s_labels_fit_inside_their_nodes():
         box = t.get_window_extent(renderer)
         assert np.hypot(box.width / 2, box.height / 2) < radius, t.get_text()
     plt.close(fig)
+
+
+def test_a_stopped_run_of_a_comparison_is_continued_by_its_compare_command(tmp_path):
+    """README: a comparison's unfinished runs are continued by running the same alphax compare command
+    again (which also rewrites summary.json and compare.png); 'alphax search --resume RUN' left them stale."""
+    compare = tmp_path / "cmp"
+    run = compare / "runs" / "random-seed0"
+    _write_run(run, "random", 0, 3)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "budget": 10}))
+    (compare / "compare.json").write_text("{}")
+    assert main(["report", str(run)]) == 0
+    text = (run / "report.txt").read_text()
+    assert "alphax search --resume" not in text
+    assert f"the alphax compare command that made {compare}" in text
+
+
+def test_a_run_that_evaluated_every_cell_of_its_table_is_not_told_to_resume(tmp_path):
+    """A run that ends with fewer results than its budget because its table has no cell left is complete:
+    a resume does nothing, so the report must not say it 'stopped before its budget'."""
+    data = tmp_path / "small.jsonl"
+    table = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "nasbench101",
+                         "nb101_real_subset.jsonl.gz")
+    if not os.path.exists(table):
+        pytest.skip("no NASBench-101 subset")
+    import gzip
+    with gzip.open(table, "rt") as f:
+        data.write_text("".join(next(f) for _ in range(12)))
+    run = tmp_path / "run"
+    assert main(["search", "--space", "nasbench101", "--data", str(data), "--algo", "random", "--budget", "20",
+                 "--out", str(run), "--no-progress"]) == 0
+    assert main(["report", str(run)]) == 0
+    assert "stopped before its budget" not in (run / "report.txt").read_text()
+
+
+def test_the_continue_line_names_the_run_by_its_absolute_path(tmp_path, monkeypatch):
+    """report.txt is read from anywhere: a relative 'alphax search --resume run' only worked from the
+    directory the report was made in (its own first line already gives the absolute path)."""
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 3)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "budget": 10}))
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "run"]) == 0
+    assert f"alphax search --resume {run} continues it" in (run / "report.txt").read_text()
+
