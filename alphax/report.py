@@ -422,7 +422,7 @@ def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: di
     if longest > 1000:
         ax.set_xscale("log")
     else:                                  # whole samples, from the first (failed ones leave no point)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))   # 1 sample: one tick, 1
         ax.set_xlim(0.5, longest + 0.5)
     ax.set_xlabel("samples")
     ax.set_ylabel(ylabel)

@@ -781,3 +781,16 @@ def test_the_continue_line_names_the_run_by_its_absolute_path(tmp_path, monkeypa
     assert main(["report", "run"]) == 0
     assert f"alphax search --resume {run} continues it" in (run / "report.txt").read_text()
 
+
+@pytest.mark.parametrize("samples", [1, 2, 7])
+def test_a_short_best_so_far_has_whole_sample_ticks_only(tmp_path, monkeypatch, samples):
+    """MaxNLocator(integer=True) falls back to 0.5, 0.6, ... 1.5 when the axis holds a single whole number
+    (a run with one sample): whole-number ticks must hold there too."""
+    import alphax.report as report
+
+    ticks = []
+    monkeypatch.setattr(report, "_save", lambda fig, path: (fig.canvas.draw(), ticks.extend(
+        t for t in fig.axes[0].get_xticks() if fig.axes[0].get_xlim()[0] <= t <= fig.axes[0].get_xlim()[1])))
+    report.plot_best_so_far(str(tmp_path / "p.png"), {"random": [np.linspace(0.5, 0.9, samples)]},
+                            {"accuracy": 0.95}, "t")
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
