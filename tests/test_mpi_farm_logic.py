@@ -1,0 +1,305 @@
+"""The farm's bookkeeping driven in-process, with a fake communicator and a controlled clock (no mpiexec):
+requeue of a lost client's job, max attempts, heartbeat timeouts, late duplicates, Leaving, the server's
+stop, Stop to every client, and a client's error as data."""
+
+from __future__ import annotations
+
+from collections import deque
+from types import SimpleNamespace
+
+import pytest
+
+from alphax.searchers.base import Proposal, Result
+from workers.protocol import (ClientError, Heartbeat, Job, Leaving, Ready, Reply, Stop, Stopped, Tag)
+
+ANY = -1
+
+
+class _Status:
+    def __init__(self):
+        self.source = self.tag = None
+
+    def Get_source(self):
+        return self.source
+
+    def Get_tag(self):
+        return self.tag
+
+
+class _Request:
+    def Test(self):
+        return True
+
+
+class FakeComm:
+    """Messages to the server are queued with :meth:`put`; what the server sends is kept in ``sent``."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.inbox: deque = deque()
+        self.sent: list = []
+
+    def Get_size(self):
+        return self.size
+
+    def put(self, source, tag, msg):
+        self.inbox.append((source, int(tag), msg))
+
+    def iprobe(self, source=ANY, tag=ANY, status=None):
+        for s, t, _ in self.inbox:
+            if (source < 0 or source == s) and (tag < 0 or tag == t):
+                if status is not None:
+                    status.source, status.tag = s, t
+                return True
+        return False
+
+    def recv(self, source=ANY, tag=ANY):
+        for i, (s, t, m) in enumerate(self.inbox):
+            if (source < 0 or source == s) and (tag < 0 or tag == t):
+                del self.inbox[i]
+                return m
+        raise AssertionError("recv without a message")
+
+    def send(self, msg, dest, tag):
+        self.sent.append((dest, int(tag), msg))
+
+    def isend(self, msg, dest, tag):
+        self.send(msg, dest, tag)
+        return _Request()
+
+    def jobs(self):
+        return [(d, m) for d, t, m in self.sent if t == Tag.JOB]
+
+
+class Searcher:
+    def __init__(self):
+        self.next = 0
+
+    def ask(self, n=1):
+        out = [Proposal(f"cell{self.next + i}") for i in range(n)]
+        self.next += n
+        return out
+
+
+class RunDouble:
+    def __init__(self, budget):
+        self.budget, self.n, self.searcher = budget, 0, Searcher()
+        self.space = SimpleNamespace(to_json=lambda cell: {"cell": cell})
+        self.rows = []
+
+    @property
+    def remaining(self):
+        return self.budget - self.n
+
+    def record(self, proposal, result):
+        self.n += 1
+        row = {"cell": proposal.cell, "accuracy": result.accuracy, "error": result.error}
+        self.rows.append(row)
+        return row
+
+
+def make_farm(clients=2, budget=10, **kw):
+    import workers.server as server
+
+    comm = FakeComm(clients + 1)
+    opts = dict(job_timeout=None, heartbeat_timeout=None, max_attempts=2, startup_timeout=60.0)
+    opts.update(kw)
+    farm = server._Farm(RunDouble(budget), comm, **opts)
+    farm.MPI = SimpleNamespace(Status=_Status, ANY_SOURCE=ANY, ANY_TAG=ANY)
+    farm.signature = None
+    farm.cifar_from = "that of its results"
+    clock = [0.0]
+    farm._clock = lambda: clock[0]
+    return farm, comm, clock
+
+
+def ready(farm, comm, *ranks, heartbeat=False):
+    for r in ranks:
+        comm.put(r, Tag.READY, Ready(rank=r, host="h", evaluator="table", pid=r, heartbeat=heartbeat))
+    farm._drain()
+
+
+def reply(comm, rank, job_id, acc=0.5):
+    comm.put(rank, Tag.REPLY, Reply(job_id=job_id, rank=rank, host="h", busy=0.1, result=Result(acc)))
+
+
+def assigned_job(farm, rank):
+    return farm.assigned[rank].job_id
+
+
+def test_a_lost_clients_job_is_requeued_and_its_late_reply_is_not_counted_twice():
+    farm, comm, clock = make_farm(clients=2, job_timeout=5.0)
+    ready(farm, comm, 1)
+    farm._dispatch()
+    job = assigned_job(farm, 1)
+    clock[0] = 4.9
+    assert not farm._expire(clock[0]) and 1 not in farm.lost       # not yet
+    clock[0] = 5.1
+    assert farm._expire(clock[0])
+    assert 1 in farm.lost and list(farm.requeue) == [job] and farm.stats.requeued == 1
+    ready(farm, comm, 2)
+    farm._dispatch()
+    assert assigned_job(farm, 2) == job and not farm.requeue        # the requeued job goes first
+    assert [m.attempt for d, m in comm.jobs()] == [1, 2]
+    reply(comm, 2, job, 0.7)
+    reply(comm, 1, job, 0.1)                                        # the late answer of the lost client
+    farm._drain()
+    assert [r.accuracy for _, r in farm.accepted] == [0.7]
+    assert farm.stats.duplicates == 1 and 1 not in farm.lost        # it is back
+    assert job not in farm.open
+
+
+def test_a_late_reply_to_a_requeued_job_not_yet_redispatched_is_accepted_once():
+    farm, comm, clock = make_farm(clients=1, job_timeout=1.0)
+    ready(farm, comm, 1)
+    farm._dispatch()
+    job = assigned_job(farm, 1)
+    clock[0] = 2.0
+    farm._expire(clock[0])
+    assert list(farm.requeue) == [job]
+    reply(comm, 1, job, 0.3)
+    farm._drain()
+    assert [r.accuracy for _, r in farm.accepted] == [0.3] and not farm.requeue and job not in farm.open
+    assert farm.stats.duplicates == 0
+
+
+@pytest.mark.parametrize("max_attempts", [1, 2, 3])
+def test_a_job_is_dispatched_exactly_max_attempts_times_then_failed(max_attempts):
+    farm, comm, clock = make_farm(clients=max_attempts, job_timeout=1.0, max_attempts=max_attempts)
+    ready(farm, comm, 1)
+    farm._dispatch()
+    job = assigned_job(farm, 1)
+    for attempt in range(1, max_attempts + 1):
+        clock[0] += 2.0
+        farm._expire(clock[0])
+        if attempt < max_attempts:
+            assert list(farm.requeue) == [job] and not farm.accepted
+            ready(farm, comm, attempt + 1)
+            farm._dispatch()
+            assert assigned_job(farm, attempt + 1) == job
+    assert [m.attempt for _, m in comm.jobs()] == list(range(1, max_attempts + 1))
+    assert not farm.requeue and job not in farm.open
+    [(proposal, result)] = farm.accepted
+    assert result.accuracy is None and f"lost {max_attempts} times" in result.error
+    assert farm.stats.requeued == max_attempts - 1
+
+
+def test_a_busy_client_silent_past_the_heartbeat_timeout_is_lost_and_heartbeats_keep_it():
+    farm, comm, clock = make_farm(clients=1, heartbeat_timeout=6.0)
+    ready(farm, comm, 1, heartbeat=True)
+    farm._dispatch()
+    job = assigned_job(farm, 1)
+    assert comm.jobs()[0][1].heartbeat == pytest.approx(1.0)         # a sixth of the timeout
+    clock[0] = 5.0
+    comm.put(1, Tag.HEARTBEAT, Heartbeat(rank=1, job_id=job))
+    farm._drain()
+    clock[0] = 10.0                                                  # 5 s after the heartbeat
+    assert not farm._expire(clock[0]) and 1 in farm.assigned
+    comm.put(1, Tag.HEARTBEAT, Heartbeat(rank=1, job_id=job + 99))   # a heartbeat of another job: no news
+    farm._drain()
+    clock[0] = 11.5
+    assert farm._expire(clock[0]) and 1 in farm.lost and list(farm.requeue) == [job]
+
+
+def test_a_client_without_heartbeats_is_not_timed_by_them():
+    farm, comm, clock = make_farm(clients=1, heartbeat_timeout=6.0)
+    ready(farm, comm, 1, heartbeat=False)
+    farm._dispatch()
+    clock[0] = 100.0
+    assert not farm._expire(clock[0]) and 1 not in farm.lost
+
+
+def test_a_leaving_clients_job_is_requeued_without_counting_an_attempt():
+    farm, comm, clock = make_farm(clients=2, max_attempts=1)
+    ready(farm, comm, 1)
+    farm._dispatch()
+    job = assigned_job(farm, 1)
+    comm.put(1, Tag.LEAVING, Leaving(rank=1, host="h", reason="SIGTERM"))
+    farm._drain()
+    assert 1 in farm.lost and 1 in farm.left and list(farm.requeue) == [job]
+    assert farm.open[job].attempts == 0
+    ready(farm, comm, 2)
+    farm._dispatch()
+    assert assigned_job(farm, 2) == job
+
+
+def test_a_clients_error_is_a_failed_result_with_where_it_happened():
+    farm, comm, clock = make_farm(clients=1)
+    ready(farm, comm, 1)
+    farm._dispatch()
+    job = assigned_job(farm, 1)
+    err = ClientError(rank=1, host="h", type="ValueError", message="bad", traceback="tb")
+    comm.put(1, Tag.REPLY, Reply(job_id=job, rank=1, host="h", busy=0.2, error=err))
+    farm._drain()
+    [(_, result)] = farm.accepted
+    assert result.accuracy is None and "ValueError: bad" in result.error and result.info["traceback"] == "tb"
+    assert not farm.requeue and 1 in farm.idle
+
+
+def test_stop_ends_the_loop_and_every_result_received_is_recorded():
+    farm, comm, clock = make_farm(clients=1, budget=5)
+    ready(farm, comm, 1)
+    farm._dispatch()
+    reply(comm, 1, assigned_job(farm, 1))
+    farm._drain()
+    farm.stop = lambda: True
+    with pytest.raises(KeyboardInterrupt):
+        farm._turns(0.0)
+    farm.finish_recording()
+    assert farm.run.n == 1
+
+
+def test_stop_reaches_every_client_lost_ones_included():
+    from workers.server import stop_clients
+
+    comm = FakeComm(4)
+    for r in (1, 2):
+        comm.put(r, Tag.STOPPED, Stopped(rank=r))
+    silent = stop_clients(comm, "done", finalize=True, lost={3}, wait=0.1, stopped=0.2)
+    stops = [(d, m) for d, t, m in comm.sent if t == Tag.STOP]
+    assert sorted(d for d, _ in stops) == [1, 2, 3]
+    assert all(isinstance(m, Stop) and m.finalize and m.reason == "done" for _, m in stops)
+    assert silent == set() and not comm.inbox
+    comm = FakeComm(3)
+    comm.put(1, Tag.STOPPED, Stopped(rank=1))
+    assert stop_clients(comm, "done", finalize=True, wait=0.1, stopped=0.2) == {2}
+
+
+def test_a_finished_farm_with_a_lost_client_tells_the_others_not_to_finalize():
+    farm, comm, clock = make_farm(clients=2)
+    ready(farm, comm, 1, 2)
+    farm.lost.add(2)
+    farm.stop_all("done")
+    stops = {d: m for d, t, m in comm.sent if t == Tag.STOP}
+    assert set(stops) == {1, 2} and not any(m.finalize for m in stops.values())
+    assert farm.stats.lost == [2]
+    farm, comm, clock = make_farm(clients=2)
+    ready(farm, comm, 1, 2)
+    farm.lost.add(2)
+    farm.stop_all("error")
+    assert all(m.finalize and m.reason == "error" for d, t, m in comm.sent if t == Tag.STOP)
+
+
+def test_a_client_whose_evaluation_raises_replies_with_the_error():
+    from workers.client import _evaluate
+
+    class Boom:
+        def evaluate(self, cell):
+            raise KeyError("nope")
+
+    space = SimpleNamespace(from_json=lambda c: c)
+    r = _evaluate(Boom(), space, Job(id=4, cell={}), rank=3, host="h", worker="w", received=0.0)
+    assert r.job_id == 4 and r.result is None and r.error.type == "KeyError" and r.error.rank == 3
+    assert "KeyError" in r.error.traceback
+
+
+def test_the_signature_check_compares_every_key():
+    from workers.server import FarmError, _Farm
+
+    farm = object.__new__(_Farm)
+    run = {"space": "nasbench201", "evaluator": "table", "dataset": "cifar10", "eval_seed": 0, "table": "15625:ab",
+           "table_values": "v0", "zz_last": 1}
+    farm.signature, farm.cifar_from = run, "that of its results"
+    for key, value in [("dataset", "cifar100"), ("table", "15625:cd"), ("zz_last", 2), ("extra", 1)]:
+        with pytest.raises(FarmError, match=key if key != "table" else "table: run"):
+            farm._check_signature(1, Ready(rank=1, host="h", evaluator="table", pid=7, signature={**run, key: value}))
