@@ -73,3 +73,24 @@ def test_registry_builds_every_space_and_refuses_unknown_ones():
     assert ev.evaluate(cell) == ev.evaluate(cell)
     with pytest.raises(ConfigError):
         SearchConfig(space="nasbench301")
+
+
+def test_nasbench201_reward_is_one_seed_s_validation_accuracy_and_its_training_time():
+    """The reward and seconds of a NAS-Bench-201 evaluation are the drawn seed's validation accuracy and
+    training time (not its test accuracy or latency), the same draw for the same cell and seed."""
+    from workers.evaluators import NASBench201TableEvaluator
+
+    class Fake:
+        def query(self, cell, *, rng):
+            t = int(rng.integers(3))
+            return {"validation_accuracy": 0.5 + t / 10, "test_accuracy": 0.1, "training_time": 1000.0 + t,
+                    "trial": t, "model_size": 1.5, "latency": 0.02}
+
+    class Cell:
+        arch = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|"
+
+    result = NASBench201TableEvaluator(Fake(), seed=4).evaluate(Cell())
+    trial = result.info["trial"]
+    assert trial == int(np.random.default_rng([4, cell_key(Cell.arch)]).integers(3))
+    assert (result.accuracy, result.seconds) == (0.5 + trial / 10, 1000.0 + trial)
+    assert result.info == {"training_time": 1000.0 + trial, "trial": trial, "model_size": 1.5, "latency": 0.02}

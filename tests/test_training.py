@@ -385,3 +385,185 @@ def test_training_flags_document_the_defaults_they_leave():
             assert "no " in shown, flag
         else:
             assert flag.type(shown) == value, (flag, shown, value)
+
+
+# -- found missing by a mutation audit of the training code (2026-12-05, second pass): each fails on one
+# plausible bug that every test above let through --
+class _Scripted(torch.nn.Module):
+    """A stand-in network (one trainable vector) whose training forwards predict class 0 for the first
+    ``wrong`` calls and class 1 after; evaluation forwards predict 1, or NaN with ``nan_at_eval``. It
+    records, per forward, (training mode, inference mode, whether every gradient is clear)."""
+
+    def __init__(self, wrong: int = 0, nan_at_eval: bool = False):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(10))
+        self.wrong, self.nan_at_eval, self.calls, self.n = wrong, nan_at_eval, [], 0
+
+    def forward(self, x):
+        inference = torch.is_inference_mode_enabled()
+        self.calls.append((self.training, inference, all(p.grad is None or not p.grad.any() for p in self.parameters())))
+        target = 0 if (not inference and self.n < self.wrong) else 1
+        self.n += not inference
+        logits = torch.zeros(len(x), 10)
+        logits[:, target] = 100.0
+        if inference and self.nan_at_eval:
+            logits[:] = float("nan")
+        return logits + self.w + 0.0 * x.mean()
+
+
+def _labelled(n: int, label: int) -> cifar.Split:
+    return cifar.Split(np.random.default_rng(label).integers(0, 255, (n, 3, 32, 32), dtype=np.uint8),
+                       np.full(n, label, dtype=np.int64))
+
+
+def _script(monkeypatch, **kwargs) -> list:
+    import workers.training as training
+
+    models = []
+
+    def build(spec, **_):
+        models.append(_Scripted(**kwargs))
+        return models[-1]
+
+    monkeypatch.setattr(training, "build_network", build)
+    return models
+
+
+def test_reward_is_the_validation_split_in_eval_mode_and_train_accuracy_is_the_last_epoch(monkeypatch):
+    """The reward is the accuracy on the validation split (labels 1: 1.0), never the test split's (labels 2:
+    0.0); evaluation runs in eval mode, training in train mode with the gradients cleared before each step;
+    train_accuracy counts only the last epoch's batches (the model is wrong before it)."""
+    models = _script(monkeypatch, wrong=6)
+    data = cifar.Cifar10(train=_labelled(64, 1), valid=_labelled(50, 1), test=_labelled(40, 2))
+    result = train_cell(CELL, data, TrainConfig(epochs=4, **TINY))      # 8 steps of 32, the last epoch 2 steps
+    info = result.info
+    assert not result.failed, result.error
+    assert result.accuracy == info["validation_accuracy"] == 1.0 and info["test_accuracy"] == 0.0
+    assert info["train_accuracy"] == 1.0 and info["steps"] == 8
+    assert info["images_per_second"] == pytest.approx(8 * 32 / info["training_time"])
+    calls = models[0].calls
+    assert [c[:2] for c in calls] == [(True, False)] * 8 + [(False, True)] * 2
+    assert all(clear for training_mode, _, clear in calls if training_mode)
+
+
+def test_the_optimizer_gets_the_cosine_schedule_and_the_configured_options(monkeypatch):
+    """Every step's learning rate is cosine_lr over the whole ``epochs`` (not over --max-steps), and the
+    weight decay, clipping, momentum, decay and epsilon given reach the optimizer; --max-steps stops early."""
+    import workers.training as training
+
+    _script(monkeypatch)
+    seen = []
+
+    class Recording(training.RMSPropTF):
+        def step(self, closure=None):
+            seen.append({k: v for k, v in self.param_groups[0].items() if k != "params"})
+            return super().step(closure)
+
+    monkeypatch.setattr(training, "RMSPropTF", Recording)
+    data = cifar.Cifar10(train=_labelled(200, 1), valid=_labelled(20, 1), test=_labelled(20, 1))
+    config = TrainConfig(epochs=3, max_steps=5, weight_decay=3e-4, grad_clip=2.5, momentum=0.8, rmsprop_decay=0.7,
+                         rmsprop_epsilon=0.5, learning_rate=0.3, **TINY)
+    result = train_cell(CELL, data, config)
+    assert not result.failed and result.info["steps"] == 5
+    total = int(3 * 200 / 32)
+    assert [g["lr"] for g in seen] == [cosine_lr(s, total, 0.3) for s in range(5)]
+    assert all((g["weight_decay"], g["clip_norm"], g["momentum"], g["decay"], g["epsilon"]) == (3e-4, 2.5, 0.8, 0.7, 0.5)
+               for g in seen)
+
+
+def test_a_diverged_training_loss_is_caught_in_training_and_non_finite_logits_at_evaluation(tiny_cifar, monkeypatch):
+    data = cifar.load_cifar10(tiny_cifar, validation_size=100)
+    result = train_cell(CELL, data, TrainConfig(epochs=1, learning_rate=1e38, check_every=1, attempts=1, **TINY))
+    assert result.failed and result.error.startswith("non-finite training loss by step"), result.error
+    models = _script(monkeypatch, nan_at_eval=True)
+    result = train_cell(CELL, data, TrainConfig(epochs=1, attempts=2, **TINY))
+    assert result.failed and result.error.startswith("non-finite logits at evaluation"), result.error
+    assert len(models) == 2 and result.info["attempts"] == 2
+
+
+def test_another_runtime_error_is_raised_not_retried(tiny_cifar, monkeypatch):
+    """Only out of memory is retried: a bug's RuntimeError reaches the caller at once (it records it)."""
+    import workers.training as training
+
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("shape mismatch in a bug")
+
+    monkeypatch.setattr(training, "build_network", broken)
+    data = cifar.load_cifar10(tiny_cifar, validation_size=100)
+    with pytest.raises(RuntimeError, match="shape mismatch in a bug"):
+        train_cell(CELL, data, TrainConfig(epochs=1, **TINY))
+    assert calls == [1]
+
+
+def test_seconds_count_every_attempt(tiny_cifar, monkeypatch):
+    import time
+
+    import workers.training as training
+    from alphax.searchers.base import Result
+
+    def slow_then_fine(spec, data, config, *, seed, worker):
+        if seed == 0:
+            time.sleep(0.3)
+            raise training._Retry("out of memory: x", {})
+        return Result(accuracy=0.5, seconds=0.0, worker=worker, info={})
+
+    monkeypatch.setattr(training, "_train_once", slow_then_fine)
+    result = train_cell(CELL, None, TrainConfig(epochs=1, **TINY))
+    assert result.accuracy == 0.5 and result.seconds >= 0.3 and result.info["attempts"] == 2
+
+
+def test_normalization_is_nasbench_per_channel_in_rgb_order():
+    """One standard deviation above NASBench's mean in every channel (R, G, B) normalizes to 1 each."""
+    pixel = torch.tensor([125.31 + 62.99, 122.95 + 62.09, 113.87 + 66.70]).view(1, 3, 1, 1)
+    torch.testing.assert_close(cifar.normalize(pixel), torch.ones(1, 3, 1, 1))
+    torch.testing.assert_close(cifar.normalize(torch.tensor([125.31, 122.95, 113.87]).view(1, 3, 1, 1)),
+                               torch.zeros(1, 3, 1, 1))
+    images = torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8)
+    out = list(cifar.batches(images, torch.arange(5), 2))          # evaluation: normalized, in order
+    torch.testing.assert_close(torch.cat([x for x, _ in out]), cifar.normalize(images))
+    assert torch.cat([y for _, y in out]).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_the_training_stream_keeps_each_image_with_its_label():
+    """Image i is filled with 10 * i; its label is i: the centre pixel (inside any crop) tells the label."""
+    n = 20
+    images = (10 * torch.arange(n, dtype=torch.uint8)).view(n, 1, 1, 1).expand(n, 3, 32, 32).contiguous()
+    stream = cifar.training_stream(images, torch.arange(n), 8, generator=torch.Generator().manual_seed(1))
+    for _ in range(6):
+        x, y = next(stream)
+        pixel = x[:, 0, 16, 16] * cifar.RGB_STD[0] + cifar.RGB_MEAN[0]
+        torch.testing.assert_close(pixel, 10.0 * y.float(), rtol=0, atol=1e-3)
+
+
+def test_augment_draws_every_offset_and_both_flips():
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.arange(3 * 8 * 8, dtype=torch.float32).view(1, 3, 8, 8) + 1).expand(300, 3, 8, 8)
+    out = cifar.augment(x, gen, pad=4)
+    padded = torch.nn.functional.pad(x[0], (4, 4, 4, 4))
+    offsets, flips = set(), set()
+    for img in out:
+        for dy in range(9):
+            for dx in range(9):
+                window = padded[:, dy:dy + 8, dx:dx + 8]
+                for flip in (False, True):
+                    if torch.equal(img, window.flip(-1) if flip else window):
+                        offsets.add((dy, dx))
+                        flips.add(flip)
+    assert {dy for dy, _ in offsets} == set(range(9)) and {dx for _, dx in offsets} == set(range(9))
+    assert flips == {False, True}
+
+
+def test_the_data_digest_covers_the_labels():
+    a = cifar.Cifar10(train=_labelled(4, 1), valid=_labelled(2, 1), test=_labelled(2, 1))
+    b = cifar.Cifar10(train=cifar.Split(a.train.images, np.full_like(a.train.labels, 2)), valid=a.valid, test=a.test)
+    assert a.digest != b.digest
+
+
+def test_a_label_of_10_is_refused(tmp_path):
+    with open(tmp_path / "b", "wb") as f:
+        pickle.dump({b"data": np.zeros((2, 3072), np.uint8), b"labels": [3, 10]}, f)
+    with pytest.raises(DataError, match="labels must lie in 0..9, got 3..10"):
+        cifar.read_batch(tmp_path / "b")
