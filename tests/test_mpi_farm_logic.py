@@ -127,11 +127,16 @@ def assigned_job(farm, rank):
     return farm.assigned[rank].job_id
 
 
-def test_a_lost_clients_job_is_requeued_and_its_late_reply_is_not_counted_twice():
-    farm, comm, clock = make_farm(clients=2, job_timeout=5.0)
+def first_job(**kw):
+    """A farm whose client 1 is ready and has been given the first job: the farm, comm, clock and job id."""
+    farm, comm, clock = make_farm(**kw)
     ready(farm, comm, 1)
     farm._dispatch()
-    job = assigned_job(farm, 1)
+    return farm, comm, clock, assigned_job(farm, 1)
+
+
+def test_a_lost_clients_job_is_requeued_and_its_late_reply_is_not_counted_twice():
+    farm, comm, clock, job = first_job(clients=2, job_timeout=5.0)
     clock[0] = 4.9
     assert not farm._expire(clock[0]) and 1 not in farm.lost       # not yet
     clock[0] = 5.1
@@ -150,10 +155,7 @@ def test_a_lost_clients_job_is_requeued_and_its_late_reply_is_not_counted_twice(
 
 
 def test_a_late_reply_to_a_requeued_job_not_yet_redispatched_is_accepted_once():
-    farm, comm, clock = make_farm(clients=1, job_timeout=1.0)
-    ready(farm, comm, 1)
-    farm._dispatch()
-    job = assigned_job(farm, 1)
+    farm, comm, clock, job = first_job(clients=1, job_timeout=1.0)
     clock[0] = 2.0
     farm._expire(clock[0])
     assert list(farm.requeue) == [job]
@@ -165,10 +167,7 @@ def test_a_late_reply_to_a_requeued_job_not_yet_redispatched_is_accepted_once():
 
 @pytest.mark.parametrize("max_attempts", [1, 2, 3])
 def test_a_job_is_dispatched_exactly_max_attempts_times_then_failed(max_attempts):
-    farm, comm, clock = make_farm(clients=max_attempts, job_timeout=1.0, max_attempts=max_attempts)
-    ready(farm, comm, 1)
-    farm._dispatch()
-    job = assigned_job(farm, 1)
+    farm, comm, clock, job = first_job(clients=max_attempts, job_timeout=1.0, max_attempts=max_attempts)
     for attempt in range(1, max_attempts + 1):
         clock[0] += 2.0
         farm._expire(clock[0])
@@ -210,10 +209,7 @@ def test_a_client_without_heartbeats_is_not_timed_by_them():
 
 
 def test_a_leaving_clients_job_is_requeued_without_counting_an_attempt():
-    farm, comm, clock = make_farm(clients=2, max_attempts=1)
-    ready(farm, comm, 1)
-    farm._dispatch()
-    job = assigned_job(farm, 1)
+    farm, comm, clock, job = first_job(clients=2, max_attempts=1)
     comm.put(1, Tag.LEAVING, Leaving(rank=1, host="h", reason="SIGTERM"))
     farm._drain()
     assert 1 in farm.lost and 1 in farm.left and list(farm.requeue) == [job]
@@ -224,10 +220,7 @@ def test_a_leaving_clients_job_is_requeued_without_counting_an_attempt():
 
 
 def test_a_clients_error_is_a_failed_result_with_where_it_happened():
-    farm, comm, clock = make_farm(clients=1)
-    ready(farm, comm, 1)
-    farm._dispatch()
-    job = assigned_job(farm, 1)
+    farm, comm, clock, job = first_job(clients=1)
     err = ClientError(rank=1, host="h", type="ValueError", message="bad", traceback="tb")
     comm.put(1, Tag.REPLY, Reply(job_id=job, rank=1, host="h", busy=0.2, error=err))
     farm._drain()
