@@ -301,13 +301,13 @@ class Run:
             return
         if self._predictor_file is None:
             self._predictor_file = open(self.folder / PREDICTOR, "a", encoding="utf-8")
-        extra = {k: v for k, v in metrics.items() if k != "tau" and isinstance(v, (int, float, str))}
+        # the searcher's counts now, but for "results": each entry carries its own
+        extra = {k: v for k, v in metrics.items() if k not in ("tau", "results") and isinstance(v, (int, float, str))}
         with naming(self.folder / PREDICTOR):
             for i in range(self._tau_written, len(taus)):
                 results, tau, *made_at = taus[i]
                 entry = {"index": i, "n": made_at[0] if made_at else self.n,
                          "results": results, "tau": tau, **extra}
-                entry["results"] = results                  # the entry's own, not the searcher's count now
                 if len(made_at) > 1:
                     entry["tree_nodes"] = made_at[1]
                 self._predictor_file.write(json.dumps(entry, default=_jsonable) + "\n")
