@@ -728,13 +728,14 @@ def _failures(runs: list[RunRecord]) -> str | None:
 
 
 def _table_size(config: dict) -> int | None:
-    """The number of cells of the table a run searched (None: it trains, or the table cannot be read)."""
+    """The number of cells a table run could evaluate, its pool (``Evaluator.candidates``: the cells with
+    a result; None: it trains, or the table cannot be read)."""
     if config.get("evaluator", "table") != "table":
         return None
     try:
         if config.get("space") == "nasbench201":
-            return len(_nb201_data(config))
-        return len(_nb101_evaluator(config.get("data")).table)
+            return len(_nb201_data(config).cells)
+        return len(_nb101_evaluator(config.get("data")).candidates())
     except (DataError, OSError, TypeError):
         return None
 
