@@ -1,7 +1,7 @@
 """Monte Carlo tree search as plain data plus four functions: select, expand, rollout, backup.
 
 The tree is a list of :class:`Node` records (visit counts, value sums, parent, children); policy lives in
-the functions, which receive everything model-specific (legal actions, the predictor) as arguments and
+the functions, which receive everything model-specific (legal actions, the predictor) as keyword arguments and
 take randomness from an explicit ``np.random.Generator``. UCT follows the AlphaX paper (Wang et al.,
 AAAI 2020, https://arxiv.org/abs/1903.11059, eq. 1): ``Q/N + 2 c sqrt(2 ln N_parent / N)``.
 
@@ -68,7 +68,7 @@ def uct_score(q: float, visits: int, parent_visits: int, *, c: float = UCT_C) ->
     return q + 2.0 * c * math.sqrt(2.0 * math.log(max(parent_visits, 1)) / visits)
 
 
-def select_child(tree: Tree, node_id: int, rng: np.random.Generator, *, c: float = UCT_C,
+def select_child(tree: Tree, node_id: int, *, rng: np.random.Generator, c: float = UCT_C,
                  normalize: Callable[[float], float] = lambda q: q) -> int | None:
     """The live child with the best UCT score (ties broken with ``rng``); None when all are dead.
     ``normalize`` maps a mean value to the scale the constant ``c`` is meant for."""
@@ -88,7 +88,7 @@ def select_child(tree: Tree, node_id: int, rng: np.random.Generator, *, c: float
     return best_ids[int(rng.integers(len(best_ids)))]
 
 
-def select(tree: Tree, legal_actions: Callable[[int], Sequence[Hashable]], rng: np.random.Generator, *,
+def select(tree: Tree, legal_actions: Callable[[int], Sequence[Hashable]], *, rng: np.random.Generator,
            c: float = UCT_C, normalize: Callable[[float], float] = lambda q: q) -> int | None:
     """Descend from the root by UCT while the node is fully expanded; return the node to expand (or a
     terminal node). A node found without live actions is marked dead and the descent starts again from
@@ -101,7 +101,7 @@ def select(tree: Tree, legal_actions: Callable[[int], Sequence[Hashable]], rng: 
             return node_id
         if any(a not in node.children for a in actions):
             return node_id
-        child = select_child(tree, node_id, rng, c=c, normalize=normalize)
+        child = select_child(tree, node_id, rng=rng, c=c, normalize=normalize)
         if child is None:
             node.dead = True
             if node.parent is None:
@@ -111,8 +111,8 @@ def select(tree: Tree, legal_actions: Callable[[int], Sequence[Hashable]], rng: 
         node_id = child
 
 
-def select_guided(tree: Tree, legal_actions: Callable[[int], Sequence[Hashable]],
-                  action_values: Callable[[int, Sequence[Hashable]], Sequence[float]], rng: np.random.Generator, *,
+def select_guided(tree: Tree, legal_actions: Callable[[int], Sequence[Hashable]], *,
+                  action_values: Callable[[int, Sequence[Hashable]], Sequence[float]], rng: np.random.Generator,
                   c: float, prior_visits: float, normalize: Callable[[float], float] = lambda q: q
                   ) -> tuple[int, Hashable | None] | None:
     """Descend from the root by UCT over *every* legal action, tried or not, and return
@@ -151,8 +151,8 @@ def select_guided(tree: Tree, legal_actions: Callable[[int], Sequence[Hashable]]
         node_id = node.children[action]
 
 
-def expand(tree: Tree, node_id: int, actions: Sequence[Hashable], step: Callable[[Hashable, Hashable], Hashable],
-           rng: np.random.Generator, *, prior: Sequence[float] | None = None) -> int:
+def expand(tree: Tree, node_id: int, *, actions: Sequence[Hashable], step: Callable[[Hashable, Hashable], Hashable],
+           rng: np.random.Generator, prior: Sequence[float] | None = None) -> int:
     """Add one untried action's child to ``node_id`` and return it; ``node_id`` itself when every action
     is tried (or there is none). The action is drawn uniformly, or, given ``prior`` (one score per
     action, e.g. the meta-DNN's best estimate below it), the untried one with the highest score (ties
@@ -171,8 +171,8 @@ def expand(tree: Tree, node_id: int, actions: Sequence[Hashable], step: Callable
     return tree.add_child(node_id, action, step(node.state, action))
 
 
-def rollout(state: Hashable, actions: Callable[[Hashable], Sequence[Hashable]],
-            step: Callable[[Hashable, Hashable], Hashable], rng: np.random.Generator, *,
+def rollout(state: Hashable, *, actions: Callable[[Hashable], Sequence[Hashable]],
+            step: Callable[[Hashable, Hashable], Hashable], rng: np.random.Generator,
             max_steps: int = 1000) -> Hashable:
     """A uniformly random playout from ``state`` to a terminal state."""
     for _ in range(max_steps):

@@ -30,13 +30,13 @@ def test_uct_score_matches_formula():
 def test_select_child_prefers_unvisited_then_uct():
     tree, a, b, c = _tree()
     rng = np.random.default_rng(0)
-    assert mcts.select_child(tree, 0, rng) == c
+    assert mcts.select_child(tree, 0, rng=rng) == c
     tree.nodes[c].dead = True
     # a: 0.8 + sqrt(2 ln 3 / 2) = 1.848; b: 0.9 + sqrt(2 ln 3) = 2.382
-    assert mcts.select_child(tree, 0, rng) == b
-    assert mcts.select_child(tree, 0, rng, c=0.0) == b
+    assert mcts.select_child(tree, 0, rng=rng) == b
+    assert mcts.select_child(tree, 0, rng=rng, c=0.0) == b
     tree.nodes[b].value_sum = 0.0        # q(b) = 0 -> 1.482 < 1.848
-    assert mcts.select_child(tree, 0, rng) == a
+    assert mcts.select_child(tree, 0, rng=rng) == a
 
 
 def test_backup_and_correct_update_the_whole_path():
@@ -58,24 +58,24 @@ def test_select_stops_at_a_node_with_untried_actions_and_expand_uses_prior():
     rng = np.random.default_rng(0)
     legal = {0: ["a", "b", "c"], a: ["x", "y"], b: [], c: []}
     mcts.backup(tree, c, 0.1)
-    leaf = mcts.select(tree, lambda i: legal.get(i, []), rng, c=0.0)
+    leaf = mcts.select(tree, lambda i: legal.get(i, []), rng=rng, c=0.0)
     assert leaf == b                                   # best q, terminal
     tree.nodes[b].dead = True
-    leaf = mcts.select(tree, lambda i: legal.get(i, []), rng, c=0.0)
+    leaf = mcts.select(tree, lambda i: legal.get(i, []), rng=rng, c=0.0)
     assert leaf == a                                   # untried actions below a
-    child = mcts.expand(tree, a, legal[a], lambda s, act: s + act, rng, prior=[0.1, 0.7])
+    child = mcts.expand(tree, a, actions=legal[a], step=lambda s, act: s + act, rng=rng, prior=[0.1, 0.7])
     assert tree.nodes[child].action == "y" and tree.nodes[child].state == "Ay"
     assert tree.nodes[child].depth == 2
-    other = mcts.expand(tree, a, legal[a], lambda s, act: s + act, rng)
+    other = mcts.expand(tree, a, actions=legal[a], step=lambda s, act: s + act, rng=rng)
     assert tree.nodes[other].action == "x"
-    assert mcts.expand(tree, a, legal[a], lambda s, act: s + act, rng) == a      # nothing untried
+    assert mcts.expand(tree, a, actions=legal[a], step=lambda s, act: s + act, rng=rng) == a   # nothing untried
 
 
 def test_select_returns_none_when_everything_is_dead():
     tree, a, b, c = _tree()
     for i in (a, b, c):
         tree.nodes[i].dead = True
-    assert mcts.select(tree, lambda i: ["a", "b", "c"] if i == 0 else [], np.random.default_rng(0)) is None
+    assert mcts.select(tree, lambda i: ["a", "b", "c"] if i == 0 else [], rng=np.random.default_rng(0)) is None
 
 
 def test_rollout_reaches_a_terminal_state():
@@ -84,7 +84,7 @@ def test_rollout_reaches_a_terminal_state():
     space = NASBench101Space()
     rng = np.random.default_rng(1)
     for _ in range(50):
-        state = mcts.rollout(space.root_state(), space.actions, space.step, rng)
+        state = mcts.rollout(space.root_state(), actions=space.actions, step=space.step, rng=rng)
         assert space.actions(state) == []
 
 
@@ -111,8 +111,8 @@ def test_select_guided_blends_model_values_with_backed_up_means():
     values = {0: {"a": 0.0, "b": 0.0, "c": 0.5, "d": 1.0}, a: {"x": 0.2}}
 
     def select(c_, prior_visits=1.0):
-        return mcts.select_guided(tree, legal.__getitem__, lambda n, acts: [values[n][x] for x in acts], rng,
-                                  c=c_, prior_visits=prior_visits)
+        return mcts.select_guided(tree, legal.__getitem__, action_values=lambda n, acts: [values[n][x] for x in acts],
+                                  rng=rng, c=c_, prior_visits=prior_visits)
 
     # without exploration: a (2*0.8 + 0)/3 = 0.533, b 0.9/2 = 0.45, c 0.5, d 1.0 -> the untried d
     assert select(0.0) == (0, "d")
@@ -138,9 +138,10 @@ def test_select_guided_stops_at_a_terminal_node_and_none_when_the_root_has_no_ac
     tree, a, b, c = _tree()
     rng = np.random.default_rng(0)
     legal = {0: ["b"], b: []}
-    assert mcts.select_guided(tree, legal.__getitem__, lambda n, acts: [0.0] * len(acts), rng,
+    assert mcts.select_guided(tree, legal.__getitem__, action_values=lambda n, acts: [0.0] * len(acts), rng=rng,
                               c=0.5, prior_visits=1.0) == (b, None)
-    assert mcts.select_guided(tree, {0: []}.__getitem__, lambda n, acts: [], rng, c=0.5, prior_visits=1.0) is None
+    assert mcts.select_guided(tree, {0: []}.__getitem__, action_values=lambda n, acts: [], rng=rng,
+                              c=0.5, prior_visits=1.0) is None
 
 
 # -- found missing by a mutation audit (2026-12-05): each fails on one plausible bug --
@@ -151,8 +152,8 @@ def test_select_child_scores_the_normalized_mean():
     tree.nodes[b].value_sum = 0.75
     rng = np.random.default_rng(0)
     # raw: a 0.8 + 1.048 = 1.848 < b 0.75 + 1.482 = 2.232; percent: a 81.05 > b 76.48
-    assert mcts.select_child(tree, 0, rng, c=0.5) == b
-    assert mcts.select_child(tree, 0, rng, c=0.5, normalize=lambda q: 100.0 * q) == a
+    assert mcts.select_child(tree, 0, rng=rng, c=0.5) == b
+    assert mcts.select_child(tree, 0, rng=rng, c=0.5, normalize=lambda q: 100.0 * q) == a
 
 
 def test_select_guided_explores_by_visits_plus_one():
@@ -162,8 +163,8 @@ def test_select_guided_explores_by_visits_plus_one():
     legal = {0: ["a", "b", "c", "d"], a: ["x"], b: [], c: []}
     values = {0: {"a": 0.0, "b": 0.0, "c": -5.0, "d": -5.0}, a: {"x": 0.0}}
     # n + 1: a 0.8 + sqrt(2 ln 3 / 3) = 1.656 > b 0.5 + sqrt(2 ln 3 / 2) = 1.548; (with / n: 1.848 < 1.982)
-    got = mcts.select_guided(tree, legal.__getitem__, lambda n, acts: [values[n][x] for x in acts],
-                             np.random.default_rng(0), c=1.0, prior_visits=0.0)
+    got = mcts.select_guided(tree, legal.__getitem__, action_values=lambda n, acts: [values[n][x] for x in acts],
+                             rng=np.random.default_rng(0), c=1.0, prior_visits=0.0)
     assert got == (a, "x")
 
 
@@ -186,7 +187,7 @@ def test_select_restarts_from_the_root_past_a_node_whose_children_are_all_dead()
         assert len(calls) < 50, "select loops on a dead subtree"
         return legal.get(i, [])
 
-    assert mcts.select(tree, legal_actions, np.random.default_rng(0), c=0.0) == y
+    assert mcts.select(tree, legal_actions, rng=np.random.default_rng(0), c=0.0) == y
     assert tree.nodes[a].dead and not tree.nodes[0].dead and not tree.nodes[b].dead
     assert calls == [0, a, 0, b, y]
 
@@ -196,10 +197,10 @@ def test_ties_are_broken_at_random():
     tree = mcts.Tree.new("root")
     kids = [tree.add_child(0, k, k) for k in "abc"]
     rng = np.random.default_rng(0)
-    assert {mcts.select_child(tree, 0, rng) for _ in range(60)} == set(kids)
+    assert {mcts.select_child(tree, 0, rng=rng) for _ in range(60)} == set(kids)
     legal = {0: ["a", "b", "c", "d"]}
-    picks = {mcts.select_guided(tree, lambda i: legal.get(i, []), lambda n, acts: [0.5] * len(acts), rng,
-                                c=1.0, prior_visits=1.0) for _ in range(80)}
+    picks = {mcts.select_guided(tree, lambda i: legal.get(i, []), action_values=lambda n, acts: [0.5] * len(acts),
+                                rng=rng, c=1.0, prior_visits=1.0) for _ in range(80)}
     # the untried d is expanded at the root; the tried a, b, c are descended into (nodes without actions)
     assert picks == {(0, "d"), *((k, None) for k in kids)}
 
@@ -210,8 +211,9 @@ def test_select_guided_explores_by_ln_of_the_parents_visits():
     a = tree.add_child(0, "a", "A")
     mcts.backup(tree, a, 0.5)                          # N = 1, a: n = 1, q = 0.5
     legal = {0: ["a", "d"], a: []}
-    got = mcts.select_guided(tree, legal.__getitem__, lambda n, acts: [{"a": 0.0, "d": 0.4}[x] for x in acts],
-                             np.random.default_rng(0), c=1.0, prior_visits=0.0)
+    got = mcts.select_guided(tree, legal.__getitem__,
+                             action_values=lambda n, acts: [{"a": 0.0, "d": 0.4}[x] for x in acts],
+                             rng=np.random.default_rng(0), c=1.0, prior_visits=0.0)
     # ln 1 = 0: a 0.5 > d 0.4 (with ln(N + 1): a 0.5 + 0.83 = 1.33 < d 0.4 + 1.18 = 1.58)
     assert got == (a, None)
 
@@ -223,7 +225,7 @@ def test_rollout_draws_each_action_uniformly():
 
     space = NASBench201Space()
     rng = np.random.default_rng(3)
-    ends = [mcts.rollout(space.root_state(), space.actions, space.step, rng) for _ in range(400)]
+    ends = [mcts.rollout(space.root_state(), actions=space.actions, step=space.step, rng=rng) for _ in range(400)]
     first = [e[0] for e in ends]
     assert all(40 <= first.count(op) <= 120 for op in OPS)           # expected 80 each
     assert len(set(ends)) > 350
@@ -244,4 +246,4 @@ def test_select_stops_at_a_partly_expanded_node():
     mcts.backup(tree, x, 0.99)
     legal = {0: ["a", "b", "c"], a: ["x", "y"], x: []}
     tree.nodes[b].dead = tree.nodes[c].dead = True
-    assert mcts.select(tree, lambda i: legal.get(i, []), np.random.default_rng(0), c=0.0) == a
+    assert mcts.select(tree, lambda i: legal.get(i, []), rng=np.random.default_rng(0), c=0.0) == a

@@ -279,19 +279,19 @@ class AlphaXSearch(Searcher):
             return self._exploit()
         for _ in range(100):
             if self.selection == "guided" and self.trie:
-                found = mcts.select_guided(self.tree, self._legal, self._action_values, self.rng, c=self.c,
-                                           prior_visits=self.prior_visits, normalize=self._normalize)
+                found = mcts.select_guided(self.tree, self._legal, action_values=self._action_values, rng=self.rng,
+                                           c=self.c, prior_visits=self.prior_visits, normalize=self._normalize)
                 if found is None:
                     break
                 leaf, action = found
                 node_id = leaf if action is None else self.tree.add_child(
                     leaf, action, self.space.step(self.tree.nodes[leaf].state, action))
             else:
-                leaf = mcts.select(self.tree, self._legal, self.rng, c=self.c, normalize=self._normalize)
+                leaf = mcts.select(self.tree, self._legal, rng=self.rng, c=self.c, normalize=self._normalize)
                 if leaf is None:
                     break
                 actions = self._legal(leaf)
-                node_id = mcts.expand(self.tree, leaf, actions, self.space.step, self.rng,
+                node_id = mcts.expand(self.tree, leaf, actions=actions, step=self.space.step, rng=self.rng,
                                       prior=self._prior(leaf, actions))
             self._grow_cands()
             cells, idx = self._playouts(node_id)
@@ -383,7 +383,8 @@ class AlphaXSearch(Searcher):
         for _ in range(20 * k):
             if len(cells) >= k:
                 break
-            cell = self.space.cell_of(mcts.rollout(node.state, self.space.actions, self.space.step, self.rng))
+            cell = self.space.cell_of(mcts.rollout(node.state, actions=self.space.actions, step=self.space.step,
+                                                     rng=self.rng))
             if cell is None:
                 continue
             if self.pool.is_pool:
