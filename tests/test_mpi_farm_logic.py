@@ -296,3 +296,19 @@ def test_the_signature_check_compares_every_key():
     for key, value in [("dataset", "cifar100"), ("table", "15625:cd"), ("zz_last", 2), ("extra", 1)]:
         with pytest.raises(FarmError, match=key if key != "table" else "table: run"):
             farm._check_signature(1, Ready(rank=1, host="h", evaluator="table", pid=7, signature={**run, key: value}))
+
+
+def test_a_requeued_job_is_dispatched_before_the_proposals_asked_ahead():
+    farm, comm, clock = make_farm(clients=2, job_timeout=5.0)
+    ready(farm, comm, 1, 2)
+    farm._dispatch()
+    lost_job, answered = assigned_job(farm, 1), assigned_job(farm, 2)
+    reply(comm, 2, answered)
+    farm._drain()
+    clock[0] = 5.1
+    assert farm._expire(clock[0]) and list(farm.requeue) == [lost_job]
+    farm._record()                                                  # asks ahead while the batch records
+    assert farm.ahead
+    farm._dispatch()
+    assert assigned_job(farm, 2) == lost_job and not farm.requeue
+    farm.finish_recording()
