@@ -312,3 +312,20 @@ def test_a_requeued_job_is_dispatched_before_the_proposals_asked_ahead():
     farm._dispatch()
     assert assigned_job(farm, 2) == lost_job and not farm.requeue
     farm.finish_recording()
+
+
+def test_a_failure_recording_the_last_results_of_a_searcher_run_dry_ends_the_loop_with_it():
+    """The loop ends only once every result received is recorded, a searcher run dry included: a failure
+    to record them is the farm's error (Stop 'error', 'farm error'), not one after a run taken for done."""
+    farm, comm, clock, job = first_job(clients=1)
+    reply(comm, 1, job)
+    farm._drain()
+    farm.exhausted = True                                           # nothing more to propose, nothing open
+
+    def record(proposal, result):
+        raise OSError("disk full")
+
+    farm.run.record = record
+    with pytest.raises(OSError, match="disk full"):
+        farm._turns(0.0)
+    farm.finish_recording()
