@@ -329,3 +329,13 @@ def test_a_failure_recording_the_last_results_of_a_searcher_run_dry_ends_the_loo
     with pytest.raises(OSError, match="disk full"):
         farm._turns(0.0)
     farm.finish_recording()
+
+
+def test_a_farm_whose_clients_said_ready_goes_on_past_the_startup_timeout():
+    from workers.server import FarmError
+
+    farm, comm, clock, job = first_job(clients=2, startup_timeout=60.0)
+    farm._check_alive(600.0)                                        # a long run: a client is ready
+    farm, comm, clock = make_farm(clients=2, startup_timeout=60.0)
+    with pytest.raises(FarmError, match="no client said it was ready within 60 s"):
+        farm._check_alive(61.0)
