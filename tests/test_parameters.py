@@ -80,3 +80,22 @@ def test_a_disconnected_cell_has_no_count():
     spec = CellSpec([[0, 1, 0], [0, 0, 0], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])
     with pytest.raises(OutOfDomainError, match="disconnected"):
         trainable_parameters(spec)
+
+
+# -- found missing by a mutation audit of the NASBench-101 structure (2026-12-05) --
+def test_an_input_to_output_edge_is_not_a_vertex_that_needs_a_stem_channel(subset_rows):
+    """The stem check counts the interior vertices that feed the output: the input's own edge into the
+    output is a projection of the input to all the output's channels, not a share of them. A real cell
+    with 4 feeding vertices and an input -> output edge builds with 4 stem channels, not 3."""
+    from alphax.errors import ConfigError
+    from workers.network import trainable_parameters as built
+
+    row = next(r for r in subset_rows if r["hash"] == "0066cedd70a7e37ffb12ab957aaaca36")
+    cell = SPACE.from_json(row)
+    assert cell.matrix[0, -1] == 1 and cell.matrix[1:, -1].sum() == 4
+    small = dict(num_stacks=1, modules_per_stack=1)
+    assert trainable_parameters(cell, stem_channels=4, **small) == built(cell, stem_channels=4, **small)
+    with pytest.raises(ConfigError, match="--stem-channels 3 is too few for this cell: its output concatenates 4 "
+                                          "vertices"):
+        trainable_parameters(cell, stem_channels=3, **small)
+    assert trainable_parameters(cell) == row["trainable_parameters"]
