@@ -139,3 +139,25 @@ def test_conv_weights_have_the_variance_of_tf_variance_scaling():
     for conv in convs:
         fan_in = conv.weight[0].numel()
         assert conv.weight.std().item() == pytest.approx(fan_in ** -0.5, rel=0.1)
+
+
+def test_a_batch_norm_decay_and_epsilon_given_reach_every_batch_norm():
+    """Not only the defaults: nasbench-pytorch's vertex ops ignore the momentum and eps given to Network,
+    so a decay of 0.9 and an epsilon of 1e-3 must be set on each of them too."""
+    net = build_network(CELL, bn_decay=0.9, bn_epsilon=1e-3, **SMALL)
+    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(bns) >= 4
+    assert all(m.momentum == pytest.approx(0.1) and m.eps == 1e-3 for m in bns)
+
+
+def test_the_classifier_is_glorot_uniform_and_its_bias_zero():
+    """tf.layers.dense's default: weights uniform within sqrt(6 / (fan_in + fan_out)), bias 0 (nasbench-pytorch's
+    own init without tf_like draws the weights normal with standard deviation 0.01)."""
+    torch.manual_seed(0)
+    net = build_network(CELL, stem_channels=32, num_stacks=1, modules_per_stack=1, num_labels=10)
+    (dense,) = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    fan_in, fan_out = dense.in_features, dense.out_features
+    bound = (6 / (fan_in + fan_out)) ** 0.5
+    assert dense.weight.abs().max().item() <= bound
+    assert dense.weight.abs().max().item() > 0.9 * bound
+    assert torch.count_nonzero(dense.bias).item() == 0
