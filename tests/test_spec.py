@@ -155,3 +155,18 @@ def test_nine_edges_are_allowed_and_ten_are_not():
     assert spec.num_edges == 10 and not is_valid(spec)
     with pytest.raises(OutOfDomainError, match="10 edges after pruning, at most 9"):
         check_in_space(spec)
+
+
+def test_a_disconnected_cell_equals_no_cell_and_comparing_it_does_not_raise():
+    spec = CellSpec([[0, 1, 0], [0, 0, 0], [0, 0, 0]], [I, C3, O])
+    same = CellSpec([[0, 1, 0], [0, 0, 0], [0, 0, 0]], [I, C3, O])
+    cell = CellSpec([[0, 1], [0, 0]], [I, O])
+    assert spec != same and spec != cell and cell != spec and spec != spec
+    assert (cell == cell) is True
+
+
+def test_ops_given_on_the_command_line_may_have_spaces_around_the_commas():
+    from alphax.spec import parse_ops
+
+    assert parse_ops(f"{I}, {C3} ,{O}") == [I, C3, O]
+    assert CellSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], parse_ops(f" {I} , {MP}, {O} ")).ops == [I, MP, O]
