@@ -327,3 +327,14 @@ def test_a_failed_training_is_learnt_only_down_to_the_clip():
     floor = 1 - np.exp(-(p.center - 4.0 * p.scale))              # z = -4 in accuracy units
     mu, _ = p.predict(enc.encode(cells[:1]))
     assert 0.8 < floor < 0.86 and mu[0] == pytest.approx(floor, abs=0.03)
+
+
+def test_a_cell_without_paths_and_an_empty_batch_encode_to_one_padding_column():
+    """NAS-Bench-201's all-'none' cell has no input->output path: its row is one padding index, an empty
+    bag for the model, never a row of width 0; an empty batch has that width too."""
+    space = NASBench201Space()
+    enc = CellEncoder(space)
+    x = enc.encode([NB201Cell(("none",) * 6)])
+    assert x.paths.shape == (1, 1) and x.paths[0, 0] == enc.num_paths
+    empty = CellEncoder(SPACE).encode([])
+    assert empty.dense.shape == (0, 36) and empty.paths.shape == (0, 1)
