@@ -145,3 +145,17 @@ def test_the_space_lists_its_cells_or_a_seeded_sample(enumeration):
     assert len(set(positions)) == 50 and positions == sorted(positions)      # distinct, in the enumeration's order
     assert [c.hash for c in space.all_cells(50, seed=3)] == [c.hash for c in sample]
     assert [c.hash for c in space.all_cells(50, seed=4)] != [c.hash for c in sample]
+
+
+def test_cells_come_in_nasbench_s_generation_order(enumeration):
+    """Vertex counts 2..7, then adjacency bit patterns increasing, then labelings in itertools.product
+    order: the first labelled graph met for a hash is its representative, and the cells keep that order
+    (not the order of their fingerprints)."""
+    e, _ = enumeration
+    v = e.num_vertices.astype(np.int64)
+    inner = np.where(np.arange(1, 6)[None, :] < v[:, None] - 1, e.labels[:, 1:6].astype(np.int64), 0)
+    code = (inner * 3 ** np.arange(4, -1, -1)[None, :]).sum(axis=1)    # product order: the first op varies slowest
+    key = np.stack([v, e.bits.astype(np.int64), code], axis=1)
+    order = np.lexsort(key.T[::-1])
+    assert np.array_equal(order, np.arange(len(e)))
+    assert all((a < b) for a, b in zip(map(tuple, key[:2000].tolist()), map(tuple, key[1:2001].tolist())))
