@@ -128,6 +128,32 @@ def test_query_semantics(c10):
         c10.query(cell, trial=7)
 
 
+
+def test_a_trial_past_the_cell_s_last_training_seed_is_refused(c10):
+    for cell in (NB201Cell(BEST_C10), *(c for c in c10.cells[:50] if c10.num_seeds[c10.index_of(c)] == 2)):
+        n = int(c10.num_seeds[c10.index_of(cell)])
+        assert c10.query(cell, trial=n - 1)["trial"] == n - 1
+        for trial in (n, -1):
+            with pytest.raises(ConfigError):
+                c10.query(cell, trial=trial)
+
+
+def test_every_field_of_a_query_is_that_training_seed_s_record(c10):
+    import pickle
+
+    from alphax.nasbench201 import data_path
+    with open(data_path("cifar10"), "rb") as f:
+        raw = pickle.load(f)
+    # the few cells whose recorded model size differs between training seeds tell the seeds' records apart
+    cells = [c for c in c10.cells if len(set(raw[c.code]["model_size"])) > 1][:5]
+    assert cells
+    for cell in cells:
+        for t in range(int(c10.num_seeds[c10.index_of(cell)])):
+            rec = c10.query(cell, trial=t)
+            assert rec["validation_accuracy"] == pytest.approx(raw[cell.code]["val_acc"][t] / 100)
+            assert (rec["training_time"], rec["model_size"], rec["latency"]) == (
+                raw[cell.code]["train_time"][t], raw[cell.code]["model_size"][t], raw[cell.code]["latency"][t])
+
 def test_optimum_is_the_best_mean(c10):
     cell, acc = c10.optimum
     assert cell == NB201Cell(BEST_C10)
@@ -328,3 +354,24 @@ def test_mutation_reaches_every_edge():
         child = SPACE.mutate(cell, rng)
         changed |= {e for e in range(6) if child.edges[e] != cell.edges[e]}
     assert changed == set(range(6))
+
+
+def test_info_lists_every_seed_count_a_cell_has(c10):
+    """CIFAR-10 cells were trained with 2 or 3 seeds (7,456 and 8,169 cells): info says both."""
+    assert c10.info()["seeds_per_cell"] == [2, 3]
+    assert sorted(np.bincount(c10.num_seeds)[2:].tolist()) == [7456, 8169]
+
+
+def test_a_sample_of_the_cells_is_uniform_over_them_and_in_key_order():
+    sample = SPACE.all_cells(200, seed=3)
+    codes = [c.code for c in sample]
+    assert len(set(codes)) == 200 and codes == sorted(codes)
+    assert sample == SPACE.all_cells(200, seed=3) != SPACE.all_cells(200, seed=4)
+    assert {c.code for c in sample} <= {c.code for c in SPACE.all_cells()}
+
+
+def test_the_vertex_form_links_each_edge_to_the_edges_into_its_source_and_only_the_last_node_s_to_output():
+    m = NB201Cell(BEST_C10).matrix
+    # input feeds edges 0, 1, 3 (0->1, 0->2, 0->3); edge 0 feeds 2 and 4 (1->2, 1->3); edges 1 and 2 feed 5
+    # (2->3); edges 3, 4, 5 into node 3 feed the output, and edges 0, 1, 2 (into nodes 1, 2) do not
+    assert np.argwhere(m).tolist() == [[0, 1], [0, 2], [0, 4], [1, 3], [1, 5], [2, 6], [3, 6], [4, 7], [5, 7], [6, 7]]
