@@ -155,3 +155,18 @@ def test_a_tie_keeps_the_first_result_that_reached_the_best(caplog):
         for row in rows(0.7, 0.9, 0.9):
             p.update(row)
     assert p.best["n"] == 2 and "best 0.900000 at n=2" in caplog.records[-1].getMessage()
+
+
+def test_a_resumed_bar_starts_at_the_results_already_logged_and_shows_their_best():
+    stream = io.StringIO()
+    with Progress(total=10, initial=4, best={"n": 3, "accuracy": 0.9}, mode="bar", stream=stream):
+        pass                                   # stopped again before its next result
+    text = stream.getvalue()
+    assert "4/10" in text and "0/10" not in text and "best=0.900000" in text
+
+
+def test_an_eta_of_hours_reads_hours_minutes_seconds():
+    from alphax.progress import _duration
+
+    assert _duration(3 * 3600 + 2 * 60 + 5) == "3:02:05"
+    assert _duration(3599.6) == "1:00:00" and _duration(59.4) == "0:59" and _duration(125) == "2:05"
