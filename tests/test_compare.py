@@ -662,3 +662,80 @@ sys.exit(rc)
                    "--jobs", 2, "--out", out, "--no-progress", timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert [len(read_results(out / "runs" / f"random-seed{s}")) for s in range(2)] == [20, 20]
+
+
+def test_regret_at_n_is_the_mean_over_seeds_not_their_median():
+    """Three seeds whose best by sample 2 is 0.9, 0.8 and 0.5: regret at 2 is their mean regret (0.2), not
+    the median seed's (0.1)."""
+    per_seed = [rows([0.5, 0.9]), rows([0.8, 0.7]), rows([0.5, 0.4])]
+    a = summarize({"alg": per_seed}, optimum=("OPT", 1.0), budget=2, space="toy", seeds=[0, 1, 2])["algorithms"]["alg"]
+    assert a["regret_at"] == pytest.approx({"2": ((1 - 0.9) + (1 - 0.8) + (1 - 0.5)) / 3})
+
+
+def test_runs_in_worker_processes_are_each_seed_s_own_as_in_one_process(tmp_path):
+    """--jobs 2 runs what --jobs 1 runs: run s with search seed s and eval seed s (not every worker seed
+    0's run), the same cells in the same order, the same summary (its times aside)."""
+    from alphax.config import SearchConfig
+
+    config = CompareConfig(space="nasbench201", dataset="cifar10", algos=("random",), seeds=2, budget=10)
+    par = run_compare(config, tmp_path / "par", jobs=2, progress=False)
+    one = run_compare(config, tmp_path / "one", jobs=1, progress=False)
+    for seed in (0, 1):
+        run = tmp_path / "par" / "runs" / f"random-seed{seed}"
+        saved = SearchConfig.load(run / "config.json")
+        assert (saved.seed, saved.eval_seed) == (seed, seed)
+        assert [r["hash"] for r in read_results(run)] == \
+               [r["hash"] for r in read_results(tmp_path / "one" / "runs" / f"random-seed{seed}")]
+    assert [r["hash"] for r in read_results(tmp_path / "par" / "runs" / "random-seed0")] != \
+           [r["hash"] for r in read_results(tmp_path / "par" / "runs" / "random-seed1")]
+    untimed = lambda s: {a: {k: v for k, v in x.items() if k != "wall_seconds" and not k.startswith("searcher_ms")}
+                         for a, x in s["algorithms"].items()}
+    assert untimed(par) == untimed(one)
+
+
+def test_the_summary_s_times_and_sample_counts_are_those_its_runs_logged(tmp_path):
+    """searcher_ms_per_proposal_median/_mean over every proposal of every seed, _mean_last_tenth over the
+    last tenth of each run, the per-seed medians, wall_seconds and samples: each as the runs' stats.json
+    and results.jsonl hold them."""
+    config = CompareConfig(space="nasbench201", dataset="cifar10", algos=("random",), seeds=2, budget=20)
+    a = run_compare(config, tmp_path / "cmp", jobs=1, progress=False)["algorithms"]["random"]
+    stats = [json.loads((tmp_path / "cmp" / "runs" / f"random-seed{s}" / "stats.json").read_text()) for s in (0, 1)]
+    secs = [np.asarray(st["searcher_seconds"], dtype=float) for st in stats]
+    assert [len(s) for s in secs] == [20, 20] and len(set(np.concatenate(secs))) > 2
+    every = np.concatenate(secs)
+    assert a["searcher_ms_per_proposal_median"] == pytest.approx(np.median(every) * 1e3)
+    assert a["searcher_ms_per_proposal_mean"] == pytest.approx(np.mean(every) * 1e3)
+    assert a["searcher_ms_per_proposal_mean_last_tenth"] == pytest.approx(np.mean([*secs[0][-2:], *secs[1][-2:]]) * 1e3)
+    assert a["searcher_ms_per_proposal_median_per_seed"] == pytest.approx([np.median(s) * 1e3 for s in secs])
+    assert a["wall_seconds"] == [st["wall_seconds"] for st in stats]
+    assert a["samples"] == [20, 20]
+
+
+def test_regret_is_given_at_50_100_150_300_and_1000_samples_and_at_the_budget():
+    """README's checkpoints: each one within the budget, and the budget itself (here 1000, then 200)."""
+    accs = list(np.linspace(0.5, 0.9, 1000))
+    for budget, keys in ((1000, ["50", "100", "150", "300", "1000"]), (200, ["50", "100", "150", "200"])):
+        a = summarize({"alg": [rows(accs)]}, optimum=("OPT", 1.0), budget=budget, space="toy",
+                      seeds=[0])["algorithms"]["alg"]
+        assert list(a["regret_at"]) == keys
+        assert a["regret_at"] == pytest.approx({k: 1.0 - accs[int(k) - 1] for k in keys})
+
+
+def test_more_seeds_at_the_same_budget_extend_a_comparison_and_its_plot_shows_cell_means(tmp_path, monkeypatch):
+    """--seeds grown alone (the budget unchanged) is an extension; compare.png draws each run's best so far
+    in the optimum's measure (the cell's mean over training seeds on NAS-Bench-201), not as observed."""
+    import alphax.compare as compare_module
+
+    drawn = []
+    monkeypatch.setattr(compare_module, "plot_best_so_far", lambda *a, **kw: drawn.append(a))
+    config = CompareConfig(space="nasbench201", dataset="cifar10", algos=("random",), seeds=1, budget=15)
+    run_compare(config, tmp_path / "cmp", progress=False)
+    summary = run_compare(replace(config, seeds=2), tmp_path / "cmp", progress=False)
+    assert summary["seeds"] == [0, 1] and json.loads((tmp_path / "cmp" / "compare.json").read_text())["seeds"] == 2
+    data = load("cifar10")
+    mean = lambda row: data.mean(parse_arch_string(row["hash"]))
+    curves = drawn[-1][1]["random"]
+    for seed, curve in enumerate(curves):
+        got = read_results(tmp_path / "cmp" / "runs" / f"random-seed{seed}")
+        assert np.array_equal(curve, best_so_far(got, 15, value=mean))
+        assert not np.array_equal(curve, best_so_far(got, 15))
