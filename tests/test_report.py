@@ -794,3 +794,81 @@ def test_a_short_best_so_far_has_whole_sample_ticks_only(tmp_path, monkeypatch, 
     report.plot_best_so_far(str(tmp_path / "p.png"), {"random": [np.linspace(0.5, 0.9, samples)]},
                             {"accuracy": 0.95}, "t")
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+@pytest.mark.parametrize("at", [1, 6])
+def test_a_run_report_gives_the_sample_number_that_found_the_optimum(tmp_path, at):
+    """Samples are counted from 1, as results.jsonl's n: an optimum sampled first is found at sample 1."""
+    data = load("cifar10")
+    cells = data.space.all_cells()
+    rows = [(cells[i], 0.8, None) for i in range(at - 1)] + [(data.optimum[0], 0.91, None), (cells[9], 0.8, None)]
+    _nb201_run(tmp_path / "run", rows)
+    write_report(str(tmp_path / "run"))
+    text = (tmp_path / "run" / "report.txt").read_text()
+    assert re.search(rf"^optimum: .*; found at sample {at}$", text, re.M), text
+
+
+def test_a_nasbench201_run_report_gives_the_regret_in_cell_means_never_the_one_seed_observed(tmp_path):
+    """Not found: the regret is the optimum less the best cell's mean over training seeds, the optimum's
+    measure, even where one observed seed's accuracy was above the optimum."""
+    data = load("cifar10")
+    cells = [c for c in data.space.all_cells()[:40] if c != data.optimum[0]]
+    rows = [(cells[0], 0.99, None)] + [(c, 0.5, None) for c in cells[1:]]
+    _nb201_run(tmp_path / "run", rows)
+    write_report(str(tmp_path / "run"))
+    text = (tmp_path / "run" / "report.txt").read_text()
+    regret = data.optimum[1] - max(data.mean(c) for c in cells)
+    assert regret > 0
+    assert f"not found (regret {regret:.6f}: the optimum less the best mean accuracy)" in text, text
+
+
+def test_the_compare_report_table_gives_a_median_between_two_seeds_as_it_is(tmp_path):
+    """An even number of seeds that found the optimum has a median halfway between two: 12.5, not 12."""
+    cmp = tmp_path / "cmp"
+    for seed in (0, 1):
+        _write_run(cmp / "random" / f"seed{seed}", "random", seed, 10)
+    opt_cell, opt_acc = load("cifar10").optimum
+    summary = {"space": "nasbench201", "budget": 10, "seeds": [0, 1],
+               "optimum": {"hash": opt_cell.arch, "accuracy": opt_acc},
+               "algorithms": {"random": {"samples_to_optimum": [5, 20], "found": 2, "mean_samples_to_optimum": 12.5,
+                                         "median_samples_to_optimum": 12.5, "regret_at": {"10": 0.0}}}}
+    (cmp / "summary.json").write_text(json.dumps(summary))
+    write_report(str(cmp))
+    assert re.search(r"^random\s+2/2\s+12\.5\s+12\.5\s", (cmp / "report.txt").read_text(), re.M)
+
+
+def test_a_compare_report_s_final_tau_is_the_mean_over_the_runs(tmp_path):
+    """Three runs' final taus: the report gives their mean (not the median run's)."""
+    from alphax.report import read_run, rolling_tau
+
+    cmp = tmp_path / "cmp"
+    for seed in (0, 1, 2):
+        _write_run(cmp / "random" / f"seed{seed}", "random", seed, 30, predictions=True)
+    finals = [float(rolling_tau(read_run(str(cmp / "random" / f"seed{s}")))[1][-1]) for s in (0, 1, 2)]
+    assert f"{np.mean(finals):.3f}" != f"{np.median(finals):.3f}"
+    opt_cell, opt_acc = load("cifar10").optimum
+    summary = {"space": "nasbench201", "budget": 30, "seeds": [0, 1, 2],
+               "optimum": {"hash": opt_cell.arch, "accuracy": opt_acc},
+               "algorithms": {"random": {"samples_to_optimum": [None] * 3, "found": 0, "mean_samples_to_optimum": None,
+                                         "median_samples_to_optimum": None, "regret_at": {}}}}
+    (cmp / "summary.json").write_text(json.dumps(summary))
+    write_report(str(cmp))
+    assert f"random: final tau {np.mean(finals):.3f} (mean over 3 run(s))" in (cmp / "report.txt").read_text()
+
+
+def test_a_compare_report_gives_the_tau_the_searcher_logged_within_the_summary_s_budget(tmp_path):
+    """A run resumed past the comparison's budget: predictor.jsonl's rows beyond it are not reported."""
+    cmp = tmp_path / "cmp"
+    _write_run(cmp / "random" / "seed0", "random", 0, 30, predictions=True)
+    with open(cmp / "random" / "seed0" / "predictor.jsonl", "w") as f:
+        for n, tau in ((10, 0.1), (20, 0.2), (30, 0.9)):
+            f.write(json.dumps({"n": n, "tau": tau}) + "\n")
+    opt_cell, opt_acc = load("cifar10").optimum
+    summary = {"space": "nasbench201", "budget": 20, "seeds": [0],
+               "optimum": {"hash": opt_cell.arch, "accuracy": opt_acc},
+               "algorithms": {"random": {"samples_to_optimum": [None], "found": 0, "mean_samples_to_optimum": None,
+                                         "median_samples_to_optimum": None, "regret_at": {}}}}
+    (cmp / "summary.json").write_text(json.dumps(summary))
+    write_report(str(cmp))
+    assert "tau logged by the searcher (predictor.jsonl), last value: 0.200 (mean over 1 run(s))" in \
+        (cmp / "report.txt").read_text()
