@@ -872,3 +872,26 @@ def test_a_compare_report_gives_the_tau_the_searcher_logged_within_the_summary_s
     write_report(str(cmp))
     assert "tau logged by the searcher (predictor.jsonl), last value: 0.200 (mean over 1 run(s))" in \
         (cmp / "report.txt").read_text()
+
+
+def test_a_compare_report_draws_the_best_cell_of_the_run_that_found_the_best(tmp_path):
+    from alphax.report import read_run
+
+    cmp = tmp_path / "cmp"
+    for seed in (0, 1, 2):
+        _write_run(cmp / "random" / f"seed{seed}", "random", seed, 10)
+    data = load("cifar10")
+    bests = {s: max(data.mean(data.space.from_json(r)) for r in read_run(str(cmp / "random" / f"seed{s}")).records)
+             for s in (0, 1, 2)}
+    top = max(bests, key=bests.get)
+    assert sorted(bests.values())[-1] > sorted(bests.values())[-2]
+    opt_cell, opt_acc = data.optimum
+    summary = {"space": "nasbench201", "budget": 10, "seeds": [0, 1, 2],
+               "optimum": {"hash": opt_cell.arch, "accuracy": opt_acc},
+               "algorithms": {"random": {"samples_to_optimum": [None] * 3, "found": 0, "mean_samples_to_optimum": None,
+                                         "median_samples_to_optimum": None, "regret_at": {}}}}
+    (cmp / "summary.json").write_text(json.dumps(summary))
+    write_report(str(cmp))
+    text = (cmp / "report.txt").read_text()
+    assert f"best cell (random, {os.path.join('random', f'seed{top}')}): " in text, text
+    assert f"mean over training seeds {bests[top]:.5f}" in text
