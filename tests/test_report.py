@@ -40,6 +40,21 @@ def _write_run(folder, algo, seed, budget, *, predictions=False):
         json.dump({"space": "nasbench201", "dataset": "cifar10", "algo": algo, "seed": seed, "budget": budget}, f)
 
 
+def _nb201_summary(cmp, budget, seeds, samples=None, *, algos=("random",), regret_at=None):
+    """Write ``cmp/summary.json`` for runs on NAS-Bench-201 CIFAR-10 (its optimum): ``samples`` to the optimum
+    per seed (None: not found), the same for each of ``algos``, means and medians over the seeds that found it."""
+    samples = [None] * len(seeds) if samples is None else samples
+    found = [s for s in samples if s is not None]
+    opt_cell, opt_acc = load("cifar10").optimum
+    entry = {"samples_to_optimum": samples, "found": len(found),
+             "mean_samples_to_optimum": float(np.mean(found)) if found else None,
+             "median_samples_to_optimum": float(np.median(found)) if found else None,
+             "regret_at": regret_at if regret_at is not None else {}}
+    summary = {"space": "nasbench201", "budget": budget, "seeds": list(seeds),
+               "optimum": {"hash": opt_cell.arch, "accuracy": opt_acc}, "algorithms": {a: entry for a in algos}}
+    (cmp / "summary.json").write_text(json.dumps(summary))
+
+
 def _assert_png(path):
     with open(path, "rb") as f:
         head = f.read(8)
@@ -354,13 +369,7 @@ def test_compare_report(tmp_path):
     for algo in ("random", "evolution"):
         for seed in (0, 1):
             _write_run(cmp / algo / f"seed{seed}", algo, seed, 30, predictions=(algo == "random"))
-    opt_cell, opt_acc = load("cifar10").optimum
-    summary = {"space": "nasbench201", "budget": 30, "seeds": [0, 1],
-               "optimum": {"hash": opt_cell.arch, "accuracy": opt_acc},
-               "algorithms": {a: {"samples_to_optimum": [None, None], "found": 0, "mean_samples_to_optimum": None,
-                                  "median_samples_to_optimum": None, "regret_at": {"50": 0.01}}
-                              for a in ("random", "evolution")}}
-    (cmp / "summary.json").write_text(json.dumps(summary))
+    _nb201_summary(cmp, 30, [0, 1], algos=("random", "evolution"), regret_at={"50": 0.01})
     assert main(["report", str(cmp)]) == 0
     for name in ("best_so_far.png", "ranking.png", "best_cell.png"):
         _assert_png(cmp / name)
@@ -601,14 +610,7 @@ def test_the_compare_report_table_puts_the_mean_and_the_median_in_their_columns(
     cmp = tmp_path / "cmp"
     for seed in (0, 1, 2):
         _write_run(cmp / "random" / f"seed{seed}", "random", seed, 10)
-    from alphax.nasbench201 import load
-
-    opt_cell, opt_acc = load("cifar10").optimum
-    summary = {"space": "nasbench201", "budget": 10, "seeds": [0, 1, 2],
-               "optimum": {"hash": opt_cell.arch, "accuracy": opt_acc},
-               "algorithms": {"random": {"samples_to_optimum": [1, 2, 9], "found": 3, "mean_samples_to_optimum": 4.0,
-                                         "median_samples_to_optimum": 2.0, "regret_at": {"10": 0.0}}}}
-    (cmp / "summary.json").write_text(json.dumps(summary))
+    _nb201_summary(cmp, 10, [0, 1, 2], [1, 2, 9], regret_at={"10": 0.0})
     write_report(str(cmp))
     text = (cmp / "report.txt").read_text()
     assert re.search(r"^random\s+3/3\s+4\.0\s+2\s", text, re.M), text
@@ -827,12 +829,7 @@ def test_the_compare_report_table_gives_a_median_between_two_seeds_as_it_is(tmp_
     cmp = tmp_path / "cmp"
     for seed in (0, 1):
         _write_run(cmp / "random" / f"seed{seed}", "random", seed, 10)
-    opt_cell, opt_acc = load("cifar10").optimum
-    summary = {"space": "nasbench201", "budget": 10, "seeds": [0, 1],
-               "optimum": {"hash": opt_cell.arch, "accuracy": opt_acc},
-               "algorithms": {"random": {"samples_to_optimum": [5, 20], "found": 2, "mean_samples_to_optimum": 12.5,
-                                         "median_samples_to_optimum": 12.5, "regret_at": {"10": 0.0}}}}
-    (cmp / "summary.json").write_text(json.dumps(summary))
+    _nb201_summary(cmp, 10, [0, 1], [5, 20], regret_at={"10": 0.0})
     write_report(str(cmp))
     assert re.search(r"^random\s+2/2\s+12\.5\s+12\.5\s", (cmp / "report.txt").read_text(), re.M)
 
@@ -846,12 +843,7 @@ def test_a_compare_report_s_final_tau_is_the_mean_over_the_runs(tmp_path):
         _write_run(cmp / "random" / f"seed{seed}", "random", seed, 30, predictions=True)
     finals = [float(rolling_tau(read_run(str(cmp / "random" / f"seed{s}")))[1][-1]) for s in (0, 1, 2)]
     assert f"{np.mean(finals):.3f}" != f"{np.median(finals):.3f}"
-    opt_cell, opt_acc = load("cifar10").optimum
-    summary = {"space": "nasbench201", "budget": 30, "seeds": [0, 1, 2],
-               "optimum": {"hash": opt_cell.arch, "accuracy": opt_acc},
-               "algorithms": {"random": {"samples_to_optimum": [None] * 3, "found": 0, "mean_samples_to_optimum": None,
-                                         "median_samples_to_optimum": None, "regret_at": {}}}}
-    (cmp / "summary.json").write_text(json.dumps(summary))
+    _nb201_summary(cmp, 30, [0, 1, 2])
     write_report(str(cmp))
     assert f"random: final tau {np.mean(finals):.3f} (mean over 3 run(s))" in (cmp / "report.txt").read_text()
 
@@ -863,12 +855,7 @@ def test_a_compare_report_gives_the_tau_the_searcher_logged_within_the_summary_s
     with open(cmp / "random" / "seed0" / "predictor.jsonl", "w") as f:
         for n, tau in ((10, 0.1), (20, 0.2), (30, 0.9)):
             f.write(json.dumps({"n": n, "tau": tau}) + "\n")
-    opt_cell, opt_acc = load("cifar10").optimum
-    summary = {"space": "nasbench201", "budget": 20, "seeds": [0],
-               "optimum": {"hash": opt_cell.arch, "accuracy": opt_acc},
-               "algorithms": {"random": {"samples_to_optimum": [None], "found": 0, "mean_samples_to_optimum": None,
-                                         "median_samples_to_optimum": None, "regret_at": {}}}}
-    (cmp / "summary.json").write_text(json.dumps(summary))
+    _nb201_summary(cmp, 20, [0])
     write_report(str(cmp))
     assert "tau logged by the searcher (predictor.jsonl), last value: 0.200 (mean over 1 run(s))" in \
         (cmp / "report.txt").read_text()
@@ -885,12 +872,7 @@ def test_a_compare_report_draws_the_best_cell_of_the_run_that_found_the_best(tmp
              for s in (0, 1, 2)}
     top = max(bests, key=bests.get)
     assert sorted(bests.values())[-1] > sorted(bests.values())[-2]
-    opt_cell, opt_acc = data.optimum
-    summary = {"space": "nasbench201", "budget": 10, "seeds": [0, 1, 2],
-               "optimum": {"hash": opt_cell.arch, "accuracy": opt_acc},
-               "algorithms": {"random": {"samples_to_optimum": [None] * 3, "found": 0, "mean_samples_to_optimum": None,
-                                         "median_samples_to_optimum": None, "regret_at": {}}}}
-    (cmp / "summary.json").write_text(json.dumps(summary))
+    _nb201_summary(cmp, 10, [0, 1, 2])
     write_report(str(cmp))
     text = (cmp / "report.txt").read_text()
     assert f"best cell (random, {os.path.join('random', f'seed{top}')}): " in text, text
