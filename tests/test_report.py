@@ -757,12 +757,12 @@ def test_a_stopped_run_of_a_comparison_is_continued_by_its_compare_command(tmp_p
 def test_a_run_that_evaluated_every_cell_of_its_table_is_not_told_to_resume(tmp_path):
     """A run that ends with fewer results than its budget because its table has no cell left is complete:
     a resume does nothing, so the report must not say it 'stopped before its budget'."""
-    data = tmp_path / "small.jsonl"
-    table = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "nasbench101",
-                         "nb101_real_subset.jsonl.gz")
-    if not os.path.exists(table):
-        pytest.skip("no NASBench-101 subset")
     import gzip
+
+    from conftest import shared_file
+
+    data = tmp_path / "small.jsonl"
+    table = shared_file()                          # missing data: a failure under CI=true, not a skip
     with gzip.open(table, "rt") as f:
         data.write_text("".join(next(f) for _ in range(12)))
     run = tmp_path / "run"
@@ -877,3 +877,59 @@ def test_a_compare_report_draws_the_best_cell_of_the_run_that_found_the_best(tmp
     text = (cmp / "report.txt").read_text()
     assert f"best cell (random, {os.path.join('random', f'seed{top}')}): " in text, text
     assert f"mean over training seeds {bests[top]:.5f}" in text
+
+
+def test_a_nasbench201_run_that_evaluated_every_cell_is_not_told_to_resume(tmp_path):
+    """NAS-Bench-201's table is its 15,625 cells: a run past them with budget to spare is complete."""
+    from types import SimpleNamespace
+
+    from alphax.report import _stopped_early
+
+    config = {"space": "nasbench201", "dataset": "cifar10", "budget": 20000}
+    run = lambda n: SimpleNamespace(config=config, records=[{}] * n, path=str(tmp_path / "run"))
+    assert _stopped_early(run(15625)) is None
+    assert "stopped before its budget" in _stopped_early(run(15624))
+
+
+def test_the_rolling_tau_ends_at_the_last_predicted_sample(tmp_path):
+    """One tau per predicted sample from the tenth on, the last one over the window ending at the last."""
+    from alphax.report import read_run, rolling_tau
+
+    cells = load("cifar10").space.all_cells()[:14]
+    acc = [0.5 + 0.01 * k for k in range(14)]
+    rows = [(c, a, None if k in (3, 13) else a + 0.001 * (-1) ** k) for k, (c, a) in enumerate(zip(cells, acc))]
+    _nb201_run(tmp_path / "run", rows)
+    xs, taus = rolling_tau(read_run(str(tmp_path / "run")))
+    assert xs.tolist() == [11, 12, 13]                 # samples 4 and 14 have no prediction
+    assert len(taus) == 3 and np.all(taus > 0.9)
+
+
+def test_a_run_that_stopped_early_keeps_its_last_best_in_the_mean_curve(monkeypatch):
+    """A run shorter than the others counts in the mean with its last best (not left out of it)."""
+    ax = _drawn_figure(monkeypatch, {"random": [np.array([0.80, 0.85, 0.90, 0.92]), np.array([0.90, 0.94])]})
+    (line,) = [ln for ln in ax.lines if ln.get_label().startswith("random")]
+    assert np.allclose(line.get_ydata(), [0.85, 0.895, 0.92, 0.93])
+
+
+def test_a_compare_report_draws_each_run_s_best_so_far_in_cell_means(tmp_path, monkeypatch):
+    """As compare.png does: on NAS-Bench-201 the curves are the best mean over training seeds so far, the
+    optimum's measure, not the best single observed seed."""
+    import alphax.report as report
+
+    cmp = tmp_path / "cmp"
+    for seed in (0, 1):
+        _write_run(cmp / "random" / f"seed{seed}", "random", seed, 40)
+    _nb201_summary(cmp, 40, [0, 1])
+    drawn = []
+    real = report.plot_best_so_far
+    monkeypatch.setattr(report, "plot_best_so_far", lambda path, curves, *a, **kw: (drawn.append(curves),
+                                                                                     real(path, curves, *a, **kw)))
+    write_report(str(cmp))
+    data = load("cifar10")
+    (curves,) = drawn
+    assert len(curves["random"]) == 2
+    for seed, curve in enumerate(curves["random"]):
+        rows = read_results(cmp / "random" / f"seed{seed}")
+        means = np.maximum.accumulate([data.mean(data.space.from_json(r)) for r in rows])
+        observed = np.maximum.accumulate([r["accuracy"] for r in rows])
+        assert np.array_equal(curve, means) and not np.array_equal(curve, observed)
