@@ -128,7 +128,6 @@ def test_query_semantics(c10):
         c10.query(cell, trial=7)
 
 
-
 def test_a_trial_past_the_cell_s_last_training_seed_is_refused(c10):
     for cell in (NB201Cell(BEST_C10), *(c for c in c10.cells[:50] if c10.num_seeds[c10.index_of(c)] == 2)):
         n = int(c10.num_seeds[c10.index_of(cell)])
@@ -142,6 +141,7 @@ def test_every_field_of_a_query_is_that_training_seed_s_record(c10):
     import pickle
 
     from alphax.nasbench201 import data_path
+
     with open(data_path("cifar10"), "rb") as f:
         raw = pickle.load(f)
     # the few cells whose recorded model size differs between training seeds tell the seeds' records apart
@@ -153,6 +153,7 @@ def test_every_field_of_a_query_is_that_training_seed_s_record(c10):
             assert rec["validation_accuracy"] == pytest.approx(raw[cell.code]["val_acc"][t] / 100)
             assert (rec["training_time"], rec["model_size"], rec["latency"]) == (
                 raw[cell.code]["train_time"][t], raw[cell.code]["model_size"][t], raw[cell.code]["latency"][t])
+
 
 def test_optimum_is_the_best_mean(c10):
     cell, acc = c10.optimum
