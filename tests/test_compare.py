@@ -739,3 +739,21 @@ def test_more_seeds_at_the_same_budget_extend_a_comparison_and_its_plot_shows_ce
         got = read_results(tmp_path / "cmp" / "runs" / f"random-seed{seed}")
         assert np.array_equal(curve, best_so_far(got, 15, value=mean))
         assert not np.array_equal(curve, best_so_far(got, 15))
+
+
+def test_jobs_1_runs_every_seed_in_this_process_and_its_bar_shows_the_best_of_all_runs(tmp_path, monkeypatch,
+                                                                                        capsys):
+    """--jobs 1 starts no worker process (a Ctrl-C, a debugger or a profiler reaches the run itself), and
+    the bar's best is the best of every run finished so far, not the last run's."""
+    import alphax.compare as compare_module
+
+    pids = []
+    real = compare_module._run_one
+    monkeypatch.setattr(compare_module, "_run_one", lambda *a: (pids.append(os.getpid()), real(*a))[1])
+    config = CompareConfig(space="nasbench201", dataset="cifar10", algos=("random",), seeds=2, budget=10)
+    summary = run_compare(config, tmp_path / "cmp", jobs=1, progress=True)
+    assert pids == [os.getpid()] * 2
+    bests = [max(r["accuracy"] for r in read_results(tmp_path / "cmp" / "runs" / f"random-seed{s}")) for s in (0, 1)]
+    assert bests[0] > bests[1] and summary["algorithms"]["random"]["samples"] == [10, 10]
+    bar = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()
+    assert f"best={bests[0]:.6f}" in [line for line in bar if "2/2" in line][-1]
