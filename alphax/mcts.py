@@ -1,9 +1,10 @@
 """Monte Carlo tree search as plain data plus four functions: select, expand, rollout, backup.
 
 The tree is a list of :class:`Node` records (visit counts, value sums, parent, children); policy lives in
-the functions, which receive everything model-specific (legal actions, the predictor) as keyword arguments and
-take randomness from an explicit ``np.random.Generator``. UCT follows the AlphaX paper (Wang et al.,
-AAAI 2020, https://arxiv.org/abs/1903.11059, eq. 1): ``Q/N + 2 c sqrt(2 ln N_parent / N)``.
+the functions, which receive everything model-specific (legal actions, the predictor) as arguments
+(keyword-only past the second) and take randomness from an explicit ``np.random.Generator``. UCT follows
+the AlphaX paper (Wang et al., AAAI 2020, https://arxiv.org/abs/1903.11059, eq. 1):
+``Q/N + 2 c sqrt(2 ln N_parent / N)``.
 
 Preemptive backup: a proposal still being evaluated is backed up at once with a provisional value
 (``backup(..., value=predicted)``) and later corrected by :func:`correct`, which swaps the provisional
