@@ -172,6 +172,13 @@ def rolling_tau(run: RunRecord, *, window: int | None = None, min_pairs: int = 1
 
 
 # -- optimum and cells --------------------------------------------------------------------------
+def _comparison_of(run_folder: str) -> str | None:
+    """The folder of the comparison a run is one of (``alphax compare`` writes its runs to
+    ``OUT/runs/ALGO-seedS``, and ``OUT/compare.json``); None for a run of its own."""
+    out = os.path.join(run_folder, "..", "..")
+    return out if os.path.isfile(os.path.join(out, "compare.json")) else None
+
+
 def _optimum(config: dict, summary: dict | None = None, folder: str | None = None) -> dict | None:
     """``{"hash", "accuracy"}`` of the data set's optimum when it is known: from a comparison's summary,
     the run's ``stats.json`` (``alphax search`` notes it there as it ends), the summary of the comparison
@@ -181,11 +188,13 @@ def _optimum(config: dict, summary: dict | None = None, folder: str | None = Non
         return summary["optimum"]
     if config.get("optimum"):
         return config["optimum"]
-    for name in (("stats.json",), ("..", "..", "summary.json")) if folder else ():
-        if name[-1] == "summary.json" and not os.path.isfile(os.path.join(folder, "..", "..", "compare.json")):
-            continue              # only the comparison this run is one of
+    places = [os.path.join(folder, "stats.json")] if folder else []
+    compare = _comparison_of(folder) if folder else None
+    if compare:
+        places.append(os.path.join(compare, "summary.json"))         # only the comparison this run is one of
+    for path in places:
         try:
-            with open(os.path.join(folder, *name)) as f:
+            with open(path) as f:
                 found = json.load(f).get("optimum")
         except (OSError, ValueError, AttributeError, RecursionError):
             continue
@@ -750,10 +759,10 @@ def _stopped_early(run: RunRecord) -> str | None:
     size = _table_size(run.config)
     if size is not None and n >= size:
         return None
-    if os.path.isfile(os.path.join(run.path, "..", "..", "compare.json")):
-        compare = os.path.abspath(os.path.join(run.path, "..", ".."))
-        return (f"stopped before its budget: the alphax compare command that made {compare} (run again with "
-                f"the same --out) continues it")
+    compare = _comparison_of(run.path)
+    if compare:
+        return (f"stopped before its budget: the alphax compare command that made {os.path.abspath(compare)} "
+                f"(run again with the same --out) continues it")
     mpi = any(r.get("dispatch") == "mpi" for r in run.records)
     return (f"stopped before its budget: {'run_server.py' if mpi else 'alphax search'} --resume "
             f"{os.path.abspath(run.path)} continues it")
