@@ -166,7 +166,7 @@ def test_a_nasbench201_comparison_names_its_data_set_and_plots_cell_means_as_suc
     """Without --dataset the summary and the plot still say cifar10, and compare.png's axis says it shows
     the cells' means over training seeds (the optimum's measure), as alphax report's plots do."""
     import alphax.compare as compare_module
-    from alphax.report import YLABEL_MEAN
+    from alphax.plots import YLABEL_MEAN
 
     drawn = []
     monkeypatch.setattr(compare_module, "plot_best_so_far", lambda *a, **kw: drawn.append((a, kw)))

@@ -311,7 +311,7 @@ def test_searchers_run_on_the_space(c10, algo):
 
 
 def test_import_alphax_stays_light():
-    code = ("import sys, alphax, alphax.spaces.nasbench201, alphax.nasbench201, alphax.report; "
+    code = ("import sys, alphax, alphax.spaces.nasbench201, alphax.nasbench201, alphax.report, alphax.plots; "
             "bad = [m for m in ('torch', 'mpi4py', 'matplotlib') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -11,7 +11,8 @@ from alphax.cli import main
 from alphax.errors import DataError
 from alphax.nasbench201 import load
 from workers.evaluators import NASBench201TableEvaluator
-from alphax.report import best_so_far_ylim, kendall_tau, write_report
+from alphax.plots import best_so_far_ylim
+from alphax.report import kendall_tau, write_report
 from alphax.runlog import read_results
 from alphax.searchers import make_searcher
 
@@ -657,11 +658,11 @@ def test_a_search_whose_every_evaluation_failed_says_so_and_notes_the_optimum(tm
 
 def _drawn_figure(monkeypatch, curves, title="t"):
     """The figure plot_best_so_far draws for ``curves``, caught before it is saved and closed."""
-    import alphax.report as report
+    import alphax.plots as plots
 
     figures = []
-    monkeypatch.setattr(report, "_save", lambda fig, path: figures.append(fig))
-    report.plot_best_so_far("unused.png", curves, {"accuracy": 0.95}, title)
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig))
+    plots.plot_best_so_far("unused.png", curves, {"accuracy": 0.95}, title)
     return figures[0].axes[0]
 
 
@@ -720,7 +721,7 @@ def test_a_drawn_nasbench101_cell_s_labels_fit_inside_their_nodes():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from alphax.report import NODE_SIZE, draw_cell
+    from alphax.plots import NODE_SIZE, draw_cell
 
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     ops = ["input", "conv3x3-bn-relu", "maxpool3x3", "conv1x1-bn-relu", "conv3x3-bn-relu", "output"]
@@ -788,13 +789,13 @@ def test_the_continue_line_names_the_run_by_its_absolute_path(tmp_path, monkeypa
 def test_a_short_best_so_far_has_whole_sample_ticks_only(tmp_path, monkeypatch, samples):
     """MaxNLocator(integer=True) falls back to 0.5, 0.6, ... 1.5 when the axis holds a single whole number
     (a run with one sample): whole-number ticks must hold there too."""
-    import alphax.report as report
+    import alphax.plots as plots
 
     ticks = []
-    monkeypatch.setattr(report, "_save", lambda fig, path: (fig.canvas.draw(), ticks.extend(
+    monkeypatch.setattr(plots, "_save", lambda fig, path: (fig.canvas.draw(), ticks.extend(
         t for t in fig.axes[0].get_xticks() if fig.axes[0].get_xlim()[0] <= t <= fig.axes[0].get_xlim()[1])))
-    report.plot_best_so_far(str(tmp_path / "p.png"), {"random": [np.linspace(0.5, 0.9, samples)]},
-                            {"accuracy": 0.95}, "t")
+    plots.plot_best_so_far(str(tmp_path / "p.png"), {"random": [np.linspace(0.5, 0.9, samples)]},
+                           {"accuracy": 0.95}, "t")
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
 
 
