@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from alphax.cli.search import config_from_args
     from alphax.registry import check_searcher_options
-    from alphax.run import StopOnSignal, open_run
+    from alphax.run import StopOnSignal
+    from alphax.runfolder import open_run
     from workers.server import FarmError, open_hearing_clients, serve, stop_clients
 
     comm = MPI.COMM_WORLD

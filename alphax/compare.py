@@ -97,7 +97,8 @@ def default_out(config: CompareConfig, root: str | Path = "runs") -> Path:
 
 def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:
     """Create or continue one run to its budget (in a worker process when ``worker``); returns its timings."""
-    from alphax.run import create_run, resume_run, run_search
+    from alphax.run import run_search
+    from alphax.runfolder import create_run, resume_run
 
     global _STOPPING
     if worker and _STOPPING:

@@ -21,9 +21,9 @@ __all__ = ["EvaluatorFactory", "SPACE_BUILDERS", "LOCAL_TRAIN_OPTIONS", "build",
            "check_searcher_options", "searcher_for", "evaluator_signature", "fingerprint"]
 
 EvaluatorFactory = Callable[[], Any]
-"""Makes the run's evaluator when first needed. It may carry ``check(local=...)``, run by :func:`create_run`
-before the run folder exists, which raises what making the evaluator would (``local``: this process
-evaluates, rather than MPI clients with their own data)."""
+"""Makes the run's evaluator when first needed. It may carry ``check(local=...)``, run by
+:func:`alphax.runfolder.create_run` before the run folder exists, which raises what making the evaluator
+would (``local``: this process evaluates, rather than MPI clients with their own data)."""
 
 
 _TABLES: dict[tuple, Any] = {}

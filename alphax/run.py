@@ -1,4 +1,5 @@
-"""A search run: its folder, its state, and the inline run loop (``alphax search``).
+"""A search run: its state and the inline run loop (``alphax search``); :mod:`alphax.runfolder` opens one
+(new, or resumed).
 
 Run folder (README.md, "Run folders, resume and results files"): ``config.json`` (the resolved :class:`~alphax.config.SearchConfig`),
 ``results.jsonl`` (:mod:`alphax.runlog`), ``checkpoint.pkl`` / ``checkpoint.prev.pkl``
@@ -8,16 +9,8 @@ Run folder (README.md, "Run folders, resume and results files"): ``config.json``
 run stops) and ``log.txt`` (:mod:`alphax.logfile`: what the process logged while the run was open, and
 why it ended).
 
-Resuming (:func:`resume_run`): restore the newest intact checkpoint (or a fresh searcher from the seed
-when there is none), then *replay* the results logged after it without evaluating them again. Rows the
-inline loop wrote are replayed strictly: ``ask()`` must propose the logged cell, which is then told its
-logged result, so a resumed inline run evaluates the same sequence of cells as an uninterrupted one
-(table rewards are a function of the cell, see :mod:`workers.evaluators`). Rows an MPI server wrote
-arrived out of proposal order; they are told to the searcher as they are (a searcher counts a result it never
-proposed as its own: evolution in its random start, AlphaX in its proposal cycle and its tree).
-
-The MPI server (``workers.server``) drives the same :class:`Run` through :func:`open_run`,
-``run.remaining`` and ``run.record``.
+The MPI server (``workers.server``) drives the same :class:`Run` through
+:func:`alphax.runfolder.open_run`, ``run.remaining`` and ``run.record``.
 """
 
 from __future__ import annotations
@@ -25,7 +18,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import signal
 import threading
 import time
@@ -38,17 +30,16 @@ import numpy as np
 
 from alphax import logfile
 from alphax.atomic import naming, write_atomic
-from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info, load_checkpoint, save_checkpoint
+from alphax.checkpoint import save_checkpoint
 from alphax.config import SearchConfig
-from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, Interrupted
-from alphax.registry import (LOCAL_TRAIN_OPTIONS, EvaluatorFactory, build, evaluator_signature, fingerprint,
-                             searcher_for)
-from alphax.runlock import LOCK, LockHeld, RunLock
-from alphax.runlog import RESULTS, RunLog, check_cells, row_values, rows_digest
+from alphax.errors import AlphaXError, Interrupted
+from alphax.registry import EvaluatorFactory, evaluator_signature, fingerprint
+from alphax.runlock import RunLock
+from alphax.runlog import RunLog, row_values
 from alphax.searchers.base import Proposal, Result, Searcher, reward_problem
 from alphax.spaces.base import SearchSpace
 
-__all__ = ["Run", "RunSummary", "create_run", "resume_run", "open_run", "run_search", "default_out", "StopOnSignal"]
+__all__ = ["Run", "RunSummary", "run_search", "StopOnSignal", "note_optimum", "logged_cifar_data"]
 
 log = logging.getLogger(__name__)
 
@@ -384,14 +375,6 @@ def logged_cifar_data(rows: list[dict]) -> str | None:
     return None
 
 
-def _check_cifar_data(evaluator, rows: list[dict], config: SearchConfig) -> None:
-    """A resumed training run trains on the images its results were made on (a copy elsewhere will do)."""
-    data, logged = getattr(getattr(evaluator, "data", None), "digest", None), logged_cifar_data(rows)
-    if data is not None and logged is not None and data != logged:
-        raise ConfigError(f"--cifar {config.train.get('cifar')}: its images (digest {data}) are not those the "
-                          f"run's results were trained on ({logged}); give --cifar a copy of the same files")
-
-
 def _unsaved_wall(state: dict, runlog: RunLog) -> float:
     """Seconds the run worked after its checkpoint (``state``) until its last logged result: the time a
     kill would otherwise drop from ``wall_seconds`` (0 without rows after it, or without times)."""
@@ -432,424 +415,6 @@ def note_optimum(folder: str | Path, optimum: tuple[str, float], measure: str | 
         _write_stats(folder, stats)
     except OSError as exc:
         log.warning("could not note the optimum in %s: %s", folder / STATS, exc)
-
-
-# -- opening a run ---------------------------------------------------------------------------------
-def default_out(config: SearchConfig, root: str | Path = "runs") -> Path:
-    """``runs/<timestamp>-<algo>-<space>``: the name of a new run's folder (``create_run`` adds ``-2``,
-    ``-3``, ... when it is taken)."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(root) / f"{stamp}-{config.algo}-{config.space}"
-
-
-def _candidates(config: SearchConfig, factory: EvaluatorFactory, space: SearchSpace):
-    """``(evaluator, pool)``: a table's evaluator and its cells; for training, no evaluator yet (a client's
-    or the first evaluation's) and the space's cells (``config.pool_size``), or None (no pool)."""
-    if config.evaluator != "table":
-        if config.pool_size == 0:
-            return None, None
-        start = time.perf_counter()
-        cells = space.all_cells(config.pool_size, seed=config.seed)
-        if cells is not None:
-            log.info("pool: %d cells of %s%s (%.1f s)", len(cells), config.space,
-                     "" if config.pool_size is None else f", a sample drawn with seed {config.seed}",
-                     time.perf_counter() - start)
-        return None, cells
-    evaluator = factory()
-    candidates = evaluator.candidates()
-    if candidates is not None and not candidates:
-        raise DataError(f"the {config.space} data{f' at {config.data}' if config.data else ''} has no cell with "
-                        f"a validation accuracy to search; check --data")
-    return evaluator, candidates
-
-
-def _no_result(folder: Path) -> bool:
-    """``folder``'s results log holds nothing, not even a torn line: no result was ever recorded there."""
-    results = folder / RESULTS
-    return not results.exists() or results.stat().st_size == 0
-
-
-def _refuse_taken(folder: Path, dispatch: str, *, locked: bool = False, config: SearchConfig | None = None) -> None:
-    """Raise the 'already exists' error if ``folder`` is a file or holds anything but the run lock and a
-    ``config.json.tmp`` without its ``config.json`` (a run killed while it wrote its config: nothing of
-    it was written) (the 'in use' error while another process holds it; ``locked``: this one does).
-    ``config``: the new run's, to name what differs from a run there that has no result yet."""
-    left_by_a_start = {LOCK} if (folder / CONFIG).exists() else {LOCK, CONFIG + ".tmp"}
-    if folder.exists() and (not folder.is_dir() or any(p.name not in left_by_a_start for p in folder.iterdir())):
-        resume = "run_server.py" if dispatch == "mpi" else "alphax search"
-        if (folder / CONFIG).exists():
-            if not locked and (folder / LOCK).exists():
-                RunLock(folder).release()      # a live run there: "in use by another alphax process (pid N)"
-            state = _another_unstarted(folder, config) if _no_result(folder) else ": resume it"
-            raise CheckpointError(f"{folder} already exists{state} with '{resume} --resume {folder}', or "
-                                  f"choose another --out")
-        what = "a file" if not folder.is_dir() else f"not empty, and not a run folder: it has no {CONFIG}"
-        raise CheckpointError(f"{folder} already exists ({what}); choose another --out")
-
-
-def _another_unstarted(folder: Path, config: SearchConfig | None) -> str:
-    """What :func:`_refuse_taken` says of a run folder with no result yet, whose options are not
-    ``config``'s (named when given); a damaged ``config.json`` there is its own error."""
-    try:
-        saved = SearchConfig.load(folder / CONFIG).to_json()
-    except ConfigError as exc:
-        raise CheckpointError(f"{folder} already exists, with no result yet and a config.json that cannot be "
-                              f"used ({exc}); remove the folder to start this run there, or choose another "
-                              f"--out") from None
-    new = config.to_json() if config is not None else saved
-    differ = ", ".join(f"{k} {a!r} there, {b!r} now" for k, a, b in _differences(saved, new))
-    return (f" and holds another run's options{f' ({differ})' if differ else ''}, with no result yet: remove it "
-            f"to start this run there, resume it as it is")
-
-
-def _differences(saved: dict, new: dict) -> list[tuple[str, object, object]]:
-    """``(name, saved value, new value)`` of each option (a ``train`` or ``options`` entry by itself, as
-    ``train.epochs``) that differs between two ``config.json`` dicts, leaving out those the same command
-    may change on a run with no result (:func:`_continue_unstarted`: budget, data, --cifar, --device)."""
-    out = []
-    for k in sorted(set(saved) | set(new)):
-        a, b = saved.get(k), new.get(k)
-        if k in ("budget", "data") or a == b:
-            continue
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += [(f"{k}.{j}", a.get(j), b.get(j)) for j in sorted(set(a) | set(b)) if a.get(j) != b.get(j)
-                    and not (k == "train" and j in LOCAL_TRAIN_OPTIONS)]
-        else:
-            out.append((k, a, b))
-    return out
-
-
-def _new_folder(path: Path) -> Path:
-    """Create ``path``, or ``path-2``, ``path-3``, ... : the first that this process creates itself (two
-    runs started in the same second never share the default name)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    i = 1
-    while True:
-        out = path if i == 1 else path.with_name(f"{path.name}-{i}")
-        try:
-            out.mkdir()
-            return out
-        except FileExistsError:
-            i += 1
-
-
-def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str = "inline") -> Run:
-    """Start a new run in ``folder``, which must not hold anything yet (never overwritten); None: a new
-    folder :func:`default_out` names. Checked again once the run's lock is held: of two runs started at
-    once in one folder, the second is refused. The one exception: a folder that holds this same run
-    with no result yet is continued (:func:`_continue_unstarted`)."""
-    folder = Path(folder) if folder is not None else None
-    if folder is not None:
-        run = _continue_unstarted(folder, config, dispatch)
-        if run is not None:
-            return run
-        _refuse_taken(folder, dispatch, config=config)
-    space, factory = build(config)
-    if hasattr(factory, "check"):       # what an evaluator made later would refuse, refused before the folder exists
-        factory.check(local=dispatch == "inline")
-    evaluator, candidates = _candidates(config, factory, space)
-    searcher = searcher_for(config, space, candidates)
-    if folder is None:
-        folder = _new_folder(default_out(config))
-    else:
-        folder.mkdir(parents=True, exist_ok=True)
-    try:
-        lock = RunLock(folder)
-    except LockHeld:
-        raise CheckpointError(f"another run is being started in {folder}; choose another --out") from None
-    try:
-        _refuse_taken(folder, dispatch, locked=True)     # another process may have started a run here meanwhile
-        config.save(folder / CONFIG)
-        run = Run(folder, config, space, searcher, RunLog(folder / RESULTS), evaluator_factory=factory,
-                  evaluator=evaluator, candidates=candidates, dispatch=dispatch, lock=lock)
-    except BaseException:
-        lock.release()
-        raise
-    with run.log_scope():
-        log.info("new run %s: %s on %s, budget %d, seed %d, %s", folder, config.algo, config.space, config.budget,
-                 config.seed, "any valid cell (no pool)" if candidates is None else f"pool of {len(candidates)} cells")
-        run.warn_budget()
-    # a checkpoint at n=0 (50 ms): a resume always has the table's fingerprint to check, even after a kill
-    # before the first periodic checkpoint
-    run.checkpoint()
-    return run
-
-
-def _continue_unstarted(folder: Path, config: SearchConfig, dispatch: str) -> Run | None:
-    """The run in ``folder`` when the same command is run again before it recorded any result (an MPI
-    farm whose clients could not start, a run stopped during its first evaluation): a run folder with
-    no result whose ``config.json`` holds ``config``'s options, up to those a resume may change
-    (``--budget``, ``--data``, ``--cifar``, ``--device``). It is continued as ``--resume`` would, from its
-    checkpoint at n=0, so it proposes what a new run with the same seed would. None otherwise (the
-    caller refuses a taken folder)."""
-    if not (folder / CONFIG).is_file() or not _no_result(folder):
-        return None
-    try:
-        saved = SearchConfig.load(folder / CONFIG)
-    except ConfigError:
-        return None
-    if _differences(saved.to_json(), config.to_json()):      # beyond what the same command may change
-        return None
-    local = {k: config.train[k] for k in LOCAL_TRAIN_OPTIONS
-             if k in config.train and config.train[k] != saved.train.get(k)}     # as --resume; left out: kept
-    data = config.data if config.data != saved.data else None
-    run = resume_run(folder, budget=config.budget, dispatch=dispatch, local_train=local or None, data=data,
-                     unstarted=True)
-    with run.log_scope():
-        log.info("%s holds this run and no result yet (it never got to evaluate a cell): continuing it", folder)
-    return run
-
-
-def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str = "inline",
-               local_train: dict | None = None, data: str | None = None, unstarted: bool = False) -> Run:
-    """Reopen the run in ``folder``: restore its newest intact checkpoint and replay the results logged
-    after it (see the module docstring). ``budget`` replaces the budget (longer or shorter, not below the results logged); ``local_train``
-    (:data:`LOCAL_TRAIN_OPTIONS` only: where this machine keeps CIFAR-10, which device trains) replaces
-    those options of a training run, e.g. when it continues on another machine; ``data`` is where the
-    table is now (moved, or on another machine): it must hold the same cells (the checkpoint's
-    fingerprint of them, or every logged cell, says so). ``unstarted``: only a run without a result (a new
-    run's command run again, :func:`_continue_unstarted`), checked again once the lock is held."""
-    folder = Path(folder)
-    if not (folder / CONFIG).exists():
-        raise CheckpointError(f"{folder} is not a run folder {_not_a_run_folder(folder)}")
-    try:
-        saved = config = SearchConfig.load(folder / CONFIG)
-    except ConfigError as exc:
-        logfile.append(folder, f"resume of {folder} failed: {exc}", name=__name__)
-        raise
-    if data is not None:
-        if config.evaluator != "table":
-            raise ConfigError(f"--data is for a run that evaluates a table; {folder} trains")
-        config = replace(config, data=os.path.abspath(data))
-    if local_train:
-        if set(local_train) - set(LOCAL_TRAIN_OPTIONS):
-            raise ConfigError(f"only {', '.join(LOCAL_TRAIN_OPTIONS)} may change when a run resumes, got "
-                              f"{', '.join(sorted(local_train))}")
-        if config.evaluator != "train":
-            raise ConfigError(f"--cifar and --device are for a run that trains; {folder} evaluates a table")
-        config = replace(config, train={**config.train, **local_train})
-    try:
-        _check_config_against_checkpoint(folder, config)     # before config.json's space and data are used
-    except CheckpointError as exc:
-        logfile.append(folder, f"resume of {folder} failed: {exc}", name=__name__)
-        raise
-    space, factory = build(config)
-    lock = RunLock(folder)                # before anything is written (the first append cuts a torn line)
-    if unstarted and not _no_result(folder):      # another process recorded results meanwhile: taken
-        lock.release()
-        _refuse_taken(folder, dispatch)
-    runlog = None
-    handler = logfile.attach(folder)      # from here on: why a resume fails (a corrupt log, checkpoint) goes there too
-    try:
-        with logfile.scope(handler):
-            try:
-                runlog = RunLog(folder / RESULTS, create=False)
-                if budget is not None and budget != config.budget:
-                    config = config.with_budget(budget)          # a bad --budget is named as such first
-                if budget is not None and budget < len(runlog):
-                    raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already "
-                                      f"holds; give --budget {len(runlog)} or more"
-                                      + (f" (or leave it out to keep the budget of {saved.budget})"
-                                         if saved.budget >= len(runlog) else ""))
-                if budget is None and config.budget < len(runlog):
-                    raise ConfigError(f"{folder / CONFIG} gives a budget of {config.budget}, below the {len(runlog)} "
-                                      f"results {folder} already holds: config.json has been altered; restore it "
-                                      f"from a copy, or resume with --budget {len(runlog)} or more")
-                check_cells(space, runlog.rows, folder / RESULTS)
-                if hasattr(factory, "check"):     # a bad --cifar or --device: refused before config.json changes
-                    factory.check(local=dispatch == "inline")
-                    if dispatch == "inline":
-                        _check_cifar_data(factory(), runlog.rows, config)
-                try:
-                    evaluator, candidates = _candidates(config, factory, space)
-                except DataError:
-                    if data is None and config.data and not Path(config.data).exists():
-                        raise DataError(f"the table {folder / CONFIG} records, {config.data}, does not exist "
-                                        f"(moved?): continue with --resume {folder} --data WHERE_IT_IS_NOW") from None
-                    raise
-                searcher, state = _restore(folder, config, space, candidates, runlog,
-                                           evaluator=evaluator, recorded_data=saved.data)
-            except (AlphaXError, OSError) as exc:      # log.txt says why (the console gets it from the caller)
-                logfile.append(folder, f"resume of {folder} failed: {exc}", name=__name__)
-                raise
-    except BaseException:
-        if runlog is not None:
-            runlog.close()
-        logfile.detach(handler)
-        lock.release()
-        raise
-    # config.json takes the new budget once the run goes on (Run.confirm): not when, say, the MPI server's
-    # first client is refused
-    run = Run(folder, config, space, searcher, runlog, evaluator_factory=factory, evaluator=evaluator,
-              candidates=candidates, dispatch=dispatch, state=state, log_handler=handler, lock=lock,
-              saved_config=saved)
-    if len(runlog) > state.get("n", 0):
-        run.checkpoint()            # the replay is done once
-    if budget is not None:
-        with run.log_scope():
-            run.warn_budget()
-    return run
-
-
-def _not_a_run_folder(folder: Path) -> str:
-    """Why ``folder`` cannot be resumed, and the way on (the end of an error message)."""
-    if not folder.exists():
-        return f"(it does not exist); start a run there with --out {folder}"
-    if not folder.is_dir():
-        return "(a file); give the run's folder"
-    if (folder / "compare.json").exists():
-        runs = sorted(p.name for p in (folder / "runs").glob("*") if (p / CONFIG).exists())
-        return ("but a compare folder: the same alphax compare command continues it"
-                + (f", or resume one of its runs, e.g. --resume {folder / 'runs' / runs[0]}" if runs else ""))
-    if any(folder.iterdir()):
-        return f"(no {CONFIG}); give the run's folder, the one that holds {CONFIG}"
-    return f"(empty); start a run there with --out {folder}"
-
-
-def _check_same_table(folder: Path, path, space: SearchSpace, evaluator, candidates, runlog: RunLog) -> None:
-    """A table at another path than the run recorded (``--data`` on resume, or ``config.json`` edited)
-    must give every logged cell the result it was logged with (the checkpoint's fingerprint checks the
-    whole set of cells)."""
-    known = {space.hash(c) for c in candidates}
-    hint = "give the table the run started with (a copy of it, wherever it is now) with --resume DIR --data PATH"
-    missing = [r["hash"] for r in runlog.rows if r["hash"] not in known]
-    if missing:
-        raise DataError(f"the table at {path} holds no cell {missing[0]} ({len(missing)} of the {len(runlog)} "
-                        f"cells {folder} logged are missing): {hint}")
-    for row in runlog.rows:
-        if row.get("accuracy") is None:
-            continue
-        now = evaluator.evaluate(space.from_json(row)).accuracy
-        if now is None or abs(now - row["accuracy"]) > 1e-9:
-            raise DataError(f"the table at {path} says {now} for cell {row['hash']}, logged by {folder} as "
-                            f"{row['accuracy']} (n={row['n']}): another table; {hint}")
-
-
-def _altered_config(path: Path, folder: Path) -> CheckpointError:
-    return CheckpointError(f"{path} was written with another config than {folder / CONFIG}; the run folder has "
-                           f"been altered: restore config.json from a copy, or keep the folder aside and start a "
-                           f"new run")
-
-
-def _check_config_against_checkpoint(folder: Path, config: SearchConfig) -> None:
-    """The config in the newest intact checkpoint's header against ``config`` (config.json, with the
-    options a resume may change), before either is used: a config.json edited to another space or table
-    is named as such, not as that space's or table's error. The table's path is checked later, with the
-    table (:func:`_check_same_table`); checkpoints older than the header's config are checked once
-    unpickled (:func:`_restore`)."""
-    for path in (folder / LATEST, folder / PREVIOUS):
-        try:
-            header = checkpoint_info(path)
-        except CheckpointError:           # missing or corrupt: load_checkpoint says so, or uses the other
-            continue
-        if isinstance(header.get("config"), dict):
-            try:
-                saved = replace(SearchConfig.from_json(header["config"]), data=config.data)
-            except (ConfigError, TypeError, ValueError):
-                return                    # _restore reads the state's own copy and says what is wrong
-            if _defining(saved) != _defining(config):
-                raise _altered_config(path, folder)
-        return
-
-
-def _defining(config: SearchConfig) -> SearchConfig:
-    """``config`` without what may change when a run resumes (the budget, local training options; the
-    table's path only after :func:`_check_same_table`)."""
-    return replace(config, budget=1, train={k: v for k, v in config.train.items() if k not in LOCAL_TRAIN_OPTIONS})
-
-
-_OTHER_CELLS = ("{path} refers to another set of candidate cells than the table now gives (was the data file "
-                "changed?); resume with the data the run started with")
-
-
-def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates, runlog: RunLog, *,
-             evaluator=None, recorded_data: str | None = None) -> tuple[Searcher, dict]:
-    """The searcher restored from the newest intact checkpoint, with the rows after it replayed. A table
-    at another path than the run recorded (``--data``, or a checkpoint's) must give every logged cell its
-    logged result."""
-    cands = list(candidates) if candidates is not None else []
-    checked = config.data != recorded_data and candidates is not None
-    if checked:          # a table given anew (--data): first, whether it gives the logged cells their results
-        _check_same_table(folder, config.data, space, evaluator, candidates, runlog)
-    cells_id = fingerprint(space, cands)
-
-    def same_cells(path: Path, header: dict) -> None:
-        # refused from the header, before unpickling would fail on other cells ("cannot be unpickled", taken
-        # for a damaged file); checkpoints written before the header held it are checked once unpickled
-        if header.get("candidates", cells_id) != cells_id:
-            raise CheckpointError(_OTHER_CELLS.format(path=path))
-        n = header.get("n")
-        if "rows" in header and isinstance(n, int) and n <= len(runlog) and \
-                rows_digest(runlog.rows[:n]) != header["rows"]:        # (a shorter log: its own error below)
-            raise CheckpointError(f"{folder / RESULTS}: its first {n} results are not those {path.name} was written "
-                                  f"after (a row's cell or accuracy was edited); restore results.jsonl from a copy, "
-                                  f"or keep the folder aside and start a new run")
-
-    found = load_checkpoint(folder, shared=cands, check=same_cells)
-    if found is None:
-        searcher, state = searcher_for(config, space, candidates), {"n": 0, "dispatch": "inline"}
-        log.info("%s: no checkpoint; replaying all %d logged results", folder, len(runlog))
-    else:
-        state, path = found
-        saved = SearchConfig.from_json(state["config"])
-        if saved.data != config.data and candidates is not None:   # moved (--data), or config.json edited
-            if not checked:
-                _check_same_table(folder, config.data, space, evaluator, candidates, runlog)
-            saved = replace(saved, data=config.data)
-        if _defining(saved) != _defining(config):
-            raise _altered_config(path, folder)
-        if state["n"] > len(runlog):
-            raise CheckpointError(f"{path} is at n={state['n']} but {folder / RESULTS} holds only "
-                                  f"{len(runlog)} results; the results log has been cut: restore it from a copy, "
-                                  f"or keep the folder aside and start a new run")
-        if state.get("candidates") != cells_id:
-            raise CheckpointError(_OTHER_CELLS.format(path=path))
-        searcher = state["searcher"]
-        log.info("%s: checkpoint %s at n=%d; replaying %d logged results", folder, path.name, state["n"],
-                 len(runlog) - state["n"])
-    rows = runlog.rows[state["n"]:]
-    strict = state.get("dispatch") == "inline" and all(r.get("dispatch", "inline") == "inline" for r in rows)
-    seconds = list(state.get("searcher_seconds", []))
-    for row in rows:
-        t0 = time.perf_counter()
-        _replay(searcher, space, row, strict=strict)
-        seconds.append(time.perf_counter() - t0)     # the replayed rows' searcher time, as it is redone
-    # a farm's checkpoint holds the jobs it had out (asked ahead, being evaluated); those never logged are
-    # taken back, so that they are proposed again (inline, nothing is out between results)
-    lost = searcher.withdraw_untold({r["hash"] for r in runlog.rows})
-    if lost:
-        log.info("%s: %d proposal%s out for evaluation when the run stopped never came back; taken back, to be "
-                 "proposed again", folder, len(lost), "" if len(lost) == 1 else "s")
-    return searcher, {**state, "searcher_seconds": seconds}
-
-
-def _replay(searcher: Searcher, space: SearchSpace, row: dict, *, strict: bool) -> None:
-    result = Result(accuracy=row.get("accuracy"), seconds=float(row.get("seconds") or 0.0),
-                    worker=row.get("worker", "inline"), error=row.get("error"), info=row.get("info") or {})
-    if not strict:
-        searcher.tell(space.from_json(row), result)
-        return
-    proposals = searcher.ask(1)
-    got = space.hash(proposals[0].cell) if proposals else None
-    if got != row["hash"]:
-        raise CheckpointError(
-            f"replay diverged at n={row['n']}: the restored searcher proposes {got} but results.jsonl "
-            f"recorded {row['hash']}: the log does not follow from the checkpoint, config.json and data it was "
-            f"written with (one of them, or the code, changed since). Start a new run; if only the checkpoints "
-            f"are wrong, move them away to replay the log from the start")
-    searcher.tell(proposals[0].cell, result)
-
-
-def open_run(args) -> Run:
-    """The run described by parsed ``alphax search`` options (``--resume DIR`` or a new ``--out``), for
-    the MPI server: its results are recorded with ``dispatch: mpi``."""
-    from alphax.cli.search import check_resume_args, config_from_args, out_from_args
-
-    if getattr(args, "resume", None):
-        local = check_resume_args(args)
-        return resume_run(args.resume, budget=args.budget, dispatch="mpi", local_train=local, data=args.data)
-    config = config_from_args(args)
-    return create_run(config, out_from_args(args), dispatch="mpi")
 
 
 # -- the inline loop -------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def test_sigterm_checkpoints_and_resume_finishes_the_budget(tmp_path, run_cli):
     assert len(set(hashes(run))) == n + 20
     assert json.loads((run / "config.json").read_text())["budget"] == n + 20
     text = (run / "log.txt").read_text()                   # the run's story, appended across the resume
-    assert text.index("INFO alphax.run: new run") < text.index(f"stopped at n={n}, checkpoint written") \
+    assert text.index("INFO alphax.runfolder: new run") < text.index(f"stopped at n={n}, checkpoint written") \
         < text.index(f"checkpoint checkpoint.pkl at n={n}; replaying 0 logged results")
 
 

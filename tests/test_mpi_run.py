@@ -458,7 +458,7 @@ def test_an_mpiexec_of_another_mpi_is_named_as_the_cause(tmp_path, script):
 
 def _farm_run_with(out: Path, results: int, config) -> Path:
     """A farm's run folder (``dispatch="mpi"``) holding ``results`` results of ``config``, made in this process."""
-    from alphax.run import create_run
+    from alphax.runfolder import create_run
 
     with create_run(config, out, dispatch="mpi") as run:
         for _ in range(results):
@@ -530,7 +530,7 @@ def test_the_farms_failure_count_follows_the_logged_rows(tmp_path):
 import collections, json
 from pathlib import Path
 from alphax.config import SearchConfig
-from alphax.run import create_run
+from alphax.runfolder import create_run
 from alphax.searchers.base import Result
 from mpi4py import MPI
 from workers.server import _Farm

@@ -114,7 +114,7 @@ def test_where_a_mean_judges_the_search_the_best_shown_is_called_observed(tmp_pa
     training seeds, and a lucky draw can pass the optimum: progress shows the best draw as "best
     observed", not as the best the run ends with. On the one-repeat subset it is the best itself."""
     from alphax.config import SearchConfig
-    from alphax.run import create_run
+    from alphax.runfolder import create_run
 
     nb201 = create_run(SearchConfig(space="nasbench201", dataset="cifar10", algo="random", budget=3), tmp_path / "a")
     nb101 = create_run(SearchConfig(space="nasbench101", data=str(nb101_dir / "nb101_real_subset.jsonl.gz"),

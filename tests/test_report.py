@@ -545,7 +545,7 @@ def test_a_nasbench101_run_report_marks_the_optimum_alphax_search_noted(tmp_path
     best = max(r["accuracy"] for r in read_results(run / "results.jsonl"))
     assert f"not found (regret {stats['optimum']['accuracy'] - best:.6f}: the optimum less the best accuracy)" in text
     assert "stopped before its budget" not in text
-    from alphax.run import resume_run
+    from alphax.runfolder import resume_run
 
     resume_run(run, budget=8).close()          # a close that does not end the run (nothing recorded) keeps it
     stats = json.loads((run / "stats.json").read_text())

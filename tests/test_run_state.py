@@ -16,7 +16,8 @@ import pytest
 from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info, load_checkpoint, read_checkpoint, save_checkpoint
 from alphax.config import SearchConfig
 from alphax.errors import CheckpointError, ConfigError, DataError
-from alphax.run import create_run, resume_run, run_search
+from alphax.run import run_search
+from alphax.runfolder import create_run, resume_run
 from alphax.runlog import RunLog, read_results
 from conftest import shared_file
 
@@ -381,7 +382,7 @@ def test_an_existing_folder_is_never_overwritten(tmp_path, caplog):
     with pytest.raises(ConfigError, match=r"below the 5 results .*; give --budget 5 or more \(or leave it out to "
                                           r"keep the budget of 5\)"):
         resume_run(folder, budget=3)
-    assert "ERROR alphax.run: resume of" in (folder / "log.txt").read_text().splitlines()[-1]  # log.txt says why
+    assert "ERROR alphax.runfolder: resume of" in (folder / "log.txt").read_text().splitlines()[-1]  # log.txt says why
     assert "give --budget 5 or more" not in caplog.text          # the console gets it once, from the caller
     with pytest.raises(ConfigError, match="--budget must be a positive integer, got -5"):
         resume_run(folder, budget=-5)
@@ -765,7 +766,7 @@ def test_two_runs_started_at_once_never_share_a_folder(tmp_path, monkeypatch):
     """B passes the empty-folder check, then, while it builds its searcher, A starts, runs and ends in the
     same folder: B is refused once it holds the lock, and A's run is left as it was. Without --out, two
     runs started in the same second get two folders."""
-    import alphax.run as run_mod
+    import alphax.runfolder as run_mod
 
     folder = tmp_path / "race"
     make = run_mod.searcher_for
@@ -831,7 +832,8 @@ def test_each_results_row_is_fsynced_before_append_returns(tmp_path, monkeypatch
 def test_a_resume_cannot_cut_the_budget_below_the_results_logged(tmp_path):
     from alphax.config import SearchConfig
     from alphax.errors import ConfigError
-    from alphax.run import create_run, resume_run, run_search
+    from alphax.run import run_search
+    from alphax.runfolder import create_run, resume_run
 
     config = SearchConfig(space="nasbench201", dataset="cifar10", algo="random", budget=6, seed=0)
     run = create_run(config, tmp_path / "run")

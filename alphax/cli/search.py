@@ -124,7 +124,7 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
 
 
 def out_from_args(args: argparse.Namespace) -> Path | None:
-    """``--out``, or None: ``create_run`` makes a new folder under ``runs/`` (``alphax.run.default_out``)."""
+    """``--out``, or None: ``create_run`` makes a new folder under ``runs/`` (``alphax.runfolder.default_out``)."""
     return args.out if getattr(args, "out", None) else None
 
 
@@ -155,7 +155,8 @@ def _describe(space, row: dict) -> str:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from alphax.run import create_run, resume_run, run_search
+    from alphax.run import run_search
+    from alphax.runfolder import create_run, resume_run
 
     progress = None if not args.no_progress else False
     if args.resume:
