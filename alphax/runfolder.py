@@ -201,6 +201,7 @@ def _continue_unstarted(folder: Path, config: SearchConfig, dispatch: str) -> Ru
     return run
 
 
+# -- a resume --------------------------------------------------------------------------------------
 def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str = "inline",
                local_train: dict | None = None, data: str | None = None, unstarted: bool = False) -> Run:
     """Reopen the run in ``folder``: restore its newest intact checkpoint and replay the results logged
@@ -290,6 +291,14 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
         with run.log_scope():
             run.warn_budget()
     return run
+
+
+def _check_cifar_data(evaluator, rows: list[dict], config: SearchConfig) -> None:
+    """A resumed training run trains on the images its results were made on (a copy elsewhere will do)."""
+    data, logged = getattr(getattr(evaluator, "data", None), "digest", None), logged_cifar_data(rows)
+    if data is not None and logged is not None and data != logged:
+        raise ConfigError(f"--cifar {config.train.get('cifar')}: its images (digest {data}) are not those the "
+                          f"run's results were trained on ({logged}); give --cifar a copy of the same files")
 
 
 def _not_a_run_folder(folder: Path) -> str:
@@ -441,6 +450,7 @@ def _replay(searcher: Searcher, space: SearchSpace, row: dict, *, strict: bool) 
     searcher.tell(proposals[0].cell, result)
 
 
+# -- the MPI server's command line -----------------------------------------------------------------
 def open_run(args) -> Run:
     """The run described by parsed ``alphax search`` options (``--resume DIR`` or a new ``--out``), for
     the MPI server: its results are recorded with ``dispatch: mpi``."""
@@ -451,11 +461,3 @@ def open_run(args) -> Run:
         return resume_run(args.resume, budget=args.budget, dispatch="mpi", local_train=local, data=args.data)
     config = config_from_args(args)
     return create_run(config, out_from_args(args), dispatch="mpi")
-
-
-def _check_cifar_data(evaluator, rows: list[dict], config: SearchConfig) -> None:
-    """A resumed training run trains on the images its results were made on (a copy elsewhere will do)."""
-    data, logged = getattr(getattr(evaluator, "data", None), "digest", None), logged_cifar_data(rows)
-    if data is not None and logged is not None and data != logged:
-        raise ConfigError(f"--cifar {config.train.get('cifar')}: its images (digest {data}) are not those the "
-                          f"run's results were trained on ({logged}); give --cifar a copy of the same files")
