@@ -267,12 +267,23 @@ def test_a_summary_that_cannot_be_put_in_place_leaves_no_temp_file(tmp_path, run
     assert "Traceback" not in proc.stderr and not [p.name for p in cmp.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_more_jobs_than_runs_start_a_process_per_run_at_most(tmp_path, run_cli):
-    """--jobs 100000 for two runs: two worker processes (the pool used to fork all of them at once)."""
-    proc = run_cli("compare", "--space", "nasbench201", "--algos", "random", "--seeds", 2, "--budget", 5,
-                   "--jobs", 100000, "--out", tmp_path / "cmp", "--no-progress", timeout=120)
-    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
-    assert len(json.loads((tmp_path / "cmp" / "summary.json").read_text())["algorithms"]["random"]["wall_seconds"]) == 2
+def test_more_jobs_than_runs_start_a_process_per_run_at_most(tmp_path, monkeypatch):
+    """jobs=100000 for two runs: a pool of two worker processes. The pool forks all its processes at once, so
+    asking it for 100,000 would be a fork bomb; the test looks at the pool's size before any process starts,
+    so that a regression fails here without starting them."""
+    import alphax.compare as compare_module
+
+    real, asked = compare_module.ProcessPoolExecutor, []
+
+    def watched(*args, **kwargs):
+        asked.append(kwargs.get("max_workers", args[0] if args else None))
+        assert asked[-1] is not None and asked[-1] <= 2, f"a pool of {asked[-1]} processes for 2 runs"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compare_module, "ProcessPoolExecutor", watched)
+    summary = run_compare(CompareConfig(space="nasbench201", dataset="cifar10", algos=("random",), seeds=2, budget=5),
+                          tmp_path / "cmp", jobs=100000, progress=False)
+    assert asked == [2] and len(summary["algorithms"]["random"]["wall_seconds"]) == 2
 
 
 def test_compare_on_nasbench101(tmp_path, nb101_dir, run_cli):
