@@ -159,3 +159,33 @@ def test_cells_come_in_nasbench_s_generation_order(enumeration):
     order = np.lexsort(key.T[::-1])
     assert np.array_equal(order, np.arange(len(e)))
     assert all((a < b) for a, b in zip(map(tuple, key[:2000].tolist()), map(tuple, key[1:2001].tolist())))
+
+
+def test_cells_in_bulk_redo_no_checks_pruning_or_hashing(monkeypatch):
+    """``Enumeration.cells`` builds the stored cells as they are (``CellSpec.trusted``, about 3 s for the
+    whole space): no structure check, no pruning, no hashing (six times slower when redone)."""
+    from alphax import graph, spec as spec_module
+
+    stored = [CellSpec(np.array([[0, 1], [0, 0]]), ["input", "output"]),
+              CellSpec(np.array([[0, 1, 1], [0, 0, 1], [0, 0, 0]]), ["input", "maxpool3x3", "output"]),
+              CellSpec(np.array([[0, 1, 0, 0], [0, 0, 1, 1], [0, 0, 0, 1], [0, 0, 0, 0]]),
+                       ["input", "conv1x1-bn-relu", "conv3x3-bn-relu", "output"])]
+    labels = np.full((len(stored), 7), en._PAD, np.int8)
+    for row, c in enumerate(stored):
+        labels[row, :c.num_vertices] = c.labels
+    bits = [sum(1 << graph.edge_bit(s, d) for d in range(c.num_vertices) for s in range(d) if c.matrix[s, d])
+            for c in stored]
+    e = en.Enumeration(np.array([c.hash for c in stored], dtype="S32"), np.array(bits, np.int32),
+                       np.array([c.num_vertices for c in stored], np.int8), labels)
+
+    def redone(*args, **kwargs):
+        raise AssertionError("a stored cell was checked, pruned or hashed again")
+
+    for name in ("prune", "hash_module"):
+        monkeypatch.setattr(graph, name, redone)
+    monkeypatch.setattr(spec_module, "_check_structure", redone)
+    monkeypatch.setattr(spec_module, "_module_hash", redone)
+    got = e.cells()
+    assert [c.hash for c in got] == [c.hash for c in stored]
+    assert all(np.array_equal(a.matrix, b.matrix) and a.ops == b.ops for a, b in zip(got, stored))
+    assert [c.hash for c in e.cells(np.array([2, 0]))] == [stored[2].hash, stored[0].hash]
