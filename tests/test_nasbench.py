@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alphax.errors import DataError, OutOfDomainError
+from alphax.errors import ConfigError, DataError, OutOfDomainError
 from alphax.nasbench import NASBench101, paths
 from alphax.nasbench.compact import MAGIC, read_compact, write_compact
 from alphax.nasbench.formats import detect_format, load_table
@@ -778,6 +778,15 @@ def test_hashes_with_a_budget(tmp_path):
      "a negative training time"),
     ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT], {"-4": {"validation_accuracy": 0.5}},
      "a training budget of 0 or fewer epochs"),
+    # found missing by a mutation audit (mut-data): each bound, not only the one side tested above
+    ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT], {"0": {"validation_accuracy": 0.5}},
+     "a training budget of 0 or fewer epochs"),
+    ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT], {"108": {"test_accuracy": 1.5}},
+     "an accuracy outside [0, 1]"),
+    ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT], {"108": {"halfway_training_time": -3.0}},
+     "a negative training time"),
+    ([[0, 1, 1, 1, 1, 1, 0]] + np.eye(7, k=1, dtype=int)[1:].tolist(),     # a 7-chain plus 4 skips: 10 edges
+     [INPUT] + [CONV3X3] * 5 + [OUTPUT], {"108": {"validation_accuracy": 0.5}}, "more than 9 edges"),
 ])
 def test_a_row_outside_the_space_is_refused_naming_the_cell(tmp_path, matrix, ops, metrics, needle):
     path = tmp_path / "cells.jsonl"
@@ -916,3 +925,173 @@ def test_import_is_light():
             "print(any(m in sys.modules for m in ('torch', 'mpi4py', 'google.protobuf', 'tensorflow')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr
+
+
+# -- found missing by a mutation audit of the data layer (mut-data): each fails on one plausible bug --
+
+def test_a_file_cut_inside_the_length_header_past_its_length_is_truncation(full_file):
+    """A cut 9 to 11 bytes into a record's 12-byte header (the length whole, its CRC not) is a truncated
+    file, like a cut inside the length itself, not a struct.error traceback."""
+    data = full_file.read_bytes()
+    offs = _offsets(full_file)
+    for extra in (8, 10, 11):
+        full_file.write_bytes(data[:offs[2] + extra])
+        with pytest.raises(DataError, match=f"truncated TFRecord file: record at byte offset {offs[2]} ends inside "
+                                            f"its length header \\({extra} of 12 bytes\\)"):
+            read_official(full_file)
+
+
+def test_metrics_with_a_character_outside_base64_are_bad_data(tmp_path):
+    """A stray character in a record's base64 metrics (a corrupt copy whose CRC was recomputed, an edited
+    file) is refused, not skipped over by the base64 decoder as if it were not there."""
+    spec = SPECS[1]
+    row = json.loads(encode_record(spec.hash, 108, spec.matrix, spec.ops, trainable_parameters=1, halfway={},
+                                   final={"validation_accuracy": 0.5}))
+    row[4] = row[4][:8] + "*" + row[4][8:]
+    path = tmp_path / "bad.tfrecord"
+    write_records(path, [json.dumps(row).encode()])
+    with pytest.raises(DataError, match="bad.tfrecord: record at byte offset 0 is not a NASBench-101 row"):
+        read_official(path)
+
+
+def test_an_official_file_with_implausible_metrics_is_refused_like_json_lines(tmp_path):
+    """load_table checks the cells and metrics of a .tfrecord as of a JSON Lines file."""
+    spec = SPECS[1]
+    path = tmp_path / "nasbench_only108.tfrecord"
+    write_records(path, [encode_record(spec.hash, 108, spec.matrix, spec.ops, trainable_parameters=1, halfway={},
+                                       final={"validation_accuracy": 1.5})])
+    with pytest.raises(DataError, match=f"nasbench_only108.tfrecord: cell {spec.hash}: an accuracy outside \\[0, 1\\]"):
+        NASBench101(path)
+
+
+def test_an_empty_data_path_means_none_given(tmp_path, monkeypatch):
+    """--data "" is no --data (the environment variable or the default folders), not the current folder."""
+    target = tmp_path / "nb101_real_subset.jsonl.gz"
+    target.write_bytes(b"x")
+    (tmp_path / "cwd").mkdir()
+    (tmp_path / "cwd" / "nasbench_full.tfrecord").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path / "cwd")
+    monkeypatch.setenv(paths.ENV_VAR, str(target))
+    assert paths.resolve_data_path("") == target
+
+
+def test_a_default_folder_without_data_falls_through_to_the_next(tmp_path, monkeypatch):
+    monkeypatch.delenv(paths.ENV_VAR, raising=False)
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (second / "nasbench_only108.tfrecord").write_bytes(b"x")
+    monkeypatch.setattr(paths, "default_dirs", lambda: [first, second])
+    assert paths.resolve_data_path() == second / "nasbench_only108.tfrecord"
+
+
+def test_repeats_keep_file_order_when_records_interleave(tmp_path):
+    """A record's repeat index is its rank among the records of the same cell and budget in file order,
+    however the file interleaves them (here repeat-major: every cell's repeat 0 first, then 1, then 2)."""
+    cells = synthetic_cells()
+    records = [encode_record(h, e, fixed["module_adjacency"], fixed["module_operations"],
+                             trainable_parameters=fixed["trainable_parameters"],
+                             halfway={m: runs[r]["halfway_" + m] for m in METRICS},
+                             final={m: runs[r]["final_" + m] for m in METRICS})
+               for r in range(3) for h, fixed, computed in cells for e, runs in computed.items()]
+    path = tmp_path / "interleaved.tfrecord"
+    write_records(path, records)
+    nb = NASBench101(path, seed=0)
+    for h, _, computed in cells:
+        assert nb.get_metrics_from_hash(h)[1] == computed
+
+
+def test_an_adjacency_entry_other_than_0_or_1_is_refused_naming_the_line(tmp_path):
+    path = tmp_path / "cells.jsonl"
+    row = json.loads(_row(SPECS[1], **{"108": {"validation_accuracy": 0.5}}))
+    row["matrix"][0][1] = 2
+    path.write_text(_row(SPECS[2], **{"108": {"validation_accuracy": 0.5}}) + "\n" + json.dumps(row) + "\n")
+    with pytest.raises(DataError, match=r"cells.jsonl: line 2 .*not a V x V 0/1 matrix"):
+        NASBench101(path)
+
+
+def test_every_cell_of_a_small_file_has_its_hash_checked(tmp_path):
+    """The hash sample covers every cell when there are fewer than HASH_SAMPLE: the last of two too."""
+    path = tmp_path / "cells.jsonl"
+    rows = [json.loads(_row(spec, **{"108": {"validation_accuracy": 0.5}})) for spec in SPECS[1:3]]
+    rows[1]["hash"] = "ab" * 16
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(DataError, match=f"cell {'ab' * 16}: its stored hash is not its cell's module hash"):
+        NASBench101(path)
+
+
+def test_info_lists_only_the_fields_the_file_holds(tmp_path):
+    """A file without parameter counts does not list trainable_parameters among its fields."""
+    path = tmp_path / "cells.jsonl"
+    row = json.loads(_row(SPECS[1], **{"108": {"validation_accuracy": 0.5}}))
+    del row["trainable_parameters"]
+    path.write_text(json.dumps(row) + "\n")
+    assert NASBench101(path).info()["fields"] == ["module_adjacency", "module_operations", "validation_accuracy"]
+
+
+def test_compact_preamble_header_and_array_checks(full_file, tmp_path):
+    """A compact file cut inside its length field, a negative array offset, a labels array of another
+    shape (same bytes, so the CRC matches) and a corrupt hashes array are each a DataError naming them."""
+    dst = tmp_path / "x.nb101"
+    write_compact(dst, read_official(full_file))
+    good = dst.read_bytes()
+    dst.write_bytes(good[:12])
+    with pytest.raises(DataError, match="truncated compact file .*preamble"):
+        read_compact(dst)
+    for mutate, needle in ((lambda h: h["arrays"]["metrics"].update(offset=-64), "negative shape, offset or size"),
+                           (lambda h: h["arrays"]["labels"].update(shape=[h["cells"] * 7]), "array labels has shape")):
+        dst.write_bytes(good)
+        _rewrite_header(dst, mutate)
+        with pytest.raises(DataError, match=needle):
+            read_compact(dst)
+    (length,) = struct.unpack_from("<Q", good, 8)
+    base = 16 + length + (-(16 + length) % 64)
+    start = base + json.loads(good[16:16 + length])["arrays"]["hashes"]["offset"]
+    bad = bytearray(good)
+    bad[start + 3] ^= 0x01
+    dst.write_bytes(bytes(bad))
+    with pytest.raises(DataError, match=f"CRC error in array hashes at byte offset {start}"):
+        read_compact(dst)
+
+
+def test_max_repeats_is_per_budget(tmp_path):
+    path = tmp_path / "cells.jsonl"
+    path.write_text(_row(SPECS[1], **{"4": [{"validation_accuracy": 0.1}] * 3, "108": {"validation_accuracy": 0.5}})
+                    + "\n")
+    nb = NASBench101(path)
+    assert (nb.max_repeats(108), nb.max_repeats(4), nb.max_repeats(36)) == (1, 3, 0)
+
+
+def test_a_boolean_seed_is_refused(full_file):
+    with pytest.raises(ConfigError, match="the query seed must be an integer >= 0"):
+        NASBench101(full_file, seed=True)
+
+
+def test_each_queried_cell_gets_its_own_ops(full_file):
+    """Queries of cells that share their first ops (input, then another op) each return their own ops."""
+    nb = NASBench101(full_file, seed=0)
+    for spec in (SPECS[1], SPECS[2], SPECS[3], SPECS[0], SPECS[1]):
+        q = nb.query(spec)
+        assert q["module_operations"] == spec.ops and q["module_adjacency"].tolist() == spec.matrix.tolist()
+
+
+def test_a_nasbench_model_spec_is_read_from_its_original_matrix_and_ops(full_file):
+    """nasbench's ModelSpec keeps the cell as given in original_matrix/original_ops and the pruned one
+    in matrix/ops (None when disconnected): the cell as given is checked, so a disconnected one is
+    named, and an unknown op on a vertex that pruning removes is refused (the module docstring)."""
+    class ModelSpec:
+        def __init__(self, matrix, ops):
+            spec = CellSpec(matrix, [op if op != "conv5x5" else CONV3X3 for op in ops])
+            self.original_matrix, self.original_ops = np.array(matrix), list(ops)
+            self.matrix, self.ops, self.valid_spec = spec.matrix, spec.ops, spec.valid_spec
+
+    nb = NASBench101(full_file, seed=0)
+    disconnected = ModelSpec([[0, 0, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT])
+    assert not nb.is_valid(disconnected)
+    with pytest.raises(OutOfDomainError, match="disconnected"):
+        nb.query(disconnected)
+    dangling = ModelSpec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]], [INPUT, CONV3X3, "conv5x5", OUTPUT])
+    assert dangling.matrix.shape == (3, 3)                # pruning removed the unknown op's vertex
+    assert not nb.is_valid(dangling)
+    with pytest.raises(OutOfDomainError, match="conv5x5"):
+        nb.query(dangling)
