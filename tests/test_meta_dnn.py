@@ -338,3 +338,27 @@ def test_a_cell_without_paths_and_an_empty_batch_encode_to_one_padding_column():
     assert x.paths.shape == (1, 1) and x.paths[0, 0] == enc.num_paths
     empty = CellEncoder(SPACE).encode([])
     assert empty.dense.shape == (0, 36) and empty.paths.shape == (0, 1)
+
+
+# -- found missing by a mutation audit of the data layer (mut-data) --
+def test_padding_paths_stay_an_empty_bag_through_training():
+    """Rows are padded with the index num_paths to the batch's widest row: that index must stay an all-zero
+    row through training, so a cell's prediction does not depend on how many padding entries its row has."""
+    import torch
+
+    from meta_dnn.model import EnsembleMLP
+
+    torch.manual_seed(0)
+    model = EnsembleMLP(4, 10, members=2, hidden=8)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    dense = torch.randn(6, 4)
+    paths = torch.tensor([[0, 1, 10], [2, 10, 10], [3, 4, 5], [6, 10, 10], [7, 8, 10], [9, 10, 10]])
+    for _ in range(5):
+        opt.zero_grad()
+        model(dense, paths).pow(2).mean().backward()
+        opt.step()
+    assert torch.count_nonzero(model.paths.weight[10]) == 0
+    with torch.no_grad():
+        narrow = model(dense[:1], torch.tensor([[0, 1]]))
+        wide = model(dense[:1], torch.tensor([[0, 1, 10, 10, 10]]))
+    assert torch.equal(narrow, wide)
