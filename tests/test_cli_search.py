@@ -627,3 +627,98 @@ def test_evaluator_train_searches_nasbench101_unless_told_otherwise():
     with pytest.raises(ConfigError, match="--space nasbench201 is a table"):
         config_from_args(build_parser().parse_args(["search", "--space", "nasbench201", "--evaluator", "train",
                                                     "--cifar", "."]))
+
+
+# -- found missing by a mutation audit of the configuration and command-line layer (each fails on one bug) --
+def test_no_option_is_the_documented_default_and_every_option_reaches_the_config(tmp_path, monkeypatch):
+    from alphax.cli import build_parser
+    from alphax.cli.search import config_from_args
+    from alphax.config import SearchConfig
+
+    parse = build_parser().parse_args
+    default = config_from_args(parse(["search"]))          # `alphax search`: AlphaX, NAS-Bench-201 CIFAR-10, 300 cells
+    assert default == SearchConfig(space="nasbench201", dataset="cifar10", evaluator="table", algo="alphax",
+                                   budget=300, seed=0, eval_seed=0, checkpoint_every=100) and default.budget == 300
+    monkeypatch.chdir(tmp_path)
+    config = config_from_args(parse(["search", "--evaluator", "train", "--cifar", "c", "--pool-size", "7", "--seed",
+                                     "4", "--checkpoint-every", "9", "--budget", "11", "--algo", "random", "--option",
+                                     "mutate-every=2", "--train-seed", "3", "--device", "cpu"]))
+    assert (config.pool_size, config.seed, config.checkpoint_every, config.budget, config.algo) == (7, 4, 9, 11, "random")
+    assert config.searcher_options == {"mutate_every": 2}
+    assert config.train == {"cifar": str(tmp_path / "c"), "seed": 3, "device": "cpu"}
+    table = config_from_args(parse(["search", "--space", "nasbench101", "--data", "t.nb101", "--eval-seed", "5"]))
+    assert table.data == str(tmp_path / "t.nb101") and table.eval_seed == 5      # absolute: a resume elsewhere
+
+
+def test_a_usage_error_names_the_option_and_where_help_is(capsys):
+    from alphax.cli import build_parser
+
+    for argv, needle in ((["--option", "=5"], "expected KEY=VALUE, got '=5'"), (["--algo", "nope"], "invalid choice")):
+        with pytest.raises(SystemExit) as exited:
+            build_parser().parse_args(["search", *argv])
+        err = capsys.readouterr().err
+        assert exited.value.code == 2 and needle in err and err.rstrip().endswith("(see 'alphax search --help')"), err
+
+
+def test_resume_takes_only_where_the_data_is_and_refuses_every_other_run_option(tmp_path, monkeypatch):
+    from alphax.cli import build_parser
+    from alphax.cli.search import check_resume_args
+
+    monkeypatch.chdir(tmp_path)
+    parse = lambda *argv: build_parser().parse_args(["search", "--resume", "run", *argv])
+    assert check_resume_args(parse("--budget", "9", "--data", "t.nb101")) == {}
+    assert check_resume_args(parse("--cifar", "c", "--device", "cpu")) == {"cifar": str(tmp_path / "c"), "device": "cpu"}
+    for given in (["--option", "playouts=3"], ["--out", "elsewhere"], ["--train-seed", "1"], ["--pool-size", "3"]):
+        with pytest.raises(ConfigError, match=f"got {given[0]}"):
+            check_resume_args(parse(*given))
+
+
+def test_argument_types_refuse_a_blank_path_and_a_number_out_of_range_and_a_quota_is_a_full_disk():
+    import argparse
+    import errno
+
+    from alphax.cli import error_line, number_arg, path_arg
+
+    for blank in ("", "  "):
+        with pytest.raises(argparse.ArgumentTypeError, match="an empty path"):
+            path_arg(blank)
+    assert number_arg()("0") == 0.0 and number_arg()("2.5") == 2.5
+    for text in ("inf", "-1", "nan", "x"):
+        with pytest.raises(argparse.ArgumentTypeError, match=">= 0"):
+            number_arg()(text)
+    with pytest.raises(argparse.ArgumentTypeError, match="> 0, got '0'"):
+        number_arg(zero=False)("0")
+    quota = OSError(errno.EDQUOT, "Disk quota exceeded", "/runs/r/results.jsonl")
+    assert error_line(quota, command="search") == ("alphax: error: /runs/r/results.jsonl: Disk quota exceeded; free "
+                                                   "space there, then go on with alphax search --resume DIR (every "
+                                                   "result written is kept)")
+
+
+def test_verbose_logs_debug_and_keeps_an_alphax_error_to_one_line(tmp_path, run_cli, capsys):
+    from alphax.cli import main
+
+    assert main(["-v", "search", "--budget", "0", "--out", str(tmp_path / "bad")]) == 1
+    err = capsys.readouterr().err
+    assert "alphax: error: --budget must be a positive integer" in err and "Traceback" not in err, err
+    args = [*NB201, "--algo", "random", "--budget", 1]
+    proc = run_cli("search", "-v", *args, "--out", tmp_path / "v", timeout=120)
+    assert proc.returncode == 0 and "DEBUG alphax.nasbench201: loaded NAS-Bench-201 cifar10" in proc.stderr, proc.stderr
+    proc = run_cli("search", *args, "--out", tmp_path / "quiet", timeout=120)
+    assert proc.returncode == 0 and "DEBUG" not in proc.stderr, proc.stderr
+
+
+def test_compare_passes_each_option_to_its_config(tmp_path, monkeypatch):
+    import alphax.compare
+    from alphax.cli import main
+
+    seen = []
+
+    def capture(config, out, **kw):
+        seen.append(config)
+        raise ConfigError("captured")
+
+    monkeypatch.setattr(alphax.compare, "run_compare", capture)
+    assert main(["compare", "--algos", "random,evolution", "--seeds", "2", "--budget", "7", "--eval-seed", "3",
+                 "--checkpoint-every", "4", "--jobs", "1", "--out", str(tmp_path / "cmp")]) == 1
+    c = seen[0]
+    assert (c.algos, c.seeds, c.budget, c.eval_seed, c.checkpoint_every) == (("random", "evolution"), 2, 7, 3, 4)

@@ -136,3 +136,43 @@ def test_a_client_refuses_the_options_of_the_other_evaluator(args, message):
 
     with pytest.raises(ConfigError, match=re.escape(message)):
         run_client.make_space_and_evaluator(run_client.build_parser().parse_args(args))
+
+
+# -- found missing by a mutation audit of alphax.registry: each fails on one plausible bug --
+def test_the_signature_holds_what_a_result_depends_on_and_not_where_the_data_is_or_which_device():
+    """What the server compares with each client's: a table's data set and eval seed; every training option
+    but --cifar and --device, the validation size included; a client's CIFAR-10 digest."""
+    from types import SimpleNamespace
+
+    from alphax.config import SearchConfig
+    from alphax.registry import evaluator_signature
+
+    assert evaluator_signature(SearchConfig(dataset="cifar100", eval_seed=3)) == {
+        "space": "nasbench201", "evaluator": "table", "dataset": "cifar100", "eval_seed": 3, "table": None,
+        "table_values": None}
+    train = lambda **opts: evaluator_signature(SearchConfig(space="nasbench101", evaluator="train", train=opts))
+    base = train()
+    assert base["train"]["validation_size"] == 10_000 and base["train"]["seed"] == 0
+    assert train(cifar="/data/c", device="cuda:1") == base
+    for key, value in (("seed", 1), ("validation_size", 500), ("epochs", 4)):
+        assert train(**{key: value})["train"][key] == value, key
+    client = evaluator_signature(SearchConfig(space="nasbench101", evaluator="train"),
+                                 SimpleNamespace(data=SimpleNamespace(digest="200+100+100:aa")))
+    assert client == {**base, "cifar_data": "200+100+100:aa"}
+
+
+def test_the_server_checks_training_options_without_cifar_and_searcher_options_without_data():
+    """run_server.py: its clients hold CIFAR-10 (check(local=False) needs no --cifar), and a bad --option
+    value is a ConfigError before it waits for them, not a traceback."""
+    from alphax.config import SearchConfig
+    from alphax.registry import build, check_searcher_options
+
+    _, factory = build(SearchConfig(space="nasbench101", evaluator="train", train={"epochs": 2}))
+    cifar, train_config, _ = factory.check(local=False)
+    assert cifar is None and train_config.epochs == 2
+    with pytest.raises(ConfigError, match="--evaluator train needs --cifar DIR"):
+        factory.check(local=True)
+    with pytest.raises(ConfigError, match="bad option for --algo alphax: option mutate_every must be an integer >= 0"):
+        check_searcher_options(SearchConfig(searcher_options={"mutate_every": -1}))
+    with pytest.raises(ConfigError, match="bad option for --algo random: unknown option 'bogus'"):
+        check_searcher_options(SearchConfig(algo="random", searcher_options={"bogus": 1}))

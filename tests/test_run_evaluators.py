@@ -94,3 +94,15 @@ def test_nasbench201_reward_is_one_seed_s_validation_accuracy_and_its_training_t
     assert trial == int(np.random.default_rng([4, cell_key(Cell.arch)]).integers(3))
     assert (result.accuracy, result.seconds) == (0.5 + trial / 10, 1000.0 + trial)
     assert result.info == {"training_time": 1000.0 + trial, "trial": trial, "model_size": 1.5, "latency": 0.02}
+
+
+def test_tables_are_loaded_once_per_data_set_and_eval_seed(nb101_dir):
+    """Found missing by a mutation audit: a process's table cache keyed without the data set or the eval
+    seed hands a second run (alphax compare's workers, library use) another run's table."""
+    one = lambda **kw: build_space_and_evaluator(SearchConfig(**kw))[1]
+    a, b, c = one(dataset="cifar10"), one(dataset="cifar100"), one(dataset="cifar10", eval_seed=1)
+    assert one(dataset="cifar10") is a and len({id(a), id(b), id(c)}) == 3
+    assert a.optimum() != b.optimum()
+    data = str(nb101_dir / "nb101_real_subset.jsonl.gz")
+    d, e = one(space="nasbench101", data=data), one(space="nasbench101", data=data, eval_seed=1)
+    assert one(space="nasbench101", data=data) is d and d is not e

@@ -1181,3 +1181,60 @@ def test_a_second_stop_signal_interrupts_at_once_unless_it_is_the_same_request(t
         os.kill(os.getpid(), signal.SIGUSR1)
         os.kill(os.getpid(), signal.SIGUSR1)             # the same request again: no interruption
         assert stop.signum == signal.SIGUSR1
+
+
+# -- found missing by a mutation audit of the configuration layer: each fails on one plausible bug --
+def test_each_bad_option_or_combination_of_a_config_is_refused_by_name():
+    """SearchConfig refuses what it says it refuses (library use, a hand-edited config.json), each with the
+    message naming it; the values at the edges of each range are accepted."""
+    trained = dict(space="nasbench101", evaluator="train")
+    for bad, needle in (({"budget": True}, "--budget must be a positive integer, got True"),
+                        ({"checkpoint_every": True}, "--checkpoint-every must be a positive integer, got True"),
+                        ({**trained, "data": "table.nb101"}, "--data is the table of --evaluator table"),
+                        ({**trained, "train": {"epoch": 3}}, "unknown training options: epoch"),
+                        ({**trained, "train": {"device": "tpu"}}, "--device must be auto, cpu, cuda or cuda:N"),
+                        ({**trained, "train": {"device": "cuda:0x"}}, "--device must be auto, cpu, cuda or cuda:N"),
+                        ({**trained, "pool_size": -1}, "--pool-size must be an integer >= 0, got -1"),
+                        ({"pool_size": 5}, "--pool-size is for --evaluator train"),
+                        ({"searcher_options": [["playouts", 3]]}, "searcher_options must be a JSON object")):
+        with pytest.raises(ConfigError, match=re.escape(needle)):
+            SearchConfig(**bad)
+    SearchConfig(**trained, pool_size=0, train={"device": "cuda:1"})        # no pool; a numbered GPU
+    SearchConfig(budget=1, checkpoint_every=1, seed=0, eval_seed=0)
+
+
+def test_config_json_version_budget_and_the_pool_of_runs_written_before_it(tmp_path):
+    c = cfg()
+    with pytest.raises(ConfigError, match="config version True is not supported"):
+        SearchConfig.from_json({**c.to_json(), "version": True})
+    edited = c.to_json()
+    del edited["version"]
+    (tmp_path / "c.json").write_text(json.dumps(edited))
+    with pytest.raises(ConfigError, match="c.json lacks version: it was edited"):
+        SearchConfig.load(tmp_path / "c.json")
+    trained = SearchConfig(space="nasbench101", evaluator="train", pool_size=7).to_json()
+    table = c.to_json()
+    del trained["pool_size"], table["pool_size"]
+    assert SearchConfig.from_json(trained).pool_size == 0          # a training run then had no pool
+    assert SearchConfig.from_json(table).pool_size is None
+    assert c.with_budget(7) == replace(c, budget=7) != c
+    (tmp_path / "c.json").write_text("{")                              # cut short
+    with pytest.raises(ConfigError, match=r"c.json is not valid JSON \(.*\): the file has been altered; restore it "
+                                          r"from a copy"):
+        SearchConfig.load(tmp_path / "c.json")
+
+
+def test_log_txt_is_appended_to_across_resumes_never_rewritten(tmp_path):
+    from alphax import logfile
+
+    logfile.append(tmp_path, "first")                              # a failed resume, say
+    for message in ("second", "third"):                            # the run opened, then resumed
+        handler = logfile.attach(tmp_path)
+        try:
+            logging.getLogger("alphax.audit").warning(message)
+        finally:
+            logfile.detach(handler)
+    logfile.append(tmp_path, "fourth", level=logging.WARNING)
+    lines = (tmp_path / "log.txt").read_text().splitlines()
+    assert [line.split(": ", 1)[1] for line in lines] == ["first", "second", "third", "fourth"]
+    assert " ERROR alphax: first" in lines[0] and " WARNING alphax.audit: second" in lines[1]
