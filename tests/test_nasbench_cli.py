@@ -77,6 +77,9 @@ def test_convert(run_cli, data, tmp_path):
     assert a == run_cli("nasbench", "query", "--data", data, *CHAIN, "--seed", "1").stdout
     before = dst.read_bytes()
     _one_line_error(run_cli("nasbench", "convert", data, "-o", dst), "already exists", "--force")
+    damaged = tmp_path / "damaged.tfrecord"            # said before SRC is read (the full file takes minutes)
+    damaged.write_bytes(b"not a record")
+    _one_line_error(run_cli("nasbench", "convert", damaged, "-o", dst), "already exists", "--force")
     assert dst.read_bytes() == before
     assert run_cli("nasbench", "convert", dst, "-o", dst, "--force").returncode == 0
     copy = tmp_path / "copy" / os.path.basename(data)          # another format is never replaced by its conversion
