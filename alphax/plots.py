@@ -21,6 +21,7 @@ __all__ = ["NODE_SIZE", "draw_cell", "cell_problem", "plot_cell", "algo_color", 
 
 
 def _figure():
+    """pyplot on the Agg backend (files only: no display is needed, none is opened)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
