@@ -11,7 +11,8 @@ import pytest
 from alphax.errors import ConfigError
 from alphax.searchers.base import Result
 from workers.client import SimulatedTime
-from workers.protocol import TAG_OF, ClientError, Job, Ready, Reply, Stop, Tag
+from workers.protocol import (TAG_OF, Accepted, CannotStart, ClientError, Heartbeat, Job, KeepAlive, Leaving, Ready,
+                              Reply, Stop, Stopped, Tag)
 
 
 def test_tags_are_distinct_valid_mpi_tags():
@@ -176,3 +177,106 @@ def test_the_server_checks_training_options_without_cifar_and_searcher_options_w
         check_searcher_options(SearchConfig(searcher_options={"mutate_every": -1}))
     with pytest.raises(ConfigError, match="bad option for --algo random: unknown option 'bogus'"):
         check_searcher_options(SearchConfig(algo="random", searcher_options={"bogus": 1}))
+
+
+# -- found missing by a mutation audit of the message layer and run_client.py: each fails on one plausible bug --
+def test_no_tag_is_an_alias_of_another():
+    """IntEnum makes a repeated value an alias, which iterating over Tag hides: STOPPED = 9 beside
+    KEEPALIVE = 9 passed the check above while the server took a client's Stopped for a KeepAlive."""
+    values = [int(t) for t in Tag.__members__.values()]
+    assert len(set(values)) == len(values) == len(Tag.__members__)
+    assert all(TAG_OF[kind] is Tag[name] for kind, name in (
+        (Ready, "READY"), (Accepted, "ACCEPTED"), (Job, "JOB"), (Reply, "REPLY"), (Stop, "STOP"), (Stopped, "STOPPED"),
+        (Heartbeat, "HEARTBEAT"), (CannotStart, "CANNOT_START"), (Leaving, "LEAVING"), (KeepAlive, "KEEPALIVE")))
+
+
+def test_every_message_is_frozen():
+    for kind in TAG_OF:
+        assert kind.__dataclass_params__.frozen, kind.__name__
+
+
+def test_a_launcher_that_started_as_many_processes_as_mpi_sees_is_no_mismatch(monkeypatch):
+    """A launch with no clients (``mpiexec -n 1 python run_server.py``) is told 'no clients', not that its
+    mpiexec is another MPI's: PMI_SIZE=1 for a world of 1 agrees."""
+    from types import SimpleNamespace
+
+    from workers.protocol import launcher_mismatch
+
+    world = SimpleNamespace(Get_size=lambda: 1)
+    monkeypatch.delenv("OMPI_COMM_WORLD_SIZE", raising=False)
+    monkeypatch.setenv("PMI_SIZE", "1")
+    assert launcher_mismatch(world) is None
+    monkeypatch.setenv("PMI_SIZE", "3")
+    assert "mpiexec started 3 processes (PMI_SIZE=3) but MPI sees 1" in launcher_mismatch(world)
+
+
+@pytest.mark.parametrize("args, error", [
+    ([], "the following arguments are required: --evaluator"),
+    (["--evaluator", "table", "--startup-timeout", "-1"], "argument --startup-timeout: expected a number >= 0, got"),
+    (["--evaluator", "table", "--server-timeout", "-5"], "argument --server-timeout: expected a number >= 0, got"),
+])
+def test_run_client_refuses_a_missing_evaluator_and_negative_timeouts(args, error, capsys):
+    import run_client
+
+    with pytest.raises(SystemExit) as exc:
+        run_client.build_parser().parse_args(args)
+    assert exc.value.code == 2 and error in capsys.readouterr().err
+
+
+def test_run_client_waits_for_the_server_as_long_as_the_readme_says_by_default():
+    """README: --startup-timeout defaults to 600 s and --server-timeout to 120 s (a keep-alive asked every 30 s)."""
+    import run_client
+    from workers.protocol import KEEPALIVES_PER_TIMEOUT, SERVER_TIMEOUT
+
+    args = run_client.build_parser().parse_args(["--evaluator", "table"])
+    assert (args.startup_timeout, args.server_timeout) == (600.0, 120.0) == (600.0, SERVER_TIMEOUT)
+    assert SERVER_TIMEOUT / KEEPALIVES_PER_TIMEOUT == 30.0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--evaluator", "train", "--cifar", ".", "--eval-seed", "0"], "--eval-seed is for --evaluator table"),
+    (["--evaluator", "table", "--cifar", "."], "training options need --evaluator train"),
+    (["--evaluator", "train", "--space", "nasbench201", "--cifar", "."],
+     "--space nasbench201 is a table: --evaluator train is for nasbench101"),
+])
+def test_a_client_refuses_what_alphax_search_refuses(args, message):
+    """A training client with --eval-seed alone, a table client with --cifar (dropped: it would not train),
+    a training client on NAS-Bench-201 (it would train NASBench-101 cells): refused, not taken and dropped."""
+    import run_client
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        run_client.make_space_and_evaluator(run_client.build_parser().parse_args(args))
+
+
+def test_a_table_client_signs_with_its_eval_seed_and_its_tables_fingerprint_and_simulates_time():
+    """The signature the server compares: the client's --eval-seed and its table's cells and values (not
+    only its options); --simulate-time wraps the table."""
+    import run_client
+    from workers.client import SimulatedTime
+
+    parse = run_client.build_parser().parse_args
+    _, evaluator, sig = run_client.make_space_and_evaluator(parse(["--evaluator", "table", "--eval-seed", "2"]))
+    assert sig["eval_seed"] == 2 and sig["table"].startswith("15625:") and sig["table_values"]
+    assert not isinstance(evaluator, SimulatedTime)
+    _, other, sig0 = run_client.make_space_and_evaluator(parse(["--evaluator", "table", "--simulate-time", "0.5"]))
+    assert sig0["eval_seed"] == 0 and sig0["table_values"] != sig["table_values"]
+    assert isinstance(other, SimulatedTime) and other.scale == 0.5
+
+
+@pytest.mark.parametrize("finalize", [True, False])
+def test_run_client_exits_without_finalize_when_its_stop_says_so(monkeypatch, finalize):
+    """After a run that lost a client, MPI_Finalize would wait for it for ever: the client exits without it."""
+    from types import SimpleNamespace
+
+    from mpi4py import MPI
+
+    import run_client
+    import workers.client as client
+
+    exits = []
+    monkeypatch.setattr(MPI, "COMM_WORLD", SimpleNamespace(Get_rank=lambda: 1))
+    monkeypatch.setattr(run_client, "make_space_and_evaluator", lambda args: (None, None, {}))
+    monkeypatch.setattr(client, "serve", lambda *a, **kw: client.ClientStats(0, 0, 0.0, 0.0, finalize=finalize))
+    monkeypatch.setattr(run_client, "exit_without_finalize", exits.append)
+    assert run_client._start_and_serve(run_client.build_parser().parse_args(["--evaluator", "table"])) == 0
+    assert exits == ([] if finalize else [0])
