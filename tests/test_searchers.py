@@ -806,3 +806,36 @@ def test_evolution_a_withdrawn_random_start_proposal_is_drawn_again_at_random():
     assert searcher.metrics()["mutated"] == 0
     searcher.ask(1)
     assert searcher.metrics()["mutated"] == 1
+
+
+def test_the_tuning_script_keeps_the_halves_benchmarks_md_names(nb101_dir):
+    """``benchmarks/tune_search.py``, the held-out protocol of BENCHMARKS.md: the tuning half (even last hex
+    digit: 10,006 cells, optimum 0.949018), the held-out half (9,995, 0.949119) and a quarter inside the tuning
+    half (``--split 1:0:0,1:1:1``: 4,977, 0.948017); on a 309-cell split random search finds its optimum in
+    every seed, counted from the first sample; AlphaX runs with the space's defaults, as on alphax search, and
+    finds the whole file's optimum at the sample alphax compare's seed 0 does."""
+    import json
+    import statistics
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "tune_search.py"
+
+    def run(*args) -> dict:
+        proc = subprocess.run([sys.executable, str(script), "--data", str(nb101_dir), *map(str, args)],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    for where, cells, optimum in ((["--half", "tune"], 10_006, 0.949018), (["--half", "holdout"], 9_995, 0.949119),
+                                  (["--split", "1:0:0,1:1:1"], 4_977, 0.948017)):
+        got = run("--algo", "random", "--seeds", 1, "--budget", 5, *where)
+        assert (got["cells"], round(got["optimum"], 6)) == (cells, optimum), where
+    small = ["--split", "1:0:0,1:1:1,1:2:1,2:0:0,2:1:0,2:2:1"]
+    got = run("--algo", "random", "--seeds", 3, "--budget", 400, *small)
+    assert got["cells"] == 309 and got["found"] == "3/3" and all(1 <= n <= 309 for n in got["per_seed"])
+    assert got["mean"] == statistics.mean(got["per_seed"])
+    got = run("--algo", "alphax", "--seeds", 1, "--budget", 300, "--half", "all")       # about 20 s
+    assert got["space_defaults"] == NASBench101Space.default_searcher_options["alphax"]
+    assert got["per_seed"] == [218]             # seed 0 of alphax compare on the whole file (BENCHMARKS.md)
