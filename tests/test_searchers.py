@@ -839,3 +839,21 @@ def test_the_tuning_script_keeps_the_halves_benchmarks_md_names(nb101_dir):
     got = run("--algo", "alphax", "--seeds", 1, "--budget", 300, "--half", "all")       # about 20 s
     assert got["space_defaults"] == NASBench101Space.default_searcher_options["alphax"]
     assert got["per_seed"] == [218]             # seed 0 of alphax compare on the whole file (BENCHMARKS.md)
+
+
+@pytest.mark.parametrize("algo", ["alphax", "evolution"])
+def test_the_pool_benchmark_keeps_a_searcher_that_proposes_the_same_cell_after_loading(algo, enumeration_cache):
+    """``benchmarks/bench_pool.py`` (BENCHMARKS.md, a training search's pool), on a sample of 2,000 cells of the
+    session's enumeration (the script finds it through ``ALPHAX_CACHE_DIR``, as the conftest sets it)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_pool.py"
+    proc = subprocess.run([sys.executable, str(script), "--algo", algo, "--size", "2000", "--results", "20"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (got["algo"], got["cells"], got["loaded_searcher_proposes_the_same_cell"]) == (algo, 2000, True)
+    assert got["checkpoint_mb"] > 0 and got["peak_rss_gb"] > 0

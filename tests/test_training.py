@@ -567,3 +567,23 @@ def test_a_label_of_10_is_refused(tmp_path):
         pickle.dump({b"data": np.zeros((2, 3072), np.uint8), b"labels": [3, 10]}, f)
     with pytest.raises(DataError, match="labels must lie in 0..9, got 3..10"):
         cifar.read_batch(tmp_path / "b")
+
+
+def test_the_training_benchmark_times_ours_and_nasbench_pytorch_on_one_cell():
+    """``benchmarks/bench_train.py`` (BENCHMARKS.md, Training), tiny on the CPU: both trainers run on the
+    same cell and give a positive rate, and the ratio is ours over theirs."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_train.py"
+    proc = subprocess.run([sys.executable, str(script), "--device", "cpu", "--stem-channels", "8", "--stacks", "1",
+                           "--modules-per-stack", "1", "--batch-size", "8", "--steps", "2", "--repeats", "1"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["device"] == "cpu" and got["ours_images_per_second"] > 0
+    assert got["nasbench_pytorch_images_per_second"] > 0
+    assert got["ratio"] == pytest.approx(got["ours_images_per_second"] / got["nasbench_pytorch_images_per_second"],
+                                         abs=1e-3)
