@@ -74,6 +74,22 @@ def run_cli():
     return run
 
 
+@pytest.fixture
+def run_benchmark():
+    """Run ``benchmarks/NAME ARGS`` in a subprocess, which must succeed; returns the JSON lines it printed
+    (each benchmark ends with one; ``open_mode.py`` prints one per mode)."""
+    import subprocess
+
+    def run(name, *args, timeout=300) -> list[dict]:
+        script = Path(__file__).resolve().parents[1] / "benchmarks" / name
+        proc = subprocess.run([sys.executable, str(script), *map(str, args)], capture_output=True, text=True,
+                              timeout=timeout)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+    return run
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _fresh_enumeration_cache(tmp_path_factory):
     """Every process of the session (the tests' subprocesses and MPI jobs too) enumerates NASBench-101

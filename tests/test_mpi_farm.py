@@ -190,16 +190,10 @@ def test_alphax_searcher_through_the_farm(tmp_path):
     assert stats["results"] == 50 and stats["record_seconds"] > 0
 
 
-def test_the_farm_benchmark_runs_each_farm_to_its_budget():
+def test_the_farm_benchmark_runs_each_farm_to_its_budget(run_benchmark):
     """``benchmarks/bench_farm.py`` (BENCHMARKS.md, the MPI farm) with real ``run_server.py`` and
     ``run_client.py`` processes, tiny: one client, two clients, then two clients sleeping the table's
     training time; each run ends with its budget of results."""
-    import subprocess
-
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_farm.py"
-    proc = subprocess.run([sys.executable, str(script), "--harness", "real", "--budget", "20", "--sim-budget", "10"],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    runs = json.loads(proc.stdout.strip().splitlines()[-1])["runs"]
+    runs = run_benchmark("bench_farm.py", "--harness", "real", "--budget", 20, "--sim-budget", 10)[-1]["runs"]
     assert [(r["clients"], r["budget"], r["results"]) for r in runs] == [(1, 20, 20), (2, 20, 20), (2, 10, 10)]
     assert runs[2]["simulate_time"] > 0 and all(0 < r["busy_fraction"] <= 1 for r in runs)

@@ -317,19 +317,10 @@ def test_import_alphax_stays_light():
     assert out.strip() == "[]"
 
 
-def test_the_open_mode_script_searches_with_and_without_a_pool():
+def test_the_open_mode_script_searches_with_and_without_a_pool(run_benchmark):
     """``benchmarks/open_mode.py``: AlphaX with the table as its pool and without one (the open mode, --pool-size 0),
     valued by the complete NAS-Bench-201 table; a line per mode, each with its samples to the optimum."""
-    import json
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "open_mode.py"
-    proc = subprocess.run([sys.executable, str(script), "--seeds", "1", "--budget", "40"], capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = [json.loads(line) for line in proc.stdout.strip().splitlines()]
+    rows = run_benchmark("open_mode.py", "--seeds", 1, "--budget", 40)
     assert [r["mode"] for r in rows] == ["table", "open"]
     assert rows[0]["per_seed"] == [22]                      # seed 0 as in alphax compare (BENCHMARKS.md)
     assert len(rows[1]["per_seed"]) == 1

@@ -808,25 +808,16 @@ def test_evolution_a_withdrawn_random_start_proposal_is_drawn_again_at_random():
     assert searcher.metrics()["mutated"] == 1
 
 
-def test_the_tuning_script_keeps_the_halves_benchmarks_md_names(nb101_dir):
+def test_the_tuning_script_keeps_the_halves_benchmarks_md_names(nb101_dir, run_benchmark):
     """``benchmarks/tune_search.py``, the held-out protocol of BENCHMARKS.md: the tuning half (even last hex
     digit: 10,006 cells, optimum 0.949018), the held-out half (9,995, 0.949119) and a quarter inside the tuning
     half (``--split 1:0:0,1:1:1``: 4,977, 0.948017); on a 309-cell split random search finds its optimum in
     every seed, counted from the first sample; AlphaX runs with the space's defaults, as on alphax search, and
     finds the whole file's optimum at the sample alphax compare's seed 0 does."""
-    import json
     import statistics
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "tune_search.py"
 
     def run(*args) -> dict:
-        proc = subprocess.run([sys.executable, str(script), "--data", str(nb101_dir), *map(str, args)],
-                              capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        return run_benchmark("tune_search.py", "--data", nb101_dir, *args)[-1]
 
     for where, cells, optimum in ((["--half", "tune"], 10_006, 0.949018), (["--half", "holdout"], 9_995, 0.949119),
                                   (["--split", "1:0:0,1:1:1"], 4_977, 0.948017)):
@@ -842,18 +833,10 @@ def test_the_tuning_script_keeps_the_halves_benchmarks_md_names(nb101_dir):
 
 
 @pytest.mark.parametrize("algo", ["alphax", "evolution"])
-def test_the_pool_benchmark_keeps_a_searcher_that_proposes_the_same_cell_after_loading(algo, enumeration_cache):
+def test_the_pool_benchmark_keeps_a_searcher_that_proposes_the_same_cell_after_loading(algo, enumeration_cache,
+                                                                                         run_benchmark):
     """``benchmarks/bench_pool.py`` (BENCHMARKS.md, a training search's pool), on a sample of 2,000 cells of the
     session's enumeration (the script finds it through ``ALPHAX_CACHE_DIR``, as the conftest sets it)."""
-    import json
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_pool.py"
-    proc = subprocess.run([sys.executable, str(script), "--algo", algo, "--size", "2000", "--results", "20"],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    got = run_benchmark("bench_pool.py", "--algo", algo, "--size", 2000, "--results", 20)[-1]
     assert (got["algo"], got["cells"], got["loaded_searcher_proposes_the_same_cell"]) == (algo, 2000, True)
     assert got["checkpoint_mb"] > 0 and got["peak_rss_gb"] > 0

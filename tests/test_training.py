@@ -569,20 +569,11 @@ def test_a_label_of_10_is_refused(tmp_path):
         cifar.read_batch(tmp_path / "b")
 
 
-def test_the_training_benchmark_times_ours_and_nasbench_pytorch_on_one_cell():
+def test_the_training_benchmark_times_ours_and_nasbench_pytorch_on_one_cell(run_benchmark):
     """``benchmarks/bench_train.py`` (BENCHMARKS.md, Training), tiny on the CPU: both trainers run on the
     same cell and give a positive rate, and the ratio is ours over theirs."""
-    import json
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_train.py"
-    proc = subprocess.run([sys.executable, str(script), "--device", "cpu", "--stem-channels", "8", "--stacks", "1",
-                           "--modules-per-stack", "1", "--batch-size", "8", "--steps", "2", "--repeats", "1"],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    got = run_benchmark("bench_train.py", "--device", "cpu", "--stem-channels", 8, "--stacks", 1, "--modules-per-stack",
+                        1, "--batch-size", 8, "--steps", 2, "--repeats", 1)[-1]
     assert got["device"] == "cpu" and got["ours_images_per_second"] > 0
     assert got["nasbench_pytorch_images_per_second"] > 0
     assert got["ratio"] == pytest.approx(got["ours_images_per_second"] / got["nasbench_pytorch_images_per_second"],
