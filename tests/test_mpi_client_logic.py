@@ -212,9 +212,8 @@ def test_a_client_told_to_stop_by_a_signal_leaves_the_farm_and_does_not_finalize
             time.sleep(5)                      # the handler raises first
             raise AssertionError("SIGTERM did not interrupt the evaluation")
 
-    comm = ScriptedServer(clock, [(0.0, Tag.ACCEPTED, Accepted()), (0.0, Tag.JOB, Job(id=3, cell={"n": 1}))])
-    monkeypatch.setattr(client, "time", clock)
-    stats = client.serve(Interrupted(clock), SPACE, comm=comm, name="table", poll=0.01)
+    comm, stats = serve(clock, [(0.0, Tag.ACCEPTED, Accepted()), (0.0, Tag.JOB, Job(id=3, cell={"n": 1}))],
+                        monkeypatch, evaluator=Interrupted(clock))
     assert stats.left == signal.SIGTERM and stats.finalize is False and stats.jobs == 0
     assert comm.of(Leaving) == [(Tag.LEAVING, Leaving(rank=1, host=comm.of(Ready)[0][1].host, reason="SIGTERM"))]
     assert comm.of(Reply) == []
