@@ -90,21 +90,7 @@ def _stats_file(text: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        if exc.code:   # under mpiexec the clients would wait for this server (until their --startup-timeout): stop them, end the job
-            from mpi4py import MPI
-
-            from workers.server import stop_clients
-
-            comm = MPI.COMM_WORLD
-            if comm.Get_size() > 1:
-                if comm.Get_rank() == 0:
-                    stop_clients(comm, "the server could not start")
-                abort_job(comm, 2)
-        raise
+    args = _parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s server %(levelname)s %(name)s: %(message)s")
     from mpi4py import MPI
@@ -165,16 +151,46 @@ def main(argv: list[str] | None = None) -> int:
         logfile.append(run.folder, ending, level=logging.WARNING if code > 128 else logging.ERROR,
                        name="run_server")
     if not code:
-        from alphax.cli.search import print_summary
-        from alphax.run import RunSummary
+        code = _print_summary(run, optimum)
+    return _end_job(comm, code, stats)
 
-        try:
-            code = print_summary(run, RunSummary(folder=run.folder, n=run.n, budget=run.config.budget, best=run.best,
-                                                 complete=run.remaining <= 0, wall_seconds=run.wall_seconds()),
-                                 optimum)
-        except Exception:  # noqa: BLE001 - every result is recorded; never hang in MPI_Finalize over a summary
-            log.exception("run_server.py: could not print the run's summary (every result is recorded)")
-            code = 1
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options; on a rejected one (exit 2, the usage line) under ``mpiexec``, the clients, which would
+    wait for this server until their ``--startup-timeout``, are stopped and the job ended."""
+    try:
+        return build_parser().parse_args(argv)
+    except SystemExit as exc:
+        if exc.code:
+            from mpi4py import MPI
+
+            from workers.server import stop_clients
+
+            comm = MPI.COMM_WORLD
+            if comm.Get_size() > 1:
+                if comm.Get_rank() == 0:
+                    stop_clients(comm, "the server could not start")
+                abort_job(comm, 2)
+        raise
+
+
+def _print_summary(run, optimum) -> int:
+    """The summary ``alphax search`` prints at its end; its exit code (1 if it cannot be printed)."""
+    from alphax.cli.search import print_summary
+    from alphax.run import RunSummary
+
+    try:
+        return print_summary(run, RunSummary(folder=run.folder, n=run.n, budget=run.config.budget, best=run.best,
+                                             complete=run.remaining <= 0, wall_seconds=run.wall_seconds()),
+                             optimum)
+    except Exception:  # noqa: BLE001 - every result is recorded; never hang in MPI_Finalize over a summary
+        log.exception("run_server.py: could not print the run's summary (every result is recorded)")
+        return 1
+
+
+def _end_job(comm, code: int, stats) -> int:
+    """End the MPI job with ``code``, every recorded result being on disk: ``MPI_Abort`` for a failure, and
+    for a success that left a client behind (lost, or evaluating a job already answered)."""
     if code and comm.Get_size() == 1:
         return code                      # no other process to end (no clients): no MPI_Abort and its console line
     if code:
