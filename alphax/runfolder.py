@@ -219,17 +219,7 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
     except ConfigError as exc:
         logfile.append(folder, f"resume of {folder} failed: {exc}", name=__name__)
         raise
-    if data is not None:
-        if config.evaluator != "table":
-            raise ConfigError(f"--data is for a run that evaluates a table; {folder} trains")
-        config = replace(config, data=os.path.abspath(data))
-    if local_train:
-        if set(local_train) - set(LOCAL_TRAIN_OPTIONS):
-            raise ConfigError(f"only {', '.join(LOCAL_TRAIN_OPTIONS)} may change when a run resumes, got "
-                              f"{', '.join(sorted(local_train))}")
-        if config.evaluator != "train":
-            raise ConfigError(f"--cifar and --device are for a run that trains; {folder} evaluates a table")
-        config = replace(config, train={**config.train, **local_train})
+    config = _moved(config, folder, data=data, local_train=local_train)
     try:
         _check_config_against_checkpoint(folder, config)     # before config.json's space and data are used
     except CheckpointError as exc:
@@ -246,17 +236,7 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
         with logfile.scope(handler):
             try:
                 runlog = RunLog(folder / RESULTS, create=False)
-                if budget is not None and budget != config.budget:
-                    config = config.with_budget(budget)          # a bad --budget is named as such first
-                if budget is not None and budget < len(runlog):
-                    raise ConfigError(f"--budget {budget} is below the {len(runlog)} results {folder} already "
-                                      f"holds; give --budget {len(runlog)} or more"
-                                      + (f" (or leave it out to keep the budget of {saved.budget})"
-                                         if saved.budget >= len(runlog) else ""))
-                if budget is None and config.budget < len(runlog):
-                    raise ConfigError(f"{folder / CONFIG} gives a budget of {config.budget}, below the {len(runlog)} "
-                                      f"results {folder} already holds: config.json has been altered; restore it "
-                                      f"from a copy, or resume with --budget {len(runlog)} or more")
+                config = _with_budget(config, folder, budget, len(runlog))
                 check_cells(space, runlog.rows, folder / RESULTS)
                 if hasattr(factory, "check"):     # a bad --cifar or --device: refused before config.json changes
                     factory.check(local=dispatch == "inline")
@@ -291,6 +271,39 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
         with run.log_scope():
             run.warn_budget()
     return run
+
+
+def _moved(config: SearchConfig, folder: Path, *, data: str | None, local_train: dict | None) -> SearchConfig:
+    """``config`` with what may change where a run resumes: the table's path (``data``), and for a training
+    run where this machine keeps CIFAR-10 and which device trains (``local_train``)."""
+    if data is not None:
+        if config.evaluator != "table":
+            raise ConfigError(f"--data is for a run that evaluates a table; {folder} trains")
+        config = replace(config, data=os.path.abspath(data))
+    if local_train:
+        if set(local_train) - set(LOCAL_TRAIN_OPTIONS):
+            raise ConfigError(f"only {', '.join(LOCAL_TRAIN_OPTIONS)} may change when a run resumes, got "
+                              f"{', '.join(sorted(local_train))}")
+        if config.evaluator != "train":
+            raise ConfigError(f"--cifar and --device are for a run that trains; {folder} evaluates a table")
+        config = replace(config, train={**config.train, **local_train})
+    return config
+
+
+def _with_budget(config: SearchConfig, folder: Path, budget: int | None, logged: int) -> SearchConfig:
+    """``config`` with the resumed run's ``budget`` (None: its own), never below the ``logged`` results."""
+    saved = config.budget
+    if budget is not None and budget != config.budget:
+        config = config.with_budget(budget)          # a bad --budget is named as such first
+    if budget is not None and budget < logged:
+        raise ConfigError(f"--budget {budget} is below the {logged} results {folder} already "
+                          f"holds; give --budget {logged} or more"
+                          + (f" (or leave it out to keep the budget of {saved})" if saved >= logged else ""))
+    if budget is None and config.budget < logged:
+        raise ConfigError(f"{folder / CONFIG} gives a budget of {config.budget}, below the {logged} "
+                          f"results {folder} already holds: config.json has been altered; restore it "
+                          f"from a copy, or resume with --budget {logged} or more")
+    return config
 
 
 def _check_cifar_data(evaluator, rows: list[dict], config: SearchConfig) -> None:
