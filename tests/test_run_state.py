@@ -762,6 +762,20 @@ def test_the_same_training_command_continues_with_its_device_and_cifar_left_out(
         create_run(SearchConfig(**train, train={"cifar": "elsewhere", "epochs": 2}), folder, dispatch="mpi")
 
 
+def test_a_resume_changes_only_what_may_differ_where_it_runs(tmp_path):
+    """--data only for a table's run; of the training options only the machine's own (where CIFAR-10 is,
+    which device); each refusal before anything in the folder changes."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    SearchConfig(space="nasbench101", evaluator="train", pool_size=0).save(folder / "config.json")
+    before = sorted(p.name for p in folder.iterdir())
+    with pytest.raises(ConfigError, match=r"--data is for a run that evaluates a table; .*run trains$"):
+        resume_run(folder, data=str(tmp_path / "table.jsonl"))
+    with pytest.raises(ConfigError, match=r"may change when a run resumes, got epochs$"):
+        resume_run(folder, local_train={"epochs": 2})
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
 def test_two_runs_started_at_once_never_share_a_folder(tmp_path, monkeypatch):
     """B passes the empty-folder check, then, while it builds its searcher, A starts, runs and ends in the
     same folder: B is refused once it holds the lock, and A's run is left as it was. Without --out, two
