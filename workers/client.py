@@ -127,24 +127,8 @@ def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signa
             heard = False
             deadline = time.monotonic() + startup_timeout if startup_timeout else float("inf")
             while True:
-                silent, last = 0.0, time.monotonic()       # seconds waited without a word from the server
-                while not comm.iprobe(source=SERVER, tag=MPI.ANY_TAG, status=status):
-                    now = time.monotonic()
-                    silent, last = silent + min(now - last, 1.0), now
-                    if not heard and now > deadline:
-                        raise ServerSilent(
-                            f"no word from the server (rank {SERVER}) in the {startup_timeout:g} s since this "
-                            f"client was ready (--startup-timeout): it died or hangs at start; see its output "
-                            f"(and its run folder's log.txt), then start the job again (run_server.py --resume "
-                            f"DIR if it made its run folder)")
-                    if heard and server_timeout and silent > server_timeout:
-                        raise ServerSilent(
-                            f"no word from the server (rank {SERVER}) in the {server_timeout:g} s this client "
-                            f"has waited for work (--server-timeout; it was asked for a keep-alive every "
-                            f"{server_timeout / KEEPALIVES_PER_TIMEOUT:g} s): it died (SIGKILL, the OOM killer) "
-                            f"or hangs; see its output and its run folder's log.txt, then continue with "
-                            f"run_server.py --resume DIR")
-                    time.sleep(poll)
+                _wait(comm, status, poll=poll, deadline=None if heard else deadline, startup_timeout=startup_timeout,
+                      server_timeout=server_timeout if heard else None)
                 heard = True
                 tag = status.Get_tag()
                 msg = comm.recv(source=SERVER, tag=tag)
@@ -175,6 +159,34 @@ def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signa
         send_leaving(leave.signum, comm=comm)
         wall = time.perf_counter() - first if first is not None else 0.0
         return ClientStats(jobs=jobs, errors=errors, busy=busy, wall=wall, finalize=False, left=leave.signum)
+
+
+def _wait(comm, status, *, poll: float, deadline: float | None, startup_timeout: float | None,
+          server_timeout: float | None) -> None:
+    """Wait until a message from the server is there to receive (``status`` says its tag). Raises
+    :class:`ServerSilent` past ``deadline`` (the server's first word, ``time.monotonic()``; None: none
+    due), or when ``server_timeout`` seconds go by without a word (None: no limit). Only the time spent
+    waiting counts: a pause of this process (SIGSTOP) counts as at most a second."""
+    from mpi4py import MPI
+
+    silent, last = 0.0, time.monotonic()       # seconds waited without a word from the server
+    while not comm.iprobe(source=SERVER, tag=MPI.ANY_TAG, status=status):
+        now = time.monotonic()
+        silent, last = silent + min(now - last, 1.0), now
+        if deadline is not None and now > deadline:
+            raise ServerSilent(
+                f"no word from the server (rank {SERVER}) in the {startup_timeout:g} s since this "
+                f"client was ready (--startup-timeout): it died or hangs at start; see its output "
+                f"(and its run folder's log.txt), then start the job again (run_server.py --resume "
+                f"DIR if it made its run folder)")
+        if server_timeout and silent > server_timeout:
+            raise ServerSilent(
+                f"no word from the server (rank {SERVER}) in the {server_timeout:g} s this client "
+                f"has waited for work (--server-timeout; it was asked for a keep-alive every "
+                f"{server_timeout / KEEPALIVES_PER_TIMEOUT:g} s): it died (SIGKILL, the OOM killer) "
+                f"or hangs; see its output and its run folder's log.txt, then continue with "
+                f"run_server.py --resume DIR")
+        time.sleep(poll)
 
 
 def send_leaving(signum: int, *, comm=None) -> None:
