@@ -8,6 +8,7 @@ library are used.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -40,8 +41,15 @@ def matrix_from_bits(bits: int, num_vertices: int) -> np.ndarray:
 
 
 def is_upper_triangular(matrix: np.ndarray) -> bool:
-    """True if every entry on or below the diagonal is zero."""
-    return not np.any(np.tril(matrix))
+    """True if every entry on or below the diagonal is zero (``matrix`` square)."""
+    return not matrix[_lower(len(matrix))].any()
+
+
+@lru_cache(maxsize=None)
+def _lower(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The indices of the diagonal and below of an ``n x n`` matrix (``np.tril``'s, which makes its mask
+    anew each call: a mutation-driven search checks hundreds of thousands of cells)."""
+    return np.tril_indices(n)
 
 
 def is_full_dag(matrix: np.ndarray) -> bool:
@@ -57,34 +65,43 @@ def num_edges(matrix: np.ndarray) -> int:
 
 
 def prune(matrix: np.ndarray, labels: Sequence) -> tuple[np.ndarray, list] | None:
-    """Drop every vertex not on a path from input (0) to output (V-1), keeping vertex order.
+    """Drop every vertex not on a path from input (0) to output (V-1), keeping vertex order
+    (upper-triangular ``matrix``).
 
     Returns the pruned ``(matrix, labels)``, or ``None`` when input and output are disconnected
     (NASBench-101's ``ModelSpec._prune`` then flags the spec invalid).
     """
     n = matrix.shape[0]
     rows = matrix.tolist()
-    from_input = _reachable(rows, 0, forward=True)
-    to_output = _reachable(rows, n - 1, forward=False)
-    keep = sorted(from_input & to_output)
-    if len(keep) < 2 or 0 not in keep or n - 1 not in keep:
+    from_input = _reached(rows, 0, forward=True)
+    to_output = _reached(rows, n - 1, forward=False)
+    keep = [v for v in range(n) if from_input[v] and to_output[v]]
+    if len(keep) < 2 or keep[0] != 0 or keep[-1] != n - 1:
         return None
-    pruned = matrix[np.ix_(keep, keep)]
+    pruned = matrix.take(keep, axis=0).take(keep, axis=1)       # matrix[np.ix_(keep, keep)], 4x faster
     return pruned, [labels[i] for i in keep]
 
 
-def _reachable(rows: list[list[int]], start: int, *, forward: bool) -> set[int]:
-    """Vertices reachable from ``start`` along (``forward``) or against the edges of ``rows``, the
-    adjacency matrix as nested lists (plain Python: these graphs have at most a few dozen vertices)."""
+def _reached(rows: list[list[int]], start: int, *, forward: bool) -> list[bool]:
+    """Which vertices are reachable from ``start`` along (``forward``) or against the edges of ``rows``, the
+    upper-triangular adjacency matrix as nested lists: one pass in vertex order (every edge goes from a
+    lower to a higher index), in plain Python (a mutation-driven search prunes hundreds of thousands)."""
     n = len(rows)
-    seen, frontier = {start}, [start]
-    while frontier:
-        v = frontier.pop()
-        nbrs = [w for w in range(n) if (rows[v][w] if forward else rows[w][v])]
-        for w in nbrs:
-            if w not in seen:
-                seen.add(w)
-                frontier.append(w)
+    seen = [False] * n
+    seen[start] = True
+    if forward:
+        for v in range(start, n):
+            if seen[v]:
+                row = rows[v]
+                for w in range(v + 1, n):
+                    if row[w]:
+                        seen[w] = True
+    else:
+        for v in range(start, 0, -1):
+            if seen[v]:
+                for u in range(v):
+                    if rows[u][v]:
+                        seen[u] = True
     return seen
 
 

@@ -197,3 +197,20 @@ def test_an_op_chosen_for_mutation_becomes_another_op():
     same = [k for k in kids if k.num_vertices == 7 and np.array_equal(k.matrix, parent.matrix)]
     changed = sum(a != b for k in same for a, b in zip(k.ops[1:-1], ops[1:-1]))
     assert len(same) > 100 and 0.16 < changed / (5 * len(same)) < 0.24        # 1/5 expected
+
+
+def test_mutation_draws_the_same_children_from_the_same_seed_as_ever(subset_rows):
+    """Regularized evolution's figures in BENCHMARKS.md (and a resumed run's replay) rest on the mutation
+    turning the same random numbers into the same children: 1,000 mutations of the subset's first 20
+    cells from seed 0, each child's hash and unpruned graph, as they were before mutation was made faster
+    (2026-12-06; the same digest on commit ee531a5)."""
+    import hashlib
+    import json
+
+    parents = [CellSpec(r["matrix"], r["ops"]) for r in subset_rows[:20]]
+    rng = np.random.default_rng(0)
+    digest = hashlib.md5()
+    for k in range(1000):
+        child = mutate_spec(parents[k % 20], rng)
+        digest.update(json.dumps([child.hash, child.original_matrix.tolist(), child.original_ops]).encode())
+    assert digest.hexdigest() == "042561bd653ac59b59d8f279477316ac"

@@ -69,6 +69,44 @@ def test_pruning_drops_vertices_off_the_input_output_paths():
     assert spec.hash == CellSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [I, MP, O]).hash
 
 
+def test_pruning_agrees_with_networkx_on_every_small_graph_and_random_large_ones():
+    """:func:`graph.prune` walks an upper-triangular matrix in vertex order; networkx's ancestors and
+    descendants, another implementation, give the same kept vertices for each of the 1,024 five-vertex
+    graphs and 3,000 random ones of 7 to 9 vertices (dense and sparse)."""
+    import itertools
+
+    import networkx as nx
+
+    def reference(m):
+        g = nx.DiGraph(m)
+        n = len(m)
+        keep = sorted(({0} | nx.descendants(g, 0)) & ({n - 1} | nx.ancestors(g, n - 1)))
+        return keep if 0 in keep and n - 1 in keep else None
+
+    rng = np.random.default_rng(0)
+    graphs = []
+    for bits in itertools.product((0, 1), repeat=10):
+        m = np.zeros((5, 5), dtype=np.int64)
+        m[np.triu_indices(5, k=1)] = bits
+        graphs.append(m)
+    graphs += [np.triu(rng.random((n, n)) < p, k=1).astype(np.int64)
+               for n, p in zip(rng.integers(7, 10, size=3000), rng.choice([0.15, 0.3, 0.6], size=3000))]
+    for m in graphs:
+        labels = list(range(len(m)))
+        got = graph.prune(m, labels)
+        want = reference(m)
+        if want is None:
+            assert got is None, m
+        else:
+            assert got[1] == want and np.array_equal(got[0], m[np.ix_(want, want)]), m
+    assert graph.is_upper_triangular(graphs[-1])
+    for n in (2, 5, 7):
+        for i, j in zip(*np.tril_indices(n)):
+            m = np.zeros((n, n), dtype=np.int64)
+            m[i, j] = 1
+            assert not graph.is_upper_triangular(m)
+
+
 def test_pruning_keeps_a_direct_input_output_edge():
     spec = CellSpec([[0, 0, 1], [0, 0, 0], [0, 0, 0]], [I, C3, O])
     assert spec.matrix.tolist() == [[0, 1], [0, 0]] and spec.ops == [I, O]

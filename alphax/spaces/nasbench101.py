@@ -15,6 +15,10 @@ from alphax.spec import INPUT, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT, CellSpec, c
 __all__ = ["NASBench101Space", "random_spec", "mutate_spec", "pad_spec"]
 
 
+_ABOVE_DIAGONAL = np.triu(np.ones((MAX_VERTICES, MAX_VERTICES), dtype=bool), k=1)
+"""The edges a 7-vertex cell may have (``np.triu``'s mask, made once)."""
+
+
 def random_spec(rng: np.random.Generator) -> CellSpec:
     """A random valid cell, drawn like NASBench-101's example: a random 7x7 upper-triangular 0/1
     matrix and random interior ops, redrawn until the pruned cell is in the space."""
@@ -32,8 +36,8 @@ def pad_spec(spec: CellSpec, rng: np.random.Generator) -> tuple[np.ndarray, list
     v = spec.num_vertices
     extra = MAX_VERTICES - v
     matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.int64)
-    keep = list(range(v - 1)) + [MAX_VERTICES - 1]
-    matrix[np.ix_(keep, keep)] = spec.matrix
+    matrix[:v - 1, :v - 1] = spec.matrix[:-1, :-1]         # the output's row is empty: only its column moves
+    matrix[:v - 1, -1] = spec.matrix[:-1, -1]
     ops = list(spec.ops[:-1]) + [OPS[i] for i in rng.integers(0, len(OPS), size=extra)] + [OUTPUT]
     return matrix, ops
 
@@ -45,7 +49,7 @@ def mutate_spec(spec: CellSpec, rng: np.random.Generator, *, mutation_rate: floa
     while True:
         matrix, ops = pad_spec(spec, rng)
         n = MAX_VERTICES
-        flips = np.triu(rng.random((n, n)) < mutation_rate / n, k=1)
+        flips = (rng.random((n, n)) < mutation_rate / n) & _ABOVE_DIAGONAL
         matrix = np.where(flips, 1 - matrix, matrix)
         for i in range(1, n - 1):
             if rng.random() < mutation_rate / (n - 2):
