@@ -274,10 +274,10 @@ class Run:
         if not path.exists():
             return 0
         count = 0
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_bytes().splitlines():     # bytes: a line that is not UTF-8 is skipped too
             try:
                 count = max(count, int(json.loads(line)["index"]) + 1)
-            except (ValueError, KeyError, TypeError, RecursionError):
+            except (ValueError, KeyError, TypeError, RecursionError):     # UnicodeDecodeError is a ValueError
                 continue
         return count
 

@@ -1252,3 +1252,21 @@ def test_log_txt_is_appended_to_across_resumes_never_rewritten(tmp_path):
     lines = (tmp_path / "log.txt").read_text().splitlines()
     assert [line.split(": ", 1)[1] for line in lines] == ["first", "second", "third", "fourth"]
     assert " ERROR alphax: first" in lines[0] and " WARNING alphax.audit: second" in lines[1]
+
+
+def test_a_predictor_jsonl_line_that_is_not_utf8_does_not_stop_a_resume(tmp_path):
+    """Found by byte-level fuzzing (2026-12-06): one byte of predictor.jsonl flipped to one that is not
+    UTF-8 made ``--resume`` end with a UnicodeDecodeError traceback (counting the entries written); the
+    line is skipped as any unreadable one is, kept as it was, and the entries go on after it."""
+    folder = tmp_path / "run"
+    search(SearchConfig(space="nasbench201", dataset="cifar10", algo="alphax", budget=30, seed=0), folder)
+    path = folder / "predictor.jsonl"
+    before = path.read_bytes()
+    assert before.count(b"\n") >= 2
+    damaged = before[:5] + b"\xff" + before[6:]                   # in the first line's first key
+    path.write_bytes(damaged)
+    assert len(resume(folder, budget=40)) == 40
+    after = path.read_bytes()
+    assert after.startswith(damaged)
+    indices = [json.loads(line)["index"] for line in after.splitlines()[1:]]
+    assert indices == list(range(1, len(indices) + 1)) and len(indices) > before.count(b"\n") - 1
