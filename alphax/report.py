@@ -134,13 +134,13 @@ def _read_predictor(path: str) -> list[dict]:
     if not os.path.isfile(path):
         return []
     rows = []
-    with open(path) as f:
+    with open(path, "rb") as f:        # bytes: a line that is not UTF-8 is skipped as a torn one is
         for line in f:
             try:
                 row = json.loads(line)
                 if row.get("tau") is not None and row.get("n") is not None:
                     rows.append(row)
-            except (json.JSONDecodeError, AttributeError, RecursionError):
+            except (ValueError, AttributeError, RecursionError):    # JSONDecodeError, UnicodeDecodeError
                 log.warning("%s: skipping an unreadable line", path)
     return rows
 

@@ -934,3 +934,14 @@ def test_a_compare_report_draws_each_run_s_best_so_far_in_cell_means(tmp_path, m
         means = np.maximum.accumulate([data.mean(data.space.from_json(r)) for r in rows])
         observed = np.maximum.accumulate([r["accuracy"] for r in rows])
         assert np.array_equal(curve, means) and not np.array_equal(curve, observed)
+
+
+def test_a_predictor_jsonl_line_that_is_not_utf8_is_skipped_as_an_unreadable_one(tmp_path, capsys):
+    """Found by byte-level fuzzing (2026-12-06): one byte of predictor.jsonl flipped to one that is not
+    UTF-8 made `alphax report` end with a UnicodeDecodeError traceback; it is a skipped line, as a torn
+    one is."""
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 30, predictions=True)
+    (run / "predictor.jsonl").write_bytes(b'{"n": 10, "tau": 0.1\xff}\n' + b'{"n": 30, "tau": 0.2}\n')
+    assert main(["report", str(run)]) == 0
+    assert "tau logged by the searcher (predictor.jsonl), last value: 0.200" in (run / "report.txt").read_text()
