@@ -61,7 +61,7 @@ def is_full_dag(matrix: np.ndarray) -> bool:
 
 def num_edges(matrix: np.ndarray) -> int:
     """Number of edges (ones) in the matrix."""
-    return int(np.sum(matrix))
+    return int(matrix.sum())
 
 
 def prune(matrix: np.ndarray, labels: Sequence) -> tuple[np.ndarray, list] | None:
@@ -120,12 +120,11 @@ def hash_module(matrix: np.ndarray, labels: Sequence[int]) -> str:
     ins = [[w for w in range(n) if rows[w][v]] for v in range(n)]
     outs = [[w for w in range(n) if rows[v][w]] for v in range(n)]
     hashes = [_md5(str((len(outs[v]), len(ins[v]), int(labels[v])))) for v in range(n)]
+    md5 = hashlib.md5              # _md5, inlined: the loop below is most of a hash's time
     for _ in range(n):
-        hashes = [
-            _md5("".join(sorted([hashes[w] for w in ins[v]])) + "|"
-                 + "".join(sorted([hashes[w] for w in outs[v]])) + "|" + hashes[v])
-            for v in range(n)
-        ]
+        hashes = [md5(("".join(sorted([hashes[w] for w in into])) + "|" + "".join(sorted([hashes[w] for w in out]))
+                       + "|" + own).encode("utf-8")).hexdigest()
+                  for into, out, own in zip(ins, outs, hashes)]
     return _md5(str(sorted(hashes)))
 
 

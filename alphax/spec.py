@@ -48,11 +48,23 @@ class CellSpec:
         m = _as_matrix(matrix)
         ops = list(ops)
         _check_structure(m, ops)
-        self.original_matrix = m
+        self._set_graph(m, ops)
+
+    def _set_graph(self, matrix: np.ndarray, ops: list[str]) -> None:
+        self.original_matrix = matrix
         self.original_ops = ops
-        pruned = graph.prune(m, ops)
+        pruned = graph.prune(matrix, ops)
         self.valid_spec = pruned is not None
         self.matrix, self.ops = pruned if pruned is not None else (None, None)
+
+    @classmethod
+    def unchecked(cls, matrix: np.ndarray, ops: list[str]) -> "CellSpec":
+        """``CellSpec(matrix, ops)`` without its checks, for a graph well-formed by construction (an
+        upper-triangular 0/1 int64 ``matrix``, ``ops`` from input through :data:`OPS` to output), as a
+        mutation makes hundreds of thousands of them: pruned and flagged all the same."""
+        spec = cls.__new__(cls)
+        spec._set_graph(matrix, ops)
+        return spec
 
     @classmethod
     def trusted(cls, matrix: np.ndarray, ops: list[str], module_hash: str) -> "CellSpec":

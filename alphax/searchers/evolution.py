@@ -4,6 +4,7 @@ Search", https://arxiv.org/abs/1802.01548), as in NASBench-101's example code.""
 from __future__ import annotations
 
 from collections import deque
+from operator import itemgetter
 from typing import Any, Sequence
 
 import numpy as np
@@ -13,6 +14,9 @@ from alphax.searchers.base import Proposal, Result, Searcher
 from alphax.spaces.base import SearchSpace
 
 __all__ = ["RegularizedEvolution"]
+
+_accuracy = itemgetter(1)
+"""A population member's accuracy (members are ``(cell, accuracy)``)."""
 
 
 class RegularizedEvolution(Searcher):
@@ -99,4 +103,4 @@ class RegularizedEvolution(Searcher):
         """The best of ``tournament_size`` members drawn at random without replacement."""
         members = self.rng.choice(len(self.population), size=min(self.tournament_size, len(self.population)),
                                   replace=False)
-        return max((self.population[int(i)] for i in members), key=lambda m: m[1])[0]
+        return max([self.population[i] for i in members.tolist()], key=_accuracy)[0]     # the first best drawn

@@ -55,7 +55,7 @@ def mutate_spec(spec: CellSpec, rng: np.random.Generator, *, mutation_rate: floa
             if rng.random() < mutation_rate / (n - 2):
                 choices = [op for op in OPS if op != ops[i]]
                 ops[i] = choices[rng.integers(len(choices))]
-        child = CellSpec(matrix, ops)
+        child = CellSpec.unchecked(matrix, ops)     # int64 0/1, upper-triangular, the space's ops: by construction
         if is_valid(child):
             return child
 
