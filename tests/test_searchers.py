@@ -840,3 +840,16 @@ def test_the_pool_benchmark_keeps_a_searcher_that_proposes_the_same_cell_after_l
     got = run_benchmark("bench_pool.py", "--algo", algo, "--size", 2000, "--results", 20)[-1]
     assert (got["algo"], got["cells"], got["loaded_searcher_proposes_the_same_cell"]) == (algo, 2000, True)
     assert got["checkpoint_mb"] > 0 and got["peak_rss_gb"] > 0
+
+
+def test_the_mutation_benchmark_measures_the_cells_evolution_always_proposed(run_benchmark, nb101_dir):
+    """``benchmarks/bench_mutation.py`` (BENCHMARKS.md, "Regularized evolution's own time"): its digests
+    of the children of 300 mutations and of a budget-150 evolution run on the subset (``alphax search``,
+    seed 0) are those the code gave before mutation was made faster (commit ee531a5), so a speed figure
+    it records compares the same work."""
+    got = run_benchmark("bench_mutation.py", "--data", nb101_dir / "nb101_real_subset.jsonl.gz",
+                        "--mutations", 300, "--seeds", 1, "--budget", 150)[-1]
+    assert got["mutation"]["digest"] == "ca9fed16eea0594f8d33c8db29fda5b4" and got["mutation"]["mutations"] == 300
+    (run,) = got["evolution"]
+    assert (run["seed"], run["mutation_tries"], run["digest"]) == (0, 2467, "6a3838db8a1acfc3ce9bc43b19ad81d8")
+    assert run["searcher_ms_median"] > 0 and run["wall_seconds"] > 0
