@@ -936,7 +936,7 @@ def test_a_compare_report_draws_each_run_s_best_so_far_in_cell_means(tmp_path, m
         assert np.array_equal(curve, means) and not np.array_equal(curve, observed)
 
 
-def test_a_predictor_jsonl_line_that_is_not_utf8_is_skipped_as_an_unreadable_one(tmp_path, capsys):
+def test_a_predictor_jsonl_line_that_is_not_utf8_is_skipped_as_an_unreadable_one(tmp_path):
     """Found by byte-level fuzzing (2026-12-06): one byte of predictor.jsonl flipped to one that is not
     UTF-8 made `alphax report` end with a UnicodeDecodeError traceback; it is a skipped line, as a torn
     one is."""
