@@ -853,3 +853,21 @@ def test_the_mutation_benchmark_measures_the_cells_evolution_always_proposed(run
     (run,) = got["evolution"]
     assert (run["seed"], run["mutation_tries"], run["digest"]) == (0, 2467, "6a3838db8a1acfc3ce9bc43b19ad81d8")
     assert run["searcher_ms_median"] > 0 and run["wall_seconds"] > 0
+
+
+def test_evolution_tournament_takes_the_first_best_member_drawn_on_a_tie():
+    """Members of equal accuracy (a table's rewards tie often): the parent is the first best one drawn, as
+    ``max`` over the drawn members gives (not the last drawn, nor the first in population order)."""
+    from collections import deque
+
+    searcher = make_searcher("evolution", SPACE, rng=np.random.default_rng(0), candidates=POOL,
+                             population_size=10, tournament_size=4)
+    _feed(searcher, 10)
+    searcher.population = deque([(c, 0.5 if i % 2 else 0.25) for i, (c, _) in enumerate(searcher.population)],
+                                maxlen=10)
+    for _ in range(30):
+        twin = np.random.default_rng()
+        twin.bit_generator.state = searcher.rng.bit_generator.state
+        drawn = [int(i) for i in twin.choice(10, size=4, replace=False)]
+        first_best = next(i for i in drawn if i % 2) if any(i % 2 for i in drawn) else drawn[0]
+        assert searcher._tournament() is searcher.population[first_best][0], drawn
