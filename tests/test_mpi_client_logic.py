@@ -260,3 +260,15 @@ def test_simulated_time_sleeps_the_tables_training_time_not_the_results_seconds(
             return Result(0.9, seconds=3.0, info={"training_time": 1000.0})
 
     assert client.SimulatedTime(Table201(), 0.5).evaluate(None).seconds == 500.0 and slept == [500.0]
+
+
+# -- found missing by a mutation audit of the client's wait (_wait) --
+@pytest.mark.parametrize("server_timeout", [None, 0, 0.0])
+def test_a_server_timeout_of_none_or_zero_is_no_limit_on_a_waiting_client(monkeypatch, server_timeout):
+    """--server-timeout 0 (like None) means no limit: a client accepted, then 100 s without a word (no
+    keep-alive asked for), still waits for its Stop."""
+    clock = Clock()
+    comm, stats = serve(clock, [(1.0, Tag.ACCEPTED, Accepted()), (100.0, Tag.STOP, Stop())], monkeypatch,
+                        server_timeout=server_timeout)
+    assert stats.jobs == 0 and clock.now >= 100.0
+    assert comm.of(Ready)[0][1].keepalive is None
