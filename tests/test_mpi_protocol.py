@@ -280,3 +280,83 @@ def test_run_client_exits_without_finalize_when_its_stop_says_so(monkeypatch, fi
     monkeypatch.setattr(run_client, "exit_without_finalize", exits.append)
     assert run_client._start_and_serve(run_client.build_parser().parse_args(["--evaluator", "table"])) == 0
     assert exits == ([] if finalize else [0])
+
+
+# -- found missing by a mutation audit of run_server.py's _parse_args and _end_job (no mpiexec needed) --
+class _World:
+    """``MPI.COMM_WORLD`` as run_server.py's ending sees it: its size and this process's rank."""
+
+    def __init__(self, size, rank=0):
+        self.size, self.rank = size, rank
+
+    def Get_size(self):
+        return self.size
+
+    def Get_rank(self):
+        return self.rank
+
+
+@pytest.fixture
+def aborts(monkeypatch):
+    """run_server with ``abort_job`` and ``stop_clients`` recorded instead of done: ``(run_server, calls)``."""
+    import run_server
+    import workers.server
+
+    calls = []
+    monkeypatch.setattr(run_server, "abort_job", lambda comm, code: calls.append(("abort", code)))
+    monkeypatch.setattr(workers.server, "stop_clients", lambda comm, reason, **kw: calls.append(("stop", reason)))
+    return run_server, calls
+
+
+@pytest.mark.parametrize("size, rank, expected", [
+    (1, 0, []),                                                                   # no clients: nothing to end
+    (3, 0, [("stop", "the server could not start"), ("abort", 2)]),
+    (3, 1, [("abort", 2)]),                                     # only rank 0 speaks to the clients
+])
+def test_a_rejected_server_option_stops_the_clients_and_ends_the_job_under_mpiexec(aborts, monkeypatch, size, rank,
+                                                                                    expected, capsys):
+    from mpi4py import MPI
+
+    run_server, calls = aborts
+    monkeypatch.setattr(MPI, "COMM_WORLD", _World(size, rank))
+    with pytest.raises(SystemExit) as exc:
+        run_server._parse_args(["--bogus"])
+    assert exc.value.code == 2 and calls == expected
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_the_servers_help_ends_it_normally_without_touching_the_clients(aborts, monkeypatch, capsys):
+    """--help exits 0: it is no failure to end the job with (nor is the job a farm's)."""
+    from mpi4py import MPI
+
+    run_server, calls = aborts
+    monkeypatch.setattr(MPI, "COMM_WORLD", _World(3))
+    with pytest.raises(SystemExit) as exc:
+        run_server._parse_args(["--help"])
+    assert exc.value.code == 0 and calls == []
+    assert "usage:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("size, code, stats, aborted, returned", [
+    (1, 1, None, [], 1),                              # a lone server: its exit code, no MPI_Abort
+    (1, 143, None, [], 143),
+    (3, 1, None, [1], None),                          # the job ends with the failure's code (MPI_Abort)
+    (3, 130, None, [130], None),
+    (2, 1, None, [1], None),                          # one client is a process to end too
+    (3, 0, None, [], 0),                              # a success with every client stopped: a normal end
+    (3, 0, "none", [], 0),
+    (3, 0, "lost", [0], 0),                           # a lost client may still run: end the job, status 0
+    (3, 0, "left", [0], 0),
+    (3, 0, "abandoned", [0], 0),                      # a client on a copy of an answered job: likewise
+])
+def test_the_server_ends_the_job_with_its_code_and_only_when_a_process_would_be_left(aborts, size, code, stats,
+                                                                                     aborted, returned):
+    from workers.server import FarmStats
+
+    run_server, calls = aborts
+    farm = None if stats is None else FarmStats(clients=size - 1, lost=[2] if stats in ("lost", "left") else [],
+                                                left=[2] if stats == "left" else [],
+                                                abandoned=[1] if stats == "abandoned" else [])
+    result = run_server._end_job(_World(size), code, farm)
+    assert result == returned or returned is None          # past a real MPI_Abort nothing returns
+    assert calls == [("abort", c) for c in aborted]
