@@ -776,6 +776,23 @@ def test_a_resume_changes_only_what_may_differ_where_it_runs(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == before
 
 
+def test_what_a_resume_may_change_replaces_the_runs_own(tmp_path, monkeypatch):
+    """Where a run resumes, its --cifar and --device replace those config.json holds (its other training
+    options stay), --data is made absolute (config.json is read from other folders later), and no
+    training option at all changes nothing, on either kind of run."""
+    from alphax.runfolder import _moved
+
+    trained = SearchConfig(space="nasbench101", evaluator="train", pool_size=0,
+                           train={"device": "cuda", "cifar": "/there", "epochs": 4})
+    moved = _moved(trained, tmp_path, data=None, local_train={"device": "cpu", "cifar": "/here"})
+    assert moved.train == {"device": "cpu", "cifar": "/here", "epochs": 4}
+    table = SearchConfig(space="nasbench101", data="/old/table.jsonl.gz")
+    monkeypatch.chdir(tmp_path)
+    assert _moved(table, tmp_path, data="table.jsonl.gz", local_train=None).data == str(tmp_path / "table.jsonl.gz")
+    assert _moved(table, tmp_path, data=None, local_train={}) == table
+    assert _moved(trained, tmp_path, data=None, local_train={}) == trained
+
+
 def test_two_runs_started_at_once_never_share_a_folder(tmp_path, monkeypatch):
     """B passes the empty-folder check, then, while it builds its searcher, A starts, runs and ends in the
     same folder: B is refused once it holds the lock, and A's run is left as it was. Without --out, two
