@@ -35,6 +35,7 @@ import numpy as np
 import alphax
 from alphax.cli import main as alphax_main
 from alphax.nasbench.paths import resolve_data_path
+from alphax.runlog import read_results
 from alphax.spaces.nasbench101 import mutate_spec
 from alphax.spec import CellSpec
 
@@ -64,7 +65,7 @@ def evolution_run(path: Path, seed: int, budget: int) -> dict:
         if code:
             raise SystemExit(f"alphax search exited with {code}")
         stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
-        hashes = [json.loads(line)["hash"] for line in (out / "results.jsonl").read_text().splitlines()]
+        hashes = [row["hash"] for row in read_results(out)]
     metrics = stats["searcher_metrics"]
     return {"seed": seed, "wall_seconds": round(wall, 2),
             "searcher_ms_median": round(1e3 * stats["searcher_seconds_median"], 3),
