@@ -13,8 +13,10 @@ proposed as its own: evolution in its random start, AlphaX in its proposal cycle
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -166,14 +168,27 @@ def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str
     except BaseException:
         lock.release()
         raise
-    with run.log_scope():
-        log.info("new run %s: %s on %s, budget %d, seed %d, %s", folder, config.algo, config.space, config.budget,
-                 config.seed, "any valid cell (no pool)" if candidates is None else f"pool of {len(candidates)} cells")
-        run.warn_budget()
-    # a checkpoint at n=0 (50 ms): a resume always has the table's fingerprint to check, even after a kill
-    # before the first periodic checkpoint
-    run.checkpoint()
+    with _closed_on_error(run):
+        with run.log_scope():
+            log.info("new run %s: %s on %s, budget %d, seed %d, %s", folder, config.algo, config.space,
+                     config.budget, config.seed,
+                     "any valid cell (no pool)" if candidates is None else f"pool of {len(candidates)} cells")
+            run.warn_budget()
+        # a checkpoint at n=0 (50 ms): a resume always has the table's fingerprint to check, even after a kill
+        # before the first periodic checkpoint
+        run.checkpoint()
     return run
+
+
+@contextlib.contextmanager
+def _closed_on_error(run: Run):
+    """The run just opened, closed (its lock, log handler and files given back) if what follows fails (its
+    first checkpoint on a full disk): the caller gets the error, not a run, so nothing else would close it."""
+    try:
+        yield
+    except BaseException:
+        run.__exit__(*sys.exc_info())
+        raise
 
 
 def _continue_unstarted(folder: Path, config: SearchConfig, dispatch: str) -> Run | None:
@@ -254,22 +269,23 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
             except (AlphaXError, OSError) as exc:      # log.txt says why (the console gets it from the caller)
                 logfile.append(folder, f"resume of {folder} failed: {exc}", name=__name__)
                 raise
+        # config.json takes the new budget once the run goes on (Run.confirm): not when, say, the MPI server's
+        # first client is refused
+        run = Run(folder, config, space, searcher, runlog, evaluator_factory=factory, evaluator=evaluator,
+                  candidates=candidates, dispatch=dispatch, state=state, log_handler=handler, lock=lock,
+                  saved_config=saved)
     except BaseException:
         if runlog is not None:
             runlog.close()
         logfile.detach(handler)
         lock.release()
         raise
-    # config.json takes the new budget once the run goes on (Run.confirm): not when, say, the MPI server's
-    # first client is refused
-    run = Run(folder, config, space, searcher, runlog, evaluator_factory=factory, evaluator=evaluator,
-              candidates=candidates, dispatch=dispatch, state=state, log_handler=handler, lock=lock,
-              saved_config=saved)
-    if len(runlog) > state.get("n", 0):
-        run.checkpoint()            # the replay is done once
-    if budget is not None:
-        with run.log_scope():
-            run.warn_budget()
+    with _closed_on_error(run):
+        if len(runlog) > state.get("n", 0):
+            run.checkpoint()            # the replay is done once
+        if budget is not None:
+            with run.log_scope():
+                run.warn_budget()
     return run
 
 

@@ -440,6 +440,35 @@ def test_a_run_folder_is_open_in_one_process_at_a_time(tmp_path):
     assert resume(folder, budget=20) == search(cfg(budget=20), tmp_path / "ref")
 
 
+def test_a_first_checkpoint_that_fails_gives_the_folder_back(tmp_path, monkeypatch):
+    """A new run's checkpoint at n=0, or a resume's after its replay, that fails (a full disk) ends
+    create_run or resume_run with the error and no run: the folder's lock, its log.txt handler and its
+    results log are given back then, not when the process ends (a comparison or a notebook goes on)."""
+    import errno
+
+    import alphax.run
+
+    def full(*args, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    handlers = list(logging.getLogger().handlers)
+    folder = tmp_path / "run"
+    with monkeypatch.context() as m:
+        m.setattr(alphax.run, "save_checkpoint", full)
+        with pytest.raises(OSError, match="No space left"):
+            create_run(cfg(budget=10), folder)
+    assert logging.getLogger().handlers == handlers
+    assert resume(folder) == search(cfg(budget=10), tmp_path / "ref")       # the lock is free: continued
+    for name in (LATEST, PREVIOUS):                # without a checkpoint a resume replays the log, then checkpoints
+        (folder / name).unlink(missing_ok=True)
+    with monkeypatch.context() as m:
+        m.setattr(alphax.run, "save_checkpoint", full)
+        with pytest.raises(OSError, match="No space left"):
+            resume_run(folder, budget=15)
+    assert logging.getLogger().handlers == handlers
+    assert resume(folder, budget=15) == search(cfg(budget=15), tmp_path / "ref15")
+
+
 def test_a_failed_evaluation_is_recorded_as_data(tmp_path):
     class Flaky:
         def __init__(self, inner):
