@@ -37,8 +37,10 @@ def _nasbench101(config: SearchConfig) -> tuple[SearchSpace, EvaluatorFactory]:
         from workers.evaluators import TableEvaluator
 
         key = ("nasbench101", config.data, config.eval_seed)
-        if key not in _TABLES:
-            _TABLES[key] = TableEvaluator.from_path(config.data, seed=config.eval_seed)
+        if key not in _TABLES:        # the table loaded once per process, whatever the eval seed
+            loaded = next((ev for k, ev in _TABLES.items() if k[:2] == key[:2]), None)
+            _TABLES[key] = loaded.reseeded(config.eval_seed) if loaded is not None else \
+                TableEvaluator.from_path(config.data, seed=config.eval_seed)
         return _TABLES[key]
 
     made: list = []          # the evaluator a local check made (CIFAR-10 loaded), for train() to use

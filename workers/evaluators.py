@@ -94,6 +94,14 @@ class TableEvaluator(Evaluator):
         self._optimum: tuple[str, float] | None = None
         self._repeated: bool | None = None
 
+    def reseeded(self, seed: int) -> "TableEvaluator":
+        """This evaluator with another eval seed (another repeat drawn per cell), sharing the loaded table,
+        its list of cells and its optimum (neither depends on the seed): a comparison's runs, each with
+        its own seed, hold the table once per process, not once per seed."""
+        other = type(self)(self.table, seed=seed, epochs=self.epochs)
+        other._cells, other._optimum, other._repeated = self.candidates(), self._optimum, self._repeated
+        return other
+
     @classmethod
     def from_path(cls, path: str | None = None, *, seed: int = 0, epochs: int = 108) -> "TableEvaluator":
         """Load the table at ``path`` (or the one :func:`alphax.nasbench.paths.resolve_data_path` finds)."""
