@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from alphax.atomic import write_atomic
+from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info
 from alphax.config import ALGOS, SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, Interrupted
 from alphax.plots import mean_ylabel, plot_best_so_far
@@ -108,7 +109,9 @@ def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:
     logging.getLogger().setLevel(logging.WARNING)
     config = SearchConfig.from_json(config_json)
     path = Path(folder)
-    run = resume_run(path, budget=config.budget) if (path / "config.json").exists() else create_run(config, path)
+    # config.data: where the comparison's table is now (checked by the resume where it moved)
+    run = resume_run(path, budget=config.budget, data=config.data) if (path / "config.json").exists() else \
+        create_run(config, path)
     # a worker leaves Ctrl-C (SIGINT, which the terminal sends the whole process group) to the parent, which
     # stops it with one SIGTERM: taking both, the run would have stopped at once without its checkpoint. A
     # SIGTERM to the whole group (scancel, kill -TERM -PGID) reaches it twice, directly and from the parent:
@@ -229,10 +232,14 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[dict | None, Compar
             config = replace(config, data=have.get("data"))     # the same file named another way: kept as it was
         want = config.to_json()
         diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
-        if diff and not _extends(have, want, diff):
+        rest = [k for k in diff if k != "data"]          # a table given at another path: checked once loaded
+        if rest and not _extends(have, want, rest):
             raise CheckpointError(f"{out} holds a comparison with other options ({', '.join(diff)}); use "
                                   f"another --out (a comparison can be extended: a larger --budget, more "
                                   f"--seeds, more --algos; its other options stay)")
+        if "data" in diff and config.data is None:     # left out: the table found then, or the comparison's?
+            raise CheckpointError(f"{out} holds a comparison of the table at {have.get('data')}, not of the one "
+                                  f"found without --data: give --data {have.get('data')} (or where that table is now)")
         return have, config
     if out.exists() and (not out.is_dir() or any(p.name != COMPARE_LOCK for p in out.iterdir())):
         raise CheckpointError(f"{out} exists and is not a comparison folder; use another --out")
@@ -248,6 +255,40 @@ def _same_table(a: str | None, b: str | None) -> bool:
         return os.path.samefile(resolve_data_path(a), resolve_data_path(b))
     except (DataError, OSError):
         return False
+
+
+def _check_moved(out: Path, have: dict, config: CompareConfig, space, evaluator) -> None:
+    """A table at another path than ``out``'s comparison recorded (``have``), given with ``--data``: a
+    copy of the same table (moved, on another machine, a compact conversion) continues the comparison;
+    another table is refused before anything is written: its cells are checked against the runs'
+    checkpoints, the results each run logged against its values (each run's resume checks them again)."""
+    from alphax.registry import build_space_and_evaluator, fingerprint
+    from alphax.runfolder import check_same_table
+
+    cells = list(evaluator.candidates())
+    cells_id = fingerprint(space, cells)
+    hint = (f"give --data the table the comparison in {out} was run on ({have.get('data')}; a copy of it, "
+            f"wherever it is now), or use another --out")
+    for (algo, seed), folder in _run_folders(out, config).items():
+        for name in (LATEST, PREVIOUS):
+            try:
+                recorded = checkpoint_info(folder / name).get("candidates", cells_id)
+            except CheckpointError:        # none yet, or damaged: the run's own resume says so
+                continue
+            if recorded != cells_id:
+                raise CheckpointError(f"the table at {config.data} holds other cells than the one {folder} was run "
+                                      f"on ({folder / name} says so): {hint}")
+        try:
+            rows = read_results(folder)
+        except (AlphaXError, OSError):     # a damaged log: the run's own resume says so
+            continue
+        _, values = build_space_and_evaluator(config.run_config(algo, seed))    # its eval seed's
+        check_same_table(folder, config.data, space, values, cells, rows, hint=hint)
+
+
+def _run_folders(out: Path, config: CompareConfig) -> dict[tuple[str, int], Path]:
+    """The folder of each ``(algo, seed)`` run of the comparison in ``out``."""
+    return {(a, s): out / "runs" / f"{a}-seed{s}" for a in config.algos for s in range(config.seeds)}
 
 
 _GROWS = ("budget", "seeds", "algos")
@@ -269,15 +310,17 @@ def _extends(have: dict, want: dict, diff: list[str]) -> bool:
 
 def _prepare(config: CompareConfig, out: Path, have: dict | None) -> None:
     """Write ``compare.json`` for a new comparison (``have`` None), or again for one extended by
-    :data:`_GROWS` (``have``: its options until now; each run then resumes with the new budget)."""
+    :data:`_GROWS` or whose table moved (``have``: its options until now; each run then resumes with the
+    new budget, and the table where it is now)."""
     want = config.to_json()
     if have is not None:
         grown = [f"{k} {have[k]} -> {want[k]}" if k != "algos" else f"algos {','.join(have[k])} -> {','.join(want[k])}"
                  for k in _GROWS if have.get(k) != want[k]]
-        if not grown:
+        moved = [f"the table {have.get('data')} -> {want['data']}"] if have.get("data") != want["data"] else []
+        if not grown + moved:
             log.info("continuing the comparison in %s", out)
             return
-        log.info("extending the comparison in %s: %s", out, "; ".join(grown))
+        log.info("%s the comparison in %s: %s", "extending" if grown else "continuing", out, "; ".join(grown + moved))
     (out / "runs").mkdir(parents=True, exist_ok=True)
     text = json.dumps(want, indent=1).encode("utf-8")
     write_atomic(out / "compare.json", lambda f: f.write(text))
@@ -379,13 +422,15 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
     _, config = _check_folder(config, out)
     t0 = time.perf_counter()
     # loaded once, shared by fork; and before anything is written, so bad data leaves no folder behind
-    _, evaluator = build_space_and_evaluator(config.run_config(config.algos[0], 0))
+    space, evaluator = build_space_and_evaluator(config.run_config(config.algos[0], 0))
     out.mkdir(parents=True, exist_ok=True)
     # one alphax compare per folder: two at once would each rewrite compare.json (an extension), and
     # their runs' locks would stop one of them half-way. Forked workers inherit the lock
     lock = RunLock(out, name=COMPARE_LOCK, then="run the same command again")
     try:
         have, config = _check_folder(config, out)      # again, now that no other one can change it
+        if have is not None and have.get("data") != config.data:
+            _check_moved(out, have, config, space, evaluator)
         _prepare(config, out, have)
         return _compare(config, out, evaluator, t0, jobs=jobs, progress=progress)
     finally:
@@ -399,7 +444,7 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
     optimum = evaluator.optimum()
     log.info("optimum: %s (%.6f), found in %.1f s", optimum[0], optimum[1], time.perf_counter() - t0)
     seeds = list(range(config.seeds))
-    tasks = {(a, s): out / "runs" / f"{a}-seed{s}" for a in config.algos for s in seeds}
+    tasks = _run_folders(out, config)
     timings: dict[tuple[str, int], dict] = {}
     if progress is None:
         progress = sys.stderr.isatty()

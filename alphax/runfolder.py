@@ -32,7 +32,7 @@ from alphax.runlog import RESULTS, RunLog, check_cells, rows_digest
 from alphax.searchers.base import Result, Searcher
 from alphax.spaces.base import SearchSpace
 
-__all__ = ["create_run", "resume_run", "open_run", "default_out"]
+__all__ = ["create_run", "resume_run", "open_run", "default_out", "check_same_table"]
 
 log = logging.getLogger(__name__)
 
@@ -345,17 +345,18 @@ def _not_a_run_folder(folder: Path) -> str:
     return f"(empty); start a run there with --out {folder}"
 
 
-def _check_same_table(folder: Path, path, space: SearchSpace, evaluator, candidates, runlog: RunLog) -> None:
+def check_same_table(folder: Path, path, space: SearchSpace, evaluator, candidates, rows: list[dict], *,
+                     hint: str = "give the table the run started with (a copy of it, wherever it is now) with "
+                                 "--resume DIR --data PATH") -> None:
     """A table at another path than the run recorded (``--data`` on resume, or ``config.json`` edited)
-    must give every logged cell the result it was logged with (the checkpoint's fingerprint checks the
-    whole set of cells)."""
+    must give every cell the run logged (``rows``) the result it was logged with (the checkpoint's
+    fingerprint checks the whole set of cells). ``hint``: the way on, the end of the error."""
     known = {space.hash(c) for c in candidates}
-    hint = "give the table the run started with (a copy of it, wherever it is now) with --resume DIR --data PATH"
-    missing = [r["hash"] for r in runlog.rows if r["hash"] not in known]
+    missing = [r["hash"] for r in rows if r["hash"] not in known]
     if missing:
-        raise DataError(f"the table at {path} holds no cell {missing[0]} ({len(missing)} of the {len(runlog)} "
+        raise DataError(f"the table at {path} holds no cell {missing[0]} ({len(missing)} of the {len(rows)} "
                         f"cells {folder} logged are missing): {hint}")
-    for row in runlog.rows:
+    for row in rows:
         if row.get("accuracy") is None:
             continue
         now = evaluator.evaluate(space.from_json(row)).accuracy
@@ -374,7 +375,7 @@ def _check_config_against_checkpoint(folder: Path, config: SearchConfig) -> None
     """The config in the newest intact checkpoint's header against ``config`` (config.json, with the
     options a resume may change), before either is used: a config.json edited to another space or table
     is named as such, not as that space's or table's error. The table's path is checked later, with the
-    table (:func:`_check_same_table`); checkpoints older than the header's config are checked once
+    table (:func:`check_same_table`); checkpoints older than the header's config are checked once
     unpickled (:func:`_restore`)."""
     for path in (folder / LATEST, folder / PREVIOUS):
         try:
@@ -393,7 +394,7 @@ def _check_config_against_checkpoint(folder: Path, config: SearchConfig) -> None
 
 def _defining(config: SearchConfig) -> SearchConfig:
     """``config`` without what may change when a run resumes (the budget, local training options; the
-    table's path only after :func:`_check_same_table`)."""
+    table's path only after :func:`check_same_table`)."""
     return replace(config, budget=1, train={k: v for k, v in config.train.items() if k not in LOCAL_TRAIN_OPTIONS})
 
 
@@ -409,7 +410,7 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
     cands = list(candidates) if candidates is not None else []
     checked = config.data != recorded_data and candidates is not None
     if checked:          # a table given anew (--data): first, whether it gives the logged cells their results
-        _check_same_table(folder, config.data, space, evaluator, candidates, runlog)
+        check_same_table(folder, config.data, space, evaluator, candidates, runlog.rows)
     cells_id = fingerprint(space, cands)
 
     def same_cells(path: Path, header: dict) -> None:
@@ -433,7 +434,7 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
         saved = SearchConfig.from_json(state["config"])
         if saved.data != config.data and candidates is not None:   # moved (--data), or config.json edited
             if not checked:
-                _check_same_table(folder, config.data, space, evaluator, candidates, runlog)
+                check_same_table(folder, config.data, space, evaluator, candidates, runlog.rows)
             saved = replace(saved, data=config.data)
         if _defining(saved) != _defining(config):
             raise _altered_config(path, folder)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from alphax.compare import CompareConfig, run_compare, summarize
-from alphax.errors import CheckpointError, ConfigError
+from alphax.errors import CheckpointError, ConfigError, DataError
 from alphax.nasbench201 import load
 from alphax.runlog import best_so_far, read_results
 from alphax.spaces.nasbench201 import parse_arch_string
@@ -239,11 +240,61 @@ def test_bad_data_or_a_corrupt_compare_json_is_one_clear_line_and_writes_nothing
         assert proc.returncode == 0 and "continuing the comparison" in proc.stderr, proc.stderr[-3000:]
     assert (out / "compare.json").read_bytes() == saved
     proc = run_cli(*args, "--data", bad.with_name("few.jsonl"), timeout=120)    # another table: refused
-    assert proc.returncode == 1 and "other options (data)" in proc.stderr, proc.stderr[-3000:]
+    assert proc.returncode == 1 and "holds other cells than the one" in proc.stderr, proc.stderr[-3000:]
+    assert (out / "compare.json").read_bytes() == saved
     (out / "compare.json").write_text('{"space": "nasbe')                  # cut short
     proc = run_cli(*args, "--data", nb101_dir / "nb101_real_subset.jsonl.gz", timeout=300)
     assert proc.returncode == 1 and "compare.json cannot be read" in proc.stderr and "another --out" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_moved_table_continues_the_comparison_and_another_is_refused_before_anything_is_written(tmp_path, nb101_dir):
+    """The table moved (another machine, another folder): --data where it is now continues the comparison
+    and records the new path, as alphax search --resume --data continues a run. A table with other cells,
+    or the same cells with another result for a logged one, is refused with nothing written; left out,
+    --data is asked for rather than guessed."""
+    import gzip
+    import shutil
+
+    first = tmp_path / "a" / "table.jsonl.gz"
+    first.parent.mkdir()
+    shutil.copy(nb101_dir / "nb101_real_subset.jsonl.gz", first)
+    config = CompareConfig(space="nasbench101", data=str(first), algos=("random", "evolution"), seeds=2, budget=8)
+    out = tmp_path / "cmp"
+    run_compare(config, out, progress=False)
+    reference = run_compare(replace(config, budget=12), tmp_path / "ref", progress=False)
+    moved = tmp_path / "b" / "table.jsonl.gz"
+    first.parent.rename(moved.parent)
+
+    logged = read_results(out / "runs" / "random-seed1")[-1]["hash"]     # the first run checked that logged it
+    assert logged not in {r["hash"] for r in read_results(out / "runs" / "random-seed0")}
+    other_value = tmp_path / "other-value.jsonl.gz"
+    with gzip.open(moved, "rt") as f, gzip.open(other_value, "wt") as g:
+        for line in f:
+            row = json.loads(line)
+            if row["hash"] == logged:
+                row["metrics"]["108"]["validation_accuracy"] = 0.5
+            g.write(json.dumps(row) + "\n")
+    fewer = tmp_path / "fewer.jsonl"
+    with gzip.open(moved, "rb") as f:
+        fewer.write_bytes(b"".join(f.readline() for _ in range(40)))
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "compare.lock"}
+    for table, error in ((other_value, f"says 0.5 for cell {logged}, logged by {out / 'runs' / 'random-seed1'}"),
+                         (fewer, "holds other cells than the one"), (None, f"give --data {first}")):
+        with pytest.raises((CheckpointError, DataError), match=re.escape(error)) as raised:
+            run_compare(replace(config, data=str(table) if table else None, budget=12), out, progress=False)
+        if table is not None:
+            assert f"give --data the table the comparison in {out} was run on ({first}" in str(raised.value)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "compare.lock"} == before
+
+    summary = run_compare(replace(config, data=str(moved), budget=12), out, progress=False)
+    for algo in config.algos:           # what a comparison run on it from the start gives
+        assert summary["algorithms"][algo]["regret_at"] == reference["algorithms"][algo]["regret_at"]
+    for key in ("random-seed0", "random-seed1", "evolution-seed0", "evolution-seed1"):
+        assert [r["hash"] for r in read_results(out / "runs" / key)] == \
+            [r["hash"] for r in read_results(tmp_path / "ref" / "runs" / key)]
+        assert json.loads((out / "runs" / key / "config.json").read_text())["data"] == str(moved)
+    assert json.loads((out / "compare.json").read_text())["data"] == str(moved)
 
 
 def test_jobs_must_be_positive(tmp_path, run_cli):
