@@ -28,7 +28,7 @@ import numpy as np
 from alphax.atomic import write_atomic
 from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info
 from alphax.config import ALGOS, SearchConfig
-from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError, Interrupted
+from alphax.errors import AlphaXError, CheckpointError, ConfigError, Interrupted
 from alphax.plots import mean_ylabel, plot_best_so_far
 from alphax.runlock import RunLock
 from alphax.runlog import best_so_far, read_results, row_values, running_best

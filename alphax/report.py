@@ -30,14 +30,12 @@ from alphax.atomic import write_atomic
 from alphax.errors import DataError
 from alphax.plots import cell_problem, mean_ylabel, plot_best_so_far, plot_cell, plot_ranking
 from alphax.ranking import kendall_tau
-from alphax.runlog import check_cells, read_results, row_values, running_best
+from alphax.runlog import PREDICTOR, check_cells, read_predictor, read_results, row_values, running_best
 from alphax.searchers.alphax import TAU_WINDOW
 
 __all__ = ["RunRecord", "read_run", "find_runs", "write_report", "kendall_tau", "rolling_tau"]
 
 log = logging.getLogger(__name__)
-
-PREDICTOR = "predictor.jsonl"
 
 
 @dataclass
@@ -126,23 +124,16 @@ def read_run(path: str, data: str | None = None) -> RunRecord:
     config = _read_json(config)
     if data is not None:
         config = {**config, "data": os.path.abspath(data)}
-    return RunRecord(path, config, records, acc, pred, _read_predictor(os.path.join(path, PREDICTOR)))
+    return RunRecord(path, config, records, acc, pred, _read_predictor(path))
 
 
-def _read_predictor(path: str) -> list[dict]:
-    """Rows of ``predictor.jsonl`` that carry ``n`` and ``tau`` (a torn or foreign line is skipped)."""
-    if not os.path.isfile(path):
-        return []
-    rows = []
-    with open(path, "rb") as f:        # bytes: a line that is not UTF-8 is skipped as a torn one is
-        for line in f:
-            try:
-                row = json.loads(line)
-                if row.get("tau") is not None and row.get("n") is not None:
-                    rows.append(row)
-            except (ValueError, AttributeError, RecursionError):    # JSONDecodeError, UnicodeDecodeError
-                log.warning("%s: skipping an unreadable line", path)
-    return rows
+def _read_predictor(folder: str) -> list[dict]:
+    """Entries of ``predictor.jsonl`` that carry ``n`` and ``tau`` (a torn or foreign line is skipped)."""
+    rows, skipped = read_predictor(folder)
+    if skipped:
+        log.warning("%s: skipping %d unreadable line%s", os.path.join(folder, PREDICTOR), skipped,
+                    "s" if skipped > 1 else "")
+    return [row for row in rows if row.get("tau") is not None and row.get("n") is not None]
 
 
 def find_runs(root: str, data: str | None = None) -> list[RunRecord]:

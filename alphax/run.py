@@ -35,7 +35,7 @@ from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, Interrupted
 from alphax.registry import EvaluatorFactory, evaluator_signature, fingerprint
 from alphax.runlock import RunLock
-from alphax.runlog import RunLog, row_values
+from alphax.runlog import PREDICTOR, RunLog, read_predictor, row_values
 from alphax.searchers.base import Proposal, Result, Searcher, reward_problem
 from alphax.spaces.base import SearchSpace
 
@@ -44,7 +44,6 @@ __all__ = ["Run", "RunSummary", "run_search", "StopOnSignal", "note_optimum", "l
 log = logging.getLogger(__name__)
 
 CONFIG = "config.json"
-PREDICTOR = "predictor.jsonl"
 STATS = "stats.json"
 
 
@@ -270,14 +269,12 @@ class Run:
         log.debug("checkpoint at n=%d in %.3f s", self.n, time.perf_counter() - t0)
 
     def _read_tau_count(self) -> int:
-        path = self.folder / PREDICTOR
-        if not path.exists():
-            return 0
+        """How many ranking-quality entries ``predictor.jsonl`` holds already (the highest index + 1)."""
         count = 0
-        for line in path.read_bytes().splitlines():     # bytes: a line that is not UTF-8 is skipped too
+        for row in read_predictor(self.folder)[0]:
             try:
-                count = max(count, int(json.loads(line)["index"]) + 1)
-            except (ValueError, KeyError, TypeError, RecursionError):     # UnicodeDecodeError is a ValueError
+                count = max(count, int(row["index"]) + 1)
+            except (ValueError, KeyError, TypeError):
                 continue
         return count
 

@@ -30,12 +30,14 @@ import numpy as np
 from alphax.atomic import naming
 from alphax.errors import AlphaXError, DataError
 
-__all__ = ["RESULTS", "FIELDS", "read_results", "check_cells", "row_values", "rows_digest", "best_so_far",
-           "running_best", "RunLog"]
+__all__ = ["RESULTS", "PREDICTOR", "FIELDS", "read_results", "read_predictor", "check_cells", "row_values",
+           "rows_digest", "best_so_far", "running_best", "RunLog"]
 
 log = logging.getLogger(__name__)
 
 RESULTS = "results.jsonl"
+PREDICTOR = "predictor.jsonl"
+"""The meta-DNN's ranking quality over the run, one JSON object per refit (``index``, ``n``, ``tau``, ...)."""
 FIELDS = ("n", "hash", "matrix", "ops", "accuracy", "predicted", "seconds", "worker")
 
 
@@ -178,6 +180,26 @@ def read_results(path: str | os.PathLike) -> list[dict]:
     if torn:
         log.warning("%s: ignoring a torn last line (%d bytes) left by an interrupted write", path, torn)
     return rows
+
+
+def read_predictor(folder: str | os.PathLike) -> tuple[list[dict], int]:
+    """The entries (JSON objects) of ``folder``'s ``predictor.jsonl``, and how many lines could not be read
+    and were skipped (a torn last line after a kill, a damaged one; read as bytes, so a line that is not
+    UTF-8 is one of them). ``([], 0)`` without the file."""
+    path = Path(folder) / PREDICTOR
+    if not path.is_file():
+        return [], 0
+    rows, skipped = [], 0
+    for line in path.read_bytes().splitlines():
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):          # JSONDecodeError, UnicodeDecodeError
+            row = None
+        if isinstance(row, dict):
+            rows.append(row)
+        elif line.strip():
+            skipped += 1
+    return rows, skipped
 
 
 class RunLog:
