@@ -833,3 +833,13 @@ def test_jobs_1_runs_every_seed_in_this_process_and_its_bar_shows_the_best_of_al
     assert bests[0] > bests[1] and summary["algorithms"]["random"]["samples"] == [10, 10]
     bar = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()
     assert f"best={bests[0]:.6f}" in [line for line in bar if "2/2" in line][-1]
+
+
+def test_the_compare_memory_benchmark_measures_the_cells_a_comparison_always_evaluated(run_benchmark, nb101_dir):
+    """``benchmarks/bench_compare_memory.py`` (BENCHMARKS.md, "A comparison's memory"): the digest of its
+    runs' cells is the one the code gave before a process shared one table among eval seeds (commit
+    a0e419e), so its memory figure compares the same work; with --jobs 1 no worker process is made."""
+    got = run_benchmark("bench_compare_memory.py", "--data", nb101_dir / "nb101_real_subset.jsonl.gz", "--seeds", 3,
+                        "--budget", 5, "--jobs", 1, "--algos", "random,evolution")[-1]
+    assert got["digest"] == "5d6a0fbc7bc4d05d7143f47e6b7f8f68"
+    assert got["main_peak_mib"] > 0 and got["worker_peak_mib"] == 0 and "--seeds 3" in got["command"]
