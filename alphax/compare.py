@@ -270,7 +270,8 @@ def _check_moved(out: Path, have: dict, config: CompareConfig, space, evaluator)
 
     cells = list(evaluator.candidates())
     cells_id = fingerprint(space, cells)
-    hint = (f"give --data the table the comparison in {out} was run on ({have.get('data')}; a copy of it, "
+    was = have.get("data") or "the one found without --data then"
+    hint = (f"give --data the table the comparison in {out} was run on ({was}; a copy of it, "
             f"wherever it is now), or use another --out")
     for (algo, seed), folder in _run_folders(out, config).items():
         for name in (LATEST, PREVIOUS):
@@ -283,8 +284,11 @@ def _check_moved(out: Path, have: dict, config: CompareConfig, space, evaluator)
                                       f"on ({folder / name} says so): {hint}")
         try:
             rows = read_results(folder)
-        except (AlphaXError, OSError):     # a damaged log: the run's own resume says so
-            continue
+        except (AlphaXError, OSError) as exc:
+            # not checked, not taken: compare.json would name a table no run's log was checked against
+            raise CheckpointError(f"the table at {config.data} cannot be checked against the results {folder} "
+                                  f"logged ({exc}); fix that run (or move {folder} aside, to run that seed "
+                                  f"afresh), then give --data again") from None
         _, values = build_space_and_evaluator(config.run_config(algo, seed))    # its eval seed's
         check_same_table(folder, config.data, space, values, cells, rows, hint=hint)
 

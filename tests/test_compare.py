@@ -297,6 +297,65 @@ def test_a_moved_table_continues_the_comparison_and_another_is_refused_before_an
     assert json.loads((out / "compare.json").read_text())["data"] == str(moved)
 
 
+def test_a_moved_table_is_not_taken_while_a_run_s_log_cannot_be_checked_against_it(tmp_path, nb101_dir):
+    """--data of another table (one logged cell's result changed) while the run that logged that cell has a
+    damaged results.jsonl: it cannot be checked, so it is refused naming that run, and nothing is written
+    (compare.json kept its table: once the log is restored, the same wrong --data is still refused before
+    anything is written, and the right one continues)."""
+    import gzip
+    import shutil
+
+    first = tmp_path / "a" / "table.jsonl.gz"
+    first.parent.mkdir()
+    shutil.copy(nb101_dir / "nb101_real_subset.jsonl.gz", first)
+    config = CompareConfig(space="nasbench101", data=str(first), algos=("random",), seeds=2, budget=8)
+    out = tmp_path / "cmp"
+    run_compare(config, out, progress=False)
+    moved = tmp_path / "b" / "table.jsonl.gz"
+    first.parent.rename(moved.parent)
+    damaged = out / "runs" / "random-seed1"
+    logged = read_results(damaged)[-1]["hash"]
+    assert logged not in {r["hash"] for r in read_results(out / "runs" / "random-seed0")}
+    other_value = tmp_path / "other-value.jsonl.gz"
+    with gzip.open(moved, "rt") as f, gzip.open(other_value, "wt") as g:
+        for line in f:
+            row = json.loads(line)
+            if row["hash"] == logged:
+                row["metrics"]["108"]["validation_accuracy"] = 0.5
+            g.write(json.dumps(row) + "\n")
+    log_bytes = (damaged / "results.jsonl").read_bytes()
+    lines = log_bytes.splitlines(keepends=True)
+    (damaged / "results.jsonl").write_bytes(b"".join([*lines[:2], b'{"n": 3, "hash": garbage\n', *lines[3:]]))
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "compare.lock"}
+    with pytest.raises(CheckpointError, match=re.escape(f"{damaged}")) as raised:
+        run_compare(replace(config, data=str(other_value), budget=12), out, progress=False)
+    assert "line 3" in str(raised.value)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "compare.lock"} == before
+    (damaged / "results.jsonl").write_bytes(log_bytes)          # restored: the wrong table is named as such
+    with pytest.raises(DataError, match=re.escape(f"says 0.5 for cell {logged}, logged by {damaged}")):
+        run_compare(replace(config, data=str(other_value), budget=12), out, progress=False)
+    run_compare(replace(config, data=str(moved), budget=12), out, progress=False)
+    assert json.loads((out / "compare.json").read_text())["data"] == str(moved)
+
+
+def test_a_comparison_of_the_table_found_without_data_names_it_so_when_another_is_refused(tmp_path, nb101_dir,
+                                                                                          monkeypatch):
+    """The way on after another table is refused names the comparison's table as found without --data,
+    not as None."""
+    import gzip
+
+    monkeypatch.setenv("ALPHAX_NASBENCH101", str(nb101_dir / "nb101_real_subset.jsonl.gz"))
+    config = CompareConfig(space="nasbench101", algos=("random",), seeds=1, budget=5)
+    out = tmp_path / "cmp"
+    run_compare(config, out, progress=False)
+    fewer = tmp_path / "fewer.jsonl"
+    with gzip.open(nb101_dir / "nb101_real_subset.jsonl.gz", "rb") as f:
+        fewer.write_bytes(b"".join(f.readline() for _ in range(40)))
+    with pytest.raises(CheckpointError, match="holds other cells than the one") as raised:
+        run_compare(replace(config, data=str(fewer)), out, progress=False)
+    assert "None" not in str(raised.value) and "found without --data" in str(raised.value)
+
+
 def test_nasbench201s_installed_table_named_with_data_is_the_one_found_without_it(tmp_path):
     """NAS-Bench-201's pickle given with --data (or its folder) where the comparison found it without:
     the same table, continued as it was (compare.json unchanged), as NASBench-101's."""
