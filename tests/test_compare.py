@@ -370,6 +370,43 @@ def test_nasbench201s_installed_table_named_with_data_is_the_one_found_without_i
         assert (out / "compare.json").read_bytes() == saved
 
 
+def test_a_moved_nasbench201_table_continues_each_seed_with_its_own_draws_and_is_recorded(tmp_path):
+    """NAS-Bench-201's pickle moved: each run's logged results are checked with that run's eval seed (a
+    cell's training seed is drawn per eval seed, so seed 0's draws would refuse the same table), the new
+    path is recorded in compare.json even with nothing else changed, and an extension with it (a new seed,
+    which has no checkpoint yet; a run whose latest checkpoint is damaged) evaluates what a comparison run
+    on it from the start does."""
+    import shutil
+
+    from alphax.nasbench201 import data_path
+
+    first = tmp_path / "a" / "cifar10.pkl"
+    first.parent.mkdir()
+    shutil.copy(data_path("cifar10"), first)
+    config = CompareConfig(space="nasbench201", data=str(first), algos=("random", "evolution"), seeds=2, budget=8)
+    out = tmp_path / "cmp"
+    run_compare(config, out, progress=False)
+    moved = tmp_path / "b" / "cifar10.pkl"
+    first.parent.rename(moved.parent)
+    run_compare(replace(config, data=str(moved)), out, progress=False)          # moved, nothing else
+    assert json.loads((out / "compare.json").read_text())["data"] == str(moved)
+    assert all(json.loads((out / "runs" / f"{a}-seed{s}" / "config.json").read_text())["data"] == str(moved)
+               for a in config.algos for s in range(2))
+    again = tmp_path / "c" / "cifar10.pkl"
+    moved.parent.rename(again.parent)
+    latest = out / "runs" / "evolution-seed1" / "checkpoint.pkl"
+    latest.write_bytes(latest.read_bytes()[:-100])
+    summary = run_compare(replace(config, data=str(again), seeds=3, budget=12), out, progress=False)
+    reference = run_compare(replace(config, data=str(again), seeds=3, budget=12), tmp_path / "ref", progress=False)
+    for algo in config.algos:
+        assert summary["algorithms"][algo]["regret_at"] == reference["algorithms"][algo]["regret_at"]
+        for seed in range(3):
+            key = f"{algo}-seed{seed}"
+            assert [(r["hash"], r["accuracy"]) for r in read_results(out / "runs" / key)] == \
+                [(r["hash"], r["accuracy"]) for r in read_results(tmp_path / "ref" / "runs" / key)]
+    assert json.loads((out / "compare.json").read_text())["data"] == str(again)
+
+
 def test_jobs_must_be_positive(tmp_path, run_cli):
     proc = run_cli("compare", "--space", "nasbench201", "--algos", "random", "--seeds", 1, "--budget", 5, "--jobs", 0,
                    "--out", tmp_path / "cmp", "--no-progress", timeout=120)
