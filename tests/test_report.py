@@ -945,3 +945,16 @@ def test_a_predictor_jsonl_line_that_is_not_utf8_is_skipped_as_an_unreadable_one
     (run / "predictor.jsonl").write_bytes(b'{"n": 10, "tau": 0.1\xff}\n' + b'{"n": 30, "tau": 0.2}\n')
     assert main(["report", str(run)]) == 0
     assert "tau logged by the searcher (predictor.jsonl), last value: 0.200" in (run / "report.txt").read_text()
+
+
+def test_a_predictor_jsonl_line_that_is_json_but_no_object_is_skipped_as_an_unreadable_one(tmp_path, caplog):
+    """A damaged line that still parses as JSON (a number, a list, a string): skipped and counted as an
+    unreadable one, as before runlog.read_predictor (report.py caught its AttributeError); a blank line is
+    no unreadable one."""
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 30, predictions=True)
+    (run / "predictor.jsonl").write_bytes(b'7\n[1, 2]\n"tau"\n\n{"n": 30, "tau": 0.2}\n')
+    with caplog.at_level("WARNING"):
+        assert main(["report", str(run)]) == 0
+    assert "tau logged by the searcher (predictor.jsonl), last value: 0.200" in (run / "report.txt").read_text()
+    assert "skipping 3 unreadable lines" in caplog.text

@@ -121,3 +121,4 @@ def test_a_reseeded_table_evaluator_draws_as_one_made_with_that_seed():
                                                             for c in cells]
     assert other.values_digest() == TableEvaluator(table, seed=8).values_digest() != ev.values_digest()
     assert other.optimum() == ev.optimum()
+    assert TableEvaluator(table, seed=7, epochs=12).reseeded(8).epochs == 12     # its budget's table

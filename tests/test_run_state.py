@@ -469,6 +469,26 @@ def test_a_first_checkpoint_that_fails_gives_the_folder_back(tmp_path, monkeypat
     assert resume(folder, budget=15) == search(cfg(budget=15), tmp_path / "ref15")
 
 
+def test_a_resume_whose_run_cannot_be_made_gives_the_folder_back(tmp_path, monkeypatch):
+    """Making the Run itself failing in resume_run (inside the try that gives the folder back): its lock,
+    log.txt handler and results log are given back then, so the next resume in this process goes on."""
+    import alphax.runfolder
+
+    folder = tmp_path / "run"
+    search(cfg(budget=10), folder)
+    handlers = list(logging.getLogger().handlers)
+
+    def broken(*args, **kw):
+        raise MemoryError("no memory for the run")
+
+    with monkeypatch.context() as m:
+        m.setattr(alphax.runfolder, "Run", broken)
+        with pytest.raises(MemoryError):
+            resume_run(folder, budget=15)
+    assert logging.getLogger().handlers == handlers
+    assert resume(folder, budget=15) == search(cfg(budget=15), tmp_path / "ref")
+
+
 def test_a_failed_evaluation_is_recorded_as_data(tmp_path):
     class Flaky:
         def __init__(self, inner):
