@@ -234,7 +234,7 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[dict | None, Compar
         diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
         rest = [k for k in diff if k != "data"]          # a table given at another path: checked once loaded
         if rest and not _extends(have, want, rest):
-            raise CheckpointError(f"{out} holds a comparison with other options ({', '.join(diff)}); use "
+            raise CheckpointError(f"{out} holds a comparison with other options ({', '.join(rest)}); use "
                                   f"another --out (a comparison can be extended: a larger --budget, more "
                                   f"--seeds, more --algos; its other options stay)")
         if "data" in diff and config.data is None:     # left out: the table found then, or the comparison's?

@@ -285,6 +285,8 @@ def test_a_moved_table_continues_the_comparison_and_another_is_refused_before_an
             run_compare(replace(config, data=str(table) if table else None, budget=12), out, progress=False)
         if table is not None:
             assert f"give --data the table the comparison in {out} was run on ({first}" in str(raised.value)
+    with pytest.raises(CheckpointError, match=r"other options \(eval_seed\); use another --out"):   # data may change
+        run_compare(replace(config, data=str(moved), eval_seed=1), out, progress=False)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "compare.lock"} == before
 
     summary = run_compare(replace(config, data=str(moved), budget=12), out, progress=False)
