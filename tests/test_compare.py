@@ -7,6 +7,7 @@ import math
 import os
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -248,33 +249,47 @@ def test_bad_data_or_a_corrupt_compare_json_is_one_clear_line_and_writes_nothing
     assert "Traceback" not in proc.stderr
 
 
+def _compare_then_move(tmp_path, nb101_dir, algos: tuple) -> tuple[CompareConfig, Path, Path, Path]:
+    """A comparison of ``algos`` (seeds 2, budget 8) on a copy of the subset, whose folder is then moved:
+    ``(config, compare folder, the table's first path, where it is now)``."""
+    import shutil
+
+    first = tmp_path / "a" / "table.jsonl.gz"
+    first.parent.mkdir()
+    shutil.copy(nb101_dir / "nb101_real_subset.jsonl.gz", first)
+    config = CompareConfig(space="nasbench101", data=str(first), algos=algos, seeds=2, budget=8)
+    out = tmp_path / "cmp"
+    run_compare(config, out, progress=False)
+    moved = tmp_path / "b" / "table.jsonl.gz"
+    first.parent.rename(moved.parent)
+    return config, out, first, moved
+
+
+def _table_with(table: Path, copy: Path, cell_hash: str, accuracy: float) -> Path:
+    """A copy of the gzipped JSONL ``table`` in which cell ``cell_hash`` has another 108-epoch accuracy."""
+    import gzip
+
+    with gzip.open(table, "rt") as f, gzip.open(copy, "wt") as g:
+        for line in f:
+            row = json.loads(line)
+            if row["hash"] == cell_hash:
+                row["metrics"]["108"]["validation_accuracy"] = accuracy
+            g.write(json.dumps(row) + "\n")
+    return copy
+
+
 def test_a_moved_table_continues_the_comparison_and_another_is_refused_before_anything_is_written(tmp_path, nb101_dir):
     """The table moved (another machine, another folder): --data where it is now continues the comparison
     and records the new path, as alphax search --resume --data continues a run. A table with other cells,
     or the same cells with another result for a logged one, is refused with nothing written; left out,
     --data is asked for rather than guessed."""
     import gzip
-    import shutil
 
-    first = tmp_path / "a" / "table.jsonl.gz"
-    first.parent.mkdir()
-    shutil.copy(nb101_dir / "nb101_real_subset.jsonl.gz", first)
-    config = CompareConfig(space="nasbench101", data=str(first), algos=("random", "evolution"), seeds=2, budget=8)
-    out = tmp_path / "cmp"
-    run_compare(config, out, progress=False)
-    reference = run_compare(replace(config, budget=12), tmp_path / "ref", progress=False)
-    moved = tmp_path / "b" / "table.jsonl.gz"
-    first.parent.rename(moved.parent)
-
+    config, out, first, moved = _compare_then_move(tmp_path, nb101_dir, ("random", "evolution"))
+    reference = run_compare(replace(config, data=str(moved), budget=12), tmp_path / "ref", progress=False)
     logged = read_results(out / "runs" / "random-seed1")[-1]["hash"]     # the first run checked that logged it
     assert logged not in {r["hash"] for r in read_results(out / "runs" / "random-seed0")}
-    other_value = tmp_path / "other-value.jsonl.gz"
-    with gzip.open(moved, "rt") as f, gzip.open(other_value, "wt") as g:
-        for line in f:
-            row = json.loads(line)
-            if row["hash"] == logged:
-                row["metrics"]["108"]["validation_accuracy"] = 0.5
-            g.write(json.dumps(row) + "\n")
+    other_value = _table_with(moved, tmp_path / "other-value.jsonl.gz", logged, 0.5)
     fewer = tmp_path / "fewer.jsonl"
     with gzip.open(moved, "rb") as f:
         fewer.write_bytes(b"".join(f.readline() for _ in range(40)))
@@ -304,27 +319,11 @@ def test_a_moved_table_is_not_taken_while_a_run_s_log_cannot_be_checked_against_
     damaged results.jsonl: it cannot be checked, so it is refused naming that run, and nothing is written
     (compare.json kept its table: once the log is restored, the same wrong --data is still refused before
     anything is written, and the right one continues)."""
-    import gzip
-    import shutil
-
-    first = tmp_path / "a" / "table.jsonl.gz"
-    first.parent.mkdir()
-    shutil.copy(nb101_dir / "nb101_real_subset.jsonl.gz", first)
-    config = CompareConfig(space="nasbench101", data=str(first), algos=("random",), seeds=2, budget=8)
-    out = tmp_path / "cmp"
-    run_compare(config, out, progress=False)
-    moved = tmp_path / "b" / "table.jsonl.gz"
-    first.parent.rename(moved.parent)
+    config, out, first, moved = _compare_then_move(tmp_path, nb101_dir, ("random",))
     damaged = out / "runs" / "random-seed1"
     logged = read_results(damaged)[-1]["hash"]
     assert logged not in {r["hash"] for r in read_results(out / "runs" / "random-seed0")}
-    other_value = tmp_path / "other-value.jsonl.gz"
-    with gzip.open(moved, "rt") as f, gzip.open(other_value, "wt") as g:
-        for line in f:
-            row = json.loads(line)
-            if row["hash"] == logged:
-                row["metrics"]["108"]["validation_accuracy"] = 0.5
-            g.write(json.dumps(row) + "\n")
+    other_value = _table_with(moved, tmp_path / "other-value.jsonl.gz", logged, 0.5)
     log_bytes = (damaged / "results.jsonl").read_bytes()
     lines = log_bytes.splitlines(keepends=True)
     (damaged / "results.jsonl").write_bytes(b"".join([*lines[:2], b'{"n": 3, "hash": garbage\n', *lines[3:]]))
@@ -464,8 +463,6 @@ def test_compare_on_nasbench101(tmp_path, nb101_dir, run_cli):
 
 def _processes_mentioning(text: str) -> list[int]:
     """PIDs of live processes whose command line contains ``text`` (Linux /proc)."""
-    from pathlib import Path
-
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
