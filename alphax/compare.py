@@ -81,10 +81,15 @@ class CompareConfig:
                             eval_seed=self.eval_seed + seed if self.noise == "per-seed" else self.eval_seed,
                             checkpoint_every=self.checkpoint_every)
 
+    @property
+    def filled_dataset(self) -> str | None:
+        """``dataset`` with the space's default filled in (NAS-Bench-201's cifar10), as the runs get it."""
+        return self.run_config(self.algos[0], 0).dataset
+
     def to_json(self) -> dict:
         out = asdict(self)
         out["algos"] = list(self.algos)
-        out["dataset"] = self.run_config(self.algos[0], 0).dataset
+        out["dataset"] = self.filled_dataset
         return out
 
 
@@ -92,7 +97,7 @@ def default_out(config: CompareConfig, root: str | Path = "runs") -> Path:
     """``runs/compare-SPACE``, and ``-DATASET`` for NAS-Bench-201: the folder of a comparison given no
     ``--out`` (one per space and data set, so that the same command continues it and a comparison on
     another data set does not meet it)."""
-    dataset = config.run_config(config.algos[0], 0).dataset
+    dataset = config.filled_dataset
     return Path(root) / "-".join(["compare", config.space, *([dataset] if dataset else [])])
 
 
@@ -252,7 +257,7 @@ def _same_table(config: CompareConfig, a: str | None, b: str | None) -> bool:
     from alphax import nasbench201
     from alphax.nasbench.paths import resolve_data_path
 
-    dataset = config.run_config(config.algos[0], 0).dataset
+    dataset = config.filled_dataset
     where = (lambda p: nasbench201.resolve_path(dataset, p)) if config.space == "nasbench201" else resolve_data_path
     try:
         return os.path.samefile(where(a), where(b))
@@ -491,7 +496,7 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
     value = reference_values(evaluator)
     summary = summarize(runs, optimum=optimum, budget=config.budget, space=config.space, seeds=seeds, value=value,
                         measure=evaluator.reference_name if value is not None else None)
-    dataset = config.run_config(config.algos[0], 0).dataset      # NAS-Bench-201's default (cifar10) filled in
+    dataset = config.filled_dataset
     if dataset:
         summary["dataset"] = dataset
     for algo in config.algos:
