@@ -279,7 +279,7 @@ def _check_moved(out: Path, have: dict, config: CompareConfig, space, evaluator)
     hint = (f"give --data the table the comparison in {out} was run on ({was}; a copy of it, "
             f"wherever it is now), or use another --out")
     for (algo, seed), folder in _run_folders(out, config).items():
-        for name in (LATEST, PREVIOUS):
+        for name in (LATEST, PREVIOUS):    # the newest readable one (both were written with the same cells)
             try:
                 recorded = checkpoint_info(folder / name).get("candidates", cells_id)
             except CheckpointError:        # none yet, or damaged: the run's own resume says so
@@ -287,6 +287,7 @@ def _check_moved(out: Path, have: dict, config: CompareConfig, space, evaluator)
             if recorded != cells_id:
                 raise CheckpointError(f"the table at {config.data} holds other cells than the one {folder} was run "
                                       f"on ({folder / name} says so): {hint}")
+            break
         try:
             rows = read_results(folder)
         except (AlphaXError, OSError) as exc:
