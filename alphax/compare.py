@@ -68,6 +68,10 @@ class CompareConfig:
         if not self.algos or "" in self.algos or len(set(self.algos)) != len(self.algos):
             raise ConfigError(f"--algos must name distinct algorithms, separated by single commas, got "
                               f"{','.join(self.algos)!r}")
+        unknown = [a for a in self.algos if a not in ALGOS]
+        if unknown:
+            raise ConfigError(f"unknown algorithm {unknown[0]!r} in --algos; choose from {', '.join(ALGOS)}, "
+                              f"separated by commas")
         if self.noise not in NOISE:
             raise ConfigError(f"noise must be one of {', '.join(NOISE)}, got {self.noise!r}")
         if not isinstance(self.seeds, int) or self.seeds < 1:
