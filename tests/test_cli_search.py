@@ -660,6 +660,25 @@ def test_a_usage_error_names_the_option_and_where_help_is(capsys):
         assert exited.value.code == 2 and needle in err and err.rstrip().endswith("(see 'alphax search --help')"), err
 
 
+@pytest.mark.parametrize("argv, line", [
+    (["search", "--budjet", "10"], "alphax search: error: unrecognized arguments: --budjet 10; did you mean --budget? "
+                                   "(see 'alphax search --help')"),
+    (["compare", "--algos=random", "--seedz=3"], "alphax compare: error: unrecognized arguments: --seedz=3; did you "
+                                                 "mean --seeds? (see 'alphax compare --help')"),
+    (["nasbench", "info", "--xyzzy"], "alphax nasbench info: error: unrecognized arguments: --xyzzy "
+                                      "(see 'alphax nasbench info --help')"),
+])
+def test_an_unknown_option_is_refused_by_its_command_with_the_nearest_one(capsys, argv, line):
+    """Not by ``alphax`` (whose --help does not list the command's options), and with a typo's likely fix."""
+    from alphax.cli import build_parser
+
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(argv)
+    assert exited.value.code == 2 and capsys.readouterr().err == line + "\n"
+    assert build_parser().parse_args(["search", "--budget", "3"]).budget == 3     # and no stray attribute:
+    assert "_alphax_extras_owner" not in vars(build_parser().parse_args(["search"]))
+
+
 def test_resume_takes_only_where_the_data_is_and_refuses_every_other_run_option(tmp_path, monkeypatch):
     from alphax.cli import build_parser
     from alphax.cli.search import check_resume_args

@@ -5,6 +5,7 @@ stderr and exit code 1; a bad option, one line and exit code 2."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import errno
 import importlib
 import logging
@@ -26,9 +27,37 @@ class ArgumentParser(argparse.ArgumentParser):
 
     error_message: str | None = None
 
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras and not hasattr(namespace, _OWNER):    # a subcommand's parser returns first: it keeps them
+            setattr(namespace, _OWNER, self)
+        return namespace, extras
+
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but an unrecognized option is refused by the (sub)command it was given to, with
+        that command's help named and the nearest option it has (``--budjet``: did you mean --budget?)."""
+        namespace, extras = self.parse_known_args(args, namespace)
+        owner = vars(namespace).pop(_OWNER, self)
+        if extras:
+            owner.error(f"unrecognized arguments: {' '.join(extras)}{owner._nearest(extras)}")
+        return namespace
+
+    def _nearest(self, extras: list[str]) -> str:
+        options = [o for o in self._option_string_actions if o.startswith("--")]
+        for arg in extras:
+            if arg.startswith("--"):
+                close = difflib.get_close_matches(arg.split("=", 1)[0], options, n=1)
+                if close:
+                    return f"; did you mean {close[0]}?"
+        return ""
+
     def error(self, message: str):
         self.error_message = f"{message} (see '{self.prog} --help')"
         self.exit(2, f"{self.prog}: error: {self.error_message}\n")
+
+
+_OWNER = "_alphax_extras_owner"
+"""The namespace attribute naming the parser whose arguments were left unrecognized."""
 
 
 def path_arg(text: str) -> str:
