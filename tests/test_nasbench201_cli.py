@@ -81,3 +81,21 @@ def test_compare_without_out_has_a_folder_per_data_set(tmp_path, monkeypatch, ca
         assert options["dataset"] == dataset
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["compare-nasbench201-cifar10",
                                                                      "compare-nasbench201-cifar100"]
+
+
+def test_nasbench101_data_given_without_its_space_is_named_as_such(tmp_path, monkeypatch, capsys, nb101_dir):
+    """NAS-Bench-201 is the default space: a NASBench-101 table (the file, or its folder) given to it says
+    so and how to search it, before anything is written; a file of neither space gets no such hint."""
+    monkeypatch.chdir(tmp_path)
+    for data, where in ((nb101_dir / "nb101_real_subset.jsonl.gz", "the file is"), (nb101_dir, "that folder holds")):
+        for command in ("search", "compare"):
+            assert main([command, "--data", str(data), "--budget", "5", "--no-progress"]) == 1
+            err = capsys.readouterr().err.strip()
+            assert err.startswith("alphax: error: ") and len(err.splitlines()) == 1, err
+            assert err.endswith(f"; {where} NASBench-101 data (jsonl): to search that space, add --space nasbench101")
+    (tmp_path / "notes.txt").write_text("not a table\n")
+    assert main(["search", "--data", "notes.txt", "--budget", "5", "--no-progress"]) == 1
+    assert "--space nasbench101" not in capsys.readouterr().err
+    assert main(["search", "--data", "missing.pkl", "--budget", "5", "--no-progress"]) == 1
+    assert "--space nasbench101" not in capsys.readouterr().err     # tmp_path holds no table; not the default's
+    assert os.listdir(tmp_path) == ["notes.txt"]
