@@ -214,6 +214,10 @@ def test_a_leaving_clients_job_is_requeued_without_counting_an_attempt():
     farm._drain()
     assert 1 in farm.lost and 1 in farm.left and list(farm.requeue) == [job]
     assert farm.open[job].attempts == 0
+    assert farm._progress_extra() == {"busy": "0/2 clients", "left": 1}      # the bar: left, not lost
+    farm.lost.add(2)                                                         # (one taken for lost beside it)
+    assert farm._progress_extra() == {"busy": "0/2 clients", "lost": 1, "left": 1}
+    farm.lost.discard(2)
     ready(farm, comm, 2)
     farm._dispatch()
     assert assigned_job(farm, 2) == job

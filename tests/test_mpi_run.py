@@ -153,6 +153,7 @@ def test_a_client_stopped_with_sigterm_leaves_and_the_run_goes_on(tmp_path, tabl
     assert not any(r["error"] for r in rows)
     stats = json.loads((tmp_path / "farm.json").read_text())
     assert stats["results"] == 120 and len(stats["lost"]) == 1 and stats["left"] == stats["lost"]
+    assert f"lost clients none, clients that left {stats['left']}" in output, output[-3000:]
     assert f"ending the job: client {stats['left'][0]} left; every result is recorded" in output, output[-3000:]
 
 

@@ -504,8 +504,10 @@ class _Farm:
         """Beside the best so far: the clients busy, lost, and the failed results (read from the loop's
         thread: a snapshot, good enough for a progress line)."""
         extra = {"busy": f"{len(self.assigned)}/{len(self.clients)} clients"}
-        if self.lost:
-            extra["lost"] = len(self.lost)
+        if self.lost - self.left:
+            extra["lost"] = len(self.lost - self.left)
+        if self.lost & self.left:         # said they left (SIGTERM, SIGINT): not taken for lost
+            extra["left"] = len(self.lost & self.left)
         if self.stats.failures:
             extra["failed"] = self.stats.failures
         return extra
@@ -665,9 +667,11 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
             finally:
                 farm.stop_all(reason)
             s = farm.stats
+            silent = [r for r in s.lost if r not in s.left]
             log.info("farm %s: %d results (%d failed) from %d client%s in %.1f s; %d requeued, %d duplicates "
-                     "ignored, lost clients %s%s, busy %.1f%%", reason, s.results, s.failures, s.clients,
-                     "" if s.clients == 1 else "s", s.wall, s.requeued, s.duplicates, s.lost or "none",
+                     "ignored, lost clients %s%s%s, busy %.1f%%", reason, s.results, s.failures, s.clients,
+                     "" if s.clients == 1 else "s", s.wall, s.requeued, s.duplicates, silent or "none",
+                     f", clients that left {s.left}" if s.left else "",
                      f", clients busy with a copy of an answered job {s.abandoned}" if s.abandoned else "",
                      100 * s.busy_fraction)
             if stats_file is not None and not farm.host and not s.results:
