@@ -466,7 +466,8 @@ def _ranking_text(runs: list[RunRecord]) -> str:
     own = [r.predictor[-1] for r in runs if r.predictor]
     if own:
         lines.append(f"  tau logged by the searcher (predictor.jsonl), last value: "
-                     f"{np.mean([float(o['tau']) for o in own]):.3f} (mean over {len(own)} run(s))")
+                     f"{np.mean([float(o['tau']) for o in own]):.3f} (mean over {len(own)} run(s)); logged at its "
+                     f"last refit, so without the predictions made after it that the final tau counts")
     return "\n".join(lines)
 
 
