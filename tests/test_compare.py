@@ -684,7 +684,7 @@ def test_a_table_with_three_repeats_measures_the_optimum_and_regret_by_their_mea
     proc = run_cli("compare", "--space", "nasbench101", "--data", path, "--algos", "random", "--seeds", "6",
                    "--budget", "4", "--jobs", "1", "--out", out, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert f"optimum: {means[best]:.6f} (mean over training repeats) (hash {best})" in proc.stdout
+    assert f"optimum: {means[best]:.6f} (mean over training repeats; hash {best})" in proc.stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["optimum"] == {"hash": best, "accuracy": pytest.approx(means[best], abs=1e-12),
                                   "measure": "mean over training repeats"}
@@ -699,7 +699,7 @@ def test_a_table_with_three_repeats_measures_the_optimum_and_regret_by_their_mea
                    "--seed", "1", "--eval-seed", "1", "--out", tmp_path / "run", timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"best: {means[best]:.6f} (mean over training repeats; this run observed" in proc.stdout
-    assert f"optimum of the data set: {means[best]:.6f} (mean over training repeats) (hash {best}): found at n=" \
+    assert f"optimum of the data set: {means[best]:.6f} (mean over training repeats; hash {best}): found at n=" \
         in proc.stdout
     stats = json.loads((tmp_path / "run" / "stats.json").read_text())
     assert stats["optimum"]["measure"] == "mean over training repeats"

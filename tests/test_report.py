@@ -650,7 +650,7 @@ def test_a_search_whose_every_evaluation_failed_says_so_and_notes_the_optimum(tm
     assert "no successful evaluation: every one failed (the first, n=1: RuntimeError: the evaluator is broken)" in out
     data = load("cifar10")
     best, acc = data.space.hash(data.optimum[0]), data.optimum[1]
-    assert f"optimum of the data set: {acc:.6f} (mean over training seeds) (hash {best}): not sampled" in out
+    assert f"optimum of the data set: {acc:.6f} (mean over training seeds; cell {best}): not sampled" in out
     assert json.loads((run / "stats.json").read_text())["optimum"]["hash"] == best
     assert main(["report", str(run)]) == 0
     assert "every evaluation failed: 3 of 3" in (run / "report.txt").read_text()

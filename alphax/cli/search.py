@@ -196,8 +196,7 @@ def print_summary(run, summary, optimum: tuple[str, float] | None) -> int:
         print("no successful evaluation" + (f": every one failed (the first, n={first['n']}: "
                                             f"{first.get('error') or 'no error recorded'})" if first else ""))
         if optimum is not None:          # noted all the same: the report marks it on the (empty) plot
-            print(f"optimum of the data set: {optimum[1]:.6f}{f' ({kind})' if kind else ''} (hash {optimum[0]}): "
-                  f"not sampled")
+            print(f"optimum of the data set: {_optimum_text(run.config.space, *optimum, kind)}: not sampled")
             note_optimum(summary.folder, optimum, kind)
         return 1
     best, measure = run.best_judged()     # NAS-Bench-201: the best mean over training seeds, not a lucky draw
@@ -208,19 +207,27 @@ def print_summary(run, summary, optimum: tuple[str, float] | None) -> int:
     suffix = "" if described == best["hash"] else f"  hash {best['hash']}"
     print(f"best: {measure} at n={best['n']}  {described}{suffix}")
     if optimum is not None:
-        print(_against_optimum(rows, values, optimum, by_mean=kind))
+        print(_against_optimum(run.config.space, rows, values, optimum, by_mean=kind))
         note_optimum(summary.folder, optimum, kind)
     return 0
 
 
-def _against_optimum(rows: list[dict], values, optimum: tuple[str, float], *, by_mean: str | None) -> str:
+def _optimum_text(space: str, cell_hash: str, accuracy: float, kind: str | None) -> str:
+    """``0.916067 (mean over training seeds; cell |nor_conv_3x3~0|+...)``: the optimum's value, what it is
+    where it is no single observation, and its cell (NAS-Bench-201's is its string, NASBench-101's a hash)."""
+    label = "cell" if space == "nasbench201" else "hash"
+    return f"{accuracy:.6f} ({f'{kind}; ' if kind else ''}{label} {cell_hash})"
+
+
+def _against_optimum(space: str, rows: list[dict], values, optimum: tuple[str, float], *,
+                     by_mean: str | None) -> str:
     """One line: when the data set's optimum was sampled, or the regret of the best cell found, measured
     in the values that define the optimum (``values``, one per successful row in ``rows``, from
     :func:`alphax.compare.reference_values`; ``by_mean``, what they are where they are means: NAS-Bench-201's
     over training seeds, not the one seed observed)."""
     opt_hash, opt_acc = optimum
     kind = f" ({by_mean})" if by_mean else ""
-    line = f"optimum of the data set: {opt_acc:.6f}{kind} (hash {opt_hash}): "
+    line = f"optimum of the data set: {_optimum_text(space, opt_hash, opt_acc, by_mean)}: "
     hit = next((r["n"] for r in rows if r["hash"] == opt_hash), None)
     if hit is not None:
         return line + f"found at n={hit}"
@@ -243,7 +250,7 @@ def _compare(args: argparse.Namespace) -> int:
     print(f"compare folder: {out} (summary.json, compare.png)")
     opt = summary["optimum"]
     kind = measure_of(summary["space"], opt)          # as the report says it: a mean over seeds or repeats
-    print(f"optimum: {opt['accuracy']:.6f}{f' ({kind})' if kind else ''} (hash {opt['hash']})")
+    print(f"optimum: {_optimum_text(summary['space'], opt['hash'], opt['accuracy'], kind)}")
     for algo, s in summary["algorithms"].items():
         mean = s["mean_samples_to_optimum"]
         regret = ", ".join(f"@{k} {'-' if v is None else f'{v:.4f}'}" for k, v in s["regret_at"].items())
