@@ -501,7 +501,7 @@ class _Farm:
         self.record_times.append(time.perf_counter() - start)
 
     def _progress_extra(self) -> dict:
-        """Beside the best so far: the clients busy, lost, and the failed results (read from the loop's
+        """Beside the best so far: the clients busy, lost, left, and the failed results (read from the loop's
         thread: a snapshot, good enough for a progress line)."""
         extra = {"busy": f"{len(self.assigned)}/{len(self.clients)} clients"}
         if self.lost - self.left:
