@@ -202,9 +202,8 @@ def _end_job(comm, code: int, stats) -> int:
         # for (a training past its deadline, a stopped or hung process), as may a client evaluating a copy
         # of a job another client answered: mpiexec would wait for it. Every result is recorded and the
         # others were told to exit without MPI_Finalize: end the job now, with status 0
-        silent = [r for r in stats.lost if r not in stats.left]
         why = [f"client{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))} {what}"
-               for ranks, what in ((stats.left, "left"), (silent, "lost (may still be running)"),
+               for ranks, what in ((stats.left, "left"), (stats.silent, "lost (may still be running)"),
                                    (stats.abandoned, "still evaluating a copy of a job already answered")) if ranks]
         log.info("ending the job: %s; every result is recorded", "; ".join(why))
         abort_job(comm, 0)

@@ -108,6 +108,11 @@ class FarmStats:
             return 0.0
         return sum(self.busy.values()) / (self.clients * self.wall)
 
+    @property
+    def silent(self) -> list:
+        """The lost clients that did not say they left: taken for lost, and perhaps still running."""
+        return [r for r in self.lost if r not in self.left]
+
     def to_json(self) -> dict:
         out = asdict(self)
         out["busy"] = {str(k): v for k, v in self.busy.items()}
@@ -667,10 +672,9 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
             finally:
                 farm.stop_all(reason)
             s = farm.stats
-            silent = [r for r in s.lost if r not in s.left]
             log.info("farm %s: %d results (%d failed) from %d client%s in %.1f s; %d requeued, %d duplicates "
                      "ignored, lost clients %s%s%s, busy %.1f%%", reason, s.results, s.failures, s.clients,
-                     "" if s.clients == 1 else "s", s.wall, s.requeued, s.duplicates, silent or "none",
+                     "" if s.clients == 1 else "s", s.wall, s.requeued, s.duplicates, s.silent or "none",
                      f", clients that left {s.left}" if s.left else "",
                      f", clients busy with a copy of an answered job {s.abandoned}" if s.abandoned else "",
                      100 * s.busy_fraction)
