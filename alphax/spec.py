@@ -179,6 +179,10 @@ def is_valid(spec: CellSpec) -> bool:
     return True
 
 
+_TOO_DEEP = ("invalid cell: --matrix is nested too deep (a matrix is a list of rows of 0s and 1s); "
+             "give it like '[[0,1],[0,0]]'")
+
+
 def parse_matrix(text: str) -> list:
     """Parse a JSON adjacency matrix given on the command line."""
     try:
@@ -186,10 +190,12 @@ def parse_matrix(text: str) -> list:
     except json.JSONDecodeError as exc:
         raise OutOfDomainError(f"invalid cell: --matrix is not valid JSON ({exc.msg}); "
                                "give it like '[[0,1],[0,0]]'") from None
-    except RecursionError:                                     # a matrix is nested two deep, not hundreds
-        raise OutOfDomainError("invalid cell: --matrix is nested far too deep; give it like '[[0,1],[0,0]]'") from None
+    except RecursionError:          # thousands deep: json gives up (how deep depends on the Python version)
+        raise OutOfDomainError(_TOO_DEEP) from None
     if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
         raise OutOfDomainError("invalid cell: --matrix must be a JSON list of lists, like '[[0,1],[0,0]]'")
+    if any(isinstance(x, list) for r in value for x in r):   # parsed, but deeper than rows of 0s and 1s
+        raise OutOfDomainError(_TOO_DEEP)
     if any(type(x) is not int for r in value for x in r):     # JSON true/false, 1.0, "1" are not edges
         raise OutOfDomainError("invalid cell: --matrix entries must be the integers 0 or 1")
     return value
