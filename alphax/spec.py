@@ -139,7 +139,8 @@ def _as_matrix(matrix) -> np.ndarray:
         raise OutOfDomainError(f"invalid cell: adjacency matrix must be square, got shape {m.shape}; give {want}")
     if m.shape[0] < 2:
         raise OutOfDomainError("invalid cell: a cell needs at least an input and an output vertex")
-    if m.dtype == object or not ((m == 0) | (m == 1)).all():
+    # numbers only: numpy < 2 compares a string array with 0 as one False (and a warning), not elementwise
+    if m.dtype.kind not in "biuf" or not ((m == 0) | (m == 1)).all():
         raise OutOfDomainError("invalid cell: adjacency matrix entries must be 0 or 1")
     m = m.astype(np.int64)
     if not graph.is_upper_triangular(m):
