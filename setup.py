@@ -16,7 +16,7 @@ setup(
         "mpi4py>=4.0",
         "mpich>=4.2",
         "nasbench-pytorch==1.3.1",
-        "protobuf>=4.21",
+        "protobuf>=4.22",          # message_factory.GetMessages(..., pool=) came in 4.22
         "crc32c>=2.3",
         "tqdm>=4.60",
         "matplotlib>=3.7",

@@ -98,9 +98,13 @@ def write_records(path: str | os.PathLike, records: Iterable[bytes], *, overwrit
     atomic_write(Path(path), (_frame(r) for r in records), overwrite=overwrite)
 
 
-@lru_cache(maxsize=1)
 def model_metrics_class() -> type:
     """The ``nasbench.ModelMetrics`` message class, built from a descriptor (mirrors model_metrics.proto)."""
+    return _message_classes()["nasbench.ModelMetrics"]
+
+
+@lru_cache(maxsize=1)
+def _message_classes() -> dict[str, type]:
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
     fdp = descriptor_pb2.FileDescriptorProto(name="alphax/nasbench/model_metrics.proto", package="nasbench",
@@ -119,9 +123,9 @@ def model_metrics_class() -> type:
                  type_name=".nasbench.EvaluationData")
     mm.field.add(name="trainable_parameters", number=2, label=opt, type=F.TYPE_INT32)
     mm.field.add(name="total_time", number=3, label=opt, type=F.TYPE_DOUBLE)
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(fdp)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName("nasbench.ModelMetrics"))
+    # every class of the file, kept (this function's cache holds the dict): protobuf < 4.25 crashes when a
+    # parsed message hands out an EvaluationData whose class was never built or was collected
+    return message_factory.GetMessages([fdp], pool=descriptor_pool.DescriptorPool())
 
 
 def _point(ev) -> tuple[float | None, ...]:
