@@ -13,8 +13,10 @@ header checked, before anything is unpickled.
 they are pickled as references to their index in ``shared``, which keeps a checkpoint small and fast to
 write and read; the same list, in the same order, must be given to load it.
 
-Loading: a corrupt latest checkpoint is reported (a warning) and the previous one is used; when no intact
-checkpoint is left, :class:`~alphax.errors.CheckpointError` says what to do. Nothing is ever deleted.
+Loading builds only :data:`STATE_CLASSES` (a pickle can call anything it names: one that names something
+else is refused as it is read, before any of it runs), and is otherwise as for a damaged file. A corrupt
+latest checkpoint is reported (a warning) and the previous one is used; when no intact checkpoint is
+left, :class:`~alphax.errors.CheckpointError` says what to do. Nothing is ever deleted.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ from typing import Any, Callable, Sequence
 from alphax.atomic import naming
 from alphax.errors import CheckpointError
 
-__all__ = ["LATEST", "PREVIOUS", "save_checkpoint", "load_checkpoint", "read_checkpoint", "checkpoint_info",
-           "unused_path"]
+__all__ = ["LATEST", "PREVIOUS", "STATE_CLASSES", "save_checkpoint", "load_checkpoint", "read_checkpoint",
+           "checkpoint_info", "unused_path"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,46 @@ class _Pickler(pickle.Pickler):
         return self._index.get(id(obj))
 
 
+STATE_CLASSES = frozenset({
+    # the run's own state: searchers, their spaces, candidate sets, tree and meta-DNN
+    ("alphax.candidates", "CandidateSet"), ("alphax.mcts", "Node"), ("alphax.mcts", "Tree"),
+    ("alphax.searchers.alphax", "AlphaXSearch"), ("alphax.searchers.evolution", "RegularizedEvolution"),
+    ("alphax.searchers.random", "RandomSearch"), ("alphax.spaces.nasbench101", "NASBench101Space"),
+    ("alphax.spaces.nasbench201", "NASBench201Space"), ("alphax.spaces.nasbench201", "NB201Cell"),
+    ("alphax.spec", "CellSpec"), ("meta_dnn.encoding", "CellEncoder"), ("meta_dnn.encoding", "Encoded"),
+    ("meta_dnn.train", "Predictor"), ("collections", "OrderedDict"), ("collections", "deque"),
+    # numpy arrays, scalars and random generators, as numpy 2 and numpy 1 pickle them
+    ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy.random._pickle", "__generator_ctor"), ("numpy.random._pickle", "__bit_generator_ctor"),
+    ("numpy.random._pcg64", "PCG64"), ("numpy.random.bit_generator", "SeedSequence"),
+    ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+    # torch tensors (the meta-DNN's weights and optimizer state); their storage: _storage_from_bytes
+    ("torch._utils", "_rebuild_tensor_v2"),
+})
+"""Every class and function a run's checkpoint refers to: the only ones loading one may build or call. A
+checkpoint is a pickle, and a pickle that names anything else (``os.system``, another program's objects)
+is refused before any of it runs, so resuming a run folder from elsewhere cannot run its code. A new kind
+of object in a run's state must be added here (``tests/test_run_state.py`` checkpoints every searcher on
+every space and says which)."""
+
+
+def _storage_from_bytes(data: bytes) -> Any:
+    """A tensor's storage, as ``torch.storage._load_from_bytes`` reads it, but with ``weights_only``: that
+    function unpickles the bytes it is given with no restriction at all."""
+    import torch
+
+    try:
+        return torch.load(io.BytesIO(data), weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch's message runs to several lines and advises the unsafe load
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+        why = next((line for line in lines if "GLOBAL" in line), lines[0])
+        raise pickle.UnpicklingError(f"a tensor in it holds more than tensor data ({why.rstrip('.')}), so it "
+                                     f"was not loaded") from None
+
+
 class _Unpickler(pickle.Unpickler):
     def __init__(self, file, shared: Sequence[Any]):
         super().__init__(file)
@@ -73,6 +115,15 @@ class _Unpickler(pickle.Unpickler):
         if not isinstance(pid, int) or not 0 <= pid < len(self._shared):
             raise pickle.UnpicklingError(f"reference to shared object {pid!r} of {len(self._shared)}")
         return self._shared[pid]
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("torch.storage", "_load_from_bytes"):
+            return _storage_from_bytes
+        if (module, name) not in STATE_CLASSES:
+            raise pickle.UnpicklingError(f"it refers to {module}.{name}, which no run's state holds; a "
+                                         f"checkpoint may only rebuild AlphaX's own objects (alphax.checkpoint."
+                                         f"STATE_CLASSES), so it was not loaded")
+        return super().find_class(module, name)
 
 
 HEADER = ("time", "dispatch", "candidates", "config", "rows")

@@ -170,6 +170,53 @@ def test_no_checkpoint_is_none(tmp_path):
     assert load_checkpoint(tmp_path) is None
 
 
+class _RunsACommand:
+    """What a checkpoint made to run code holds: unpickling it would call ``os.system``."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+class _InATensorStorage:
+    """The same hidden in a tensor's storage, which torch unpickles with ``torch.load(weights_only=False)``."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        import io
+
+        import torch
+        from torch.storage import _load_from_bytes
+
+        buf = io.BytesIO()
+        torch.save(_RunsACommand(self.marker), buf)
+        return _load_from_bytes, (buf.getvalue(),)
+
+
+@pytest.mark.parametrize("payload", [_RunsACommand, _InATensorStorage])
+def test_a_checkpoint_that_would_run_code_is_refused_before_it_runs(tmp_path, caplog, payload):
+    """A checkpoint is a pickle with a checksum anyone can compute: loading one may build only the
+    objects a run's state holds, so a run folder from elsewhere cannot run a command on resume. A refused
+    latest checkpoint falls back to the previous one, like a damaged one; a lone one is an error with the
+    way out, and nothing is deleted."""
+    marker = tmp_path / "ran"
+    save_checkpoint(tmp_path, {"n": 10, "x": "intact"})
+    save_checkpoint(tmp_path, {"n": 20, "x": payload(marker)})
+    with caplog.at_level(logging.WARNING):
+        state, path = load_checkpoint(tmp_path)
+    assert state == {"n": 10, "x": "intact"} and path.name == PREVIOUS and not marker.exists()
+    assert "cannot be unpickled" in caplog.text and "previous checkpoint" in caplog.text
+    assert "posix.system" in caplog.text
+    os.remove(tmp_path / PREVIOUS)
+    with pytest.raises(CheckpointError, match="cannot be unpickled.*no intact checkpoint is left.*mv") as info:
+        load_checkpoint(tmp_path)
+    assert len(str(info.value).splitlines()) == 1 and not marker.exists() and (tmp_path / LATEST).exists()
+
+
 # -- runs ------------------------------------------------------------------------------------------
 def cfg(**kw) -> SearchConfig:
     base = dict(space="nasbench201", dataset="cifar10", algo="evolution", budget=40, seed=3, checkpoint_every=10,
@@ -194,6 +241,35 @@ def resume(folder, **kw) -> list[str]:
     finally:
         run.close()
     return [r["hash"] for r in read_results(folder)]
+
+
+@pytest.mark.parametrize("space", ["nasbench201", "nasbench101"])
+@pytest.mark.parametrize("algo", ["alphax", "random", "evolution"])
+def test_every_searchers_checkpoint_loads_with_only_the_classes_a_checkpoint_may_build(tmp_path, monkeypatch,
+                                                                                       caplog, space, algo):
+    """Loading a checkpoint builds only :data:`~alphax.checkpoint.STATE_CLASSES`: a run's state that comes
+    to hold another class (a new searcher's, a new module's) must be added there, or its runs could not
+    resume from their checkpoints (they would fail here, naming the class). AlphaX's holds its meta-DNN."""
+    from alphax import checkpoint
+
+    found = set()
+    restricted = checkpoint._Unpickler.find_class
+
+    def find_class(self, module, name):
+        found.add((module, name))
+        return restricted(self, module, name)
+
+    data = str(shared_file()) if space == "nasbench101" else None
+    options = {"population_size": 10, "tournament_size": 3} if algo == "evolution" else {}
+    config = cfg(space=space, dataset="cifar10" if space == "nasbench201" else None, data=data, algo=algo,
+                 budget=30, checkpoint_every=30, searcher_options=options)
+    search(config, tmp_path / "run")
+    monkeypatch.setattr(checkpoint._Unpickler, "find_class", find_class)
+    with caplog.at_level(logging.WARNING):
+        assert len(resume(tmp_path / "run", budget=31)) == 31
+    assert found and "cannot be unpickled" not in caplog.text
+    if algo == "alphax":
+        assert {("meta_dnn.train", "Predictor"), ("torch._utils", "_rebuild_tensor_v2")} <= found
 
 
 def test_config_round_trip_and_validation(tmp_path):
