@@ -30,7 +30,7 @@ from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info
 from alphax.config import ALGOS, SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, Interrupted
 from alphax.plots import mean_ylabel, plot_best_so_far
-from alphax.runlock import RunLock
+from alphax.runlock import COMPARE_LOCK, RunLock
 from alphax.runlog import best_so_far, read_results, row_values, running_best
 
 __all__ = ["CompareConfig", "REGRET_AT", "default_out", "reference_values", "run_compare", "summarize"]
@@ -39,8 +39,6 @@ log = logging.getLogger(__name__)
 
 REGRET_AT = (50, 100, 150, 300, 1000)
 NOISE = ("per-seed", "shared")
-COMPARE_LOCK = "compare.lock"
-"""Held by the one ``alphax compare`` that has the folder open (:class:`~alphax.runlock.RunLock`)."""
 STOP_GRACE_SECONDS = 10.0
 WITHIN = 0.001
 

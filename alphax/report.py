@@ -30,6 +30,7 @@ from alphax.atomic import write_atomic
 from alphax.errors import DataError
 from alphax.plots import cell_problem, mean_ylabel, plot_best_so_far, plot_cell, plot_ranking
 from alphax.ranking import kendall_tau
+from alphax.runlock import COMPARE_LOCK, holder
 from alphax.runlog import PREDICTOR, check_cells, read_predictor, read_results, row_values, running_best
 from alphax.searchers.alphax import TAU_WINDOW
 
@@ -307,6 +308,10 @@ def write_report(folder: str, *, out: str | None = None, data: str | None = None
     if os.path.isfile(os.path.join(folder, "compare.json")):
         runs = sorted(r.path for r in find_runs(os.path.join(folder, "runs")))
         one = f"; or report one of its runs as it stands, e.g. alphax report {runs[0]}" if runs else ""
+        pid = holder(folder, name=COMPARE_LOCK)
+        if pid is not None:
+            raise DataError(f"{folder} is a comparison still running ({_process(pid)}; no summary.json yet): "
+                            f"report it when it has finished{one}")
         raise DataError(f"{folder} is a comparison that has not finished (no summary.json yet): run the same "
                         f"alphax compare command again, which continues its runs and writes the summary{one}")
     raise DataError(f"{folder} is neither a run folder (results.jsonl + config.json) nor a compare folder "
@@ -499,16 +504,26 @@ def _table_size(config: dict) -> int | None:
         return None
 
 
+def _process(pid: int) -> str:
+    """A lock holder as a report names it (:func:`~alphax.runlock.holder`; 0: a process the kernel does
+    not show this one, in another pid namespace)."""
+    return f"process {pid}" if pid > 0 else "another process"
+
+
 def _stopped_early(run: RunRecord) -> str | None:
-    """The report's line for a run with fewer results than its budget that a resume would continue: not
-    one that evaluated every cell of its table (nothing is left to continue); a run of a comparison is
-    continued by its ``alphax compare`` command (README), which also updates summary.json."""
+    """The report's line for a run with fewer results than its budget: still running (a process has it
+    open), or stopped, and then how to continue it; nothing for one that evaluated every cell of its
+    table (nothing is left to continue). A run of a comparison is continued by its ``alphax compare``
+    command (README), which also updates summary.json."""
     budget, n = run.config.get("budget"), len(run.records)
     if not isinstance(budget, int) or isinstance(budget, bool) or n >= budget:
         return None
     size = _table_size(run.config)
     if size is not None and n >= size:
         return None
+    pid = holder(run.path)
+    if pid is not None:
+        return f"still running: {_process(pid)} has the run open; this report shows its first {n} results"
     compare = _comparison_of(run.path)
     if compare:
         return (f"stopped before its budget: the alphax compare command that made {os.path.abspath(compare)} "
@@ -606,6 +621,11 @@ def _extension_pending(folder: str, summary: dict) -> str | None:
     want = (asked.get("budget"), asked.get("seeds"), sorted(asked.get("algos") or []))
     if have == want:
         return None
+    pid = holder(folder, name=COMPARE_LOCK)
+    if pid is not None:
+        return (f"note: the comparison is running ({_process(pid)}): compare.json asks for budget {want[0]}, "
+                f"{want[1]} seeds, {','.join(want[2])}; this report shows summary.json as it stands, for budget "
+                f"{have[0]}, {have[1]} seeds, {','.join(have[2])}")
     return (f"warning: compare.json asks for budget {want[0]}, {want[1]} seeds, {','.join(want[2])}, but summary.json "
             f"covers budget {have[0]}, {have[1]} seeds, {','.join(have[2])}: an extension of the comparison has not "
             f"finished (this report shows summary.json as it stands); run the same alphax compare command again")

@@ -19,13 +19,15 @@ try:
 except ImportError:          # not POSIX (no fcntl): the run folder is not locked (README, run.lock)
     fcntl = None
 
-__all__ = ["LOCK", "RunLock", "LockHeld"]
+__all__ = ["LOCK", "COMPARE_LOCK", "RunLock", "LockHeld", "holder"]
 
 
 class LockHeld(CheckpointError):
     """The folder's lock is held by another process (not a lock that cannot be taken at all)."""
 
 LOCK = "run.lock"
+COMPARE_LOCK = "compare.lock"
+"""The lock file of a run folder, and of a compare folder (held by the one ``alphax compare`` that has it)."""
 
 
 class RunLock:
@@ -55,3 +57,25 @@ class RunLock:
         if self._fd is not None:
             os.close(self._fd)           # closing the descriptor drops the flock
             self._fd = None
+
+
+def holder(folder: str | os.PathLike, *, name: str = LOCK) -> int | None:
+    """The pid of the process that has ``folder`` open now (holds its lock file ``name``), from the
+    kernel's table of locks (``/proc/locks``); None when none does, or where that cannot be told (no such
+    table: not Linux; a file system that names the file otherwise there, as overlayfs may). It only reads:
+    taking the lock to test it could make a run that starts at that moment find its folder in use."""
+    try:
+        st = os.stat(Path(folder) / name, follow_symlinks=False)
+        with open("/proc/locks") as f:
+            table = f.read()
+    except OSError:
+        return None
+    where = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in table.splitlines():
+        fields = line.split()         # "1: FLOCK  ADVISORY  WRITE 8174 fe:00:2146333 0 EOF" ("->": a waiter)
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == where:
+            try:
+                return int(fields[4])
+            except ValueError:
+                return None
+    return None

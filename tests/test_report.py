@@ -388,6 +388,17 @@ def test_compare_report(tmp_path):
     assert ("warning: compare.json asks for budget 60, 3 seeds, evolution,random, but summary.json covers budget "
             "30, 2 seeds, evolution,random: an extension of the comparison has not finished"
             in (cmp / "report.txt").read_text())
+    from alphax.runlock import COMPARE_LOCK, RunLock
+
+    held = RunLock(cmp, name=COMPARE_LOCK)                  # the extension still running: not "run it again"
+    try:
+        assert main(["report", str(cmp)]) == 0
+    finally:
+        held.release()
+    text = (cmp / "report.txt").read_text()
+    assert (f"note: the comparison is running (process {os.getpid()}): compare.json asks for budget 60, 3 seeds, "
+            f"evolution,random; this report shows summary.json as it stands, for budget 30, 2 seeds, "
+            f"evolution,random") in text and "has not finished" not in text
 
 
 def test_an_altered_summary_or_config_is_one_clear_line(tmp_path, capsys):
@@ -458,6 +469,17 @@ def test_an_unfinished_comparison_says_to_run_its_command_again(tmp_path, capsys
     _write_run(cmp / "runs" / "random-seed0", "random", 0, 10)
     assert main(["report", str(cmp)]) == 1
     assert f"alphax report {cmp / 'runs' / 'random-seed0'}" in capsys.readouterr().err
+    from alphax.runlock import COMPARE_LOCK, RunLock
+
+    held = RunLock(cmp, name=COMPARE_LOCK)                  # still running: its command would be refused
+    try:
+        assert main(["report", str(cmp)]) == 1
+    finally:
+        held.release()
+    err = capsys.readouterr().err
+    assert (f"is a comparison still running (process {os.getpid()}; no summary.json yet): report it when it has "
+            f"finished; or report one of its runs as it stands, e.g. alphax report {cmp / 'runs' / 'random-seed0'}"
+            in err) and "run the same" not in err
 
 
 def test_best_so_far_range_holds_the_optimum_and_a_best_observed_above_it():
@@ -704,13 +726,24 @@ def test_the_report_scores_ranking_over_the_run_s_own_tau_window(tmp_path):
 
 
 def test_the_report_of_a_run_stopped_before_its_budget_says_how_to_continue_it(tmp_path):
-    """Its samples alone ("3 samples (budget 10)") did not say that the run stopped, nor how to go on."""
+    """Its samples alone ("3 samples (budget 10)") did not say that the run stopped, nor how to go on; and
+    a run still going is not called stopped (its resume would be refused: the folder is in use)."""
     run = tmp_path / "run"
     _write_run(run, "random", 0, 3)
     config = json.loads((run / "config.json").read_text())
     (run / "config.json").write_text(json.dumps({**config, "budget": 10}))
     assert main(["report", str(run)]) == 0
     assert f"stopped before its budget: alphax search --resume {run} continues it" in (run / "report.txt").read_text()
+    from alphax.runlock import RunLock
+
+    held = RunLock(run)                  # the run still going (alphax search, a server, a compare's worker)
+    try:
+        assert main(["report", str(run)]) == 0
+    finally:
+        held.release()
+    text = (run / "report.txt").read_text()
+    assert (f"still running: process {os.getpid()} has the run open; this report shows its first 3 results" in text
+            and "stopped" not in text and "--resume" not in text)
 
 
 def test_a_drawn_nasbench101_cell_s_labels_fit_inside_their_nodes():

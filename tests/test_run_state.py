@@ -1236,6 +1236,33 @@ def test_the_run_lock_names_its_holder_s_pid_alone(tmp_path):
         lock.release()
 
 
+def test_the_holder_of_a_folder_s_lock_is_read_from_the_kernel_without_taking_it(tmp_path):
+    """``holder`` names the process that has a folder open (a report of a live run says it is running,
+    not stopped) from /proc/locks, so that it never makes a run starting at that moment find it in use;
+    another lock file in the folder, or the pid a dead holder left in run.lock, is no holder."""
+    import subprocess
+    import sys
+
+    from alphax.runlock import COMPARE_LOCK, RunLock, holder
+
+    assert holder(tmp_path) is None                                    # no run.lock at all
+    child = subprocess.Popen([sys.executable, "-c", "import sys, time; from alphax.runlock import RunLock; "
+                              f"RunLock({str(tmp_path)!r}); print('held', flush=True); time.sleep(60)"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "held\n"
+        assert holder(tmp_path) == child.pid and holder(tmp_path, name=COMPARE_LOCK) is None
+        other = RunLock(tmp_path, name=COMPARE_LOCK)
+        assert holder(tmp_path, name=COMPARE_LOCK) == os.getpid() and holder(tmp_path) == child.pid
+        other.release()
+    finally:
+        child.kill()
+        child.wait()
+    assert (tmp_path / "run.lock").read_text() == f"{child.pid}\n" and holder(tmp_path) is None
+    lock = RunLock(tmp_path)                              # and taking it again works as before
+    lock.release()
+
+
 def test_a_ranking_entry_is_in_predictor_jsonl_when_its_result_has_been_recorded(tmp_path, monkeypatch):
     """predictor.jsonl is read while the run goes on (alphax report of a live run) and must not lose what
     a kill leaves half in a buffer: each entry is in the file once the result that made it is recorded."""
