@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-__all__ = ["write_atomic", "existing_ancestor", "naming"]
+__all__ = ["write_atomic", "existing_ancestor", "naming", "open_in_place"]
 
 
 def _umask() -> int:
@@ -61,4 +61,21 @@ def naming(path: str | os.PathLike) -> Iterator[None]:
     except OSError as exc:
         if exc.filename is None and exc.errno is not None:
             raise type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), str(path)) from exc
+        raise
+
+
+_APPEND, _NEW = os.O_WRONLY | os.O_APPEND | os.O_CREAT, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+_IN_PLACE = {"a": _APPEND, "ab": _APPEND, "r+b": os.O_RDWR, "x": _NEW, "xb": _NEW}
+
+
+def open_in_place(path: str | os.PathLike, mode: str, *, encoding: str | None = None):
+    """``open(path, mode)`` for a file of a run folder written in place (``a``/``ab``: appended, ``r+b``:
+    cut, ``x``/``xb``: a new temp file), which never writes through a symbolic link: a link there (a run
+    folder copied or unpacked with its links) is an ``OSError`` (ELOOP) instead of a write to the file it
+    names, which may be anyone's. Permissions as ``open`` gives them."""
+    fd = os.open(path, _IN_PLACE[mode] | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    try:
+        return os.fdopen(fd, mode.replace("x", "w"), encoding=encoding)
+    except BaseException:
+        os.close(fd)
         raise

@@ -31,7 +31,7 @@ import pickle
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from alphax.atomic import naming
+from alphax.atomic import naming, open_in_place
 from alphax.errors import CheckpointError
 
 __all__ = ["LATEST", "PREVIOUS", "STATE_CLASSES", "save_checkpoint", "load_checkpoint", "read_checkpoint",
@@ -143,7 +143,9 @@ def save_checkpoint(folder: str | os.PathLike, state: dict, *, shared: Sequence[
     tmp = folder / (LATEST + ".tmp")
     latest = folder / LATEST
     try:
-        with open(tmp, "wb") as f, naming(tmp):
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()                   # one a kill left (or a link: removed, not written through)
+        with open_in_place(tmp, "xb") as f, naming(tmp):
             f.write(_MAGIC + digest + b"\n" + body)
             f.flush()
             os.fsync(f.fileno())

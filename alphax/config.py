@@ -6,6 +6,7 @@ back from ``DIR/config.json``, so a resumed run continues with exactly the optio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -13,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from alphax.atomic import naming
+from alphax.atomic import naming, open_in_place
 from alphax.errors import ConfigError
 
 __all__ = ["SearchConfig", "TrainFlag", "TRAIN_FLAGS", "TRAIN_FLAG_OF", "TRAIN_OPTIONS", "DEVICES", "ALGOS", "SPACES", "EVALUATORS", "NB201_DATASETS", "DEFAULT_BUDGET"]
@@ -189,7 +190,9 @@ class SearchConfig:
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         try:
-            with open(tmp, "w", encoding="utf-8") as f, naming(path):     # a full disk names the file
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()               # one a kill left (or a link: removed, not written through)
+            with open_in_place(tmp, "x", encoding="utf-8") as f, naming(path):     # a full disk names the file
                 json.dump(self.to_json(), f, indent=1, sort_keys=True)
                 f.write("\n")
                 f.flush()

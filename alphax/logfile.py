@@ -25,6 +25,8 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+from alphax.atomic import open_in_place
+
 __all__ = ["LOG", "attach", "detach", "append", "scope"]
 
 LOG = "log.txt"
@@ -38,6 +40,9 @@ class _RunLogHandler(logging.FileHandler):
     goes on, or stops on the error that hit it, reported as usual."""
 
     _failed = False
+
+    def _open(self):                   # never through a link (atomic.open_in_place)
+        return open_in_place(self.baseFilename, "a", encoding=self.encoding)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -94,7 +99,7 @@ def append(folder: str | Path, message: str, *, level: int = logging.ERROR, name
     be written (a full disk) is warned about, not raised: the caller is reporting another error."""
     record = logging.LogRecord(name, level, __file__, 0, message, None, None)
     try:
-        with open(Path(folder) / LOG, "a", encoding="utf-8") as f:
+        with open_in_place(Path(folder) / LOG, "a", encoding="utf-8") as f:
             f.write(_FORMATTER.format(record) + "\n")
             f.flush()
             os.fsync(f.fileno())

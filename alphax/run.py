@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from alphax import logfile
-from alphax.atomic import naming, write_atomic
+from alphax.atomic import naming, open_in_place, write_atomic
 from alphax.checkpoint import save_checkpoint
 from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, Interrupted
@@ -288,7 +288,7 @@ class Run:
         if not taus or len(taus) <= self._tau_written:
             return
         if self._predictor_file is None:
-            self._predictor_file = open(self.folder / PREDICTOR, "a", encoding="utf-8")
+            self._predictor_file = open_in_place(self.folder / PREDICTOR, "a", encoding="utf-8")
         # the searcher's counts now, but for "results": each entry carries its own
         extra = {k: v for k, v in metrics.items() if k not in ("tau", "results") and isinstance(v, (int, float, str))}
         with naming(self.folder / PREDICTOR):

@@ -28,7 +28,7 @@ from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError
 from alphax.registry import LOCAL_TRAIN_OPTIONS, EvaluatorFactory, build, fingerprint, searcher_for
 from alphax.run import CONFIG, Run, logged_cifar_data
 from alphax.runlock import LOCK, LockHeld, RunLock
-from alphax.runlog import RESULTS, RunLog, check_cells, rows_digest
+from alphax.runlog import PREDICTOR, RESULTS, RunLog, check_cells, rows_digest
 from alphax.searchers.base import Result, Searcher
 from alphax.spaces.base import SearchSpace
 
@@ -229,6 +229,7 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
     folder = Path(folder)
     if not (folder / CONFIG).exists():
         raise CheckpointError(f"{folder} is not a run folder {_not_a_run_folder(folder)}")
+    _refuse_links(folder)
     try:
         saved = config = SearchConfig.load(folder / CONFIG)
     except ConfigError as exc:
@@ -287,6 +288,19 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
             with run.log_scope():
                 run.warn_budget()
     return run
+
+
+def _refuse_links(folder: Path) -> None:
+    """A run appends to its logs in place: one that is a symbolic link (a run folder copied or unpacked
+    with its links) is refused before anything is written, rather than written through to the file it
+    names. (Files replaced whole, ``config.json``, checkpoints, replace the link itself; ``run.lock``:
+    :class:`~alphax.runlock.RunLock`.)"""
+    links = [str(folder / name) for name in (RESULTS, PREDICTOR, logfile.LOG) if (folder / name).is_symlink()]
+    if links:
+        raise CheckpointError(f"{', '.join(links)} {'is a symbolic link' if len(links) == 1 else 'are symbolic links'}"
+                              f": a run appends to its own files, never through a link to another file; replace "
+                              f"each with the file it names (cp --remove-destination \"$(readlink -f LINK)\" LINK), "
+                              f"then continue the run")
 
 
 def _moved(config: SearchConfig, folder: Path, *, data: str | None, local_train: dict | None) -> SearchConfig:

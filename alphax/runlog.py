@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from alphax.atomic import naming
+from alphax.atomic import naming, open_in_place
 from alphax.errors import AlphaXError, DataError
 
 __all__ = ["RESULTS", "PREDICTOR", "FIELDS", "read_results", "read_predictor", "check_cells", "row_values",
@@ -238,13 +238,13 @@ class RunLog:
         the log, so a resume that fails (a bad option, a corrupt checkpoint) leaves it as it was."""
         if self._cut is not None:
             good, torn = self._cut
-            with open(self.path, "r+b") as f:
+            with open_in_place(self.path, "r+b") as f:
                 f.truncate(good)
                 f.flush()
                 os.fsync(f.fileno())
             log.warning("%s: cut off the torn last line (%d bytes)", self.path, torn)
             self._cut = None
-        self._file = open(self.path, "a", encoding="utf-8")
+        self._file = open_in_place(self.path, "a", encoding="utf-8")
         return self._file
 
     def __len__(self) -> int:

@@ -592,7 +592,6 @@ def test_a_run_lock_that_is_a_symbolic_link_is_refused_and_its_target_kept(tmp_p
 def test_a_full_disk_says_each_command_s_way_on_and_config_json_is_named(tmp_path, monkeypatch):
     """The way on after a full disk is the command's own (a compare has no --resume: its command again);
     config.json's write, on an open file, names it too."""
-    import builtins
     import errno
 
     import alphax.config as config_module
@@ -607,7 +606,8 @@ def test_a_full_disk_says_each_command_s_way_on_and_config_json_is_named(tmp_pat
         "run_server.py: error: /x/compare.json: No space left on device; free space there, then resume with "
         "run_server.py --resume DIR (every result written is kept)")
 
-    monkeypatch.setattr(config_module, "open", lambda *a, **kw: _FullDisk(builtins.open(*a, **kw)), raising=False)
+    opened = config_module.open_in_place
+    monkeypatch.setattr(config_module, "open_in_place", lambda *a, **kw: _FullDisk(opened(*a, **kw)))
     with pytest.raises(OSError) as raised:
         config_module.SearchConfig(space="nasbench201", dataset="cifar10").save(tmp_path / "config.json")
     assert raised.value.filename == str(tmp_path / "config.json") and raised.value.errno == errno.ENOSPC

@@ -1263,6 +1263,62 @@ def test_the_holder_of_a_folder_s_lock_is_read_from_the_kernel_without_taking_it
     lock.release()
 
 
+@pytest.mark.parametrize("name", ["results.jsonl", "predictor.jsonl", "log.txt", "checkpoint.pkl.tmp",
+                                  "config.json.tmp"])
+def test_a_run_never_writes_through_a_symbolic_link_in_its_folder(tmp_path, name):
+    """A run folder copied or unpacked with its links: the file a link names may be anyone's (a run's
+    checkpoint was written over it, its log lines appended to it). The logs a run appends to are refused
+    as links before anything is written; a temp file left as a link is removed, not written through."""
+    folder = tmp_path / "run"
+    reference = search(cfg(algo="alphax", budget=14, searcher_options={}), tmp_path / "ref")
+    search(cfg(algo="alphax", budget=12, searcher_options={}), folder)
+    target = tmp_path / "precious"
+    if (folder / name).exists():
+        os.replace(folder / name, target)            # the strongest case: the link names the run's own file
+    else:
+        target.write_bytes(b"precious\n")
+    before = target.read_bytes()
+    (folder / name).symlink_to(target)
+    if name.endswith(".tmp"):                        # (the resume writes both: a new budget, its checkpoints)
+        assert resume(folder, budget=14) == reference
+        assert not (folder / name).exists() and not (folder / name).is_symlink()
+    else:
+        with pytest.raises(CheckpointError, match=re.escape(f"{folder / name} is a symbolic link: a run appends to "
+                                                            f"its own files, never through a link")):
+            resume(folder, budget=14)
+        assert (folder / name).is_symlink()
+    assert target.read_bytes() == before
+
+
+def test_a_link_that_appears_in_a_run_folder_is_not_written_through(tmp_path, caplog):
+    """What opens a run's files in place refuses a link (O_NOFOLLOW), so one made while a run is open is
+    not written through either; log.txt's line is then warned about, not written."""
+    import errno
+
+    from alphax import logfile
+    from alphax.atomic import open_in_place
+
+    target = tmp_path / "precious"
+    target.write_text("precious\n")
+    (tmp_path / "log.txt").symlink_to(target)
+    for mode in ("a", "ab", "r+b"):
+        with pytest.raises(OSError) as info:
+            open_in_place(tmp_path / "log.txt", mode)
+        assert info.value.errno == errno.ELOOP
+    with caplog.at_level(logging.WARNING):
+        logfile.append(tmp_path, "the line that ends a run")
+    assert "could not append to" in caplog.text and target.read_text() == "precious\n"
+    with open_in_place(tmp_path / "new.jsonl", "a") as f:            # a plain file: as open() would
+        f.write("x\n")
+    assert (tmp_path / "new.jsonl").stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def test_a_ranking_entry_is_in_predictor_jsonl_when_its_result_has_been_recorded(tmp_path, monkeypatch):
     """predictor.jsonl is read while the run goes on (alphax report of a live run) and must not lose what
     a kill leaves half in a buffer: each entry is in the file once the result that made it is recorded."""
