@@ -297,10 +297,12 @@ def _refuse_links(folder: Path) -> None:
     :class:`~alphax.runlock.RunLock`.)"""
     links = [str(folder / name) for name in (RESULTS, PREDICTOR, logfile.LOG) if (folder / name).is_symlink()]
     if links:
-        raise CheckpointError(f"{', '.join(links)} {'is a symbolic link' if len(links) == 1 else 'are symbolic links'}"
-                              f": a run appends to its own files, never through a link to another file; replace "
-                              f"each with the file it names (cp --remove-destination \"$(readlink -f LINK)\" LINK), "
-                              f"then continue the run")
+        one = len(links) == 1
+        link = links[0] if one else "LINK"
+        raise CheckpointError(f"{', '.join(links)} {'is a symbolic link' if one else 'are symbolic links'}: a run "
+                              f"appends to its own files, never through a link to another file; replace "
+                              f"{'it' if one else 'each'} with the file it names (cp --remove-destination "
+                              f"\"$(readlink -f {link})\" {link}), then continue the run")
 
 
 def _moved(config: SearchConfig, folder: Path, *, data: str | None, local_train: dict | None) -> SearchConfig:
