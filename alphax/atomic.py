@@ -65,17 +65,21 @@ def naming(path: str | os.PathLike) -> Iterator[None]:
 
 
 _APPEND, _NEW = os.O_WRONLY | os.O_APPEND | os.O_CREAT, os.O_WRONLY | os.O_CREAT | os.O_EXCL
-_IN_PLACE = {"a": _APPEND, "ab": _APPEND, "r+b": os.O_RDWR, "x": _NEW, "xb": _NEW}
+_IN_PLACE = {"a": _APPEND, "ab": _APPEND, "r+b": os.O_RDWR, "w": _NEW, "wb": _NEW}
 
 
 def open_in_place(path: str | os.PathLike, mode: str, *, encoding: str | None = None):
     """``open(path, mode)`` for a file of a run folder written in place (``a``/``ab``: appended, ``r+b``:
-    cut, ``x``/``xb``: a new temp file), which never writes through a symbolic link: a link there (a run
-    folder copied or unpacked with its links) is an ``OSError`` (ELOOP) instead of a write to the file it
-    names, which may be anyone's. Permissions as ``open`` gives them."""
+    cut, ``w``/``wb``: a new file, in place of one that stands there, such as a temp file a kill left),
+    which never writes through a symbolic link: a link there (a run folder copied or unpacked with its
+    links) is an ``OSError`` (ELOOP), or with ``w``/``wb`` removed, instead of a write to the file it names,
+    which may be anyone's. Permissions as ``open`` gives them."""
+    if mode in ("w", "wb"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)            # a file, or a link (removed, not followed); a folder: its error
     fd = os.open(path, _IN_PLACE[mode] | getattr(os, "O_NOFOLLOW", 0), 0o666)
     try:
-        return os.fdopen(fd, mode.replace("x", "w"), encoding=encoding)
+        return os.fdopen(fd, mode, encoding=encoding)
     except BaseException:
         os.close(fd)
         raise

@@ -143,9 +143,7 @@ def save_checkpoint(folder: str | os.PathLike, state: dict, *, shared: Sequence[
     tmp = folder / (LATEST + ".tmp")
     latest = folder / LATEST
     try:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()                   # one a kill left (or a link: removed, not written through)
-        with open_in_place(tmp, "xb") as f, naming(tmp):
+        with open_in_place(tmp, "wb") as f, naming(tmp):       # (one a kill left, or a link, replaced)
             f.write(_MAGIC + digest + b"\n" + body)
             f.flush()
             os.fsync(f.fileno())

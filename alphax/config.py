@@ -6,7 +6,6 @@ back from ``DIR/config.json``, so a resumed run continues with exactly the optio
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -190,9 +189,7 @@ class SearchConfig:
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         try:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()               # one a kill left (or a link: removed, not written through)
-            with open_in_place(tmp, "x", encoding="utf-8") as f, naming(path):     # a full disk names the file
+            with open_in_place(tmp, "w", encoding="utf-8") as f, naming(path):     # a full disk names the file
                 json.dump(self.to_json(), f, indent=1, sort_keys=True)
                 f.write("\n")
                 f.flush()
