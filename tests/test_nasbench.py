@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import struct
 import subprocess
 import sys
@@ -621,7 +622,8 @@ def test_duck_typed_spec_hashes_and_iteration(full_file):
     assert len(nb.hashes) == len(nb) == 4 and SPECS[0].hash in nb.hashes and "x" * 32 not in nb.hashes
     assert 17 not in nb.hashes and nb.hashes == set(hashes)
     for h in hashes:
-        assert nb.spec_of(h).hash == h
+        spec = nb.spec_of(h)
+        assert CellSpec(spec.matrix, spec.ops).hash == h           # hashed again, not the stored hash
     assert "cells=4" in repr(nb)
     other = NASBench101.from_table(nb.table, seed=0)
     assert other.query(SPECS[1]) .keys() == nb.query(SPECS[1]).keys() and other.format == "table"
@@ -883,7 +885,8 @@ def test_real_subset(subset):
     rng = np.random.default_rng(0)
     for i in rng.choice(len(subset), 40, replace=False):
         h = subset.table.hashes[i].decode()
-        assert subset.spec_of(h).hash == h
+        spec = subset.spec_of(h)
+        assert CellSpec(spec.matrix, spec.ops).hash == h
 
 
 def test_real_subset_compact_round_trip(subset, tmp_path):
@@ -1095,3 +1098,77 @@ def test_a_nasbench_model_spec_is_read_from_its_original_matrix_and_ops(full_fil
     assert not nb.is_valid(dangling)
     with pytest.raises(OutOfDomainError, match="conv5x5"):
         nb.query(dangling)
+
+
+# -- the full data set's costs: a table's cells in bulk, its optimum, the announced slow read -----------
+
+def test_a_table_s_cells_in_bulk_are_the_cells_its_records_give(subset):
+    """cells_with builds every cell with data at a budget at once, trusting the checks the table passed
+    when it was read: each is the cell CellSpec makes of its stored matrix and ops (pruned and hashed from
+    scratch), in hashes_with's order, with arrays and op lists of its own."""
+    cells = subset.cells_with(108)
+    assert [c.hash for c in cells] == subset.hashes_with(108) and len(cells) == 20001
+    for i in np.random.default_rng(1).choice(len(cells), 300, replace=False).tolist() + [0, len(cells) - 1]:
+        cell = cells[i]
+        fixed, _ = subset.get_metrics_from_hash(cell.hash)
+        fresh = CellSpec(fixed["module_adjacency"], fixed["module_operations"])
+        assert cell.valid_spec and fresh.hash == cell.hash and fresh.ops == cell.ops == cell.original_ops
+        assert cell.matrix.dtype == fresh.matrix.dtype and cell.matrix.flags.owndata
+        np.testing.assert_array_equal(cell.matrix, fresh.matrix)
+    assert cells[0].ops is not cells[1].ops and subset.spec_of(cells[5].hash).ops == cells[5].ops
+    assert subset.cells_with(36, "training_time") == []      # the subset has no training time but at 108 epochs
+
+
+def test_the_best_mean_is_the_first_best_in_file_order_and_skips_unknown_means(tmp_path, full_file):
+    """best_mean, over the whole table at once, is the cell a loop over mean_metric picks: the highest mean
+    over its repeats, the first in file order on a tie, never a cell whose mean is unknown."""
+    path = tmp_path / "cells.jsonl"
+    path.write_text("\n".join([
+        _row(SPECS[0], **{"108": [{"validation_accuracy": 0.5}, {"validation_accuracy": 0.75}]}),
+        _row(SPECS[1], **{"108": [{"validation_accuracy": 0.875}, {"validation_accuracy": None}]}),
+        _row(SPECS[2], **{"108": [{"validation_accuracy": 0.625}], "4": {"validation_accuracy": 0.25}}),
+        _row(SPECS[3], **{"108": [{"validation_accuracy": 0.25}, {"validation_accuracy": 1.0}]})]) + "\n")
+    nb = NASBench101(path)
+    assert nb.best_mean(108) == (SPECS[0].hash, 0.625) and nb.best_mean(4) == (SPECS[2].hash, 0.25)
+    assert nb.best_mean(36) is None and nb.best_mean(108, "training_time") is None
+    full = NASBench101(full_file)
+    for epochs in BUDGETS:
+        for metric in METRICS:
+            means = [(full.mean_metric(h, epochs, metric), -k, h) for k, h in enumerate(full.hashes)]
+            value, _, h = max(means)
+            assert full.best_mean(epochs, metric) == (h, value)
+
+
+def test_a_table_given_in_memory_is_checked_as_a_file_is():
+    """from_table refuses what load_table refuses (here a cell that is not pruned): the bulk cells and the
+    searches rely on every table's cells being pruned cells of the space."""
+    builder = TableBuilder()
+    idx = builder.add_cell("0" * 32, [[0, 1, 0], [0, 0, 0], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT], 10)
+    builder.add_run(idx, 108, (None,) * 4, (1.0, 0.5, 0.5, 0.5))
+    with pytest.raises(DataError, match="<memory>: cell 0{32}: not every vertex lies on a path from input to output"):
+        NASBench101.from_table(builder.build())
+
+
+def test_a_big_official_file_is_announced_with_the_command_that_makes_it_fast(only108_file, monkeypatch, caplog):
+    """Reading nasbench_full.tfrecord takes about a minute, every time: a file over SLOW_READ_BYTES is
+    announced before it is read, with the convert command whose output a folder finds first, and when it
+    is read. convert itself says it reads, without the advice. Small files stay quiet."""
+    from alphax.cli import main
+    from alphax.nasbench import formats
+
+    only108_file = only108_file.rename(only108_file.with_name("my copy.tfrecord"))   # no short-file warning
+    with caplog.at_level("INFO", logger="alphax.nasbench.formats"):
+        NASBench101(only108_file)
+    assert caplog.text == ""
+    monkeypatch.setattr(formats, "SLOW_READ_BYTES", only108_file.stat().st_size)
+    with caplog.at_level("INFO", logger="alphax.nasbench.formats"):
+        NASBench101(only108_file)
+    compact = only108_file.parent / paths.COMPACT_NAME
+    command = f"alphax nasbench convert '{only108_file}' -o {compact}"
+    assert f"reading {only108_file} (0.0 GB in NASBench-101's official format" in caplog.text
+    assert command in caplog.text and f"read 4 cells from {only108_file} (tfrecord) in " in caplog.text
+    caplog.clear()
+    with caplog.at_level("INFO", logger="alphax.nasbench.formats"):
+        assert main(shlex.split(command)[1:]) == 0
+    assert f"reading {only108_file}" in caplog.text and "convert" not in caplog.text
+    assert paths.resolve_data_path(only108_file.parent) == compact

@@ -30,8 +30,11 @@ class FakeNB101:
     def spec_of(self, h):
         return self.cells[h]
 
-    def hashes_with(self, epochs=108, metric="validation_accuracy"):
-        return list(self.hashes)
+    def cells_with(self, epochs=108, metric="validation_accuracy"):
+        return [self.cells[h] for h in self.hashes]
+
+    def best_mean(self, epochs=108, metric="validation_accuracy"):
+        return max(((h, self.mean_metric(h)) for h in self.hashes), key=lambda pair: pair[1])
 
     def max_repeats(self, epochs=108):
         return 3

@@ -82,7 +82,8 @@ class TableEvaluator(Evaluator):
     """NASBench-101 look-up: the reward is the 108-epoch ``validation_accuracy`` of one recorded training
     repeat, drawn from ``default_rng([seed, cell_key(hash)])``; ``seconds`` is the recorded training time.
 
-    ``table`` is an :class:`alphax.nasbench.api.NASBench101` (``query``, ``hashes_with``, ``spec_of``).
+    ``table`` is an :class:`alphax.nasbench.api.NASBench101` (``query``, ``cells_with``, ``best_mean``,
+    ``mean_metric``).
     """
 
     name = "table"
@@ -130,12 +131,7 @@ class TableEvaluator(Evaluator):
     def candidates(self) -> list:
         """The stored cell of every hash with a validation accuracy at the evaluator's budget, in file order."""
         if self._cells is None:
-            cells = []
-            for h in self.table.hashes_with(self.epochs):
-                spec = self.table.spec_of(h)
-                spec.__dict__.setdefault("hash", h)    # the stored cell of h hashes to h: skip recomputing it
-                cells.append(spec)
-            self._cells = cells
+            self._cells = self.table.cells_with(self.epochs)
         return self._cells
 
     @property
@@ -157,13 +153,8 @@ class TableEvaluator(Evaluator):
         """The best reward among the cells with data (each cell's reward as :meth:`evaluate` returns it),
         or with several repeats per cell the best mean over them (:meth:`reference_value`)."""
         if self._optimum is None:
-            best: tuple[str, float] | None = None
-            value = (lambda c: self.reference_value(c.hash)) if self.repeated else \
-                (lambda c: self.query(c).get("validation_accuracy"))
-            for cell in self.candidates():
-                acc = value(cell)
-                if acc is not None and (best is None or acc > best[1]):
-                    best = (cell.hash, float(acc))
+            # with one repeat per cell, the mean over a cell's repeats is the value evaluate() observes
+            best = self.table.best_mean(self.epochs)
             if best is None:
                 raise DataError("the table has no cell with a validation accuracy")
             self._optimum = best

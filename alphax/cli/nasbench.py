@@ -78,7 +78,7 @@ def _convert(args: argparse.Namespace) -> int:
     if not above.is_dir():
         raise DataError(f"cannot write {dst}: {above} is a file, not a folder; give another -o")
     start = time.perf_counter()
-    table, fmt = load_table(src)
+    table, fmt = load_table(src, convert_hint=False)
     if fmt != "compact" and dst.exists() and dst.resolve() == Path(src).resolve():
         raise DataError(f"{dst} is the {fmt} source itself, which the compact file would replace; "
                         f"write it under another name")

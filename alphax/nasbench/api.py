@@ -23,7 +23,7 @@ from typing import Iterator
 
 import numpy as np
 
-from alphax.errors import ConfigError, OutOfDomainError
+from alphax.errors import ConfigError, DataError, OutOfDomainError
 from alphax.nasbench.formats import load_table
 from alphax.nasbench.paths import resolve_data_path
 from alphax.nasbench.table import METRICS, OP_OF, POINTS, Table
@@ -84,7 +84,13 @@ class NASBench101:
     @classmethod
     def from_table(cls, table: Table, *, seed: int | None = None, path: str | os.PathLike = "<memory>",
                    format: str = "table") -> "NASBench101":
-        """A data set over an in-memory :class:`Table` (tests, conversions)."""
+        """A data set over an in-memory :class:`Table` (tests, conversions), checked as a file's is: pruned
+        cells of the space with plausible metrics (:class:`~alphax.errors.DataError` otherwise)."""
+        from alphax.nasbench.table import cell_problem
+
+        problem = cell_problem(table)
+        if problem:
+            raise DataError(f"{path}: {problem}")
         self = cls.__new__(cls)
         self.path, self.format = Path(path), format
         self._init_table(table, seed=seed)
@@ -200,20 +206,43 @@ class NASBench101:
     # -- beyond the official API -----------------------------------------------------------------
 
     def spec_of(self, module_hash: str) -> CellSpec:
-        """The stored cell of a hash as a :class:`CellSpec`."""
-        fixed = self._fixed(self._hash_index(module_hash))
-        return CellSpec(fixed["module_adjacency"], fixed["module_operations"])
+        """The stored cell of a hash as a :class:`CellSpec` (with that hash, as :meth:`cells_with` gives it)."""
+        return self._specs(np.array([self._hash_index(module_hash)]))[0]
+
+    def _specs(self, rows: np.ndarray) -> list[CellSpec]:
+        """The stored cells of ``rows``, built in bulk with their stored hashes (:meth:`CellSpec.trusted`: a
+        table's cells are pruned cells of the space, checked when it was read or given to
+        :meth:`from_table`; all 423,624 in about 3 s instead of 10, ``benchmarks/bench_official.py``)."""
+        matrices = self._matrices[rows].astype(np.int64)
+        hashes, labels = self.table.hashes[rows].tolist(), self._labels[rows]
+        ops_of = self._ops_of_labels
+        out = []
+        for r, v in enumerate(self._num_vertices[rows].tolist()):
+            key = labels[r].tobytes()
+            ops = ops_of.get(key)
+            if ops is None:
+                ops = ops_of[key] = tuple(OP_OF[x] for x in labels[r, :v].tolist())
+            out.append(CellSpec.trusted(matrices[r, :v, :v].copy(), list(ops), hashes[r].decode("ascii")))
+        return out
+
+    def _rows_with(self, epochs: int, metric: str) -> np.ndarray:
+        """The rows (file order) whose every recorded repeat at ``epochs`` holds the final ``metric``."""
+        e = self._epoch_index.get(epochs)
+        if e is None:
+            return np.zeros(0, np.int64)
+        n = self._repeats[:, e].astype(np.int64)
+        values = self._metrics[:, e, :, _FINAL, METRICS.index(metric)]  # (N, R)
+        missing = np.isnan(values) & (np.arange(self._num_repeats) < n[:, None])
+        return np.flatnonzero((n > 0) & ~missing.any(axis=1))
 
     def hashes_with(self, epochs: int = 108, metric: str = "validation_accuracy") -> list[str]:
         """The hashes (file order) whose every recorded repeat at ``epochs`` holds the final ``metric``: the
         cells a :meth:`query` at that budget always answers with it. Empty for a budget not in the data."""
-        e = self._epoch_index.get(epochs)
-        if e is None:
-            return []
-        n = self._repeats[:, e].astype(np.int64)
-        values = self._metrics[:, e, :, _FINAL, METRICS.index(metric)]  # (N, R)
-        missing = np.isnan(values) & (np.arange(self._num_repeats) < n[:, None])
-        return [h.decode("ascii") for h in self.table.hashes[(n > 0) & ~missing.any(axis=1)].tolist()]
+        return [h.decode("ascii") for h in self.table.hashes[self._rows_with(epochs, metric)].tolist()]
+
+    def cells_with(self, epochs: int = 108, metric: str = "validation_accuracy") -> list[CellSpec]:
+        """:meth:`spec_of` of each of :meth:`hashes_with`, in the same order, built in bulk."""
+        return self._specs(self._rows_with(epochs, metric))
 
     def mean_metric(self, module_hash: str, epochs: int = 108, metric: str = "validation_accuracy") -> float | None:
         """The final ``metric`` of ``module_hash`` at ``epochs``, averaged over its recorded training repeats
@@ -226,6 +255,22 @@ class NASBench101:
             return None
         mean = float(self._metrics[i, e, :n, _FINAL, METRICS.index(metric)].mean())
         return None if mean != mean else mean
+
+    def best_mean(self, epochs: int = 108, metric: str = "validation_accuracy") -> tuple[str, float] | None:
+        """``(hash, value)`` of the cell with the highest :meth:`mean_metric` (the first in file order on a
+        tie), or None where no cell has one; over the whole table at once."""
+        e = self._epoch_index.get(epochs)
+        if e is None or not len(self):
+            return None
+        n = self._repeats[:, e].astype(np.int64)
+        means = np.full(len(self), np.nan)
+        for k in np.unique(n[n > 0]).tolist():          # each count of repeats as mean_metric averages it
+            rows = np.flatnonzero(n == k)
+            means[rows] = self._metrics[rows, e, :k, _FINAL, METRICS.index(metric)].mean(axis=1)
+        if np.isnan(means).all():
+            return None
+        best = self._hash(int(np.nanargmax(means)))
+        return best, self.mean_metric(best, epochs, metric)
 
     def max_repeats(self, epochs: int = 108) -> int:
         """The most training repeats any cell has at ``epochs`` (NASBench-101's files: 3; the subset: 1)."""

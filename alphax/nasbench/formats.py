@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import shlex
 import time
 import zlib
 from pathlib import Path
@@ -19,6 +20,9 @@ log = logging.getLogger(__name__)
 FORMATS = ("compact", "tfrecord", "jsonl")
 OFFICIAL_NAMES = ("nasbench_full.tfrecord", "nasbench_only108.tfrecord")
 """The official files' names: under them, a file with fewer cells than the space is warned about."""
+SLOW_READ_BYTES = 64 * 2**20
+"""An official file at least this big is announced as it is read, with the way to a faster one (reading
+takes about 40 s a GB on one core: a minute for ``nasbench_full.tfrecord``; a compact file, under a second)."""
 _EXPECTED = ("expected an official NASBench-101 .tfrecord (nasbench_full / nasbench_only108), the real subset "
              "nb101_real_subset.jsonl.gz, or a compact .nb101 file written by 'alphax nasbench convert'")
 
@@ -71,13 +75,25 @@ def _gunzipped_head(path: Path) -> bytes:
         return b""
 
 
-def load_table(path: str | os.PathLike) -> tuple[Table, str]:
+def load_table(path: str | os.PathLike, *, convert_hint: bool = True) -> tuple[Table, str]:
     """Read any supported file; returns ``(table, format)``. A file without a single cell is refused, and so
     is a ``.tfrecord`` or JSON Lines file with a cell outside the space or implausible metrics
     (:func:`~alphax.nasbench.table.cell_problem`); a compact file, written from such a checked table, is
-    checked by its CRCs and array shapes."""
+    checked by its CRCs and array shapes. An official file of :data:`SLOW_READ_BYTES` or more is announced
+    at INFO level before it is read, with (``convert_hint``) the ``alphax nasbench convert`` command that
+    makes it fast to load, and again once it is read."""
     fmt = detect_format(path)
     start = time.perf_counter()
+    size = os.stat(path).st_size
+    slow = fmt == "tfrecord" and size >= SLOW_READ_BYTES
+    if slow:
+        from alphax.nasbench.paths import COMPACT_NAME
+
+        compact = Path(path).with_name(COMPACT_NAME)
+        command = shlex.join(["alphax", "nasbench", "convert", str(path), "-o", str(compact)])
+        log.info("reading %s (%.1f GB in NASBench-101's official format: about 40 s a GB, each time it is loaded)%s",
+                 path, size / 1e9, f"; '{command}' makes, once, a compact file that loads in under a second (give it "
+                 "to --data; in that folder it is found first)" if convert_hint else "")
     if fmt == "compact":
         from alphax.nasbench.compact import read_compact, read_note
 
@@ -107,5 +123,6 @@ def load_table(path: str | os.PathLike) -> tuple[Table, str]:
         if problem:
             raise DataError(f"{path}: {problem}; NASBench-101 data holds pruned cells of its space with "
                             f"accuracies in [0, 1]: fix or remove that row")
-    log.debug("read %d cells from %s (%s) in %.2f s", len(table), path, fmt, time.perf_counter() - start)
+    log.log(logging.INFO if slow else logging.DEBUG, "read %d cells from %s (%s) in %.2f s", len(table), path, fmt,
+            time.perf_counter() - start)
     return table, fmt
