@@ -26,7 +26,7 @@ import numpy as np
 from alphax.errors import ConfigError, DataError, OutOfDomainError
 from alphax.nasbench.formats import load_table
 from alphax.nasbench.paths import resolve_data_path
-from alphax.nasbench.table import METRICS, OP_OF, POINTS, Table
+from alphax.nasbench.table import METRICS, OP_OF, POINTS, Table, cell_problem
 from alphax.spec import CellSpec, check_in_space
 
 __all__ = ["NASBench101", "HashSet", "QUERY_FIELDS"]
@@ -86,8 +86,6 @@ class NASBench101:
                    format: str = "table") -> "NASBench101":
         """A data set over an in-memory :class:`Table` (tests, conversions), checked as a file's is: pruned
         cells of the space with plausible metrics (:class:`~alphax.errors.DataError` otherwise)."""
-        from alphax.nasbench.table import cell_problem
-
         problem = cell_problem(table)
         if problem:
             raise DataError(f"{path}: {problem}")
@@ -215,15 +213,16 @@ class NASBench101:
         :meth:`from_table`; all 423,624 in about 3 s instead of 10, ``benchmarks/bench_official.py``)."""
         matrices = self._matrices[rows].astype(np.int64)
         hashes, labels = self.table.hashes[rows].tolist(), self._labels[rows]
-        ops_of = self._ops_of_labels
-        out = []
-        for r, v in enumerate(self._num_vertices[rows].tolist()):
-            key = labels[r].tobytes()
-            ops = ops_of.get(key)
-            if ops is None:
-                ops = ops_of[key] = tuple(OP_OF[x] for x in labels[r, :v].tolist())
-            out.append(CellSpec.trusted(matrices[r, :v, :v].copy(), list(ops), hashes[r].decode("ascii")))
-        return out
+        return [CellSpec.trusted(matrices[r, :v, :v].copy(), list(self._ops(labels[r], v)), hashes[r].decode("ascii"))
+                for r, v in enumerate(self._num_vertices[rows].tolist())]
+
+    def _ops(self, label_row: np.ndarray, v: int) -> tuple[str, ...]:
+        """The op names of a cell's padded label row (``v`` vertices), kept for the next cell with that row."""
+        key = label_row.tobytes()
+        ops = self._ops_of_labels.get(key)
+        if ops is None:
+            ops = self._ops_of_labels[key] = tuple(OP_OF[x] for x in label_row[:v].tolist())
+        return ops
 
     def _rows_with(self, epochs: int, metric: str) -> np.ndarray:
         """The rows (file order) whose every recorded repeat at ``epochs`` holds the final ``metric``."""
@@ -312,10 +311,7 @@ class NASBench101:
     def _cache_fixed(self, i: int) -> tuple[np.ndarray, tuple[str, ...], int | None]:
         """(stored matrix, ops, parameters) of cell ``i``, kept for later queries of the same cell."""
         v = self._num_vertices.item(i)
-        key = self._labels[i].tobytes()
-        ops = self._ops_of_labels.get(key)
-        if ops is None:
-            ops = self._ops_of_labels[key] = tuple(OP_OF[x] for x in self._labels[i, :v].tolist())
+        ops = self._ops(self._labels[i], v)
         params = self._params.item(i)
         entry = (self._matrices[i, :v, :v], ops, params if params >= 0 else None)  # a view; query copies it
         self._fixed_cache[i] = entry
@@ -325,7 +321,7 @@ class NASBench101:
         v = int(self._num_vertices[i])
         params = int(self._params[i])
         return {"module_adjacency": self._matrices[i, :v, :v].copy(),
-                "module_operations": [OP_OF[x] for x in self._labels[i, :v].tolist()],
+                "module_operations": list(self._ops(self._labels[i], v)),
                 "trainable_parameters": params if params >= 0 else None}
 
     def _computed(self, i: int) -> dict[int, list[dict]]:
