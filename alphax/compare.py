@@ -13,13 +13,14 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -33,7 +34,7 @@ from alphax.plots import mean_ylabel, plot_best_so_far
 from alphax.runlock import COMPARE_LOCK, RunLock
 from alphax.runlog import best_so_far, read_results, row_values, running_best
 
-__all__ = ["CompareConfig", "REGRET_AT", "default_out", "reference_values", "run_compare", "summarize"]
+__all__ = ["CompareConfig", "REGRET_AT", "default_out", "parse_algos", "reference_values", "run_compare", "summarize"]
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,19 @@ REGRET_AT = (50, 100, 150, 300, 1000)
 NOISE = ("per-seed", "shared")
 STOP_GRACE_SECONDS = 10.0
 WITHIN = 0.001
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]*")
+"""A variant's name in ``--algos NAME=ALGO``: it names the variant's run folders (``runs/NAME-seedK``), its
+entry in summary.json and its curve; no ``.`` (``--option NAME.KEY=VALUE`` ends the name there)."""
 
 
 @dataclass(frozen=True)
 class CompareConfig:
-    """One comparison: ``algos`` on seeds ``0..seeds-1``, each run with ``budget`` unique cells."""
+    """One comparison: ``algos`` on seeds ``0..seeds-1``, each run with ``budget`` unique cells.
+
+    ``algos`` names what is compared: an algorithm of :data:`~alphax.config.ALGOS` with its defaults, or a
+    *variant*, a name of ``variants``: ``{"algo": ALGO, "options": {KEY: VALUE}}``, that algorithm with
+    those searcher options (``--option``), as an ablation compares AlphaX with and without one of them.
+    An algorithm's own name with options is a variant too (``--option alphax.kappa=1``)."""
 
     space: str = SearchConfig.space          # as alphax search: NAS-Bench-201, no data to download
     dataset: str | None = None
@@ -60,28 +69,46 @@ class CompareConfig:
     run ``s`` of each algorithm with eval seed ``eval_seed + s`` (independent draws per seed, as
     ``benchmarks/bench_nasbench201.py``); ``shared``, every run with ``eval_seed`` (comparisons made
     before this option, which continue so)."""
+    variants: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        from alphax.registry import check_searcher_options
+
         object.__setattr__(self, "algos", tuple(self.algos))
         if not self.algos or "" in self.algos or len(set(self.algos)) != len(self.algos):
             raise ConfigError(f"--algos must name distinct algorithms, separated by single commas, got "
                               f"{','.join(self.algos)!r}")
-        unknown = [a for a in self.algos if a not in ALGOS]
+        if not isinstance(self.variants, dict):
+            raise ConfigError(f"variants must be a JSON object (name -> algo and options), got {self.variants!r}")
+        unknown = [a for a in self.algos if a not in ALGOS and a not in self.variants]
         if unknown:
             raise ConfigError(f"unknown algorithm {unknown[0]!r} in --algos; choose from {', '.join(ALGOS)}, "
-                              f"separated by commas")
+                              f"separated by commas (or name a variant: NAME=ALGO)")
+        for name, variant in self.variants.items():
+            _check_variant(name, variant, self.algos)
         if self.noise not in NOISE:
             raise ConfigError(f"noise must be one of {', '.join(NOISE)}, got {self.noise!r}")
         if not isinstance(self.seeds, int) or self.seeds < 1:
             raise ConfigError(f"--seeds must be a positive integer, got {self.seeds!r}")
-        for algo in self.algos:
-            self.run_config(algo, 0)       # validates every other option
+        for name in self.algos:
+            config = self.run_config(name, 0)       # validates every other option
+            if name in self.variants:               # and a variant's options, before anything runs
+                try:
+                    check_searcher_options(config)
+                except ConfigError as exc:
+                    entry = name if self.algo(name) == name else f"{name}={self.algo(name)}"
+                    raise ConfigError(f"{entry} in --algos: {exc}") from None
 
-    def run_config(self, algo: str, seed: int) -> SearchConfig:
-        return SearchConfig(space=self.space, dataset=self.dataset, data=self.data, evaluator="table", algo=algo,
-                            budget=self.budget, seed=seed,
+    def algo(self, name: str) -> str:
+        """The algorithm that ``name`` (an entry of ``algos``) runs."""
+        return self.variants[name]["algo"] if name in self.variants else name
+
+    def run_config(self, name: str, seed: int) -> SearchConfig:
+        return SearchConfig(space=self.space, dataset=self.dataset, data=self.data, evaluator="table",
+                            algo=self.algo(name), budget=self.budget, seed=seed,
                             eval_seed=self.eval_seed + seed if self.noise == "per-seed" else self.eval_seed,
-                            checkpoint_every=self.checkpoint_every)
+                            checkpoint_every=self.checkpoint_every,
+                            searcher_options=dict(self.variants.get(name, {}).get("options", {})))
 
     @property
     def filled_dataset(self) -> str | None:
@@ -93,6 +120,47 @@ class CompareConfig:
         out["algos"] = list(self.algos)
         out["dataset"] = self.filled_dataset
         return out
+
+
+def _check_variant(name, variant, algos: tuple) -> None:
+    """A :class:`ConfigError` naming what is wrong with the variant ``name`` of a comparison of ``algos``."""
+    if name not in algos:
+        raise ConfigError(f"--option for {name!r}, which is not in --algos ({','.join(algos)}): give --option "
+                          f"NAME.KEY=VALUE with NAME one of them")
+    if not NAME.fullmatch(name):
+        raise ConfigError(f"{name!r} in --algos cannot name a variant: use letters, digits, '-', '_' and '+' "
+                          f"(it names the variant's run folders)")
+    if not (isinstance(variant, dict) and set(variant) == {"algo", "options"} and isinstance(variant["options"], dict)):
+        raise ConfigError(f"variant {name!r} must be {{\"algo\": ALGO, \"options\": {{...}}}}, got {variant!r}")
+    if variant["algo"] not in ALGOS:
+        raise ConfigError(f"unknown algorithm {variant['algo']!r} for {name!r} in --algos; choose from "
+                          f"{', '.join(ALGOS)}")
+    if name in ALGOS and variant["algo"] != name:
+        raise ConfigError(f"{name}={variant['algo']} in --algos: {name!r} is an algorithm's name; give the "
+                          f"variant another name")
+
+
+def parse_algos(entries: list[str], options: list[tuple[str, str, object]] = ()) -> tuple[tuple, dict]:
+    """``CompareConfig``'s ``algos`` and ``variants`` from ``--algos`` entries (``ALGO`` or ``NAME=ALGO``) and
+    ``--option NAME.KEY=VALUE`` triples ``(NAME, KEY, VALUE)``; a :class:`ConfigError` for a malformed one
+    (the config checks the rest)."""
+    names, variants = [], {}
+    for entry in entries:
+        name, sep, algo = entry.partition("=")
+        if sep and not (name and algo):
+            raise ConfigError(f"{entry!r} in --algos: give ALGO, or NAME=ALGO for a variant of ALGO with "
+                              f"--option NAME.KEY=VALUE")
+        if name and name in names:           # (an empty one, a stray comma: the config says so)
+            raise ConfigError(f"{name!r} is named twice in --algos: name each algorithm or variant once")
+        names.append(name)
+        if sep:
+            variants[name] = {"algo": algo, "options": {}}
+    for name, key, value in options:
+        variant = variants.get(name) or variants.setdefault(name, {"algo": name, "options": {}})
+        if key in variant["options"]:
+            raise ConfigError(f"--option {name}.{key} is given more than once: give each option once")
+        variant["options"][key] = value
+    return tuple(names), variants
 
 
 def default_out(config: CompareConfig, root: str | Path = "runs") -> Path:
@@ -229,7 +297,7 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[dict | None, Compar
         if not isinstance(have, dict):
             raise CheckpointError(f"{path} is not a comparison's options (a {type(have).__name__}); "
                                   f"restore it or use another --out")
-        have = {**have, "noise": have.get("noise", "shared")}
+        have = {**have, "noise": have.get("noise", "shared"), "variants": have.get("variants", {})}
         if have["noise"] in NOISE:
             config = replace(config, noise=have["noise"])
         old = have.get("algos")
@@ -241,6 +309,7 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[dict | None, Compar
         diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
         rest = [k for k in diff if k != "data"]          # a table given at another path: checked once loaded
         if rest and not _extends(have, want, rest):
+            rest = [k if k != "variants" else _variants_changed(have, want) for k in rest]
             raise CheckpointError(f"{out} holds a comparison with other options ({', '.join(rest)}); use "
                                   f"another --out (a comparison can be extended: a larger --budget, more "
                                   f"--seeds, more --algos; its other options stay)")
@@ -251,6 +320,25 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[dict | None, Compar
     if out.exists() and (not out.is_dir() or any(p.name != COMPARE_LOCK for p in out.iterdir())):
         raise CheckpointError(f"{out} exists and is not a comparison folder; use another --out")
     return None, config
+
+
+def _variants_changed(have: dict, want: dict) -> str:
+    """``variants`` among the options that differ, as a message names them: the algorithms of ``have``
+    whose options ``want`` changes, with the options they were run with."""
+    was = have["variants"] if isinstance(have["variants"], dict) else {}
+    changed = [a for a in have.get("algos") or [] if isinstance(a, str) and was.get(a) != want["variants"].get(a)]
+    if not changed:
+        return "variants"
+    return "; ".join(f"{a}: it was run as {_variant_text(a, was.get(a))}" for a in changed)
+
+
+def _variant_text(name: str, variant) -> str:
+    """How ``--algos``/``--option`` gave ``name`` (``variant``: its entry in ``variants``, or None)."""
+    if not isinstance(variant, dict):
+        return f"{name} with its defaults"
+    options = variant.get("options") if isinstance(variant.get("options"), dict) else {}
+    entry = name if variant.get("algo") == name else f"{name}={variant.get('algo')}"
+    return " ".join([entry, *(f"--option {name}.{k}={json.dumps(v)}" for k, v in options.items())])
 
 
 def _same_table(config: CompareConfig, a: str | None, b: str | None) -> bool:
@@ -302,24 +390,28 @@ def _check_moved(out: Path, have: dict, config: CompareConfig, space, evaluator)
 
 
 def _run_folders(out: Path, config: CompareConfig) -> dict[tuple[str, int], Path]:
-    """The folder of each ``(algo, seed)`` run of the comparison in ``out``."""
+    """The folder of each ``(algo, seed)`` run of the comparison in ``out`` (``algo``: an entry of
+    ``algos``, an algorithm or a variant's name)."""
     return {(a, s): out / "runs" / f"{a}-seed{s}" for a in config.algos for s in range(config.seeds)}
 
 
 _GROWS = ("budget", "seeds", "algos")
 """What the same ``alphax compare`` command may grow on a comparison it continues: every run already
-made stays one of it (a run resumed with a larger budget evaluates what it would have evaluated)."""
+made stays one of it (a run resumed with a larger budget evaluates what it would have evaluated). New
+algorithms may be variants (``variants`` grows with them); the ones already there keep their options."""
 
 
 def _extends(have: dict, want: dict, diff: list[str]) -> bool:
     """The options ``want`` grow the comparison ``have`` (``diff``: the keys that differ) by :data:`_GROWS`
-    only: a budget and seeds not smaller, every algorithm still there."""
-    if set(diff) - set(_GROWS):
+    only: a budget and seeds not smaller, every algorithm still there with the same options."""
+    if set(diff) - {*_GROWS, "variants"}:
         return False
     try:
         return (int(want["budget"]) >= int(have["budget"]) and int(want["seeds"]) >= int(have["seeds"])
-                and set(have["algos"]) <= set(want["algos"]))
-    except (KeyError, TypeError, ValueError):      # a compare.json edited by hand: not extended
+                and set(have["algos"]) <= set(want["algos"])
+                and all(have["variants"].get(a) == want["variants"].get(a) for a in have["algos"])
+                and set(have["variants"]) <= set(have["algos"]))
+    except (KeyError, TypeError, ValueError, AttributeError):      # a compare.json edited by hand: not extended
         return False
 
 
@@ -506,6 +598,8 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
         per = [timings[(algo, s)] for s in seeds]
         secs = np.concatenate([np.asarray(t["searcher_seconds"], dtype=float) for t in per])
         summary["algorithms"][algo].update({
+            "algo": config.algo(algo),                # what ran: the algorithm, and a variant's options
+            "options": dict(config.variants.get(algo, {}).get("options", {})),
             "wall_seconds": [t["wall_seconds"] for t in per],
             "searcher_ms_per_proposal_median": float(np.median(secs) * 1e3) if len(secs) else None,
             "searcher_ms_per_proposal_mean": float(np.mean(secs) * 1e3) if len(secs) else None,

@@ -16,7 +16,7 @@ import numpy as np
 from alphax.atomic import write_atomic
 from alphax.config import ALGOS
 
-__all__ = ["NODE_SIZE", "draw_cell", "cell_problem", "plot_cell", "algo_color", "best_so_far_ylim",
+__all__ = ["NODE_SIZE", "draw_cell", "cell_problem", "plot_cell", "algo_colors", "best_so_far_ylim",
            "plot_best_so_far", "mean_ylabel", "YLABEL_MEAN", "plot_ranking"]
 
 
@@ -156,18 +156,31 @@ def best_so_far_ylim(curves: dict[str, list[np.ndarray]], optimum: dict | None) 
     return bottom - 0.02 * span, top + 0.25 * span
 
 
-def algo_color(algo: str) -> str:
-    """One colour per algorithm in every plot, whatever the order of ``--algos`` or of the run folders."""
-    return f"C{ALGOS.index(algo)}" if algo in ALGOS else "C7"
+_OTHER_COLORS = ("C3", "C4", "C5", "C6", "C8", "C9", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5",
+                 "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5")
+"""Colours of names that are not algorithms (a comparison's variants), after the algorithms' C0-C2; not
+grey (C7), which the searchers' own logged values use."""
+
+
+def algo_colors(names) -> dict[str, str]:
+    """A colour per name, the same in every plot whatever the order of ``--algos`` or of the run folders:
+    an algorithm's own (:data:`~alphax.config.ALGOS`' order), a comparison's variants the others in the
+    order of their names (so that the plots of one comparison agree when each gets all its names)."""
+    others = sorted(n for n in set(names) if n not in ALGOS)
+    colors = {n: _OTHER_COLORS[k % len(_OTHER_COLORS)] for k, n in enumerate(others)}
+    return {n: f"C{ALGOS.index(n)}" if n in ALGOS else colors[n] for n in names}
 
 
 def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: dict | None, title: str, *,
-                     ylabel: str = "best accuracy so far") -> None:
+                     ylabel: str = "best accuracy so far", colors: dict[str, str] | None = None) -> None:
     """Best so far against samples, drawn as steps (no value exists between two samples): the mean and,
     over several runs, the 10-90 % band per algorithm (``curves``: algorithm -> one
     :func:`~alphax.runlog.best_so_far` array per run; the title then says so); the optimum
-    (``{"accuracy": ...}``) dashed."""
+    (``{"accuracy": ...}``) dashed; ``colors``: each algorithm's (:func:`algo_colors` of ``curves``'
+    names by default)."""
     from matplotlib.ticker import MaxNLocator
+
+    colors = colors or algo_colors(curves)
 
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -191,7 +204,7 @@ def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: di
             mean = np.nanmean(grid, axis=0)
             lo, hi = np.nanpercentile(grid, 10, axis=0), np.nanpercentile(grid, 90, axis=0)
         line, = ax.plot(x, mean, marker="o" if n == 1 else None,     # one sample: a point, not an empty line
-                        drawstyle="steps-post", color=algo_color(algo),
+                        drawstyle="steps-post", color=colors[algo],
                         label=f"{algo} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
         if len(runs) > 1:
             ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, step="post")
@@ -219,10 +232,12 @@ def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: di
 
 
 def plot_ranking(path: str, taus: dict[str, list[tuple[np.ndarray, np.ndarray]]], title: str, *, ylabel: str,
-                 logged: dict[str, list[tuple[np.ndarray, np.ndarray]]] | None = None) -> None:
+                 logged: dict[str, list[tuple[np.ndarray, np.ndarray]]] | None = None,
+                 colors: dict[str, str] | None = None) -> None:
     """Kendall tau against samples (``taus``: algorithm -> ``(samples, tau)`` per run): the mean and, over
     several runs, the 10-90 % band per algorithm, each run's latest tau carried forward; ``logged``: the
-    searcher's own taus (``predictor.jsonl``), drawn as grey points."""
+    searcher's own taus (``predictor.jsonl``), drawn as grey points; ``colors`` as :func:`plot_best_so_far`'s."""
+    colors = colors or algo_colors(taus)
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 4))
     for algo, series in (logged or {}).items():
@@ -246,7 +261,7 @@ def plot_ranking(path: str, taus: dict[str, list[tuple[np.ndarray, np.ndarray]]]
         x = np.arange(1, n + 1)
         valid = ~np.all(np.isnan(grid), axis=0)
         runs = f"{len(series)} run{'s' if len(series) > 1 else ''}"
-        line, = ax.plot(x[valid], np.nanmean(grid[:, valid], axis=0), color=algo_color(algo),
+        line, = ax.plot(x[valid], np.nanmean(grid[:, valid], axis=0), color=colors[algo],
                         label=f"{algo}: predicted vs real in results.jsonl ({runs})")
         if len(series) > 1:
             ax.fill_between(x[valid], np.nanpercentile(grid[:, valid], 10, axis=0),

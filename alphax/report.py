@@ -28,7 +28,7 @@ import numpy as np
 
 from alphax.atomic import write_atomic
 from alphax.errors import DataError
-from alphax.plots import cell_problem, mean_ylabel, plot_best_so_far, plot_cell, plot_ranking
+from alphax.plots import algo_colors, cell_problem, mean_ylabel, plot_best_so_far, plot_cell, plot_ranking
 from alphax.ranking import kendall_tau
 from alphax.runlock import COMPARE_LOCK, holder
 from alphax.runlog import PREDICTOR, check_cells, read_predictor, read_results, row_values, running_best
@@ -54,10 +54,18 @@ class RunRecord:
     accuracy: np.ndarray
     predicted: np.ndarray
     predictor: list[dict]
+    label: str | None = None
+    """What a comparison calls the run's searcher (``alphax compare --algos NAME=ALGO``: a variant's NAME),
+    where that is not :attr:`algo`."""
 
     @property
     def algo(self) -> str:
         return str(self.config.get("algo") or self.config.get("searcher") or "?")
+
+    @property
+    def name(self) -> str:
+        """The run's searcher as plots and tables name it: :attr:`label`, or else :attr:`algo`."""
+        return self.label or self.algo
 
     @property
     def space(self) -> str:
@@ -463,7 +471,7 @@ def _ranking_text(runs: list[RunRecord]) -> str:
     for r in logged:
         _, taus = rolling_tau(r)
         if len(taus):
-            by_algo.setdefault(r.algo, []).append(float(taus[-1]))
+            by_algo.setdefault(r.name, []).append(float(taus[-1]))
     for algo, v in by_algo.items():
         lines.append(f"  {algo}: final tau {np.nanmean(v):.3f} (mean over {len(v)} run(s))")
     if not by_algo:
@@ -636,7 +644,30 @@ def _cut(run: RunRecord, budget) -> RunRecord:
     if not isinstance(budget, int) or len(run.records) <= budget:
         return run
     return RunRecord(run.path, run.config, run.records[:budget], run.accuracy[:budget], run.predicted[:budget],
-                     [p for p in run.predictor if int(p["n"]) <= budget])
+                     [p for p in run.predictor if int(p["n"]) <= budget], run.label)
+
+
+def _variant_lines(algorithms: dict) -> list[str]:
+    """What each variant of a comparison ran (``alphax compare --algos NAME=ALGO --option NAME.KEY=VALUE``):
+    its algorithm and options, from summary.json."""
+    lines = []
+    for name, a in algorithms.items():
+        algo = a.get("algo", name) if isinstance(a, dict) else name
+        options = a.get("options") if isinstance(a, dict) and isinstance(a.get("options"), dict) else {}
+        if algo != name or options:
+            given = ", ".join(f"{k}={json.dumps(v)}" for k, v in options.items()) or "its defaults"
+            lines.append(f"{name}: {algo} with {given}")
+    return ["variants:", *(f"  {line}" for line in lines)] if lines else []
+
+
+def _labelled(run: RunRecord) -> RunRecord:
+    """``run``, a run of a comparison (``runs/NAME-seedK``), with the comparison's NAME for it as its label."""
+    seed = run.config.get("seed")
+    folder = os.path.basename(os.path.normpath(run.path))
+    suffix = f"-seed{seed}"
+    if isinstance(seed, int) and folder.endswith(suffix) and len(folder) > len(suffix):
+        run.label = folder[:-len(suffix)]
+    return run
 
 
 def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> list[str]:
@@ -648,8 +679,8 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
     budget, seeds = summary["budget"], set(summary["seeds"])
     # the runs as the summary covers them: an extension stopped part-way (a larger budget, more seeds or
     # algorithms) has runs beyond it, which the plots would show and the table not
-    runs = [_cut(r, budget) for r in find_runs(folder, data)
-            if r.algo in summary["algorithms"] and r.config.get("seed") in seeds]
+    runs = [_cut(r, budget) for r in map(_labelled, find_runs(folder, data))
+            if r.name in summary["algorithms"] and r.config.get("seed") in seeds]
     if not runs:
         raise DataError(f"{folder}: summary.json but no run folders of its algorithms and seeds below it")
     optimum = _optimum(runs[0].config, summary)
@@ -662,15 +693,17 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
     curves: dict[str, list[np.ndarray]] = {}
     taus: dict[str, list] = {}
     for r in runs:
-        curves.setdefault(r.algo, []).append(r.best_so_far())
+        curves.setdefault(r.name, []).append(r.best_so_far())
         xs, ts = rolling_tau(r)
         if len(xs):
-            taus.setdefault(r.algo, []).append((xs, ts))
+            taus.setdefault(r.name, []).append((xs, ts))
+    colors = algo_colors(curves)            # the same in both plots, with runs of every algorithm
     plot_best_so_far(staged.path("best_so_far.png"), curves, optimum,
-                     f"best so far: {label}, {len(seeds)} seed{'s' if len(seeds) > 1 else ''}", ylabel=_ylabel(runs[0]))
+                     f"best so far: {label}, {len(seeds)} seed{'s' if len(seeds) > 1 else ''}", ylabel=_ylabel(runs[0]),
+                     colors=colors)
     if taus:
         plot_ranking(staged.path("ranking.png"), taus, f"meta-DNN ranking quality: {label}",
-                     ylabel=_tau_ylabel({r.tau_window for r in runs if r.algo in taus}))
+                     ylabel=_tau_ylabel({r.tau_window for r in runs if r.name in taus}), colors=colors)
     best_run = max((r for r in runs if r.best_index() is not None), key=lambda r: r.values[r.best_index()],
                    default=None)
     lines = [f"compare: {os.path.abspath(folder)}", f"space: {label}, budget {summary.get('budget')}, "
@@ -688,7 +721,7 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
             log.warning("%s", missing)
             lines.append(missing)
     for algo in summary["algorithms"]:
-        failures = _failures([r for r in runs if r.algo == algo])
+        failures = _failures([r for r in runs if r.name == algo])
         if failures:
             lines.append(f"{algo}: {failures}")
     if optimum:
@@ -704,13 +737,14 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
                      f"{'-' if mean is None else f'{mean:.1f}':>13} {'-' if med is None else f'{med:g}':>8}  "
                      f"{regret}")
     lines.append("(mean and median samples to the optimum: over the seeds that found it)")
+    lines.extend(_variant_lines(summary["algorithms"]))
     lines.append("")
     if best_run is not None:
         rec = best_run.records[best_run.best_index()]
         _plot_cell(staged.path("best_cell.png"), best_run, rec,
-                   f"best cell over all runs ({best_run.algo}, {_measure(best_run)} "
+                   f"best cell over all runs ({best_run.name}, {_measure(best_run)} "
                    f"{best_run.values[best_run.best_index()]:.4f})")
-        lines.append(f"best cell ({best_run.algo}, {os.path.relpath(best_run.path, folder)}): "
+        lines.append(f"best cell ({best_run.name}, {os.path.relpath(best_run.path, folder)}): "
                      + _cell_line(best_run, rec))
     lines.append(_ranking_text(runs))
     return _write_text(staged, lines)

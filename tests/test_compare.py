@@ -938,3 +938,131 @@ def test_the_compare_memory_benchmark_measures_the_cells_a_comparison_always_eva
                         "--budget", 5, "--jobs", 1, "--algos", "random,evolution")[-1]
     assert got["digest"] == "5d6a0fbc7bc4d05d7143f47e6b7f8f68"
     assert got["main_peak_mib"] > 0 and got["worker_peak_mib"] == 0 and "--seeds 3" in got["command"]
+
+
+def test_a_variant_is_its_algorithm_run_with_its_options_under_its_own_name(tmp_path, run_cli):
+    """``--algos random,fast=alphax --option fast.playouts=2 ...``: the variant's runs are AlphaX's with those
+    options (the cells of ``alphax search`` with the same options and seed), under its own name in the run
+    folders, summary.json and the report, which says what it ran."""
+    out = tmp_path / "cmp"
+    common = ["--space", "nasbench201", "--seeds", 1, "--budget", 25, "--jobs", 1, "--no-progress"]
+    proc = run_cli("compare", "--algos", "random,fast=alphax", "--option", "fast.playouts=2",
+                   "--option", "fast.members=2", "--out", out, *common)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^ +fast: found \d/1, mean samples to optimum", proc.stdout, re.M), proc.stdout
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["fast-seed0", "random-seed0"]
+    config = json.loads((out / "runs" / "fast-seed0" / "config.json").read_text())
+    assert config["algo"] == "alphax" and config["searcher_options"] == {"playouts": 2, "members": 2}
+    proc = run_cli("search", "--space", "nasbench201", "--algo", "alphax", "--option", "playouts=2", "--option",
+                   "members=2", "--seed", 0, "--budget", 25, "--out", tmp_path / "alone", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert [r["hash"] for r in read_results(out / "runs" / "fast-seed0")] == \
+           [r["hash"] for r in read_results(tmp_path / "alone")]
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["algorithms"]) == ["random", "fast"]
+    assert {k: (a["algo"], a["options"]) for k, a in summary["algorithms"].items()} == \
+           {"random": ("random", {}), "fast": ("alphax", {"playouts": 2, "members": 2})}
+    proc = run_cli("report", out)
+    assert proc.returncode == 0, proc.stderr
+    text = (out / "report.txt").read_text()
+    assert re.search(r"^fast +[01]/1 ", text, re.M) and re.search(r"^random +[01]/1 ", text, re.M), text
+    assert "variants:\n  fast: alphax with playouts=2, members=2\n" in text
+    assert re.search(r"^  fast: final tau -?\d", text, re.M), text        # the ranking grouped by the variant
+
+    # a malformed --option is refused by the parser; a bad one of a variant, before any folder is made
+    proc = run_cli("compare", "--algos", "fast=alphax", "--option", "playouts=2", "--out", tmp_path / "bad", *common)
+    assert proc.returncode == 2 and "expected NAME.KEY=VALUE, NAME one of --algos" in proc.stderr
+    proc = run_cli("compare", "--algos", "fast=alphax", "--option", "fast.playout=2", "--out", tmp_path / "bad",
+                   *common)
+    assert proc.returncode == 1 and not (tmp_path / "bad").exists()
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        "alphax: error: fast=alphax in --algos: bad option for --algo alphax: unknown option 'playout'"), proc.stderr
+
+
+def test_variants_and_their_options_are_checked_by_name():
+    from alphax.compare import parse_algos
+
+    assert parse_algos(["alphax", "k1=alphax", "small=evolution"],
+                       [("k1", "kappa", 1), ("alphax", "playouts", 5)]) == \
+        (("alphax", "k1", "small"), {"k1": {"algo": "alphax", "options": {"kappa": 1}},
+                                     "small": {"algo": "evolution", "options": {}},
+                                     "alphax": {"algo": "alphax", "options": {"playouts": 5}}})
+    for entries, options, message in [
+            (["x="], [], r"'x=' in --algos: give ALGO, or NAME=ALGO for a variant of ALGO"),
+            (["=alphax"], [], r"'=alphax' in --algos: give ALGO, or NAME=ALGO"),
+            (["x=alphax", "x=random"], [], r"'x' is named twice in --algos"),
+            (["alphax", "alphax"], [], r"'alphax' is named twice in --algos"),
+            (["alphax"], [("alphax", "kappa", 1), ("alphax", "kappa", 2)], r"--option alphax.kappa is given more "
+                                                                           r"than once")]:
+        with pytest.raises(ConfigError, match=message):
+            parse_algos(entries, options)
+    for entries, options, message in [
+            (["a.b=alphax"], [], r"'a.b' in --algos cannot name a variant: use letters, digits"),
+            (["a/b=alphax"], [], r"'a/b' in --algos cannot name a variant"),
+            (["random=alphax"], [], r"random=alphax in --algos: 'random' is an algorithm's name; give the variant "
+                                    r"another name"),
+            (["x=magic"], [], r"unknown algorithm 'magic' for 'x' in --algos; choose from alphax, random, evolution"),
+            (["alphax"], [("x", "kappa", 1)], r"--option for 'x', which is not in --algos \(alphax\)"),
+            (["alphax"], [("random", "kappa", 1)], r"--option for 'random', which is not in --algos"),
+            (["x=evolution"], [("x", "population_size", 0)], r"x=evolution in --algos: bad option for --algo "
+                                                             r"evolution: "),
+            (["random"], [("random", "kappa", 1)], r"^random in --algos: bad option for --algo random: unknown "
+                                                   r"option 'kappa'")]:
+        with pytest.raises(ConfigError, match=message):
+            CompareConfig(algos=parse_algos(entries, options)[0], variants=parse_algos(entries, options)[1])
+    with pytest.raises(ConfigError, match="variants must be a JSON object"):
+        CompareConfig(algos=("alphax",), variants=["alphax"])
+    with pytest.raises(ConfigError, match=r"variant 'x' must be \{\"algo\": ALGO, \"options\": \{...\}\}"):
+        CompareConfig(algos=("x",), variants={"x": {"algo": "alphax"}})
+
+
+def test_a_comparison_s_variants_keep_their_options_and_new_ones_extend_it(tmp_path):
+    """The same command continues a comparison with variants; one more variant extends it; another option
+    for a variant (or options for an algorithm run with its defaults) is refused, naming how it was run,
+    and writes nothing. A comparison made before variants existed (its compare.json has none) continues."""
+    small = {"algo": "evolution", "options": {"population_size": 8, "tournament_size": 3}}
+    config = CompareConfig(space="nasbench201", dataset="cifar10", algos=("evolution", "small"), seeds=1,
+                           budget=20, variants={"small": small})
+    out = tmp_path / "cmp"
+    run_compare(config, out, progress=False)
+    before = (out / "compare.json").read_bytes()
+    assert json.loads(before)["variants"] == {"small": small}
+    run_compare(config, out, progress=False)                         # continued as it is
+    assert (out / "compare.json").read_bytes() == before
+    for other, message in [
+            (replace(config, variants={"small": {**small, "options": {"population_size": 9, "tournament_size": 3}}}),
+             r"other options \(small: it was run as small=evolution --option small.population_size=8 --option "
+             r"small.tournament_size=3\)"),
+            (replace(config, variants={"small": small, "evolution": {"algo": "evolution",
+                                                                      "options": {"tournament_size": 2}}}),
+             r"other options \(evolution: it was run as evolution with its defaults\)")]:
+        with pytest.raises(CheckpointError, match=message):
+            run_compare(other, out, progress=False)
+        assert (out / "compare.json").read_bytes() == before
+    tiny = {"algo": "evolution", "options": {"population_size": 4, "tournament_size": 2}}
+    summary = run_compare(replace(config, algos=("evolution", "small", "tiny"), variants={"small": small, "tiny": tiny}),
+                          out, progress=False)
+    assert list(summary["algorithms"]) == ["evolution", "small", "tiny"]
+    assert json.loads((out / "compare.json").read_text())["variants"] == {"small": small, "tiny": tiny}
+    for name, variant in (("small", small), ("tiny", tiny)):
+        assert json.loads((out / "runs" / f"{name}-seed0" / "config.json").read_text())["searcher_options"] == \
+            variant["options"]
+
+    old = tmp_path / "old"
+    plain = CompareConfig(space="nasbench201", dataset="cifar10", algos=("random",), seeds=1, budget=10)
+    run_compare(plain, old, progress=False)
+    legacy = json.loads((old / "compare.json").read_text())
+    assert legacy.pop("variants") == {}
+    (old / "compare.json").write_text(json.dumps(legacy))
+    run_compare(plain, old, progress=False)                          # continued, not refused
+    assert json.loads((old / "compare.json").read_text()) == legacy   # and left as it was
+
+
+def test_each_algorithm_and_variant_has_its_own_colour_in_every_plot():
+    from alphax.plots import algo_colors
+
+    colors = algo_colors(["tiny", "random", "alphax", "k1", "evolution"])
+    assert (colors["alphax"], colors["random"], colors["evolution"]) == ("C0", "C1", "C2")
+    assert len(set(colors.values())) == 5 and "C7" not in colors.values()        # grey: the searchers' own taus
+    assert algo_colors(["k1", "tiny"]) == {"k1": colors["k1"], "tiny": colors["tiny"]}    # whatever the others
+    assert len(set(algo_colors([f"v{k}" for k in range(15)]).values())) == 15

@@ -35,10 +35,25 @@ def _option(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.replace("-", "_"), _option_value(value)
+
+
+def _option_value(value: str) -> object:
+    """An option's VALUE read as JSON, or the plain word it is."""
     try:
-        return key.replace("-", "_"), json.loads(value)
+        return json.loads(value)
     except (json.JSONDecodeError, RecursionError):      # a plain word; JSON nested too deep: the check refuses it
-        return key.replace("-", "_"), value
+        return value
+
+
+def _named_option(text: str) -> tuple[str, str, object]:
+    """``alphax compare --option NAME.KEY=VALUE`` -> ``(NAME, KEY, VALUE)``."""
+    key, sep, value = text.partition("=")
+    name, dot, key = key.partition(".")
+    if not (sep and dot and name and key):
+        raise argparse.ArgumentTypeError(f"expected NAME.KEY=VALUE, NAME one of --algos (e.g. alphax.playouts=20), "
+                                         f"got {text!r}")
+    return name, key.replace("-", "_"), _option_value(value)
 
 
 def add_search_arguments(p: argparse.ArgumentParser) -> None:
@@ -236,15 +251,17 @@ def _against_optimum(space: str, rows: list[dict], values, optimum: tuple[str, f
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from alphax.compare import CompareConfig, default_out, run_compare
+    from alphax.compare import CompareConfig, default_out, parse_algos, run_compare
     from alphax.report import measure_of
 
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be a positive number of processes, got {args.jobs}")
-    algos = tuple(a.strip() for a in args.algos.split(","))       # an empty name (a stray comma) is refused
+    # an empty name (a stray comma) is refused
+    algos, variants = parse_algos([a.strip() for a in args.algos.split(",")], args.option or [])
     data = os.path.abspath(args.data) if args.data else None
     config = CompareConfig(space=args.space, dataset=args.dataset, data=data, algos=algos, seeds=args.seeds,
-                           budget=args.budget, eval_seed=args.eval_seed, checkpoint_every=args.checkpoint_every)
+                           budget=args.budget, eval_seed=args.eval_seed, checkpoint_every=args.checkpoint_every,
+                           variants=variants)
     out = args.out or default_out(config)
     summary = run_compare(config, out, jobs=args.jobs, progress=None if not args.no_progress else False)
     print(f"compare folder: {out} (summary.json, compare.png)")
@@ -276,7 +293,12 @@ def add_parser(sub) -> None:
                    help="search space (default %(default)s, as alphax search: no data to download)")
     c.add_argument("--dataset", choices=NB201_DATASETS, help="NAS-Bench-201 data set (default cifar10)")
     c.add_argument("--data", type=path_arg, metavar="PATH", help="the table (default: found automatically)")
-    c.add_argument("--algos", default=",".join(ALGOS), help="comma-separated (default %(default)s)")
+    c.add_argument("--algos", default=",".join(ALGOS),
+                   help="comma-separated (default %(default)s); NAME=ALGO adds a variant of ALGO, run with the "
+                        "--option NAME.KEY=VALUE given for it (e.g. --algos alphax,size=alphax --option "
+                        "size.use_size=true)")
+    c.add_argument("--option", type=_named_option, action="append", metavar="NAME.KEY=VALUE",
+                   help="searcher keyword option of NAME, an entry of --algos (VALUE read as JSON); repeatable")
     c.add_argument("--seeds", type=int, default=5, metavar="K", help="seeds 0..K-1 (default %(default)s)")
     c.add_argument("--budget", type=int, default=300, help="unique cells per run (default %(default)s)")
     c.add_argument("--eval-seed", type=int, default=0,
