@@ -86,6 +86,9 @@ class CompareConfig:
                               f"separated by commas (or name a variant: NAME=ALGO)")
         for name, variant in self.variants.items():
             _check_variant(name, variant, self.algos)
+        # an algorithm under its own name without options is the algorithm (alphax=alphax is alphax)
+        object.__setattr__(self, "variants", {name: {"algo": v["algo"], "options": dict(v["options"])}
+                                              for name, v in self.variants.items() if v["algo"] != name or v["options"]})
         if self.noise not in NOISE:
             raise ConfigError(f"noise must be one of {', '.join(NOISE)}, got {self.noise!r}")
         if not isinstance(self.seeds, int) or self.seeds < 1:

@@ -1010,6 +1010,8 @@ def test_variants_and_their_options_are_checked_by_name():
                                                    r"option 'kappa'")]:
         with pytest.raises(ConfigError, match=message):
             CompareConfig(algos=parse_algos(entries, options)[0], variants=parse_algos(entries, options)[1])
+    assert CompareConfig(algos=("alphax",), variants={"alphax": {"algo": "alphax", "options": {}}}) == \
+        CompareConfig(algos=("alphax",))          # alphax=alphax, with no options, is alphax
     with pytest.raises(ConfigError, match="variants must be a JSON object"):
         CompareConfig(algos=("alphax",), variants=["alphax"])
     with pytest.raises(ConfigError, match=r"variant 'x' must be \{\"algo\": ALGO, \"options\": \{...\}\}"):
