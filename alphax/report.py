@@ -560,6 +560,9 @@ def _run_report(folder: str, staged: _Staged, data: str | None = None) -> list[s
     best = run.best_index()
     lines = [f"run: {os.path.abspath(folder)}", f"search: {label}, seed {cfg.get('seed', '?')}, "
              f"{len(run.records)} samples (budget {cfg.get('budget', '?')})"]
+    options = cfg.get("searcher_options")
+    if isinstance(options, dict) and options:
+        lines.append(f"searcher options: {_options_text(options)} (the others: the searcher's defaults)")
     stopped = _stopped_early(run)
     if stopped:
         lines.append(stopped)
@@ -655,9 +658,13 @@ def _variant_lines(algorithms: dict) -> list[str]:
         algo = a.get("algo", name) if isinstance(a, dict) else name
         options = a.get("options") if isinstance(a, dict) and isinstance(a.get("options"), dict) else {}
         if algo != name or options:
-            given = ", ".join(f"{k}={json.dumps(v)}" for k, v in options.items()) or "its defaults"
-            lines.append(f"{name}: {algo} with {given}")
+            lines.append(f"{name}: {algo} with {_options_text(options) or 'its defaults'}")
     return ["variants:", *(f"  {line}" for line in lines)] if lines else []
+
+
+def _options_text(options: dict) -> str:
+    """Searcher options as a report gives them: ``kappa=1, use_size=true``."""
+    return ", ".join(f"{k}={json.dumps(v)}" for k, v in options.items())
 
 
 def _labelled(run: RunRecord) -> RunRecord:

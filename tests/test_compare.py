@@ -968,6 +968,10 @@ def test_a_variant_is_its_algorithm_run_with_its_options_under_its_own_name(tmp_
     assert re.search(r"^fast +[01]/1 ", text, re.M) and re.search(r"^random +[01]/1 ", text, re.M), text
     assert "variants:\n  fast: alphax with playouts=2, members=2\n" in text
     assert re.search(r"^  fast: final tau -?\d", text, re.M), text        # the ranking grouped by the variant
+    proc = run_cli("report", out / "runs" / "fast-seed0")                 # one of its runs says what ran
+    assert proc.returncode == 0, proc.stderr
+    assert "\nsearcher options: members=2, playouts=2 (the others: the searcher's defaults)\n" in \
+        (out / "runs" / "fast-seed0" / "report.txt").read_text()
 
     # a malformed --option is refused by the parser; a bad one of a variant, before any folder is made
     proc = run_cli("compare", "--algos", "fast=alphax", "--option", "playouts=2", "--out", tmp_path / "bad", *common)
