@@ -231,11 +231,14 @@ def _first(mask: np.ndarray) -> int | None:
     return int(hits[0]) + 1 if len(hits) else None
 
 
-def _stats(values: list[int | None]) -> tuple[int, float | None, float | None]:
+def _stats(values: list[int | None]) -> tuple[int, float | None, float | None, float | None]:
+    """Seeds that found the optimum, and the mean, median and standard error of the mean (None below two
+    seeds) of their samples to it."""
     found = [v for v in values if v is not None]
     if not found:
-        return 0, None, None
-    return len(found), float(np.mean(found)), float(np.median(found))
+        return 0, None, None, None
+    sem = float(np.std(found, ddof=1) / np.sqrt(len(found))) if len(found) > 1 else None
+    return len(found), float(np.mean(found)), float(np.median(found)), sem
 
 
 def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], budget: int, space: str,
@@ -259,7 +262,7 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
             to_opt.append(_first((hashes == opt_hash) & ok))     # a failed evaluation of it is not a find
             within.append(_first(acc >= opt_acc - WITHIN - 1e-12))
             curves.append(running_best(acc, budget))
-        found, mean, median = _stats(to_opt)
+        found, mean, median, sem = _stats(to_opt)
         curves = np.array(curves)
         regret = {}
         for b in sorted({*REGRET_AT, budget}):    # and at the budget: a short run's final regret
@@ -269,7 +272,8 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
                     else None
         out["algorithms"][algo] = {
             "samples_to_optimum": to_opt, "found": found, "mean_samples_to_optimum": mean,
-            "median_samples_to_optimum": median, "samples_to_within_0.001": within, "regret_at": regret}
+            "median_samples_to_optimum": median, "sem_samples_to_optimum": sem,
+            "samples_to_within_0.001": within, "regret_at": regret}
     return out
 
 

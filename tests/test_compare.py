@@ -733,6 +733,16 @@ def test_a_table_with_three_repeats_measures_the_optimum_and_regret_by_their_mea
 
 
 # -- found missing by a mutation audit (2026-12-05): each fails on one plausible bug --
+def test_the_summary_gives_the_standard_error_of_the_mean_samples_to_the_optimum():
+    opt = ("OPT", 0.95)
+    found = lambda k: rows([0.5] * (k - 1) + [0.95], [f"x{i}" for i in range(k - 1)] + ["OPT"])
+    a = summarize({"alg": [found(10), found(20), rows([0.5] * 70), found(60)]}, optimum=opt, budget=70, space="toy",
+                  seeds=[0, 1, 2, 3])["algorithms"]["alg"]
+    assert a["mean_samples_to_optimum"] == 30 and math.isclose(a["sem_samples_to_optimum"], math.sqrt(700 / 3))
+    one = summarize({"alg": [found(10), rows([0.5] * 70)]}, optimum=opt, budget=70, space="toy", seeds=[0, 1])
+    assert one["algorithms"]["alg"]["sem_samples_to_optimum"] is None       # one find: no spread to measure
+
+
 def test_median_samples_to_optimum_is_a_median():
     """Three seeds find the optimum at 10, 20 and 90 samples: mean 40, median 20."""
     from alphax.compare import summarize

@@ -636,8 +636,14 @@ def test_the_compare_report_table_puts_the_mean_and_the_median_in_their_columns(
     _nb201_summary(cmp, 10, [0, 1, 2], [1, 2, 9], regret_at={"10": 0.0})
     write_report(str(cmp))
     text = (cmp / "report.txt").read_text()
-    assert re.search(r"^random\s+3/3\s+4\.0\s+2\s", text, re.M), text
-    assert "(mean and median samples to the optimum: over the seeds that found it)" in text
+    assert re.search(r"^random\s+3/3\s+4\.0\s+2\s+-\s", text, re.M), text      # a summary made before s.e.
+    assert "(mean and median samples to the optimum: over the seeds that found it; s.e.: the standard error of " \
+           "that mean)" in text
+    summary = json.loads((cmp / "summary.json").read_text())
+    summary["algorithms"]["random"]["sem_samples_to_optimum"] = float(np.std([1, 2, 9], ddof=1) / np.sqrt(3))
+    (cmp / "summary.json").write_text(json.dumps(summary))
+    write_report(str(cmp))
+    assert re.search(r"^random\s+3/3\s+4\.0\s+2\s+2\.5\s", (cmp / "report.txt").read_text(), re.M)
 
 
 def test_the_best_so_far_band_is_the_10_to_90_percentile(tmp_path, monkeypatch):
