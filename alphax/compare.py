@@ -1,7 +1,10 @@
 """`alphax compare`: every algorithm on seeds 0..K-1, in parallel processes, on the same evaluator.
 
+An algorithm may also be a variant, one of the three under a name of its own with searcher options
+(``--algos alphax,size=alphax --option size.use_size=true``; :class:`CompareConfig`), for ablations.
 The compare folder holds ``compare.json`` (its config), one run folder per ``(algorithm, seed)`` under
-``runs/<algo>-seed<k>`` (ordinary run folders: inspect them, or resume one with ``alphax search --resume``),
+``runs/<algo>-seed<k>`` (``<algo>``: a variant's name for a variant; ordinary run folders: inspect them,
+or resume one with ``alphax search --resume``),
 ``summary.json`` (:func:`summarize`; its fields are in README.md, plus wall and searcher times) and ``compare.png`` (best so far
 against samples: mean and 10-90 % band per algorithm, the optimum dashed; the plot of ``alphax report``).
 Running the same command again on the same folder continues unfinished runs and rewrites the summary.
