@@ -116,8 +116,12 @@ def check_searcher_options(config: SearchConfig) -> None:
     from alphax.searchers import check_options, searcher_class
 
     space, _ = build(config)
+    cls = searcher_class(config.algo)
+    options = space.searcher_options(config.algo, config.searcher_options)
     try:
-        check_options(searcher_class(config.algo), space.searcher_options(config.algo, config.searcher_options))
+        check_options(cls, options)
+        if hasattr(cls, "check_space"):       # what the space can honour (AlphaX's use_size)
+            cls.check_space(space, options)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"bad option for --algo {config.algo}: {exc}") from None
 

@@ -134,6 +134,9 @@ class AlphaXSearch(Searcher):
                       "retrain_fraction": 0, "first_fit_steps": 1, "fit_steps": 1, "members": 1, "hidden": 1,
                       "tau_window": 10, "prior_visits": 0, "exploit_every": 0, "mutate_every": 0, "mutate_top": 1}
     """Smallest allowed value of each numeric option (``searchers.check_options``)."""
+    OPTION_CHOICES = {"leaf_value": ("mean", "max"), "value_scale": ("raw", "percent", "z"),
+                      "selection": ("guided", "uct")}
+    """The allowed values of each text option (``searchers.check_options``)."""
 
     def __init__(self, space: SearchSpace, *, rng: np.random.Generator, candidates: Sequence[Any] | None = None,
                  c: float = GUIDED_C, playouts: int = 10, kappa: float = 1.0, init_random: int = 20,
@@ -164,19 +167,14 @@ class AlphaXSearch(Searcher):
         self.pool_sd: np.ndarray | None = None
         self._acq: np.ndarray | None = None
         self.expand_prior, self.propose_best_below = expand_prior, propose_best_below
-        if leaf_value not in ("mean", "max"):
-            raise ValueError(f"leaf_value must be 'mean' or 'max', got {leaf_value!r}")
-        self.leaf_value = leaf_value
-        if value_scale not in ("raw", "percent", "z"):
-            raise ValueError(f"value_scale must be 'raw', 'percent' or 'z', got {value_scale!r}")
-        self.value_scale = value_scale
-        if selection not in ("guided", "uct"):
-            raise ValueError(f"selection must be 'guided' or 'uct', got {selection!r}")
-        self.selection, self.prior_visits = selection, prior_visits
-        # the proposal cycle's counts are used as divisors: checked here too, for direct construction
-        # (``make_searcher`` checks every option already)
-        check_options(type(self), {"exploit_every": exploit_every, "mutate_every": mutate_every,
+        # the text options, and the proposal cycle's counts (used as divisors): checked here too, for direct
+        # construction (``make_searcher`` checks every option already)
+        check_options(type(self), {"leaf_value": leaf_value, "value_scale": value_scale, "selection": selection,
+                                   "exploit_every": exploit_every, "mutate_every": mutate_every,
                                    "mutate_top": mutate_top})
+        self.check_space(space, {"use_size": use_size})
+        self.leaf_value, self.value_scale = leaf_value, value_scale
+        self.selection, self.prior_visits = selection, prior_visits
         self.exploit_every = exploit_every
         self.mutate_every, self.mutate_top = mutate_every, mutate_top
         self.num_guided = 0
@@ -194,6 +192,14 @@ class AlphaXSearch(Searcher):
         self.tau_log: list[tuple[int, float, int, int]] = []   # per refit: see metrics()
         self.num_told = 0
         self._since_fit = 0
+
+    @staticmethod
+    def check_space(space: SearchSpace, options: dict) -> None:
+        """Raise ``ValueError`` for an option ``space`` cannot honour: ``use_size`` where its cells have no
+        parameter count (``size_features``: NASBench-101's; it would silently change nothing)."""
+        if options.get("use_size") and not hasattr(space, "size_features"):
+            raise ValueError(f"option use_size needs cells with a parameter count (--space nasbench101); "
+                             f"{type(space).__name__} has none")
 
     _DERIVED = ("pool_x", "action_codes", "actions_by_code", "code_of")
     """Functions of the pool (its encodings, its build paths): left out of a pickle (a checkpoint) and

@@ -114,12 +114,14 @@ _SKIP = ("self", "space", "rng", "candidates")
 def check_options(cls: type, options: dict) -> None:
     """Raise ``ValueError`` naming the option and the way out unless every entry of ``options`` is a
     keyword argument of ``cls.__init__`` with a value of its default's type (``True``/``False`` for a
-    bool, an integer for an int, a finite number for a float, text for a str) and at least
-    ``cls.OPTION_MINIMUM[key]`` where given. Run before anything is written, so that a bad ``--option``
-    fails at once instead of part-way through a run (or at every resume of it)."""
+    bool, an integer for an int, a finite number for a float, text for a str), at least
+    ``cls.OPTION_MINIMUM[key]`` and one of ``cls.OPTION_CHOICES[key]`` where given. Run before anything is
+    written, so that a bad ``--option`` fails at once instead of part-way through a run (or at every
+    resume of it)."""
     params = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
               if name not in _SKIP and p.kind is p.KEYWORD_ONLY}
     minimum = getattr(cls, "OPTION_MINIMUM", {})
+    choices = getattr(cls, "OPTION_CHOICES", {})
     for key, value in options.items():
         if key not in params:
             known = ", ".join(sorted(params)) or "none"
@@ -138,5 +140,7 @@ def check_options(cls: type, options: dict) -> None:
             ok, want = True, ""
         if ok and key in minimum and value < minimum[key]:
             ok, want = False, f"{want} >= {minimum[key]}"
+        if ok and key in choices and value not in choices[key]:
+            ok, want = False, "one of " + ", ".join(map(repr, choices[key]))
         if not ok:
             raise ValueError(f"option {key} must be {want}, got {value!r}")
