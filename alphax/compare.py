@@ -45,9 +45,10 @@ REGRET_AT = (50, 100, 150, 300, 1000)
 NOISE = ("per-seed", "shared")
 STOP_GRACE_SECONDS = 10.0
 WITHIN = 0.001
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]*")
-"""A variant's name in ``--algos NAME=ALGO``: it names the variant's run folders (``runs/NAME-seedK``), its
-entry in summary.json and its curve; no ``.`` (``--option NAME.KEY=VALUE`` ends the name there)."""
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]{0,63}")
+"""A variant's name in ``--algos NAME=ALGO``: it names the variant's run folders (``runs/NAME-seedK``: at
+most 64 characters, so that they stay far below a file name's 255 bytes), its entry in summary.json and
+its curve; no ``.`` (``--option NAME.KEY=VALUE`` ends the name there)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,11 @@ class CompareConfig:
                               f"separated by commas (or name a variant: NAME=ALGO)")
         for name, variant in self.variants.items():
             _check_variant(name, variant, self.algos)
+        folded = [a.casefold() for a in self.algos]
+        twins = [a for a, f in zip(self.algos, folded) if folded.count(f) > 1]
+        if twins:
+            raise ConfigError(f"{' and '.join(twins)} in --algos differ only in case: their run folders would be one "
+                              f"on a file system that ignores case; give them names that differ otherwise")
         # an algorithm under its own name without options is the algorithm (alphax=alphax is alphax)
         object.__setattr__(self, "variants", {name: {"algo": v["algo"], "options": dict(v["options"])}
                                               for name, v in self.variants.items() if v["algo"] != name or v["options"]})
@@ -134,8 +140,8 @@ def _check_variant(name, variant, algos: tuple) -> None:
         raise ConfigError(f"--option for {name!r}, which is not in --algos ({','.join(algos)}): give --option "
                           f"NAME.KEY=VALUE with NAME one of them")
     if not NAME.fullmatch(name):
-        raise ConfigError(f"{name!r} in --algos cannot name a variant: use letters, digits, '-', '_' and '+' "
-                          f"(it names the variant's run folders)")
+        raise ConfigError(f"{name!r} in --algos cannot name a variant: use at most 64 letters, digits, '-', '_' "
+                          f"and '+', starting with a letter or digit (it names the variant's run folders)")
     if not (isinstance(variant, dict) and set(variant) == {"algo", "options"} and isinstance(variant["options"], dict)):
         raise ConfigError(f"variant {name!r} must be {{\"algo\": ALGO, \"options\": {{...}}}}, got {variant!r}")
     if variant["algo"] not in ALGOS:
@@ -151,17 +157,23 @@ def parse_algos(entries: list[str], options: list[tuple[str, str, object]] = ())
     ``--option NAME.KEY=VALUE`` triples ``(NAME, KEY, VALUE)``; a :class:`ConfigError` for a malformed one
     (the config checks the rest)."""
     names, variants = [], {}
+    if "" in entries:
+        raise ConfigError(f"--algos must name distinct algorithms, separated by single commas, got "
+                          f"{','.join(entries)!r}")
     for entry in entries:
-        name, sep, algo = entry.partition("=")
+        name, sep, algo = (part.strip() for part in entry.partition("="))
         if sep and not (name and algo):
             raise ConfigError(f"{entry!r} in --algos: give ALGO, or NAME=ALGO for a variant of ALGO with "
                               f"--option NAME.KEY=VALUE")
-        if name and name in names:           # (an empty one, a stray comma: the config says so)
+        if name in names:
             raise ConfigError(f"{name!r} is named twice in --algos: name each algorithm or variant once")
         names.append(name)
         if sep:
             variants[name] = {"algo": algo, "options": {}}
     for name, key, value in options:
+        if name in names and name not in variants and name not in ALGOS:
+            raise ConfigError(f"--option for {name!r}, which is no algorithm: name it a variant in --algos, "
+                              f"{name}=ALGO (ALGO one of {', '.join(ALGOS)})")
         variant = variants.get(name) or variants.setdefault(name, {"algo": name, "options": {}})
         if key in variant["options"]:
             raise ConfigError(f"--option {name}.{key} is given more than once: give each option once")
@@ -311,15 +323,17 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[dict | None, Compar
         if have["noise"] in NOISE:
             config = replace(config, noise=have["noise"])
         old = have.get("algos")
-        if isinstance(old, list) and set(old) <= set(config.algos) and all(isinstance(a, str) for a in old):
+        if isinstance(old, list) and all(isinstance(a, str) for a in old) and len(set(old)) == len(old) \
+                and set(old) <= set(config.algos):
             config = replace(config, algos=(*old, *(a for a in config.algos if a not in old)))
         if have.get("data") != config.data and _same_table(config, have.get("data"), config.data):
             config = replace(config, data=have.get("data"))     # the same file named another way: kept as it was
         want = config.to_json()
         diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
         rest = [k for k in diff if k != "data"]          # a table given at another path: checked once loaded
-        if rest and not _extends(have, want, rest):
-            rest = [k if k != "variants" else _variants_changed(have, want) for k in rest]
+        ran = _ran(out)
+        if rest and not _extends(have, want, rest, ran):
+            rest = [k if k != "variants" else _variants_changed(have, want, ran) for k in rest]
             raise CheckpointError(f"{out} holds a comparison with other options ({', '.join(rest)}); use "
                                   f"another --out (a comparison can be extended: a larger --budget, more "
                                   f"--seeds, more --algos; its other options stay)")
@@ -332,11 +346,24 @@ def _check_folder(config: CompareConfig, out: Path) -> tuple[dict | None, Compar
     return None, config
 
 
-def _variants_changed(have: dict, want: dict) -> str:
+def _ran(out: Path) -> set[str]:
+    """The algorithms (entries of ``algos``) of the comparison in ``out`` that have a run folder
+    (``runs/NAME-seedK`` with its ``config.json``): a variant's options are fixed from then on."""
+    runs = out / "runs"
+    names = set()
+    for folder in runs.iterdir() if runs.is_dir() else ():
+        match = re.fullmatch(r"(.+)-seed\d+", folder.name)
+        if match and (folder / "config.json").exists():
+            names.add(match.group(1))
+    return names
+
+
+def _variants_changed(have: dict, want: dict, ran: set[str]) -> str:
     """``variants`` among the options that differ, as a message names them: the algorithms of ``have``
-    whose options ``want`` changes, with the options they were run with."""
+    with runs (``ran``) whose options ``want`` changes, with the options they were run with."""
     was = have["variants"] if isinstance(have["variants"], dict) else {}
-    changed = [a for a in have.get("algos") or [] if isinstance(a, str) and was.get(a) != want["variants"].get(a)]
+    changed = [a for a in have.get("algos") or [] if isinstance(a, str) and a in ran
+               and was.get(a) != want["variants"].get(a)]
     if not changed:
         return "variants"
     return "; ".join(f"{a}: it was run as {_variant_text(a, was.get(a))}" for a in changed)
@@ -408,18 +435,21 @@ def _run_folders(out: Path, config: CompareConfig) -> dict[tuple[str, int], Path
 _GROWS = ("budget", "seeds", "algos")
 """What the same ``alphax compare`` command may grow on a comparison it continues: every run already
 made stays one of it (a run resumed with a larger budget evaluates what it would have evaluated). New
-algorithms may be variants (``variants`` grows with them); the ones already there keep their options."""
+algorithms may be variants (``variants`` grows with them); the ones already there keep their options once
+they have a run folder (before, say after an option the searcher refused as its first run started, they
+may change)."""
 
 
-def _extends(have: dict, want: dict, diff: list[str]) -> bool:
+def _extends(have: dict, want: dict, diff: list[str], ran: set[str] = frozenset()) -> bool:
     """The options ``want`` grow the comparison ``have`` (``diff``: the keys that differ) by :data:`_GROWS`
-    only: a budget and seeds not smaller, every algorithm still there with the same options."""
+    only: a budget and seeds not smaller, every algorithm still there, with the same options where it has
+    run folders (``ran``)."""
     if set(diff) - {*_GROWS, "variants"}:
         return False
     try:
         return (int(want["budget"]) >= int(have["budget"]) and int(want["seeds"]) >= int(have["seeds"])
                 and set(have["algos"]) <= set(want["algos"])
-                and all(have["variants"].get(a) == want["variants"].get(a) for a in have["algos"])
+                and all(have["variants"].get(a) == want["variants"].get(a) for a in have["algos"] if a in ran)
                 and set(have["variants"]) <= set(have["algos"]))
     except (KeyError, TypeError, ValueError, AttributeError):      # a compare.json edited by hand: not extended
         return False
@@ -433,6 +463,8 @@ def _prepare(config: CompareConfig, out: Path, have: dict | None) -> None:
     if have is not None:
         grown = [f"{k} {have[k]} -> {want[k]}" if k != "algos" else f"algos {','.join(have[k])} -> {','.join(want[k])}"
                  for k in _GROWS if have.get(k) != want[k]]
+        grown += [f"{a} (no run yet) -> {_variant_text(a, want['variants'].get(a))}" for a in have["algos"]
+                  if have["variants"].get(a) != want["variants"].get(a)]
         moved = [f"the table {have.get('data') or '(found without --data)'} -> {want['data']}"] \
             if have.get("data") != want["data"] else []
         if not grown + moved:
@@ -526,9 +558,14 @@ def _naming_the_run(key: tuple[str, int], folder: Path):
     try:
         yield
     except AlphaXError as exc:
-        raise type(exc)(f"run {key[0]}-seed{key[1]} of the comparison: {exc}. The other runs are kept; once this "
-                        f"one is fixed (or {folder} is moved aside, to run that seed afresh), the same alphax "
-                        f"compare command continues") from exc
+        if isinstance(exc, ConfigError) and key[0] not in _ran(folder.parent.parent):
+            # options its searcher refused as its first run began: they may still change (_extends)
+            way = (f"the alphax compare command with other --option values for {key[0]} continues (it has no run "
+                   f"folder yet)")
+        else:
+            way = (f"once this one is fixed (or {folder} is moved aside, to run that seed afresh), the same alphax "
+                   f"compare command continues")
+        raise type(exc)(f"run {key[0]}-seed{key[1]} of the comparison: {exc}. The other runs are kept; {way}") from exc
 
 
 def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progress: bool | None = None) -> dict:

@@ -156,10 +156,11 @@ def best_so_far_ylim(curves: dict[str, list[np.ndarray]], optimum: dict | None) 
     return bottom - 0.02 * span, top + 0.25 * span
 
 
-_OTHER_COLORS = ("C3", "C4", "C5", "C6", "C8", "C9", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5",
-                 "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5")
-"""Colours of names that are not algorithms (a comparison's variants), after the algorithms' C0-C2; not
-grey (C7), which the searchers' own logged values use."""
+_OTHER_COLORS = ("C3", "C4", "C5", "C6", "C8", "C9", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d",
+                 "#9edae5", "#aec7e8", "#ffbb78", "#98df8a")
+"""Colours of names that are not algorithms (a comparison's variants), after the algorithms' C0-C2 (the
+light shades of those three last); not grey (C7), which the searchers' own logged values use. Past 15
+names they repeat."""
 
 
 def algo_colors(names) -> dict[str, str]:

@@ -628,8 +628,11 @@ def _extension_pending(folder: str, summary: dict) -> str | None:
         asked = _read_json(os.path.join(folder, "compare.json"))
     except (OSError, DataError):        # none, or damaged: the compare command itself says so
         return None
+    algos = asked.get("algos")
+    if not (isinstance(algos, list) and all(isinstance(a, str) for a in algos)):
+        return None                     # edited by hand: the compare command itself says so
     have = (summary.get("budget"), len(summary.get("seeds", [])), sorted(summary.get("algorithms", {})))
-    want = (asked.get("budget"), asked.get("seeds"), sorted(asked.get("algos") or []))
+    want = (asked.get("budget"), asked.get("seeds"), sorted(algos))
     if have == want:
         return None
     pid = holder(folder, name=COMPARE_LOCK)
@@ -667,14 +670,24 @@ def _options_text(options: dict) -> str:
     return ", ".join(f"{k}={json.dumps(v)}" for k, v in options.items())
 
 
-def _labelled(run: RunRecord) -> RunRecord:
-    """``run``, a run of a comparison (``runs/NAME-seedK``), with the comparison's NAME for it as its label."""
+def _labelled(run: RunRecord, algorithms: dict) -> RunRecord | None:
+    """``run``, a run below a comparison whose summary has ``algorithms``, labelled with the entry it is a run
+    of: NAME for its folder ``runs/NAME-seedK``; for a folder under another name (moved aside, copied in),
+    the one entry that runs its searcher with its options (a variant's run is not its algorithm's). None
+    when no entry does."""
     seed = run.config.get("seed")
     folder = os.path.basename(os.path.normpath(run.path))
     suffix = f"-seed{seed}"
-    if isinstance(seed, int) and folder.endswith(suffix) and len(folder) > len(suffix):
+    if isinstance(seed, int) and folder.endswith(suffix) and folder[:-len(suffix)] in algorithms:
         run.label = folder[:-len(suffix)]
-    return run
+        return run
+    options = run.config.get("searcher_options") or {}
+    same = [name for name, a in algorithms.items() if isinstance(a, dict) and a.get("algo", name) == run.algo
+            and (a.get("options") or {}) == options]      # a summary made before variants: algorithms only
+    if len(same) == 1 or run.algo in same:
+        run.label = same[0] if len(same) == 1 else run.algo
+        return run
+    return None
 
 
 def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> list[str]:
@@ -686,8 +699,8 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
     budget, seeds = summary["budget"], set(summary["seeds"])
     # the runs as the summary covers them: an extension stopped part-way (a larger budget, more seeds or
     # algorithms) has runs beyond it, which the plots would show and the table not
-    runs = [_cut(r, budget) for r in map(_labelled, find_runs(folder, data))
-            if r.name in summary["algorithms"] and r.config.get("seed") in seeds]
+    runs = [_cut(r, budget) for r in (_labelled(run, summary["algorithms"]) for run in find_runs(folder, data))
+            if r is not None and r.name in summary["algorithms"] and r.config.get("seed") in seeds]
     if not runs:
         raise DataError(f"{folder}: summary.json but no run folders of its algorithms and seeds below it")
     optimum = _optimum(runs[0].config, summary)

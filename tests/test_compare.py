@@ -996,6 +996,8 @@ def test_a_variant_is_its_algorithm_run_with_its_options_under_its_own_name(tmp_
 def test_variants_and_their_options_are_checked_by_name():
     from alphax.compare import parse_algos
 
+    assert parse_algos([" k = alphax"]) == (("k",), {"k": {"algo": "alphax", "options": {}}})
+    assert CompareConfig(algos=(n := "a" * 64,), variants={n: {"algo": "alphax", "options": {}}}).algos == (n,)
     assert parse_algos(["alphax", "k1=alphax", "small=evolution"],
                        [("k1", "kappa", 1), ("alphax", "playouts", 5)]) == \
         (("alphax", "k1", "small"), {"k1": {"algo": "alphax", "options": {"kappa": 1}},
@@ -1007,12 +1009,17 @@ def test_variants_and_their_options_are_checked_by_name():
             (["x=alphax", "x=random"], [], r"'x' is named twice in --algos"),
             (["alphax", "alphax"], [], r"'alphax' is named twice in --algos"),
             (["alphax"], [("alphax", "kappa", 1), ("alphax", "kappa", 2)], r"--option alphax.kappa is given more "
-                                                                           r"than once")]:
+                                                                           r"than once"),
+            (["a=alphax", "", "random"], [], r"separated by single commas, got 'a=alphax,,random'"),
+            (["alphax", "size"], [("size", "use_size", True)], r"--option for 'size', which is no algorithm: name it "
+                                                               r"a variant in --algos, size=ALGO \(ALGO one of alphax, ")]:
         with pytest.raises(ConfigError, match=message):
             parse_algos(entries, options)
     for entries, options, message in [
-            (["a.b=alphax"], [], r"'a.b' in --algos cannot name a variant: use letters, digits"),
+            (["a.b=alphax"], [], r"'a.b' in --algos cannot name a variant: use at most 64 letters, digits"),
             (["a/b=alphax"], [], r"'a/b' in --algos cannot name a variant"),
+            ([f"{'a' * 65}=alphax"], [], r"cannot name a variant: use at most 64 letters"),
+            (["A=random", "a=random"], [], r"A and a in --algos differ only in case"),
             (["random=alphax"], [], r"random=alphax in --algos: 'random' is an algorithm's name; give the variant "
                                     r"another name"),
             (["x=magic"], [], r"unknown algorithm 'magic' for 'x' in --algos; choose from alphax, random, evolution"),
@@ -1030,6 +1037,35 @@ def test_variants_and_their_options_are_checked_by_name():
         CompareConfig(algos=("alphax",), variants=["alphax"])
     with pytest.raises(ConfigError, match=r"variant 'x' must be \{\"algo\": ALGO, \"options\": \{...\}\}"):
         CompareConfig(algos=("x",), variants={"x": {"algo": "alphax"}})
+
+
+def test_a_variant_whose_searcher_refused_its_options_may_take_others_until_it_has_run(tmp_path, run_cli):
+    """Options that pass every check but that the searcher refuses as its first run begins (more memory
+    than there is): the error says that other options continue the comparison, and they do, since the
+    variant has no run folder yet; once it has one, its options are fixed. Options a check can refuse
+    (an allowed value, an option the space cannot honour) are refused before anything is written."""
+    out = tmp_path / "cmp"
+    common = ["--algos", "random,big=alphax", "--seeds", 1, "--budget", 15, "--jobs", 1, "--no-progress", "--out", out]
+    proc = run_cli("compare", *common, "--option", "big.members=100000000000")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].endswith(
+        "give smaller --option values. The other runs are kept; the alphax compare command with other --option "
+        "values for big continues (it has no run folder yet)"), proc.stderr
+    assert not (out / "runs" / "big-seed0").exists()
+    proc = run_cli("compare", *common, "--option", "big.members=2")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "compare.json").read_text())["variants"] == \
+        {"big": {"algo": "alphax", "options": {"members": 2}}}
+    proc = run_cli("compare", *common, "--option", "big.members=3")
+    assert proc.returncode == 1
+    assert "holds a comparison with other options (big: it was run as big=alphax --option big.members=2)" in proc.stderr
+    for option, message in [("big.leaf_value=bogus", "big=alphax in --algos: bad option for --algo alphax: option "
+                                                     "leaf_value must be one of 'mean', 'max', got 'bogus'"),
+                            ("big.use_size=true", "big=alphax in --algos: bad option for --algo alphax: option "
+                                                  "use_size needs cells with a parameter count")]:
+        proc = run_cli("compare", *common[:-1], tmp_path / "other", "--option", option)
+        assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+        assert not (tmp_path / "other").exists()
 
 
 def test_a_comparison_s_variants_keep_their_options_and_new_ones_extend_it(tmp_path):
@@ -1082,3 +1118,45 @@ def test_each_algorithm_and_variant_has_its_own_colour_in_every_plot():
     assert len(set(colors.values())) == 5 and "C7" not in colors.values()        # grey: the searchers' own taus
     assert algo_colors(["k1", "tiny"]) == {"k1": colors["k1"], "tiny": colors["tiny"]}    # whatever the others
     assert len(set(algo_colors([f"v{k}" for k in range(15)]).values())) == 15
+
+
+def test_a_variant_s_run_under_another_folder_name_is_counted_as_the_variant_in_the_report(tmp_path):
+    """A run moved aside (as the errors suggest) or copied in keeps its identity in the report: the entry
+    that runs its searcher with its options (a variant's run is not its algorithm's), none if no entry does."""
+    import shutil
+
+    from alphax.report import write_report
+
+    small = {"algo": "evolution", "options": {"population_size": 8}}
+    config = CompareConfig(space="nasbench201", dataset="cifar10", algos=("evolution", "small"), seeds=2, budget=15,
+                           variants={"small": small})
+    out = tmp_path / "cmp"
+    run_compare(config, out, progress=False)
+    (out / "runs" / "small-seed1").rename(out / "runs" / "small-seed1.old")
+    shutil.copytree(out / "runs" / "small-seed0", out / "runs" / "stray")
+    stray = json.loads((out / "runs" / "stray" / "config.json").read_text())
+    stray["searcher_options"] = {"population_size": 5}          # no entry ran evolution so
+    (out / "runs" / "stray" / "config.json").write_text(json.dumps(stray))
+    run_compare(config, out, progress=False)                      # small-seed1 again
+    write_report(str(out))
+    text = (out / "report.txt").read_text()
+    assert "summary.json counts 2 runs of small, but 3 run folders of it are below" in text, text
+    assert "runs of evolution" not in text                        # neither the moved run nor the stray one
+
+
+def test_a_compare_json_edited_into_other_shapes_is_one_clear_error(tmp_path):
+    from alphax.report import write_report
+
+    config = CompareConfig(space="nasbench201", dataset="cifar10", algos=("random",), seeds=1, budget=10)
+    out = tmp_path / "cmp"
+    run_compare(config, out, progress=False)
+    for algos in ([["random"]], ["random", "random"], [1]):
+        edited = {**json.loads((out / "compare.json").read_text()), "algos": algos}
+        (out / "compare.json").write_text(json.dumps(edited))
+        if algos != ["random", "random"]:
+            with pytest.raises(CheckpointError, match=r"holds a comparison with other options \(algos\)"):
+                run_compare(config, out, progress=False)
+        else:                                # the same algorithm twice: the comparison of it, written again
+            run_compare(config, out, progress=False)
+            assert json.loads((out / "compare.json").read_text())["algos"] == ["random"]
+        write_report(str(out))               # the report reads the summary; compare.json does not stop it

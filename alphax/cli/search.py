@@ -268,10 +268,11 @@ def _compare(args: argparse.Namespace) -> int:
     opt = summary["optimum"]
     kind = measure_of(summary["space"], opt)          # as the report says it: a mean over seeds or repeats
     print(f"optimum: {_optimum_text(summary['space'], opt['hash'], opt['accuracy'], kind)}")
+    width = max([10, *map(len, summary["algorithms"])])       # a variant's name may be longer
     for algo, s in summary["algorithms"].items():
         mean, sem = s["mean_samples_to_optimum"], s["sem_samples_to_optimum"]
         regret = ", ".join(f"@{k} {'-' if v is None else f'{v:.4f}'}" for k, v in s["regret_at"].items())
-        print(f"{algo:>10}: found {s['found']}/{len(summary['seeds'])}, mean samples to optimum "
+        print(f"{algo:>{width}}: found {s['found']}/{len(summary['seeds'])}, mean samples to optimum "
               f"{'-' if mean is None else f'{mean:.1f}'}{'' if sem is None else f' (s.e. {sem:.1f})'}, regret {regret}")
     return 0
 
