@@ -665,6 +665,27 @@ def _variant_lines(algorithms: dict) -> list[str]:
     return ["variants:", *(f"  {line}" for line in lines)] if lines else []
 
 
+def _paired_lines(algorithms: dict) -> list[str]:
+    """Each variant against its own algorithm where the comparison has that too (``size`` against ``alphax``),
+    paired seed by seed (a seed starts both alike: common random numbers): the mean difference in samples
+    to the optimum over the seeds where both found it, its standard error, and how often each needed fewer."""
+    lines = []
+    for name, a in algorithms.items():
+        base = a.get("algo", name) if isinstance(a, dict) else name
+        if base == name or base not in algorithms:
+            continue
+        mine, theirs = a.get("samples_to_optimum", []), algorithms[base].get("samples_to_optimum", [])
+        pairs = [(x, y) for x, y in zip(mine, theirs) if x is not None and y is not None]
+        if len(pairs) < 2:
+            continue
+        d = np.array([x - y for x, y in pairs], dtype=float)
+        one = sum((x is None) != (y is None) for x, y in zip(mine, theirs))
+        lines.append(f"  {name} - {base}: {d.mean():+.1f} samples to the optimum (s.e. {d.std(ddof=1) / np.sqrt(len(d)):.1f}; "
+                     f"fewer on {int((d < 0).sum())} seeds, more on {int((d > 0).sum())}, over the {len(d)} both found it"
+                     f"{f'; {one} found by one only' if one else ''})")
+    return ["paired by seed:", *lines] if lines else []
+
+
 def _options_text(options: dict) -> str:
     """Searcher options as a report gives them: ``kappa=1, use_size=true``."""
     return ", ".join(f"{k}={json.dumps(v)}" for k, v in options.items())
@@ -761,6 +782,7 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
     lines.append("(mean and median samples to the optimum: over the seeds that found it; s.e.: the standard "
                  "error of that mean)")
     lines.extend(_variant_lines(summary["algorithms"]))
+    lines.extend(_paired_lines(summary["algorithms"]))
     lines.append("")
     if best_run is not None:
         rec = best_run.records[best_run.best_index()]

@@ -1160,3 +1160,19 @@ def test_a_compare_json_edited_into_other_shapes_is_one_clear_error(tmp_path):
             run_compare(config, out, progress=False)
             assert json.loads((out / "compare.json").read_text())["algos"] == ["random"]
         write_report(str(out))               # the report reads the summary; compare.json does not stop it
+
+
+def test_the_report_pairs_each_variant_with_its_algorithm_seed_by_seed():
+    from alphax.report import _paired_lines
+
+    lines = _paired_lines({"alphax": {"samples_to_optimum": [100, 200, 300, None, 50]},
+                           "size": {"algo": "alphax", "options": {"use_size": True},
+                                    "samples_to_optimum": [80, 150, 320, 90, None]},
+                           "random": {"algo": "random", "options": {}, "samples_to_optimum": [1, 2, 3, 4, 5]},
+                           "tiny": {"algo": "evolution", "options": {}, "samples_to_optimum": [1, 2, 3, 4, 5]}})
+    d = np.array([-20, -50, 20])
+    assert lines == ["paired by seed:", f"  size - alphax: -16.7 samples to the optimum (s.e. "
+                                        f"{d.std(ddof=1) / np.sqrt(3):.1f}; fewer on 2 seeds, more on 1, over the 3 "
+                                        f"both found it; 2 found by one only)"]
+    assert _paired_lines({"alphax": {"samples_to_optimum": [1, None]},
+                          "k": {"algo": "alphax", "samples_to_optimum": [2, 3]}}) == []    # one pair: no spread
