@@ -115,12 +115,16 @@ class CompareConfig:
         """The algorithm that ``name`` (an entry of ``algos``) runs."""
         return self.variants[name]["algo"] if name in self.variants else name
 
+    def options(self, name: str) -> dict:
+        """The searcher options that ``name`` (an entry of ``algos``) runs with: a variant's, or none."""
+        return dict(self.variants.get(name, {}).get("options", {}))
+
     def run_config(self, name: str, seed: int) -> SearchConfig:
         return SearchConfig(space=self.space, dataset=self.dataset, data=self.data, evaluator="table",
                             algo=self.algo(name), budget=self.budget, seed=seed,
                             eval_seed=self.eval_seed + seed if self.noise == "per-seed" else self.eval_seed,
                             checkpoint_every=self.checkpoint_every,
-                            searcher_options=dict(self.variants.get(name, {}).get("options", {})))
+                            searcher_options=self.options(name))
 
     @property
     def filled_dataset(self) -> str | None:
@@ -646,7 +650,7 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
         secs = np.concatenate([np.asarray(t["searcher_seconds"], dtype=float) for t in per])
         summary["algorithms"][algo].update({
             "algo": config.algo(algo),                # what ran: the algorithm, and a variant's options
-            "options": dict(config.variants.get(algo, {}).get("options", {})),
+            "options": config.options(algo),
             "wall_seconds": [t["wall_seconds"] for t in per],
             "searcher_ms_per_proposal_median": float(np.median(secs) * 1e3) if len(secs) else None,
             "searcher_ms_per_proposal_mean": float(np.mean(secs) * 1e3) if len(secs) else None,

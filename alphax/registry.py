@@ -120,8 +120,7 @@ def check_searcher_options(config: SearchConfig) -> None:
     options = space.searcher_options(config.algo, config.searcher_options)
     try:
         check_options(cls, options)
-        if hasattr(cls, "check_space"):       # what the space can honour (AlphaX's use_size)
-            cls.check_space(space, options)
+        cls.check_space(space, options)       # what the space can honour (AlphaX's use_size)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"bad option for --algo {config.algo}: {exc}") from None
 

@@ -59,6 +59,11 @@ class Searcher:
     ``tell`` call once they have checked their arguments.
     """
 
+    @staticmethod
+    def check_space(space, options: dict) -> None:
+        """Raise ``ValueError`` for an option (of ``options``, checked by :func:`check_options`) that
+        ``space`` cannot honour; every option can be, unless a searcher says otherwise."""
+
     def ask(self, n: int = 1) -> list[Proposal]:
         """Up to ``n`` new proposals (fewer only when no unevaluated cell is left; none for ``n=0``)."""
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
