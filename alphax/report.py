@@ -616,7 +616,8 @@ def _summary_problem(summary: dict) -> str | None:
         regret = a.get("regret_at", {}) if isinstance(a, dict) else None
         if not (isinstance(hits, list) and all(number(x) for x in hits) and isinstance(regret, dict)
                 and all(number(x) for x in regret.values()) and number(a.get("mean_samples_to_optimum"))
-                and number(a.get("median_samples_to_optimum")) and number(a.get("sem_samples_to_optimum"))):
+                and number(a.get("median_samples_to_optimum")) and number(a.get("sem_samples_to_optimum"))
+                and number(a.get("mean_samples_to_optimum_all_seeds"))):
             return f"has an entry for {algo!r} that is not a compare's summary"
     return None
 
@@ -769,18 +770,22 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
         lines.append(f"optimum: {optimum['hash']} ({_optimum_value(kind, optimum)})")
     lines.append("")
     width = max([12, *map(len, summary["algorithms"])])       # a variant's name may be longer
-    lines.append(f"{'algorithm':<{width}} {'found':>7} {'mean samples':>13} {'median':>8} {'s.e.':>7}  regret at")
+    lines.append(f"{'algorithm':<{width}} {'found':>7} {'mean samples':>13} {'median':>8} {'s.e.':>7} "
+                 f"{'all seeds':>10}  regret at")
     for algo, a in summary.get("algorithms", {}).items():
         hits = a.get("samples_to_optimum", [])
         mean = a.get("mean_samples_to_optimum")
         med = a.get("median_samples_to_optimum")
         sem = a.get("sem_samples_to_optimum")          # None below two finds, or in a summary made before it
+        every = a.get("mean_samples_to_optimum_all_seeds")          # None in a summary made before it
+        every = "-" if every is None else f"{'>' if None in hits else ''}{every:.1f}"
         regret = ", ".join(f"{k}: {v:.4f}" for k, v in a.get("regret_at", {}).items() if v is not None)
         lines.append(f"{algo:<{width}} {a.get('found', '?'):>3}/{len(hits):<3} "
                      f"{'-' if mean is None else f'{mean:.1f}':>13} {'-' if med is None else f'{med:g}':>8} "
-                     f"{'-' if sem is None else f'{sem:.1f}':>7}  {regret}")
+                     f"{'-' if sem is None else f'{sem:.1f}':>7} {every:>10}  {regret}")
     lines.append("(mean and median samples to the optimum: over the seeds that found it; s.e.: the standard "
-                 "error of that mean)")
+                 "error of that mean; all seeds: the mean over every seed, one that missed counted at its last "
+                 "sample, so that '>' marks a lower bound)")
     lines.extend(_variant_lines(summary["algorithms"]))
     lines.extend(_paired_lines(summary["algorithms"]))
     lines.append("")

@@ -38,9 +38,11 @@ def test_summary_statistics_by_hand():
     assert a["samples_to_optimum"] == [60, None] and a["found"] == 1
     assert a["mean_samples_to_optimum"] == 60 and a["median_samples_to_optimum"] == 60
     assert a["samples_to_within_0.001"] == [2, None]
+    assert a["mean_samples_to_optimum_all_seeds"] == (60 + 150) / 2     # the miss counted at the budget
     assert set(a["regret_at"]) == {"50", "100", "150"}            # only budgets <= N
     short = summarize({"alg": [s0, s1]}, optimum=opt, budget=40, space="toy", seeds=[0, 1])["algorithms"]["alg"]
     assert set(short["regret_at"]) == {"40"}                       # the final regret of a short run
+    assert short["found"] == 0 and short["mean_samples_to_optimum_all_seeds"] == 40
     assert math.isclose(short["regret_at"]["40"], ((0.95 - 0.9495) + (0.95 - 0.93)) / 2)
     assert math.isclose(a["regret_at"]["50"], ((0.95 - 0.9495) + (0.95 - 0.93)) / 2)
     assert math.isclose(a["regret_at"]["100"], (0.0 + 0.02) / 2)
@@ -741,6 +743,12 @@ def test_the_summary_gives_the_standard_error_of_the_mean_samples_to_the_optimum
     assert a["mean_samples_to_optimum"] == 30 and math.isclose(a["sem_samples_to_optimum"], math.sqrt(700 / 3))
     one = summarize({"alg": [found(10), rows([0.5] * 70)]}, optimum=opt, budget=70, space="toy", seeds=[0, 1])
     assert one["algorithms"]["alg"]["sem_samples_to_optimum"] is None       # one find: no spread to measure
+    # over every seed, a miss counted at its last sample: the budget, or fewer where its run stopped short
+    assert a["mean_samples_to_optimum_all_seeds"] == (10 + 20 + 70 + 60) / 4
+    stopped = summarize({"alg": [found(10), rows([0.5] * 30)]}, optimum=opt, budget=70, space="toy", seeds=[0, 1])
+    assert stopped["algorithms"]["alg"]["mean_samples_to_optimum_all_seeds"] == (10 + 30) / 2
+    every = summarize({"alg": [found(10), found(20)]}, optimum=opt, budget=70, space="toy", seeds=[0, 1])
+    assert every["algorithms"]["alg"]["mean_samples_to_optimum_all_seeds"] == 15   # all found: the mean
 
 
 def test_median_samples_to_optimum_is_a_median():
@@ -960,6 +968,9 @@ def test_a_variant_is_its_algorithm_run_with_its_options_under_its_own_name(tmp_
                    "--option", "fast.members=2", "--out", out, *common)
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"^ +fast: found \d/1, mean samples to optimum", proc.stdout, re.M), proc.stdout
+    # 25 of 15,625 cells: random search misses, and would need more than its 25 samples
+    assert re.search(r"^ +random: found 0/1, mean samples to optimum - \(>25\.0 over all seeds\), regret",
+                     proc.stdout, re.M), proc.stdout
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["fast-seed0", "random-seed0"]
     config = json.loads((out / "runs" / "fast-seed0" / "config.json").read_text())
     assert config["algo"] == "alphax" and config["searcher_options"] == {"playouts": 2, "members": 2}

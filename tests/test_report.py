@@ -636,14 +636,24 @@ def test_the_compare_report_table_puts_the_mean_and_the_median_in_their_columns(
     _nb201_summary(cmp, 10, [0, 1, 2], [1, 2, 9], regret_at={"10": 0.0})
     write_report(str(cmp))
     text = (cmp / "report.txt").read_text()
-    assert re.search(r"^random\s+3/3\s+4\.0\s+2\s+-\s", text, re.M), text      # a summary made before s.e.
+    # a summary made before s.e. and the all-seeds mean: "-" in their columns
+    assert re.search(r"^random\s+3/3\s+4\.0\s+2\s+-\s+-\s", text, re.M), text
     assert "(mean and median samples to the optimum: over the seeds that found it; s.e.: the standard error of " \
-           "that mean)" in text
+           "that mean; all seeds: the mean over every seed, one that missed counted at its last sample, so that " \
+           "'>' marks a lower bound)" in text
     summary = json.loads((cmp / "summary.json").read_text())
     summary["algorithms"]["random"]["sem_samples_to_optimum"] = float(np.std([1, 2, 9], ddof=1) / np.sqrt(3))
+    summary["algorithms"]["random"]["mean_samples_to_optimum_all_seeds"] = 4.0
     (cmp / "summary.json").write_text(json.dumps(summary))
     write_report(str(cmp))
-    assert re.search(r"^random\s+3/3\s+4\.0\s+2\s+2\.5\s", (cmp / "report.txt").read_text(), re.M)
+    assert re.search(r"^random\s+3/3\s+4\.0\s+2\s+2\.5\s+4\.0\s", (cmp / "report.txt").read_text(), re.M)
+    # a seed that missed: the all-seeds mean is a lower bound, marked '>'
+    summary["algorithms"]["random"].update(samples_to_optimum=[1, None, 9], found=2, mean_samples_to_optimum=5.0,
+                                           median_samples_to_optimum=5.0, sem_samples_to_optimum=4.0,
+                                           mean_samples_to_optimum_all_seeds=20 / 3)
+    (cmp / "summary.json").write_text(json.dumps(summary))
+    write_report(str(cmp))
+    assert re.search(r"^random\s+2/3\s+5\.0\s+5\s+4\.0\s+>6\.7\s", (cmp / "report.txt").read_text(), re.M)
 
 
 def test_the_best_so_far_band_is_the_10_to_90_percentile(tmp_path, monkeypatch):
