@@ -669,7 +669,8 @@ def _variant_lines(algorithms: dict) -> list[str]:
 def _paired_lines(algorithms: dict) -> list[str]:
     """Each variant against its own algorithm where the comparison has that too (``size`` against ``alphax``),
     paired seed by seed (a seed starts both alike: common random numbers): the mean difference in samples
-    to the optimum over the seeds where both found it, its standard error, and how often each needed fewer."""
+    to the optimum over the seeds where both found it, its standard error, and how often each needed fewer;
+    and on how many seeds only one of them found it (a count that the means over the finds leave out)."""
     lines = []
     for name, a in algorithms.items():
         base = a.get("algo", name) if isinstance(a, dict) else name
@@ -677,13 +678,17 @@ def _paired_lines(algorithms: dict) -> list[str]:
             continue
         mine, theirs = a.get("samples_to_optimum", []), algorithms[base].get("samples_to_optimum", [])
         pairs = [(x, y) for x, y in zip(mine, theirs) if x is not None and y is not None]
-        if len(pairs) < 2:
-            continue
-        d = np.array([x - y for x, y in pairs], dtype=float)
-        one = sum((x is None) != (y is None) for x, y in zip(mine, theirs))
-        lines.append(f"  {name} - {base}: {d.mean():+.1f} samples to the optimum (s.e. {d.std(ddof=1) / np.sqrt(len(d)):.1f}; "
-                     f"fewer on {int((d < 0).sum())} seeds, more on {int((d > 0).sum())}, over the {len(d)} both found it"
-                     f"{f'; {one} found by one only' if one else ''})")
+        alone = {name: sum(x is not None and y is None for x, y in zip(mine, theirs)),
+                 base: sum(x is None and y is not None for x, y in zip(mine, theirs))}
+        only = "; ".join(f"only {k} found it on {n} seed{'s' if n > 1 else ''}" for k, n in alone.items() if n)
+        if len(pairs) >= 2:
+            d = np.array([x - y for x, y in pairs], dtype=float)
+            lines.append(f"  {name} - {base}: {d.mean():+.1f} samples to the optimum (s.e. "
+                         f"{d.std(ddof=1) / np.sqrt(len(d)):.1f}; fewer on {int((d < 0).sum())} seeds, more on "
+                         f"{int((d > 0).sum())}, over the {len(d)} both found it{f'; {only}' if only else ''})")
+        elif only:              # too few finds in common for a difference, but not nothing to say
+            lines.append(f"  {name} - {base}: both found it on {len(pairs)} seed{'' if len(pairs) == 1 else 's'}, "
+                         f"too few to pair; {only}")
     return ["paired by seed:", *lines] if lines else []
 
 

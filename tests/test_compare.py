@@ -1184,6 +1184,11 @@ def test_the_report_pairs_each_variant_with_its_algorithm_seed_by_seed():
     d = np.array([-20, -50, 20])
     assert lines == ["paired by seed:", f"  size - alphax: -16.7 samples to the optimum (s.e. "
                                         f"{d.std(ddof=1) / np.sqrt(3):.1f}; fewer on 2 seeds, more on 1, over the 3 "
-                                        f"both found it; 2 found by one only)"]
+                                        f"both found it; only size found it on 1 seed; only alphax found it on "
+                                        f"1 seed)"]
     assert _paired_lines({"alphax": {"samples_to_optimum": [1, None]},
-                          "k": {"algo": "alphax", "samples_to_optimum": [2, 3]}}) == []    # one pair: no spread
+                          "k": {"algo": "alphax", "samples_to_optimum": [2, None]}}) == []  # one pair: no spread
+    # too few common finds to pair, but one of them found it where the other did not
+    assert _paired_lines({"alphax": {"samples_to_optimum": [1, None, None]},
+                          "k": {"algo": "alphax", "samples_to_optimum": [2, 3, 9]}}) == [
+        "paired by seed:", "  k - alphax: both found it on 1 seed, too few to pair; only k found it on 2 seeds"]
