@@ -172,6 +172,12 @@ def algo_colors(names) -> dict[str, str]:
     return {n: f"C{ALGOS.index(n)}" if n in ALGOS else colors[n] for n in names}
 
 
+def _line_style(name: str) -> str:
+    """Solid for an algorithm, dashed for a comparison's variant, whose curve often runs on its algorithm's
+    (a seed starts both alike) and would hide it drawn solid over it."""
+    return "-" if name in ALGOS else "--"
+
+
 def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: dict | None, title: str, *,
                      ylabel: str = "best accuracy so far", colors: dict[str, str] | None = None) -> None:
     """Best so far against samples, drawn as steps (no value exists between two samples): the mean and,
@@ -205,7 +211,7 @@ def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: di
             mean = np.nanmean(grid, axis=0)
             lo, hi = np.nanpercentile(grid, 10, axis=0), np.nanpercentile(grid, 90, axis=0)
         line, = ax.plot(x, mean, marker="o" if n == 1 else None,     # one sample: a point, not an empty line
-                        drawstyle="steps-post", color=colors[algo],
+                        drawstyle="steps-post", color=colors[algo], ls=_line_style(algo),
                         label=f"{algo} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
         if len(runs) > 1:
             ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, step="post")
@@ -262,7 +268,7 @@ def plot_ranking(path: str, taus: dict[str, list[tuple[np.ndarray, np.ndarray]]]
         x = np.arange(1, n + 1)
         valid = ~np.all(np.isnan(grid), axis=0)
         runs = f"{len(series)} run{'s' if len(series) > 1 else ''}"
-        line, = ax.plot(x[valid], np.nanmean(grid[:, valid], axis=0), color=colors[algo],
+        line, = ax.plot(x[valid], np.nanmean(grid[:, valid], axis=0), color=colors[algo], ls=_line_style(algo),
                         label=f"{algo}: predicted vs real in results.jsonl ({runs})")
         if len(series) > 1:
             ax.fill_between(x[valid], np.nanpercentile(grid[:, valid], 10, axis=0),

@@ -721,6 +721,10 @@ def test_best_so_far_is_drawn_as_steps_with_one_colour_per_algorithm(monkeypatch
         assert all(float(t).is_integer() for t in ax.get_xticks())
     assert colours[0] == colours[1] and colours[0]["alphax"] != colours[0]["evolution"]
     assert _drawn_figure(monkeypatch, {"random": [a[0]]}).get_title() == "t"
+    # a variant runs on its algorithm's curve where their seeds' runs agree: dashed, the algorithm solid
+    ax = _drawn_figure(monkeypatch, {"alphax": a, "size": a})
+    styles = {ln.get_label().split()[0]: ln.get_linestyle() for ln in ax.lines if not ln.get_label().startswith("optimum")}
+    assert styles == {"alphax": "-", "size": "--"}
 
 
 def test_the_report_scores_ranking_over_the_run_s_own_tau_window(tmp_path):
