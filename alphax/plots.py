@@ -1,6 +1,7 @@
-"""The pictures of a report: best so far against samples, the meta-DNN's ranking quality over a run, and a
-cell drawn as a graph with its ops (:mod:`alphax.report` decides what goes into them; ``alphax compare``
-draws its ``compare.png`` with :func:`plot_best_so_far`).
+"""The pictures of a report: best so far against samples, the meta-DNN's ranking quality over a run, a
+cell drawn as a graph with its ops, and for a comparison the seeds that found the optimum by each sample
+(:mod:`alphax.report` decides what goes into them; ``alphax compare`` draws its ``compare.png`` with
+:func:`plot_best_so_far`).
 
 Each plot is written as a PNG, atomically. matplotlib (Agg) and networkx are imported when a plot is
 drawn, not with :mod:`alphax`.
@@ -17,7 +18,7 @@ from alphax.atomic import write_atomic
 from alphax.config import ALGOS
 
 __all__ = ["NODE_SIZE", "draw_cell", "cell_problem", "plot_cell", "algo_colors", "best_so_far_ylim",
-           "plot_best_so_far", "mean_ylabel", "YLABEL_MEAN", "plot_ranking"]
+           "plot_best_so_far", "plot_found", "mean_ylabel", "YLABEL_MEAN", "plot_ranking"]
 
 
 def _figure():
@@ -178,6 +179,18 @@ def _line_style(name: str) -> str:
     return "-" if name in ALGOS else "--"
 
 
+def _samples_axis(ax, longest: int) -> None:
+    """The x axis of samples 1..``longest``: logarithmic past 1,000, else whole samples from the first."""
+    from matplotlib.ticker import MaxNLocator
+
+    if longest > 1000:
+        ax.set_xscale("log")
+    else:                                  # whole samples, from the first (failed ones leave no point)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))   # 1 sample: one tick, 1
+        ax.set_xlim(0.5, longest + 0.5)
+    ax.set_xlabel("samples")
+
+
 def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: dict | None, title: str, *,
                      ylabel: str = "best accuracy so far", colors: dict[str, str] | None = None) -> None:
     """Best so far against samples, drawn as steps (no value exists between two samples): the mean and,
@@ -185,8 +198,6 @@ def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: di
     :func:`~alphax.runlog.best_so_far` array per run; the title then says so); the optimum
     (``{"accuracy": ...}``) dashed; ``colors``: each algorithm's (:func:`algo_colors` of ``curves``'
     names by default)."""
-    from matplotlib.ticker import MaxNLocator
-
     colors = colors or algo_colors(curves)
 
     plt = _figure()
@@ -220,12 +231,7 @@ def plot_best_so_far(path: str, curves: dict[str, list[np.ndarray]], optimum: di
     if optimum:
         ax.axhline(optimum["accuracy"], color="black", ls="--", lw=1,
                    label=f"optimum {optimum['accuracy']:.4f}")
-    if longest > 1000:
-        ax.set_xscale("log")
-    else:                                  # whole samples, from the first (failed ones leave no point)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))   # 1 sample: one tick, 1
-        ax.set_xlim(0.5, longest + 0.5)
-    ax.set_xlabel("samples")
+    _samples_axis(ax, longest)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
@@ -280,6 +286,34 @@ def plot_ranking(path: str, taus: dict[str, list[tuple[np.ndarray, np.ndarray]]]
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_found(path: str, hits: dict[str, list[int | None]], budget: int, title: str, *,
+               colors: dict[str, str] | None = None) -> None:
+    """The share of seeds that had found the optimum by each sample, per algorithm (``hits``: algorithm ->
+    samples to the optimum per seed, None where a seed missed it within ``budget``), drawn as steps: the
+    distribution of the samples to the optimum, misses included (they keep a curve below 100 %), which a
+    mean over the seeds that found it leaves out; ``colors`` as :func:`plot_best_so_far`'s."""
+    colors = colors or algo_colors(hits)
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    x = np.arange(1, budget + 1)
+    for algo, per_seed in hits.items():
+        if not per_seed:
+            continue
+        found = np.sort([h for h in per_seed if h is not None])
+        share = 100.0 * np.searchsorted(found, x, side="right") / len(per_seed)
+        ax.plot(x, share, drawstyle="steps-post", color=colors[algo], ls=_line_style(algo),
+                label=f"{algo} ({len(found)}/{len(per_seed)} seeds)")
+    _samples_axis(ax, budget)
+    ax.set_ylim(-2, 102)
+    ax.set_ylabel("seeds that found the optimum (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     _save(fig, path)
 

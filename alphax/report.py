@@ -9,7 +9,8 @@
   ops) and ``report.txt``.
 * **Compare folder** (``summary.json`` + one run folder per algorithm and seed, anywhere below it):
   ``best_so_far.png`` (mean and 10-90 % band per algorithm), ``ranking.png`` (mean tau per algorithm that
-  logged predictions), ``best_cell.png`` (the best cell over all runs) and ``report.txt``.
+  logged predictions), ``best_cell.png`` (the best cell over all runs), ``found.png`` (the share of seeds
+  that had found the optimum by each sample, per algorithm) and ``report.txt``.
 
 The pictures themselves are drawn by :mod:`alphax.plots`; matplotlib (Agg) and networkx are imported when
 a report is written, not with :mod:`alphax`.
@@ -28,7 +29,8 @@ import numpy as np
 
 from alphax.atomic import write_atomic
 from alphax.errors import DataError
-from alphax.plots import algo_colors, cell_problem, mean_ylabel, plot_best_so_far, plot_cell, plot_ranking
+from alphax.plots import (algo_colors, cell_problem, mean_ylabel, plot_best_so_far, plot_cell, plot_found,
+                          plot_ranking)
 from alphax.ranking import kendall_tau
 from alphax.runlock import COMPARE_LOCK, holder
 from alphax.runlog import PREDICTOR, check_cells, read_predictor, read_results, row_values, running_best
@@ -326,7 +328,7 @@ def write_report(folder: str, *, out: str | None = None, data: str | None = None
                     f"(summary.json)")
 
 
-REPORT_FILES = ("best_so_far.png", "ranking.png", "best_cell.png", "report.txt")
+REPORT_FILES = ("best_so_far.png", "ranking.png", "best_cell.png", "found.png", "report.txt")
 """What a report writes (into its folder, or ``--out``)."""
 
 
@@ -744,13 +746,17 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
         xs, ts = rolling_tau(r)
         if len(xs):
             taus.setdefault(r.name, []).append((xs, ts))
-    colors = algo_colors(curves)            # the same in both plots, with runs of every algorithm
+    colors = algo_colors([*curves, *summary["algorithms"]])     # the same in every plot
     plot_best_so_far(staged.path("best_so_far.png"), curves, optimum,
                      f"best so far: {label}, {len(seeds)} seed{'s' if len(seeds) > 1 else ''}", ylabel=_ylabel(runs[0]),
                      colors=colors)
     if taus:
         plot_ranking(staged.path("ranking.png"), taus, f"meta-DNN ranking quality: {label}",
                      ylabel=_tau_ylabel({r.tau_window for r in runs if r.name in taus}), colors=colors)
+    if isinstance(budget, int) and budget > 0:     # from the summary, as the table: misses included
+        plot_found(staged.path("found.png"), {name: a.get("samples_to_optimum", [])
+                                              for name, a in summary["algorithms"].items()},
+                   budget, f"seeds that found the optimum: {label}", colors=colors)
     best_run = max((r for r in runs if r.best_index() is not None), key=lambda r: r.values[r.best_index()],
                    default=None)
     lines = [f"compare: {os.path.abspath(folder)}", f"space: {label}, budget {summary.get('budget')}, "

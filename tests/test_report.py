@@ -372,10 +372,11 @@ def test_compare_report(tmp_path):
             _write_run(cmp / algo / f"seed{seed}", algo, seed, 30, predictions=(algo == "random"))
     _nb201_summary(cmp, 30, [0, 1], algos=("random", "evolution"), regret_at={"50": 0.01})
     assert main(["report", str(cmp)]) == 0
-    for name in ("best_so_far.png", "ranking.png", "best_cell.png"):
+    for name in ("best_so_far.png", "ranking.png", "best_cell.png", "found.png"):
         _assert_png(cmp / name)
     text = (cmp / "report.txt").read_text()
     assert "random" in text and "evolution" in text and "4 run folders" in text and "warning" not in text
+    assert "files: best_so_far.png, ranking.png, found.png, best_cell.png, report.txt" in text
     import shutil
     shutil.rmtree(cmp / "random" / "seed1")                 # a run folder gone: the report says so
     assert main(["report", str(cmp)]) == 0
@@ -725,6 +726,28 @@ def test_best_so_far_is_drawn_as_steps_with_one_colour_per_algorithm(monkeypatch
     ax = _drawn_figure(monkeypatch, {"alphax": a, "size": a})
     styles = {ln.get_label().split()[0]: ln.get_linestyle() for ln in ax.lines if not ln.get_label().startswith("optimum")}
     assert styles == {"alphax": "-", "size": "--"}
+
+
+def test_the_found_plot_is_the_share_of_seeds_that_had_found_the_optimum_by_each_sample(monkeypatch):
+    """Per algorithm, the share of its seeds whose samples to the optimum are at most k, at every k up to the
+    budget; a miss keeps the curve below 100 %; a variant is dashed, in its own colour."""
+    import alphax.plots as plots
+
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig))
+    plots.plot_found("unused.png", {"alphax": [10, 40, None, 20], "k": [5, 5]}, 50, "t")
+    ax = figures[0].axes[0]
+    lines = {ln.get_label(): ln for ln in ax.lines}
+    assert set(lines) == {"alphax (3/4 seeds)", "k (2/2 seeds)"}
+    a = lines["alphax (3/4 seeds)"]
+    x, y = a.get_xdata(), a.get_ydata()
+    assert list(x) == list(range(1, 51)) and a.get_drawstyle() == "steps-post" and a.get_linestyle() == "-"
+    share = dict(zip(x, y))
+    assert (share[9], share[10], share[19], share[20], share[39], share[40], share[50]) == (0, 25, 25, 50, 50, 75, 75)
+    k = lines["k (2/2 seeds)"]
+    assert k.get_ydata()[3] == 0 and k.get_ydata()[4] == 100 and k.get_linestyle() == "--"
+    assert k.get_color() != a.get_color()
+    assert ax.get_xlim() == (0.5, 50.5) and ax.get_title() == "t"
 
 
 def test_the_report_scores_ranking_over_the_run_s_own_tau_window(tmp_path):
