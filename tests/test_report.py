@@ -412,6 +412,9 @@ def test_an_altered_summary_or_config_is_one_clear_line(tmp_path, capsys):
                         ({**good, "algorithms": [1]}, "algorithms that are not an object"),
                         ({**good, "algorithms": {"random": {**good["algorithms"]["random"],
                                                             "samples_to_optimum": ["x", 5]}}}, "entry for 'random'"),
+                        ({**good, "algorithms": {"random": {**good["algorithms"]["random"],
+                                                            "mean_samples_to_optimum_all_seeds": "10"}}},
+                         "entry for 'random'"),
                         ({**good, "optimum": {"hash": 5}}, "has optimum=")):
         (cmp / "summary.json").write_text(json.dumps(bad))
         assert main(["report", str(cmp)]) == 1
