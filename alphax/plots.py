@@ -299,11 +299,11 @@ def plot_found(path: str, hits: dict[str, list[int | None]], budget: int, title:
     colors = colors or algo_colors(hits)
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 4))
-    x = np.arange(1, budget + 1)
     for algo, per_seed in hits.items():
         if not per_seed:
             continue
         found = np.sort([h for h in per_seed if h is not None])
+        x = np.unique([1, *found[found <= budget], budget])      # where the share changes: steps between
         share = 100.0 * np.searchsorted(found, x, side="right") / len(per_seed)
         ax.plot(x, share, drawstyle="steps-post", color=colors[algo], ls=_line_style(algo),
                 label=f"{algo} ({len(found)}/{len(per_seed)} seeds)")

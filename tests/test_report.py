@@ -743,12 +743,16 @@ def test_the_found_plot_is_the_share_of_seeds_that_had_found_the_optimum_by_each
     lines = {ln.get_label(): ln for ln in ax.lines}
     assert set(lines) == {"alphax (3/4 seeds)", "k (2/2 seeds)"}
     a = lines["alphax (3/4 seeds)"]
-    x, y = a.get_xdata(), a.get_ydata()
-    assert list(x) == list(range(1, 51)) and a.get_drawstyle() == "steps-post" and a.get_linestyle() == "-"
-    share = dict(zip(x, y))
-    assert (share[9], share[10], share[19], share[20], share[39], share[40], share[50]) == (0, 25, 25, 50, 50, 75, 75)
+    assert a.get_drawstyle() == "steps-post" and a.get_linestyle() == "-"
+
+    def share(line, k):            # the step drawn at sample k: the value of the last point at or before it
+        x, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+        return y[np.searchsorted(x, k, side="right") - 1]
+
+    assert [share(a, k) for k in (1, 9, 10, 19, 20, 39, 40, 50)] == [0, 0, 25, 25, 50, 50, 75, 75]
+    assert a.get_xdata()[0] == 1 and a.get_xdata()[-1] == 50          # drawn over the whole budget
     k = lines["k (2/2 seeds)"]
-    assert k.get_ydata()[3] == 0 and k.get_ydata()[4] == 100 and k.get_linestyle() == "--"
+    assert [share(k, n) for n in (4, 5, 50)] == [0, 100, 100] and k.get_linestyle() == "--"
     assert k.get_color() != a.get_color()
     assert ax.get_xlim() == (0.5, 50.5) and ax.get_title() == "t"
 
