@@ -250,14 +250,17 @@ def _first(mask: np.ndarray) -> int | None:
     return int(hits[0]) + 1 if len(hits) else None
 
 
-def _stats(values: list[int | None]) -> tuple[int, float | None, float | None, float | None]:
+def _stats(values: list[int | None], made: list[int]) -> tuple[int, float | None, float | None, float | None,
+                                                                  float | None]:
     """Seeds that found the optimum, and the mean, median and standard error of the mean (None below two
-    seeds) of their samples to it."""
+    seeds) of their samples to it; then the mean over every seed, a miss counted at the samples its run
+    made (``made``, per seed; it would need more): a lower bound while any seed missed."""
+    every = float(np.mean([n if v is None else v for v, n in zip(values, made)])) if values else None
     found = [v for v in values if v is not None]
     if not found:
-        return 0, None, None, None
+        return 0, None, None, None, every
     sem = float(np.std(found, ddof=1) / np.sqrt(len(found))) if len(found) > 1 else None
-    return len(found), float(np.mean(found)), float(np.median(found)), sem
+    return len(found), float(np.mean(found)), float(np.median(found)), sem, every
 
 
 def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], budget: int, space: str,
@@ -282,9 +285,7 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
             to_opt.append(_first((hashes == opt_hash) & ok))     # a failed evaluation of it is not a find
             within.append(_first(acc >= opt_acc - WITHIN - 1e-12))
             curves.append(running_best(acc, budget))
-        found, mean, median, sem = _stats(to_opt)
-        # every seed, a miss counted at its last sample (it would need more): a lower bound while any missed
-        every = float(np.mean([n if v is None else v for v, n in zip(to_opt, made)])) if to_opt else None
+        found, mean, median, sem, every = _stats(to_opt, made)
         curves = np.array(curves)
         regret = {}
         for b in sorted({*REGRET_AT, budget}):    # and at the budget: a short run's final regret
