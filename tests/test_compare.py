@@ -1185,10 +1185,40 @@ def test_the_report_pairs_each_variant_with_its_algorithm_seed_by_seed():
     assert lines == ["paired by seed:", f"  size - alphax: -16.7 samples to the optimum (s.e. "
                                         f"{d.std(ddof=1) / np.sqrt(3):.1f}; fewer on 2 seeds, more on 1, over the 3 "
                                         f"both found it; only size found it on 1 seed; only alphax found it on "
-                                        f"1 seed)"]
+                                        f"1 seed)",
+                     # fewer: -20, -50 and seed 3 (a find against a miss); more: +20 and seed 4; p = 1 (3 of 5)
+                     "    over the seeds where they differ, a find counting as fewer samples than a miss: fewer on 3, "
+                     "more on 2, sign test p = 1"]
     assert _paired_lines({"alphax": {"samples_to_optimum": [1, None]},
                           "k": {"algo": "alphax", "samples_to_optimum": [2, None]}}) == []  # one pair: no spread
-    # too few common finds to pair, but one of them found it where the other did not
-    assert _paired_lines({"alphax": {"samples_to_optimum": [1, None, None]},
-                          "k": {"algo": "alphax", "samples_to_optimum": [2, 3, 9]}}) == [
-        "paired by seed:", "  k - alphax: both found it on 1 seed, too few to pair; only k found it on 2 seeds"]
+    # too few common finds to pair, but one of them found it where the other did not: 3 of 3 fewer, p = 2 / 8
+    assert _paired_lines({"alphax": {"samples_to_optimum": [3, None, None, None]},
+                          "k": {"algo": "alphax", "samples_to_optimum": [2, 3, 9, None]}}) == [
+        "paired by seed:", "  k - alphax: both found it on 1 seed, too few to pair; only k found it on 2 seeds",
+        "    over the seeds where they differ, a find counting as fewer samples than a miss: fewer on 3, more on 0, "
+        "sign test p = 0.25"]
+
+
+def test_the_report_ranks_each_algorithm_against_the_first_counting_misses():
+    """Seeds of two algorithms are not paired, and a mean over the finds hides the misses: each entry is
+    ranked against the comparison's first, a miss after every find, with the share of seed pairs in which
+    the first needed fewer and the Mann-Whitney p-value (both checked by hand here)."""
+    from alphax.report import _rank_lines
+
+    # alphax before random in all 4 pairs (a miss is later than 3); no ties: exact p = 2 * P(U = 0) = 2 / 6
+    assert _rank_lines({"alphax": {"samples_to_optimum": [1, 2]},
+                        "random": {"algo": "random", "samples_to_optimum": [3, None]}}) == [
+        "against alphax, by rank (a miss ranked after every find; ties count half; Mann-Whitney, two-sided):",
+        "  random: alphax needed fewer in 100% of seed pairs (p = 0.33; 2 and 2 seeds)"]
+    # two misses tie (half a pair), a find beats a miss, 1 < 2: (0.5 + 0 + 1 + 1) / 4
+    lines = _rank_lines({"evolution": {"samples_to_optimum": [None, 1]},
+                         "random": {"samples_to_optimum": [None, 2]},
+                         "size": {"algo": "evolution", "samples_to_optimum": [1, 1]},      # paired instead
+                         "none": {"algo": "alphax", "samples_to_optimum": [None, None]}})
+    assert lines[1].startswith("  random: evolution needed fewer in 62.5% of seed pairs (p = ") and len(lines) == 3
+    assert lines[2].startswith("  none: evolution needed fewer in 75% of seed pairs")
+    # nothing to rank: one entry, or none of its seeds found it on either side, or only a variant of the first
+    assert _rank_lines({"alphax": {"samples_to_optimum": [1]}}) == []
+    assert _rank_lines({"alphax": {"samples_to_optimum": [None]}, "random": {"samples_to_optimum": [None]}}) == []
+    assert _rank_lines({"size": {"algo": "alphax", "samples_to_optimum": [1]},
+                        "alphax": {"algo": "alphax", "samples_to_optimum": [2]}}) == []

@@ -660,6 +660,27 @@ def test_the_compare_report_table_puts_the_mean_and_the_median_in_their_columns(
     assert re.search(r"^random\s+2/3\s+5\.0\s+5\s+4\.0\s+>6\.7\s", (cmp / "report.txt").read_text(), re.M)
 
 
+def test_the_compare_report_ranks_the_algorithms_against_the_first_with_misses_counted(tmp_path):
+    from alphax.report import write_report
+
+    cmp = tmp_path / "cmp"
+    for algo in ("random", "evolution"):
+        for seed in (0, 1, 2):
+            _write_run(cmp / "runs" / f"{algo}-seed{seed}", algo, seed, 10)
+    _nb201_summary(cmp, 10, [0, 1, 2], algos=("random", "evolution"))
+    write_report(str(cmp))
+    assert "against random" not in (cmp / "report.txt").read_text()         # neither found it: nothing to rank
+    summary = json.loads((cmp / "summary.json").read_text())
+    summary["algorithms"]["evolution"] = {**summary["algorithms"]["evolution"], "samples_to_optimum": [4, None, 9],
+                                          "found": 2, "mean_samples_to_optimum": 6.5, "median_samples_to_optimum": 6.5}
+    (cmp / "summary.json").write_text(json.dumps(summary))
+    write_report(str(cmp))
+    text = (cmp / "report.txt").read_text()
+    # random missed on every seed: never before evolution, tied with its miss on 3 of the 9 pairs: 1.5 / 9
+    assert "\nagainst random, by rank (a miss ranked after every find; ties count half; Mann-Whitney, two-sided):\n" \
+           "  evolution: random needed fewer in 16.7% of seed pairs (p = " in text, text
+
+
 def test_the_best_so_far_band_is_the_10_to_90_percentile(tmp_path, monkeypatch):
     """The shaded band of several runs is their 10-90 % range."""
     import matplotlib
