@@ -75,7 +75,9 @@ def test_compare_without_out_has_a_folder_per_data_set(tmp_path, monkeypatch, ca
             "--no-progress"]
     for dataset in ("cifar10", "cifar100", "cifar10"):
         assert main([*args, "--dataset", dataset]) == 0, capsys.readouterr().err
-        assert f"compare folder: runs/compare-nasbench201-{dataset} " in capsys.readouterr().out
+        printed = capsys.readouterr().out
+        assert f"compare folder: runs/compare-nasbench201-{dataset} " in printed
+        assert printed.endswith(f"\nplots and tests: alphax report runs/compare-nasbench201-{dataset}\n")
     for dataset in ("cifar10", "cifar100"):
         options = json.loads((tmp_path / "runs" / f"compare-nasbench201-{dataset}" / "compare.json").read_text())
         assert options["dataset"] == dataset

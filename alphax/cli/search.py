@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 from pathlib import Path
 
 from alphax import logfile
@@ -279,6 +280,8 @@ def _compare(args: argparse.Namespace) -> int:
         print(f"{algo:>{width}}: found {s['found']}/{seeds}, mean samples to optimum "
               f"{'-' if mean is None else f'{mean:.1f}'}{'' if sem is None else f' (s.e. {sem:.1f})'}{missed}, "
               f"regret {regret}")
+    # the plots, and the tests that count the misses (each algorithm ranked against the first), are the report's
+    print(f"plots and tests: alphax report {shlex.quote(str(out))}")
     return 0
 
 
