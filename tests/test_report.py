@@ -1063,3 +1063,13 @@ def test_a_predictor_jsonl_line_that_is_json_but_no_object_is_skipped_as_an_unre
         assert main(["report", str(run)]) == 0
     assert "tau logged by the searcher (predictor.jsonl), last value: 0.200" in (run / "report.txt").read_text()
     assert "skipping 3 unreadable lines" in caplog.text
+
+
+def test_the_report_s_help_names_every_file_a_report_writes(capsys):
+    from alphax.report import REPORT_FILES
+
+    with pytest.raises(SystemExit) as stop:
+        main(["report", "--help"])
+    assert stop.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())          # argparse wraps lines
+    assert [name for name in REPORT_FILES if name not in text] == []

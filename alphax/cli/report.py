@@ -14,7 +14,9 @@ def add_parser(sub) -> None:
                        description="Writes best_so_far.png, ranking.png (when the run logged meta-DNN "
                                    "predictions), best_cell.png and report.txt for a run folder "
                                    "(results.jsonl + config.json) or a compare folder (summary.json + run "
-                                   "folders).")
+                                   "folders); for a compare folder also found.png (the share of seeds that had "
+                                   "found the optimum by each sample), and in report.txt each algorithm ranked "
+                                   "against the first, a seed that missed after every find.")
     p.add_argument("folder", type=path_arg, metavar="DIR", help="run folder or compare folder")
     p.add_argument("--out", type=path_arg, metavar="DIR", default=None,
                    help="where to write the report (default: DIR)")
