@@ -251,16 +251,19 @@ def _first(mask: np.ndarray) -> int | None:
 
 
 def _stats(values: list[int | None], made: list[int]) -> tuple[int, float | None, float | None, float | None,
-                                                                  float | None]:
+                                                                  float | None, float | None]:
     """Seeds that found the optimum, and the mean, median and standard error of the mean (None below two
-    seeds) of their samples to it; then the mean over every seed, a miss counted at the samples its run
-    made (``made``, per seed; it would need more): a lower bound while any seed missed."""
+    seeds) of their samples to it; then over every seed: the mean, a miss counted at the samples its run
+    made (``made``, per seed; it would need more), a lower bound while any seed missed; and the median, a
+    miss ranked after every find, None where the middle seed (either of the middle two) missed."""
     every = float(np.mean([n if v is None else v for v, n in zip(values, made)])) if values else None
+    middle = float(np.median([np.inf if v is None else v for v in values])) if values else np.inf
+    middle = None if np.isinf(middle) else middle
     found = [v for v in values if v is not None]
     if not found:
-        return 0, None, None, None, every
+        return 0, None, None, None, every, middle
     sem = float(np.std(found, ddof=1) / np.sqrt(len(found))) if len(found) > 1 else None
-    return len(found), float(np.mean(found)), float(np.median(found)), sem, every
+    return len(found), float(np.mean(found)), float(np.median(found)), sem, every, middle
 
 
 def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], budget: int, space: str,
@@ -285,7 +288,7 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
             to_opt.append(_first((hashes == opt_hash) & ok))     # a failed evaluation of it is not a find
             within.append(_first(acc >= opt_acc - WITHIN - 1e-12))
             curves.append(running_best(acc, budget))
-        found, mean, median, sem, every = _stats(to_opt, made)
+        found, mean, median, sem, every, middle = _stats(to_opt, made)
         curves = np.array(curves)
         regret = {}
         for b in sorted({*REGRET_AT, budget}):    # and at the budget: a short run's final regret
@@ -296,7 +299,7 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
         out["algorithms"][algo] = {
             "samples_to_optimum": to_opt, "found": found, "mean_samples_to_optimum": mean,
             "median_samples_to_optimum": median, "sem_samples_to_optimum": sem,
-            "mean_samples_to_optimum_all_seeds": every,
+            "mean_samples_to_optimum_all_seeds": every, "median_samples_to_optimum_all_seeds": middle,
             "samples_to_within_0.001": within, "regret_at": regret}
     return out
 

@@ -619,7 +619,8 @@ def _summary_problem(summary: dict) -> str | None:
         if not (isinstance(hits, list) and all(number(x) for x in hits) and isinstance(regret, dict)
                 and all(number(x) for x in regret.values()) and number(a.get("mean_samples_to_optimum"))
                 and number(a.get("median_samples_to_optimum")) and number(a.get("sem_samples_to_optimum"))
-                and number(a.get("mean_samples_to_optimum_all_seeds"))):
+                and number(a.get("mean_samples_to_optimum_all_seeds"))
+                and number(a.get("median_samples_to_optimum_all_seeds"))):
             return f"has an entry for {algo!r} that is not a compare's summary"
     return None
 
@@ -830,7 +831,7 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
     lines.append("")
     width = max([12, *map(len, summary["algorithms"])])       # a variant's name may be longer
     lines.append(f"{'algorithm':<{width}} {'found':>7} {'mean samples':>13} {'median':>8} {'s.e.':>7} "
-                 f"{'all seeds':>10}  regret at")
+                 f"{'all seeds':>10} {'all median':>11}  regret at")
     for algo, a in summary.get("algorithms", {}).items():
         hits = a.get("samples_to_optimum", [])
         mean = a.get("mean_samples_to_optimum")
@@ -838,13 +839,21 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
         sem = a.get("sem_samples_to_optimum")          # None below two finds, or in a summary made before it
         every = a.get("mean_samples_to_optimum_all_seeds")          # None in a summary made before it
         every = "-" if every is None else f"{'>' if None in hits else ''}{every:.1f}"
+        if "median_samples_to_optimum_all_seeds" not in a:          # a summary made before it
+            middle = "-"
+        else:                                                       # None: the middle seed missed
+            middle = a["median_samples_to_optimum_all_seeds"]
+            middle = (f">{budget:g}" if isinstance(budget, (int, float)) else ">budget") if middle is None \
+                else f"{middle:g}"
         regret = ", ".join(f"{k}: {v:.4f}" for k, v in a.get("regret_at", {}).items() if v is not None)
         lines.append(f"{algo:<{width}} {a.get('found', '?'):>3}/{len(hits):<3} "
                      f"{'-' if mean is None else f'{mean:.1f}':>13} {'-' if med is None else f'{med:g}':>8} "
-                     f"{'-' if sem is None else f'{sem:.1f}':>7} {every:>10}  {regret}")
+                     f"{'-' if sem is None else f'{sem:.1f}':>7} {every:>10} {middle:>11}  {regret}")
     lines.append("(mean and median samples to the optimum: over the seeds that found it; s.e.: the standard "
                  "error of that mean; all seeds: the mean over every seed, one that missed counted at its last "
-                 "sample, so that '>' marks a lower bound)")
+                 "sample, so that '>' marks a lower bound; all median: the median over every seed, one that "
+                 "missed ranked after every find, so that it is exact unless the middle seed missed: then "
+                 "'>' the budget)")
     lines.extend(_variant_lines(summary["algorithms"]))
     lines.extend(_rank_lines(summary["algorithms"]))
     lines.extend(_paired_lines(summary["algorithms"]))

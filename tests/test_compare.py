@@ -39,6 +39,7 @@ def test_summary_statistics_by_hand():
     assert a["mean_samples_to_optimum"] == 60 and a["median_samples_to_optimum"] == 60
     assert a["samples_to_within_0.001"] == [2, None]
     assert a["mean_samples_to_optimum_all_seeds"] == (60 + 150) / 2     # the miss counted at the budget
+    assert a["median_samples_to_optimum_all_seeds"] is None     # the middle two are 60 and a miss: more than 150
     assert set(a["regret_at"]) == {"50", "100", "150"}            # only budgets <= N
     short = summarize({"alg": [s0, s1]}, optimum=opt, budget=40, space="toy", seeds=[0, 1])["algorithms"]["alg"]
     assert set(short["regret_at"]) == {"40"}                       # the final regret of a short run
@@ -749,6 +750,15 @@ def test_the_summary_gives_the_standard_error_of_the_mean_samples_to_the_optimum
     assert stopped["algorithms"]["alg"]["mean_samples_to_optimum_all_seeds"] == (10 + 30) / 2
     every = summarize({"alg": [found(10), found(20)]}, optimum=opt, budget=70, space="toy", seeds=[0, 1])
     assert every["algorithms"]["alg"]["mean_samples_to_optimum_all_seeds"] == 15   # all found: the mean
+    # the median over every seed, a miss ranked after every find: exact while the middle seeds found it
+    assert a["median_samples_to_optimum_all_seeds"] == 40 and a["median_samples_to_optimum"] == 20    # 10 20 60 -
+    assert every["algorithms"]["alg"]["median_samples_to_optimum_all_seeds"] == 15
+    odd = summarize({"alg": [found(10), rows([0.5] * 70), found(60)]}, optimum=opt, budget=70, space="toy",
+                    seeds=[0, 1, 2])["algorithms"]["alg"]
+    assert odd["median_samples_to_optimum_all_seeds"] == 60 and odd["median_samples_to_optimum"] == 35
+    late = summarize({"alg": [found(10), rows([0.5] * 70), rows([0.5] * 70)]}, optimum=opt, budget=70,
+                     space="toy", seeds=[0, 1, 2])["algorithms"]["alg"]
+    assert late["median_samples_to_optimum_all_seeds"] is None and late["median_samples_to_optimum"] == 10
 
 
 def test_median_samples_to_optimum_is_a_median():
@@ -969,7 +979,8 @@ def test_a_variant_is_its_algorithm_run_with_its_options_under_its_own_name(tmp_
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"^ +fast: found \d/1, mean samples to optimum", proc.stdout, re.M), proc.stdout
     # 25 of 15,625 cells: random search misses, and would need more than its 25 samples
-    assert re.search(r"^ +random: found 0/1, mean samples to optimum - \(>25\.0 over all seeds\), regret",
+    assert re.search(r"^ +random: found 0/1, mean samples to optimum - \(over all seeds: mean >25\.0, median "
+                     r">25\), regret",
                      proc.stdout, re.M), proc.stdout
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["fast-seed0", "random-seed0"]
     config = json.loads((out / "runs" / "fast-seed0" / "config.json").read_text())

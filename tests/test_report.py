@@ -415,6 +415,9 @@ def test_an_altered_summary_or_config_is_one_clear_line(tmp_path, capsys):
                         ({**good, "algorithms": {"random": {**good["algorithms"]["random"],
                                                             "mean_samples_to_optimum_all_seeds": "10"}}},
                          "entry for 'random'"),
+                        ({**good, "algorithms": {"random": {**good["algorithms"]["random"],
+                                                            "median_samples_to_optimum_all_seeds": [10]}}},
+                         "entry for 'random'"),
                         ({**good, "optimum": {"hash": 5}}, "has optimum=")):
         (cmp / "summary.json").write_text(json.dumps(bad))
         assert main(["report", str(cmp)]) == 1
@@ -640,24 +643,35 @@ def test_the_compare_report_table_puts_the_mean_and_the_median_in_their_columns(
     _nb201_summary(cmp, 10, [0, 1, 2], [1, 2, 9], regret_at={"10": 0.0})
     write_report(str(cmp))
     text = (cmp / "report.txt").read_text()
-    # a summary made before s.e. and the all-seeds mean: "-" in their columns
-    assert re.search(r"^random\s+3/3\s+4\.0\s+2\s+-\s+-\s", text, re.M), text
+    # a summary made before s.e. and the all-seeds mean and median: "-" in their columns
+    assert re.search(r"^random\s+3/3\s+4\.0\s+2\s+-\s+-\s+-\s", text, re.M), text
     assert "(mean and median samples to the optimum: over the seeds that found it; s.e.: the standard error of " \
            "that mean; all seeds: the mean over every seed, one that missed counted at its last sample, so that " \
-           "'>' marks a lower bound)" in text
+           "'>' marks a lower bound; all median: the median over every seed, one that missed ranked after every " \
+           "find, so that it is exact unless the middle seed missed: then '>' the budget)" in text
     summary = json.loads((cmp / "summary.json").read_text())
     summary["algorithms"]["random"]["sem_samples_to_optimum"] = float(np.std([1, 2, 9], ddof=1) / np.sqrt(3))
     summary["algorithms"]["random"]["mean_samples_to_optimum_all_seeds"] = 4.0
+    summary["algorithms"]["random"]["median_samples_to_optimum_all_seeds"] = 2.0
     (cmp / "summary.json").write_text(json.dumps(summary))
     write_report(str(cmp))
-    assert re.search(r"^random\s+3/3\s+4\.0\s+2\s+2\.5\s+4\.0\s", (cmp / "report.txt").read_text(), re.M)
-    # a seed that missed: the all-seeds mean is a lower bound, marked '>'
+    assert re.search(r"^random\s+3/3\s+4\.0\s+2\s+2\.5\s+4\.0\s+2\s", (cmp / "report.txt").read_text(), re.M)
+    # a seed that missed: the all-seeds mean is a lower bound, marked '>'; the median, exact (1, 9, a miss)
     summary["algorithms"]["random"].update(samples_to_optimum=[1, None, 9], found=2, mean_samples_to_optimum=5.0,
                                            median_samples_to_optimum=5.0, sem_samples_to_optimum=4.0,
-                                           mean_samples_to_optimum_all_seeds=20 / 3)
+                                           mean_samples_to_optimum_all_seeds=20 / 3,
+                                           median_samples_to_optimum_all_seeds=9.0)
     (cmp / "summary.json").write_text(json.dumps(summary))
     write_report(str(cmp))
-    assert re.search(r"^random\s+2/3\s+5\.0\s+5\s+4\.0\s+>6\.7\s", (cmp / "report.txt").read_text(), re.M)
+    assert re.search(r"^random\s+2/3\s+5\.0\s+5\s+4\.0\s+>6\.7\s+9\s", (cmp / "report.txt").read_text(), re.M)
+    # two seeds missed: the middle one too, so the median is more than the budget
+    summary["algorithms"]["random"].update(samples_to_optimum=[1, None, None], found=1, mean_samples_to_optimum=1.0,
+                                           median_samples_to_optimum=1.0, sem_samples_to_optimum=None,
+                                           mean_samples_to_optimum_all_seeds=7.0,
+                                           median_samples_to_optimum_all_seeds=None)
+    (cmp / "summary.json").write_text(json.dumps(summary))
+    write_report(str(cmp))
+    assert re.search(r"^random\s+1/3\s+1\.0\s+1\s+-\s+>7\.0\s+>10\s", (cmp / "report.txt").read_text(), re.M)
 
 
 def test_the_compare_report_ranks_the_algorithms_against_the_first_with_misses_counted(tmp_path):

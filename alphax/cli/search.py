@@ -273,9 +273,12 @@ def _compare(args: argparse.Namespace) -> int:
     for algo, s in summary["algorithms"].items():
         mean, sem = s["mean_samples_to_optimum"], s["sem_samples_to_optimum"]
         seeds = len(summary["seeds"])
-        # a seed that missed would need more samples than it made: over all seeds, a lower bound
+        # a seed that missed would need more samples than it made: over all seeds, the mean is a lower bound,
+        # and so is the median where the middle seed missed
+        middle = s["median_samples_to_optimum_all_seeds"]
+        middle = f">{summary['budget']}" if middle is None else f"{middle:g}"
         missed = "" if s["found"] == seeds else \
-            f" (>{s['mean_samples_to_optimum_all_seeds']:.1f} over all seeds)"
+            f" (over all seeds: mean >{s['mean_samples_to_optimum_all_seeds']:.1f}, median {middle})"
         regret = ", ".join(f"@{k} {'-' if v is None else f'{v:.4f}'}" for k, v in s["regret_at"].items())
         print(f"{algo:>{width}}: found {s['found']}/{seeds}, mean samples to optimum "
               f"{'-' if mean is None else f'{mean:.1f}'}{'' if sem is None else f' (s.e. {sem:.1f})'}{missed}, "
