@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alphax.atomic import write_atomic
+from alphax.compare import misses_last
 from alphax.errors import DataError
 from alphax.plots import (algo_colors, cell_problem, mean_ylabel, plot_best_so_far, plot_cell, plot_found,
                           plot_ranking)
@@ -669,12 +670,6 @@ def _variant_lines(algorithms: dict) -> list[str]:
     return ["variants:", *(f"  {line}" for line in lines)] if lines else []
 
 
-def _later(hits: list) -> np.ndarray:
-    """Samples to the optimum with a miss as infinity: a seed that missed ranks after every seed that found
-    it, and ties with every other miss (each run of a comparison makes the whole budget)."""
-    return np.array([np.inf if x is None else x for x in hits], dtype=float)
-
-
 def _paired_lines(algorithms: dict) -> list[str]:
     """Each variant against its own algorithm where the comparison has that too (``size`` against ``alphax``),
     paired seed by seed (a seed starts both alike: common random numbers): the mean difference in samples
@@ -704,7 +699,7 @@ def _paired_lines(algorithms: dict) -> list[str]:
         else:
             continue
         n = min(len(mine), len(theirs))
-        x, y = _later(mine[:n]), _later(theirs[:n])         # both missed: equal, neither side
+        x, y = misses_last(mine[:n]), misses_last(theirs[:n])     # both missed: equal, neither side
         fewer, more = int((x < y).sum()), int((x > y).sum())
         if fewer + more:
             lines.append(f"    over the seeds where they differ, a find counting as fewer samples than a miss: "
@@ -724,13 +719,13 @@ def _rank_lines(algorithms: dict) -> list[str]:
     if len(names) < 2:
         return []
     first = names[0]
-    ours = _later(algorithms[first].get("samples_to_optimum", []))
+    ours = misses_last(algorithms[first].get("samples_to_optimum", []))
     lines = []
     for name in names[1:]:
-        a, b = algorithms[name], algorithms[first]
-        if a.get("algo", name) == first or b.get("algo", first) == name:
+        a = algorithms[name]
+        if a.get("algo", name) == first or algorithms[first].get("algo", first) == name:
             continue                    # a variant and its algorithm
-        theirs = _later(a.get("samples_to_optimum", []))
+        theirs = misses_last(a.get("samples_to_optimum", []))
         if not len(ours) or not len(theirs) or np.isinf(ours).all() and np.isinf(theirs).all():
             continue                    # nothing to rank: no seeds, or neither found it
         before = (ours[:, None] < theirs[None, :]).mean() + 0.5 * (ours[:, None] == theirs[None, :]).mean()
