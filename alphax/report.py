@@ -22,6 +22,7 @@ import contextlib
 import functools
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass
 
@@ -601,7 +602,7 @@ def _write_text(staged: _Staged, lines: list[str]) -> list[str]:
 def _summary_problem(summary: dict) -> str | None:
     """What is wrong with the parts of a compare's ``summary.json`` the report reads, or None."""
     def number(x) -> bool:
-        return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
+        return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x))
 
     missing = {"space", "budget", "seeds", "algorithms"} - set(summary)
     if missing:

@@ -418,6 +418,14 @@ def test_an_altered_summary_or_config_is_one_clear_line(tmp_path, capsys):
                         ({**good, "algorithms": {"random": {**good["algorithms"]["random"],
                                                             "median_samples_to_optimum_all_seeds": [10]}}},
                          "entry for 'random'"),
+                        # JSON as Python writes it allows NaN and Infinity; no compare writes either
+                        ({**good, "algorithms": {"random": {**good["algorithms"]["random"],
+                                                            "samples_to_optimum": [float("nan")]}}},
+                         "entry for 'random'"),
+                        ({**good, "algorithms": {"random": {**good["algorithms"]["random"],
+                                                            "regret_at": {"50": float("inf")}}}},
+                         "entry for 'random'"),
+                        ({**good, "budget": float("nan")}, "budget that is not a number"),
                         ({**good, "optimum": {"hash": 5}}, "has optimum=")):
         (cmp / "summary.json").write_text(json.dumps(bad))
         assert main(["report", str(cmp)]) == 1
