@@ -673,6 +673,11 @@ def test_a_usage_error_names_the_option_and_where_help_is(capsys):
                                                  "mean --seeds? (see 'alphax compare --help')"),
     (["nasbench", "info", "--xyzzy"], "alphax nasbench info: error: unrecognized arguments: --xyzzy "
                                       "(see 'alphax nasbench info --help')"),
+    # no abbreviations: argparse's default took compare's --seed 3 as --seeds 3 (seeds 0, 1, 2, not seed 3)
+    (["compare", "--seed", "3"], "alphax compare: error: unrecognized arguments: --seed 3; did you mean --seeds? "
+                                 "(see 'alphax compare --help')"),
+    (["search", "--bud", "10"], "alphax search: error: unrecognized arguments: --bud 10; did you mean --budget? "
+                                "(see 'alphax search --help')"),
 ])
 def test_an_unknown_option_is_refused_by_its_command_with_the_nearest_one(capsys, argv, line):
     """Not by ``alphax`` (whose --help does not list the command's options), and with a typo's likely fix."""

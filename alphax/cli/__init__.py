@@ -23,9 +23,15 @@ _GROUPS = ("space", "nasbench", "search", "report")
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with a one-line error message (no usage dump) and exit code 2; the message is kept in
-    ``error_message`` (the MPI entry points pass it on to the other processes of the job)."""
+    ``error_message`` (the MPI entry points pass it on to the other processes of the job). Options are
+    taken only in full: with argparse's abbreviations ``alphax compare --seed 3`` ran seeds 0-2 as
+    ``--seeds 3``, and an option added later could change what an abbreviation in a script means."""
 
     error_message: str | None = None
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)        # the subcommands' parsers are of this class too
+        super().__init__(*args, **kwargs)
 
     def parse_known_args(self, args=None, namespace=None):
         namespace, extras = super().parse_known_args(args, namespace)
