@@ -37,7 +37,8 @@ from alphax.plots import mean_ylabel, plot_best_so_far
 from alphax.runlock import COMPARE_LOCK, RunLock
 from alphax.runlog import best_so_far, read_results, row_values, running_best
 
-__all__ = ["CompareConfig", "REGRET_AT", "default_out", "parse_algos", "reference_values", "run_compare", "summarize"]
+__all__ = ["CompareConfig", "REGRET_AT", "all_seeds_text", "default_out", "parse_algos", "reference_values",
+           "run_compare", "summarize"]
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +256,20 @@ def misses_last(values: list[int | None]) -> np.ndarray:
     that found it, and ties with every other miss (each run of a comparison makes the whole budget). The
     order the all-seeds median and the report's rank and sign tests go by."""
     return np.array([np.inf if v is None else v for v in values], dtype=float)
+
+
+def all_seeds_text(entry: dict, budget) -> tuple[str, str]:
+    """A ``summary.json`` entry's mean and median over all seeds as the compare printout and the report give
+    them: ``>`` before the mean where a seed missed (a lower bound) and ``>BUDGET`` for the median where the
+    middle seed missed; ``-`` for a field a summary written before it lacks."""
+    every = entry.get("mean_samples_to_optimum_all_seeds")
+    every = "-" if every is None else f"{'>' if None in entry.get('samples_to_optimum', []) else ''}{every:.1f}"
+    if "median_samples_to_optimum_all_seeds" not in entry:
+        return every, "-"
+    middle = entry["median_samples_to_optimum_all_seeds"]
+    if middle is None:                  # the middle seed missed
+        return every, f">{budget:g}" if isinstance(budget, (int, float)) else ">budget"
+    return every, f"{middle:g}"
 
 
 def _stats(values: list[int | None], made: list[int]) -> tuple[int, float | None, float | None, float | None,

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alphax.atomic import write_atomic
-from alphax.compare import misses_last
+from alphax.compare import all_seeds_text, misses_last
 from alphax.errors import DataError
 from alphax.plots import (algo_colors, cell_problem, mean_ylabel, plot_best_so_far, plot_cell, plot_found,
                           plot_ranking)
@@ -833,14 +833,7 @@ def _compare_report(folder: str, staged: _Staged, data: str | None = None) -> li
         mean = a.get("mean_samples_to_optimum")
         med = a.get("median_samples_to_optimum")
         sem = a.get("sem_samples_to_optimum")          # None below two finds, or in a summary made before it
-        every = a.get("mean_samples_to_optimum_all_seeds")          # None in a summary made before it
-        every = "-" if every is None else f"{'>' if None in hits else ''}{every:.1f}"
-        if "median_samples_to_optimum_all_seeds" not in a:          # a summary made before it
-            middle = "-"
-        else:                                                       # None: the middle seed missed
-            middle = a["median_samples_to_optimum_all_seeds"]
-            middle = (f">{budget:g}" if isinstance(budget, (int, float)) else ">budget") if middle is None \
-                else f"{middle:g}"
+        every, middle = all_seeds_text(a, budget)
         regret = ", ".join(f"{k}: {v:.4f}" for k, v in a.get("regret_at", {}).items() if v is not None)
         lines.append(f"{algo:<{width}} {a.get('found', '?'):>3}/{len(hits):<3} "
                      f"{'-' if mean is None else f'{mean:.1f}':>13} {'-' if med is None else f'{med:g}':>8} "

@@ -252,7 +252,7 @@ def _against_optimum(space: str, rows: list[dict], values, optimum: tuple[str, f
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from alphax.compare import CompareConfig, default_out, parse_algos, run_compare
+    from alphax.compare import CompareConfig, all_seeds_text, default_out, parse_algos, run_compare
     from alphax.report import measure_of
 
     if args.jobs < 1:
@@ -275,10 +275,8 @@ def _compare(args: argparse.Namespace) -> int:
         seeds = len(summary["seeds"])
         # a seed that missed would need more samples than it made: over all seeds, the mean is a lower bound,
         # and so is the median where the middle seed missed
-        middle = s["median_samples_to_optimum_all_seeds"]
-        middle = f">{summary['budget']}" if middle is None else f"{middle:g}"
-        missed = "" if s["found"] == seeds else \
-            f" (over all seeds: mean >{s['mean_samples_to_optimum_all_seeds']:.1f}, median {middle})"
+        every, middle = all_seeds_text(s, summary["budget"])
+        missed = "" if s["found"] == seeds else f" (over all seeds: mean {every}, median {middle})"
         regret = ", ".join(f"@{k} {'-' if v is None else f'{v:.4f}'}" for k, v in s["regret_at"].items())
         print(f"{algo:>{width}}: found {s['found']}/{seeds}, mean samples to optimum "
               f"{'-' if mean is None else f'{mean:.1f}'}{'' if sem is None else f' (s.e. {sem:.1f})'}{missed}, "
