@@ -18,7 +18,6 @@ benchmarks/bench_compare_memory.py; python benchmarks/bench_compare_memory.py; d
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import platform
@@ -29,6 +28,7 @@ import time
 from pathlib import Path
 
 import alphax
+from alphax.cli import ArgumentParser
 from alphax.nasbench.paths import resolve_data_path
 from alphax.runlog import read_results
 
@@ -45,7 +45,7 @@ print(json.dumps({"code": code, "alphax_file": alphax.__file__, "main_maxrss_kib
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=None, help="the table (default: found as alphax finds it)")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--algos", default="random")

@@ -8,7 +8,6 @@ the cache file. Targets (issue 2): first run well under 2 minutes on 2 cores, la
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -17,11 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from alphax.cli import ArgumentParser
 from alphax.enumerate import NUM_CELLS, load_enumeration
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=None, help="hashing processes (default: all cores)")
     parser.add_argument("--loads", type=int, default=5, help="cache loads to time")
     args = parser.parse_args()

@@ -17,7 +17,6 @@ the clients' job seconds / (clients x wall)). Prints one JSON object.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -25,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from alphax.cli import ArgumentParser
 
 REPO = Path(__file__).resolve().parents[1]
 MPIEXEC = Path(sys.executable).with_name("mpiexec")
@@ -60,7 +61,7 @@ def launch(args, out: Path, clients: int, budget: int, simulate: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--space", default="nasbench201", choices=("nasbench201", "nasbench101"))
     parser.add_argument("--data", help="the table for --harness real (default: found automatically)")
     parser.add_argument("--algo", default="random")

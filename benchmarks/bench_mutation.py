@@ -19,7 +19,6 @@ benchmarks/bench_mutation.py; python benchmarks/bench_mutation.py; done``.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gzip
 import hashlib
@@ -33,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import alphax
-from alphax.cli import main as alphax_main
+from alphax.cli import ArgumentParser, main as alphax_main
 from alphax.nasbench.paths import resolve_data_path
 from alphax.runlog import read_results
 from alphax.spaces.nasbench101 import mutate_spec
@@ -75,7 +74,7 @@ def evolution_run(path: Path, seed: int, budget: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=None, help="the subset (default: found as alphax finds it)")
     parser.add_argument("--mutations", type=int, default=20000)
     parser.add_argument("--seeds", type=int, default=2, help="evolution runs, seeds 0..N-1 (0: none)")

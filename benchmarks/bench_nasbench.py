@@ -11,7 +11,6 @@ Prints a JSON summary and a markdown table.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from alphax.cli import ArgumentParser
 from alphax.enumerate import load_enumeration
 from alphax.nasbench.api import NASBench101
 from alphax.nasbench.compact import write_compact
@@ -103,7 +103,7 @@ def measure_queries(path: Path, enum, *, queries: int, seed: int = 0) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--loads", type=int, default=7)
     p.add_argument("--queries", type=int, default=300_000)
     p.add_argument("--out", help="folder for the speed fixture (default: a temporary folder, removed)")

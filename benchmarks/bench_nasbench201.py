@@ -6,7 +6,7 @@ random. Each (algorithm, seed) runs until it has sampled the optimum or spent it
 is the optimum's mean accuracy minus the best mean accuracy among the first ``k`` sampled cells (so it is
 0 exactly when the optimum has been sampled), averaged over seeds, in accuracy points (x100).
 
-    nice -n 10 python benchmarks/bench_nasbench201.py --dataset cifar10 --seeds 20 --out bench_nb201
+    nice -n 10 python benchmarks/bench_nasbench201.py --datasets cifar10 --seeds 20 --out bench_nb201
     python benchmarks/bench_nasbench201.py --datasets cifar10,cifar100,imagenet16-120 --seeds 20 --budget 1000
     python benchmarks/bench_nasbench201.py --datasets cifar100 --algos alphax --seeds 20 --seed0 20 --budget 1000
     python benchmarks/bench_nasbench201.py --datasets cifar100 --algos alphax --budget 1000 --options '{"kappa": 3}'
@@ -17,7 +17,6 @@ Random search gets budget 15,625 (it always finds the optimum; expected (N + 1) 
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from alphax.cli import ArgumentParser
 from alphax.nasbench201 import load
 from workers.evaluators import NASBench201TableEvaluator
 from alphax.searchers import make_searcher
@@ -96,7 +96,7 @@ def table(summary: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--datasets", default="cifar10")
     p.add_argument("--algos", default="alphax,random,evolution")
     p.add_argument("--seeds", type=int, default=20)

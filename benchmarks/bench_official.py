@@ -16,7 +16,6 @@ optimum (a loop over ``mean_metric``; ``NASBench101.best_mean``). Prints one JSO
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -30,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_nasbench import speed_fixture_table  # noqa: E402
 
+from alphax.cli import ArgumentParser  # noqa: E402
 from alphax.enumerate import load_enumeration  # noqa: E402
 from alphax.nasbench.api import NASBench101  # noqa: E402
 from alphax.nasbench.tfrecord import write_official  # noqa: E402
@@ -103,7 +103,7 @@ def evaluator_passes(nb: NASBench101) -> dict:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--files", default="only108,full", help="which official files to imitate (only108, full)")
     p.add_argument("--out", help="folder for the fixtures (default: a temporary folder, removed; about 2.5 GB)")
     args = p.parse_args()

@@ -12,7 +12,6 @@ pool's encodings again). Prints one JSON object; the peak resident memory is the
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -24,6 +23,7 @@ import time
 import numpy as np
 
 from alphax.checkpoint import load_checkpoint, save_checkpoint
+from alphax.cli import ArgumentParser
 from alphax.searchers import Result, make_searcher
 from alphax.spaces import NASBench101Space
 
@@ -33,7 +33,7 @@ def _accuracy(h: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--algo", default="alphax", choices=("alphax", "random", "evolution"))
     parser.add_argument("--size", type=int, default=None, help="a sample of N cells (default: all 423,624)")
     parser.add_argument("--results", type=int, default=40, help="ask/tell rounds before the checkpoint")

@@ -13,7 +13,6 @@ one JSON object; ``ratio`` is ours / nasbench-pytorch's.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -24,6 +23,7 @@ import time
 
 import torch
 
+from alphax.cli import ArgumentParser
 from alphax.spec import CellSpec
 from workers import cifar
 from workers.training import TrainConfig, resolve_device, train_cell
@@ -66,7 +66,7 @@ def theirs(data, args, device: torch.device) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--stem-channels", type=int, default=32)
     parser.add_argument("--stacks", type=int, default=3)

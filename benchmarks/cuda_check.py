@@ -20,13 +20,13 @@ nothing; the speed and the mechanics are what is checked).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import tempfile
 
 import torch
 
+from alphax.cli import ArgumentParser
 from alphax.errors import ConfigError
 from workers import cifar
 from workers.train_evaluator import TrainEvaluator
@@ -37,7 +37,7 @@ OPTIMUM_PARAMETERS = 32_426_634
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=4, help="the schedule's length (default 4, NASBench-101's shortest)")
     parser.add_argument("--cifar", help="a cifar-10-batches-py folder (default: a synthetic one)")
     args = parser.parse_args()

@@ -11,18 +11,18 @@ their mean; seed s uses eval seed s, as ``alphax compare``. Both modes use the s
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
 import numpy as np
 
+from alphax.cli import ArgumentParser
 from alphax.nasbench201 import load
 from bench_nasbench201 import run_one
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--algo", default="alphax")
     parser.add_argument("--dataset", default="cifar10")
     parser.add_argument("--seeds", type=int, default=10)

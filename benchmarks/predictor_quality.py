@@ -12,11 +12,12 @@ No search: a cleaner (less noisy) measure of an encoding or training option than
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
+
 import numpy as np
 
+from alphax.cli import ArgumentParser
 from meta_dnn import CellEncoder, Predictor, kendall_tau
 
 from tune_search import add_split_arguments, load_split
@@ -43,7 +44,7 @@ def measure(space, cells: list, acc: np.ndarray, size: int, seed: int, setting: 
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(description=__doc__.split("\n\n")[0])
     add_split_arguments(p)
     p.add_argument("--sizes", default="50,100,200,400", help="training-set sizes, comma-separated")
     p.add_argument("--seeds", type=int, default=6)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from alphax.cli import ArgumentParser
 from alphax.nasbench.paths import resolve_data_path
 from alphax.searchers import Result, make_searcher
 from alphax.spaces import NASBench101Space
@@ -133,7 +134,7 @@ def run_one(algo: str, seed: int, space, cells, acc, budget: int, options: dict)
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
+    p = ArgumentParser()
     p.add_argument("--algo", default="alphax")
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--seed0", type=int, default=0)

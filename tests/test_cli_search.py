@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -688,6 +689,17 @@ def test_an_unknown_option_is_refused_by_its_command_with_the_nearest_one(capsys
     assert exited.value.code == 2 and capsys.readouterr().err == line + "\n"
     assert build_parser().parse_args(["search", "--budget", "3"]).budget == 3     # and no stray attribute:
     assert "_alphax_extras_owner" not in vars(build_parser().parse_args(["search"]))
+
+
+@pytest.mark.parametrize("script", ["bench_compare_memory.py", "bench_mutation.py", "bench_nasbench201.py",
+                                    "open_mode.py", "predictor_quality.py", "tune_search.py"])
+def test_the_benchmark_scripts_take_options_only_in_full_too(script):
+    """Each has --seeds (how many), where argparse's abbreviations took --seed 3 as three seeds."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / script
+    proc = subprocess.run([sys.executable, str(path), "--seed", "3"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == (f"{script}: error: unrecognized arguments: --seed 3; did you mean --seeds? "
+                           f"(see '{script} --help')\n")
 
 
 def test_resume_takes_only_where_the_data_is_and_refuses_every_other_run_option(tmp_path, monkeypatch):
