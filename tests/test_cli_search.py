@@ -694,9 +694,10 @@ def test_an_unknown_option_is_refused_by_its_command_with_the_nearest_one(capsys
 @pytest.mark.parametrize("script", ["bench_compare_memory.py", "bench_mutation.py", "bench_nasbench201.py",
                                     "open_mode.py", "predictor_quality.py", "tune_search.py"])
 def test_the_benchmark_scripts_take_options_only_in_full_too(script):
-    """Each has --seeds (how many), where argparse's abbreviations took --seed 3 as three seeds."""
+    """Each has --seeds (how many), where argparse's abbreviations took --seed 3 as three seeds (and ran
+    them: the timeout bounds that)."""
     path = Path(__file__).resolve().parents[1] / "benchmarks" / script
-    proc = subprocess.run([sys.executable, str(path), "--seed", "3"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, str(path), "--seed", "3"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr == (f"{script}: error: unrecognized arguments: --seed 3; did you mean --seeds? "
                            f"(see '{script} --help')\n")
