@@ -38,7 +38,7 @@ from alphax.runlock import COMPARE_LOCK, RunLock
 from alphax.runlog import best_so_far, read_results, row_values, running_best
 
 __all__ = ["CompareConfig", "REGRET_AT", "all_seeds_text", "default_out", "parse_algos", "reference_values",
-           "run_compare", "summarize"]
+           "run_compare", "samples_stats", "summarize"]
 
 log = logging.getLogger(__name__)
 
@@ -272,8 +272,8 @@ def all_seeds_text(entry: dict, budget) -> tuple[str, str]:
     return every, f"{middle:g}"
 
 
-def _stats(values: list[int | None], made: list[int]) -> tuple[int, float | None, float | None, float | None,
-                                                                  float | None, float | None]:
+def samples_stats(values: list[int | None], made: list[int]) -> tuple[int, float | None, float | None,
+                                                                        float | None, float | None, float | None]:
     """Seeds that found the optimum, and the mean, median and standard error of the mean (None below two
     seeds) of their samples to it; then over every seed: the mean, a miss counted at the samples its run
     made (``made``, per seed; it would need more), a lower bound while any seed missed; and the median, a
@@ -310,7 +310,7 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
             to_opt.append(_first((hashes == opt_hash) & ok))     # a failed evaluation of it is not a find
             within.append(_first(acc >= opt_acc - WITHIN - 1e-12))
             curves.append(running_best(acc, budget))
-        found, mean, median, sem, every, middle = _stats(to_opt, made)
+        found, mean, median, sem, every, middle = samples_stats(to_opt, made)
         curves = np.array(curves)
         regret = {}
         for b in sorted({*REGRET_AT, budget}):    # and at the budget: a short run's final regret

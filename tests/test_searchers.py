@@ -826,7 +826,12 @@ def test_the_tuning_script_keeps_the_halves_benchmarks_md_names(nb101_dir, run_b
     small = ["--split", "1:0:0,1:1:1,1:2:1,2:0:0,2:1:0,2:2:1"]
     got = run("--algo", "random", "--seeds", 3, "--budget", 400, *small)
     assert got["cells"] == 309 and got["found"] == "3/3" and all(1 <= n <= 309 for n in got["per_seed"])
-    assert got["mean"] == statistics.mean(got["per_seed"])
+    assert got["mean"] == statistics.mean(got["per_seed"]) == got["mean_all_seeds"]
+    short = run("--algo", "random", "--seeds", 3, "--budget", 100, *small)       # the same runs, cut at 100
+    assert short["per_seed"] == [n if n <= 100 else None for n in got["per_seed"]] == [18, 51, None]
+    assert (short["found"], short["mean"], short["median"]) == ("2/3", 34.5, 34.5)
+    # over all seeds, the miss counted at its 100 samples (a lower bound) and ranked after the finds
+    assert (short["mean_all_seeds"], short["median_all_seeds"]) == (pytest.approx((18 + 51 + 100) / 3), 51)
     got = run("--algo", "alphax", "--seeds", 1, "--budget", 300, "--half", "all")       # about 20 s
     assert got["space_defaults"] == NASBench101Space.default_searcher_options["alphax"]
     assert got["per_seed"] == [218]             # seed 0 of alphax compare on the whole file (BENCHMARKS.md)
