@@ -144,9 +144,8 @@ class NASBench201Space(SearchSpace):
     acquisition ``mean + 2 * spread`` (a query observes one training seed, so the ensemble's spread
     matters more than on NASBench-101; chosen on CIFAR-100, checked on CIFAR-10 and ImageNet16-120) and
     its proposal cycle (``exploit_every=2, mutate_every=3``: ``alphax.searchers.alphax``) after 12
-    random cells instead of 20 (with the cycle, a shorter warm-up: CIFAR-10 78.1 -> 65.7, CIFAR-100
-    83.1 -> 65.4, ImageNet16-120 154.6 -> 158.4 mean samples to the optimum, 40 seeds); see
-    BENCHMARKS.md."""
+    random cells instead of 20 (with the cycle, a shorter warm-up took fewer samples to the optimum on
+    CIFAR-10 and CIFAR-100 and about as many on ImageNet16-120, 40 seeds each); see BENCHMARKS.md."""
 
     def hash(self, cell: NB201Cell) -> str:
         """The architecture string (NAS-Bench-201 counts every op assignment as its own cell)."""
