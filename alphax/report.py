@@ -679,7 +679,7 @@ def _paired_lines(algorithms: dict) -> list[str]:
     sign test over every seed where the two differ, a find counting as fewer samples than a miss."""
     from scipy.stats import binomtest
 
-    lines = []
+    lines: list = []           # text, or a sign test's (fewer, more, p), written once every p is known
     for name, a in algorithms.items():
         base = a.get("algo", name) if isinstance(a, dict) else name
         if base == name or base not in algorithms:
@@ -703,9 +703,36 @@ def _paired_lines(algorithms: dict) -> list[str]:
         x, y = misses_last(mine[:n]), misses_last(theirs[:n])     # both missed: equal, neither side
         fewer, more = int((x < y).sum()), int((x > y).sum())
         if fewer + more:
-            lines.append(f"    over the seeds where they differ, a find counting as fewer samples than a miss: "
-                         f"fewer on {fewer}, more on {more}, sign test p = {binomtest(fewer, fewer + more).pvalue:.2g}")
-    return ["paired by seed:", *lines] if lines else []
+            lines.append((fewer, more, binomtest(fewer, fewer + more).pvalue))
+    tests = [i for i, line in enumerate(lines) if isinstance(line, tuple)]
+    texts, note = _p_texts([lines[i][2] for i in tests])
+    for i, text in zip(tests, texts):
+        fewer, more, _ = lines[i]
+        lines[i] = (f"    over the seeds where they differ, a find counting as fewer samples than a miss: fewer on "
+                    f"{fewer}, more on {more}, sign test p = {text}")
+    return [f"paired by seed{f' ({note})' if note else ''}:", *lines] if lines else []
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjustment of p-values for testing them together (Holm 1979): the k-th smallest of m
+    is multiplied by m - k + 1, then made no smaller than the one before it, and capped at 1. It holds the
+    chance of any false rejection at the level, as Bonferroni's does, for any dependence between the tests."""
+    p = np.asarray(pvalues, dtype=float)
+    order = np.argsort(p, kind="stable")
+    stepped = np.minimum(1.0, np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order]))
+    out = np.empty_like(p)
+    out[order] = stepped
+    return out
+
+
+def _p_texts(pvalues: list[float]) -> tuple[list[str], str]:
+    """The p-values of one family of tests as the report prints them, and a note for the family's heading:
+    with more than one test, each p with its Holm adjustment (:func:`holm`) beside it, which is the one to
+    compare with a level when the tests are read together."""
+    if len(pvalues) < 2:
+        return [f"{p:.2g}" for p in pvalues], ""
+    return ([f"{p:.2g}, adjusted {a:.2g}" for p, a in zip(pvalues, holm(pvalues))],
+            f"p adjusted for the {len(pvalues)} tests by Holm's method")
 
 
 def _rank_lines(algorithms: dict) -> list[str]:
@@ -721,7 +748,7 @@ def _rank_lines(algorithms: dict) -> list[str]:
         return []
     first = names[0]
     ours = misses_last(algorithms[first].get("samples_to_optimum", []))
-    lines = []
+    rows = []                           # (name, share of seed pairs where the first needed fewer, p, seeds)
     for name in names[1:]:
         a = algorithms[name]
         if a.get("algo", name) == first or algorithms[first].get("algo", first) == name:
@@ -730,13 +757,14 @@ def _rank_lines(algorithms: dict) -> list[str]:
         if not len(ours) or not len(theirs) or np.isinf(ours).all() and np.isinf(theirs).all():
             continue                    # nothing to rank: no seeds, or neither found it
         before = (ours[:, None] < theirs[None, :]).mean() + 0.5 * (ours[:, None] == theirs[None, :]).mean()
-        p = mannwhitneyu(ours, theirs, alternative="two-sided").pvalue
-        lines.append(f"  {name}: {first} needed fewer in {100 * before:.3g}% of seed pairs (p = {p:.2g}; "
-                     f"{len(ours)} and {len(theirs)} seeds)")
-    if not lines:
+        rows.append((name, before, mannwhitneyu(ours, theirs, alternative="two-sided").pvalue, len(theirs)))
+    if not rows:
         return []
+    texts, note = _p_texts([p for _, _, p, _ in rows])
     return [f"against {first}, by rank (a miss ranked after every find; ties count half; Mann-Whitney, "
-            f"two-sided):", *lines]
+            f"two-sided{f'; {note}' if note else ''}):",
+            *(f"  {name}: {first} needed fewer in {100 * before:.3g}% of seed pairs (p = {text}; {len(ours)} and {n} "
+              f"seeds)" for (name, before, _, n), text in zip(rows, texts))]
 
 
 def _options_text(options: dict) -> str:

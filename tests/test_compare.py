@@ -1208,6 +1208,24 @@ def test_the_report_pairs_each_variant_with_its_algorithm_seed_by_seed():
         "paired by seed:", "  k - alphax: both found it on 1 seed, too few to pair; only k found it on 2 seeds",
         "    over the seeds where they differ, a find counting as fewer samples than a miss: fewer on 3, more on 0, "
         "sign test p = 0.25"]
+    # two variants, two sign tests read together: each p beside its Holm adjustment (p = 1 and 2 / 32; the
+    # smaller doubled, 0.125, the larger capped at 1)
+    lines = _paired_lines({"alphax": {"samples_to_optimum": [100, 200, 300, None, 50]},
+                           "size": {"algo": "alphax", "samples_to_optimum": [80, 150, 320, 90, None]},
+                           "k": {"algo": "alphax", "samples_to_optimum": [1, 2, 3, 4, 5]}})
+    assert lines[0] == "paired by seed (p adjusted for the 2 tests by Holm's method):" and len(lines) == 5
+    assert lines[2].endswith("fewer on 3, more on 2, sign test p = 1, adjusted 1")
+    assert lines[4].endswith("fewer on 5, more on 0, sign test p = 0.062, adjusted 0.12")
+
+
+def test_holm_adjusts_p_values_read_together_step_down():
+    """Holm's method, checked by hand: the k-th smallest of m p-values times m - k + 1, never below the one
+    before it, capped at 1, each in its own place."""
+    from alphax.report import holm
+
+    assert holm([0.01, 0.04, 0.03, 0.2]) == pytest.approx([0.04, 0.09, 0.09, 0.2])    # 0.04 * 2 < 0.03 * 3
+    assert holm([0.6, 0.6]) == pytest.approx([1.0, 1.0])
+    assert holm([0.05]) == pytest.approx([0.05]) and len(holm([])) == 0
 
 
 def test_the_report_ranks_each_algorithm_against_the_first_counting_misses():
@@ -1226,8 +1244,13 @@ def test_the_report_ranks_each_algorithm_against_the_first_counting_misses():
                          "random": {"samples_to_optimum": [None, 2]},
                          "size": {"algo": "evolution", "samples_to_optimum": [1, 1]},      # paired instead
                          "none": {"algo": "alphax", "samples_to_optimum": [None, None]}})
-    assert lines[1].startswith("  random: evolution needed fewer in 62.5% of seed pairs (p = ") and len(lines) == 3
-    assert lines[2].startswith("  none: evolution needed fewer in 75% of seed pairs")
+    # two tests read together, so each p has its Holm adjustment beside it (scipy's exact p: 1 and 0.617;
+    # the smaller doubled, then capped at 1, and the larger no smaller than it)
+    assert lines == [
+        "against evolution, by rank (a miss ranked after every find; ties count half; Mann-Whitney, two-sided; p "
+        "adjusted for the 2 tests by Holm's method):",
+        "  random: evolution needed fewer in 62.5% of seed pairs (p = 1, adjusted 1; 2 and 2 seeds)",
+        "  none: evolution needed fewer in 75% of seed pairs (p = 0.62, adjusted 1; 2 and 2 seeds)"]
     # nothing to rank: one entry, or none of its seeds found it on either side, or only a variant of the first
     assert _rank_lines({"alphax": {"samples_to_optimum": [1]}}) == []
     assert _rank_lines({"alphax": {"samples_to_optimum": [None]}, "random": {"samples_to_optimum": [None]}}) == []
