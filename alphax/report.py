@@ -38,7 +38,7 @@ from alphax.runlock import COMPARE_LOCK, holder
 from alphax.runlog import PREDICTOR, check_cells, read_predictor, read_results, row_values, running_best
 from alphax.searchers.alphax import TAU_WINDOW
 
-__all__ = ["RunRecord", "read_run", "find_runs", "write_report", "kendall_tau", "rolling_tau"]
+__all__ = ["RunRecord", "read_run", "find_runs", "write_report", "kendall_tau", "rolling_tau", "holm"]
 
 log = logging.getLogger(__name__)
 
