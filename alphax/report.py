@@ -676,7 +676,8 @@ def _paired_lines(algorithms: dict) -> list[str]:
     paired seed by seed (a seed starts both alike: common random numbers): the mean difference in samples
     to the optimum over the seeds where both found it, its standard error, and how often each needed fewer;
     on how many seeds only one of them found it (a count that the means over the finds leave out); and a
-    sign test over every seed where the two differ, a find counting as fewer samples than a miss."""
+    sign test over every seed where the two differ, a find counting as fewer samples than a miss (with more than
+    one such test, each p also Holm-adjusted for their number: :func:`_p_texts`)."""
     from scipy.stats import binomtest
 
     lines: list = []           # text, or a sign test's (fewer, more, p), written once every p is known
@@ -740,7 +741,8 @@ def _rank_lines(algorithms: dict) -> list[str]:
     ranked after every find (so that misses count, as the means over the finds cannot): the share of seed
     pairs in which the first needed fewer (ties count half) and the two-sided Mann-Whitney p-value. Seeds
     of two algorithms are not paired; a variant and its algorithm are (:func:`_paired_lines`), so that pair is
-    left out here."""
+    left out here. With more than one entry ranked, each p is also Holm-adjusted for their number
+    (:func:`_p_texts`)."""
     from scipy.stats import mannwhitneyu
 
     names = list(algorithms)
