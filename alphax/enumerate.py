@@ -14,11 +14,13 @@ computed once per unique cell, in parallel.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import logging
 import os
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,8 +211,51 @@ def _is_a_cache(path: Path) -> bool:
         return False
 
 
+def _read_ours(path: Path, *, warn: bool = True) -> Enumeration | None:
+    """The cache at ``path``; None where there is none, or where ours is unreadable or incomplete (said in a
+    warning with ``warn``); any other file there is a :class:`DataError`."""
+    if not path.exists():
+        return None
+    try:
+        return _read_cache(path)
+    except DataError as exc:
+        if not _is_a_cache(path):
+            raise DataError(f"{path} is not an AlphaX enumeration cache; give --cache another file, or "
+                            f"remove it to have it recomputed there") from None
+        if warn:
+            log.warning("%s; recomputing it", exc)
+        return None
+
+
+@contextmanager
+def _one_at_a_time(path: Path):
+    """Held while this process enumerates into the cache ``path``, so that another one starting meanwhile
+    (a second search, a test worker) waits for the file instead of enumerating too: an ``flock`` on
+    ``path.lock``, dropped when the process ends however it ends. Where the lock file cannot be made, nothing
+    is held (the enumeration goes on alone, and its cache write says why it fails)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_name(path.name + ".lock"), os.O_WRONLY | os.O_CREAT, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)                     # closing the descriptor drops the flock
+
+
+def _enumerated(workers: int | None) -> Enumeration:
+    e = enumerate_cells(workers=workers)
+    if len(e) != NUM_CELLS:
+        raise DataError(f"enumeration found {len(e)} unique cells, expected {NUM_CELLS}")
+    return e
+
+
 def load_enumeration(cache: str | os.PathLike | None = None, *, workers: int | None = None) -> Enumeration:
-    """The enumeration from its cache file, computing and caching it on first use.
+    """The enumeration from its cache file, computing and caching it on first use; one process at a time
+    computes it (:func:`_one_at_a_time`), and the others read its file.
 
     A cache file of ours that is unreadable or incomplete is recomputed and replaced (with a warning);
     any other file at ``cache`` is a :class:`DataError` (nothing is overwritten), as is a folder.
@@ -218,24 +263,22 @@ def load_enumeration(cache: str | os.PathLike | None = None, *, workers: int | N
     path = Path(cache) if cache is not None else default_cache_path()
     if path.is_dir():
         raise DataError(f"enumeration cache {path} is a folder; give a file path (e.g. {path / 'cells.npz'})")
-    if path.exists():
-        try:
-            return _read_cache(path)
-        except DataError as exc:
-            if not _is_a_cache(path):
-                raise DataError(f"{path} is not an AlphaX enumeration cache; give --cache another file, or "
-                                f"remove it to have it recomputed there") from None
-            log.warning("%s; recomputing it", exc)
-    writable = os.access(existing_ancestor(path), os.W_OK)
-    if not writable:
+    found = _read_ours(path)
+    if found is not None:
+        return found
+    if not os.access(existing_ancestor(path), os.W_OK):
         log.warning("enumeration cache %s cannot be written (no write permission); the space is enumerated "
                     "without caching it", path)
-    log.info("enumerating the NASBench-101 space%s", f" (cached in {path} for the next run)" if writable else "")
-    e = enumerate_cells(workers=workers)
-    if len(e) != NUM_CELLS:
-        raise DataError(f"enumeration found {len(e)} unique cells, expected {NUM_CELLS}")
-    try:
-        _write_cache(e, path)
-    except OSError as exc:
-        log.warning("could not write the enumeration cache %s (%s)", path, exc)
+        log.info("enumerating the NASBench-101 space")
+        return _enumerated(workers)
+    with _one_at_a_time(path):
+        found = _read_ours(path, warn=False)        # written by another process while this one waited
+        if found is not None:
+            return found
+        log.info("enumerating the NASBench-101 space (cached in %s for the next run)", path)
+        e = _enumerated(workers)
+        try:
+            _write_cache(e, path)
+        except OSError as exc:
+            log.warning("could not write the enumeration cache %s (%s)", path, exc)
     return e

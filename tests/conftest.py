@@ -94,23 +94,12 @@ def run_benchmark():
 def _fresh_enumeration_cache(tmp_path_factory):
     """Every process of the session (the tests' subprocesses and MPI jobs too) enumerates NASBench-101
     into one fresh cache, once: a training search's pool is the whole space (``SearchSpace.all_cells``).
-    The tests never use, or write, the user's own cache.
-
-    Under pytest-xdist (``-n``, as ``.ci/run`` runs the suite) the workers share one cache, in the run's
-    common temporary folder: the first worker here enumerates while the others wait on a lock, then read
-    it. Left to first use, each worker's tests would enumerate it at once (30-100 s each on two cores)."""
-    if os.environ.get("PYTEST_XDIST_WORKER") is None:
-        os.environ["ALPHAX_CACHE_DIR"] = str(tmp_path_factory.mktemp("alphax-cache"))
-        return
-    import fcntl
-
-    from alphax.enumerate import load_enumeration
-
-    shared = tmp_path_factory.getbasetemp().parent          # pytest-of-USER/pytest-N, every worker's parent
-    os.environ["ALPHAX_CACHE_DIR"] = str(shared / "alphax-cache")
-    with open(shared / "alphax-cache.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        load_enumeration()
+    The tests never use, or write, the user's own cache. Under pytest-xdist (``-n``, as ``.ci/run`` runs the
+    suite) the workers share one, in the run's common temporary folder: ``load_enumeration`` lets one
+    process at a time enumerate, so the first test to need the space computes it and any other waits for
+    its file."""
+    shared = os.environ.get("PYTEST_XDIST_WORKER") and tmp_path_factory.getbasetemp().parent   # pytest-N
+    os.environ["ALPHAX_CACHE_DIR"] = str(shared / "alphax-cache" if shared else tmp_path_factory.mktemp("alphax-cache"))
 
 
 @pytest.fixture(scope="session")

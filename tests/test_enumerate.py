@@ -96,6 +96,34 @@ def test_a_damaged_cache_is_recomputed_and_replaced(enumeration, tmp_path, monke
     assert np.array_equal(en._read_cache(cache).hashes, e.hashes)     # the bad file was replaced
 
 
+
+def test_two_processes_at_once_enumerate_once_and_the_second_reads_the_first_s_cache(enumeration, tmp_path,
+                                                                                        monkeypatch):
+    """Two loads of a missing cache at once (two searches starting, two test workers): the first enumerates
+    under the cache's lock, the second waits on it and reads the file the first wrote. (Two threads here:
+    an flock taken through another open file conflicts within one process too.)"""
+    import threading
+    import time
+
+    e, _ = enumeration
+    calls = []
+
+    def slow(workers=None):
+        calls.append(workers)
+        time.sleep(0.5)                  # long enough for the other thread to reach the lock
+        return e
+
+    monkeypatch.setattr(en, "enumerate_cells", slow)
+    cache = tmp_path / "cells.npz"
+    got = [None, None]
+    threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, en.load_enumeration(cache))) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert calls == [None] and all(g is not None and np.array_equal(g.hashes, e.hashes) for g in got)
+    assert np.array_equal(en._read_cache(cache).hashes, e.hashes)
+
 @pytest.mark.parametrize("content", [b"not a zip file", b'{"precious": true}'])
 def test_a_file_that_is_not_a_cache_is_never_overwritten(enumeration, tmp_path, monkeypatch, content):
     e, _ = enumeration
