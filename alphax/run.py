@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from alphax import logfile
+from alphax import environment, logfile
 from alphax.atomic import naming, open_in_place, write_atomic
 from alphax.checkpoint import save_checkpoint
 from alphax.config import SearchConfig
@@ -262,7 +262,8 @@ class Run:
         state = {"n": self.n, "searcher": self.searcher, "config": self.config.to_json(),
                  "dispatch": self.dispatch, "searcher_seconds": self.searcher_seconds,
                  "wall_seconds": self.wall_seconds(), "time": time.time(), "candidates": self.candidates_id,
-                 "rows": self.log.digest()}          # of the n rows the state was made from
+                 "rows": self.log.digest(),          # of the n rows the state was made from
+                 "software": environment.software()}
         t0 = time.perf_counter()
         save_checkpoint(self.folder, state, shared=self.candidates)
         self.last_checkpoint = self.n

@@ -21,7 +21,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from alphax import logfile
+from alphax import environment, logfile
 from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info, load_checkpoint
 from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError
@@ -173,6 +173,7 @@ def create_run(config: SearchConfig, folder: str | Path | None, *, dispatch: str
             log.info("new run %s: %s on %s, budget %d, seed %d, %s", folder, config.algo, config.space,
                      config.budget, config.seed,
                      "any valid cell (no pool)" if candidates is None else f"pool of {len(candidates)} cells")
+            log.info("software: %s", environment.describe(environment.software()))
             run.warn_budget()
         # a checkpoint at n=0 (50 ms): a resume always has the table's fingerprint to check, even after a kill
         # before the first periodic checkpoint
@@ -250,6 +251,7 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
     handler = logfile.attach(folder)      # from here on: why a resume fails (a corrupt log, checkpoint) goes there too
     try:
         with logfile.scope(handler):
+            log.info("software: %s", environment.describe(environment.software()))
             try:
                 runlog = RunLog(folder / RESULTS, create=False)
                 config = _with_budget(config, folder, budget, len(runlog))
@@ -463,6 +465,11 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
         searcher = state["searcher"]
         log.info("%s: checkpoint %s at n=%d; replaying %d logged results", folder, path.name, state["n"],
                  len(runlog) - state["n"])
+        changed = environment.differences(state.get("software") or {}, environment.software())
+        if changed:      # (a checkpoint from before they were noted has none: nothing to compare)
+            log.warning("%s was written under other software or another CPU: %s. The run goes on, but it may not "
+                        "propose the cells an uninterrupted run would have (a seed's search is the same only on "
+                        "the same software and CPU)", path, "; ".join(changed))
     rows = runlog.rows[state["n"]:]
     strict = state.get("dispatch") == "inline" and all(r.get("dispatch", "inline") == "inline" for r in rows)
     seconds = list(state.get("searcher_seconds", []))

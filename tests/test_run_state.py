@@ -1495,3 +1495,42 @@ def test_a_predictor_jsonl_line_that_is_not_utf8_does_not_stop_a_resume(tmp_path
     assert after.startswith(damaged)
     indices = [json.loads(line)["index"] for line in after.splitlines()[1:]]
     assert indices == list(range(1, len(indices) + 1)) and len(indices) > before.count(b"\n") - 1
+
+
+def test_a_run_records_its_software_and_a_resume_under_other_software_warns(tmp_path, monkeypatch, caplog):
+    """log.txt names the software each time the run opens, a checkpoint notes it, and a resume under another
+    torch (or numpy, Python, CPU, AlphaX) says that the same seed may now propose other cells; one from a
+    checkpoint that notes none (written before they did) compares nothing."""
+    from alphax import environment
+
+    now = environment.software()
+    assert now["python"] and now["numpy"] and now["torch"] and now["alphax"]
+    folder = tmp_path / "run"
+    older = {**now, "torch": "2.5.0", "numpy": "1.24.4"}
+    monkeypatch.setattr(environment, "software", lambda: older)
+    with caplog.at_level(logging.INFO):         # log.txt takes the records logging lets through
+        search(cfg(budget=20), folder)
+    assert "software: alphax-nas" in (folder / "log.txt").read_text() and "torch 2.5.0" in (folder / "log.txt").read_text()
+    monkeypatch.undo()
+
+    with caplog.at_level(logging.INFO):
+        resume(folder, budget=30)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1, warned
+    assert f"torch 2.5.0 (now {now['torch']})" in warned[0] and f"numpy 1.24.4 (now {now['numpy']})" in warned[0]
+    assert "may not propose the cells an uninterrupted run would have" in warned[0]
+    log_txt = (folder / "log.txt").read_text()
+    assert f"torch {now['torch']}" in log_txt and "written under other software" in log_txt
+
+    caplog.clear()                      # its checkpoint at n=30 notes this software: nothing to say
+    with caplog.at_level(logging.WARNING):
+        resume(folder, budget=35)
+    assert not [r for r in caplog.records if "other software" in r.getMessage()]
+
+    folder = tmp_path / "old"            # a checkpoint from before they were noted
+    monkeypatch.setattr(environment, "software", dict)
+    search(cfg(budget=20), folder)
+    monkeypatch.undo()
+    with caplog.at_level(logging.WARNING):
+        assert resume(folder, budget=40) == search(cfg(), tmp_path / "ref")
+    assert not [r for r in caplog.records if "other software" in r.getMessage()]
