@@ -29,6 +29,7 @@ from typing import Callable
 
 import numpy as np
 
+from alphax import environment
 from alphax.atomic import write_atomic
 from alphax.checkpoint import LATEST, PREVIOUS, checkpoint_info
 from alphax.config import ALGOS, SearchConfig
@@ -692,6 +693,7 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
             "searcher_ms_per_proposal_median_per_seed": [
                 float(np.median(t["searcher_seconds"]) * 1e3) if t["searcher_seconds"] else None for t in per],
             "samples": [len(r) for r in runs[algo]]})
+    summary["software"] = environment.software()        # this process's: runs continued here ran under it too
     text = json.dumps(summary, indent=1).encode("utf-8")
     write_atomic(out / "summary.json", lambda f: f.write(text))
     plot_best_so_far(str(out / "compare.png"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -94,6 +95,7 @@ def test_a_small_comparison_writes_summary_plot_and_run_folders_and_continues(tm
     assert summary["optimum"]["hash"] == "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|" \
                                          "nor_conv_3x3~1|nor_conv_1x1~2|"
     assert set(summary["algorithms"]) == {"random", "evolution"} and summary["seeds"] == [0, 1]
+    assert summary["software"]["python"] == platform.python_version() and summary["software"]["numpy"]
     png = (out / "compare.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     for algo in ("random", "evolution"):
