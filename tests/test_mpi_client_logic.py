@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from alphax import environment
 from alphax.searchers.base import Result
 from workers import client
 from workers.protocol import (SERVER, Accepted, CannotStart, Heartbeat, Job, KeepAlive, Leaving, Ready, Reply, Stop,
@@ -118,7 +119,7 @@ def test_a_client_says_ready_then_answers_each_job_with_one_reply_until_stop(mon
     (dest, tag, ready), *rest = comm.sent
     assert dest == SERVER and tag == Tag.READY and ready == Ready(
         rank=1, host=host, evaluator="table", pid=os.getpid(), heartbeat=MPI.Query_thread() == MPI.THREAD_MULTIPLE,
-        signature={"space": "s", "eval_seed": 3}, keepalive=1.0)
+        signature={"space": "s", "eval_seed": 3}, keepalive=1.0, software=environment.software())
     assert ready.heartbeat             # mpi4py asks for MPI_THREAD_MULTIPLE, which MPICH gives
     replies = comm.of(Reply)
     assert [t for t, _ in replies] == [Tag.REPLY] * 3 and [r.job_id for _, r in replies] == [7, 8, 9]

@@ -135,6 +135,26 @@ def first_job(**kw):
     return farm, comm, clock, assigned_job(farm, 1)
 
 
+def test_a_client_that_runs_other_software_than_the_server_is_warned_about(caplog):
+    """Its results are trained (or looked up) by that software: the server names what differs (not the CPU,
+    in which a farm's nodes may differ), and is quiet about a client like itself or one that says nothing."""
+    import logging
+
+    from alphax import environment
+
+    mine = environment.software()
+    farm, comm, _ = make_farm(clients=3)
+    other = {**mine, "torch": "2.5.0", "cpu": "another CPU"}
+    with caplog.at_level(logging.WARNING, logger="workers.server"):
+        for rank, software in ((1, mine), (2, None), (3, other)):
+            comm.put(rank, Tag.READY, Ready(rank=rank, host=f"node{rank}", evaluator="train", pid=rank,
+                                            software=software))
+        farm._drain()
+    assert farm.ready == {1, 2, 3}
+    assert [r.getMessage() for r in caplog.records] == [
+        f"client 3 on node3 runs other software than the server: torch 2.5.0 (server: {mine['torch']})"]
+
+
 def test_a_lost_clients_job_is_requeued_and_its_late_reply_is_not_counted_twice():
     farm, comm, clock, job = first_job(clients=2, job_timeout=5.0)
     clock[0] = 4.9

@@ -18,6 +18,7 @@ import time
 import traceback
 from dataclasses import dataclass, replace
 
+from alphax import environment
 from alphax.errors import AlphaXError
 from alphax.searchers.base import Result
 from workers.protocol import (KEEPALIVES_PER_TIMEOUT, SERVER, SERVER_TIMEOUT, CannotStart, ClientError, Heartbeat,
@@ -121,7 +122,7 @@ def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signa
     try:
         with leave_on_signal():
             comm.send(Ready(rank=rank, host=host, evaluator=name, pid=os.getpid(), heartbeat=can_beat,
-                            signature=signature,
+                            signature=signature, software=environment.software(),
                             keepalive=server_timeout / KEEPALIVES_PER_TIMEOUT if server_timeout else None),
                       dest=SERVER, tag=Tag.READY)
             heard = False

@@ -79,6 +79,8 @@ class Ready:
     """How it evaluates (``alphax.registry.evaluator_signature``); the server refuses one unlike its run's."""
     keepalive: float | None = None
     """Seconds between the :class:`KeepAlive` messages it asks for while it waits for work (None: none)."""
+    software: dict | None = None
+    """What it runs on (``alphax.environment.software``); the server warns of other software than its own."""
 
 
 SERVER_TIMEOUT = 120.0

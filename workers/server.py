@@ -49,6 +49,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
+from alphax import environment
 from alphax.atomic import write_atomic
 from alphax.errors import AlphaXError
 from alphax.searchers.base import Proposal, Result
@@ -65,6 +66,9 @@ HEARTBEAT_TIMEOUT = 60.0
 """Default seconds of silence after which a busy client is taken for dead (``--heartbeat-timeout``)."""
 BEATS_PER_TIMEOUT = 6
 """Heartbeats a client sends per ``heartbeat_timeout`` while it evaluates."""
+CLIENT_SOFTWARE = ("alphax", "commit", "python", "numpy", "torch")
+"""What a client's software is compared on with the server's (``alphax.environment``; not the CPU: a
+farm's nodes may differ in it, and training on a GPU does not depend on it)."""
 STOPPED_WAIT = 10.0
 """Seconds a finished farm waits for a client that had said ``Ready`` to answer ``Stop`` (one that had not
 may still be starting: it gets what is left of ``--startup-timeout``)."""
@@ -259,6 +263,11 @@ class _Farm:
                 self.comm.send(Accepted(), dest=source, tag=Tag.ACCEPTED)
                 log.info("client %d ready on %s (pid %d, evaluator %s)", msg.rank, msg.host, msg.pid,
                          msg.evaluator)
+                other = environment.differences(msg.software or {}, environment.software(),
+                                                keys=CLIENT_SOFTWARE, now_is="server:")
+                if other:       # its results are trained (or looked up) by that software
+                    log.warning("client %d on %s runs other software than the server: %s", msg.rank, msg.host,
+                                "; ".join(other))
                 self.confirm_run()
                 self.ready.add(source)
                 self.host[source] = msg.host
