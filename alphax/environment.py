@@ -4,8 +4,8 @@ A run logs it each time it is opened (``log.txt``: one line, so that a run resum
 history), a checkpoint notes it, and a resume under other software warns: the same seed proposes the
 same cells only on the same software and machine (the meta-DNN's arithmetic may differ in its last bits).
 ``alphax compare`` puts it in ``summary.json``, and the MPI server warns of a client that runs other
-software than it does. Read without importing anything heavy (versions from the
-installed distributions' metadata); a field that cannot be known is None.
+software than it does. Read without importing anything heavy (versions from the installed
+distributions' metadata); a field that cannot be known is None.
 """
 
 from __future__ import annotations
@@ -34,10 +34,9 @@ _SOURCE = Path(__file__).resolve().parent.parent
 @functools.lru_cache(maxsize=1)
 def software() -> dict[str, str | None]:
     """``alphax`` (this distribution's version), ``commit`` (the commit the source tree's git checkout has
-    checked out; None outside one, as in an install from a wheel),
-    ``python``, each of :data:`PACKAGES`, ``platform`` and ``cpu`` (its model name where Linux says it).
-    Starts no process.
-    Computed once per process."""
+    checked out; None outside one, as in an install from a wheel), ``python``, each of :data:`PACKAGES`,
+    ``platform`` and ``cpu`` (its model name where Linux says it). Computed once per process; starts no
+    process."""
     out: dict[str, str | None] = {"alphax": _version(DISTRIBUTION), "commit": _commit(_SOURCE),
                                   "python": platform.python_version()}
     out.update({name: _version(name) for name in PACKAGES})
