@@ -74,3 +74,10 @@ def test_finding_it_out_starts_no_process():
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert out.strip() == "0"
+
+
+def test_alphax_version_prints_the_software_line_and_exits_0(run_cli):
+    proc = run_cli("--version", timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout == environment.describe(environment.software()) + "\n"
+    assert proc.stdout.startswith("alphax-nas ") and f"Python {platform.python_version()}," in proc.stdout

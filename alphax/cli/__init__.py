@@ -115,12 +115,28 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="alphax", description="AlphaX: neural architecture search with Monte Carlo tree "
                                                         "search and a meta-DNN accuracy predictor.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    parser.add_argument("--version", action=_Version,
+                        help="print the version of AlphaX (and its commit), Python and the dependencies, then exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     for name in _GROUPS:
         module = importlib.import_module(f"alphax.cli.{name}")
         module.add_parser(sub)
     _verbose_everywhere(parser)
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version``: the software line a run's ``log.txt`` records each time the run opens
+    (``alphax.environment``), found out only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from alphax import environment
+
+        print(environment.describe(environment.software()))
+        parser.exit()
 
 
 def _verbose_everywhere(parser: argparse.ArgumentParser) -> None:
