@@ -31,12 +31,16 @@ COMPARED = ("alphax", "commit", "python", "numpy", "torch", "cpu")
 _SOURCE = Path(__file__).resolve().parent.parent
 
 
-@functools.lru_cache(maxsize=1)
 def software() -> dict[str, str | None]:
     """``alphax`` (this distribution's version), ``commit`` (the commit the source tree's git checkout has
     checked out; None outside one, as in an install from a wheel), ``python``, each of :data:`PACKAGES`,
-    ``platform`` and ``cpu`` (its model name where Linux says it). Computed once per process; starts no
-    process."""
+    ``platform`` and ``cpu`` (its model name where Linux says it). Found out once per process (a new dict
+    each call); starts no process."""
+    return dict(_software())
+
+
+@functools.lru_cache(maxsize=1)
+def _software() -> dict[str, str | None]:
     out: dict[str, str | None] = {"alphax": _version(DISTRIBUTION), "commit": _commit(_SOURCE),
                                   "python": platform.python_version()}
     out.update({name: _version(name) for name in PACKAGES})

@@ -81,3 +81,9 @@ def test_alphax_version_prints_the_software_line_and_exits_0(run_cli):
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert proc.stdout == environment.describe(environment.software()) + "\n"
     assert proc.stdout.startswith("alphax-nas ") and f"Python {platform.python_version()}," in proc.stdout
+
+
+def test_each_call_gives_its_own_dict():
+    first = environment.software()
+    first["torch"] = "edited by a caller"
+    assert environment.software()["torch"] != "edited by a caller"
