@@ -66,9 +66,10 @@ HEARTBEAT_TIMEOUT = 60.0
 """Default seconds of silence after which a busy client is taken for dead (``--heartbeat-timeout``)."""
 BEATS_PER_TIMEOUT = 6
 """Heartbeats a client sends per ``heartbeat_timeout`` while it evaluates."""
-CLIENT_SOFTWARE = ("alphax", "commit", "python", "numpy", "torch")
-"""What a client's software is compared on with the server's (``alphax.environment``; not the CPU: a
-farm's nodes may differ in it, and training on a GPU does not depend on it)."""
+CLIENT_SOFTWARE = tuple(key for key in environment.COMPARED if key != "cpu")
+"""What a client's software is compared on with the server's: what a resume compares
+(``alphax.environment.COMPARED``) but the CPU, in which a farm's nodes may differ, and on which training
+on a GPU does not depend."""
 STOPPED_WAIT = 10.0
 """Seconds a finished farm waits for a client that had said ``Ready`` to answer ``Stop`` (one that had not
 may still be starting: it gets what is left of ``--startup-timeout``)."""
