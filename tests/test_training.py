@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+from alphax import environment
 from alphax.errors import ConfigError, DataError
 from alphax.spec import CellSpec
 from workers import cifar
-from workers.training import RMSPropTF, TrainConfig, cosine_lr, resolve_device, train_cell
+from workers.training import RMSPropTF, TrainConfig, cosine_lr, device_name, resolve_device, train_cell
 
 CELL = CellSpec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
                 ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
@@ -174,6 +175,7 @@ def test_train_cell_end_to_end_on_cpu(tiny_cifar):
         assert 0.0 <= info[key] <= 1.0
     assert info["steps"] == int(2 * 200 / 32)       # a continuous stream: no partial batch dropped per epoch
     assert info["trainable_parameters"] > 0 and info["training_time"] > 0 and info["device"] == "cpu"
+    assert info["device_name"] == environment.software()["cpu"]       # the CPU's model: the time is its time
     assert "steady_images_per_second" not in info          # 12 steps: too few to leave out the first 20
     longer = train_cell(CELL, data, TrainConfig(epochs=8, **TINY)).info        # 50 steps
     assert longer["steps"] == 50 and longer["steady_images_per_second"] > 0
@@ -353,6 +355,12 @@ def test_gpu_is_chosen_from_the_local_rank(monkeypatch):
     assert resolve_device("cuda:0") == torch.device("cuda", 0)
     monkeypatch.delenv("MPI_LOCALRANKID")
     assert resolve_device("auto") == torch.device("cuda", 0)
+
+
+def test_a_gpu_result_names_the_gpu_it_was_trained_on(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda d: f"NVIDIA H100 80GB HBM3 (cuda:{torch.device(d).index})")
+    assert device_name(torch.device("cuda", 1)) == "NVIDIA H100 80GB HBM3 (cuda:1)"
+    assert device_name(torch.device("cpu")) == environment.software()["cpu"]
 
 
 def test_weights_are_drawn_like_nasbench():

@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 import torch.nn.functional as F
 
+from alphax import environment
 from alphax.errors import AlphaXError, ConfigError, DataError
 from alphax.parameters import MIN_STEM_CHANNELS
 from alphax.searchers.base import Result
@@ -50,7 +51,8 @@ from alphax.spec import CellSpec
 from workers.cifar import Cifar10, batches, training_stream
 from workers.network import build_network, count_parameters
 
-__all__ = ["TrainConfig", "RMSPropTF", "cosine_lr", "local_rank", "resolve_device", "check_device", "train_cell"]
+__all__ = ["TrainConfig", "RMSPropTF", "cosine_lr", "local_rank", "resolve_device", "check_device", "device_name",
+           "train_cell"]
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +226,15 @@ def check_device(name: str = "auto") -> torch.device:
     return device
 
 
+def device_name(device: torch.device) -> str | None:
+    """The model of ``device``, for a result's ``info``: its training time and rate are that hardware's.
+    A GPU's name as CUDA gives it (``NVIDIA H100 80GB HBM3``), the CPU's as Linux does (None where not
+    said)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return environment.software()["cpu"]
+
+
 _WARM_STEPS = 20
 """``steady_images_per_second`` (in a result's ``info``) counts the steps after these, which carry the
 one-off costs (cuDNN's autotuning, the first kernels' loading); only for a training of more than twice
@@ -249,10 +260,11 @@ def train_cell(spec: CellSpec, data: Cifar10, config: TrainConfig = TrainConfig(
     ``info`` holds ``validation_accuracy``, ``test_accuracy``, ``train_accuracy`` (last epoch, on
     augmented batches), ``training_time`` (seconds in the training loop), ``trainable_parameters``,
     ``steps``, ``epochs``, ``images_per_second`` (and ``steady_images_per_second``, after the first
-    steps' one-off costs), ``device``, ``dtype`` and ``attempts`` (with ``failed_attempts``, the
-    reasons, when there was more than one). A non-finite loss or an out-of-memory error is trained again
-    from a fresh initialisation, up to ``config.attempts`` in all; then, as unusable data at once, it
-    gives a failed result (``accuracy`` None, ``error`` the reason). ``seconds`` counts every attempt.
+    steps' one-off costs), ``device`` and ``device_name`` (its model: the GPU's or the CPU's), ``dtype``
+    and ``attempts`` (with ``failed_attempts``, the reasons, when there was more than one). A non-finite
+    loss or an out-of-memory error is trained again from a fresh initialisation, up to ``config.attempts``
+    in all; then, as unusable data at once, it gives a failed result (``accuracy`` None, ``error`` the
+    reason). ``seconds`` counts every attempt.
     """
     start = time.perf_counter()
     failures: list[str] = []
@@ -290,7 +302,8 @@ def _train_once(spec: CellSpec, data: Cifar10, config: TrainConfig, *, seed: int
     torch.manual_seed(seed)
     gen = torch.Generator(device=device).manual_seed(seed)
     start = time.perf_counter()
-    info: dict = {"device": str(device), "dtype": str(dtype).removeprefix("torch."), "cifar_data": data.digest}
+    info: dict = {"device": str(device), "device_name": device_name(device), "dtype": str(dtype).removeprefix("torch."),
+                  "cifar_data": data.digest}
     try:
         model = build_network(spec, stem_channels=config.stem_channels, num_stacks=config.num_stacks,
                               modules_per_stack=config.modules_per_stack)
