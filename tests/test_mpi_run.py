@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from alphax import environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "mpi"))
 from harness import catches, kill, mpiexec, pids, require_mpi, start, topology_files, wait  # noqa: E402
@@ -205,6 +208,12 @@ def test_train_evaluator_end_to_end_on_cpu(tmp_path):
         assert r["seconds"] > 0 and r["worker"].startswith("rank1")
     config = json.loads((out / "config.json").read_text())
     assert config["train"]["epochs"] == 1 and config["train"]["stem_channels"] == 8   # how the results were made
+    # each client's device and its model, in the server's log (the GPU a client's local rank gave it), and
+    # in every result
+    model = environment.software()["cpu"]
+    assert re.search(r"INFO workers\.server: client 1 ready on \S+ \(pid \d+\): train on cpu" +
+                     (re.escape(f" ({model})") if model else "") + "$", (out / "log.txt").read_text(), re.M)
+    assert {r["info"]["device_name"] for r in rows} == {model}
 
     # a client with other images (here a smaller copy) is refused: the run's are those its results were
     # trained on, which each logs
@@ -280,7 +289,8 @@ def test_every_client_lost_ends_the_server_with_its_message(tmp_path):
     assert "(--job-timeout 1)" in proc.stdout and f"then resume with run_server.py --resume {out}" in proc.stdout
     assert (out / "config.json").exists() and rows_of(out) == []
     log = (out / "log.txt").read_text()     # the reason is on disk before the abort, whatever the console kept
-    assert "INFO workers.server: client 1 ready" in log
+    assert re.search(r"INFO workers\.server: client 1 ready on \S+ \(pid \d+\): table, sleeping 1000 x its "
+                     r"training time$", log, re.M)
     assert "ERROR run_server: run_server.py: error: every client (1) is lost" in log.splitlines()[-1]
     stats = json.loads((tmp_path / "farm.json").read_text())
     assert stats["results"] == 0 and stats["lost"] == [1] and stats["timed_out"] == 1

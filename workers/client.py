@@ -97,13 +97,17 @@ class SimulatedTime:
     def candidates(self):
         return self.evaluator.candidates()
 
+    def describe(self) -> str:
+        return f"{self.evaluator.describe()}, sleeping {self.scale:g} x its training time"
+
 
 def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signature: dict | None = None,
           startup_timeout: float | None = 600.0, server_timeout: float | None = SERVER_TIMEOUT) -> ClientStats:
     """Answer jobs from the server until a ``Stop``. ``evaluator.evaluate(cell) -> Result``;
-    ``space.from_json`` turns a job's cell into the evaluator's cell; ``signature`` (sent with ``Ready``)
-    says how this client evaluates, for the server to check against its run. SIGTERM or SIGINT, while
-    it waits or evaluates, makes it send ``Leaving`` and return (``left`` set; exit without finalizing).
+    ``space.from_json`` turns a job's cell into the evaluator's cell; ``name`` (sent with ``Ready``) says
+    what evaluates, for the server's log (``evaluator.describe()``), and ``signature`` how, for the server
+    to check against its run. SIGTERM or SIGINT, while it waits or evaluates, makes it send ``Leaving``
+    and return (``left`` set; exit without finalizing).
     Raises :class:`ServerSilent` when no message comes from the server within ``startup_timeout``
     seconds (None: no limit) of the ``Ready`` (a server that died at start), or, once it has answered,
     none for ``server_timeout`` seconds while this client waits for work (None: no limit; the server

@@ -74,6 +74,11 @@ class Evaluator(ABC):
         evaluation observes one seed). None: the observed reward is that value."""
         return None
 
+    def describe(self) -> str:
+        """What evaluates, in a few words, for the logs (the MPI server's line for each client): its
+        :attr:`name`; the training evaluator adds the device it trains on."""
+        return self.name
+
     def close(self) -> None:
         """Release resources (nothing by default)."""
 

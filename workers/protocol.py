@@ -72,6 +72,8 @@ class Ready:
     rank: int
     host: str
     evaluator: str
+    """What evaluates, in words (``Evaluator.describe``: ``train on cuda:1 (NVIDIA H100 80GB HBM3)``), for the
+    server's log."""
     pid: int
     heartbeat: bool = False
     """Whether this client can send heartbeats (its MPI library runs with ``MPI_THREAD_MULTIPLE``)."""

@@ -262,8 +262,7 @@ class _Farm:
             if tag == Tag.READY and isinstance(msg, Ready):
                 self._check_signature(source, msg)        # a client that evaluates unlike the run is refused
                 self.comm.send(Accepted(), dest=source, tag=Tag.ACCEPTED)
-                log.info("client %d ready on %s (pid %d, evaluator %s)", msg.rank, msg.host, msg.pid,
-                         msg.evaluator)
+                log.info("client %d ready on %s (pid %d): %s", msg.rank, msg.host, msg.pid, msg.evaluator)
                 other = environment.differences(msg.software or {}, environment.software(),
                                                 keys=CLIENT_SOFTWARE, now_is="server:")
                 if other:       # its results are trained (or looked up) by that software

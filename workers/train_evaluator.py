@@ -16,7 +16,7 @@ from alphax.searchers.base import Result
 from alphax.spec import CellSpec
 from workers.cifar import VALIDATION_SIZE, load_cifar10
 from workers.evaluators import Evaluator
-from workers.training import TrainConfig, check_device, train_cell
+from workers.training import TrainConfig, check_device, device_name, train_cell
 
 __all__ = ["TrainEvaluator"]
 
@@ -32,7 +32,7 @@ class TrainEvaluator(Evaluator):
     def __init__(self, cifar_dir: str | Path, config: TrainConfig = TrainConfig(), *,
                  validation_size: int = VALIDATION_SIZE):
         self.config = config
-        device = check_device(config.device)
+        self.device = device = check_device(config.device)
         if config.device == "auto" and device.type == "cpu":
             log.warning("--device auto: no CUDA device on this machine, so cells train on the CPU (NASBench-101's "
                         "full protocol takes days per cell there); --device cpu says so and silences this")
@@ -41,14 +41,19 @@ class TrainEvaluator(Evaluator):
             raise DataError(f"the {len(self.data.train)} training images of {cifar_dir} (after the validation set) "
                             f"are fewer than one batch of {config.batch_size}; give a smaller --batch-size, or "
                             f"--cifar a folder with more images (a resumed run keeps its own --batch-size)")
-        log.info("CIFAR-10 from %s: %d train, %d validation, %d test images", cifar_dir,
-                 len(self.data.train), len(self.data.valid), len(self.data.test))
+        log.info("CIFAR-10 from %s: %d train, %d validation, %d test images; evaluator: %s", cifar_dir,
+                 len(self.data.train), len(self.data.valid), len(self.data.test), self.describe())
 
     def evaluate(self, cell: CellSpec) -> Result:
         if not isinstance(cell, CellSpec):         # a NAS-Bench-201 cell, a dict: not a network this builds
             raise OutOfDomainError(f"the train evaluator trains NASBench-101 cells (alphax.spec.CellSpec), got "
                                    f"{type(cell).__name__}")
         return train_cell(cell, self.data, self.config)
+
+    def describe(self) -> str:
+        """``train on cuda:1 (NVIDIA H100 80GB HBM3)``: the device, and its model where known."""
+        model = device_name(self.device)
+        return f"train on {self.device}{f' ({model})' if model else ''}"
 
     def candidates(self) -> None:
         """Training can evaluate any cell of the space: no candidate list."""
