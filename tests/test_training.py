@@ -353,6 +353,11 @@ def test_gpu_is_chosen_from_the_local_rank(monkeypatch):
     assert resolve_device("auto") == torch.device("cuda", 1)
     assert resolve_device("cuda") == torch.device("cuda", 1)
     assert resolve_device("cuda:0") == torch.device("cuda", 0)
+    # Hydra under Slurm: each node's proxy is one srun task (SLURM_LOCALID 0), its processes inherit that;
+    # Hydra's own local rank decides
+    monkeypatch.setenv("SLURM_LOCALID", "0")
+    assert resolve_device("auto") == torch.device("cuda", 1)
+    monkeypatch.delenv("SLURM_LOCALID")
     monkeypatch.delenv("MPI_LOCALRANKID")
     assert resolve_device("auto") == torch.device("cuda", 0)
 
