@@ -48,6 +48,9 @@ class Faulty:
     def candidates(self):
         return self.evaluator.candidates()
 
+    def describe(self):
+        return f"{self.evaluator.describe()}, with a {self.mode} fault on rank {self.rank}"
+
 
 def _name(cell) -> str:
     """The cell's hash in the results log: NASBench-101's graph hash, NAS-Bench-201's architecture string."""
