@@ -503,6 +503,31 @@ def _failures(runs: list[RunRecord]) -> str | None:
             f"{first.get('error') or 'no error recorded'})")
 
 
+def _hardware(run: RunRecord) -> str | None:
+    """The line naming what a training run's results were trained on: each device model
+    (``info.device_name``; the device, as ``cuda:0``, for a result from before models were noted), the
+    results trained there and their median training time. None where no result names a device (a table)."""
+    times: dict[str, list[float]] = {}
+    for r in run.records:
+        info = r.get("info")
+        name = (info.get("device_name") or info.get("device")) if isinstance(info, dict) else None
+        if isinstance(name, str):
+            t = info.get("training_time")
+            ok = isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t)
+            times.setdefault(name, []).append(float(t) if ok else math.nan)
+    if not times:
+        return None
+    parts = []
+    for name, ts in sorted(times.items(), key=lambda item: -len(item[1])):
+        known = [t for t in ts if not math.isnan(t)]
+        median = float(np.median(known)) if known else None
+        took = ("" if median is None else
+                f", median training time {median / 60:.1f} min" if median >= 120 else
+                f", median training time {median:.1f} s")
+        parts.append(f"{name} ({len(ts)} result{'' if len(ts) == 1 else 's'}{took})")
+    return "trained on: " + "; ".join(parts)
+
+
 def _table_size(config: dict) -> int | None:
     """The number of cells a table run could evaluate, its pool (``Evaluator.candidates``: the cells with
     a result; None: it trains, or the table cannot be read)."""
@@ -573,6 +598,9 @@ def _run_report(folder: str, staged: _Staged, data: str | None = None) -> list[s
     failures = _failures([run])
     if failures:
         lines.append(failures)
+    hardware = _hardware(run)
+    if hardware:
+        lines.append(hardware)
     if best is not None:
         rec = run.records[best]
         _plot_cell(staged.path("best_cell.png"), run, rec,

@@ -541,6 +541,40 @@ def test_nasbench101_run_report_draws_vertex_ops(tmp_path):
     assert cells[-1].hash in text and "optimum" not in text     # training: no data set, no optimum
 
 
+def test_a_training_run_report_names_the_hardware_each_result_was_trained_on(tmp_path):
+    """A farm of mixed GPUs: each model, its results and their median training time (the device where a
+    result predates the model's note); a table's run names none."""
+    from alphax.spec import CellSpec
+
+    run = tmp_path / "farm"
+    run.mkdir()
+    matrix = [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]]
+    ops = [("conv3x3-bn-relu", "maxpool3x3"), ("conv1x1-bn-relu", "maxpool3x3"), ("conv3x3-bn-relu", "conv3x3-bn-relu"),
+           ("conv1x1-bn-relu", "conv1x1-bn-relu"), ("maxpool3x3", "maxpool3x3"), ("conv1x1-bn-relu", "conv3x3-bn-relu")]
+    cells = [CellSpec(matrix, ["input", *o, "output"]) for o in ops]
+    infos = [{"device": "cuda:0", "device_name": "NVIDIA H100 80GB HBM3", "training_time": 780.0},
+             {"device": "cuda:1", "device_name": "NVIDIA H100 80GB HBM3", "training_time": 840.0},
+             {"device": "cuda:0", "device_name": "NVIDIA H100 80GB HBM3", "training_time": 900.0},
+             {"device": "cuda:0", "device_name": "NVIDIA A100-SXM4-40GB", "training_time": 1500.0},
+             {"device": "cuda:2", "training_time": 30.0},       # written before device models were noted
+             {"device": "cuda:0", "device_name": "NVIDIA A100-SXM4-40GB"}]     # failed: no training time
+    rows = [{"n": n, "hash": c.hash, **c.to_json(), "accuracy": None if n == 6 else 0.9 + 0.001 * n,
+             "predicted": None, "seconds": 1.0, "worker": f"rank{n}@node", "error": "diverged" if n == 6 else None,
+             "info": info} for n, (c, info) in enumerate(zip(cells, infos), 1)]
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (run / "config.json").write_text(json.dumps({"space": "nasbench101", "evaluator": "train", "algo": "random",
+                                                 "seed": 0, "budget": 6}))
+    write_report(str(run))
+    lines = (run / "report.txt").read_text().splitlines()
+    assert ("trained on: NVIDIA H100 80GB HBM3 (3 results, median training time 14.0 min); NVIDIA A100-SXM4-40GB "
+            "(2 results, median training time 25.0 min); cuda:2 (1 result, median training time 30.0 s)") in lines
+
+    table = tmp_path / "table"
+    _write_run(table, "random", 0, 5)
+    write_report(str(table))
+    assert "trained on" not in (table / "report.txt").read_text()
+
+
 @pytest.mark.parametrize("best, message", [
     ({"matrix": "zzz"}, "not a square 0/1 matrix"),
     ({"matrix": [[0, 1], [0]]}, "not a square 0/1 matrix"),
