@@ -6,8 +6,9 @@
 # A server and CLIENTS clients (sharing the GPUs by local rank) train full-size NASBench-101 networks
 # (stem 128, 3 x 3 modules, batch 256) for 2 epochs on a synthetic folder in the CIFAR-10 batch format
 # (accuracies mean nothing; the mechanics and the speed are what is checked). Budget 8: SIGTERM to
-# mpiexec once 3 results are logged, then `run_server.py --resume`. Exits non-zero unless the run ends
-# with 8 unique cells, none failed, every one trained on CUDA. DEVICE=cpu TINY=1 runs the same on a CPU.
+# mpiexec once 3 results are logged, then `run_server.py --resume`. Prints the server's line for each
+# client (its device and GPU model) and a JSON summary; exits non-zero unless the run ends with 8 unique
+# cells, none failed, every one trained on CUDA. DEVICE=cpu TINY=1 runs the same on a CPU.
 set -euo pipefail
 CLIENTS=${1:-2}
 W=${2:-$(mktemp -d)}
@@ -43,14 +44,16 @@ mpiexec -disable-auto-cleanup -n 1 python run_server.py --resume "$W/run" --prog
     : -n "$CLIENTS" $CLIENT > "$W/second.log" 2>&1 || { tail -20 "$W/second.log"; exit 1; }
 echo "resumed job: exit 0; $(( $(date +%s) - T0 )) s in all; logs and run folder in $W"
 tail -3 "$W/second.log"
+grep -h "ready on" "$W/run/log.txt" | sed 's/^/server log: /'       # each client's device and its model
 python - "$W/run/results.jsonl" "${TINY:+cpu}" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 hashes = {r["hash"] for r in rows}
 failed = [r for r in rows if r.get("error") is not None]
 devices = sorted({r["info"].get("device") for r in rows if r.get("info")})
+models = sorted({str(r["info"].get("device_name")) for r in rows if r.get("info")})
 speed = [round(r["info"]["steady_images_per_second"]) for r in rows if r["info"].get("steady_images_per_second")]
-print(json.dumps({"rows": len(rows), "unique": len(hashes), "failed": len(failed), "devices": devices,
+print(json.dumps({"rows": len(rows), "unique": len(hashes), "failed": len(failed), "devices": devices, "models": models,
                   "workers": sorted({r.get("worker") for r in rows}), "steady_images_per_second": speed}))
 cuda = sys.argv[2] == "cpu" or all(d.startswith("cuda") for d in devices)
 sys.exit(0 if len(rows) == len(hashes) == 8 and not failed and cuda else 1)

@@ -525,7 +525,10 @@ def test_the_gpu_farm_check_script_runs_its_stop_and_resume_on_a_cpu(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["rows"] == summary["unique"] == 8 and summary["failed"] == 0 and summary["devices"] == ["cpu"]
+    assert summary["models"] == [str(environment.software()["cpu"])]
     assert "SIGTERM to mpiexec with" in proc.stdout and "resumed job: exit 0" in proc.stdout
+    # the server's log names each client's device, in the first job and in the resumed one
+    assert proc.stdout.count("server log: ") == 4 and proc.stdout.count(": train on cpu") == 4, proc.stdout[-3000:]
     again = subprocess.run(["bash", str(script), "2", str(tmp_path)], capture_output=True, text=True, env=env,
                            timeout=60)
     assert again.returncode == 2 and "exists: give a new WORKDIR" in again.stderr
