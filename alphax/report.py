@@ -503,6 +503,11 @@ def _failures(runs: list[RunRecord]) -> str | None:
             f"{first.get('error') or 'no error recorded'})")
 
 
+def _finite(x) -> bool:
+    """``x`` is a finite number (an int or a float, not a bool), as a value read from a run's JSON must be."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def _hardware(run: RunRecord) -> str | None:
     """The line naming what a training run's results were trained on: each device model
     (``info.device_name``; the device, as ``cuda:0``, for a result from before models were noted), the
@@ -513,8 +518,7 @@ def _hardware(run: RunRecord) -> str | None:
         name = (info.get("device_name") or info.get("device")) if isinstance(info, dict) else None
         if isinstance(name, str):
             t = info.get("training_time")
-            ok = isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t)
-            times.setdefault(name, []).append(float(t) if ok else math.nan)
+            times.setdefault(name, []).append(float(t) if _finite(t) else math.nan)
     if not times:
         return None
     parts = []
@@ -630,7 +634,7 @@ def _write_text(staged: _Staged, lines: list[str]) -> list[str]:
 def _summary_problem(summary: dict) -> str | None:
     """What is wrong with the parts of a compare's ``summary.json`` the report reads, or None."""
     def number(x) -> bool:
-        return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x))
+        return x is None or _finite(x)
 
     missing = {"space", "budget", "seeds", "algorithms"} - set(summary)
     if missing:
