@@ -165,8 +165,8 @@ def _start_and_serve(args: argparse.Namespace) -> int:
             abort_job(MPI.COMM_WORLD, 1)
         return 1
     try:
-        stats = serve(evaluator, space, name=evaluator.describe(), signature=signature,
-                      startup_timeout=args.startup_timeout, server_timeout=args.server_timeout)
+        stats = serve(evaluator, space, name=evaluator.describe(), device=evaluator.device_id(),
+                      signature=signature, startup_timeout=args.startup_timeout, server_timeout=args.server_timeout)
     except ServerSilent as exc:
         print(f"run_client.py (rank {rank}): error: {exc}", file=sys.stderr, flush=True)
         abort_job(MPI.COMM_WORLD, 1)

@@ -155,6 +155,43 @@ def test_a_client_that_runs_other_software_than_the_server_is_warned_about(caplo
         f"client 3 on node3 runs other software than the server: torch 2.5.0 (server: {mine['torch']})"]
 
 
+def test_clients_on_one_gpu_are_warned_about(caplog):
+    """Two clients whose GPU has the same UUID (more client tasks on a node than GPUs, or every task's
+    CUDA_VISIBLE_DEVICES alike) each train at about half speed: the server names them and the way out.
+    Quiet for clients on other GPUs, for those that name none (a table, the CPU), and once the first has
+    left the farm."""
+    import logging
+
+    farm, comm, _ = make_farm(clients=5)
+    with caplog.at_level(logging.WARNING, logger="workers.server"):
+        for rank, gpu in ((1, "GPU-aaaa"), (2, "GPU-bbbb"), (3, None), (4, None), (5, "GPU-aaaa")):
+            comm.put(rank, Tag.READY, Ready(rank=rank, host="node1", evaluator="train", pid=rank, device=gpu))
+        farm._drain()
+    assert farm.ready == {1, 2, 3, 4, 5}
+    assert [r.getMessage() for r in caplog.records] == [
+        "client 5 on node1 trains on the same GPU as client 1 (GPU-aaaa): they share it, so each trains slower; "
+        "give a node no more client tasks than it has GPUs, or each client its own GPU (--device cuda:N, "
+        "CUDA_VISIBLE_DEVICES)"]
+    caplog.clear()
+    farm, comm, _ = make_farm(clients=3)
+    with caplog.at_level(logging.WARNING, logger="workers.server"):
+        comm.put(1, Tag.READY, Ready(rank=1, host="node1", evaluator="train", pid=1, device="GPU-aaaa"))
+        comm.put(2, Tag.READY, Ready(rank=2, host="node1", evaluator="train", pid=2, device="GPU-aaaa"))
+        comm.put(3, Tag.READY, Ready(rank=3, host="node1", evaluator="train", pid=3, device="GPU-aaaa"))
+        farm._drain()
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
+        "client 2 on node1 trains on the same GPU as client 1",
+        "client 3 on node1 trains on the same GPU as clients 1, 2"]
+    caplog.clear()
+    farm, comm, _ = make_farm(clients=2)
+    with caplog.at_level(logging.WARNING, logger="workers.server"):
+        comm.put(1, Tag.READY, Ready(rank=1, host="node1", evaluator="train", pid=1, device="GPU-aaaa"))
+        comm.put(1, Tag.LEAVING, Leaving(rank=1, host="node1", reason="SIGTERM"))
+        comm.put(2, Tag.READY, Ready(rank=2, host="node1", evaluator="train", pid=2, device="GPU-aaaa"))
+        farm._drain()
+    assert [r.getMessage() for r in caplog.records] == ["client 1 (node1) left on SIGTERM"]
+
+
 def test_a_lost_clients_job_is_requeued_and_its_late_reply_is_not_counted_twice():
     farm, comm, clock, job = first_job(clients=2, job_timeout=5.0)
     clock[0] = 4.9

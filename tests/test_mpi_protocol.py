@@ -276,7 +276,7 @@ def test_run_client_exits_without_finalize_when_its_stop_says_so(monkeypatch, fi
     exits = []
     monkeypatch.setattr(MPI, "COMM_WORLD", SimpleNamespace(Get_rank=lambda: 1))
     monkeypatch.setattr(run_client, "make_space_and_evaluator",
-                        lambda args: (None, SimpleNamespace(describe=lambda: "table"), {}))
+                        lambda args: (None, SimpleNamespace(describe=lambda: "table", device_id=lambda: None), {}))
     monkeypatch.setattr(client, "serve", lambda *a, **kw: client.ClientStats(0, 0, 0.0, 0.0, finalize=finalize))
     monkeypatch.setattr(run_client, "exit_without_finalize", exits.append)
     assert run_client._start_and_serve(run_client.build_parser().parse_args(["--evaluator", "table"])) == 0

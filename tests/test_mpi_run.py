@@ -276,6 +276,25 @@ def test_a_client_whose_table_has_the_same_cells_with_other_results_is_refused(t
     assert "no result yet (it never got to evaluate a cell): continuing it" in (out / "log.txt").read_text()
 
 
+def test_the_server_warns_of_two_clients_on_one_gpu(tmp_path):
+    """Clients 1 and 3 say they evaluate on the same GPU (its UUID, as a training client sends it), client 2
+    on another: the server's log (console and log.txt) names the two sharing one, once; the run goes on."""
+    table = ["--space", "nasbench201", "--dataset", "cifar10"]
+    out = tmp_path / "run"
+    gpus = {"1": "GPU-1111", "2": "GPU-2222", "3": "GPU-1111"}
+    proc = mpiexec((1, server(table, out, "--budget", 6)),
+                   (3, ["tests/mpi/gpu_client.py", "--evaluator", "table", *table]),
+                   env={"ALPHAX_TEST_GPU": json.dumps(gpus)}, timeout=120)
+    assert proc.returncode == 0 and f"run folder: {out} (6 of 6 cells" in proc.stdout, proc.stdout[-3000:]
+    log = (out / "log.txt").read_text()
+    assert re.search(r"INFO workers\.server: client 2 ready on \S+ \(pid \d+\): table, as if on GPU GPU-2222$",
+                     log, re.M)
+    warned = re.findall(r"WARNING workers\.server: client (\d) on \S+ trains on the same GPU as client (\d) "
+                        r"\(GPU-1111\): they share it", log)
+    assert sorted(map(sorted, warned)) == [["1", "3"]], log
+    assert len(re.findall("trains on the same GPU", proc.stdout)) == 1
+
+
 def test_every_client_lost_ends_the_server_with_its_message(tmp_path):
     """One client whose job outlasts --job-timeout (a simulated training of hours): the server says so
     and exits 1; the run folder stays, ready to resume."""

@@ -14,7 +14,8 @@ from alphax import environment
 from alphax.errors import ConfigError, DataError
 from alphax.spec import CellSpec
 from workers import cifar
-from workers.training import RMSPropTF, TrainConfig, cosine_lr, device_name, resolve_device, train_cell
+from workers.training import (RMSPropTF, TrainConfig, cosine_lr, device_name, device_uuid, resolve_device,
+                              train_cell)
 
 CELL = CellSpec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
                 ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
@@ -366,6 +367,25 @@ def test_a_gpu_result_names_the_gpu_it_was_trained_on(monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda d: f"NVIDIA H100 80GB HBM3 (cuda:{torch.device(d).index})")
     assert device_name(torch.device("cuda", 1)) == "NVIDIA H100 80GB HBM3 (cuda:1)"
     assert device_name(torch.device("cpu")) == environment.software()["cpu"]
+
+
+def test_a_gpu_is_told_apart_by_its_uuid_not_its_index(monkeypatch, tiny_cifar):
+    """Each task's cuda:0 under its own CUDA_VISIBLE_DEVICES is another GPU: the UUID says which (the MPI
+    server warns of two clients on one); a CPU's evaluator names none."""
+    import uuid
+    from types import SimpleNamespace
+
+    from workers.train_evaluator import TrainEvaluator
+
+    gpus = {0: uuid.UUID("5a1e0000-0000-0000-0000-000000000000"), 1: uuid.UUID("5a1e0000-0000-0000-0000-000000000001")}
+    monkeypatch.setattr(torch.cuda, "get_device_properties",
+                        lambda d: SimpleNamespace(uuid=gpus[torch.device(d).index]))
+    assert device_uuid(torch.device("cuda", 1)) == "5a1e0000-0000-0000-0000-000000000001"
+    assert device_uuid(torch.device("cuda", 0)) != device_uuid(torch.device("cuda", 1))
+    assert device_uuid(torch.device("cpu")) is None
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda d: SimpleNamespace())   # a torch without it
+    assert device_uuid(torch.device("cuda", 0)) is None
+    assert TrainEvaluator(tiny_cifar, TrainConfig(epochs=1, **TINY), validation_size=100).device_id() is None
 
 
 def test_weights_are_drawn_like_nasbench():

@@ -100,13 +100,18 @@ class SimulatedTime:
     def describe(self) -> str:
         return f"{self.evaluator.describe()}, sleeping {self.scale:g} x its training time"
 
+    def device_id(self) -> str | None:
+        return self.evaluator.device_id()
 
-def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signature: dict | None = None,
-          startup_timeout: float | None = 600.0, server_timeout: float | None = SERVER_TIMEOUT) -> ClientStats:
+
+def serve(evaluator, space, *, name: str, device: str | None = None, comm=None, poll: float = 0.0005,
+          signature: dict | None = None, startup_timeout: float | None = 600.0,
+          server_timeout: float | None = SERVER_TIMEOUT) -> ClientStats:
     """Answer jobs from the server until a ``Stop``. ``evaluator.evaluate(cell) -> Result``;
     ``space.from_json`` turns a job's cell into the evaluator's cell; ``name`` (sent with ``Ready``) says
-    what evaluates, for the server's log (``evaluator.describe()``), and ``signature`` how, for the server
-    to check against its run. SIGTERM or SIGINT, while it waits or evaluates, makes it send ``Leaving``
+    what evaluates, for the server's log (``evaluator.describe()``), ``device`` the GPU it evaluates on
+    (``evaluator.device_id()``: the server warns of two clients on one), and ``signature`` how, for the
+    server to check against its run. SIGTERM or SIGINT, while it waits or evaluates, makes it send ``Leaving``
     and return (``left`` set; exit without finalizing).
     Raises :class:`ServerSilent` when no message comes from the server within ``startup_timeout``
     seconds (None: no limit) of the ``Ready`` (a server that died at start), or, once it has answered,
@@ -125,8 +130,8 @@ def serve(evaluator, space, *, name: str, comm=None, poll: float = 0.0005, signa
     first = None
     try:
         with leave_on_signal():
-            comm.send(Ready(rank=rank, host=host, evaluator=name, pid=os.getpid(), heartbeat=can_beat,
-                            signature=signature, software=environment.software(),
+            comm.send(Ready(rank=rank, host=host, evaluator=name, device=device, pid=os.getpid(),
+                            heartbeat=can_beat, signature=signature, software=environment.software(),
                             keepalive=server_timeout / KEEPALIVES_PER_TIMEOUT if server_timeout else None),
                       dest=SERVER, tag=Tag.READY)
             heard = False

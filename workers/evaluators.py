@@ -79,6 +79,12 @@ class Evaluator(ABC):
         :attr:`name`; the training evaluator adds the device it trains on."""
         return self.name
 
+    def device_id(self) -> str | None:
+        """Which GPU it evaluates on (:func:`workers.training.device_uuid`), sent with an MPI client's
+        ``Ready`` so that the server warns of two clients sharing one; None (the default) for a table
+        or the CPU."""
+        return None
+
     def close(self) -> None:
         """Release resources (nothing by default)."""
 

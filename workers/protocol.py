@@ -75,6 +75,9 @@ class Ready:
     """What evaluates, in words (``Evaluator.describe``: ``train on cuda:1 (NVIDIA H100 80GB HBM3)``), for the
     server's log."""
     pid: int
+    device: str | None = None
+    """The GPU it evaluates on, as CUDA's UUID of it (``Evaluator.device_id``; None: a table, the CPU):
+    the server warns of two clients on one GPU."""
     heartbeat: bool = False
     """Whether this client can send heartbeats (its MPI library runs with ``MPI_THREAD_MULTIPLE``)."""
     signature: dict | None = None

@@ -164,6 +164,7 @@ class _Farm:
         self.clients = list(range(1, comm.Get_size()))
         self.ready: set[int] = set()
         self.host: dict[int, str] = {}
+        self.gpu: dict[int, str] = {}             # per client, the GPU its Ready named (CUDA's UUID)
         self.idle: deque[int] = deque()
         self.lost: set[int] = set()
         self.left: set[int] = set()               # lost clients that said they left
@@ -268,6 +269,7 @@ class _Farm:
                 if other:       # its results are trained (or looked up) by that software
                     log.warning("client %d on %s runs other software than the server: %s", msg.rank, msg.host,
                                 "; ".join(other))
+                self._same_gpu(source, msg)
                 self.confirm_run()
                 self.ready.add(source)
                 self.host[source] = msg.host
@@ -290,6 +292,21 @@ class _Farm:
             else:
                 log.warning("ignoring message %r with tag %s from rank %d", type(msg).__name__, tag, source)
         return got
+
+    def _same_gpu(self, source: int, msg: Ready) -> None:
+        """Warn of a client on the GPU of another client still in the farm: each then trains slower (and
+        its results' training times say so). A client's GPU is its ``local rank % GPUs``, so more client
+        tasks on a node than GPUs share them; so do tasks to which ``CUDA_VISIBLE_DEVICES`` shows the same
+        single GPU (each its ``cuda:0``), which only the GPU's UUID tells apart from one GPU per task."""
+        if not msg.device:
+            return
+        others = sorted(rank for rank, gpu in self.gpu.items() if gpu == msg.device and rank not in self.left)
+        self.gpu[source] = msg.device
+        if others:
+            log.warning("client %d on %s trains on the same GPU as client%s %s (%s): they share it, so each "
+                        "trains slower; give a node no more client tasks than it has GPUs, or each client its "
+                        "own GPU (--device cuda:N, CUDA_VISIBLE_DEVICES)", msg.rank, msg.host,
+                        "s" if len(others) > 1 else "", ", ".join(map(str, others)), msg.device)
 
     def confirm_run(self) -> None:
         """The run goes on (a client was accepted, or the budget is reached): a resumed run's config.json

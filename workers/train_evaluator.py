@@ -16,7 +16,7 @@ from alphax.searchers.base import Result
 from alphax.spec import CellSpec
 from workers.cifar import VALIDATION_SIZE, load_cifar10
 from workers.evaluators import Evaluator
-from workers.training import TrainConfig, check_device, device_name, train_cell
+from workers.training import TrainConfig, check_device, device_name, device_uuid, train_cell
 
 __all__ = ["TrainEvaluator"]
 
@@ -54,6 +54,9 @@ class TrainEvaluator(Evaluator):
         """``train on cuda:1 (NVIDIA H100 80GB HBM3)``: the device, and its model where known."""
         model = device_name(self.device)
         return f"train on {self.device}{f' ({model})' if model else ''}"
+
+    def device_id(self) -> str | None:
+        return device_uuid(self.device)
 
     def candidates(self) -> None:
         """Training can evaluate any cell of the space: no candidate list."""

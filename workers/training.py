@@ -52,7 +52,7 @@ from workers.cifar import Cifar10, batches, training_stream
 from workers.network import build_network, count_parameters
 
 __all__ = ["TrainConfig", "RMSPropTF", "cosine_lr", "local_rank", "resolve_device", "check_device", "device_name",
-           "train_cell"]
+           "device_uuid", "train_cell"]
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +233,16 @@ def device_name(device: torch.device) -> str | None:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return environment.software()["cpu"]
+
+
+def device_uuid(device: torch.device) -> str | None:
+    """Which physical GPU ``device`` is (CUDA's UUID of it, one per MIG instance too), whatever
+    ``CUDA_VISIBLE_DEVICES`` calls it in this process: the MPI server warns of two clients on one GPU.
+    None for the CPU, and where this torch does not say."""
+    if device.type != "cuda":
+        return None
+    uuid = getattr(torch.cuda.get_device_properties(device), "uuid", None)
+    return str(uuid) if uuid is not None else None
 
 
 _WARM_STEPS = 20

@@ -51,6 +51,9 @@ class Faulty:
     def describe(self):
         return f"{self.evaluator.describe()}, with a {self.mode} fault on rank {self.rank}"
 
+    def device_id(self):
+        return self.evaluator.device_id()
+
 
 def _name(cell) -> str:
     """The cell's hash in the results log: NASBench-101's graph hash, NAS-Bench-201's architecture string."""
