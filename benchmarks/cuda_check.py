@@ -9,7 +9,8 @@ Prints one JSON object:
   (also after the first steps), and whether the two runs agree (cuDNN's autotuned kernels,
   ``cudnn.benchmark``, need not be deterministic);
 * ``evaluator``: ``TrainEvaluator`` end to end on the GPU (device, the model its result names and whether
-  that is this GPU's, what it describes itself as in the MPI server's log, dtype, accuracy, parameters,
+  that is this GPU's, what it describes itself as in the MPI server's log, the UUID by which that server
+  tells two clients on one GPU (``device_id``: None where this torch does not say), dtype, accuracy, parameters,
   which must be NASBench-101's 32,426,634 for this cell);
 * ``bad_device``: the error a ``cuda:N`` beyond this machine's GPUs gives at the start;
 * ``protocol_estimate_minutes``: 108 epochs of 40,000 images at the best steady images/s, the time one
@@ -71,7 +72,8 @@ def main() -> None:
                             "device_name": result.info.get("device_name"),
                             "names_this_gpu": result.info.get("device_name") == torch.cuda.get_device_name(
                                 evaluator.device),
-                            "describe": evaluator.describe(), "dtype": result.info.get("dtype"),
+                            "describe": evaluator.describe(), "device_id": evaluator.device_id(),
+                            "dtype": result.info.get("dtype"),
                             "trainable_parameters": result.info.get("trainable_parameters"),
                             "parameters_match_nasbench": result.info.get("trainable_parameters") == OPTIMUM_PARAMETERS}
     try:

@@ -44,7 +44,7 @@ mpiexec -disable-auto-cleanup -n 1 python run_server.py --resume "$W/run" --prog
     : -n "$CLIENTS" $CLIENT > "$W/second.log" 2>&1 || { tail -20 "$W/second.log"; exit 1; }
 echo "resumed job: exit 0; $(( $(date +%s) - T0 )) s in all; logs and run folder in $W"
 tail -3 "$W/second.log"
-grep -h "ready on" "$W/run/log.txt" | sed 's/^/server log: /'       # each client's device and its model
+grep -hE "ready on|same GPU" "$W/run/log.txt" | sed 's/^/server log: /'    # each client's device, model, sharing
 python - "$W/run/results.jsonl" "${TINY:+cpu}" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
