@@ -236,9 +236,9 @@ def device_name(device: torch.device) -> str | None:
 
 
 def device_uuid(device: torch.device) -> str | None:
-    """Which physical GPU ``device`` is (CUDA's UUID of it, one per MIG instance too), whatever
-    ``CUDA_VISIBLE_DEVICES`` calls it in this process: the MPI server warns of two clients on one GPU.
-    None for the CPU, and where this torch does not say."""
+    """Which physical GPU ``device`` is (CUDA's UUID of it), whatever ``CUDA_VISIBLE_DEVICES`` calls it in
+    this process: the MPI server warns of two clients on one GPU. None for the CPU, and where this torch
+    does not say."""
     if device.type != "cuda":
         return None
     uuid = getattr(torch.cuda.get_device_properties(device), "uuid", None)
