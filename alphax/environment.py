@@ -70,11 +70,28 @@ def differences(before: dict, now: dict, *, keys: tuple[str, ...] = COMPARED, no
             if before.get(key) and now.get(key) and before[key] != now[key]]
 
 
+_VERSION_FILES = {"torch": "torch/version.py"}
+"""A package whose own version says more than its distribution's metadata: PyPI's torch wheels for Linux
+are ``2.13.0`` there but ``2.13.0+cu130`` (the CUDA build) in ``torch.__version__``, from this file."""
+
+
 def _version(name: str) -> str | None:
+    """The installed version of ``name``, as the package itself gives it where :data:`_VERSION_FILES`
+    says where (read, not imported), provided it is that distribution's version with a build added."""
     try:
-        return metadata.version(name)
+        dist = metadata.distribution(name)
     except metadata.PackageNotFoundError:
         return None
+    version = dist.version
+    if name in _VERSION_FILES:
+        try:
+            text = Path(dist.locate_file(_VERSION_FILES[name])).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return version
+        found = re.search(r"""^__version__\s*=\s*['"]([^'"]+)['"]""", text, re.M)
+        if found and found.group(1).split("+")[0] == version.split("+")[0]:
+            return found.group(1)
+    return version
 
 
 def _commit(root: Path) -> str | None:

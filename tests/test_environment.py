@@ -25,6 +25,28 @@ def test_software_names_this_python_and_the_installed_versions():
     assert f"torch {info['torch']}" in line and f"on {info['platform']}" in line
 
 
+def test_torch_s_version_names_its_build_where_its_metadata_does_not(tmp_path, monkeypatch):
+    """PyPI's torch wheels for Linux say 2.13.0 in their metadata and 2.13.0+cu130 in ``torch.__version__``
+    (torch/version.py, read without importing torch): the record names the CUDA build. A version file of
+    another release (left over, say) is not believed; without one, the metadata's version stands."""
+    class Dist:
+        version = "2.13.0"
+
+        def locate_file(self, path):
+            return tmp_path / path
+
+    monkeypatch.setattr(environment.metadata, "distribution", lambda name: Dist())
+    (tmp_path / "torch").mkdir()
+    version_file = tmp_path / "torch" / "version.py"
+    version_file.write_text("from typing import Optional\n\n__version__ = '2.13.0+cu130'\ncuda: Optional[str] = '13.0'\n")
+    assert environment._version("torch") == "2.13.0+cu130"
+    assert environment._version("numpy") == "2.13.0"          # other packages: their metadata's
+    version_file.write_text("__version__ = '2.1.0+cu118'\n")
+    assert environment._version("torch") == "2.13.0"
+    version_file.unlink()
+    assert environment._version("torch") == "2.13.0"
+
+
 def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
                           capture_output=True, text=True, check=True).stdout.strip()
