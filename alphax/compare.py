@@ -558,6 +558,18 @@ class _StopWorkers:
                 manager.join(timeout=STOP_GRACE_SECONDS)
 
 
+def _stop_tqdm_monitor() -> None:
+    """Stop tqdm's monitor thread, which the first bar of a process starts (a disabled one too) and none
+    stops, before the comparison forks its workers: a fork copies the locks another thread holds at that
+    moment, held for ever in the child. The next bar starts another."""
+    from tqdm import tqdm
+
+    monitor = getattr(tqdm, "monitor", None)
+    if monitor is not None:
+        monitor.exit()
+        tqdm.monitor = None
+
+
 _PARENT: int | None = None
 """In a worker process: the pid of the ``alphax compare`` process that started it."""
 _STOPPING = False
@@ -640,23 +652,31 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
         progress = sys.stderr.isatty()
     best = -np.inf
     jobs = min(jobs, len(tasks))          # a process per run at most (the pool starts them all at once)
-    with tqdm(total=len(tasks), disable=not progress, unit="run", desc="compare") as bar:
-        if jobs <= 1:
+
+    def progress_bar():
+        return tqdm(total=len(tasks), disable=not progress, unit="run", desc="compare")
+
+    if jobs <= 1:
+        with progress_bar() as bar:
             for key, folder in tasks.items():
                 with _naming_the_run(key, folder):
                     timings[key] = _run_one(config.run_config(*key).to_json(), str(folder))
                 best = max(best, timings[key]["best"] or -np.inf)
                 bar.set_postfix(best=f"{best:.6f}")
                 bar.update(1)
-        else:
-            import multiprocessing
+    else:
+        import multiprocessing
 
-            ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_signals,
-                                     initargs=(os.getpid(),)) as pool, \
-                    _StopWorkers(pool):
-                futures = {pool.submit(_run_one, config.run_config(*key).to_json(), str(folder), True): key
-                           for key, folder in tasks.items()}
+        ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        _stop_tqdm_monitor()
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_signals,
+                                 initargs=(os.getpid(),)) as pool, \
+                _StopWorkers(pool):
+            # the first submit forks every worker (a fork pool starts them all at once), before the bar's
+            # monitor thread starts: no thread of ours is copied mid-way (what Python 3.12 warns of)
+            futures = {pool.submit(_run_one, config.run_config(*key).to_json(), str(folder), True): key
+                       for key, folder in tasks.items()}
+            with progress_bar() as bar:
                 for future in as_completed(futures):
                     key = futures[future]
                     try:

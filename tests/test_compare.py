@@ -124,6 +124,32 @@ def test_a_small_comparison_writes_summary_plot_and_run_folders_and_continues(tm
     assert json.loads((out / "compare.json").read_text()) == config.to_json()
 
 
+def test_a_comparison_forks_its_worker_processes_before_it_starts_a_thread(tmp_path):
+    """A fork copies the locks that other threads hold at that moment, held for ever in the child (Python
+    3.12 warns: "This process is multi-threaded, use of fork() may lead to deadlocks in the child"). The
+    comparison's workers are forked before any thread of its own starts (its progress bar's monitor
+    thread, which tqdm starts for a disabled bar too and no bar's end stops, so that an earlier comparison
+    of the same process left it running): at each fork, no thread but those there before."""
+    import threading
+
+    before = {t.ident for t in threading.enumerate()}      # (pytest-xdist's own threads, say)
+    seen: list | None = []
+
+    def at_fork():
+        if seen is not None:
+            seen.append(sorted(t.name for t in threading.enumerate() if t.ident not in before))
+
+    os.register_at_fork(before=at_fork)        # (it cannot be unregistered: it records only in this test)
+    try:
+        for progress in (True, False, True):
+            run_compare(CompareConfig(space="nasbench201", dataset="cifar10", algos=("random",), seeds=2, budget=5),
+                        tmp_path / f"cmp-{progress}", jobs=2, progress=progress)
+        forks, seen = seen, None
+    finally:
+        seen = None
+    assert forks == [[]] * 6
+
+
 def test_the_same_command_extends_a_comparison_to_a_larger_budget_and_more_seeds(tmp_path):
     """A larger --budget resumes every run to it (each evaluates what a run made with that budget would
     have), more --seeds and --algos add runs; summary.json and compare.json say the new options."""
