@@ -38,7 +38,8 @@ def test_torch_s_version_names_its_build_where_its_metadata_does_not(tmp_path, m
     monkeypatch.setattr(environment.metadata, "distribution", lambda name: Dist())
     (tmp_path / "torch").mkdir()
     version_file = tmp_path / "torch" / "version.py"
-    version_file.write_text("from typing import Optional\n\n__version__ = '2.13.0+cu130'\ncuda: Optional[str] = '13.0'\n")
+    version_file.write_text("from typing import Optional\n\n__version__ = '2.13.0+cu130'\n"
+                            "cuda: Optional[str] = '13.0'\n")
     assert environment._version("torch") == "2.13.0+cu130"
     assert environment._version("numpy") == "2.13.0"          # other packages: their metadata's
     version_file.write_text("__version__ = '2.1.0+cu118'\n")
@@ -48,7 +49,9 @@ def test_torch_s_version_names_its_build_where_its_metadata_does_not(tmp_path, m
 
 
 def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+    # (safe.directory: git refuses a checkout another user owns, as the tests' may be; our reading does not)
+    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "-c", "safe.directory=*",
+                           *args],
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
