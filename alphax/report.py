@@ -407,6 +407,10 @@ def _check_out(folder: str, out: str) -> None:
     the same names."""
     if not os.path.exists(out):
         return
+    if os.path.isdir(out) and not os.access(out, os.W_OK | os.X_OK):
+        # (a colleague's results on shared storage, say): the way on is another folder
+        raise DataError(f"{out} is a folder you cannot write (permission denied), so the report cannot go there: "
+                        f"give --out DIR, a folder of yours (nothing was written)")
     if os.path.realpath(out) == os.path.realpath(folder):
         # its own folder: the plots' names are the report's; a report.txt of the user's is kept (an earlier
         # report's starts with "run: " or "compare: " and the folder, maybe since moved)

@@ -464,6 +464,25 @@ def test_report_out_never_overwrites_what_it_did_not_write(tmp_path, capsys):
     assert main(["report", str(fresh / "report.txt")]) == 1 and "is a file" in capsys.readouterr().err
 
 
+def test_a_run_folder_the_user_cannot_write_is_reported_with_out(tmp_path, capsys, monkeypatch):
+    """Someone else's run folder (shared storage): the report says to give --out, rather than a bare
+    "Permission denied" on a temporary file, and writes nothing; with --out it is written there. (Tests run
+    as root, whom permissions do not stop: the folder's access is what os.access says for it.)"""
+    import alphax.report as report
+
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 10)
+    before = sorted(p.name for p in run.iterdir())
+    real = os.access
+    monkeypatch.setattr(report.os, "access", lambda path, mode: False if os.fspath(path) == str(run) else real(path, mode))
+    assert main(["report", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert f"{run} is a folder you cannot write (permission denied)" in err and "give --out DIR" in err, err
+    assert sorted(p.name for p in run.iterdir()) == before
+    assert main(["report", str(run), "--out", str(tmp_path / "mine")]) == 0
+    assert (tmp_path / "mine" / "best_so_far.png").is_file()
+
+
 def test_not_a_run_folder(tmp_path, capsys):
     (tmp_path / "x.txt").write_text("hi")
     assert main(["report", str(tmp_path)]) == 1
