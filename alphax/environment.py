@@ -67,7 +67,18 @@ def differences(before: dict, now: dict, *, keys: tuple[str, ...] = COMPARED, no
     """``"torch 2.5.0 (now 2.13.0+cpu)"`` for each field of ``keys`` that differs (a field either side does not
     know is not compared); ``now_is`` names the second side."""
     return [f"{key} {before[key]} ({now_is} {now[key]})" for key in keys
-            if before.get(key) and now.get(key) and before[key] != now[key]]
+            if before.get(key) and now.get(key) and not _same(key, before[key], now[key])]
+
+
+def _same(key: str, a: str, b: str) -> bool:
+    """Whether two records of ``key`` may be of the same software. A torch version without a build
+    (``2.13.0``) is what this module recorded before it read ``torch/version.py``, on PyPI's CUDA wheels
+    whose build (``+cu130``) only that file names: it matches any build of that version."""
+    if a == b:
+        return True
+    if key == "torch" and ("+" not in a or "+" not in b):
+        return a.split("+")[0] == b.split("+")[0]
+    return False
 
 
 _VERSION_FILES = {"torch": "torch/version.py"}

@@ -90,6 +90,14 @@ def test_differences_compare_only_what_both_sides_know():
                                                     "cpu A (now B)"]
     assert environment.differences(before, now, keys=("torch",), now_is="server:") == ["torch 2.5.0 (server: 2.13.0)"]
     assert environment.differences({}, now) == [] and environment.differences(now, dict(now)) == []
+    # a torch recorded from its metadata alone (PyPI's CUDA wheels, before torch/version.py was read) names no
+    # build: the same version of any build is not a difference; two builds named are
+    assert environment.differences({"torch": "2.13.0"}, {"torch": "2.13.0+cu130"}) == []
+    assert environment.differences({"torch": "2.13.0+cu130"}, {"torch": "2.13.0"}, keys=("torch",)) == []
+    assert environment.differences({"torch": "2.13.0+cpu"}, {"torch": "2.13.0+cu130"}) == [
+        "torch 2.13.0+cpu (now 2.13.0+cu130)"]
+    assert environment.differences({"torch": "2.12.0"}, {"torch": "2.13.0+cu130"}) == ["torch 2.12.0 (now 2.13.0+cu130)"]
+    assert environment.differences({"python": "3.12.1"}, {"python": "3.12.1+"}) == ["python 3.12.1 (now 3.12.1+)"]
 
 
 def test_finding_it_out_starts_no_process():
