@@ -9,7 +9,26 @@ import time
 from pathlib import Path
 
 
-class Faulty:
+class Wrapper:
+    """An evaluator that does what ``evaluator`` does; subclasses change a part."""
+
+    def __init__(self, evaluator):
+        self.evaluator = evaluator
+
+    def evaluate(self, cell):
+        return self.evaluator.evaluate(cell)
+
+    def candidates(self):
+        return self.evaluator.candidates()
+
+    def describe(self):
+        return self.evaluator.describe()
+
+    def device_id(self):
+        return self.evaluator.device_id()
+
+
+class Faulty(Wrapper):
     """On rank ``rank``, at its ``job``-th evaluation: ``raise`` an error, ``exit`` abruptly mid-job
     (the process vanishes without replying, as a crash does), ``hang`` for ``hang`` seconds (then
     answer late: a duplicate once the job was requeued; its heartbeats go on), or ``freeze``: the whole
@@ -19,8 +38,8 @@ class Faulty:
 
     def __init__(self, evaluator, *, my_rank: int, mode: str, rank: int, job: int, hang: float = 5.0,
                  mark: str | None = None, copy: float = 0.0):
-        self.evaluator, self.my_rank, self.mode, self.rank, self.job, self.hang = (
-            evaluator, my_rank, mode, rank, job, hang)
+        super().__init__(evaluator)
+        self.my_rank, self.mode, self.rank, self.job, self.hang = my_rank, mode, rank, job, hang
         self.mark, self.copy = mark, copy
         self.count = 0
 
@@ -45,14 +64,8 @@ class Faulty:
                     time.sleep(self.copy)
         return self.evaluator.evaluate(cell)
 
-    def candidates(self):
-        return self.evaluator.candidates()
-
     def describe(self):
         return f"{self.evaluator.describe()}, with a {self.mode} fault on rank {self.rank}"
-
-    def device_id(self):
-        return self.evaluator.device_id()
 
 
 def _name(cell) -> str:

@@ -10,21 +10,18 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run_client  # noqa: E402
+from faults import Wrapper  # noqa: E402
 
 _make = run_client.make_space_and_evaluator
 
 
-class OnGpu:
+class OnGpu(Wrapper):
     def __init__(self, evaluator, gpu: str | None):
-        self.evaluator, self.gpu = evaluator, gpu
-
-    def evaluate(self, cell):
-        return self.evaluator.evaluate(cell)
-
-    def candidates(self):
-        return self.evaluator.candidates()
+        super().__init__(evaluator)
+        self.gpu = gpu
 
     def describe(self):
         return f"{self.evaluator.describe()}, as if on GPU {self.gpu}"
