@@ -27,7 +27,7 @@ from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, CheckpointError, ConfigError, DataError
 from alphax.registry import LOCAL_TRAIN_OPTIONS, EvaluatorFactory, build, fingerprint, searcher_for
 from alphax.run import CONFIG, Run, logged_cifar_data
-from alphax.runlock import LOCK, LockHeld, RunLock
+from alphax.runlock import LOCK, LockHeld, RunLock, Unwritable
 from alphax.runlog import PREDICTOR, RESULTS, RunLog, check_cells, rows_digest
 from alphax.searchers.base import Result, Searcher
 from alphax.spaces.base import SearchSpace
@@ -82,7 +82,10 @@ def _refuse_taken(folder: Path, dispatch: str, *, locked: bool = False, config: 
         resume = "run_server.py" if dispatch == "mpi" else "alphax search"
         if (folder / CONFIG).exists():
             if not locked and (folder / LOCK).exists():
-                RunLock(folder).release()      # a live run there: "in use by another alphax process (pid N)"
+                try:
+                    RunLock(folder).release()      # a live run there: "in use by another alphax process (pid N)"
+                except Unwritable:
+                    pass                           # another user's run: it exists all the same
             state = _another_unstarted(folder, config) if _no_result(folder) else ": resume it"
             raise CheckpointError(f"{folder} already exists{state} with '{resume} --resume {folder}', or "
                                   f"choose another --out")
@@ -243,7 +246,10 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
         logfile.append(folder, f"resume of {folder} failed: {exc}", name=__name__)
         raise
     space, factory = build(config)
-    lock = RunLock(folder)                # before anything is written (the first append cuts a torn line)
+    # before anything is written (the first append cuts a torn line)
+    resume = "run_server.py" if dispatch == "mpi" else "alphax search"
+    lock = RunLock(folder, unwritable=f"copy it to a folder of yours (cp -r {folder} COPY) and resume the copy "
+                                      f"('{resume} --resume COPY')")
     if unstarted and not _no_result(folder):      # another process recorded results meanwhile: taken
         lock.release()
         _refuse_taken(folder, dispatch)

@@ -19,11 +19,15 @@ try:
 except ImportError:          # not POSIX (no fcntl): the run folder is not locked (README, run.lock)
     fcntl = None
 
-__all__ = ["LOCK", "COMPARE_LOCK", "RunLock", "LockHeld", "holder"]
+__all__ = ["LOCK", "COMPARE_LOCK", "RunLock", "LockHeld", "Unwritable", "holder"]
 
 
 class LockHeld(CheckpointError):
     """The folder's lock is held by another process (not a lock that cannot be taken at all)."""
+
+
+class Unwritable(CheckpointError):
+    """The folder is not this user's to write (a colleague's run on shared storage): no lock file there."""
 
 LOCK = "run.lock"
 COMPARE_LOCK = "compare.lock"
@@ -32,14 +36,21 @@ COMPARE_LOCK = "compare.lock"
 
 class RunLock:
     """``RunLock(folder)`` takes the folder's lock (the file ``name``) or raises :class:`CheckpointError`
-    naming the process that holds it and the way on (``then``); ``release()`` (idempotent) gives it back."""
+    naming the process that holds it and the way on (``then``), or :class:`Unwritable` where this user
+    may not write the folder, with the way on there (``unwritable``); ``release()`` (idempotent) gives it
+    back."""
 
-    def __init__(self, folder: str | os.PathLike, *, name: str = LOCK, then: str = "resume"):
+    def __init__(self, folder: str | os.PathLike, *, name: str = LOCK, then: str = "resume",
+                 unwritable: str = "choose another --out"):
         self.path = Path(folder) / name
         if self.path.is_symlink():       # its pid would be written into whatever file the link names
             raise CheckpointError(f"{self.path} is a symbolic link, not the lock file a run writes: remove it "
                                   f"(nothing was written), then {then}")
-        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        try:
+            self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except PermissionError:
+            raise Unwritable(f"{self.path.parent} is a folder you cannot write (permission denied): {unwritable} "
+                             f"(nothing was written)") from None
         if fcntl is None:
             return
         try:

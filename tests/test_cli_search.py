@@ -596,6 +596,58 @@ def test_a_run_lock_that_is_a_symbolic_link_is_refused_and_its_target_kept(tmp_p
     assert target.read_text() == "precious\n" and sorted(p.name for p in new.iterdir()) == ["run.lock"]
 
 
+def test_a_folder_the_user_cannot_write_says_the_way_on_for_each_command(tmp_path, monkeypatch, capsys):
+    """Someone else's run or compare folder (shared storage): not a bare "run.lock: Permission denied" but
+    the way on, which differs: a new run or comparison chooses another --out, a resume copies the folder
+    and resumes the copy (which works: the copy is a run folder like any other); a new run given another
+    user's run folder still hears that it exists. Nothing is written. (Tests run as root, whom permissions
+    do not stop: creating a file in a forbidden folder fails as the kernel fails it for another user.)"""
+    import errno
+    import shutil
+
+    from alphax.cli import main
+
+    run, empty, theirs = tmp_path / "run", tmp_path / "empty", tmp_path / "theirs"
+    assert main([*map(str, ["search", *NB201, "--algo", "random", "--budget", 6, "--out", run])]) == 0
+    assert main(["compare", "--space", "nasbench201", "--algos", "random", "--seeds", "1", "--budget", "4",
+                 "--no-progress", "--out", str(theirs)]) == 0
+    empty.mkdir()
+    forbidden = (run, empty, theirs)
+    real = os.open
+
+    def kernel(path, flags, *args, **kw):
+        if flags & os.O_CREAT and Path(path).parent in forbidden:
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real(path, flags, *args, **kw)
+
+    monkeypatch.setattr(os, "open", kernel)
+    before = {f: sorted((p.name, p.stat().st_size) for p in f.rglob("*")) for f in forbidden}
+    capsys.readouterr()
+
+    def refused(*argv) -> str:
+        assert main([*map(str, argv)]) == 1
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "Permission denied;" not in err, err
+        return err
+
+    err = refused("search", "--resume", run, "--budget", 8)
+    assert (f"{run} is a folder you cannot write (permission denied): copy it to a folder of yours (cp -r {run} "
+            f"COPY) and resume the copy ('alphax search --resume COPY') (nothing was written)") in err, err
+    err = refused("search", *NB201, "--algo", "random", "--budget", 6, "--out", empty)
+    assert f"{empty} is a folder you cannot write (permission denied): choose another --out" in err, err
+    err = refused("search", *NB201, "--algo", "random", "--budget", 6, "--out", run)
+    assert f"{run} already exists: resume it" in err, err
+    err = refused("compare", "--space", "nasbench201", "--algos", "random", "--seeds", "2", "--budget", "4",
+                  "--no-progress", "--out", theirs)
+    assert (f"{theirs} is a folder you cannot write (permission denied): choose another --out (to continue a "
+            f"comparison there, copy the folder to one of yours and give the copy as --out)") in err, err
+    assert {f: sorted((p.name, p.stat().st_size) for p in f.rglob("*")) for f in forbidden} == before
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    assert main([*map(str, ["search", "--resume", copy, "--budget", 8])]) == 0
+    assert len(hashes(copy)) == 8 and hashes(copy)[:6] == hashes(run)
+
+
 def test_a_full_disk_says_each_command_s_way_on_and_config_json_is_named(tmp_path, monkeypatch):
     """The way on after a full disk is the command's own (a compare has no --resume: its command again);
     config.json's write, on an open file, names it too."""
