@@ -231,8 +231,8 @@ def _read_ours(path: Path, *, warn: bool = True) -> Enumeration | None:
 def _one_at_a_time(path: Path):
     """Held while this process enumerates into the cache ``path``, so that another one starting meanwhile
     (a second search, a test worker) waits for the file instead of enumerating too: an ``flock`` on
-    ``path.lock``, dropped when the process ends however it ends. Where the lock file cannot be made, nothing
-    is held (the enumeration goes on alone, and its cache write says why it fails)."""
+    ``path.lock``, dropped when the process ends however it ends. Where the lock file cannot be made or
+    locked, nothing is held (the enumeration goes on alone, and its cache write says why it fails)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path.with_name(path.name + ".lock"), os.O_WRONLY | os.O_CREAT, 0o644)
@@ -240,7 +240,10 @@ def _one_at_a_time(path: Path):
         yield
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:                  # a file system without flock (Lustre without -o flock): alone
+            pass
         yield
     finally:
         os.close(fd)                     # closing the descriptor drops the flock

@@ -5,10 +5,14 @@ resume beside a live MPI server) would interleave their rows and leave a log no 
 takes the lock before it writes anything and holds it until it is closed; the kernel drops it when the
 process dies, however it dies, so a killed run never leaves a stale lock behind. The file stays (it
 holds the pid of the last holder, for the error message); removing it is harmless when no run is open.
+A file system that answers no flock at all (Lustre mounted without ``-o flock``) leaves the folder
+unlocked, with a warning: no waiting would end an "in use" error there.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 from pathlib import Path
 
@@ -20,6 +24,10 @@ except ImportError:          # not POSIX (no fcntl): the run folder is not locke
     fcntl = None
 
 __all__ = ["LOCK", "COMPARE_LOCK", "RunLock", "LockHeld", "Unwritable", "holder"]
+
+log = logging.getLogger(__name__)
+_WARNED = False
+"""This process has warned of a file system without flock (once is enough: a comparison locks each run)."""
 
 
 class LockHeld(CheckpointError):
@@ -55,7 +63,10 @@ class RunLock:
             return
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):     # no flock there at all: go on unlocked
+                self._unlocked(exc)
+                return
             holder = os.pread(self._fd, 64, 0).decode(errors="replace").strip() or "unknown"
             os.close(self._fd)
             self._fd = None
@@ -63,6 +74,14 @@ class RunLock:
                            f"wait for it to end or stop it, then {then}") from None
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+
+    def _unlocked(self, exc: OSError) -> None:
+        global _WARNED
+        if not _WARNED:
+            _WARNED = True
+            log.warning("cannot lock %s (%s: its file system does not support flock, as Lustre mounted without "
+                        "-o flock): the folder is not locked, so let no other alphax process open it while this "
+                        "one runs", self.path, exc.strerror or exc)
 
     def release(self) -> None:
         if self._fd is not None:

@@ -648,6 +648,38 @@ def test_a_folder_the_user_cannot_write_says_the_way_on_for_each_command(tmp_pat
     assert len(hashes(copy)) == 8 and hashes(copy)[:6] == hashes(run)
 
 
+def test_a_file_system_without_flock_runs_unlocked_with_one_warning(tmp_path, monkeypatch, capsys, caplog):
+    """Lustre mounted without ``-o flock`` (and some NFS set-ups) answer every flock with ENOSYS: not "in
+    use by another alphax process (pid unknown)", which no waiting would end, but a run that goes on
+    unlocked, warned of once per process; and the enumeration's cache lock likewise goes on alone."""
+    import errno
+    import fcntl
+
+    import alphax.runlock as runlock
+    from alphax.cli import main
+    from alphax.enumerate import _one_at_a_time
+
+    def no_flock(fd, op):
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    monkeypatch.setattr(runlock, "_WARNED", False)
+    run, cmp = tmp_path / "run", tmp_path / "cmp"
+    assert main([*map(str, ["search", *NB201, "--algo", "random", "--budget", 6, "--out", run])]) == 0
+    assert main([*map(str, ["search", "--resume", run, "--budget", 8])]) == 0
+    assert main(["compare", "--space", "nasbench201", "--algos", "random", "--seeds", "2", "--budget", "4",
+                 "--no-progress", "--jobs", "1", "--out", str(cmp)]) == 0
+    err = capsys.readouterr().err
+    assert len(hashes(run)) == 8 and "in use" not in err + caplog.text, err + caplog.text
+    warned = [r.getMessage() for r in caplog.records if "does not support flock" in r.getMessage()]
+    assert len(warned) == 1 and all(r.levelname == "WARNING" for r in caplog.records if "flock" in r.getMessage())
+    assert (f"cannot lock {run / 'run.lock'} (Function not implemented: its file system does not support flock, "
+            f"as Lustre mounted without -o flock): the folder is not locked, so let no other alphax process "
+            f"open it while this one runs") == warned[0]
+    with _one_at_a_time(tmp_path / "cache" / "cells.npz"):
+        pass
+
+
 def test_a_full_disk_says_each_command_s_way_on_and_config_json_is_named(tmp_path, monkeypatch):
     """The way on after a full disk is the command's own (a compare has no --resume: its command again);
     config.json's write, on an open file, names it too."""
