@@ -178,9 +178,15 @@ def enumerate_cells(*, workers: int | None = None) -> Enumeration:
 
 # -- the cache --------------------------------------------------------------------------------------
 
-def default_cache_path() -> Path:
-    """``$ALPHAX_CACHE_DIR`` or ``$XDG_CACHE_HOME/alphax`` (``~/.cache/alphax``), file per version."""
-    root = os.environ.get("ALPHAX_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "alphax"
+def default_cache_path() -> Path | None:
+    """``$ALPHAX_CACHE_DIR`` or ``$XDG_CACHE_HOME/alphax`` (``~/.cache/alphax``), file per version; None
+    where there is no home either (``$HOME`` unset and no user record: a container run under a bare uid)."""
+    root = os.environ.get("ALPHAX_CACHE_DIR")
+    if not root:
+        try:
+            root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "alphax"
+        except RuntimeError:             # Path.home(): "Could not determine home directory."
+            return None
     return Path(root) / f"nasbench101_cells_v{_CACHE_VERSION}.npz"
 
 
@@ -264,6 +270,11 @@ def load_enumeration(cache: str | os.PathLike | None = None, *, workers: int | N
     any other file at ``cache`` is a :class:`DataError` (nothing is overwritten), as is a folder.
     """
     path = Path(cache) if cache is not None else default_cache_path()
+    if path is None:
+        log.warning("no home folder to cache the NASBench-101 enumeration in ($HOME is unset and this user has "
+                    "no record); the space is enumerated without caching it: set ALPHAX_CACHE_DIR to a folder of "
+                    "yours to keep it for the next run")
+        return _enumerated(workers)
     if path.is_dir():
         raise DataError(f"enumeration cache {path} is a folder; give a file path (e.g. {path / 'cells.npz'})")
     found = _read_ours(path)

@@ -66,6 +66,37 @@ def test_cache_reloads_fast_and_a_corrupt_cache_is_rebuilt(enumeration, tmp_path
 def test_default_cache_path_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("ALPHAX_CACHE_DIR", str(tmp_path))
     assert en.default_cache_path().parent == tmp_path
+    monkeypatch.delenv("ALPHAX_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert en.default_cache_path().parent == tmp_path / "xdg" / "alphax"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for unset in ("", None):                         # empty is unset, as the XDG spec says
+        if unset is None:
+            monkeypatch.delenv("XDG_CACHE_HOME")
+        else:
+            monkeypatch.setenv("XDG_CACHE_HOME", unset)
+        assert en.default_cache_path().parent == tmp_path / "home" / ".cache" / "alphax"
+
+
+def test_without_a_home_the_space_is_enumerated_uncached_with_a_warning(monkeypatch, tmp_path, caplog):
+    """A container run under a bare uid ($HOME unset, no user record): Path.home() raises RuntimeError. Not
+    a traceback: XDG_CACHE_HOME is used if set, else the space is enumerated without a cache, saying how to
+    keep one."""
+    from pathlib import Path
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    monkeypatch.delenv("ALPHAX_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert en.default_cache_path().parent == tmp_path / "alphax"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert en.default_cache_path() is None
+    computed = object()
+    monkeypatch.setattr(en, "_enumerated", lambda workers: computed)
+    assert en.load_enumeration() is computed
+    assert "set ALPHAX_CACHE_DIR to a folder of yours" in caplog.text and not any(tmp_path.iterdir())
 
 
 def test_small_walk_matches_brute_force_isomorphism_classes():
