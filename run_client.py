@@ -138,6 +138,19 @@ def _left(rank: int, signum: int) -> None:
     exit_without_finalize(0)
 
 
+def _share_the_cpus() -> None:
+    """A training client trains with its share of its node's CPUs (``workers.training.cpu_share``), not a
+    thread per core as every other process of the job on that node would too; ``OMP_NUM_THREADS`` decides
+    instead where it is set."""
+    import torch
+
+    from workers.training import cpu_share
+
+    threads = cpu_share()
+    if threads is not None:
+        torch.set_num_threads(threads)
+
+
 def _start_and_serve(args: argparse.Namespace) -> int:
     from mpi4py import MPI
 
@@ -155,6 +168,8 @@ def _start_and_serve(args: argparse.Namespace) -> int:
         return 2
     log.debug("client %d: loading the space and the evaluator", rank)
     try:
+        if args.evaluator == "train":
+            _share_the_cpus()
         space, evaluator, signature = make_space_and_evaluator(args)
     except Exception as exc:       # noqa: BLE001 - whatever stops this client, the server must hear why
         reason = str(exc) if isinstance(exc, AlphaXError) else f"{type(exc).__name__}: {exc}"

@@ -198,7 +198,7 @@ def test_train_evaluator_end_to_end_on_cpu(tmp_path):
         (1, ["run_server.py", "--space", "nasbench101", "--evaluator", "train", "--algo", "random",
              "--budget", 2, "--seed", 0, "--out", out, "--job-timeout", 300, *TINY_TRAINING]),
         (1, ["run_client.py", "--evaluator", "train", "--cifar", cifar, *TINY_TRAINING, "--device", "cpu"]),
-        timeout=300)
+        timeout=300, env={"OMP_NUM_THREADS": ""})      # unset: the client takes its share of the CPUs
     assert proc.returncode == 0, proc.stdout[-3000:]
     rows = rows_of(out)
     assert len(rows) == 2
@@ -209,10 +209,12 @@ def test_train_evaluator_end_to_end_on_cpu(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["train"]["epochs"] == 1 and config["train"]["stem_channels"] == 8   # how the results were made
     # each client's device and its model, in the server's log (the GPU a client's local rank gave it), and
-    # in every result
+    # in every result; on the CPU its threads: its share of the node's CPUs with the server's process
     model = environment.software()["cpu"]
-    assert re.search(r"INFO workers\.server: client 1 ready on \S+ \(pid \d+\): train on cpu" +
-                     (re.escape(f" ({model})") if model else "") + "$", (out / "log.txt").read_text(), re.M)
+    threads = max(1, len(os.sched_getaffinity(0)) // 2)
+    said = ", ".join([*([model] if model else []), f"{threads} thread{'s' if threads != 1 else ''}"])
+    assert re.search(r"INFO workers\.server: client 1 ready on \S+ \(pid \d+\): train on cpu " +
+                     re.escape(f"({said})") + "$", (out / "log.txt").read_text(), re.M)
     assert {r["info"]["device_name"] for r in rows} == {model}
 
     # a client with other images (here a smaller copy) is refused: the run's are those its results were

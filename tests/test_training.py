@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import pickle
 from dataclasses import replace
 
@@ -367,6 +368,33 @@ def test_a_gpu_result_names_the_gpu_it_was_trained_on(monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda d: f"NVIDIA H100 80GB HBM3 (cuda:{torch.device(d).index})")
     assert device_name(torch.device("cuda", 1)) == "NVIDIA H100 80GB HBM3 (cuda:1)"
     assert device_name(torch.device("cpu")) == environment.software()["cpu"]
+
+
+def test_processes_of_a_job_on_one_node_share_its_cpus(monkeypatch):
+    """K processes of a job on a node, each training with a thread per core, would run K threads per core;
+    each gets the node's CPUs (those it may run on) divided by K, at least 1. OMP_NUM_THREADS, a process
+    alone on its node, or a launcher that does not say how many share it: torch's default (None)."""
+    from workers.training import cpu_share, local_size
+
+    for var in ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "LOCAL_WORLD_SIZE", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    assert local_size() == 1 and cpu_share() is None
+    for var in ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "LOCAL_WORLD_SIZE"):
+        monkeypatch.setenv(var, "3")
+        assert local_size() == 3 and cpu_share() == 5
+        monkeypatch.setenv(var, "40")
+        assert cpu_share() == 1
+        monkeypatch.setenv(var, "1")
+        assert cpu_share() is None
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("MPI_LOCALNRANKS", "4")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5, 6, 7})     # a cgroup's 8 of 16
+    assert cpu_share() == 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert cpu_share() is None
+    monkeypatch.setenv("OMP_NUM_THREADS", "")                # set but empty: as unset, as OpenMP reads it
+    assert cpu_share() == 2
 
 
 def test_a_gpu_is_told_apart_by_its_uuid_not_its_index(monkeypatch, tiny_cifar):

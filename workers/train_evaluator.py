@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import torch
+
 from alphax.errors import DataError, OutOfDomainError
 from alphax.searchers.base import Result
 from alphax.spec import CellSpec
@@ -51,9 +53,13 @@ class TrainEvaluator(Evaluator):
         return train_cell(cell, self.data, self.config)
 
     def describe(self) -> str:
-        """``train on cuda:1 (NVIDIA H100 80GB HBM3)``: the device, and its model where known."""
-        model = device_name(self.device)
-        return f"train on {self.device}{f' ({model})' if model else ''}"
+        """``train on cuda:1 (NVIDIA H100 80GB HBM3)``: the device, and its model where known; on the CPU
+        the threads it trains with too (``train on cpu (AMD EPYC, 2 threads)``)."""
+        said = [name for name in (device_name(self.device),) if name]
+        if self.device.type == "cpu":
+            threads = torch.get_num_threads()
+            said.append(f"{threads} thread{'s' if threads != 1 else ''}")
+        return f"train on {self.device}" + (f" ({', '.join(said)})" if said else "")
 
     def device_id(self) -> str | None:
         return device_uuid(self.device)

@@ -51,8 +51,8 @@ from alphax.spec import CellSpec
 from workers.cifar import Cifar10, batches, training_stream
 from workers.network import build_network, count_parameters
 
-__all__ = ["TrainConfig", "RMSPropTF", "cosine_lr", "local_rank", "resolve_device", "check_device", "device_name",
-           "device_uuid", "train_cell"]
+__all__ = ["TrainConfig", "RMSPropTF", "cosine_lr", "local_rank", "local_size", "cpu_share", "resolve_device",
+           "check_device", "device_name", "device_uuid", "train_cell"]
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +200,29 @@ def local_rank() -> int:
         if os.environ.get(var, "").isdigit():
             return int(os.environ[var])
     return 0
+
+
+def local_size() -> int:
+    """How many of the job's processes run on this node (MPICH/Hydra, Open MPI, torchrun), 1 when the
+    launcher does not say (Slurm's ``srun``)."""
+    for var in ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "LOCAL_WORLD_SIZE"):
+        if os.environ.get(var, "").isdigit() and int(os.environ[var]) > 0:
+            return int(os.environ[var])
+    return 1
+
+
+def cpu_share() -> int | None:
+    """Torch threads for one of several processes of a job on one node: the CPUs this process may run on,
+    shared among them (at least 1). Each would otherwise start a thread per core, and K processes training
+    on the CPU at once would run K threads per core, each slower than alone (BENCHMARKS.md). None where
+    ``OMP_NUM_THREADS`` decides, or where the process is alone on its node (torch's own default then)."""
+    if os.environ.get("OMP_NUM_THREADS") or local_size() == 1:
+        return None
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:           # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // local_size())
 
 
 def resolve_device(name: str = "auto") -> torch.device:
