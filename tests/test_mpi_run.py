@@ -284,12 +284,15 @@ def test_the_server_warns_of_two_clients_on_one_gpu(tmp_path):
     table = ["--space", "nasbench201", "--dataset", "cifar10"]
     out = tmp_path / "run"
     gpus = {"1": "GPU-1111", "2": "GPU-2222", "3": "GPU-1111"}
+    # jobs of 1-3 s (the table's training times x 1e-3): a client that starts a second or two after the
+    # others still joins before the budget is done (with instant jobs two clients could finish it first)
     proc = mpiexec((1, server(table, out, "--budget", 6)),
-                   (3, ["tests/mpi/gpu_client.py", "--evaluator", "table", *table]),
+                   (3, ["tests/mpi/gpu_client.py", "--evaluator", "table", *table, "--simulate-time", 1e-3]),
                    env={"ALPHAX_TEST_GPU": json.dumps(gpus)}, timeout=120)
     assert proc.returncode == 0 and f"run folder: {out} (6 of 6 cells" in proc.stdout, proc.stdout[-3000:]
     log = (out / "log.txt").read_text()
-    assert re.search(r"INFO workers\.server: client 2 ready on \S+ \(pid \d+\): table, as if on GPU GPU-2222$",
+    assert re.search(r"INFO workers\.server: client 2 ready on \S+ \(pid \d+\): table, sleeping 0\.001 x its "
+                     r"training time, as if on GPU GPU-2222$",
                      log, re.M)
     warned = re.findall(r"WARNING workers\.server: client (\d) on \S+ trains on the same GPU as client (\d) "
                         r"\(GPU-1111\): they share it", log)
