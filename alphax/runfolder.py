@@ -72,6 +72,11 @@ def _no_result(folder: Path) -> bool:
     return not results.exists() or results.stat().st_size == 0
 
 
+def _command(dispatch: str) -> str:
+    """The command that runs (and resumes) a run of ``dispatch``."""
+    return "run_server.py" if dispatch == "mpi" else "alphax search"
+
+
 def _refuse_taken(folder: Path, dispatch: str, *, locked: bool = False, config: SearchConfig | None = None) -> None:
     """Raise the 'already exists' error if ``folder`` is a file or holds anything but the run lock and a
     ``config.json.tmp`` without its ``config.json`` (a run killed while it wrote its config: nothing of
@@ -79,7 +84,7 @@ def _refuse_taken(folder: Path, dispatch: str, *, locked: bool = False, config: 
     ``config``: the new run's, to name what differs from a run there that has no result yet."""
     left_by_a_start = {LOCK} if (folder / CONFIG).exists() else {LOCK, CONFIG + ".tmp"}
     if folder.exists() and (not folder.is_dir() or any(p.name not in left_by_a_start for p in folder.iterdir())):
-        resume = "run_server.py" if dispatch == "mpi" else "alphax search"
+        resume = _command(dispatch)
         if (folder / CONFIG).exists():
             if not locked and (folder / LOCK).exists():
                 try:
@@ -247,9 +252,8 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
         raise
     space, factory = build(config)
     # before anything is written (the first append cuts a torn line)
-    resume = "run_server.py" if dispatch == "mpi" else "alphax search"
     lock = RunLock(folder, unwritable=f"copy it to a folder of yours (cp -r {folder} COPY) and resume the copy "
-                                      f"('{resume} --resume COPY')")
+                                      f"('{_command(dispatch)} --resume COPY')")
     if unstarted and not _no_result(folder):      # another process recorded results meanwhile: taken
         lock.release()
         _refuse_taken(folder, dispatch)

@@ -37,6 +37,7 @@ class LockHeld(CheckpointError):
 class Unwritable(CheckpointError):
     """The folder is not this user's to write (a colleague's run on shared storage): no lock file there."""
 
+
 LOCK = "run.lock"
 COMPARE_LOCK = "compare.lock"
 """The lock file of a run folder, and of a compare folder (held by the one ``alphax compare`` that has it)."""
