@@ -379,6 +379,7 @@ def test_processes_of_a_job_on_one_node_share_its_cpus(monkeypatch):
     for var in ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "LOCAL_WORLD_SIZE", "OMP_NUM_THREADS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 16)        # torch alone: a thread per core
     assert local_size() == 1 and cpu_share() is None
     for var in ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "LOCAL_WORLD_SIZE"):
         monkeypatch.setenv(var, "3")
@@ -395,6 +396,15 @@ def test_processes_of_a_job_on_one_node_share_its_cpus(monkeypatch):
     assert cpu_share() is None
     monkeypatch.setenv("OMP_NUM_THREADS", "")                # set but empty: as unset, as OpenMP reads it
     assert cpu_share() == 2
+    monkeypatch.setenv("MPI_LOCALNRANKS", "2")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)))   # 32 cores, 2 hardware threads each
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 32)        # torch alone: one per physical core
+    assert cpu_share() == 32
+    monkeypatch.setenv("MPI_LOCALNRANKS", "8")
+    assert cpu_share() == 8
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 6)         # fewer than a share: torch's own count
+    monkeypatch.setenv("MPI_LOCALNRANKS", "2")
+    assert cpu_share() == 6
 
 
 def test_a_gpu_is_told_apart_by_its_uuid_not_its_index(monkeypatch, tiny_cifar):

@@ -213,16 +213,17 @@ def local_size() -> int:
 
 def cpu_share() -> int | None:
     """Torch threads for one of several processes of a job on one node: the CPUs this process may run on,
-    shared among them (at least 1). Each would otherwise start a thread per core, and K processes training
-    on the CPU at once would run K threads per core, each slower than alone (BENCHMARKS.md). None where
-    ``OMP_NUM_THREADS`` decides, or where the process is alone on its node (torch's own default then)."""
+    shared among them (at least 1, and no more than torch would start alone: a thread per physical core).
+    Each would otherwise start a thread per core, and K processes training on the CPU at once would run K
+    threads per core, each slower than alone (BENCHMARKS.md). None where ``OMP_NUM_THREADS`` decides, or
+    where the process is alone on its node (torch's own default then)."""
     if os.environ.get("OMP_NUM_THREADS") or local_size() == 1:
         return None
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:           # not Linux
         cpus = os.cpu_count() or 1
-    return max(1, cpus // local_size())
+    return max(1, min(cpus // local_size(), torch.get_num_threads()))
 
 
 def resolve_device(name: str = "auto") -> torch.device:
