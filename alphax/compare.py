@@ -25,7 +25,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -195,8 +195,34 @@ def default_out(config: CompareConfig, root: str | Path = "runs") -> Path:
     return Path(root) / "-".join(["compare", config.space, *([dataset] if dataset else [])])
 
 
+@contextlib.contextmanager
+def _software_changes_kept() -> Iterator[list]:
+    """Inside, a run's warning that its checkpoint was written under other software (``software_changed``)
+    goes only to that run's ``log.txt``, not to the console (every run of a comparison continued after an
+    upgrade would say the same); the list it yields gathers what each such warning named."""
+    from alphax.logfile import is_run_log
+
+    seen: list[list[str]] = []
+
+    def keep(record: logging.LogRecord) -> bool:
+        changed = getattr(record, "software_changed", None)
+        if changed is not None:
+            seen.append(changed)
+        return changed is None
+
+    handlers = [h for h in logging.getLogger().handlers if not is_run_log(h)]
+    for handler in handlers:
+        handler.addFilter(keep)
+    try:
+        yield seen
+    finally:
+        for handler in handlers:
+            handler.removeFilter(keep)
+
+
 def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:
-    """Create or continue one run to its budget (in a worker process when ``worker``); returns its timings."""
+    """Create or continue one run to its budget (in a worker process when ``worker``); returns its timings,
+    and the software a continued run's checkpoint was written under where it differs (``software_changed``)."""
     from alphax.run import run_search
     from alphax.runfolder import create_run, resume_run
 
@@ -209,8 +235,9 @@ def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:
     config = SearchConfig.from_json(config_json)
     path = Path(folder)
     # config.data: where the comparison's table is now (checked by the resume where it moved)
-    run = resume_run(path, budget=config.budget, data=config.data) if (path / "config.json").exists() else \
-        create_run(config, path)
+    with _software_changes_kept() as software_changed:
+        run = resume_run(path, budget=config.budget, data=config.data) if (path / "config.json").exists() else \
+            create_run(config, path)
     # a worker leaves Ctrl-C (SIGINT, which the terminal sends the whole process group) to the parent, which
     # stops it with one SIGTERM: taking both, the run would have stopped at once without its checkpoint. A
     # SIGTERM to the whole group (scancel, kill -TERM -PGID) reaches it twice, directly and from the parent:
@@ -243,7 +270,8 @@ def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:
     stats = json.loads((path / "stats.json").read_text())
     best = summary.best["accuracy"] if summary.best else None
     return {"n": summary.n, "best": best, "wall_seconds": stats["wall_seconds"],
-            "searcher_seconds": stats["searcher_seconds"]}
+            "searcher_seconds": stats["searcher_seconds"],
+            "software_changed": software_changed[0] if software_changed else None}
 
 
 # -- statistics ------------------------------------------------------------------------------------
@@ -655,17 +683,31 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
     best = -np.inf
     jobs = min(jobs, len(tasks))          # a process per run at most (the pool starts them all at once)
 
+    said_software = False
+
     def progress_bar():
         return tqdm(total=len(tasks), disable=not progress, unit="run", desc="compare")
+
+    def finished(key: tuple[str, int], bar) -> None:
+        """A run's timings are in: the bar's best so far, and once per comparison, other software."""
+        nonlocal best, said_software
+        best = max(best, timings[key]["best"] or -np.inf)
+        bar.set_postfix(best=f"{best:.6f}")
+        bar.update(1)
+        changed = timings[key].get("software_changed")
+        if changed and not said_software:
+            said_software = True
+            log.warning("runs of this comparison continue from checkpoints written under other software or another "
+                        "CPU: %s (the first: %s; each run's log.txt says its own). They go on, but may not propose "
+                        "the cells uninterrupted runs would have (a seed's search is the same only on the same "
+                        "software and CPU)", "; ".join(changed), tasks[key])
 
     if jobs <= 1:
         with progress_bar() as bar:
             for key, folder in tasks.items():
                 with _naming_the_run(key, folder):
                     timings[key] = _run_one(config.run_config(*key).to_json(), str(folder))
-                best = max(best, timings[key]["best"] or -np.inf)
-                bar.set_postfix(best=f"{best:.6f}")
-                bar.update(1)
+                finished(key, bar)
     else:
         import multiprocessing
 
@@ -688,9 +730,7 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
                         raise AlphaXError("a worker process of the comparison died without a word (killed by a "
                                           "signal: the kernel's OOM killer, say; dmesg tells); every run keeps what "
                                           "it logged: the same alphax compare command continues them") from None
-                    best = max(best, timings[key]["best"] or -np.inf)
-                    bar.set_postfix(best=f"{best:.6f}")
-                    bar.update(1)
+                    finished(key, bar)
     runs = {a: [read_results(tasks[(a, s)]) for s in seeds] for a in config.algos}
     value = reference_values(evaluator)
     summary = summarize(runs, optimum=optimum, budget=config.budget, space=config.space, seeds=seeds, value=value,

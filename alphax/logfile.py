@@ -27,7 +27,7 @@ from typing import Iterator
 
 from alphax.atomic import open_in_place
 
-__all__ = ["LOG", "attach", "detach", "append", "scope"]
+__all__ = ["LOG", "attach", "detach", "append", "scope", "is_run_log"]
 
 LOG = "log.txt"
 _FORMATTER = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -61,6 +61,11 @@ class _RunLogHandler(logging.FileHandler):
         reason = exc.strerror or exc
         sys.stderr.write(f"alphax: warning: cannot write {self.baseFilename} ({reason}); records may be "
                          f"missing from it (said once)\n")
+
+
+def is_run_log(handler: logging.Handler) -> bool:
+    """Whether ``handler`` copies records to a run's ``log.txt`` (one from :func:`attach`)."""
+    return isinstance(handler, _RunLogHandler)
 
 
 def attach(folder: str | Path) -> logging.Handler:

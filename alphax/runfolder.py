@@ -479,7 +479,8 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
         if changed:      # (a checkpoint from before they were noted has none: nothing to compare)
             log.warning("%s was written under other software or another CPU: %s. The run goes on, but it may not "
                         "propose the cells an uninterrupted run would have (a seed's search is the same only on "
-                        "the same software and CPU)", path, "; ".join(changed))
+                        "the same software and CPU)", path, "; ".join(changed),
+                        extra={"software_changed": changed})     # (a comparison says it once for its runs)
     rows = runlog.rows[state["n"]:]
     strict = state.get("dispatch") == "inline" and all(r.get("dispatch", "inline") == "inline" for r in rows)
     seconds = list(state.get("searcher_seconds", []))

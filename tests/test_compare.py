@@ -1284,3 +1284,38 @@ def test_the_report_ranks_each_algorithm_against_the_first_counting_misses():
     assert _rank_lines({"alphax": {"samples_to_optimum": [None]}, "random": {"samples_to_optimum": [None]}}) == []
     assert _rank_lines({"size": {"algo": "alphax", "samples_to_optimum": [1]},
                         "alphax": {"algo": "alphax", "samples_to_optimum": [2]}}) == []
+
+
+def test_a_comparison_continued_under_other_software_says_so_once_not_once_per_run(tmp_path):
+    """After an upgrade, every run of a continued comparison restores a checkpoint written under the old
+    software: the console says so once (the command's own warning), not once per run; each run's log.txt
+    keeps its own line. Under other software here means a torch that says it is 2.99.0."""
+    import subprocess
+    import sys
+
+    upgraded = tmp_path / "upgraded.py"
+    upgraded.write_text("import sys\nfrom alphax import environment\nreal = environment.software\n"
+                        "environment.software = lambda: {**real(), 'torch': '2.99.0'}\n"
+                        "from alphax.cli import console_main\nsys.exit(console_main(sys.argv[1:]))\n")
+    out = tmp_path / "cmp"
+    args = ["compare", "--space", "nasbench201", "--algos", "alphax,random", "--seeds", "2", "--no-progress",
+            "--out", str(out)]
+
+    def compare(*extra, script=None):
+        cmd = [sys.executable, *([str(script)] if script else ["-m", "alphax.cli"]), *args, *extra]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stderr
+
+    compare("--budget", "6")
+    for jobs in ("2", "1"):                      # runs in worker processes, and in the command's own
+        budget = "8" if jobs == "2" else "12"
+        err = compare("--budget", budget, "--jobs", jobs, script=upgraded)
+        warned = [line for line in err.splitlines() if "other software" in line]
+        assert len(warned) == 1 and "runs of this comparison continue from checkpoints written under other " \
+            "software or another CPU: torch " in warned[0] and "(now 2.99.0)" in warned[0], err
+        if jobs == "2":
+            err = compare("--budget", "10")      # back on this software: said once again
+            assert sum("other software" in line for line in err.splitlines()) == 1, err
+    for run in sorted((out / "runs").iterdir()):
+        assert (run / "log.txt").read_text().count("was written under other software") == 3, run
