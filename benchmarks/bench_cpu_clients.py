@@ -11,7 +11,8 @@ run_client.py --evaluator train --device cpu ...`` with a small NASBench-101 net
 times each; the figures are the best job's: wall time of the whole job (its start-up, about 15 s on 2
 cores, included), and the mean training seconds of a result (``seconds``). ``per_core`` sets
 ``OMP_NUM_THREADS`` to the CPUs a process may run on; ``share`` leaves it unset. Prints one JSON object;
-``ratio`` is per_core's wall time / share's, ``result_ratio`` the same of a result's seconds.
+``ratio`` is per_core's wall time / share's, ``result_ratio`` the same of a result's seconds;
+``client_threads``: each client's torch threads, as the server's log names them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -50,7 +52,9 @@ def job(args, data: str, out: Path, threads: str) -> dict:
     if proc.returncode:
         raise RuntimeError(f"the job failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-    return {"wall_seconds": round(wall, 1), "result_seconds": round(sum(r["seconds"] for r in rows) / len(rows), 2)}
+    threads = re.findall(r"ready on .*: train on cpu \(.*?(\d+) threads?\)$", (out / "log.txt").read_text(), re.M)
+    return {"wall_seconds": round(wall, 1), "result_seconds": round(sum(r["seconds"] for r in rows) / len(rows), 2),
+            "client_threads": sorted(map(int, threads))}
 
 
 def main() -> None:
@@ -68,8 +72,7 @@ def main() -> None:
             for name, threads in (("per_core", str(cpus)), ("share", "")):
                 runs[name].append(job(args, str(data), Path(tmp) / f"{name}{i}", threads))
     best = {name: min(r, key=lambda x: x["wall_seconds"]) for name, r in runs.items()}
-    print(json.dumps({"clients": args.clients, "budget": args.budget, "cpus": cpus,
-                      "share_threads": max(1, cpus // (args.clients + 1)), **best, "runs": runs,
+    print(json.dumps({"clients": args.clients, "budget": args.budget, "cpus": cpus, **best, "runs": runs,
                       "ratio": round(best["per_core"]["wall_seconds"] / best["share"]["wall_seconds"], 2),
                       "result_ratio": round(best["per_core"]["result_seconds"] / best["share"]["result_seconds"], 2),
                       "machine": environment.software()["cpu"] or platform.machine()}))
