@@ -33,6 +33,7 @@ from typing import Any, Callable, Sequence
 
 from alphax.atomic import naming, open_in_place
 from alphax.errors import CheckpointError
+from alphax.searchers import external
 
 __all__ = ["LATEST", "PREVIOUS", "STATE_CLASSES", "save_checkpoint", "load_checkpoint", "read_checkpoint",
            "checkpoint_info", "unused_path"]
@@ -89,7 +90,8 @@ STATE_CLASSES = frozenset({
 checkpoint is a pickle, and a pickle that names anything else (``os.system``, another program's objects)
 is refused before any of it runs, so resuming a run folder from elsewhere cannot run its code. A new kind
 of object in a run's state must be added here (``tests/test_run_state.py`` checkpoints every searcher on
-every space and says which)."""
+every space and says which). Beyond them, the classes of a searcher of your own, once the command line
+has named it (:func:`alphax.searchers.external.trusted`)."""
 
 
 def _storage_from_bytes(data: bytes) -> Any:
@@ -119,7 +121,7 @@ class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) == ("torch.storage", "_load_from_bytes"):
             return _storage_from_bytes
-        if (module, name) not in STATE_CLASSES:
+        if (module, name) not in STATE_CLASSES and not external.trusted(module, name):
             raise pickle.UnpicklingError(f"it refers to {module}.{name}, which no run's state holds; a "
                                          f"checkpoint may only rebuild AlphaX's own objects (alphax.checkpoint."
                                          f"STATE_CLASSES), so it was not loaded")

@@ -37,6 +37,7 @@ from alphax.errors import AlphaXError, CheckpointError, ConfigError, Interrupted
 from alphax.plots import mean_ylabel, plot_best_so_far
 from alphax.runlock import COMPARE_LOCK, RunLock
 from alphax.runlog import best_so_far, read_results, row_values, running_best
+from alphax.searchers.external import canonical, is_external
 
 __all__ = ["CompareConfig", "REGRET_AT", "all_seeds_text", "default_out", "parse_algos", "reference_values",
            "run_compare", "samples_stats", "summarize"]
@@ -87,6 +88,9 @@ class CompareConfig:
         if not isinstance(self.variants, dict):
             raise ConfigError(f"variants must be a JSON object (name -> algo and options), got {self.variants!r}")
         unknown = [a for a in self.algos if a not in ALGOS and a not in self.variants]
+        if unknown and is_external(unknown[0]):
+            raise ConfigError(f"{unknown[0]} in --algos: name your searcher, NAME={unknown[0]} (NAME names its "
+                              f"run folders, plots and summary entry)")
         if unknown:
             raise ConfigError(f"unknown algorithm {unknown[0]!r} in --algos; choose from {', '.join(ALGOS)}, "
                               f"separated by commas (or name a variant: NAME=ALGO)")
@@ -98,7 +102,8 @@ class CompareConfig:
             raise ConfigError(f"{' and '.join(twins)} in --algos differ only in case: their run folders would be one "
                               f"on a file system that ignores case; give them names that differ otherwise")
         # an algorithm under its own name without options is the algorithm (alphax=alphax is alphax)
-        object.__setattr__(self, "variants", {name: {"algo": v["algo"], "options": dict(v["options"])}
+        object.__setattr__(self, "variants", {name: {"algo": canonical(v["algo"]) if is_external(v["algo"]) else
+                                                     v["algo"], "options": dict(v["options"])}
                                               for name, v in self.variants.items() if v["algo"] != name or v["options"]})
         if self.noise not in NOISE:
             raise ConfigError(f"noise must be one of {', '.join(NOISE)}, got {self.noise!r}")
@@ -150,9 +155,9 @@ def _check_variant(name, variant, algos: tuple) -> None:
                           f"and '+', starting with a letter or digit (it names the variant's run folders)")
     if not (isinstance(variant, dict) and set(variant) == {"algo", "options"} and isinstance(variant["options"], dict)):
         raise ConfigError(f"variant {name!r} must be {{\"algo\": ALGO, \"options\": {{...}}}}, got {variant!r}")
-    if variant["algo"] not in ALGOS:
+    if variant["algo"] not in ALGOS and not is_external(variant["algo"]):
         raise ConfigError(f"unknown algorithm {variant['algo']!r} for {name!r} in --algos; choose from "
-                          f"{', '.join(ALGOS)}")
+                          f"{', '.join(ALGOS)}, or a searcher of your own: {name}=FILE.py:CLASS")
     if name in ALGOS and variant["algo"] != name:
         raise ConfigError(f"{name}={variant['algo']} in --algos: {name!r} is an algorithm's name; give the "
                           f"variant another name")
@@ -236,8 +241,8 @@ def _run_one(config_json: dict, folder: str, worker: bool = False) -> dict:
     path = Path(folder)
     # config.data: where the comparison's table is now (checked by the resume where it moved)
     with _software_changes_kept() as software_changed:
-        run = resume_run(path, budget=config.budget, data=config.data) if (path / "config.json").exists() else \
-            create_run(config, path)
+        run = resume_run(path, budget=config.budget, data=config.data, algo=config.algo) \
+            if (path / "config.json").exists() else create_run(config, path)
     # a worker leaves Ctrl-C (SIGINT, which the terminal sends the whole process group) to the parent, which
     # stops it with one SIGTERM: taking both, the run would have stopped at once without its checkpoint. A
     # SIGTERM to the whole group (scancel, kill -TERM -PGID) reaches it twice, directly and from the parent:

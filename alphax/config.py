@@ -15,6 +15,7 @@ from typing import Any
 
 from alphax.atomic import naming, open_in_place
 from alphax.errors import ConfigError
+from alphax.searchers.external import canonical, is_external
 
 __all__ = ["SearchConfig", "TrainFlag", "TRAIN_FLAGS", "TRAIN_FLAG_OF", "TRAIN_OPTIONS", "DEVICES", "ALGOS", "SPACES", "EVALUATORS", "NB201_DATASETS", "DEFAULT_BUDGET"]
 
@@ -110,14 +111,17 @@ class SearchConfig:
     def __post_init__(self):
         if self.space == "nasbench201" and self.dataset is None:
             object.__setattr__(self, "dataset", "cifar10")
+        if is_external(self.algo):          # a searcher file by its absolute path: a resume elsewhere finds it
+            object.__setattr__(self, "algo", canonical(self.algo))
         self.validate()
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for an invalid option or combination."""
         if self.space not in SPACES:
             raise ConfigError(f"unknown --space {self.space!r}; choose one of {', '.join(SPACES)}")
-        if self.algo not in ALGOS:
-            raise ConfigError(f"unknown --algo {self.algo!r}; choose one of {', '.join(ALGOS)}")
+        if self.algo not in ALGOS and not is_external(self.algo):
+            raise ConfigError(f"unknown --algo {self.algo!r}; choose one of {', '.join(ALGOS)}, or a searcher of "
+                              f"your own: FILE.py:CLASS or MODULE:CLASS")
         if self.evaluator not in EVALUATORS:
             raise ConfigError(f"unknown --evaluator {self.evaluator!r}; choose one of {', '.join(EVALUATORS)}")
         for name in ("budget", "checkpoint_every"):

@@ -5,7 +5,8 @@ into one line on stderr and exit code 1 (``-v`` shows where it happened); anythi
 its traceback.
 """
 
-__all__ = ["AlphaXError", "OutOfDomainError", "DataError", "CheckpointError", "ConfigError", "Interrupted"]
+__all__ = ["AlphaXError", "OutOfDomainError", "DataError", "CheckpointError", "ConfigError", "SearcherError",
+           "Interrupted"]
 
 
 class AlphaXError(Exception):
@@ -26,6 +27,11 @@ class CheckpointError(AlphaXError):
 
 class ConfigError(AlphaXError):
     """An option or a combination of options is invalid."""
+
+
+class SearcherError(AlphaXError):
+    """A searcher of your own (``--algo FILE.py:CLASS``) proposed what no searcher may: a cell evaluated
+    already, or one outside the cells the evaluator can evaluate."""
 
 
 class Interrupted(KeyboardInterrupt):

@@ -32,11 +32,12 @@ from alphax import environment, logfile
 from alphax.atomic import naming, open_in_place, write_atomic
 from alphax.checkpoint import save_checkpoint
 from alphax.config import SearchConfig
-from alphax.errors import AlphaXError, Interrupted
+from alphax.errors import AlphaXError, Interrupted, SearcherError
 from alphax.registry import EvaluatorFactory, evaluator_signature, fingerprint
 from alphax.runlock import RunLock
 from alphax.runlog import PREDICTOR, RunLog, read_predictor, row_values
 from alphax.searchers.base import Proposal, Result, Searcher, reward_problem
+from alphax.searchers.external import class_name, is_external
 from alphax.spaces.base import SearchSpace
 
 __all__ = ["Run", "RunSummary", "run_search", "StopOnSignal", "note_optimum", "logged_cifar_data"]
@@ -95,6 +96,8 @@ class Run:
         self._lock = lock
         self._log_handler = log_handler if log_handler is not None else logfile.attach(folder)
         self.candidates = list(candidates) if candidates is not None else []
+        self._pool_hashes: set[str] | None = None       # checked: the candidates' hashes, and those logged or
+        self._asked: set[str] = set()                    # proposed since (made when first needed)
         self.candidates_id = fingerprint(space, self.candidates)
         self.log, self.dispatch = runlog, dispatch
         self._factory, self._evaluator = evaluator_factory, evaluator
@@ -159,12 +162,37 @@ class Run:
         """One proposal from the searcher (None when it has nothing left) and the seconds it took."""
         self._recording = True
         t0 = time.perf_counter()
-        proposals = self.searcher.ask(1)
+        proposals = self.checked(self.searcher.ask(1))
         seconds = time.perf_counter() - t0
         if not proposals:
             self._recording = False
             return None, seconds
         return proposals[0], seconds
+
+    def checked(self, proposals: list[Proposal]) -> list[Proposal]:
+        """``proposals``, where they come from a searcher of your own (``--algo FILE.py:CLASS``), held to what
+        the built-in ones keep by construction (:mod:`alphax.candidates`, tested): each a cell this run never
+        evaluated nor proposed (a farm's jobs still out included), and one of the pool's where there is one (a
+        table's cells, training's pool). A :class:`SearcherError` naming the cell otherwise, before anything
+        is evaluated or logged."""
+        if not is_external(self.config.algo) or not proposals:
+            return proposals
+        if self._pool_hashes is None:
+            self._pool_hashes = {self.space.hash(c) for c in self.candidates}
+            self._asked = {row["hash"] for row in self.log.rows}
+        for proposal in proposals:
+            h = self.space.hash(proposal.cell)
+            if h in self._asked:
+                raise SearcherError(f"{self.config.algo} proposed cell {h}, which this run has evaluated or "
+                                    f"proposed already: a searcher proposes each cell once (alphax.candidates."
+                                    f"CandidateSet keeps the rule: mark what you propose)")
+            if self.candidates and h not in self._pool_hashes:
+                raise SearcherError(f"{self.config.algo} proposed cell {h}, which is not one of the "
+                                    f"{len(self.candidates)} cells the evaluator can evaluate: propose from the "
+                                    f"candidates given to your searcher (CandidateSet.snap replaces any other cell "
+                                    f"by the nearest one)")
+            self._asked.add(h)
+        return proposals
 
     def warn_budget(self) -> None:
         """Warn when the budget exceeds the cells the table can evaluate (the run will end short of it)."""
@@ -476,7 +504,8 @@ def run_search(run: Run, *, progress: bool | str | None = None, signals=(signal.
     cfg = run.config
     complete = True
     with run.log_scope(), StopOnSignal(signals=signals, same_within=same_within) as stop, \
-            Progress(total=cfg.budget, initial=run.n, best=run.best, mode=mode, desc=f"{cfg.algo} seed {cfg.seed}",
+            Progress(total=cfg.budget, initial=run.n, best=run.best, mode=mode,
+                     desc=f"{class_name(cfg.algo)} seed {cfg.seed}",
                      label=run.progress_label() if mode != "off" else "best") as bar:   # (in the run's log scope)
         run.confirm()
         while run.remaining > 0 and stop.signum is None:

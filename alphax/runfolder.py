@@ -29,7 +29,9 @@ from alphax.registry import LOCAL_TRAIN_OPTIONS, EvaluatorFactory, build, finger
 from alphax.run import CONFIG, Run, logged_cifar_data
 from alphax.runlock import LOCK, LockHeld, RunLock, Unwritable
 from alphax.runlog import PREDICTOR, RESULTS, RunLog, check_cells, rows_digest
+from alphax.searchers import searcher_class
 from alphax.searchers.base import Result, Searcher
+from alphax.searchers.external import canonical, class_name, is_external
 from alphax.spaces.base import SearchSpace
 
 __all__ = ["create_run", "resume_run", "open_run", "default_out", "check_same_table"]
@@ -42,7 +44,7 @@ def default_out(config: SearchConfig, root: str | Path = "runs") -> Path:
     """``runs/<timestamp>-<algo>-<space>``: the name of a new run's folder (``create_run`` adds ``-2``,
     ``-3``, ... when it is taken)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(root) / f"{stamp}-{config.algo}-{config.space}"
+    return Path(root) / f"{stamp}-{class_name(config.algo)}-{config.space}"
 
 
 def _candidates(config: SearchConfig, factory: EvaluatorFactory, space: SearchSpace):
@@ -200,6 +202,21 @@ def _closed_on_error(run: Run):
         raise
 
 
+def _check_algo(folder: Path, config: SearchConfig, algo: str | None) -> None:
+    """The :class:`ConfigError` of a resume whose ``--algo`` is not the run's, or that does not name the
+    run's own searcher (an external one, whose code a resume would import: never from a run folder alone).
+    The run's searcher, imported where it is external (a missing file or class said now)."""
+    given = canonical(algo) if algo is not None and is_external(algo) else algo
+    if given is not None and given != config.algo:
+        raise ConfigError(f"{folder} searches with {config.algo} (its config.json); --algo with --resume may only "
+                          f"name that searcher again (its options come from config.json)")
+    if given is None and is_external(config.algo):
+        raise ConfigError(f"{folder} searches with a searcher of your own, {config.algo}: resuming it imports and "
+                          f"runs that code, so name it: --algo {config.algo} with --resume")
+    if is_external(config.algo):
+        searcher_class(config.algo)     # before its checkpoint is unpickled: the unpickler trusts its module
+
+
 def _continue_unstarted(folder: Path, config: SearchConfig, dispatch: str) -> Run | None:
     """The run in ``folder`` when the same command is run again before it recorded any result (an MPI
     farm whose clients could not start, a run stopped during its first evaluation): a run folder with
@@ -219,7 +236,7 @@ def _continue_unstarted(folder: Path, config: SearchConfig, dispatch: str) -> Ru
              if k in config.train and config.train[k] != saved.train.get(k)}     # as --resume; left out: kept
     data = config.data if config.data != saved.data else None
     run = resume_run(folder, budget=config.budget, dispatch=dispatch, local_train=local or None, data=data,
-                     unstarted=True)
+                     unstarted=True, algo=config.algo)
     with run.log_scope():
         log.info("%s holds this run and no result yet (it never got to evaluate a cell): continuing it", folder)
     return run
@@ -227,20 +244,24 @@ def _continue_unstarted(folder: Path, config: SearchConfig, dispatch: str) -> Ru
 
 # -- a resume --------------------------------------------------------------------------------------
 def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str = "inline",
-               local_train: dict | None = None, data: str | None = None, unstarted: bool = False) -> Run:
+               local_train: dict | None = None, data: str | None = None, unstarted: bool = False,
+               algo: str | None = None) -> Run:
     """Reopen the run in ``folder``: restore its newest intact checkpoint and replay the results logged
     after it (see the module docstring). ``budget`` replaces the budget (longer or shorter, not below the results logged); ``local_train``
     (:data:`LOCAL_TRAIN_OPTIONS` only: where this machine keeps CIFAR-10, which device trains) replaces
     those options of a training run, e.g. when it continues on another machine; ``data`` is where the
     table is now (moved, or on another machine): it must hold the same cells (the checkpoint's
     fingerprint of them, or every logged cell, says so). ``unstarted``: only a run without a result (a new
-    run's command run again, :func:`_continue_unstarted`), checked again once the lock is held."""
+    run's command run again, :func:`_continue_unstarted`), checked again once the lock is held. ``algo``:
+    the searcher the command line names (``--algo``), which must be the run's; a run of a searcher of
+    your own (:mod:`alphax.searchers.external`) resumes only when it is named, as resuming runs its code."""
     folder = Path(folder)
     if not (folder / CONFIG).exists():
         raise CheckpointError(f"{folder} is not a run folder {_not_a_run_folder(folder)}")
     _refuse_links(folder)
     try:
         saved = config = SearchConfig.load(folder / CONFIG)
+        _check_algo(folder, config, algo)
     except ConfigError as exc:
         logfile.append(folder, f"resume of {folder} failed: {exc}", name=__name__)
         raise
@@ -522,6 +543,7 @@ def open_run(args) -> Run:
 
     if getattr(args, "resume", None):
         local = check_resume_args(args)
-        return resume_run(args.resume, budget=args.budget, dispatch="mpi", local_train=local, data=args.data)
+        return resume_run(args.resume, budget=args.budget, dispatch="mpi", local_train=local, data=args.data,
+                          algo=args.algo)
     config = config_from_args(args)
     return create_run(config, out_from_args(args), dispatch="mpi")

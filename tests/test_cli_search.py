@@ -213,10 +213,13 @@ def test_bad_run_folders(tmp_path, run_cli):
 
     proc = run_cli("search", *NB201, "--budget", 5, "--out", run, timeout=120)      # never overwritten
     assert proc.returncode == 1 and "--resume" in proc.stderr
-    proc = run_cli("search", "--resume", run, "--algo", "alphax", timeout=120)      # options come from config.json
+    proc = run_cli("search", "--resume", run, "--seed", 1, timeout=120)      # options come from config.json
     assert proc.returncode == 1
-    assert ("only --budget, --data (where the table is now) and, for a training run, --cifar and --device may "
-            "be given") in proc.stderr
+    assert ("only --budget, --data (where the table is now), --algo (a searcher of your own, named again) and, "
+            "for a training run, --cifar and --device may be given") in proc.stderr
+    proc = run_cli("search", "--resume", run, "--algo", "alphax", timeout=120)
+    assert proc.returncode == 1 and "searches with random (its config.json); --algo with --resume may only name " \
+                                    "that searcher again" in proc.stderr
     proc = run_cli("search", "--resume", tmp_path / "nothing", timeout=120)
     assert proc.returncode == 1 and "not a run folder" in proc.stderr
     proc = run_cli("search", "--resume", run, "--cifar", tmp_path, timeout=120)

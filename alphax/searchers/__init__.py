@@ -1,4 +1,5 @@
-"""Searchers: AlphaX, random search and regularized evolution, behind ``ask()``/``tell()``.
+"""Searchers: AlphaX, random search and regularized evolution, behind ``ask()``/``tell()``; and one of
+your own, by where its class is (:mod:`alphax.searchers.external`).
 
 Build them with :func:`make_searcher`; the AlphaX searcher imports torch (through ``meta_dnn``) only
 when it is constructed, so ``import alphax`` stays torch-free.
@@ -10,8 +11,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from alphax.searchers import external
 from alphax.searchers.base import Proposal, Result, Searcher, check_options
 from alphax.searchers.evolution import RegularizedEvolution
+from alphax.searchers.external import is_external
 from alphax.searchers.random import RandomSearch
 
 __all__ = ["Proposal", "Result", "Searcher", "RandomSearch", "RegularizedEvolution", "make_searcher", "searcher_class",
@@ -34,7 +37,11 @@ def make_searcher(name: str, space, *, rng: np.random.Generator, candidates: Seq
 
 
 def searcher_class(name: str) -> type:
-    """The class of the searcher called ``name``; a ValueError naming the choices for another name."""
+    """The class of the searcher called ``name``, or of an external one (``FILE.py:CLASS``,
+    ``MODULE:CLASS``: :mod:`alphax.searchers.external`, imported here); a ValueError naming the choices for
+    another name."""
+    if is_external(name):
+        return external.load(name)
     if name == "random":
         return RandomSearch
     if name == "evolution":
@@ -42,4 +49,4 @@ def searcher_class(name: str) -> type:
     if name == "alphax":
         from alphax.searchers.alphax import AlphaXSearch   # imports torch
         return AlphaXSearch
-    raise ValueError(f"unknown searcher {name!r}; choose one of {', '.join(SEARCHERS)}")
+    raise ValueError(f"unknown searcher {name!r}; choose one of {', '.join(SEARCHERS)}, or FILE.py:CLASS")
