@@ -84,6 +84,10 @@ class RunDouble:  # noqa: D101 - the farm's view of alphax.run
     def remaining(self) -> int:
         return self.budget - self.n
 
+    def checked(self, proposals):
+        """As ``Run.checked`` for a built-in searcher: they keep the candidate rule themselves."""
+        return proposals
+
     def record(self, proposal, result):
         self.n += 1
         row = {"n": self.n, "hash": proposal.cell.hash, "accuracy": result.accuracy, "seconds": result.seconds,
