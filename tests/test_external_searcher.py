@@ -77,6 +77,8 @@ BROKEN = {
                                                                "alphax.searchers.base.Searcher"),
     "raises.py": ("x = 1\ny = x / 0\n", "Other", "raises.py failed (ZeroDivisionError: division by zero at "),
     "bad_syntax.py": ("def (:\n", "Other", "bad_syntax.py failed (SyntaxError: invalid syntax at "),
+    "exits.py": ("import sys\nsys.exit('usage: exits.py ARGS')\n", "Other",
+                 "exits.py failed (SystemExit: usage: exits.py ARGS at "),
 }
 
 

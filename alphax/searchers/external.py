@@ -112,7 +112,7 @@ def _from_file(algo: str, path: Path):
     sys.modules[name] = module          # before it runs: pickle and dataclasses look the module up by name
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001 - whatever the user's code raises, said in one line
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - whatever the user's code raises (sys.exit too), in one line
         del sys.modules[name]
         raise ConfigError(f"--algo {algo}: importing {path} failed ({_one_line(exc)}); fix the file") from None
     return module
@@ -126,7 +126,7 @@ def _from_module(algo: str, target: str):
             raise ConfigError(f"--algo {algo}: importing {target} failed ({_one_line(exc)})") from None
         raise ConfigError(f"--algo {algo}: there is no module {target} ({_one_line(exc)}); install it, put its "
                           f"folder on PYTHONPATH, or give its file: --algo PATH/TO/FILE.py:CLASS") from None
-    except Exception as exc:  # noqa: BLE001
+    except (Exception, SystemExit) as exc:  # noqa: BLE001
         raise ConfigError(f"--algo {algo}: importing {target} failed ({_one_line(exc)}); fix the module") from None
 
 
