@@ -194,21 +194,21 @@ def cosine_lr(step: int, total_steps: int, base_lr: float) -> float:
     return 0.5 * base_lr * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
 
 
+def _launcher_numbers(names: tuple[str, ...]):
+    """The values of the launcher variables ``names`` that are numbers, in that order."""
+    return (int(os.environ[var]) for var in names if os.environ.get(var, "").isdigit())
+
+
 def local_rank() -> int:
     """This process's rank on its node (MPICH/Hydra, Open MPI, torchrun, Slurm), 0 when unknown."""
-    for var in ("MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "LOCAL_RANK", "SLURM_LOCALID"):
-        if os.environ.get(var, "").isdigit():
-            return int(os.environ[var])
-    return 0
+    return next(_launcher_numbers(("MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "LOCAL_RANK", "SLURM_LOCALID")), 0)
 
 
 def local_size() -> int:
     """How many of the job's processes run on this node (MPICH/Hydra, Open MPI, torchrun), 1 when the
     launcher does not say (Slurm's ``srun``)."""
-    for var in ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "LOCAL_WORLD_SIZE"):
-        if os.environ.get(var, "").isdigit() and int(os.environ[var]) > 0:
-            return int(os.environ[var])
-    return 1
+    sizes = _launcher_numbers(("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "LOCAL_WORLD_SIZE"))
+    return next((n for n in sizes if n > 0), 1)
 
 
 def cpu_share() -> int | None:
