@@ -647,5 +647,7 @@ def test_the_training_benchmark_times_ours_and_nasbench_pytorch_on_one_cell(run_
                         1, "--batch-size", 8, "--steps", 2, "--repeats", 1)[-1]
     assert got["device"] == "cpu" and got["ours_images_per_second"] > 0
     assert got["nasbench_pytorch_images_per_second"] > 0
-    assert got["ratio"] == pytest.approx(got["ours_images_per_second"] / got["nasbench_pytorch_images_per_second"],
-                                         abs=1e-3)
+    # the ratio of the unrounded rates, to 3 places; the rates are printed to 0.1 (+-0.05 each): with a few
+    # images per second that moves their quotient by more than 1e-3 (0.438 against 0.4404 in CI)
+    ours, theirs = got["ours_images_per_second"], got["nasbench_pytorch_images_per_second"]
+    assert (ours - 0.05) / (theirs + 0.05) - 5e-4 <= got["ratio"] <= (ours + 0.05) / (theirs - 0.05) + 5e-4
