@@ -876,3 +876,50 @@ def test_evolution_tournament_takes_the_first_best_member_drawn_on_a_tie():
         drawn = [int(i) for i in twin.choice(10, size=4, replace=False)]
         first_best = next(i for i in drawn if i % 2) if any(i % 2 for i in drawn) else drawn[0]
         assert searcher._tournament() is searcher.population[first_best][0], drawn
+
+
+@pytest.mark.parametrize("duplicates", ["redo", "rejoin"])
+def test_evolution_a_child_evaluated_already_joins_again_only_with_rejoin(duplicates):
+    """``duplicates="rejoin"``: a mutation's child the run has evaluated joins the population again with
+    its recorded accuracy (the oldest member dies), costs no proposal, and the step is redone; a child
+    that failed, or one proposed and not told yet, never joins. ``"redo"`` only redoes the step. A
+    checkpoint's copy keeps the recorded accuracies, and one written before the option resumes as "redo"."""
+    space = NASBench201Space()
+    pool = space.all_cells(400, seed=0)
+    searcher = make_searcher("evolution", space, rng=np.random.default_rng(0), candidates=pool,
+                             population_size=3, tournament_size=3, duplicates=duplicates)
+    cells = [p.cell for p in searcher.ask(5)]
+    for i, cell in enumerate(cells[:4]):
+        searcher.tell(cell, Result(None, error="boom") if i == 0 else Result(0.5 + 0.1 * i))
+    members = [(c, acc) for c, acc in searcher.population]
+    fresh = next(c for c in pool if c not in cells)
+    children = iter([cells[0], cells[4], cells[2], cells[1], fresh])   # failed, outstanding, told (twice), new
+
+    class Scripted:
+        def __getattr__(self, name):
+            return getattr(space, name)
+
+        def mutate(self, cell, rng):
+            return next(children)
+
+    searcher.space = Scripted()
+    (p,) = searcher.ask(1)
+    searcher.space = space
+    assert p.cell == fresh
+    m = searcher.metrics()
+    assert (m["mutated"], m["mutation_tries"]) == (1, 5)
+    if duplicates == "redo":
+        assert "rejoined" not in m and list(searcher.population) == members
+    else:
+        assert m["rejoined"] == 2
+        assert list(searcher.population) == [*members[2:], (cells[2], 0.7), (cells[1], 0.6)]
+        again = pickle.loads(pickle.dumps(searcher))
+        assert again.recorded == searcher.recorded and len(again.recorded) == 3
+    older = pickle.loads(pickle.dumps(searcher))
+    for name in ("duplicates", "recorded", "num_rejoined"):
+        del older.__dict__[name]
+    older = pickle.loads(pickle.dumps(older))
+    assert older.duplicates == "redo" and "rejoined" not in older.metrics()
+    assert older.ask(1)
+    with pytest.raises(ValueError, match="option duplicates must be one of 'redo', 'rejoin', got 'again'"):
+        make_searcher("evolution", space, rng=np.random.default_rng(0), candidates=pool, duplicates="again")

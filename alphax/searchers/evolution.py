@@ -33,6 +33,10 @@ class RegularizedEvolution(Searcher):
     so it never stalls on a partial table, where most mutations have no data. (Retrying only the
     mutation of one parent stalls: on the NASBench-101 subset a top cell's mutations reach only a few
     dozen cells with data.)
+    ``duplicates="rejoin"``: a child the run has evaluated already joins the population again with its
+    recorded accuracy before the step is redone, as in Real et al.'s algorithm, where every child joins,
+    with the result looked up instead of trained again (it costs no sample; the oldest member dies as for
+    any child). ``"redo"`` (the default) drops it like a child without data.
     Failed evaluations never join the population. While the population is still filling (several
     proposals outstanding at once), proposals are random. ``num_asked`` counts the proposals made and not
     taken back (``withdraw_untold``), and the results told that were never asked (a farm's, replayed on
@@ -41,21 +45,28 @@ class RegularizedEvolution(Searcher):
 
     OPTION_MINIMUM = {"population_size": 1, "tournament_size": 1, "mutation_retries": 1}
     """Smallest allowed value of each option (``searchers.check_options``)."""
+    OPTION_CHOICES = {"duplicates": ("redo", "rejoin")}
+
+    duplicates = "redo"         # for a checkpoint written before the option: its searcher redid them
+    num_rejoined = 0
 
     def __init__(self, space: SearchSpace, *, rng: np.random.Generator,
                  candidates: Sequence[Any] | None = None, population_size: int = 100,
-                 tournament_size: int = 10, mutation_retries: int = 1000):
+                 tournament_size: int = 10, mutation_retries: int = 1000, duplicates: str = "redo"):
         self.space = space
         self.rng = rng
         self.pool = CandidateSet(space, candidates)
         self.population_size = population_size
         self.tournament_size = tournament_size
         self.mutation_retries = mutation_retries
+        self.duplicates = duplicates
+        self.recorded: dict[str, float] = {}     # with "rejoin": each evaluated cell's accuracy, by hash
         self.population: deque[tuple[Any, float]] = deque(maxlen=population_size)
         self.num_asked = 0
         self.num_mutated = 0        # proposals made by mutation (after the random start)
         self.num_tries = 0          # mutations made for them, kept or dropped
         self.num_snapped = 0        # of them, proposals the candidate rule had to snap
+        self.num_rejoined = 0       # children evaluated already that joined the population again ("rejoin")
 
     def _ask(self, n: int) -> list[Proposal]:
         out = []
@@ -73,6 +84,8 @@ class RegularizedEvolution(Searcher):
             self.num_asked += 1     # told, never asked here: a farm's result logged after the restored checkpoint
         if not result.failed:
             self.population.append((cell, float(result.accuracy)))
+            if self.duplicates == "rejoin":
+                self.recorded[self.space.hash(cell)] = float(result.accuracy)
 
     def _withdraw(self, h: str) -> None:
         super()._withdraw(h)
@@ -91,13 +104,22 @@ class RegularizedEvolution(Searcher):
             self.num_tries += 1
             if self.pool.is_new(child):
                 return child
+            if self.duplicates == "rejoin":
+                accuracy = self.recorded.get(self.space.hash(child))
+                if accuracy is not None:
+                    self.population.append((child, accuracy))
+                    self.num_rejoined += 1
         self.num_snapped += 1
         return self.pool.snap(child, self.rng, regenerate=lambda: self.space.mutate(parent, self.rng))
 
     def metrics(self) -> dict:
         """How the candidate rule went: proposals made by mutation, mutations tried for them (kept or
-        dropped), and proposals that had to be snapped after ``mutation_retries`` failed tries."""
-        return {"mutated": self.num_mutated, "mutation_tries": self.num_tries, "snapped": self.num_snapped}
+        dropped), proposals that had to be snapped after ``mutation_retries`` failed tries and, with
+        ``duplicates="rejoin"``, children that joined the population again."""
+        out = {"mutated": self.num_mutated, "mutation_tries": self.num_tries, "snapped": self.num_snapped}
+        if self.duplicates == "rejoin":
+            out["rejoined"] = self.num_rejoined
+        return out
 
     def _tournament(self) -> Any:
         """The best of ``tournament_size`` members drawn at random without replacement."""
