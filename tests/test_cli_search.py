@@ -110,7 +110,8 @@ def test_sigterm_checkpoints_and_resume_finishes_the_budget(tmp_path, run_cli):
     (["--algo", "evolution", "--option", "tournament_size=0", "--budget", "40"], 1,
      "option tournament_size must be an integer >= 1"),
     (["--algo", "evolution", "--option", "population=3", "--budget", "2"], 1,
-     "unknown option 'population' for RegularizedEvolution; its options are: duplicates, mutation_retries, population_size"),
+     "unknown option 'population' for RegularizedEvolution; its options are: duplicates, mutation_retries, "
+     "population_size"),
     (["--epochs", "3"], 1, "training options need --evaluator train"),
     (["--option", "playouts=3", "--option", "playouts=4"], 1, "--option playouts is given more than once"),
 ])
