@@ -102,8 +102,7 @@ class CompareConfig:
             raise ConfigError(f"{' and '.join(twins)} in --algos differ only in case: their run folders would be one "
                               f"on a file system that ignores case; give them names that differ otherwise")
         # an algorithm under its own name without options is the algorithm (alphax=alphax is alphax)
-        object.__setattr__(self, "variants", {name: {"algo": canonical(v["algo"]) if is_external(v["algo"]) else
-                                                     v["algo"], "options": dict(v["options"])}
+        object.__setattr__(self, "variants", {name: {"algo": canonical(v["algo"]), "options": dict(v["options"])}
                                               for name, v in self.variants.items() if v["algo"] != name or v["options"]})
         if self.noise not in NOISE:
             raise ConfigError(f"noise must be one of {', '.join(NOISE)}, got {self.noise!r}")

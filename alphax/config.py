@@ -111,8 +111,8 @@ class SearchConfig:
     def __post_init__(self):
         if self.space == "nasbench201" and self.dataset is None:
             object.__setattr__(self, "dataset", "cifar10")
-        if is_external(self.algo):          # a searcher file by its absolute path: a resume elsewhere finds it
-            object.__setattr__(self, "algo", canonical(self.algo))
+        # a searcher file by its absolute path: a resume from another folder finds it
+        object.__setattr__(self, "algo", canonical(self.algo))
         self.validate()
 
     def validate(self) -> None:

@@ -206,7 +206,7 @@ def _check_algo(folder: Path, config: SearchConfig, algo: str | None) -> None:
     """The :class:`ConfigError` of a resume whose ``--algo`` is not the run's, or that does not name the
     run's own searcher (an external one, whose code a resume would import: never from a run folder alone).
     The run's searcher, imported where it is external (a missing file or class said now)."""
-    given = canonical(algo) if algo is not None and is_external(algo) else algo
+    given = canonical(algo)
     if given is not None and given != config.algo:
         raise ConfigError(f"{folder} searches with {config.algo} (its config.json); --algo with --resume may only "
                           f"name that searcher again (its options come from config.json)")

@@ -51,9 +51,12 @@ def _parts(algo: str) -> tuple[str, str]:
     return target, name
 
 
-def canonical(algo: str) -> str:
+def canonical(algo: str | None) -> str | None:
     """``algo`` as a run records it: a file by its absolute path (so that a resume from another folder
-    finds it), a module as given. A :class:`ConfigError` for a malformed one. Imports nothing."""
+    finds it), a module as given, a built-in searcher's name (or None) as it is. A :class:`ConfigError` for
+    a malformed one. Imports nothing."""
+    if not is_external(algo):
+        return algo
     target, name = _parts(algo)
     if target.endswith(".py"):
         target = os.path.abspath(os.path.expanduser(target))
