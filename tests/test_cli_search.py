@@ -244,13 +244,15 @@ def test_bad_run_folders(tmp_path, run_cli):
 
 
 def test_train_evaluator_inline_without_mpi(tmp_path, run_cli):
-    """``alphax search --evaluator train``: the same training as the MPI clients, in one process."""
+    """``alphax search --evaluator train``: the same training as the MPI clients, in one process. A pool of
+    300 cells: each of this test's seven processes would otherwise list and index all 423,624 (the default,
+    run by test_mpi_run's training test)."""
     from workers.cifar import write_synthetic
 
     cifar = write_synthetic(tmp_path / "cifar-10-batches-py", per_batch=64, test=100)
     out = tmp_path / "run"
     proc = run_cli("search", "--space", "nasbench101", "--evaluator", "train", "--cifar", cifar, "--algo", "random",
-                   "--budget", 2, "--epochs", 1, "--batch-size", 32, "--stem-channels", 8, "--stacks", 1,
+                   "--pool-size", 300, "--budget", 2, "--epochs", 1, "--batch-size", 32, "--stem-channels", 8, "--stacks", 1,
                    "--modules-per-stack", 1, "--validation-size", 120, "--device", "cpu", "--no-progress",
                    "--out", out, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
