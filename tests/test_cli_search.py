@@ -252,8 +252,8 @@ def test_train_evaluator_inline_without_mpi(tmp_path, run_cli):
     cifar = write_synthetic(tmp_path / "cifar-10-batches-py", per_batch=64, test=100)
     out = tmp_path / "run"
     proc = run_cli("search", "--space", "nasbench101", "--evaluator", "train", "--cifar", cifar, "--algo", "random",
-                   "--pool-size", 300, "--budget", 2, "--epochs", 1, "--batch-size", 32, "--stem-channels", 8, "--stacks", 1,
-                   "--modules-per-stack", 1, "--validation-size", 120, "--device", "cpu", "--no-progress",
+                   "--pool-size", 300, "--budget", 2, "--epochs", 1, "--batch-size", 32, "--stem-channels", 8,
+                   "--stacks", 1, "--modules-per-stack", 1, "--validation-size", 120, "--device", "cpu", "--no-progress",
                    "--out", out, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = read_results(out)
