@@ -253,8 +253,8 @@ def test_train_evaluator_inline_without_mpi(tmp_path, run_cli):
     out = tmp_path / "run"
     proc = run_cli("search", "--space", "nasbench101", "--evaluator", "train", "--cifar", cifar, "--algo", "random",
                    "--pool-size", 300, "--budget", 2, "--epochs", 1, "--batch-size", 32, "--stem-channels", 8,
-                   "--stacks", 1, "--modules-per-stack", 1, "--validation-size", 120, "--device", "cpu", "--no-progress",
-                   "--out", out, timeout=300)
+                   "--stacks", 1, "--modules-per-stack", 1, "--validation-size", 120, "--device", "cpu",
+                   "--no-progress", "--out", out, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = read_results(out)
     assert len(rows) == 2 and all(r["dispatch"] == "inline" and r["error"] is None for r in rows)
