@@ -245,7 +245,7 @@ def test_bad_run_folders(tmp_path, run_cli):
 
 def test_train_evaluator_inline_without_mpi(tmp_path, run_cli):
     """``alphax search --evaluator train``: the same training as the MPI clients, in one process. A pool of
-    300 cells: each of this test's seven processes would otherwise list and index all 423,624 (the default,
+    300 cells: each of this test's six processes would otherwise list and index all 423,624 (the default,
     run by test_mpi_run's training test)."""
     from workers.cifar import write_synthetic
 
