@@ -923,3 +923,5 @@ def test_evolution_a_child_evaluated_already_joins_again_only_with_rejoin(duplic
     assert older.ask(1)
     with pytest.raises(ValueError, match="option duplicates must be one of 'redo', 'rejoin', got 'again'"):
         make_searcher("evolution", space, rng=np.random.default_rng(0), candidates=pool, duplicates="again")
+    with pytest.raises(ValueError, match="option duplicates must be one of 'redo', 'rejoin', got 'rejion'"):
+        type(searcher)(space, rng=np.random.default_rng(0), candidates=pool, duplicates="rejion")   # built directly

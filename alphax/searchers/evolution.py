@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from alphax.candidates import CandidateSet
-from alphax.searchers.base import Proposal, Result, Searcher
+from alphax.searchers.base import Proposal, Result, Searcher, check_options
 from alphax.spaces.base import SearchSpace
 
 __all__ = ["RegularizedEvolution"]
@@ -46,6 +46,7 @@ class RegularizedEvolution(Searcher):
     OPTION_MINIMUM = {"population_size": 1, "tournament_size": 1, "mutation_retries": 1}
     """Smallest allowed value of each option (``searchers.check_options``)."""
     OPTION_CHOICES = {"duplicates": ("redo", "rejoin")}
+    """The allowed values of each text option (``searchers.check_options``)."""
 
     duplicates = "redo"         # for a checkpoint written before the option: its searcher redid them
     num_rejoined = 0
@@ -59,6 +60,9 @@ class RegularizedEvolution(Searcher):
         self.population_size = population_size
         self.tournament_size = tournament_size
         self.mutation_retries = mutation_retries
+        # checked here too, for direct construction (``make_searcher`` checks every option already): another
+        # text would otherwise run as "redo"
+        check_options(type(self), {"duplicates": duplicates})
         self.duplicates = duplicates
         self.recorded: dict[str, float] = {}     # with "rejoin": each evaluated cell's accuracy, by hash
         self.population: deque[tuple[Any, float]] = deque(maxlen=population_size)
