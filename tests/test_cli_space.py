@@ -25,7 +25,8 @@ def _one_line_error(r, *needles):
 def test_space_hash_errors(run_cli):
     _one_line_error(run_cli("space", "hash", "--matrix", "[[0,1],[0,0]", "--ops", "input,output"), "not valid JSON")
     _one_line_error(run_cli("space", "hash", "--matrix", "{}", "--ops", "input,output"), "list of lists")
-    _one_line_error(run_cli("space", "hash", "--matrix", "[[0,true],[0,0]]", "--ops", "input,output"), "integers 0 or 1")
+    _one_line_error(run_cli("space", "hash", "--matrix", "[[0,true],[0,0]]", "--ops", "input,output"),
+                    "integers 0 or 1")
     _one_line_error(run_cli("space", "hash", "--matrix", "[[0,0],[0,0]]", "--ops", "input,output"), "disconnected")
     for deep in ("[" * 5_000 + "]" * 5_000, "[" * 50_000 + "]" * 50_000, "[[[0,1]],[[0,0]]]"):
         # json gives up thousands deep on Python 3.11 but parses 5,000 on 3.13: one message either way
