@@ -34,7 +34,7 @@ from alphax.errors import DataError
 from alphax.plots import (algo_colors, cell_problem, mean_ylabel, plot_best_so_far, plot_cell, plot_found,
                           plot_ranking)
 from alphax.ranking import kendall_tau
-from alphax.runlock import COMPARE_LOCK, holder
+from alphax.runlock import COMPARE_LOCK, LOCK, holder
 from alphax.runlog import PREDICTOR, check_cells, read_predictor, read_results, row_values, running_best
 from alphax.searchers.alphax import TAU_WINDOW
 
@@ -421,7 +421,9 @@ def _check_out(folder: str, out: str) -> None:
         return
     if not os.path.isdir(out):
         raise DataError(f"--out {out} is a file; give a folder")
-    if any(os.path.exists(os.path.join(out, name)) for name in ("results.jsonl", "config.json", "summary.json")):
+    # a comparison still running or stopped has compare.json and its lock, not yet summary.json
+    if any(os.path.exists(os.path.join(out, name))
+           for name in ("results.jsonl", "config.json", "summary.json", "compare.json", COMPARE_LOCK, LOCK)):
         raise DataError(f"--out {out} is another run or compare folder; its own report would be overwritten: "
                         f"choose a new folder")
     taken = [name for name in REPORT_FILES if os.path.exists(os.path.join(out, name))]

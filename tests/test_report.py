@@ -447,6 +447,13 @@ def test_report_out_never_overwrites_what_it_did_not_write(tmp_path, capsys):
     assert main(["report", str(run), "--out", str(other)]) == 1          # another run's folder
     assert "another run or compare folder" in capsys.readouterr().err
     assert (other / "report.txt").read_bytes() == mine
+    for name in ("compare.json", "compare.lock", "run.lock"):       # a comparison or run not finished (or running)
+        unfinished = tmp_path / f"unfinished-{name}"
+        unfinished.mkdir()
+        (unfinished / name).write_text("{}")
+        assert main(["report", str(run), "--out", str(unfinished)]) == 1
+        assert "another run or compare folder" in capsys.readouterr().err
+        assert [p.name for p in unfinished.iterdir()] == [name]
     figs = tmp_path / "figs"
     figs.mkdir()
     (figs / "report.txt").write_text("precious\n")
