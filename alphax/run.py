@@ -29,13 +29,13 @@ from typing import Any
 import numpy as np
 
 from alphax import environment, logfile
-from alphax.atomic import naming, open_in_place, write_atomic
+from alphax.atomic import naming, write_atomic
 from alphax.checkpoint import save_checkpoint
 from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, Interrupted, SearcherError
 from alphax.registry import EvaluatorFactory, evaluator_signature, fingerprint
 from alphax.runlock import RunLock
-from alphax.runlog import PREDICTOR, RunLog, read_predictor, row_values
+from alphax.runlog import PREDICTOR, RunLog, open_predictor, read_predictor, row_values
 from alphax.searchers.base import Proposal, Result, Searcher, reward_problem
 from alphax.searchers.external import class_name, is_external
 from alphax.spaces.base import SearchSpace
@@ -317,7 +317,7 @@ class Run:
         if not taus or len(taus) <= self._tau_written:
             return
         if self._predictor_file is None:
-            self._predictor_file = open_in_place(self.folder / PREDICTOR, "a", encoding="utf-8")
+            self._predictor_file = open_predictor(self.folder)
         # the searcher's counts now, but for "results": each entry carries its own
         extra = {k: v for k, v in metrics.items() if k not in ("tau", "results") and isinstance(v, (int, float, str))}
         with naming(self.folder / PREDICTOR):

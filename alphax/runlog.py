@@ -30,8 +30,8 @@ import numpy as np
 from alphax.atomic import naming, open_in_place
 from alphax.errors import AlphaXError, DataError
 
-__all__ = ["RESULTS", "PREDICTOR", "FIELDS", "read_results", "read_predictor", "check_cells", "row_values",
-           "rows_digest", "best_so_far", "running_best", "RunLog"]
+__all__ = ["RESULTS", "PREDICTOR", "FIELDS", "read_results", "read_predictor", "open_predictor", "check_cells",
+           "row_values", "rows_digest", "best_so_far", "running_best", "RunLog"]
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +200,29 @@ def read_predictor(folder: str | os.PathLike) -> tuple[list[dict], int]:
         elif line.strip():
             skipped += 1
     return rows, skipped
+
+
+def open_predictor(folder: str | os.PathLike):
+    """``folder``'s ``predictor.jsonl``, opened to append entries (text). A last line without its newline
+    is ended first if it is a whole entry (a JSON object, as :func:`read_predictor` counts it), else cut
+    off (torn by a kill, it is no entry: the run writes that entry again), so that the next entry starts a
+    line of its own instead of joining it, and both being lost."""
+    path = Path(folder) / PREDICTOR
+    data = path.read_bytes() if path.is_file() else b""
+    if data and not data.endswith(b"\n"):
+        start = data.rfind(b"\n") + 1
+        try:
+            whole = isinstance(json.loads(data[start:]), dict)
+        except (ValueError, RecursionError):          # JSONDecodeError, UnicodeDecodeError
+            whole = False
+        with naming(path), open_in_place(path, "r+b") as f:
+            if whole:
+                f.seek(0, os.SEEK_END)
+                f.write(b"\n")
+            else:
+                f.truncate(start)
+                log.warning("%s: cut off a torn last line (%d bytes)", path, len(data) - start)
+    return open_in_place(path, "a", encoding="utf-8")
 
 
 class RunLog:

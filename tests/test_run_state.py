@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ from alphax.config import SearchConfig
 from alphax.errors import CheckpointError, ConfigError, DataError
 from alphax.run import run_search
 from alphax.runfolder import create_run, resume_run
-from alphax.runlog import RunLog, read_results
+from alphax.runlog import RunLog, read_predictor, read_results
 from conftest import shared_file
 
 
@@ -1495,6 +1496,26 @@ def test_a_predictor_jsonl_line_that_is_not_utf8_does_not_stop_a_resume(tmp_path
     assert after.startswith(damaged)
     indices = [json.loads(line)["index"] for line in after.splitlines()[1:]]
     assert indices == list(range(1, len(indices) + 1)) and len(indices) > before.count(b"\n") - 1
+
+
+@pytest.mark.parametrize("tail", ["newline lost", "torn"])
+def test_a_resume_after_a_predictor_jsonl_tail_without_its_newline_loses_no_entry(tmp_path, tail):
+    """Found by a bug hunt (2026-12-07): the resume appended its first entry to a last line without its
+    newline, and the joined line was unreadable: both entries lost for good (a whole last entry was still
+    counted, so it was not written again). A whole last entry is ended now, a torn one cut off and written
+    again: the entries are the uninterrupted run's."""
+    config = SearchConfig(space="nasbench201", dataset="cifar10", algo="alphax", budget=40, seed=0,
+                          checkpoint_every=10)
+    search(config, tmp_path / "whole")
+    whole = read_predictor(tmp_path / "whole")
+    folder = tmp_path / "run"
+    search(dataclasses.replace(config, budget=30), folder)
+    path = folder / "predictor.jsonl"
+    data = path.read_bytes()
+    path.write_bytes(data[:-1] if tail == "newline lost" else data[:-30])
+    assert len(resume(folder, budget=40)) == 40
+    assert read_predictor(folder) == whole and whole[1] == 0 and len(whole[0]) > len(data.splitlines())
+    assert path.read_bytes().startswith(data[:-1] if tail == "newline lost" else data[:data.rfind(b"\n", 0, -1) + 1])
 
 
 def test_a_run_records_its_software_and_a_resume_under_other_software_warns(tmp_path, monkeypatch, caplog):
