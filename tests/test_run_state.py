@@ -212,6 +212,16 @@ def test_a_checkpoint_that_would_run_code_is_refused_before_it_runs(tmp_path, ca
     assert state == {"n": 10, "x": "intact"} and path.name == PREVIOUS and not marker.exists()
     assert "cannot be unpickled" in caplog.text and "previous checkpoint" in caplog.text
     assert "posix.system" in caplog.text
+    refused, previous = (tmp_path / LATEST).read_bytes(), (tmp_path / PREVIOUS).read_bytes()
+    # the resume's next save moves the refused file aside, as it does a corrupt one, instead of rotating it
+    # onto the intact previous one (found by a bug hunt, 2026-12-07)
+    save_checkpoint(tmp_path, {"n": 11})
+    assert (tmp_path / PREVIOUS).read_bytes() == previous
+    assert (tmp_path / (LATEST + ".corrupt")).read_bytes() == refused
+    assert "kept as checkpoint.pkl.corrupt" in caplog.text
+    save_checkpoint(tmp_path, {"n": 12})                               # an intact latest rotates as before
+    assert read_checkpoint(tmp_path / PREVIOUS)["n"] == 11
+    os.replace(tmp_path / (LATEST + ".corrupt"), tmp_path / LATEST)
     os.remove(tmp_path / PREVIOUS)
     with pytest.raises(CheckpointError, match="cannot be unpickled.*no intact checkpoint is left.*mv") as info:
         load_checkpoint(tmp_path)
