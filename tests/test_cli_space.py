@@ -71,6 +71,15 @@ def test_space_params_is_nasbench_trainable_parameters(run_cli, full_records):
     _one_line_error(run_cli("space", "params", "--matrix", "[[0,1,1,0],[0,0,0,1],[0,0,0,1],[0,0,0,0]]",
                             "--ops", "input,conv3x3-bn-relu,conv1x1-bn-relu,output", "--stem-channels", "1"),
                     "--stem-channels 1 is too few for this cell: its output concatenates 2 vertices")
+    # found by a bug hunt (2026-12-07): a traceback, or a hang building 2^(10^19) or 10^19 of something
+    chain = ("--matrix", "[[0,1,0],[0,0,1],[0,0,0]]", "--ops", "input,conv3x3-bn-relu,output")
+    big = "10000000000000000000"
+    _one_line_error(run_cli("space", "params", *chain, "--stacks", 20000, timeout=60), "give at most 62 stacks")
+    _one_line_error(run_cli("space", "params", *chain, "--stacks", big, timeout=60), "give at most 62 stacks")
+    _one_line_error(run_cli("space", "params", *chain, "--modules-per-stack", big, timeout=60),
+                    "this command builds at most 1,000")
+    _one_line_error(run_cli("space", "params", *chain, "--num-labels", big, "--stem-channels", big, timeout=120),
+                    "too large for torch to build", "give fewer stacks, stem channels or labels")
 
 
 def test_a_reader_that_goes_away_is_not_an_error():

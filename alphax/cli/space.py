@@ -8,6 +8,11 @@ from alphax.spec import CellSpec, check_in_space, parse_matrix, parse_ops
 
 __all__ = ["add_parser"]
 
+MAX_STACKS = 62
+"""``space params --stacks`` past this doubles any stem's channels beyond what a tensor's size can hold."""
+MAX_MODULES = 1000
+"""``space params`` builds at most this many modules (``--stacks`` x ``--modules-per-stack``): about 20 s."""
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("space", help="the NASBench-101 cell space")
@@ -64,15 +69,21 @@ def _params(args: argparse.Namespace) -> int:
     for name in ("stem_channels", "stacks", "modules_per_stack", "num_labels"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
+    too_large = (f"a network of --stem-channels {args.stem_channels}, --stacks {args.stacks} and --num-labels "
+                 f"{args.num_labels} is too large for torch to build")
+    if args.stacks > MAX_STACKS:      # its last stack's channels (2^(stacks-1) x the stem's) outgrow a tensor's size
+        raise ConfigError(f"{too_large} (each stack doubles the channels); give at most {MAX_STACKS} stacks")
+    if args.stacks * args.modules_per_stack > MAX_MODULES:
+        raise ConfigError(f"--stacks {args.stacks} x --modules-per-stack {args.modules_per_stack} modules: this "
+                          f"command builds at most {MAX_MODULES:,} (seconds each hundred); give fewer")
     from workers.network import trainable_parameters     # imports torch
 
     try:
         count = trainable_parameters(spec, stem_channels=args.stem_channels, num_stacks=args.stacks,
                                      modules_per_stack=args.modules_per_stack, num_labels=args.num_labels)
-    except RuntimeError as exc:       # torch: a tensor of more than 2^63 elements, even on the meta device
-        widest = args.stem_channels * 2 ** (args.stacks - 1)
-        raise ConfigError(f"a network of --stem-channels {args.stem_channels} and --stacks {args.stacks} "
-                          f"({widest} channels in its last stack) is too large for torch to build ({exc}); "
-                          f"give fewer stacks or stem channels") from None
+    except (RuntimeError, TypeError, OverflowError) as exc:    # torch: more than 2^63 elements, or a size past
+        # a C long, even on the meta device
+        raise ConfigError(f"{too_large} ({args.stem_channels} x 2^{args.stacks - 1} channels in its last stack; "
+                          f"{str(exc).splitlines()[0]}); give fewer stacks, stem channels or labels") from None
     print(count)
     return 0
