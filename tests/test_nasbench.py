@@ -703,6 +703,7 @@ def test_compact_errors(full_file, tmp_path):
             (lambda h: h["arrays"]["metrics"].update(dtype="<f4"), "array metrics has dtype"),
             (lambda h: h["arrays"]["params"].update(shape=[3]), "array params of shape"),
             (lambda h: h["arrays"]["metrics"].update(offset="abc"), "unreadable compact-file header"),
+            (lambda h: h["arrays"]["metrics"].update(offset=float("inf")), "unreadable compact-file header"),
             (lambda h: h["arrays"]["metrics"].pop("shape"), "unreadable compact-file header"),
             (lambda h: h["arrays"]["metrics"].update(nbytes=-8), "negative shape, offset or size"),
             (lambda h: h["arrays"].pop("labels"), "unreadable compact-file header"),
@@ -848,6 +849,43 @@ def test_jsonl_errors(tmp_path):
     gz.write_bytes(gzip.compress((_row(SPECS[1], **{"108": {"validation_accuracy": 0.5}}) + "\n").encode() * 50)[:-30])
     with pytest.raises(DataError, match="truncated or corrupt"):
         read_jsonl(gz)
+
+
+def test_a_number_out_of_range_or_not_finite_is_one_clear_error_in_every_format(tmp_path):
+    """Found by a bug hunt (2026-12-07): a budget or parameter count past 64 bits, or a metric of 1e400,
+    was a traceback (OverflowError); an official record's NaN metric was read as "not recorded" and an
+    infinite training time accepted (the JSON Lines reader refuses both)."""
+    big = "100000000000000000000"
+    good = _row(SPECS[1], **{"108": {"validation_accuracy": 0.5}})
+    path = tmp_path / "cells.jsonl"
+    for bad, needle in ((good.replace('"108"', f'"{big}"'), "OverflowError"),
+                        (good.replace('"trainable_parameters": 5', f'"trainable_parameters": {big}'),
+                         f"trainable_parameters {big} is out of range"),
+                        (good.replace("0.5", "1" + "0" * 400), "OverflowError")):
+        path.write_text(bad + "\n")
+        with pytest.raises(DataError, match=f"cells.jsonl: line 1 is not a NASBench-101 cell row.*{needle}"):
+            read_jsonl(path)
+    spec = SPECS[1]
+
+    def record(epochs=108, params=5, **final):
+        return encode_record(spec.hash, epochs, spec.matrix, spec.ops, trainable_parameters=params, halfway={},
+                             final={"validation_accuracy": 0.5, "training_time": 10.0, **final})
+
+    official = tmp_path / "bad.tfrecord"
+    for data, needle in ((record(validation_accuracy=float("nan")), "validation_accuracy is nan: a metric is a "
+                                                                    "finite number"),
+                         (record(training_time=float("inf")), "training_time is inf"),
+                         (record().replace(b", 108, ", b", 1e400, "), "cannot convert float infinity"),
+                         (record().replace(b", 108, ", f", {big}, ".encode()), "too big")):
+        write_records(official, [data], overwrite=True)
+        with pytest.raises(DataError, match=f"bad.tfrecord: record at byte offset 0 is not a NASBench-101 row.*"
+                                            f"{needle}"):
+            read_official(official)
+    builder = TableBuilder()                      # a table made in memory is checked as a file's is
+    builder.add_run(builder.add_cell(spec.hash, spec.matrix.tolist(), spec.ops, 5), 108, [None] * 4,
+                    [float("inf"), 1.0, 0.5, None])
+    with pytest.raises(DataError, match="an infinite metric"):
+        NASBench101.from_table(builder.build())
 
 
 def test_builder_rejects_wrong_run_length():

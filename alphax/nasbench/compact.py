@@ -92,7 +92,7 @@ def _header(path: Path, f) -> tuple[dict, int]:
             e["offset"], e["nbytes"], e["crc32c"] = int(e["offset"]), int(e["nbytes"]), int(e["crc32c"])
             if min(e["shape"] + [e["offset"], e["nbytes"]]) < 0:
                 raise ValueError(f"array {name} has a negative shape, offset or size")
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError) as exc:
         raise DataError(f"{path}: unreadable compact-file header ({exc}); {_AGAIN}") from None
     base = 16 + length + _pad(16 + length)
     return header, base

@@ -58,7 +58,7 @@ def read_jsonl(path: str | os.PathLike) -> Table:
                     for epochs, runs in row["metrics"].items():
                         for run in runs if isinstance(runs, list) else [runs]:
                             builder.add_run(idx, int(epochs), *_points(run))
-                except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+                except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError) as exc:
                     raise DataError(f"{path}: line {line_no} is not a NASBench-101 cell row "
                                     f"{{hash, matrix, ops, trainable_parameters, metrics}} ({exc!r})") from None
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:

@@ -134,6 +134,8 @@ class TableBuilder:
         if params is not None and (isinstance(params, bool) or not isinstance(params, (int, float, np.integer))
                                    or not float(params).is_integer()):
             raise ValueError(f"cell {module_hash}: trainable_parameters {params!r} is not a whole number")
+        if params is not None and not -2 ** 63 <= params < 2 ** 63:     # (0 and below -1: refused by cell_problem)
+            raise ValueError(f"cell {module_hash}: trainable_parameters {params!r} is out of range")
         idx = len(self._hashes)
         self._index[module_hash] = idx
         self._keys.append(key)
@@ -233,6 +235,7 @@ def cell_problem(table: Table) -> str | None:
                                                           "(disconnected, or not pruned)"),
         (((values < 0) | (values > 1)).reshape(n, -1).any(axis=1), "an accuracy outside [0, 1]"),
         ((times < 0).reshape(n, -1).any(axis=1), "a negative training time"),
+        (np.isinf(table.metrics).reshape(n, -1).any(axis=1), "an infinite metric"),
         ((table.params == 0) | (table.params < -1), "a trainable parameter count that is not positive"),
         ((table.repeats > 0)[:, table.epochs <= 0].any(axis=1), "a training budget of 0 or fewer epochs"),
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import os
 import struct
 from functools import lru_cache
@@ -129,8 +130,13 @@ def _message_classes() -> dict[str, type]:
 
 
 def _point(ev) -> tuple[float | None, ...]:
-    """The METRICS of one EvaluationData; a field not set in the message is None."""
-    return tuple(getattr(ev, m) if ev.HasField(m) else None for m in METRICS)
+    """The METRICS of one EvaluationData; a field not set in the message is None. NaN or infinity is
+    refused (ValueError), as the JSON Lines reader refuses it, not read as a value not recorded."""
+    point = tuple(getattr(ev, m) if ev.HasField(m) else None for m in METRICS)
+    for m, x in zip(METRICS, point):
+        if x is not None and not math.isfinite(x):
+            raise ValueError(f"{m} is {x!r}: a metric is a finite number, or not set when not recorded")
+    return point
 
 
 def looks_like_tfrecord(head: bytes) -> bool:
@@ -155,7 +161,8 @@ def read_official(path: str | os.PathLike) -> Table:
             params = metrics.trainable_parameters if metrics.HasField("trainable_parameters") else None
             idx = builder.add_cell(module_hash, raw_adjacency, raw_operations.split(","), params)
             builder.add_run(idx, int(epochs), _point(metrics.evaluation_data[1]), _point(metrics.evaluation_data[2]))
-        except (ValueError, TypeError, AttributeError, DecodeError, binascii.Error, RecursionError) as exc:
+        except (ValueError, TypeError, AttributeError, DecodeError, binascii.Error, RecursionError,
+                OverflowError) as exc:
             raise DataError(f"{path}: record at byte offset {offset} is not a NASBench-101 row "
                             f"[hash, epochs, adjacency, ops, metrics] ({exc})") from None
     try:
