@@ -107,6 +107,9 @@ def test_sigterm_checkpoints_and_resume_finishes_the_budget(tmp_path, run_cli):
     (["--option", "playouts=abc", "--budget", "40"], 1,
      "bad option for --algo alphax: option playouts must be an integer"),
     (["--option", "kappa=NaN", "--budget", "40"], 1, "option kappa must be a finite number"),
+    # accepted, then an OverflowError at the second result, and at every resume (found by a bug hunt)
+    (["--option", "retrain_fraction=1e308", "--budget", "40"], 1,
+     "option retrain_fraction must be a finite number <= 1.0, got 1e+308"),
     (["--algo", "evolution", "--option", "tournament_size=0", "--budget", "40"], 1,
      "option tournament_size must be an integer >= 1"),
     (["--algo", "evolution", "--option", "population=3", "--budget", "2"], 1,

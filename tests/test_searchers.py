@@ -229,6 +229,21 @@ def test_alphax_a_withdrawn_proposal_leaves_no_trace_in_the_tree():
     assert all(searcher.pool.index_of(p.cell) in alive for p in out)        # the trie offers them again
 
 
+def test_an_option_too_large_for_a_float_or_a_c_size_is_one_clear_error():
+    """Found by a bug hunt (2026-12-07): an integer past a float for a float option, or past a C size for an
+    int option, was a traceback (OverflowError) where every other bad value is a ValueError naming it."""
+    from alphax.searchers import check_options, searcher_class
+
+    huge = 10 ** 400
+    with pytest.raises(ValueError, match="option c must be a finite number, got 1000"):
+        check_options(searcher_class("alphax"), {"c": huge})
+    for algo, key in (("alphax", "hidden"), ("alphax", "members"), ("evolution", "population_size")):
+        with pytest.raises(ValueError, match=f"option {key} must be an integer <= 2147483647, got 1000"):
+            check_options(searcher_class(algo), {key: 10 ** 20})
+        check_options(searcher_class(algo), {key: 2 ** 31 - 1})
+    check_options(searcher_class("alphax"), {"c": 10 ** 30, "retrain_fraction": 1.0})
+
+
 def test_a_tau_window_too_short_to_log_a_tau_is_refused():
     """The ranking quality is logged over at least 10 predictions; a shorter window would log nothing."""
     from alphax.searchers import check_options, searcher_class

@@ -134,6 +134,8 @@ class AlphaXSearch(Searcher):
                       "retrain_fraction": 0, "first_fit_steps": 1, "fit_steps": 1, "members": 1, "hidden": 1,
                       "tau_window": 10, "prior_visits": 0, "exploit_every": 0, "mutate_every": 0, "mutate_top": 1}
     """Smallest allowed value of each numeric option (``searchers.check_options``)."""
+    OPTION_MAXIMUM = {"retrain_fraction": 1.0}
+    """Largest allowed value of a numeric option (a refit waits at most as many results as there are)."""
     OPTION_CHOICES = {"leaf_value": ("mean", "max"), "value_scale": ("raw", "percent", "z"),
                       "selection": ("guided", "uct")}
     """The allowed values of each text option (``searchers.check_options``)."""

@@ -116,16 +116,29 @@ class Searcher:
 _SKIP = ("self", "space", "rng", "candidates")
 
 
+MAX_INT = 2 ** 31 - 1
+"""The largest value of an integer searcher option without a maximum of its own (``check_options``)."""
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:          # an integer too large for a float
+        return False
+
+
 def check_options(cls: type, options: dict) -> None:
     """Raise ``ValueError`` naming the option and the way out unless every entry of ``options`` is a
     keyword argument of ``cls.__init__`` with a value of its default's type (``True``/``False`` for a
     bool, an integer for an int, a finite number for a float, text for a str), at least
-    ``cls.OPTION_MINIMUM[key]`` and one of ``cls.OPTION_CHOICES[key]`` where given. Run before anything is
+    ``cls.OPTION_MINIMUM[key]``, at most ``cls.OPTION_MAXIMUM[key]`` (an int: :data:`MAX_INT` otherwise) and
+    one of ``cls.OPTION_CHOICES[key]`` where given. Run before anything is
     written, so that a bad ``--option`` fails at once instead of part-way through a run (or at every
     resume of it)."""
     params = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
               if name not in _SKIP and p.kind is p.KEYWORD_ONLY}
     minimum = getattr(cls, "OPTION_MINIMUM", {})
+    maximum = getattr(cls, "OPTION_MAXIMUM", {})
     choices = getattr(cls, "OPTION_CHOICES", {})
     for key, value in options.items():
         if key not in params:
@@ -137,7 +150,7 @@ def check_options(cls: type, options: dict) -> None:
         elif isinstance(default, int):
             ok, want = isinstance(value, numbers.Integral) and not isinstance(value, bool), "an integer"
         elif isinstance(default, float):
-            ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and _finite(value)
             want = "a finite number"
         elif isinstance(default, str):
             ok, want = isinstance(value, str), "text"
@@ -145,6 +158,10 @@ def check_options(cls: type, options: dict) -> None:
             ok, want = True, ""
         if ok and key in minimum and value < minimum[key]:
             ok, want = False, f"{want} >= {minimum[key]}"
+        # (an integer past 2^31 is no setting of a searcher; past 2^63 it overflows a C size somewhere)
+        top = maximum.get(key, MAX_INT if isinstance(default, int) and not isinstance(default, bool) else None)
+        if ok and top is not None and value > top:
+            ok, want = False, f"{want} <= {top}"
         if ok and key in choices and value not in choices[key]:
             ok, want = False, "one of " + ", ".join(map(repr, choices[key]))
         if not ok:
