@@ -6,7 +6,7 @@ its traceback.
 """
 
 __all__ = ["AlphaXError", "OutOfDomainError", "DataError", "CheckpointError", "ConfigError", "SearcherError",
-           "Interrupted"]
+           "Interrupted", "first_line"]
 
 
 class AlphaXError(Exception):
@@ -41,3 +41,10 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message up to its first line break: torch's errors add a C++ backtrace, which a
+    one-line error leaves out."""
+    lines = str(exc).splitlines()
+    return lines[0] if lines else ""

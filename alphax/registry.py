@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from alphax.config import SearchConfig
-from alphax.errors import ConfigError
+from alphax.errors import ConfigError, first_line
 from alphax.searchers.base import Searcher
 from alphax.spaces.base import SearchSpace
 
@@ -122,13 +122,7 @@ def check_searcher_options(config: SearchConfig) -> None:
         check_options(cls, options)
         cls.check_space(space, options)       # what the space can honour (AlphaX's use_size)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"bad option for --algo {config.algo}: {_first_line(exc)}") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    """An exception's message without what follows its first line (torch's errors add a C++ backtrace)."""
-    lines = str(exc).splitlines()
-    return lines[0] if lines else ""
+        raise ConfigError(f"bad option for --algo {config.algo}: {first_line(exc)}") from None
 
 
 def searcher_for(config: SearchConfig, space: SearchSpace, candidates) -> Searcher:
@@ -139,7 +133,7 @@ def searcher_for(config: SearchConfig, space: SearchSpace, candidates) -> Search
         return make_searcher(config.algo, space, rng=np.random.default_rng(config.seed), candidates=candidates,
                              **options)
     except (TypeError, ValueError) as exc:       # an unknown searcher option, or a bad value of one
-        raise ConfigError(f"bad option for --algo {config.algo}: {_first_line(exc)}") from None
+        raise ConfigError(f"bad option for --algo {config.algo}: {first_line(exc)}") from None
     except (MemoryError, RuntimeError) as exc:   # torch's failed allocation is a RuntimeError
         if not isinstance(exc, MemoryError) and "memory" not in str(exc).lower():
             raise

@@ -243,6 +243,16 @@ def test_an_option_too_large_for_a_float_or_a_c_size_is_one_clear_error():
         check_options(searcher_class(algo), {key: 2 ** 31 - 1})
     check_options(searcher_class("alphax"), {"c": 10 ** 30, "retrain_fraction": 1.0})
 
+    class Mine:                                      # a searcher of one's own may allow more (README)
+        OPTION_MAXIMUM = {"n": 2 ** 62}
+
+        def __init__(self, space, *, rng, candidates=None, n: int = 1):
+            pass
+
+    check_options(Mine, {"n": 2 ** 40})
+    with pytest.raises(ValueError, match=f"option n must be an integer <= {2 ** 62}, got {2 ** 63}"):
+        check_options(Mine, {"n": 2 ** 63})
+
 
 def test_a_tau_window_too_short_to_log_a_tau_is_refused():
     """The ranking quality is logged over at least 10 predictions; a shorter window would log nothing."""

@@ -63,7 +63,7 @@ def _hash(args: argparse.Namespace) -> int:
 
 
 def _params(args: argparse.Namespace) -> int:
-    from alphax.errors import ConfigError
+    from alphax.errors import ConfigError, first_line
 
     spec = cell_from_args(args)
     for name in ("stem_channels", "stacks", "modules_per_stack", "num_labels"):
@@ -84,6 +84,6 @@ def _params(args: argparse.Namespace) -> int:
     except (RuntimeError, TypeError, OverflowError) as exc:    # torch: more than 2^63 elements, or a size past
         # a C long, even on the meta device
         raise ConfigError(f"{too_large} ({args.stem_channels} x 2^{args.stacks - 1} channels in its last stack; "
-                          f"{str(exc).splitlines()[0]}); give fewer stacks, stem channels or labels") from None
+                          f"{first_line(exc)}); give fewer stacks, stem channels or labels") from None
     print(count)
     return 0
