@@ -489,11 +489,11 @@ def test_json_nested_too_deep_anywhere_is_one_line_naming_the_file(tmp_path, nb1
 
 
 def test_searcher_options_too_large_for_memory_are_one_line_before_any_folder(tmp_path, capsys):
-    """Options that pass the check (integers >= their minimum) but ask the meta-DNN for hundreds of TB:
+    """Options that pass the check (integers from their minimum to 2^31 - 1) but ask the meta-DNN for TBs:
     torch's failed allocation becomes one line naming the options and the way out, and no run folder."""
     from alphax.cli import main
 
-    for option in ("hidden=1000000000000", "members=100000000000"):
+    for option in ("hidden=2000000000", "members=2000000000"):
         out = tmp_path / option.split("=")[0]
         assert main(["search", *NB201, "--budget", "5", "--option", option, "--out", str(out)]) == 1
         err = capsys.readouterr().err
