@@ -145,10 +145,13 @@ def check_options(cls: type, options: dict) -> None:
             known = ", ".join(sorted(params)) or "none"
             raise ValueError(f"unknown option {key!r} for {cls.__name__}; its options are: {known}")
         default = params[key]
+        top = maximum.get(key)
         if isinstance(default, bool):
             ok, want = isinstance(value, bool), "true or false"
         elif isinstance(default, int):
             ok, want = isinstance(value, numbers.Integral) and not isinstance(value, bool), "an integer"
+            # (an integer past 2^31 is no setting of a searcher; past 2^63 it overflows a C size somewhere)
+            top = maximum.get(key, MAX_INT)
         elif isinstance(default, float):
             ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and _finite(value)
             want = "a finite number"
@@ -158,8 +161,6 @@ def check_options(cls: type, options: dict) -> None:
             ok, want = True, ""
         if ok and key in minimum and value < minimum[key]:
             ok, want = False, f"{want} >= {minimum[key]}"
-        # (an integer past 2^31 is no setting of a searcher; past 2^63 it overflows a C size somewhere)
-        top = maximum.get(key, MAX_INT if isinstance(default, int) and not isinstance(default, bool) else None)
         if ok and top is not None and value > top:
             ok, want = False, f"{want} <= {top}"
         if ok and key in choices and value not in choices[key]:
