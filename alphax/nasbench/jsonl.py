@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import os
 import zlib
 from pathlib import Path
 from typing import Mapping
 
 from alphax.errors import DataError
-from alphax.nasbench.table import METRICS, Table, TableBuilder
+from alphax.nasbench.table import METRICS, Table, TableBuilder, check_metric
 
 __all__ = ["read_jsonl"]
 
@@ -34,8 +33,7 @@ def _points(run: Mapping) -> tuple[list, list]:
     for key, x in zip((*_HALF_KEYS, *(k for k, _ in _FINAL_KEYS)), (*half, *final)):
         if isinstance(x, bool):
             raise ValueError(f"{key} is {x!r}: a metric is a number, or null (or left out) when not recorded")
-        if x is not None and not math.isfinite(x):
-            raise ValueError(f"{key} is {x!r}: a metric is a finite number, or null (or left out) when not recorded")
+        check_metric(key, x, unset="null (or left out)")
     return half, final
 
 

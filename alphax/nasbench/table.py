@@ -9,6 +9,7 @@ them out at the end.
 
 from __future__ import annotations
 
+import math
 import re
 from array import array
 from dataclasses import dataclass
@@ -22,9 +23,16 @@ from alphax.errors import DataError
 from alphax.spec import INPUT, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT
 
 __all__ = ["METRICS", "POINTS", "PAD_LABEL", "LABEL_OF", "OP_OF", "Table", "TableBuilder", "cell_problem",
-           "atomic_write"]
+           "atomic_write", "check_metric"]
 
 METRICS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
+
+
+def check_metric(key: str, value, *, unset: str) -> None:
+    """ValueError unless ``value`` (a file's ``key``) is a finite number or None: a file's NaN or infinity is
+    refused, not read as a metric not recorded (the table's NaN). ``unset``: how the format leaves one out."""
+    if value is not None and not math.isfinite(value):
+        raise ValueError(f"{key} is {value!r}: a metric is a finite number, or {unset} when not recorded")
 """Last axis of :attr:`Table.metrics` (the official query's metric fields)."""
 POINTS = ("halfway", "final")
 """Second-to-last axis of :attr:`Table.metrics` (``evaluation_data[1]`` and ``[2]`` in the official file)."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import os
 import struct
 from functools import lru_cache
@@ -26,7 +25,7 @@ import crc32c
 import numpy as np
 
 from alphax.errors import DataError
-from alphax.nasbench.table import METRICS, Table, TableBuilder, atomic_write
+from alphax.nasbench.table import METRICS, Table, TableBuilder, atomic_write, check_metric
 
 __all__ = ["masked_crc", "iter_records", "write_records", "model_metrics_class", "encode_record",
            "read_official", "write_official", "looks_like_tfrecord"]
@@ -134,8 +133,7 @@ def _point(ev) -> tuple[float | None, ...]:
     refused (ValueError), as the JSON Lines reader refuses it, not read as a value not recorded."""
     point = tuple(getattr(ev, m) if ev.HasField(m) else None for m in METRICS)
     for m, x in zip(METRICS, point):
-        if x is not None and not math.isfinite(x):
-            raise ValueError(f"{m} is {x!r}: a metric is a finite number, or not set when not recorded")
+        check_metric(m, x, unset="not set")
     return point
 
 
