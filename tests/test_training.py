@@ -15,8 +15,8 @@ from alphax import environment
 from alphax.errors import ConfigError, DataError
 from alphax.spec import CellSpec
 from workers import cifar
-from workers.training import (RMSPropTF, TrainConfig, cosine_lr, device_name, device_uuid, resolve_device,
-                              train_cell)
+from workers.training import (RMSPropTF, TrainConfig, cosine_lr, device_name, device_uuid, fewest_parameters,
+                              resolve_device, train_cell)
 
 CELL = CellSpec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
                 ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
@@ -262,9 +262,11 @@ def test_the_evaluator_names_a_cell_it_cannot_train(tiny_cifar):
 @pytest.mark.parametrize("option, value, needle", [
     ("num_stacks", 0, "--stacks must be an integer in 1..6"),
     ("num_stacks", 7, r"--stacks must be an integer in 1..6 \(CIFAR-10's 32x32 images are halved between stacks"),
-    ("modules_per_stack", 0, "--modules-per-stack must be an integer >= 1"),
-    ("stem_channels", 0, "--stem-channels must be an integer >= 5"),
-    ("stem_channels", 4, r"--stem-channels must be an integer >= 5 \(a cell's output concatenates up to 5 vertices"),
+    ("modules_per_stack", 0, r"--modules-per-stack must be an integer in 1..2\^31-1"),
+    ("modules_per_stack", 2**31, r"--modules-per-stack must be an integer in 1..2\^31-1"),
+    ("stem_channels", 0, r"--stem-channels must be an integer in 5..2\^31-1"),
+    ("stem_channels", 4, r"--stem-channels must be an integer in 5..2\^31-1 \(a cell's output concatenates up to 5 "),
+    ("stem_channels", 10**20, r"--stem-channels must be an integer in 5..2\^31-1"),
     ("learning_rate", float("nan"), "--learning-rate must be a positive number"),
     ("learning_rate", -1.0, "--learning-rate must be a positive number"),
     ("seed", -1, r"--train-seed must be an integer in 0..2\^63-1"),
@@ -280,6 +282,49 @@ def test_the_evaluator_names_a_cell_it_cannot_train(tiny_cifar):
 def test_training_options_out_of_range_are_refused(option, value, needle):
     with pytest.raises(ConfigError, match=needle):
         TrainConfig(**{option: value})
+
+
+def test_a_batch_of_one_image_cannot_train_a_last_stack_of_1x1():
+    """Six stacks leave the last 1x1 images: batch norm, training, needs more than one value per channel,
+    so a batch of one image would fail every cell; five stacks leave 2x2, and 4 values train."""
+    with pytest.raises(ConfigError, match="--batch-size 1 with --stacks 6: the last stack sees 1x1 images, and batch "
+                                          "norm needs more than one value per channel to train; give --batch-size 2"):
+        TrainConfig(batch_size=1, num_stacks=6)
+    TrainConfig(batch_size=2, num_stacks=6)
+    TrainConfig(batch_size=1, num_stacks=5)
+
+
+def test_fewest_parameters_bounds_every_cells_network(subset_rows):
+    """The bound :func:`check_network_size` refuses by is at most any cell's parameters: NASBench-101's own
+    counts of the 30,001 real cells, and the built networks of the smallest of them and of other sizes."""
+    from workers.network import trainable_parameters
+
+    bound = fewest_parameters(TrainConfig())
+    smallest = sorted(subset_rows, key=lambda r: r["trainable_parameters"])
+    assert 0.7 * smallest[0]["trainable_parameters"] <= bound <= smallest[0]["trainable_parameters"]
+    cells = [CellSpec([[0, 1], [0, 0]], ["input", "output"]), CELL] + [
+        CellSpec(r["matrix"], r["ops"]) for r in smallest[:20] + smallest[::3000]]
+    for shape in (dict(stem_channels=5, num_stacks=1, modules_per_stack=1),
+                  dict(stem_channels=7, num_stacks=6, modules_per_stack=2), dict(stem_channels=33, num_stacks=3)):
+        bound = fewest_parameters(TrainConfig(**shape))
+        for cell in cells:
+            assert trainable_parameters(cell, **shape) >= bound, (shape, cell)
+
+
+def test_the_evaluator_refuses_a_network_no_device_could_train(tiny_cifar):
+    """A stem whose every network outgrows the device's memory, or what torch can address, fails every
+    cell: the evaluator refuses it at the start, naming the size."""
+    from workers.train_evaluator import TrainEvaluator
+
+    with pytest.raises(ConfigError, match=r"--stem-channels 1000000 with --stacks 2 and --modules-per-stack 1: every "
+                                          r"cell's network has at least 6e\+11 parameters, 8\.94e\+03 GiB to train "
+                                          r"\(16 bytes each: weights, gradients, RMSProp's two buffers\), more than "
+                                          r"this machine's [\d,]+ GiB of memory; give fewer stem channels, stacks or "
+                                          r"modules"):
+        TrainEvaluator(tiny_cifar, TrainConfig(epochs=1, **{**TINY, "stem_channels": 10**6}), validation_size=100)
+    with pytest.raises(ConfigError, match="more than what torch can address"):
+        TrainEvaluator(tiny_cifar, TrainConfig(epochs=1, **{**TINY, "stem_channels": 2**31 - 1}), validation_size=100)
+    assert fewest_parameters(TrainConfig(**TINY)) * 16 < 2**20      # TINY's own networks pass
 
 
 def test_device_choice():

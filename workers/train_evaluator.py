@@ -2,8 +2,8 @@
 
 The same evaluator serves ``alphax search --evaluator train`` (inline, one process) and the MPI clients
 (``run_client.py --evaluator train``). CIFAR-10 is loaded once, at construction; a missing or malformed
-folder, a device this machine lacks or a batch larger than the training set is an error then, not a failed
-result per cell.
+folder, a device this machine lacks, a batch larger than the training set or a network too large for the
+device's memory is an error then, not a failed result per cell.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from alphax.searchers.base import Result
 from alphax.spec import CellSpec
 from workers.cifar import VALIDATION_SIZE, load_cifar10
 from workers.evaluators import Evaluator
-from workers.training import TrainConfig, check_device, device_name, device_uuid, train_cell
+from workers.training import (TrainConfig, check_device, check_network_size, device_name, device_uuid,
+                              train_cell)
 
 __all__ = ["TrainEvaluator"]
 
@@ -35,6 +36,7 @@ class TrainEvaluator(Evaluator):
                  validation_size: int = VALIDATION_SIZE):
         self.config = config
         self.device = device = check_device(config.device)
+        check_network_size(config, device)
         if config.device == "auto" and device.type == "cpu":
             log.warning("--device auto: no CUDA device on this machine, so cells train on the CPU (NASBench-101's "
                         "full protocol takes days per cell there); --device cpu says so and silences this")

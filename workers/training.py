@@ -46,13 +46,14 @@ import torch.nn.functional as F
 from alphax import environment
 from alphax.errors import AlphaXError, ConfigError, DataError
 from alphax.parameters import MIN_STEM_CHANNELS
-from alphax.searchers.base import Result
+from alphax.searchers.base import MAX_INT, Result
 from alphax.spec import CellSpec
 from workers.cifar import Cifar10, batches, training_stream
 from workers.network import build_network, count_parameters
 
 __all__ = ["TrainConfig", "RMSPropTF", "cosine_lr", "local_rank", "local_size", "cpu_share", "resolve_device",
-           "check_device", "device_name", "device_uuid", "train_cell"]
+           "check_device", "check_network_size", "device_memory", "device_name", "device_uuid",
+           "fewest_parameters", "train_cell"]
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +72,15 @@ seventh would pool 1x1 to nothing (PyTorch's pool does not pad as TensorFlow's `
 
 _RANGES = {
     **{k: (_int_at_least(1), "an integer >= 1") for k in ("epochs", "batch_size", "eval_batch_size",
-                                                          "modules_per_stack", "check_every", "attempts")},
+                                                          "check_every", "attempts")},
+    "modules_per_stack": (lambda v: _int_at_least(1)(v) and v <= MAX_INT, "an integer in 1..2^31-1"),
     "num_stacks": (lambda v: _int_at_least(1)(v) and v <= MAX_STACKS,
                    f"an integer in 1..{MAX_STACKS} (CIFAR-10's 32x32 images are halved between stacks: "
                    f"the sixth sees 1x1)"),
     # a search proposes any cell: a stem that some cell's output cannot share out fails those cells only
-    "stem_channels": (_int_at_least(MIN_STEM_CHANNELS),
-                      f"an integer >= {MIN_STEM_CHANNELS} (a cell's output concatenates up to {MIN_STEM_CHANNELS} "
-                      f"vertices, each of which needs a channel)"),
+    "stem_channels": (lambda v: _int_at_least(MIN_STEM_CHANNELS)(v) and v <= MAX_INT,
+                      f"an integer in {MIN_STEM_CHANNELS}..2^31-1 (a cell's output concatenates up to "
+                      f"{MIN_STEM_CHANNELS} vertices, each of which needs a channel)"),
     "max_steps": (lambda v: v is None or _int_at_least(1)(v), "an integer >= 1"),
     "seed": (lambda v: _int_at_least(0)(v) and v < 2**63, "an integer in 0..2^63-1"),
     "learning_rate": (_real(lambda v: v > 0), "a positive number"),
@@ -130,6 +132,11 @@ class TrainConfig:
         if not isinstance(self.device, str) or (self.device not in ("auto", "cpu", "cuda")
                                                 and not _CUDA_N.fullmatch(self.device)):
             raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        side = 32 >> (self.num_stacks - 1)          # the last stack's images: 32x32 halved between stacks
+        if self.batch_size * side * side < 2:
+            raise ConfigError(f"--batch-size {self.batch_size} with --stacks {self.num_stacks}: the last stack sees "
+                              f"{side}x{side} images, and batch norm needs more than one value per channel to train; "
+                              f"give --batch-size 2 or more, or fewer stacks")
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -248,6 +255,52 @@ def check_device(name: str = "auto") -> torch.device:
         raise ConfigError(f"--device {name}: this machine has {count} GPU{'s' if count != 1 else ''} "
                           f"(cuda:0 to cuda:{count - 1}); give one of them, cuda or auto")
     return device
+
+
+TRAINING_BYTES_PER_PARAMETER = 16
+"""float32 weights, their gradients and RMSProp's two buffers (mean square and momentum)."""
+
+
+def fewest_parameters(config: TrainConfig) -> int:
+    """A lower bound on the parameters of any cell's network with ``config``'s stem, stacks and modules:
+    each module projects its input (``c_in`` channels) by a 1x1 convolution onto every vertex the input
+    feeds, and such a vertex has at least ``c_out // 5`` channels (NASBench-101 splits a module's output
+    among at most 5 interior vertices, and a vertex has at least its successors' channels); the stem is a
+    3x3 convolution of the image's 3 channels."""
+    total, c_in = 27 * config.stem_channels, config.stem_channels
+    for stack in range(config.num_stacks):
+        c_out = config.stem_channels << stack
+        total += c_in * (c_out // 5) + (config.modules_per_stack - 1) * c_out * (c_out // 5)
+        c_in = c_out
+    return total
+
+
+def device_memory(device: torch.device) -> int | None:
+    """``device``'s memory in bytes: a GPU's total, or the machine's physical memory for the CPU (None
+    where not said)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_network_size(config: TrainConfig, device: torch.device) -> None:
+    """A :class:`ConfigError` at the start for a stem, stacks and modules whose every cell's network
+    needs more memory to train than ``device`` has (or more than torch can address), rather than a failed
+    result for every cell."""
+    need = TRAINING_BYTES_PER_PARAMETER * fewest_parameters(config)
+    have = device_memory(device)
+    if need < 2**63 and (have is None or need <= have):
+        return
+    holder = "this machine" if device.type == "cpu" else str(device)
+    where = f"{holder}'s {have / 2**30:,.0f} GiB of memory" if need < 2**63 else "what torch can address"
+    raise ConfigError(f"--stem-channels {config.stem_channels} with --stacks {config.num_stacks} and "
+                      f"--modules-per-stack {config.modules_per_stack}: every cell's network has at least "
+                      f"{fewest_parameters(config):.3g} parameters, {need / 2**30:.3g} GiB to train "
+                      f"({TRAINING_BYTES_PER_PARAMETER} bytes each: weights, gradients, RMSProp's two buffers), "
+                      f"more than {where}; give fewer stem channels, stacks or modules")
 
 
 def device_name(device: torch.device) -> str | None:
