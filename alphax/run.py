@@ -32,7 +32,7 @@ from alphax import environment, logfile
 from alphax.atomic import naming, write_atomic
 from alphax.checkpoint import save_checkpoint
 from alphax.config import SearchConfig
-from alphax.errors import AlphaXError, Interrupted, SearcherError
+from alphax.errors import AlphaXError, Interrupted, SearcherError, first_line
 from alphax.registry import EvaluatorFactory, evaluator_signature, fingerprint
 from alphax.runlock import RunLock
 from alphax.runlog import PREDICTOR, RunLog, open_predictor, read_predictor, row_values
@@ -476,14 +476,15 @@ class StopOnSignal:
 
 
 def _evaluate(evaluator, cell) -> Result:
-    """``evaluator.evaluate(cell)``; an error becomes a failed result (failure is data)."""
+    """``evaluator.evaluate(cell)``; an error becomes a failed result (failure is data): its error the
+    message's first line (torch adds a C++ backtrace), the whole traceback in its ``info``."""
     t0 = time.perf_counter()
     try:
         result = evaluator.evaluate(cell)
     except Exception as exc:  # noqa: BLE001 - recorded in results.jsonl, the run goes on
-        log.warning("evaluation failed: %s: %s", type(exc).__name__, exc)
+        log.warning("evaluation failed: %s: %s", type(exc).__name__, first_line(exc))
         return Result(accuracy=None, seconds=time.perf_counter() - t0, worker="inline",
-                      error=f"{type(exc).__name__}: {exc}", info={"traceback": traceback.format_exc()})
+                      error=f"{type(exc).__name__}: {first_line(exc)}", info={"traceback": traceback.format_exc()})
     return replace(result, worker="inline")
 
 

@@ -125,3 +125,25 @@ def test_a_reseeded_table_evaluator_draws_as_one_made_with_that_seed():
     assert other.values_digest() == TableEvaluator(table, seed=8).values_digest() != ev.values_digest()
     assert other.optimum() == ev.optimum()
     assert TableEvaluator(table, seed=7, epochs=12).reseeded(8).epochs == 12     # its budget's table
+
+
+def test_an_evaluation_error_is_recorded_as_its_first_line_with_the_whole_traceback_in_info():
+    """torch's errors carry a C++ backtrace after their first line (40 frames for a size it cannot
+    unpack): a failed result's ``error``, inline and from an MPI client, is the first line, the rest stays
+    in ``info``'s traceback (found by a bug hunt, 2026-12-07: the frames went into results.jsonl's error)."""
+    from alphax.run import _evaluate as inline
+    from workers.client import _evaluate as on_client
+    from workers.protocol import Job
+
+    class Raising:
+        def evaluate(self, cell):
+            raise RuntimeError("Storage size calculation overflowed\nException raised from foo at bar.cpp:1\n"
+                               "frame #0: c10::Error::Error")
+
+    result = inline(Raising(), "cell")
+    assert result.failed and result.error == "RuntimeError: Storage size calculation overflowed"
+    assert "frame #0: c10::Error::Error" in result.info["traceback"]
+    space = type("Space", (), {"from_json": staticmethod(lambda cell: cell)})
+    reply = on_client(Raising(), space, Job(id=1, cell={}), rank=1, host="h", worker="rank1@h", received=0.0)
+    assert reply.error.message == "Storage size calculation overflowed" and reply.error.type == "RuntimeError"
+    assert "frame #0: c10::Error::Error" in reply.error.traceback

@@ -19,7 +19,7 @@ import traceback
 from dataclasses import dataclass, replace
 
 from alphax import environment
-from alphax.errors import AlphaXError
+from alphax.errors import AlphaXError, first_line
 from alphax.searchers.base import Result
 from workers.protocol import (KEEPALIVES_PER_TIMEOUT, SERVER, SERVER_TIMEOUT, CannotStart, ClientError, Heartbeat,
                               Job, Leaving, Ready, Reply, Stopped, Tag)
@@ -252,7 +252,7 @@ def _evaluate(evaluator, space, job: Job, *, rank: int, host: str, worker: str, 
         return Reply(job_id=job.id, rank=rank, host=host, busy=time.perf_counter() - received, result=result)
     except Exception as exc:  # noqa: BLE001 - any evaluation error travels back; the client keeps serving
         log.warning("%s: job %d (attempt %d%s) raised %s: %s", worker, job.id, job.attempt,
-                    f", the server waits {job.timeout:g} s" if job.timeout else "", type(exc).__name__, exc)
-        err = ClientError(rank=rank, host=host, type=type(exc).__name__, message=str(exc),
+                    f", the server waits {job.timeout:g} s" if job.timeout else "", type(exc).__name__, first_line(exc))
+        err = ClientError(rank=rank, host=host, type=type(exc).__name__, message=first_line(exc),
                           traceback=traceback.format_exc())
         return Reply(job_id=job.id, rank=rank, host=host, busy=time.perf_counter() - received, error=err)
