@@ -141,12 +141,18 @@ def read_run(path: str, data: str | None = None) -> RunRecord:
 
 
 def _read_predictor(folder: str) -> list[dict]:
-    """Entries of ``predictor.jsonl`` that carry ``n`` and ``tau`` (a torn or foreign line is skipped)."""
+    """Entries of ``predictor.jsonl`` that carry ``n`` and ``tau`` (a torn or foreign line is skipped, as is
+    one whose ``n`` is no integer or whose ``tau`` no number)."""
     rows, skipped = read_predictor(folder)
+    rows = [row for row in rows if row.get("tau") is not None and row.get("n") is not None]
+    kept = [row for row in rows if isinstance(row["tau"], (int, float)) and not isinstance(row["tau"], bool)
+            and isinstance(row["n"], int) and not isinstance(row["n"], bool) and 0 < row["n"] < 2**63]
+    # (a tau is NaN where the predictions all tie)
+    skipped += len(rows) - len(kept)
     if skipped:
         log.warning("%s: skipping %d unreadable line%s", os.path.join(folder, PREDICTOR), skipped,
                     "s" if skipped > 1 else "")
-    return [row for row in rows if row.get("tau") is not None and row.get("n") is not None]
+    return kept
 
 
 def find_runs(root: str, data: str | None = None) -> list[RunRecord]:
@@ -200,8 +206,7 @@ def _optimum(config: dict, summary: dict | None = None, folder: str | None = Non
                 found = json.load(f).get("optimum")
         except (OSError, ValueError, AttributeError, RecursionError):
             continue
-        if isinstance(found, dict) and isinstance(found.get("hash"), str) and isinstance(
-                found.get("accuracy"), (int, float)):
+        if isinstance(found, dict) and isinstance(found.get("hash"), str) and _finite(found.get("accuracy")):
             return found
     if config.get("space") == "nasbench201":
         cell, acc = _nb201_data(config).optimum
@@ -429,7 +434,7 @@ def _check_out(folder: str, out: str) -> None:
     taken = [name for name in REPORT_FILES if os.path.exists(os.path.join(out, name))]
     if taken:
         first = _first_line(os.path.join(out, "report.txt")) or ""
-        named = first.split(": ", 1)[-1].strip() if first.startswith(("run: ", "compare: ")) else ""
+        named = first.split(": ", 1)[-1].rstrip("\n") if first.startswith(("run: ", "compare: ")) else ""
         if not named or os.path.realpath(named) != os.path.realpath(folder):     # the folder by any name
             raise DataError(f"--out {out} already holds {', '.join(taken)}, not from a report of {folder}; "
                             f"choose a new folder (nothing was written)")
@@ -510,8 +515,9 @@ def _failures(runs: list[RunRecord]) -> str | None:
 
 
 def _finite(x) -> bool:
-    """``x`` is a finite number (an int or a float, not a bool), as a value read from a run's JSON must be."""
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    """``x`` is a finite number (an int or a float, not a bool), as a value read from a run's JSON must be
+    (an int past a float's range is not: it has no float to draw or format)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and -1e308 < x < 1e308
 
 
 def _hardware(run: RunRecord) -> str | None:

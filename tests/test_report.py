@@ -1155,3 +1155,40 @@ def test_the_report_s_help_names_every_file_a_report_writes(capsys):
     assert stop.value.code == 0
     text = " ".join(capsys.readouterr().out.split())          # argparse wraps lines
     assert [name for name in REPORT_FILES if name not in text] == []
+
+
+def test_report_out_takes_its_own_earlier_report_of_a_folder_whose_name_ends_in_a_space(tmp_path, capsys):
+    """report.txt's first line names the folder; reading it back stripped the name's own trailing space,
+    so a second report of "trail " refused its own --out (found by a bug hunt, 2026-12-07)."""
+    run = tmp_path / "trail "
+    _write_run(run, "random", 0, 5)
+    out = tmp_path / "figs"
+    assert main(["report", str(run), "--out", str(out)]) == 0
+    assert main(["report", str(run), "--out", str(out)]) == 0, capsys.readouterr().err
+
+
+def test_a_predictor_jsonl_entry_whose_n_or_tau_is_no_number_is_skipped_as_an_unreadable_one(tmp_path, caplog):
+    """{"n": "x"}, {"tau": "high"}, {"tau": [1]}: an int() or float() traceback before (found by
+    a bug hunt, 2026-12-07); skipped and counted as unreadable lines. A NaN tau (predictions that all tie)
+    is an entry."""
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 30, predictions=True)
+    (run / "predictor.jsonl").write_text('{"n": "x", "tau": 0.5}\n{"n": 25, "tau": "high"}\n{"n": 26, "tau": [1]}\n'
+                                         '{"n": 2.5, "tau": 0.1}\n{"n": true, "tau": 0.1}\n{"n": 28, "tau": NaN}\n'
+                                         '{"n": 30, "tau": 0.2}\n')
+    with caplog.at_level("WARNING"):
+        assert main(["report", str(run)]) == 0
+    assert "tau logged by the searcher (predictor.jsonl), last value: 0.200" in (run / "report.txt").read_text()
+    assert "skipping 5 unreadable lines" in caplog.text
+
+
+@pytest.mark.parametrize("accuracy", [float("nan"), float("inf"), "0.9", True, 10**400])
+def test_a_stats_json_optimum_that_is_no_finite_number_is_not_taken(tmp_path, accuracy):
+    """stats.json's optimum with a NaN accuracy reached matplotlib's set_ylim as a traceback (found by a
+    bug hunt, 2026-12-07): such an optimum is not taken, and the data set's own is marked."""
+    run = tmp_path / "run"
+    _write_run(run, "random", 0, 10)
+    cell, acc = load("cifar10").optimum
+    (run / "stats.json").write_text(json.dumps({"optimum": {"hash": "x", "accuracy": accuracy}}))
+    assert main(["report", str(run)]) == 0
+    assert f"{acc:.5f}" in (run / "report.txt").read_text()
