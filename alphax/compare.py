@@ -661,8 +661,8 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
     # one alphax compare per folder: two at once would each rewrite compare.json (an extension), and
     # their runs' locks would stop one of them half-way. Forked workers inherit the lock
     lock = RunLock(out, name=COMPARE_LOCK, then="run the same command again",
-                   unwritable="choose another --out (to continue a comparison there, copy the folder to one of "
-                              "yours and give the copy as --out)")
+                   unwritable=f"choose another --out (to continue a comparison there, copy the folder to one of "
+                              f"yours, cp -r {out} COPY && chmod -R u+w COPY, and give the copy as --out)")
     try:
         have, config = _check_folder(config, out)      # again, now that no other one can change it
         if have is not None and have.get("data") != config.data:

@@ -273,8 +273,10 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
         raise
     space, factory = build(config)
     # before anything is written (the first append cuts a torn line)
-    lock = RunLock(folder, unwritable=f"copy it to a folder of yours (cp -r {folder} COPY) and resume the copy "
-                                      f"('{_command(dispatch)} --resume COPY')")
+    # cp -r keeps read-only modes: a copy of a folder made read-only would be refused in turn
+    copy_it = (f"copy it to a folder of yours (cp -r {folder} COPY && chmod -R u+w COPY) and resume the copy "
+               f"('{_command(dispatch)} --resume COPY')")
+    lock = RunLock(folder, unwritable=copy_it)
     if unstarted and not _no_result(folder):      # another process recorded results meanwhile: taken
         lock.release()
         _refuse_taken(folder, dispatch)
@@ -284,6 +286,7 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
         with logfile.scope(handler):
             log.info("software: %s", environment.describe(environment.software()))
             try:
+                _check_appendable(folder, copy_it)
                 runlog = RunLog(folder / RESULTS, create=False)
                 config = _with_budget(config, folder, budget, len(runlog))
                 check_cells(space, runlog.rows, folder / RESULTS)
@@ -321,6 +324,19 @@ def resume_run(folder: str | Path, *, budget: int | None = None, dispatch: str =
             with run.log_scope():
                 run.warn_budget()
     return run
+
+
+def _check_appendable(folder: Path, way_on: str) -> None:
+    """The logs a resume appends to in place can be written: one that cannot (a folder's files made
+    read-only) is refused before ``config.json`` takes a new budget, not at the first result."""
+    for name in (RESULTS, PREDICTOR):
+        try:
+            os.close(os.open(folder / name, os.O_WRONLY | os.O_APPEND))
+        except FileNotFoundError:
+            pass                              # results.jsonl: refused by RunLog; predictor.jsonl: made when needed
+        except PermissionError:
+            raise Unwritable(f"{folder / name} is a file you cannot write (permission denied), and a resume appends "
+                             f"to it: {way_on} (nothing was written)") from None
 
 
 def _refuse_links(folder: Path) -> None:

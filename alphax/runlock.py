@@ -58,8 +58,9 @@ class RunLock:
         try:
             self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         except PermissionError:
-            raise Unwritable(f"{self.path.parent} is a folder you cannot write (permission denied): {unwritable} "
-                             f"(nothing was written)") from None
+            what = (f"{self.path} is a file you cannot write" if os.access(self.path.parent, os.W_OK | os.X_OK)
+                    else f"{self.path.parent} is a folder you cannot write")       # a lock file made read-only
+            raise Unwritable(f"{what} (permission denied): {unwritable} (nothing was written)") from None
         if fcntl is None:
             return
         try:

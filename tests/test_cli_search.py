@@ -630,6 +630,9 @@ def test_a_folder_the_user_cannot_write_says_the_way_on_for_each_command(tmp_pat
         return real(path, flags, *args, **kw)
 
     monkeypatch.setattr(os, "open", kernel)
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: (not (mode & os.W_OK and Path(path) in forbidden)
+                                                                and access(path, mode, **kw)))
     before = {f: sorted((p.name, p.stat().st_size) for p in f.rglob("*")) for f in forbidden}
     capsys.readouterr()
 
@@ -641,7 +644,8 @@ def test_a_folder_the_user_cannot_write_says_the_way_on_for_each_command(tmp_pat
 
     err = refused("search", "--resume", run, "--budget", 8)
     assert (f"{run} is a folder you cannot write (permission denied): copy it to a folder of yours (cp -r {run} "
-            f"COPY) and resume the copy ('alphax search --resume COPY') (nothing was written)") in err, err
+            f"COPY && chmod -R u+w COPY) and resume the copy ('alphax search --resume COPY') (nothing was "
+            f"written)") in err, err
     err = refused("search", *NB201, "--algo", "random", "--budget", 6, "--out", empty)
     assert f"{empty} is a folder you cannot write (permission denied): choose another --out" in err, err
     err = refused("search", *NB201, "--algo", "random", "--budget", 6, "--out", run)
@@ -649,12 +653,46 @@ def test_a_folder_the_user_cannot_write_says_the_way_on_for_each_command(tmp_pat
     err = refused("compare", "--space", "nasbench201", "--algos", "random", "--seeds", "2", "--budget", "4",
                   "--no-progress", "--out", theirs)
     assert (f"{theirs} is a folder you cannot write (permission denied): choose another --out (to continue a "
-            f"comparison there, copy the folder to one of yours and give the copy as --out)") in err, err
+            f"comparison there, copy the folder to one of yours, cp -r {theirs} COPY && chmod -R u+w COPY, and "
+            f"give the copy as --out)") in err, err
     assert {f: sorted((p.name, p.stat().st_size) for p in f.rglob("*")) for f in forbidden} == before
     copy = tmp_path / "copy"
     shutil.copytree(run, copy)
     assert main([*map(str, ["search", "--resume", copy, "--budget", 8])]) == 0
     assert len(hashes(copy)) == 8 and hashes(copy)[:6] == hashes(run)
+
+
+@pytest.mark.parametrize("name", ["results.jsonl", "predictor.jsonl", "run.lock"])
+def test_a_resume_whose_log_cannot_be_written_is_refused_before_config_json_changes(tmp_path, monkeypatch, capsys,
+                                                                                      name):
+    """Found by a bug hunt (2026-12-07): a folder whose results.jsonl was read-only (chmod, or copied from
+    one made read-only: cp -r keeps the modes) resumed with a new --budget: config.json took the new budget
+    (and lost its mode) before the first append failed. Refused now before anything is written, naming the
+    file; a read-only run.lock in a folder that can be written is named as the file, not as the folder; the
+    way on copies the folder and makes the copy writable. (Root is not stopped by modes: the kernel's
+    refusal is played by os.open.)"""
+    import errno
+
+    from alphax.cli import main
+
+    run = tmp_path / "run"
+    assert main([*map(str, ["search", *NB201, "--algo", "alphax", "--budget", 30, "--out", run])]) == 0
+    assert (run / "predictor.jsonl").exists()
+    real = os.open
+
+    def kernel(path, flags, *args, **kw):
+        if Path(path) == run / name and flags & (os.O_WRONLY | os.O_RDWR):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real(path, flags, *args, **kw)
+
+    monkeypatch.setattr(os, "open", kernel)
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.name != "log.txt"}
+    capsys.readouterr()
+    assert main([*map(str, ["search", "--resume", run, "--budget", 35])]) == 1
+    err = capsys.readouterr().err
+    assert (f"{run / name} is a file you cannot write (permission denied)" in err and f"(cp -r {run} COPY && chmod "
+            f"-R u+w COPY) and resume the copy ('alphax search --resume COPY') (nothing was written)" in err), err
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.name != "log.txt"} == before
 
 
 def test_a_file_system_without_flock_runs_unlocked_with_one_warning(tmp_path, monkeypatch, capsys, caplog):
