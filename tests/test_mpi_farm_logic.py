@@ -322,6 +322,31 @@ def test_stop_reaches_every_client_lost_ones_included():
     assert stop_clients(comm, "done", finalize=True, wait=0.1, stopped=0.2) == {2}
 
 
+def test_a_client_that_cannot_start_or_leaves_after_the_run_ended_is_not_waited_for(caplog):
+    """Found by a bug hunt (2026-12-07): the budget reached before a slow client was ready, which then
+    could not start (CannotStart) or left on SIGTERM (Leaving): neither sends Stopped, and the server
+    waited out its whole --startup-timeout (600 s by default), then called the one "lost (may still be
+    running)" and never said the other's reason. Each ends the wait now: the reason is logged, and the
+    client that left is counted as left."""
+    import logging
+    import time
+
+    from workers.protocol import CannotStart
+
+    farm, comm, clock = make_farm(clients=3, budget=0, startup_timeout=60.0)
+    ready(farm, comm, 1)
+    comm.put(2, Tag.CANNOT_START, CannotStart(rank=2, host="h2", message="error: the table is damaged"))
+    comm.put(3, Tag.LEAVING, Leaving(rank=3, host="h3", reason="SIGTERM"))
+    comm.put(1, Tag.STOPPED, Stopped(rank=1))
+    t0 = time.perf_counter()
+    with caplog.at_level(logging.WARNING, logger="workers.server"):
+        farm.stop_all("done")
+    assert time.perf_counter() - t0 < 5.0
+    assert "after the run had ended: client 2 on h2 could not start: error: the table is damaged" in caplog.text
+    assert "client 3 (h3) left on SIGTERM before it was ready" in caplog.text
+    assert farm.stats.lost == [3] and farm.stats.left == [3] and farm.stats.silent == [] and not comm.inbox
+
+
 def test_a_finished_farm_with_a_lost_client_tells_the_others_not_to_finalize():
     farm, comm, clock = make_farm(clients=2)
     ready(farm, comm, 1, 2)

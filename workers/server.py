@@ -574,7 +574,8 @@ class _Farm:
         if reason == "done" and finalize:      # MPI_Finalize follows: every client's messages must be received
             unready = set(self.clients) - self.ready
             wait = max(STOPPED_WAIT, self.startup_timeout - self._clock()) if unready else STOPPED_WAIT
-        silent = stop_clients(self.comm, reason, finalize=finalize, lost=self.lost | busy, stopped=wait)
+        silent = stop_clients(self.comm, reason, finalize=finalize, lost=self.lost | busy, stopped=wait,
+                              heard=self._heard_after_stop)
         if silent:
             log.warning("client%s %s did not answer Stop in %.0f s: taken for lost", "s" if len(silent) > 1 else "",
                         ", ".join(map(str, sorted(silent))), wait)
@@ -582,6 +583,14 @@ class _Farm:
         self.stats.lost = sorted(self.lost)
         self.stats.left = sorted(self.lost & self.left)
         self.stats.abandoned = sorted(busy)
+
+    def _heard_after_stop(self, source: int, msg) -> None:
+        """A client that could not start, or left, after the run had ended: said, and one that left is
+        counted as such (it exits without ``MPI_Finalize``, so ``run_server.py`` ends the job)."""
+        if isinstance(msg, CannotStart):
+            log.warning("after the run had ended: %s", _could_not_start(msg))
+        elif isinstance(msg, Leaving):
+            self._leaving(source, msg)
 
 
 def _could_not_start(msg: CannotStart) -> FarmError:
@@ -617,12 +626,14 @@ def open_hearing_clients(comm, opener: Callable[[], object], *, poll: float = 0.
 
 
 def stop_clients(comm, reason: str, *, finalize: bool = True, lost=(), wait: float = 10.0,
-                 stopped: float | None = None) -> set[int]:
+                 stopped: float | None = None, heard: Callable[[int, object], None] | None = None) -> set[int]:
     """Send ``Stop`` to every client; wait up to ``wait`` seconds for the sends to the live ones.
     ``finalize=False`` tells them to exit without ``MPI_Finalize`` (a process was lost). ``stopped``
     (seconds; with ``finalize``): then receive every live client's messages up to its :class:`Stopped`
     (what came before it is dropped: a ``Ready`` not read yet), so that none is left unreceived when this
-    process finalizes; returns the live clients that did not answer in time (empty without ``stopped``)."""
+    process finalizes, or up to its :class:`CannotStart` or :class:`Leaving` (it sends no ``Stopped``
+    then), which go to ``heard(rank, message)``; returns the live clients that did not answer in time
+    (empty without ``stopped``)."""
     from mpi4py import MPI
 
     stop = Stop(reason=reason, finalize=finalize)
@@ -641,9 +652,13 @@ def stop_clients(comm, reason: str, *, finalize: bool = True, lost=(), wait: flo
             time.sleep(0.001)
             continue
         source, tag = status.Get_source(), status.Get_tag()
-        comm.recv(source=source, tag=tag)
+        msg = comm.recv(source=source, tag=tag)
         if tag == Tag.STOPPED:
             waiting.discard(source)
+        elif tag in (Tag.CANNOT_START, Tag.LEAVING):     # a client that never started, or has left
+            waiting.discard(source)
+            if heard is not None:
+                heard(source, msg)
         else:
             log.debug("after Stop: dropped a message with tag %d from client %d", tag, source)
     return waiting
