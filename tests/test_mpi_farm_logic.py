@@ -347,6 +347,24 @@ def test_a_client_that_cannot_start_or_leaves_after_the_run_ended_is_not_waited_
     assert farm.stats.lost == [3] and farm.stats.left == [3] and farm.stats.silent == [] and not comm.inbox
 
 
+@pytest.mark.parametrize("refused_first", [False, True])
+def test_a_client_refused_after_another_was_taken_in_writes_no_stats_file(tmp_path, refused_first):
+    """Found by a bug hunt (2026-12-07): whether --stats was written after a refused start depended on
+    which client's Ready the server read first; with the accepted one first, the file was written, and
+    the same command, which would continue the run, was refused for it."""
+    import workers.server as server
+
+    comm = FakeComm(3)
+    run = RunDouble(5)
+    run.signature = {"space": "a"}
+    readies = [(1, {"space": "a"}), (2, {"space": "b"})]
+    for r, signature in readies[::-1] if refused_first else readies:
+        comm.put(r, Tag.READY, Ready(rank=r, host="h", evaluator="table", pid=r, heartbeat=False, signature=signature))
+    with pytest.raises(server.FarmError, match="client 2 on h does not evaluate as the run does: space: run 'a', client 'b'"):
+        server.serve(run, comm=comm, stats_file=tmp_path / "farm.json", startup_timeout=5.0)
+    assert not (tmp_path / "farm.json").exists()
+
+
 def test_a_finished_farm_with_a_lost_client_tells_the_others_not_to_finalize():
     farm, comm, clock = make_farm(clients=2)
     ready(farm, comm, 1, 2)

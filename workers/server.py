@@ -173,6 +173,7 @@ class _Farm:
         self.requeue: deque[int] = deque()
         self.accepted: list[tuple[Proposal, Result]] = []
         self.exhausted = False
+        self.refused = False                      # a client could not start, or evaluates unlike the run
         self.next_id = 0
         self.first_dispatch: float | None = None
         self.ahead: deque[int] = deque()          # open jobs asked ahead, not dispatched yet
@@ -284,6 +285,7 @@ class _Farm:
             elif tag == Tag.LEAVING and isinstance(msg, Leaving):
                 self._leaving(source, msg)
             elif tag == Tag.CANNOT_START and isinstance(msg, CannotStart):
+                self.refused = True
                 raise _could_not_start(msg)
             elif tag == Tag.HEARTBEAT and isinstance(msg, Heartbeat):
                 a = self.assigned.get(source)
@@ -367,6 +369,7 @@ class _Farm:
                                 "the data)")
             elif a != b:
                 diff.append(f"{key}: run {a!r}, client {b!r}")
+        self.refused = True
         raise FarmError(f"client {source} on {ready.host} does not evaluate as the run does: {'; '.join(diff)}. "
                         f"Give run_client.py the same space, table and training options as run_server.py")
 
@@ -719,9 +722,10 @@ def serve(run, *, comm=None, job_timeout: float | None = None, heartbeat_timeout
                      f", clients that left {s.left}" if s.left else "",
                      f", clients busy with a copy of an answered job {s.abandoned}" if s.abandoned else "",
                      100 * s.busy_fraction)
-            if stats_file is not None and not farm.host and not s.results:
-                # a start refused (a client unlike the run, or that could not start): nothing to report, and
-                # the same command, which continues the run, may name the same file
+            if stats_file is not None and not s.results and (farm.refused or not farm.host):
+                # a start refused (a client unlike the run, or that could not start, even after another was
+                # taken in): nothing to report, and the same command, which continues the run, may name the
+                # same file
                 log.info("no client was taken in: the farm's statistics are not written to %s", stats_file)
             elif stats_file is not None:
                 text = json.dumps(s.to_json(), indent=1).encode()
