@@ -20,6 +20,7 @@ import signal
 import sys
 
 from alphax.errors import AlphaXError, ConfigError
+from workers.client import MAX_SIMULATE_TIME
 from workers.protocol import KEEPALIVES_PER_TIMEOUT, SERVER_TIMEOUT, abort_job, exit_without_finalize, launcher_mismatch
 
 __all__ = ["build_parser", "make_space_and_evaluator", "main"]
@@ -43,8 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--eval-seed", type=int,
                    help="seed of the recorded training repeat returned per cell: give the server's "
                         "--eval-seed (default 0, as alphax search)")
-    g.add_argument("--simulate-time", type=number_arg(zero=True), default=0.0, metavar="SCALE",
-                   help="sleep the recorded training time x SCALE per cell (default 0: no sleep)")
+    g.add_argument("--simulate-time", default=0.0, metavar="SCALE",
+                   type=number_arg(most=MAX_SIMULATE_TIME, why=" (1 sleeps a cell's whole recorded training time)"),
+                   help="sleep the recorded training time x SCALE per cell (default 0: no sleep; at most "
+                        f"{MAX_SIMULATE_TIME:g})")
     add_train_arguments(p)
     p.add_argument("--startup-timeout", type=number_arg(), default=600.0, metavar="SECONDS",
                    help="end the job when the server has not answered this client's ready message within "

@@ -139,6 +139,23 @@ def test_a_client_refuses_the_options_of_the_other_evaluator(args, message):
         run_client.make_space_and_evaluator(run_client.build_parser().parse_args(args))
 
 
+@pytest.mark.parametrize("scale", ["1e308", "1001"])
+def test_a_simulate_time_whose_sleep_would_overflow_is_refused(scale, capsys):
+    """Found by a bug hunt (2026-12-07): --simulate-time 1e308 was taken, and every job failed with
+    "OverflowError: timestamp out of range for platform time_t", each cell a failed result for good."""
+    import run_client
+    from workers.client import SimulatedTime
+
+    with pytest.raises(SystemExit) as stop:
+        run_client.build_parser().parse_args(["--evaluator", "table", "--simulate-time", scale])
+    assert stop.value.code == 2
+    assert (f"argument --simulate-time: expected a number of at most 1000 (1 sleeps a cell's whole recorded "
+            f"training time), got '{scale}'") in capsys.readouterr().err
+    assert run_client.build_parser().parse_args(["--evaluator", "table", "--simulate-time", "1000"]).simulate_time == 1000
+    with pytest.raises(ValueError, match=r"--simulate-time must be in 0..1000, got 1e\+308"):
+        SimulatedTime(None, 1e308)
+
+
 # -- found missing by a mutation audit of alphax.registry: each fails on one plausible bug --
 def test_the_signature_holds_what_a_result_depends_on_and_not_where_the_data_is_or_which_device():
     """What the server compares with each client's: a table's data set and eval seed; every training option

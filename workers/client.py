@@ -24,7 +24,8 @@ from alphax.searchers.base import Result
 from workers.protocol import (KEEPALIVES_PER_TIMEOUT, SERVER, SERVER_TIMEOUT, CannotStart, ClientError, Heartbeat,
                               Job, Leaving, Ready, Reply, Stopped, Tag)
 
-__all__ = ["ClientStats", "Leave", "SimulatedTime", "cannot_start", "leave_on_signal", "send_leaving", "serve"]
+__all__ = ["ClientStats", "Leave", "MAX_SIMULATE_TIME", "SimulatedTime", "cannot_start", "leave_on_signal",
+           "send_leaving", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +80,19 @@ def leave_on_signal():
             signal.signal(sig, handler)
 
 
+MAX_SIMULATE_TIME = 1000.0
+"""The largest ``--simulate-time``: a NASBench-101 cell's recorded training time (up to about 1.5 hours)
+x 1000 is 2 months; far enough past that, the sleep overflows the platform's time, and every cell would
+be a failed result."""
+
+
 class SimulatedTime:
     """Wraps an evaluator and sleeps ``scale`` x the recorded training time of each result (the
     table's ``training_time``), so that a table look-up occupies the client like real training."""
 
     def __init__(self, evaluator, scale: float):
-        if scale < 0:
-            raise ValueError("--simulate-time must be >= 0")
+        if not 0 <= scale <= MAX_SIMULATE_TIME:
+            raise ValueError(f"--simulate-time must be in 0..{MAX_SIMULATE_TIME:g}, got {scale!r}")
         self.evaluator, self.scale = evaluator, scale
 
     def evaluate(self, cell) -> Result:

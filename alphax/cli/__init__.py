@@ -74,8 +74,9 @@ def path_arg(text: str) -> str:
     return text
 
 
-def number_arg(noun: str = "a number", *, zero: bool = True):
-    """An argparse ``type``: a finite number ``>= 0`` (``zero``) or ``> 0``; ``noun`` names it in the error."""
+def number_arg(noun: str = "a number", *, zero: bool = True, most: float | None = None, why: str = ""):
+    """An argparse ``type``: a finite number ``>= 0`` (``zero``) or ``> 0``, and at most ``most`` (``why``
+    says why); ``noun`` names it in the error."""
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -83,6 +84,8 @@ def number_arg(noun: str = "a number", *, zero: bool = True):
             value = float("nan")
         if not (value >= 0 if zero else value > 0) or value == float("inf"):
             raise argparse.ArgumentTypeError(f"expected {noun} {'>= 0' if zero else '> 0'}, got {text!r}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"expected {noun} of at most {most:g}{why}, got {text!r}")
         return value
 
     return parse
