@@ -18,7 +18,7 @@ from alphax.searchers.base import Searcher
 from alphax.spaces.base import SearchSpace
 
 __all__ = ["EvaluatorFactory", "SPACE_BUILDERS", "LOCAL_TRAIN_OPTIONS", "build", "build_space_and_evaluator",
-           "check_searcher_options", "searcher_for", "evaluator_signature", "fingerprint"]
+           "check_searcher_options", "checked_searcher_options", "searcher_for", "evaluator_signature", "fingerprint"]
 
 EvaluatorFactory = Callable[[], Any]
 """Makes the run's evaluator when first needed. It may carry ``check(local=...)``, run by
@@ -113,16 +113,26 @@ def build_space_and_evaluator(config: SearchConfig) -> tuple[SearchSpace, Any]:
 def check_searcher_options(config: SearchConfig) -> None:
     """The ``ConfigError`` a bad ``--option`` gets when the run opens, raised now, without the data or a
     folder (``run_server.py``: before it needs its clients)."""
+    space, _ = build(config)
+    checked_searcher_options(space, config.algo, config.searcher_options)
+
+
+def checked_searcher_options(space: SearchSpace, algo: str, options: dict | None = None) -> dict:
+    """``space``'s options for searcher ``algo`` with ``options`` over them, checked as ``--option`` is: a
+    ``ConfigError`` for an unknown searcher, option or a bad value (``benchmarks/``'s scripts too)."""
     from alphax.searchers import check_options, searcher_class
 
-    space, _ = build(config)
-    cls = searcher_class(config.algo)
-    options = space.searcher_options(config.algo, config.searcher_options)
+    try:
+        cls = searcher_class(algo)
+    except ValueError as exc:
+        raise ConfigError(f"--algo {algo}: {first_line(exc)}") from None
+    options = space.searcher_options(algo, options)
     try:
         check_options(cls, options)
         cls.check_space(space, options)       # what the space can honour (AlphaX's use_size)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"bad option for --algo {config.algo}: {first_line(exc)}") from None
+        raise ConfigError(f"bad option for --algo {algo}: {first_line(exc)}") from None
+    return options
 
 
 def searcher_for(config: SearchConfig, space: SearchSpace, candidates) -> Searcher:

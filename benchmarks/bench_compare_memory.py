@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import alphax
-from alphax.cli import ArgumentParser
+from alphax.cli import ArgumentParser, int_arg, run_script
 from alphax.nasbench.paths import resolve_data_path
 from alphax.runlog import read_results
 
@@ -47,10 +47,10 @@ print(json.dumps({"code": code, "alphax_file": alphax.__file__, "main_maxrss_kib
 def main() -> None:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=None, help="the table (default: found as alphax finds it)")
-    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--seeds", type=int_arg(1), default=20)
     parser.add_argument("--algos", default="random")
-    parser.add_argument("--budget", type=int, default=20)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--budget", type=int_arg(1), default=20)
+    parser.add_argument("--jobs", type=int_arg(1), default=2)
     args = parser.parse_args()
     path = resolve_data_path(args.data)
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,4 +81,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

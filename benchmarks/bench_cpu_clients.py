@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from alphax import environment
-from alphax.cli import ArgumentParser
+from alphax.cli import ArgumentParser, int_arg, run_script
 from workers import cifar
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,10 +59,10 @@ def job(args, data: str, out: Path, threads: str) -> dict:
 
 def main() -> None:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=2)
-    parser.add_argument("--budget", type=int, default=6)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--stem-channels", type=int, default=16)
+    parser.add_argument("--clients", type=int_arg(1), default=2)
+    parser.add_argument("--budget", type=int_arg(1), default=6)
+    parser.add_argument("--repeats", type=int_arg(1), default=2)
+    parser.add_argument("--stem-channels", type=int_arg(1), default=16)
     args = parser.parse_args()
     cpus = len(os.sched_getaffinity(0))
     runs: dict[str, list[dict]] = {"per_core": [], "share": []}
@@ -79,4 +79,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

@@ -12,18 +12,19 @@ import json
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from alphax.cli import ArgumentParser
+from alphax.cli import ArgumentParser, int_arg, run_script
 from alphax.enumerate import NUM_CELLS, load_enumeration
 
 
 def main() -> None:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=None, help="hashing processes (default: all cores)")
-    parser.add_argument("--loads", type=int, default=5, help="cache loads to time")
+    parser.add_argument("--workers", type=int_arg(1), default=None, help="hashing processes (default: all cores)")
+    parser.add_argument("--loads", type=int_arg(1), default=5, help="cache loads to time")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cells.npz"
@@ -45,4 +46,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

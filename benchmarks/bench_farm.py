@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from alphax.cli import ArgumentParser
+from alphax.cli import ArgumentParser, int_arg, number_arg, run_script
 
 REPO = Path(__file__).resolve().parents[1]
 MPIEXEC = Path(sys.executable).with_name("mpiexec")
@@ -45,8 +45,12 @@ def launch(args, out: Path, clients: int, budget: int, simulate: float) -> dict:
         client = [sys.executable, script, str(out), "--simulate-time", str(simulate)]
     cmd = [str(MPIEXEC), "-n", "1", *server, ":", "-n", str(clients), *client]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=args.timeout,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=args.timeout,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"})
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"bench_farm.py: error: the farm of {clients} client(s) and {budget} results did not end "
+                         f"within --timeout {args.timeout:g} s; give a longer one") from None
     total = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"mpiexec failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -65,12 +69,12 @@ def main() -> None:
     parser.add_argument("--space", default="nasbench201", choices=("nasbench201", "nasbench101"))
     parser.add_argument("--data", help="the table for --harness real (default: found automatically)")
     parser.add_argument("--algo", default="random")
-    parser.add_argument("--budget", type=int, default=300, help="results per throughput run")
-    parser.add_argument("--sim-budget", type=int, default=200, help="results in the --simulate-time run")
-    parser.add_argument("--simulate-time", type=float, default=3e-5,
+    parser.add_argument("--budget", type=int_arg(1), default=300, help="results per throughput run")
+    parser.add_argument("--sim-budget", type=int_arg(1), default=200, help="results in the --simulate-time run")
+    parser.add_argument("--simulate-time", type=number_arg(), default=3e-5,
                         help="scale of the recorded training time slept per cell (3e-5: ~50 ms a cell)")
     parser.add_argument("--harness", choices=("real", "double"), default="real")
-    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--timeout", type=number_arg(zero=False), default=600)
     args = parser.parse_args()
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,4 +89,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import alphax
-from alphax.cli import ArgumentParser, main as alphax_main
+from alphax.cli import ArgumentParser, int_arg, run_script, main as alphax_main
 from alphax.nasbench.paths import resolve_data_path
 from alphax.runlog import read_results
 from alphax.spaces.nasbench101 import mutate_spec
@@ -76,9 +76,9 @@ def evolution_run(path: Path, seed: int, budget: int) -> dict:
 def main() -> None:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=None, help="the subset (default: found as alphax finds it)")
-    parser.add_argument("--mutations", type=int, default=20000)
-    parser.add_argument("--seeds", type=int, default=2, help="evolution runs, seeds 0..N-1 (0: none)")
-    parser.add_argument("--budget", type=int, default=3000)
+    parser.add_argument("--mutations", type=int_arg(1), default=20000)
+    parser.add_argument("--seeds", type=int_arg(0), default=2, help="evolution runs, seeds 0..N-1 (0: none)")
+    parser.add_argument("--budget", type=int_arg(1), default=3000)
     args = parser.parse_args()
     path = resolve_data_path(args.data)
     out = {"alphax_file": alphax.__file__, "machine": platform.processor() or platform.machine(),
@@ -88,4 +88,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

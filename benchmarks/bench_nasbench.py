@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alphax.cli import ArgumentParser
+from alphax.cli import ArgumentParser, int_arg, run_script
 from alphax.enumerate import load_enumeration
 from alphax.nasbench.api import NASBench101
 from alphax.nasbench.compact import write_compact
@@ -104,8 +104,8 @@ def measure_queries(path: Path, enum, *, queries: int, seed: int = 0) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--loads", type=int, default=7)
-    p.add_argument("--queries", type=int, default=300_000)
+    p.add_argument("--loads", type=int_arg(1), default=7)
+    p.add_argument("--queries", type=int_arg(1), default=300_000)
     p.add_argument("--out", help="folder for the speed fixture (default: a temporary folder, removed)")
     p.add_argument("--cache", help="enumeration cache (default: alphax.enumerate's)")
     args = p.parse_args(argv)
@@ -146,4 +146,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

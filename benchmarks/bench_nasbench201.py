@@ -28,9 +28,10 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from alphax.cli import ArgumentParser
+from alphax.cli import ArgumentParser, int_arg, json_object_arg, run_script
 from alphax.compare import all_seeds_text, samples_stats
 from alphax.nasbench201 import load
+from alphax.registry import checked_searcher_options
 from workers.evaluators import NASBench201TableEvaluator
 from alphax.searchers import make_searcher
 
@@ -104,22 +105,25 @@ def main(argv: list[str] | None = None) -> int:
     p = ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--datasets", default="cifar10")
     p.add_argument("--algos", default="alphax,random,evolution")
-    p.add_argument("--seeds", type=int, default=20)
-    p.add_argument("--seed0", type=int, default=0, help="first seed: runs seeds seed0 .. seed0 + seeds - 1")
-    p.add_argument("--budget", type=int, default=500, help="budget of AlphaX and evolution")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--seeds", type=int_arg(1), default=20)
+    p.add_argument("--seed0", type=int_arg(0), default=0, help="first seed: runs seeds seed0 .. seed0 + seeds - 1")
+    p.add_argument("--budget", type=int_arg(1), default=500, help="budget of AlphaX and evolution")
+    p.add_argument("--workers", type=int_arg(1), default=1)
     p.add_argument("--out", default="bench_nb201")
-    p.add_argument("--options", default="{}", type=json.loads,
+    p.add_argument("--options", default={}, type=json_object_arg,
                    help="JSON searcher options over the space's defaults, for every algorithm of --algos "
                         "(e.g. --algos alphax --options '{\"kappa\": 3}')")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    os.makedirs(args.out, exist_ok=True)
     algos = args.algos.split(",")
-    for dataset in args.datasets.split(","):
+    options = {}
+    for dataset in args.datasets.split(","):       # every data set and algorithm checked before anything runs
         space = load(dataset).space
+        options[dataset] = {a: checked_searcher_options(space, a, args.options) for a in algos}
+    os.makedirs(args.out, exist_ok=True)
+    for dataset in args.datasets.split(","):
         budgets = {a: (15625 if a == "random" else args.budget) for a in algos}
-        jobs = [(dataset, a, s, budgets[a], space.searcher_options(a, args.options))
+        jobs = [(dataset, a, s, budgets[a], options[dataset][a])
                 for a in algos for s in range(args.seed0, args.seed0 + args.seeds)]
         start = time.perf_counter()
         if args.workers > 1:
@@ -145,4 +149,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_nasbench import speed_fixture_table  # noqa: E402
 
-from alphax.cli import ArgumentParser  # noqa: E402
+from alphax.cli import ArgumentParser, run_script  # noqa: E402
 from alphax.enumerate import load_enumeration  # noqa: E402
 from alphax.nasbench.api import NASBench101  # noqa: E402
 from alphax.nasbench.tfrecord import write_official  # noqa: E402
@@ -134,4 +134,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -17,13 +17,14 @@ import json
 import os
 import platform
 import resource
+import sys
 import tempfile
 import time
 
 import numpy as np
 
 from alphax.checkpoint import load_checkpoint, save_checkpoint
-from alphax.cli import ArgumentParser
+from alphax.cli import ArgumentParser, int_arg, run_script
 from alphax.searchers import Result, make_searcher
 from alphax.spaces import NASBench101Space
 
@@ -35,8 +36,8 @@ def _accuracy(h: str) -> float:
 def main() -> None:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--algo", default="alphax", choices=("alphax", "random", "evolution"))
-    parser.add_argument("--size", type=int, default=None, help="a sample of N cells (default: all 423,624)")
-    parser.add_argument("--results", type=int, default=40, help="ask/tell rounds before the checkpoint")
+    parser.add_argument("--size", type=int_arg(1), default=None, help="a sample of N cells (default: all 423,624)")
+    parser.add_argument("--results", type=int_arg(1), default=40, help="ask/tell rounds before the checkpoint")
     args = parser.parse_args()
     space = NASBench101Space()
     times = {}
@@ -72,4 +73,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

@@ -18,12 +18,13 @@ import io
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 
 import torch
 
-from alphax.cli import ArgumentParser
+from alphax.cli import ArgumentParser, int_arg, run_script
 from alphax.spec import CellSpec
 from workers import cifar
 from workers.training import TrainConfig, resolve_device, train_cell
@@ -68,12 +69,12 @@ def theirs(data, args, device: torch.device) -> float:
 def main() -> None:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    parser.add_argument("--stem-channels", type=int, default=32)
-    parser.add_argument("--stacks", type=int, default=3)
-    parser.add_argument("--modules-per-stack", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--stem-channels", type=int_arg(1), default=32)
+    parser.add_argument("--stacks", type=int_arg(1), default=3)
+    parser.add_argument("--modules-per-stack", type=int_arg(1), default=3)
+    parser.add_argument("--batch-size", type=int_arg(1), default=64)
+    parser.add_argument("--steps", type=int_arg(1), default=8)
+    parser.add_argument("--repeats", type=int_arg(1), default=2)
     parser.add_argument("--cifar", help="a cifar-10-batches-py folder (default: a synthetic one)")
     args = parser.parse_args()
     device = resolve_device(args.device)
@@ -100,4 +101,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

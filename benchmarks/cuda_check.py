@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 
 import torch
 
-from alphax.cli import ArgumentParser
+from alphax.cli import ArgumentParser, int_arg, run_script
 from alphax.errors import ConfigError
 from workers import cifar
 from workers.train_evaluator import TrainEvaluator
@@ -40,7 +41,7 @@ OPTIMUM_PARAMETERS = 32_426_634
 
 def main() -> None:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=4, help="the schedule's length (default 4, NASBench-101's shortest)")
+    parser.add_argument("--epochs", type=int_arg(1), default=4, help="the schedule's length (default 4, NASBench-101's shortest)")
     parser.add_argument("--cifar", help="a cifar-10-batches-py folder (default: a synthetic one)")
     args = parser.parse_args()
     if not torch.cuda.is_available():
@@ -85,4 +86,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

@@ -12,12 +12,14 @@ their mean; seed s uses eval seed s, as ``alphax compare``. Both modes use the s
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import numpy as np
 
-from alphax.cli import ArgumentParser
+from alphax.cli import ArgumentParser, int_arg, run_script
 from alphax.nasbench201 import load
+from alphax.registry import checked_searcher_options
 from bench_nasbench201 import run_one
 
 
@@ -25,13 +27,13 @@ def main() -> None:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--algo", default="alphax")
     parser.add_argument("--dataset", default="cifar10")
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--budget", type=int, default=500)
+    parser.add_argument("--seeds", type=int_arg(1), default=10)
+    parser.add_argument("--budget", type=int_arg(1), default=500)
     args = parser.parse_args()
     data = load(args.dataset)
+    options = checked_searcher_options(data.space, args.algo)
     for mode in ("table", "open"):
         t0 = time.perf_counter()
-        options = data.space.searcher_options(args.algo)
         hits = [run_one(args.dataset, args.algo, s, args.budget, options, pool=mode == "table")["found"]
                 for s in range(args.seeds)]
         found = [h for h in hits if h is not None]
@@ -41,4 +43,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

@@ -29,14 +29,16 @@ import gzip
 import json
 import logging
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from alphax.cli import ArgumentParser
+from alphax.cli import ArgumentParser, int_arg, json_object_arg, run_script
 from alphax.compare import samples_stats
 from alphax.nasbench.paths import resolve_data_path
+from alphax.registry import checked_searcher_options
 from alphax.searchers import Result, make_searcher
 from alphax.spaces import NASBench101Space
 
@@ -139,15 +141,17 @@ def run_one(algo: str, seed: int, space, cells, acc, budget: int, options: dict)
 def main() -> int:
     p = ArgumentParser()
     p.add_argument("--algo", default="alphax")
-    p.add_argument("--seeds", type=int, default=20)
-    p.add_argument("--seed0", type=int, default=0)
-    p.add_argument("--budget", type=int, default=1000)
+    p.add_argument("--seeds", type=int_arg(1), default=20)
+    p.add_argument("--seed0", type=int_arg(0), default=0)
+    p.add_argument("--budget", type=int_arg(1), default=1000)
     add_split_arguments(p)
-    p.add_argument("--options", default="{}", help="JSON keyword options for the searcher")
+    p.add_argument("--options", default={}, type=json_object_arg,
+                   help="JSON keyword options for the searcher (those starting with _ are this script's)")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     half, space, cells, acc = load_split(p, args)
-    options = json.loads(args.options)
+    options = args.options
+    checked_searcher_options(space, args.algo, {k: v for k, v in options.items() if not k.startswith("_")})
     runs = []
     t0 = time.time()
     for seed in range(args.seed0, args.seed0 + args.seeds):
@@ -171,4 +175,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(run_script(main))

@@ -834,6 +834,36 @@ def test_the_benchmark_scripts_take_options_only_in_full_too(script):
                            f"(see '{script} --help')\n")
 
 
+@pytest.mark.parametrize("script, args, code, line", [
+    ("tune_search.py", ["--options", "notjson"], 2, "tune_search.py: error: argument --options: expected a JSON object "
+                                                    "such as '{\"kappa\": 3}', got 'notjson' (see 'tune_search.py --help')"),
+    ("bench_pool.py", ["--size", "100", "--results", "0"], 2, "bench_pool.py: error: argument --results: expected an "
+                                                             "integer >= 1, got '0' (see 'bench_pool.py --help')"),
+    ("open_mode.py", ["--algo", "foo"], 1, "open_mode.py: error: --algo foo: unknown searcher 'foo'; choose one of "
+                                           "random, evolution, alphax, or FILE.py:CLASS"),
+    ("bench_nasbench201.py", ["--datasets", "foo", "--out", "{tmp}/out"], 1,
+     "bench_nasbench201.py: error: unknown NAS-Bench-201 data set 'foo'; choose one of cifar10, cifar100, "
+     "imagenet16-120"),
+    ("bench_official.py", ["--out", "{tmp}/afile"], 1,
+     "bench_official.py: error: {tmp}/afile: File exists; check the path and its permissions"),
+    ("bench_mutation.py", ["--data", "{tmp}/none"], 1, "bench_mutation.py: error: NASBench-101 data {tmp}/none (given "
+                                                       "with --data) does not exist; give the file or its folder"),
+])
+def test_the_benchmark_scripts_give_one_line_for_a_bad_option_value_or_a_missing_file(tmp_path, script, args, code,
+                                                                                       line):
+    """Found by a bug hunt (2026-12-07): bad values (--results 0, --options notjson, --algo foo, --datasets
+    foo, an --out that is a file, a missing --data) were tracebacks (ZeroDivisionError, JSONDecodeError,
+    ValueError, ConfigError, FileExistsError, DataError); one line now, as alphax gives, and nothing made
+    (--datasets foo made its --out before)."""
+    (tmp_path / "afile").write_text("")
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / script
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    proc = subprocess.run([sys.executable, str(path), *argv], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == code and proc.stdout == "", proc.stderr
+    assert proc.stderr.startswith(line.replace("{tmp}", str(tmp_path))) and proc.stderr.count("\n") == 1, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
 def test_resume_takes_only_where_the_data_is_and_refuses_every_other_run_option(tmp_path, monkeypatch):
     from alphax.cli import build_parser
     from alphax.cli.search import check_resume_args

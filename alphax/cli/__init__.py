@@ -8,6 +8,7 @@ import argparse
 import difflib
 import errno
 import importlib
+import json
 import logging
 import os
 import signal
@@ -16,7 +17,8 @@ import threading
 
 from alphax.errors import AlphaXError, Interrupted
 
-__all__ = ["main", "console_main", "ArgumentParser", "path_arg", "number_arg", "error_line"]
+__all__ = ["main", "console_main", "ArgumentParser", "path_arg", "number_arg", "int_arg", "json_object_arg",
+           "error_line", "run_script"]
 
 _GROUPS = ("space", "nasbench", "search", "report")
 
@@ -91,6 +93,46 @@ def number_arg(noun: str = "a number", *, zero: bool = True, most: float | None 
     return parse
 
 
+def int_arg(low: int = 1):
+    """An argparse ``type``: an integer ``>= low``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+
+    return parse
+
+
+def json_object_arg(text: str) -> dict:
+    """An argparse ``type``: a JSON object (searcher options, ``'{"kappa": 3}'``)."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        value = None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object such as '{{\"kappa\": 3}}', got {text!r}")
+    return value
+
+
+def run_script(main, prog: str | None = None) -> int:
+    """The exit code of a ``benchmarks/`` script's ``main()``: an :class:`~alphax.errors.AlphaXError` or an
+    ``OSError`` (a missing table, an ``--out`` that is a file) is one line on stderr and 1, as for
+    ``alphax``; Ctrl-C is 130."""
+    prog = prog or os.path.basename(sys.argv[0])
+    try:
+        return main() or 0
+    except (AlphaXError, OSError) as exc:
+        print(error_line(exc, prog, verbose=False), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
 _FULL_DISK_WAY_ON = {
     "search": "go on with alphax search --resume DIR (every result written is kept)",
     "compare": "run the same alphax compare command again (it continues the comparison)",
@@ -99,9 +141,10 @@ _FULL_DISK_WAY_ON = {
 """Per command, what to do once space is freed after a full disk (default: run the command again)."""
 
 
-def error_line(exc: BaseException, prog: str = "alphax", command: str | None = None) -> str:
+def error_line(exc: BaseException, prog: str = "alphax", command: str | None = None, *, verbose: bool = True) -> str:
     """The one line ``alphax`` (or ``prog``) prints for an :class:`AlphaXError` or an ``OSError``;
-    ``command`` (``search``, ``compare``, ...; ``prog`` when None) picks the way on after a full disk."""
+    ``command`` (``search``, ``compare``, ...; ``prog`` when None) picks the way on after a full disk;
+    ``verbose``: ``prog`` has ``-v``, which the line names for an ``OSError``."""
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
         if exc.filename and exc.filename2:          # a rename: the error may be either side's
@@ -109,8 +152,8 @@ def error_line(exc: BaseException, prog: str = "alphax", command: str | None = N
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             way_on = _FULL_DISK_WAY_ON.get(command or prog, "run the command again")
             return f"{prog}: error: {where}{exc.strerror or exc}; free space there, then {way_on}"
-        return (f"{prog}: error: {where}{exc.strerror or exc}; check the path and its permissions "
-                f"(-v shows where it happened)")
+        return (f"{prog}: error: {where}{exc.strerror or exc}; check the path and its permissions"
+                f"{' (-v shows where it happened)' if verbose else ''}")
     return f"{prog}: error: {exc}"
 
 
