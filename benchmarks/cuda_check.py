@@ -41,7 +41,8 @@ OPTIMUM_PARAMETERS = 32_426_634
 
 def main() -> None:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int_arg(1), default=4, help="the schedule's length (default 4, NASBench-101's shortest)")
+    parser.add_argument("--epochs", type=int_arg(1), default=4,
+                        help="the schedule's length (default 4, NASBench-101's shortest)")
     parser.add_argument("--cifar", help="a cifar-10-batches-py folder (default: a synthetic one)")
     args = parser.parse_args()
     if not torch.cuda.is_available():

@@ -835,8 +835,9 @@ def test_the_benchmark_scripts_take_options_only_in_full_too(script):
 
 
 @pytest.mark.parametrize("script, args, code, line", [
-    ("tune_search.py", ["--options", "notjson"], 2, "tune_search.py: error: argument --options: expected a JSON object "
-                                                    "such as '{\"kappa\": 3}', got 'notjson' (see 'tune_search.py --help')"),
+    ("tune_search.py", ["--options", "notjson"], 2,
+     "tune_search.py: error: argument --options: expected a JSON object such as '{\"kappa\": 3}', got 'notjson' "
+     "(see 'tune_search.py --help')"),
     ("bench_pool.py", ["--size", "100", "--results", "0"], 2, "bench_pool.py: error: argument --results: expected an "
                                                              "integer >= 1, got '0' (see 'bench_pool.py --help')"),
     ("open_mode.py", ["--algo", "foo"], 1, "open_mode.py: error: --algo foo: unknown searcher 'foo'; choose one of "

@@ -360,7 +360,8 @@ def test_a_client_refused_after_another_was_taken_in_writes_no_stats_file(tmp_pa
     readies = [(1, {"space": "a"}), (2, {"space": "b"})]
     for r, signature in readies[::-1] if refused_first else readies:
         comm.put(r, Tag.READY, Ready(rank=r, host="h", evaluator="table", pid=r, heartbeat=False, signature=signature))
-    with pytest.raises(server.FarmError, match="client 2 on h does not evaluate as the run does: space: run 'a', client 'b'"):
+    with pytest.raises(server.FarmError, match="client 2 on h does not evaluate as the run does: space: run 'a', "
+                                               "client 'b'"):
         server.serve(run, comm=comm, stats_file=tmp_path / "farm.json", startup_timeout=5.0)
     assert not (tmp_path / "farm.json").exists()
 

@@ -151,7 +151,8 @@ def test_a_simulate_time_whose_sleep_would_overflow_is_refused(scale, capsys):
     assert stop.value.code == 2
     assert (f"argument --simulate-time: expected a number of at most 1000 (1 sleeps a cell's whole recorded "
             f"training time), got '{scale}'") in capsys.readouterr().err
-    assert run_client.build_parser().parse_args(["--evaluator", "table", "--simulate-time", "1000"]).simulate_time == 1000
+    parsed = run_client.build_parser().parse_args(["--evaluator", "table", "--simulate-time", "1000"])
+    assert parsed.simulate_time == 1000
     with pytest.raises(ValueError, match=r"--simulate-time must be in 0..1000, got 1e\+308"):
         SimulatedTime(None, 1e308)
 
