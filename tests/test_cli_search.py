@@ -865,6 +865,24 @@ def test_the_benchmark_scripts_give_one_line_for_a_bad_option_value_or_a_missing
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
 
 
+def test_an_out_that_is_a_dangling_link_is_named_as_one(tmp_path, capsys):
+    """Found by a bug hunt (2026-12-07): --out a symbolic link whose target does not exist said only
+    "dang: File exists"; search, compare and report say what it is now, and write nothing."""
+    from alphax.cli import main
+
+    (tmp_path / "dang").symlink_to(tmp_path / "nowhere" / "x")
+    run = tmp_path / "run"
+    assert main([*map(str, ["search", *NB201, "--algo", "random", "--budget", 3, "--out", run])]) == 0
+    capsys.readouterr()
+    line = (f"alphax: error: {tmp_path / 'dang'} is a symbolic link to {tmp_path / 'nowhere' / 'x'}, which does not "
+            f"exist; remove the link, or give another path\n")
+    for argv in (["search", *NB201, "--algo", "random", "--budget", 3], ["compare", "--space", "nasbench201",
+                 "--algos", "random", "--seeds", 1, "--budget", 3, "--no-progress"], ["report", run]):
+        assert main([*map(str, argv), "--out", str(tmp_path / "dang")]) == 1, argv
+        assert capsys.readouterr().err == line, argv
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_resume_takes_only_where_the_data_is_and_refuses_every_other_run_option(tmp_path, monkeypatch):
     from alphax.cli import build_parser
     from alphax.cli.search import check_resume_args

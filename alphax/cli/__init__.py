@@ -149,6 +149,10 @@ def error_line(exc: BaseException, prog: str = "alphax", command: str | None = N
         where = f"{exc.filename}: " if exc.filename else ""
         if exc.filename and exc.filename2:          # a rename: the error may be either side's
             where = f"{exc.filename} -> {exc.filename2}: "
+        if exc.errno == errno.EEXIST and exc.filename and os.path.islink(exc.filename) and not os.path.exists(
+                exc.filename):      # mkdir of a dangling link: "File exists" says nothing of the link
+            return (f"{prog}: error: {exc.filename} is a symbolic link to {os.readlink(exc.filename)}, which does not "
+                    f"exist; remove the link, or give another path")
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             way_on = _FULL_DISK_WAY_ON.get(command or prog, "run the command again")
             return f"{prog}: error: {where}{exc.strerror or exc}; free space there, then {way_on}"
