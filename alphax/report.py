@@ -35,7 +35,7 @@ from alphax.plots import (algo_colors, cell_problem, mean_ylabel, plot_best_so_f
                           plot_ranking)
 from alphax.ranking import kendall_tau
 from alphax.runlock import COMPARE_LOCK, LOCK, holder
-from alphax.runlog import PREDICTOR, check_cells, read_predictor, read_results, row_values, running_best
+from alphax.runlog import PREDICTOR, check_cells, finite_number, read_predictor, read_results, row_values, running_best
 from alphax.searchers.alphax import TAU_WINDOW
 
 __all__ = ["RunRecord", "read_run", "find_runs", "write_report", "kendall_tau", "rolling_tau", "holm"]
@@ -206,7 +206,7 @@ def _optimum(config: dict, summary: dict | None = None, folder: str | None = Non
                 found = json.load(f).get("optimum")
         except (OSError, ValueError, AttributeError, RecursionError):
             continue
-        if isinstance(found, dict) and isinstance(found.get("hash"), str) and _finite(found.get("accuracy")):
+        if isinstance(found, dict) and isinstance(found.get("hash"), str) and finite_number(found.get("accuracy")):
             return found
     if config.get("space") == "nasbench201":
         cell, acc = _nb201_data(config).optimum
@@ -514,12 +514,6 @@ def _failures(runs: list[RunRecord]) -> str | None:
             f"{first.get('error') or 'no error recorded'})")
 
 
-def _finite(x) -> bool:
-    """``x`` is a finite number (an int or a float, not a bool), as a value read from a run's JSON must be
-    (an int past a float's range is not: it has no float to draw or format)."""
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and -1e308 < x < 1e308
-
-
 def _hardware(run: RunRecord) -> str | None:
     """The line naming what a training run's results were trained on: each device model
     (``info.device_name``; the device, as ``cuda:0``, for a result from before models were noted), the
@@ -530,7 +524,7 @@ def _hardware(run: RunRecord) -> str | None:
         name = (info.get("device_name") or info.get("device")) if isinstance(info, dict) else None
         if isinstance(name, str):
             t = info.get("training_time")
-            times.setdefault(name, []).append(float(t) if _finite(t) else math.nan)
+            times.setdefault(name, []).append(float(t) if finite_number(t) else math.nan)
     if not times:
         return None
     parts = []
@@ -646,7 +640,7 @@ def _write_text(staged: _Staged, lines: list[str]) -> list[str]:
 def _summary_problem(summary: dict) -> str | None:
     """What is wrong with the parts of a compare's ``summary.json`` the report reads, or None."""
     def number(x) -> bool:
-        return x is None or _finite(x)
+        return x is None or finite_number(x)
 
     missing = {"space", "budget", "seeds", "algorithms"} - set(summary)
     if missing:

@@ -35,7 +35,7 @@ from alphax.config import SearchConfig
 from alphax.errors import AlphaXError, Interrupted, SearcherError, first_line
 from alphax.registry import EvaluatorFactory, evaluator_signature, fingerprint
 from alphax.runlock import RunLock
-from alphax.runlog import PREDICTOR, RunLog, open_predictor, read_predictor, row_values
+from alphax.runlog import PREDICTOR, RunLog, finite_number, open_predictor, read_predictor, row_values
 from alphax.searchers.base import Proposal, Result, Searcher, reward_problem
 from alphax.searchers.external import class_name, is_external
 from alphax.spaces.base import SearchSpace
@@ -181,6 +181,9 @@ class Run:
             self._pool_hashes = {self.space.hash(c) for c in self.candidates}
             self._asked = {row["hash"] for row in self.log.rows}
         for proposal in proposals:
+            if not isinstance(proposal, Proposal):
+                raise SearcherError(f"{self.config.algo}'s _ask returned a {type(proposal).__name__}, not a "
+                                    f"Proposal: return a list of alphax.searchers.base.Proposal(cell, predicted)")
             h = self.space.hash(proposal.cell)
             if h in self._asked:
                 raise SearcherError(f"{self.config.algo} proposed cell {h}, which this run has evaluated or "
@@ -272,6 +275,11 @@ class Run:
                "worker": result.worker, "error": result.error, "info": result.info, "dispatch": self.dispatch,
                "time": round(time.time(), 3)}
         row = json.loads(json.dumps(row, default=_jsonable))
+        if row["predicted"] is not None and not finite_number(row["predicted"]):
+            # no estimate (a diverged predictor's NaN, a searcher of your own): a log holds null or a number
+            log.warning("the searcher's prediction for cell %s is %r, not a finite number: logged as null",
+                        row["hash"], row["predicted"])
+            row["predicted"] = None
         self.log.append(row)
         t0 = time.perf_counter()
         self.searcher.tell(cell, result)

@@ -20,8 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -31,7 +31,7 @@ from alphax.atomic import naming, open_in_place
 from alphax.errors import AlphaXError, DataError
 
 __all__ = ["RESULTS", "PREDICTOR", "FIELDS", "read_results", "read_predictor", "open_predictor", "check_cells",
-           "row_values", "rows_digest", "best_so_far", "running_best", "RunLog"]
+           "row_values", "rows_digest", "best_so_far", "running_best", "finite_number", "RunLog"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,12 @@ FIELDS = ("n", "hash", "matrix", "ops", "accuracy", "predicted", "seconds", "wor
 _CORRUPT = "; the log is corrupt: restore it from a copy, or keep the folder aside and start a new run"
 
 
+def finite_number(value) -> bool:
+    """``value`` is a number a log may hold: an int or a float (not a bool), neither NaN nor infinite, nor an
+    int past a float's range (JSON writes NaN, Infinity and any int, which readers then cannot use)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= sys.float_info.max
+
+
 def _row_problem(row: dict) -> str | None:
     """What is wrong with a complete row's types (``hash`` text, ``accuracy`` present; it and ``predicted`` finite
     numbers or null, an accuracy in [0, 1]), or None: what the code reading a log relies on, checked
@@ -54,8 +60,7 @@ def _row_problem(row: dict) -> str | None:
         return "has no accuracy (null where the evaluation failed)"
     for key in ("accuracy", "predicted", "time"):
         value = row.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or not math.isfinite(value)):
+        if value is not None and not finite_number(value):
             return f"has {key}={value!r}, not a number or null"
     acc = row.get("accuracy")
     if acc is not None and not 0 <= acc <= 1:

@@ -196,3 +196,74 @@ def test_a_checkpoint_rebuilds_a_searcher_s_own_classes_only_once_the_command_li
     finally:
         del sys.modules["alphax_user_only_here"]
     assert os.path.isabs(json.loads((out / "config.json").read_text())["algo"])
+
+
+ODD_SEARCHERS = '''
+from alphax.candidates import CandidateSet
+from alphax.searchers.base import Proposal, Searcher
+
+
+class NanPredicted(Searcher):
+    """Random search whose predictions are NaN, then infinite (a model without an estimate yet)."""
+
+    def __init__(self, space, *, rng, candidates=None):
+        self.space, self.rng, self.pool = space, rng, CandidateSet(space, candidates)
+
+    def _ask(self, n):
+        out = []
+        for _ in range(n):
+            cell = self.pool.random(self.rng)
+            self.pool.mark(cell)
+            out.append(Proposal(cell, float("nan") if len(self.pool.proposed) % 2 else float("inf")))
+        return out
+
+    def _tell(self, cell, result):
+        self.pool.mark(cell)
+
+
+class NoPool(Searcher):
+    """The candidates in a shuffled order, with its own bookkeeping instead of a CandidateSet."""
+
+    def __init__(self, space, *, rng, candidates=None):
+        self.space, self.cells = space, list(candidates)
+        self.order = rng.permutation(len(self.cells)).tolist()
+
+    def _ask(self, n):
+        return [Proposal(self.cells[self.order.pop()]) for _ in range(min(n, len(self.order)))]
+
+    def _tell(self, cell, result):
+        pass
+
+
+class PlainCells(NoPool):
+    """Returns cells, not Proposals."""
+
+    def _ask(self, n):
+        return [p.cell for p in super()._ask(n)]
+'''
+
+
+def test_odd_searchers_of_your_own_log_runs_that_resume_and_report_or_stop_in_one_line(tmp_path, run_cli):
+    """Found by a bug hunt (2026-12-07): a searcher's NaN prediction was written to results.jsonl, which the
+    run then called corrupt (it could not be resumed or reported); a searcher without self.pool ran, and its
+    every resume was an AttributeError traceback; one whose _ask returned bare cells, a traceback."""
+    path = tmp_path / "odd.py"
+    path.write_text(ODD_SEARCHERS)
+    for name in ("NanPredicted", "NoPool"):
+        out = tmp_path / name
+        proc = run_cli("search", *NB201, "--algo", f"{path}:{name}", "--budget", 5, "--out", out)
+        assert proc.returncode == 0, proc.stderr
+        proc = run_cli("search", "--resume", out, "--algo", f"{path}:{name}", "--budget", 8, "--no-progress")
+        assert proc.returncode == 0, proc.stderr
+        rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+        assert len({r["hash"] for r in rows}) == 8 and all(r["predicted"] is None for r in rows)
+        assert run_cli("report", out).returncode == 0
+    log_txt = (tmp_path / "NanPredicted" / "log.txt").read_text()
+    assert "the searcher's prediction for cell " in log_txt and "is nan, not a finite number: logged as null" in log_txt
+    assert "is inf, not a finite number: logged as null" in log_txt
+    proc = run_cli("search", *NB201, "--algo", f"{path}:PlainCells", "--budget", 5, "--out", tmp_path / "plain")
+    last = proc.stderr.splitlines()[-1]
+    assert proc.returncode == 1 and last == (f"alphax: error: {path}:PlainCells's _ask returned a NB201Cell, not a "
+                                             f"Proposal: return a list of alphax.searchers.base.Proposal(cell, "
+                                             f"predicted)"), proc.stderr
+    assert (tmp_path / "plain" / "results.jsonl").read_text() == ""

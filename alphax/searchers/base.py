@@ -102,8 +102,12 @@ class Searcher:
     def withdraw_untold(self, told: Collection[str]) -> list[str]:
         """Take back every proposal whose cell's hash is not in ``told``: the jobs a farm still had out
         when it stopped, which no result will ever report. Each may be proposed again. Returns their
-        hashes, sorted. The searchers keep their proposals in ``self.pool`` (a ``CandidateSet``)."""
-        lost = sorted(self.pool.proposed - set(told))
+        hashes, sorted. The searchers keep their proposals in ``self.pool`` (a ``CandidateSet``); one of your
+        own without it takes nothing back (and runs inline, where nothing is out, resume as any other)."""
+        pool = getattr(self, "pool", None)
+        if pool is None:
+            return []
+        lost = sorted(pool.proposed - set(told))
         for h in lost:
             self._withdraw(h)
         return lost
