@@ -554,20 +554,33 @@ class _StopWorkers:
 
     def __init__(self, pool: ProcessPoolExecutor):
         self.pool = pool
-        self._old = None
+        self._old: dict = {}
+        self._stopping = False
 
-    @staticmethod
-    def _interrupt(signum, frame) -> None:
-        raise Interrupted(signum)
+    def _interrupt(self, signum, frame) -> None:
+        """The first SIGTERM or SIGINT stops the comparison; a second (the group's SIGTERM just after the
+        parent's, as ``timeout`` sends them, or another Ctrl-C) changes nothing: the stop runs to its end,
+        bounded by ``STOP_GRACE_SECONDS``. Cut short, it left a worker alive that the pool's manager thread
+        then waited for at exit, for ever."""
+        if not self._stopping:
+            self._stopping = True
+            raise Interrupted(signum)
 
     def __enter__(self) -> "_StopWorkers":
         if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGTERM, self._interrupt)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._old[sig] = signal.signal(sig, self._interrupt)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGTERM, self._old)
+        self._stopping = True               # from here on, a signal does not cut the stop short
+        try:
+            self._stop(exc_type)
+        finally:
+            for sig, handler in self._old.items():
+                signal.signal(sig, handler)
+
+    def _stop(self, exc_type) -> None:
         if exc_type is not None:    # interrupted, or a run failed: stop the others, keeping their results
             log.warning("%s: stopping the worker processes (the same command continues)",
                         "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "a run failed")

@@ -642,6 +642,53 @@ except compare.Interrupted:
     assert stats["n"] == len(read_results(tmp_path / "run")) == 6
 
 
+def test_a_second_signal_while_the_workers_are_stopped_does_not_cut_the_stop_short():
+    """Found by a bug hunt (2026-12-07): `timeout -s TERM` signals alphax compare, then its group 0.1 s
+    later. The second SIGTERM reached the parent while it stopped its workers, after the stop had put the
+    CLI's handler back: it raised out of the stop, a worker stayed alive, and the pool's manager thread
+    waited for it at exit, for ever (the folder then refused every rerun as in use). A second SIGTERM or
+    SIGINT during the stop now changes nothing: every worker is stopped, and the first signal is said."""
+    import subprocess
+    import sys
+
+    code = """
+import multiprocessing, os, signal, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from alphax import compare
+from alphax.errors import Interrupted
+
+def cli_handler(signum, frame):                     # as alphax.cli's: a signal raises
+    raise Interrupted(signum)
+
+signal.signal(signal.SIGTERM, cli_handler)
+terminate = multiprocessing.process.BaseProcess.terminate
+
+def terminate_after_a_second_signal(self):          # the group's SIGTERM, and a Ctrl-C, mid-way through the stop
+    os.kill(os.getpid(), signal.SIGTERM)
+    os.kill(os.getpid(), signal.SIGINT)
+    terminate(self)
+
+ctx = multiprocessing.get_context("fork")
+pool = ProcessPoolExecutor(2, mp_context=ctx, initializer=compare._worker_signals, initargs=(os.getpid(),))
+try:
+    with pool, compare._StopWorkers(pool):
+        pool.submit(time.sleep, 60)
+        while len(pool._processes) < 2:
+            time.sleep(0.01)
+        workers = list(pool._processes.values())
+        multiprocessing.process.BaseProcess.terminate = terminate_after_a_second_signal
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+except Interrupted as exc:
+    alive = [w.pid for w in workers if w.is_alive()]
+    print(signal.Signals(exc.signum).name, alive)
+    sys.exit(0 if not alive else 1)
+sys.exit(2)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout == "SIGTERM []\n", (proc.stdout, proc.stderr[-3000:])
+
+
 def test_workers_stop_with_their_checkpoints_when_the_parent_is_killed(tmp_path):
     """SIGKILL to the `alphax compare` process itself: its workers get SIGTERM (the parent-death signal),
     checkpoint and end, instead of running on as orphans that hold their runs' locks."""
