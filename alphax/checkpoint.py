@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from alphax.atomic import naming, open_in_place
-from alphax.errors import CheckpointError
+from alphax.errors import CheckpointError, first_line
 from alphax.searchers import external
 
 __all__ = ["LATEST", "PREVIOUS", "STATE_CLASSES", "save_checkpoint", "load_checkpoint", "read_checkpoint",
@@ -138,7 +138,12 @@ def save_checkpoint(folder: str | os.PathLike, state: dict, *, shared: Sequence[
     """Write ``state`` (a picklable dict) as the latest checkpoint of ``folder``; keep the previous one."""
     folder = Path(folder)
     buf = io.BytesIO()
-    _Pickler(buf, shared).dump(state)
+    try:
+        _Pickler(buf, shared).dump(state)
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:    # a lambda, an open file, a lock
+        raise CheckpointError(f"the run's state cannot be pickled for its checkpoint ({type(exc).__name__}: "
+                              f"{first_line(exc)}): a searcher's attributes must pickle (no lambdas, local "
+                              f"functions, open files or locks); nothing of the checkpoint was written") from None
     meta = {"n": state.get("n"), **{k: state[k] for k in HEADER if k in state}}
     body = json.dumps(meta).encode() + b"\n" + buf.getvalue()
     digest = hashlib.sha256(body).hexdigest().encode()

@@ -175,16 +175,26 @@ class Run:
         evaluated nor proposed (a farm's jobs still out included), and one of the pool's where there is one (a
         table's cells, training's pool). A :class:`SearcherError` naming the cell otherwise, before anything
         is evaluated or logged."""
-        if not is_external(self.config.algo) or not proposals:
+        if not is_external(self.config.algo):
             return proposals
+        algo, what = self.config.algo, "return a list of alphax.searchers.base.Proposal(cell, predicted)"
+        if proposals is None:
+            return []
+        if not isinstance(proposals, (list, tuple)):
+            raise SearcherError(f"{algo}'s _ask returned a {type(proposals).__name__}, not a list: {what}")
         if self._pool_hashes is None:
             self._pool_hashes = {self.space.hash(c) for c in self.candidates}
             self._asked = {row["hash"] for row in self.log.rows}
         for proposal in proposals:
             if not isinstance(proposal, Proposal):
-                raise SearcherError(f"{self.config.algo}'s _ask returned a {type(proposal).__name__}, not a "
-                                    f"Proposal: return a list of alphax.searchers.base.Proposal(cell, predicted)")
-            h = self.space.hash(proposal.cell)
+                raise SearcherError(f"{algo}'s _ask returned a {type(proposal).__name__}, not a Proposal: {what}")
+            try:
+                h = self.space.hash(proposal.cell)
+            except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+                raise SearcherError(f"{algo} proposed {type(proposal.cell).__name__} {str(proposal.cell)[:80]!r}, "
+                                    f"which is not a cell of the {self.config.space} space ({type(exc).__name__}: "
+                                    f"{first_line(exc)}): propose cells from the candidates given to your "
+                                    f"searcher") from None
             if h in self._asked:
                 raise SearcherError(f"{self.config.algo} proposed cell {h}, which this run has evaluated or "
                                     f"proposed already: a searcher proposes each cell once (alphax.candidates."

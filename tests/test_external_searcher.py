@@ -240,13 +240,44 @@ class PlainCells(NoPool):
 
     def _ask(self, n):
         return [p.cell for p in super()._ask(n)]
+
+
+class Single(NoPool):
+    """Returns a Proposal, not a list of them."""
+
+    def _ask(self, n):
+        return super()._ask(n)[0]
+
+
+class Generator(NoPool):
+    """Returns a generator of Proposals."""
+
+    def _ask(self, n):
+        return (p for p in super()._ask(n))
+
+
+class Unpicklable(NoPool):
+    """Keeps a lambda: its state cannot be pickled for a checkpoint."""
+
+    def _ask(self, n):
+        self.f = lambda: 1
+        return super()._ask(n)
+
+
+class NotACell(NoPool):
+    """Proposes text."""
+
+    def _ask(self, n):
+        return [Proposal("a cell, surely")]
 '''
 
 
 def test_odd_searchers_of_your_own_log_runs_that_resume_and_report_or_stop_in_one_line(tmp_path, run_cli):
     """Found by a bug hunt (2026-12-07): a searcher's NaN prediction was written to results.jsonl, which the
     run then called corrupt (it could not be resumed or reported); a searcher without self.pool ran, and its
-    every resume was an AttributeError traceback; one whose _ask returned bare cells, a traceback."""
+    every resume was an AttributeError traceback; one whose _ask returned bare cells, one Proposal, a
+    generator, or text for a cell, a traceback: one line now, before anything is evaluated; a searcher
+    whose state does not pickle, a chained double traceback: one line, the results kept."""
     path = tmp_path / "odd.py"
     path.write_text(ODD_SEARCHERS)
     for name in ("NanPredicted", "NoPool"):
@@ -267,3 +298,17 @@ def test_odd_searchers_of_your_own_log_runs_that_resume_and_report_or_stop_in_on
                                              f"Proposal: return a list of alphax.searchers.base.Proposal(cell, "
                                              f"predicted)"), proc.stderr
     assert (tmp_path / "plain" / "results.jsonl").read_text() == ""
+    way = "return a list of alphax.searchers.base.Proposal(cell, predicted)"
+    for name, said in (("Single", f"{path}:Single's _ask returned a Proposal, not a list: {way}"),
+                       ("Generator", f"{path}:Generator's _ask returned a generator, not a list: {way}"),
+                       ("NotACell", f"{path}:NotACell proposed str 'a cell, surely', which is not a cell of the "
+                                    f"nasbench201 space (")):
+        proc = run_cli("search", *NB201, "--algo", f"{path}:{name}", "--budget", 5, "--out", tmp_path / name)
+        last = proc.stderr.splitlines()[-1]
+        assert proc.returncode == 1 and last.startswith(f"alphax: error: {said}"), proc.stderr
+        assert (tmp_path / name / "results.jsonl").read_text() == ""
+    proc = run_cli("search", *NB201, "--algo", f"{path}:Unpicklable", "--budget", 5, "--out", tmp_path / "unpicklable")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.splitlines()[-1].startswith("alphax: error: the run's state cannot be pickled for its "
+                                                   "checkpoint (AttributeError: Can't pickle local object")
+    assert len(hashes(tmp_path / "unpicklable")) == 5
