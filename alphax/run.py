@@ -173,8 +173,9 @@ class Run:
         """``proposals``, where they come from a searcher of your own (``--algo FILE.py:CLASS``), held to what
         the built-in ones keep by construction (:mod:`alphax.candidates`, tested): each a cell this run never
         evaluated nor proposed (a farm's jobs still out included), and one of the pool's where there is one (a
-        table's cells, training's pool). A :class:`SearcherError` naming the cell otherwise, before anything
-        is evaluated or logged."""
+        table's cells, training's pool); and what ``_ask`` returns a list of :class:`Proposal` of cells of
+        the space. A :class:`SearcherError` naming the cell (or what came) otherwise, before anything is
+        evaluated or logged."""
         if not is_external(self.config.algo):
             return proposals
         algo, what = self.config.algo, "return a list of alphax.searchers.base.Proposal(cell, predicted)"
@@ -196,11 +197,11 @@ class Run:
                                     f"{first_line(exc)}): propose cells from the candidates given to your "
                                     f"searcher") from None
             if h in self._asked:
-                raise SearcherError(f"{self.config.algo} proposed cell {h}, which this run has evaluated or "
+                raise SearcherError(f"{algo} proposed cell {h}, which this run has evaluated or "
                                     f"proposed already: a searcher proposes each cell once (alphax.candidates."
                                     f"CandidateSet keeps the rule: mark what you propose)")
             if self.candidates and h not in self._pool_hashes:
-                raise SearcherError(f"{self.config.algo} proposed cell {h}, which is not one of the "
+                raise SearcherError(f"{algo} proposed cell {h}, which is not one of the "
                                     f"{len(self.candidates)} cells the evaluator can evaluate: propose from the "
                                     f"candidates given to your searcher (CandidateSet.snap replaces any other cell "
                                     f"by the nearest one)")
