@@ -460,12 +460,13 @@ def _same_table(config: CompareConfig, a: str | None, b: str | None) -> bool:
 
 
 def _check_moved(out: Path, have: dict, config: CompareConfig, space, evaluator) -> None:
-    """A table at another path than ``out``'s comparison recorded (``have``), given with ``--data``: a
-    copy of the same table (moved, on another machine, a compact conversion) continues the comparison;
-    another table is refused before anything is written: its cells are checked against the runs'
-    checkpoints, the results each run logged against its values (each run's resume checks them again)."""
+    """A table at another path than ``out``'s comparison recorded (``have``), given with ``--data``, or a
+    NASBench-101 table found anew without it (``$ALPHAX_NASBENCH101`` may name another now): a copy of the same table (moved,
+    on another machine, a compact conversion) continues the comparison; another table is refused before
+    anything is written: its cells are checked against the runs' checkpoints, the results each run logged
+    against its values (each run's resume checks them again)."""
     from alphax.registry import build_space_and_evaluator, fingerprint
-    from alphax.runfolder import check_same_table
+    from alphax.runfolder import check_same_table, table_named
 
     cells = list(evaluator.candidates())
     cells_id = fingerprint(space, cells)
@@ -479,14 +480,16 @@ def _check_moved(out: Path, have: dict, config: CompareConfig, space, evaluator)
             except CheckpointError:        # none yet, or damaged: the run's own resume says so
                 continue
             if recorded != cells_id:
-                raise CheckpointError(f"the table at {config.data} holds other cells than the one {folder} was run "
-                                      f"on ({folder / name} says so): {hint}")
+                raise CheckpointError(f"{table_named(config.data)} holds other cells than the one {folder} was "
+                                      f"run on ({folder / name} says so): {hint}")
             break
         try:
             rows = read_results(folder)
         except (AlphaXError, OSError) as exc:
+            if config.data is None:        # the table found as before: compare.json is unchanged, and the
+                continue                   # run's own resume says what is wrong with its log
             # not checked, not taken: compare.json would name a table no run's log was checked against
-            raise CheckpointError(f"the table at {config.data} cannot be checked against the results {folder} "
+            raise CheckpointError(f"{table_named(config.data)} cannot be checked against the results {folder} "
                                   f"logged ({exc}); fix that run (or move {folder} aside, to run that seed "
                                   f"afresh), then give --data again") from None
         _, values = build_space_and_evaluator(config.run_config(algo, seed))    # its eval seed's
@@ -678,7 +681,9 @@ def run_compare(config: CompareConfig, out: str | Path, *, jobs: int = 1, progre
                               f"yours, cp -r {out} COPY && chmod -R u+w COPY, and give the copy as --out)")
     try:
         have, config = _check_folder(config, out)      # again, now that no other one can change it
-        if have is not None and have.get("data") != config.data:
+        if have is not None and (have.get("data") != config.data
+                                 or (config.data is None and config.space == "nasbench101")):
+            # a table given anew, or found anew ($ALPHAX_NASBENCH101, ../shared: maybe another one now)
             _check_moved(out, have, config, space, evaluator)
         _prepare(config, out, have)
         return _compare(config, out, evaluator, t0, jobs=jobs, progress=progress)

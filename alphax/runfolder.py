@@ -34,7 +34,7 @@ from alphax.searchers.base import Result, Searcher
 from alphax.searchers.external import canonical, class_name, is_external
 from alphax.spaces.base import SearchSpace
 
-__all__ = ["create_run", "resume_run", "open_run", "default_out", "check_same_table"]
+__all__ = ["create_run", "resume_run", "open_run", "default_out", "check_same_table", "table_named"]
 
 log = logging.getLogger(__name__)
 
@@ -410,23 +410,30 @@ def _not_a_run_folder(folder: Path) -> str:
     return f"(empty); start a run there with --out {folder}"
 
 
+def table_named(path) -> str:
+    """How an error names the table at ``path`` (None: the one found without ``--data``)."""
+    return f"the table at {path}" if path is not None else "the table found without --data"
+
+
 def check_same_table(folder: Path, path, space: SearchSpace, evaluator, candidates, rows: list[dict], *,
                      hint: str = "give the table the run started with (a copy of it, wherever it is now) with "
                                  "--resume DIR --data PATH") -> None:
     """A table at another path than the run recorded (``--data`` on resume, or ``config.json`` edited)
     must give every cell the run logged (``rows``) the result it was logged with (the checkpoint's
-    fingerprint checks the whole set of cells). ``hint``: the way on, the end of the error."""
+    fingerprint checks the whole set of cells). ``hint``: the way on, the end of the error; ``path`` None:
+    the table found without ``--data``."""
+    table = table_named(path)
     known = {space.hash(c) for c in candidates}
     missing = [r["hash"] for r in rows if r["hash"] not in known]
     if missing:
-        raise DataError(f"the table at {path} holds no cell {missing[0]} ({len(missing)} of the {len(rows)} "
+        raise DataError(f"{table} holds no cell {missing[0]} ({len(missing)} of the {len(rows)} "
                         f"cells {folder} logged are missing): {hint}")
     for row in rows:
         if row.get("accuracy") is None:
             continue
         now = evaluator.evaluate(space.from_json(row)).accuracy
         if now is None or abs(now - row["accuracy"]) > 1e-9:
-            raise DataError(f"the table at {path} says {now} for cell {row['hash']}, logged by {folder} as "
+            raise DataError(f"{table} says {now} for cell {row['hash']}, logged by {folder} as "
                             f"{row['accuracy']} (n={row['n']}): another table; {hint}")
 
 
@@ -470,8 +477,9 @@ _OTHER_CELLS = ("{path} refers to another set of candidate cells than the table 
 def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates, runlog: RunLog, *,
              evaluator=None, recorded_data: str | None = None) -> tuple[Searcher, dict]:
     """The searcher restored from the newest intact checkpoint, with the rows after it replayed. A table
-    at another path than the run recorded (``--data``, or a checkpoint's) must give every logged cell its
-    logged result."""
+    at another path than the run recorded (``--data``, or a checkpoint's), or a NASBench-101 table found
+    anew (a run that recorded none: a comparison's, found through ``$ALPHAX_NASBENCH101`` or ``../shared``,
+    which may now be another), must give every logged cell its logged result."""
     cands = list(candidates) if candidates is not None else []
     checked = config.data != recorded_data and candidates is not None
     if checked:          # a table given anew (--data): first, whether it gives the logged cells their results
@@ -500,6 +508,7 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
         if saved.data != config.data and candidates is not None:   # moved (--data), or config.json edited
             if not checked:
                 check_same_table(folder, config.data, space, evaluator, candidates, runlog.rows)
+                checked = True
             saved = replace(saved, data=config.data)
         if _defining(saved) != _defining(config):
             raise _altered_config(path, folder)
@@ -525,6 +534,10 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
         t0 = time.perf_counter()
         _replay(searcher, space, row, strict=strict)
         seconds.append(time.perf_counter() - t0)     # the replayed rows' searcher time, as it is redone
+    if not checked and config.data is None and config.space == "nasbench101" and config.evaluator == "table":
+        # a table found anew ($ALPHAX_NASBENCH101, ../shared: a comparison's runs record none), which may be
+        # another now; checked once the log itself is (its digest, the replay), whose errors say more
+        check_same_table(folder, None, space, evaluator, candidates, runlog.rows)
     # a farm's checkpoint holds the jobs it had out (asked ahead, being evaluated); those never logged are
     # taken back, so that they are proposed again (inline, nothing is out between results)
     lost = searcher.withdraw_untold({r["hash"] for r in runlog.rows})

@@ -388,6 +388,42 @@ def test_a_comparison_of_the_table_found_without_data_names_it_so_when_another_i
     assert "None" not in str(raised.value) and "found without --data" in str(raised.value)
 
 
+def test_another_table_found_without_data_is_refused_by_an_extension_and_a_resume(tmp_path, nb101_dir, run_cli):
+    """Found by a bug hunt (2026-12-07): a comparison records no table when it finds one without --data
+    ($ALPHAX_NASBENCH101, ../shared), nor do its runs; extended while $ALPHAX_NASBENCH101 named another table
+    (the same cells, other accuracies), it went on, its runs mixing the two tables' results (a negative
+    regret), and so did a resume of one of its runs. Both check the table found against what was logged now,
+    and refuse another one before anything is written."""
+    import gzip
+
+    table_a, table_b = tmp_path / "a" / "nb101_real_subset.jsonl.gz", tmp_path / "b" / "nb101_real_subset.jsonl.gz"
+    table_a.parent.mkdir()
+    table_b.parent.mkdir()
+    original = (nb101_dir / "nb101_real_subset.jsonl.gz").read_bytes()
+    table_a.write_bytes(original)
+    rows = [json.loads(line) for line in gzip.decompress(original).splitlines()]
+    for r in rows:
+        r["metrics"]["108"]["validation_accuracy"] *= 0.9
+    table_b.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode(), compresslevel=1))
+    out = tmp_path / "cmp"
+    compare = ["compare", "--space", "nasbench101", "--algos", "random", "--seeds", 1, "--jobs", 1, "--no-progress",
+               "--out", out]
+    env = lambda table: {**os.environ, "ALPHAX_NASBENCH101": str(table)}
+    assert run_cli(*compare, "--budget", 3, env=env(table_a)).returncode == 0
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file() and p.suffix not in (".txt", ".lock")}
+    proc = run_cli(*compare, "--budget", 5, env=env(table_b))
+    assert proc.returncode == 1 and re.search(
+        r"alphax: error: the table found without --data says [\d.]+ for cell \w+, logged by \S+ as [\d.]+ \(n=1\): "
+        r"another table; give --data the table the comparison in ", proc.stderr), proc.stderr
+    run = out / "runs" / "random-seed0"
+    proc = run_cli("search", "--resume", run, "--budget", 5, "--no-progress", env=env(table_b))
+    assert proc.returncode == 1 and "the table found without --data says" in proc.stderr, proc.stderr
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file() and p.suffix not in (".txt", ".lock")}
+    assert after == before
+    assert run_cli(*compare, "--budget", 5, env=env(table_a)).returncode == 0     # the table it was run on
+    assert len(read_results(run)) == 5
+
+
 def test_nasbench201s_installed_table_named_with_data_is_the_one_found_without_it(tmp_path):
     """NAS-Bench-201's pickle given with --data (or its folder) where the comparison found it without:
     the same table, continued as it was (compare.json unchanged), as NASBench-101's."""
