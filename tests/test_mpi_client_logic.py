@@ -170,6 +170,20 @@ def test_a_job_that_asks_for_heartbeats_gets_them_at_its_interval_for_that_job(m
     assert all(not isinstance(m, Heartbeat) for _, _, m in comm.sent[first_reply:])   # none once it has replied
 
 
+def test_a_heartbeat_interval_past_what_a_thread_can_wait_beats_never_without_an_error(monkeypatch):
+    """Found by a bug hunt (2026-12-07): run_server.py --heartbeat-timeout 1e11 (a sixth of it past
+    threading.TIMEOUT_MAX) made each job's heartbeat thread die with an OverflowError traceback."""
+    import threading
+
+    clock = Clock()
+    failures = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: failures.append(args.exc_value))
+    comm, stats = serve(clock, [(0.0, Tag.ACCEPTED, Accepted()),
+                                (0.0, Tag.JOB, Job(id=4, cell={"n": 1}, heartbeat=1e11 / 6)),
+                                (0.0, Tag.STOP, Stop())], monkeypatch)
+    assert failures == [] and stats.jobs == 1 and comm.of(Heartbeat) == []
+
+
 def test_a_client_accepted_waits_past_its_startup_timeout_while_keep_alives_come(monkeypatch):
     """--startup-timeout (10 s) bounds the wait for the server's first word only; after it, keep-alives
     every 3 s (under --server-timeout, 4 s) keep the client for 40 s."""

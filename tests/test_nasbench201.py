@@ -244,6 +244,23 @@ def test_a_pickle_with_a_damaged_cell_names_it(tmp_path):
             NASBench201("cifar10", path=str(path))
 
 
+@pytest.mark.parametrize("size", [float("nan"), float("inf")])
+def test_a_pickle_whose_empty_cell_has_no_finite_model_size_is_refused(tmp_path, size):
+    """Found by a bug hunt (2026-12-07): the empty cell's model_size tells the data set's classes; a NaN or
+    infinite one was a ValueError or OverflowError traceback from round()."""
+    import pickle
+
+    from alphax.nasbench201 import NASBench201, data_path
+    with open(data_path("cifar10"), "rb") as f:
+        raw = pickle.load(f)
+    raw["000000"] = dict(raw["000000"], model_size=[size] * len(raw["000000"]["model_size"]))
+    path = tmp_path / "mine.pkl"
+    path.write_bytes(pickle.dumps(raw))
+    with pytest.raises(DataError, match=f"mine.pkl: not a NAS-Bench-201 pickle \\(cell 000000 should have a "
+                                        f"model_size in MB, got {size}\\); use the pickle installed"):
+        NASBench201("cifar10", path=str(path))
+
+
 def test_a_pickle_with_accuracies_as_fractions_is_refused(tmp_path):
     """Fractions pass the [0, 100] % check cell by cell; a whole table at or under 1 % is the sign."""
     import pickle

@@ -236,11 +236,13 @@ def cannot_start(message: str, *, comm=None, wait: float = 600.0, poll: float = 
 
 @contextlib.contextmanager
 def _heartbeats(comm, rank: int, job: Job):
-    """Send ``Heartbeat(rank, job.id)`` every ``job.heartbeat`` seconds from a thread while the body runs."""
+    """Send ``Heartbeat(rank, job.id)`` every ``job.heartbeat`` seconds from a thread while the body runs
+    (at most ``threading.TIMEOUT_MAX``, about 292 years: a longer wait is an OverflowError in the thread)."""
     done = threading.Event()
+    every = min(job.heartbeat, threading.TIMEOUT_MAX)
 
     def beat() -> None:
-        while not done.wait(job.heartbeat):
+        while not done.wait(every):
             comm.send(Heartbeat(rank=rank, job_id=job.id), dest=SERVER, tag=Tag.HEARTBEAT)
 
     thread = threading.Thread(target=beat, name=f"alphax-heartbeat-{job.id}", daemon=True)
