@@ -461,10 +461,10 @@ def _same_table(config: CompareConfig, a: str | None, b: str | None) -> bool:
 
 def _check_moved(out: Path, have: dict, config: CompareConfig, space, evaluator) -> None:
     """A table at another path than ``out``'s comparison recorded (``have``), given with ``--data``, or
-    a NASBench-101 table found anew without it (``$ALPHAX_NASBENCH101`` may name another now): a copy of the same table (moved,
-    on another machine, a compact conversion) continues the comparison; another table is refused before
-    anything is written: its cells are checked against the runs' checkpoints, the results each run logged
-    against its values (each run's resume checks them again)."""
+    a NASBench-101 table found anew without it (``$ALPHAX_NASBENCH101`` may name another now): a copy of
+    the same table (moved, on another machine, a compact conversion) continues the comparison; another
+    table is refused before anything is written: its cells are checked against the runs' checkpoints, the
+    results each run logged against its values (each run's resume checks them again)."""
     from alphax.registry import build_space_and_evaluator, fingerprint
     from alphax.runfolder import check_same_table, table_named
 
