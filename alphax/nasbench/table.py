@@ -26,13 +26,6 @@ __all__ = ["METRICS", "POINTS", "PAD_LABEL", "LABEL_OF", "OP_OF", "Table", "Tabl
            "atomic_write", "check_metric"]
 
 METRICS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
-
-
-def check_metric(key: str, value, *, unset: str) -> None:
-    """ValueError unless ``value`` (a file's ``key``) is a finite number or None: a file's NaN or infinity is
-    refused, not read as a metric not recorded (the table's NaN). ``unset``: how the format leaves one out."""
-    if value is not None and not math.isfinite(value):
-        raise ValueError(f"{key} is {value!r}: a metric is a finite number, or {unset} when not recorded")
 """Last axis of :attr:`Table.metrics` (the official query's metric fields)."""
 POINTS = ("halfway", "final")
 """Second-to-last axis of :attr:`Table.metrics` (``evaluation_data[1]`` and ``[2]`` in the official file)."""
@@ -44,6 +37,13 @@ _DIGITS = bytes.maketrans(b"01", b"\0\1")
 _HEX32 = re.compile("[0-9a-f]{32}")
 _PAD_BYTE = bytes([PAD_LABEL & 0xFF])
 _NAN = float("nan")
+
+
+def check_metric(key: str, value, *, unset: str) -> None:
+    """ValueError unless ``value`` (a file's ``key``) is a finite number or None: a file's NaN or infinity is
+    refused, not read as a metric not recorded (the table's NaN). ``unset``: how the format leaves one out."""
+    if value is not None and not math.isfinite(value):
+        raise ValueError(f"{key} is {value!r}: a metric is a finite number, or {unset} when not recorded")
 
 
 @dataclass(frozen=True)
