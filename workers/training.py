@@ -290,7 +290,8 @@ def check_network_size(config: TrainConfig, device: torch.device) -> None:
     """A :class:`ConfigError` at the start for a stem, stacks and modules whose every cell's network
     needs more memory to train than ``device`` has (or more than torch can address), rather than a failed
     result for every cell."""
-    need = TRAINING_BYTES_PER_PARAMETER * fewest_parameters(config)
+    fewest = fewest_parameters(config)
+    need = TRAINING_BYTES_PER_PARAMETER * fewest
     have = device_memory(device)
     if need < 2**63 and (have is None or need <= have):
         return
@@ -298,7 +299,7 @@ def check_network_size(config: TrainConfig, device: torch.device) -> None:
     where = f"{holder}'s {have / 2**30:,.0f} GiB of memory" if need < 2**63 else "what torch can address"
     raise ConfigError(f"--stem-channels {config.stem_channels} with --stacks {config.num_stacks} and "
                       f"--modules-per-stack {config.modules_per_stack}: every cell's network has at least "
-                      f"{fewest_parameters(config):.3g} parameters, {need / 2**30:.3g} GiB to train "
+                      f"{fewest:.3g} parameters, {need / 2**30:.3g} GiB to train "
                       f"({TRAINING_BYTES_PER_PARAMETER} bytes each: weights, gradients, RMSProp's two buffers), "
                       f"more than {where}; give fewer stem channels, stacks or modules")
 
