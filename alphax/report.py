@@ -147,7 +147,7 @@ def _read_predictor(folder: str) -> list[dict]:
     rows = [row for row in rows if row.get("tau") is not None and row.get("n") is not None]
     kept = [row for row in rows if isinstance(row["tau"], (int, float)) and not isinstance(row["tau"], bool)
             and isinstance(row["n"], int) and not isinstance(row["n"], bool) and 0 < row["n"] < 2**63]
-    # (a tau is NaN where the predictions all tie)
+    # (a tau is NaN where the predictions all tie: null since 2026-12-08, NaN in older files)
     skipped += len(rows) - len(kept)
     if skipped:
         log.warning("%s: skipping %d unreadable line%s", os.path.join(folder, PREDICTOR), skipped,

@@ -69,6 +69,14 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+def _scalars(metrics: dict) -> dict:
+    """A searcher's scalar metrics as its logs hold them: text, flags and numbers, a NaN or infinite one as
+    null (JSON has no NaN: ``"tau": NaN``, a tau where the predictions all tie, is no JSON to jq or a
+    browser)."""
+    return {k: v if isinstance(v, (str, bool)) or finite_number(v) else None
+            for k, v in metrics.items() if isinstance(v, (int, float, str))}
+
+
 def _in_log_scope(method):
     """Run ``method`` inside the run's :meth:`Run.log_scope`: what it logs goes to this run's ``log.txt``,
     not to another run open in the same process."""
@@ -338,12 +346,12 @@ class Run:
         if self._predictor_file is None:
             self._predictor_file = open_predictor(self.folder)
         # the searcher's counts now, but for "results": each entry carries its own
-        extra = {k: v for k, v in metrics.items() if k not in ("tau", "results") and isinstance(v, (int, float, str))}
+        extra = {k: v for k, v in _scalars(metrics).items() if k not in ("tau", "results")}
         with naming(self.folder / PREDICTOR):
             for i in range(self._tau_written, len(taus)):
                 results, tau, *made_at = taus[i]
                 entry = {"index": i, "n": made_at[0] if made_at else self.n,
-                         "results": results, "tau": tau, **extra}
+                         "results": results, "tau": tau if finite_number(tau) else None, **extra}
                 if len(made_at) > 1:
                     entry["tree_nodes"] = made_at[1]
                 self._predictor_file.write(json.dumps(entry, default=_jsonable) + "\n")
@@ -360,7 +368,7 @@ class Run:
                  "searcher_seconds": [float(s) for s in secs],
                  "searcher_seconds_median": float(np.median(secs)) if len(secs) else None,
                  "searcher_seconds_mean": float(np.mean(secs)) if len(secs) else None,
-                 "searcher_metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))}}
+                 "searcher_metrics": _scalars(metrics)}
         optimum = _read_stats(self.folder).get("optimum")   # noted by alphax search as a run ends: keep it
         if optimum is not None:
             stats["optimum"] = optimum

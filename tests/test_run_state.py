@@ -1349,6 +1349,27 @@ def test_a_ranking_entry_is_in_predictor_jsonl_when_its_result_has_been_recorded
         run.close()
 
 
+def test_a_nan_tau_or_metric_is_written_as_null_so_the_files_stay_json(tmp_path, monkeypatch):
+    """A tau is NaN where the predictions all tie; predictor.jsonl held ``"tau": NaN`` and stats.json a NaN
+    or infinite metric, which JSON has no word for (jq, a browser, Python's strict reading refuse them)."""
+    from alphax.cli import main
+    from alphax.searchers.evolution import RegularizedEvolution
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in {text!r}"))
+
+    folder = tmp_path / "run"
+    monkeypatch.setattr(RegularizedEvolution, "metrics",
+                        lambda self: {"tau": [(1, float("nan"), 1), (2, 0.5, 2)], "spread": float("inf"),
+                                      "kind": "x", "flag": True, "steps": 3})
+    search(cfg(budget=4), folder)
+    entries = [strict(line) for line in (folder / "predictor.jsonl").read_text().splitlines()]
+    assert [e["tau"] for e in entries] == [None, 0.5] and all(e["spread"] is None for e in entries)
+    stats = strict((folder / "stats.json").read_text())
+    assert stats["searcher_metrics"] == {"spread": None, "kind": "x", "flag": True, "steps": 3}
+    assert main(["report", str(folder)]) == 0
+
+
 def test_a_checkpoint_from_before_its_header_held_the_config_is_still_checked_against_config_json(tmp_path):
     """Checkpoints written before 2026-12-05 hold the run's config only in their pickled state: a
     config.json edited since (another eval seed: other rewards for the same cells) is refused once the
