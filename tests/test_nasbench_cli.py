@@ -95,6 +95,24 @@ def test_convert(run_cli, data, tmp_path):
                     "(given with convert's SRC) does not exist; give the file or its folder as convert's SRC")
 
 
+def test_convert_never_replaces_a_fifo_or_a_dangling_link_and_a_trailing_slash_is_a_folder(run_cli, data, tmp_path):
+    """Found by a bug hunt (2026-12-08): `-o FIFO --force` renamed a file over the FIFO (and over /dev/null,
+    the same way); a link to nothing (a disk not mounted yet) was replaced without --force (exists() follows
+    links); `-o newdir/` wrote a file named newdir."""
+    fifo = tmp_path / "fifo.nb101"
+    os.mkfifo(fifo)
+    _one_line_error(run_cli("nasbench", "convert", data, "-o", fifo, "--force"), "not a regular file", "another")
+    assert fifo.is_fifo()
+    link = tmp_path / "out.nb101"
+    link.symlink_to(tmp_path / "not-mounted" / "out.nb101")
+    _one_line_error(run_cli("nasbench", "convert", data, "-o", link), "already exists (a symbolic link)", "--force")
+    assert link.is_symlink() and not link.exists()
+    _one_line_error(run_cli("nasbench", "convert", data, "-o", f"{tmp_path / 'newdir'}/"), "ends in '/'", "file's name")
+    assert not (tmp_path / "newdir").exists()
+    assert run_cli("nasbench", "convert", data, "-o", link, "--force").returncode == 0     # the link is replaced
+    assert link.is_file() and not link.is_symlink() and not (tmp_path / "not-mounted").exists()
+
+
 def test_convert_stopped_by_sigterm_leaves_no_temp_file(data, tmp_path):
     """SIGTERM (a batch system's stop) while convert writes its output: exit 143, no temp file left
     beside the output and no output (its fsync is slowed down here to stop it mid-write)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -67,13 +68,14 @@ def _convert(args: argparse.Namespace) -> int:
     from alphax.nasbench.compact import read_note, write_compact
     from alphax.nasbench.formats import load_table
     from alphax.nasbench.paths import COMPACT_SUFFIX, resolve_data_path
+    from alphax.nasbench.table import check_output
 
     src = resolve_data_path(args.src, option="convert's SRC")
     dst = Path(args.output)
-    if dst.is_dir():
-        raise DataError(f"{dst} is a folder; give the compact file's name, e.g. {dst / 'nasbench101.nb101'}")
-    if dst.exists() and not args.force:
-        raise DataError(f"{dst} already exists (use --force to overwrite it)")
+    if args.output.endswith(("/", os.sep)) and not dst.is_dir():
+        raise DataError(f"{args.output} ends in '/', a folder's name; give the compact file's name, "
+                        f"e.g. {dst / 'nasbench101.nb101'}")
+    check_output(dst, overwrite=args.force)
     above = existing_ancestor(dst)
     if not above.is_dir():
         raise DataError(f"cannot write {dst}: {above} is a file, not a folder; give another -o")

@@ -10,7 +10,9 @@ them out at the end.
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,7 @@ from alphax.errors import DataError
 from alphax.spec import INPUT, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT
 
 __all__ = ["METRICS", "POINTS", "PAD_LABEL", "LABEL_OF", "OP_OF", "Table", "TableBuilder", "cell_problem",
-           "atomic_write", "check_metric"]
+           "atomic_write", "check_metric", "check_output"]
 
 METRICS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
 """Last axis of :attr:`Table.metrics` (the official query's metric fields)."""
@@ -274,13 +276,28 @@ def _hash_problem(table: Table) -> str | None:
     return None
 
 
+def check_output(path: Path, *, overwrite: bool) -> None:
+    """Raise :class:`DataError` unless a data file may be written at ``path``: nothing there (not even a
+    link to nothing), or with ``overwrite`` a file or a link (the link itself is replaced, never what it
+    names); never a folder, a FIFO, a device or a socket (renamed over, ``/dev/null`` became a file)."""
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; give the data file's name, e.g. {path / 'nasbench101.nb101'}")
+    if not os.path.lexists(path):
+        return
+    link = " (a symbolic link)" if path.is_symlink() else ""
+    if not overwrite:
+        raise DataError(f"{path} already exists{link} (use --force to overwrite it)")
+    if not link and not stat.S_ISREG(os.lstat(path).st_mode):
+        raise DataError(f"{path} is not a regular file (a FIFO, a device or a socket), which --force does not "
+                        f"replace; give another output file")
+
+
 def atomic_write(path: Path, chunks: Iterable[bytes], *, overwrite: bool) -> None:
     """Write ``chunks`` to a temp file beside ``path``, fsync, then rename it over ``path``.
 
-    Raises :class:`DataError` if ``path`` exists and ``overwrite`` is false.
+    Raises :class:`DataError` where :func:`check_output` does.
     """
-    if path.exists() and not overwrite:
-        raise DataError(f"{path} already exists (use --force to overwrite it)")
+    check_output(path, overwrite=overwrite)
     def write(f) -> None:
         for chunk in chunks:
             f.write(chunk)
