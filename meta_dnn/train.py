@@ -92,16 +92,10 @@ class Predictor:
         the members differ by their initialisation and these draws; a fixed bootstrap searched worse).
         Where ``x`` has ``variants``, each row of a minibatch is one of its cell's forms drawn at random
         (augmentation: the model learns that they are the same cell). Returns the last minibatch loss."""
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim != 1 or len(y) != len(x) or not len(y):
-            raise ValueError(f"fit(x, y): y must be 1-D with one accuracy per row of x ({len(x)}), got shape "
-                             f"{y.shape}")
-        if not np.isfinite(y).all():      # one NaN would make every weight, and every later fit, NaN
-            raise ValueError(f"fit(x, y): y holds {int((~np.isfinite(y)).sum())} non-finite accuracies; leave "
-                             f"failed evaluations out")
+        y = self._checked(x, y, steps)   # before anything changes: a refused fit leaves the predictor as it was
         y = self._to_target(y)
-        q25, self.center, q75 = np.percentile(y, [25, 50, 75])
-        self.scale = max((q75 - q25) / 1.349, 1e-4)
+        q25, center, q75 = np.percentile(y, [25, 50, 75])
+        self.center, self.scale = center, max((q75 - q25) / 1.349, 1e-4)
         z = np.maximum((y - self.center) / self.scale, -self.config["clip"])
         paths = torch.from_numpy(x.paths)
         forms = torch.from_numpy(x.dense if x.variants is None else x.variants)
@@ -124,6 +118,30 @@ class Predictor:
             loss_value = float(loss.detach())
         self.steps_done += steps
         return loss_value
+
+    def _checked(self, x: Encoded, y, steps) -> np.ndarray:
+        """``y`` as float64 after checking ``fit``'s arguments: ``steps`` a whole number >= 1, one accuracy in
+        [0, 1] per row of ``x`` (a percentage would be learnt as 1, every cell alike), and ``x`` encoded by
+        this predictor's encoder (another's width was a torch shape error after the targets had changed)."""
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"fit(x, y, steps=...): steps must be a whole number >= 1, got {steps!r}")
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim != 1 or len(y) != len(x) or not len(y):
+            raise ValueError(f"fit(x, y): y must be 1-D with one accuracy per row of x ({len(x)}), got shape "
+                             f"{y.shape}")
+        if not np.isfinite(y).all():      # one NaN would make every weight, and every later fit, NaN
+            raise ValueError(f"fit(x, y): y holds {int((~np.isfinite(y)).sum())} non-finite accuracies; leave "
+                             f"failed evaluations out")
+        if ((y < 0) | (y > 1)).any():
+            raise ValueError(f"fit(x, y): y holds {int(((y < 0) | (y > 1)).sum())} values outside [0, 1], e.g. "
+                             f"{y[(y < 0) | (y > 1)][0]!r}; give accuracies as fractions, not percentages")
+        width = (x.dense if x.variants is None else x.variants).shape[1:]
+        dense = self.model.dense.in_features if self.model.dense is not None else 0
+        paths = self.model.paths.num_embeddings - 1
+        if width != (dense,) or x.paths.ndim != 2 or (x.paths.size and not 0 <= x.paths.min() <= x.paths.max() <= paths):
+            raise ValueError(f"fit(x, y): x was not encoded by this predictor's encoder (dense width {width}, "
+                             f"paths {x.paths.shape}; the model takes {dense} dense features and {paths} paths)")
+        return y
 
     @torch.no_grad()
     @_own_threads

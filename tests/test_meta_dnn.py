@@ -275,6 +275,35 @@ def test_the_predictor_refuses_targets_it_cannot_learn_and_predictions_before_a_
     assert np.isfinite(p.predict(x)[0]).all()
 
 
+def test_a_refused_fit_leaves_a_fitted_predictor_as_it_was():
+    """Found by a bug hunt (2026-12-08): a fit refused for its steps or its x re-centred the targets first
+    (predictions 0.94 -> 0.31), another encoder's x was torch's shape error after that, steps=-3 left an
+    unfitted model predicting, steps=0 re-centred without training, and percentages were learnt as 1."""
+    rng = np.random.default_rng(5)
+    cells = [SPACE.random_cell(rng) for _ in range(32)]
+    enc = CellEncoder(SPACE)
+    x = enc.encode(cells)
+    y = rng.uniform(0.8, 0.95, size=32)
+    p = Predictor(enc, seed=1, members=2, hidden=8)
+    with pytest.raises(ValueError, match="steps must be a whole number >= 1"):
+        p.fit(x, y, steps=-3)
+    with pytest.raises(RuntimeError, match="has not been fitted"):
+        p.predict(x)
+    p.fit(x, y, steps=5)
+    before, state = p.predict(x), pickle.dumps(p)
+    sized = CellEncoder(SPACE, use_size=True).encode(cells)
+    for bad_x, bad_y, steps, message in ((x, y / 2, 0, "steps"), (x, y / 2, 2.5, "steps"), (x, y / 2, True, "steps"),
+                                         (x, 100 * y, 3, "outside \\[0, 1\\].*not percentages"),
+                                         (x, y - 1, 3, "outside"), (sized, y / 2, 3, "not encoded by this predictor")):
+        with pytest.raises(ValueError, match=message):
+            p.fit(bad_x, bad_y, steps=steps)
+        np.testing.assert_array_equal(p.predict(x), before)
+    again = pickle.loads(state)                               # its random draws were not taken either
+    p.fit(x, y, steps=3)
+    again.fit(x, y, steps=3)
+    np.testing.assert_array_equal(p.predict(x), again.predict(x))
+
+
 def test_kendall_tau_refuses_arrays_it_cannot_pair():
     with pytest.raises(ValueError, match="equal length"):
         kendall_tau(np.arange(5.0), np.arange(4.0))
