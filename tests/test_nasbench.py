@@ -235,6 +235,24 @@ def test_a_json_document_is_told_apart_from_json_lines(tmp_path):
         lines = [next(f) for _ in range(3)]
     rows.write_bytes(b"\xef\xbb\xbf" + "".join(lines).encode())
     assert len(load_table(rows)[0]) == 3
+    # blank lines first, past the 64 bytes the format is told by (a bug hunt, 2026-12-08: "not a data file")
+    rows.write_bytes(b"\xef\xbb\xbf" + b"\n" * 64 + b" \r\n" * 40_000 + "".join(lines).encode())
+    assert len(load_table(rows)[0]) == 3
+    rows.write_bytes(b"\n" * 100_000)
+    with pytest.raises(DataError, match="is not a NASBench-101 data file"):
+        load_table(rows)
+
+
+def test_a_tfrecord_whose_first_header_fails_its_crc_is_called_corrupt(tmp_path):
+    """Its first length's CRC was "not a NASBench-101 data file" while a later one's was a CRC error (a bug
+    hunt, 2026-12-08): both are one now."""
+    path = tmp_path / "nasbench_only108.tfrecord"
+    write_official(path, synthetic_cells())
+    data = bytearray(path.read_bytes())
+    data[9] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="CRC error in the length of the record at byte offset 0 .*download"):
+        load_table(path)
 
 
 def test_paths_errors(tmp_path, monkeypatch):
@@ -392,6 +410,20 @@ def test_a_record_with_fewer_than_three_evaluation_points_is_bad_data(tmp_path, 
     path = tmp_path / "bad.tfrecord"
     write_records(path, [json.dumps(good).encode()])
     with pytest.raises(DataError, match=f"record at byte offset 0 .*{points} evaluation points, the official API needs 3"):
+        NASBench101(path)
+
+
+@pytest.mark.parametrize("epochs", [107.9, True, "108", None])
+def test_a_record_whose_epochs_are_no_whole_number_is_refused(tmp_path, epochs):
+    """107.9 was read as budget 107, true as 1, "108" as 108 (a bug hunt, 2026-12-08)."""
+    spec = SPECS[1]
+    row = json.loads(encode_record(spec.hash, 108, spec.matrix, spec.ops, trainable_parameters=1,
+                                   halfway={"validation_accuracy": 0.5}, final={"validation_accuracy": 0.6}))
+    row[1] = epochs
+    path = tmp_path / "bad.tfrecord"
+    write_records(path, [json.dumps(row).encode()])
+    with pytest.raises(DataError, match=f"record at byte offset 0 is not a NASBench-101 row .*epochs {re.escape(repr(epochs))} "
+                                        f"is no whole number"):
         NASBench101(path)
 
 
@@ -728,6 +760,15 @@ def _row(spec: CellSpec, **metrics) -> str:
                        "trainable_parameters": 5, "metrics": metrics})
 
 
+def test_a_jsonl_metric_of_no_known_name_is_refused_not_dropped(tmp_path):
+    """A typo (validaton_accuracy) loaded the cell with no accuracy, unsaid (a bug hunt, 2026-12-08)."""
+    path = tmp_path / "cells.jsonl"
+    path.write_text(_row(SPECS[1], **{"108": {"validaton_accuracy": 0.5}}) + "\n")
+    with pytest.raises(DataError, match="line 1 is not a NASBench-101 cell row .*unknown metric 'validaton_accuracy': "
+                                        "a repeat's metrics are training_time, .*halfway_ or final_"):
+        NASBench101(path)
+
+
 def test_jsonl_plain_repeats_and_prefixed_names(tmp_path):
     path = tmp_path / "cells.jsonl"
     path.write_text(_row(SPECS[1], **{"108": [{"validation_accuracy": 0.5, "halfway_validation_accuracy": 0.25},
@@ -875,7 +916,7 @@ def test_a_number_out_of_range_or_not_finite_is_one_clear_error_in_every_format(
     for data, needle in ((record(validation_accuracy=float("nan")), "validation_accuracy is nan: a metric is a "
                                                                     "finite number"),
                          (record(training_time=float("inf")), "training_time is inf"),
-                         (record().replace(b", 108, ", b", 1e400, "), "cannot convert float infinity"),
+                         (record().replace(b", 108, ", b", 1e400, "), "epochs inf is no whole number"),
                          (record().replace(b", 108, ", f", {big}, ".encode()), "too big")):
         write_records(official, [data], overwrite=True)
         with pytest.raises(DataError, match=f"bad.tfrecord: record at byte offset 0 is not a NASBench-101 row.*"

@@ -27,6 +27,9 @@ _EXPECTED = ("expected an official NASBench-101 .tfrecord (nasbench_full / nasbe
              "nb101_real_subset.jsonl.gz, or a compact .nb101 file written by 'alphax nasbench convert'")
 
 
+_BLANK_LINES = 16 << 20        # blank bytes read before a file is called no data file
+
+
 def detect_format(path: str | os.PathLike) -> str:
     """``"compact"``, ``"tfrecord"`` or ``"jsonl"``, from the first bytes of the file.
 
@@ -39,6 +42,14 @@ def detect_format(path: str | os.PathLike) -> str:
     try:
         with open(path, "rb") as f:
             head = f.read(64)
+            text = head.removeprefix(b"\xef\xbb\xbf").lstrip()          # a UTF-8 byte-order mark is allowed
+            read = len(head)
+            while head and not text and read < _BLANK_LINES:     # JSON Lines may begin with blank lines
+                chunk = f.read(64 * 1024)
+                if not chunk:
+                    break
+                read += len(chunk)
+                text = chunk.lstrip()[:64]
     except FileNotFoundError:
         raise DataError(f"NASBench-101 data file {path} does not exist") from None
     except OSError as exc:
@@ -50,7 +61,6 @@ def detect_format(path: str | os.PathLike) -> str:
         return "compact"
     if looks_like_tfrecord(head):      # before the text tests: a record's length may begin with b"{" or gzip's bytes
         return "tfrecord"
-    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()          # a UTF-8 byte-order mark is allowed
     if text.split(b"\n", 1)[0].strip() in (b"{", b"["):
         raise DataError(f"{path} is a JSON document, not JSON Lines (one cell per line): {_EXPECTED}")
     if head.startswith(b"\x1f\x8b"):
@@ -62,6 +72,9 @@ def detect_format(path: str | os.PathLike) -> str:
         return "jsonl"
     if text.startswith(b"{"):
         return "jsonl"
+    if path.suffix == ".tfrecord" and len(head) >= 12:      # its first header's CRC fails: a damaged file
+        raise DataError(f"{path}: CRC error in the length of the record at byte offset 0 (corrupt file, or no "
+                        f"TFRecord); download the file again")
     raise DataError(f"{path} is not a NASBench-101 data file: {_EXPECTED}")
 
 

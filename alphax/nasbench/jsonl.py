@@ -23,12 +23,17 @@ __all__ = ["read_jsonl"]
 
 _HALF_KEYS = tuple("halfway_" + m for m in METRICS)
 _FINAL_KEYS = tuple(("final_" + m, m) for m in METRICS)
+_KNOWN_KEYS = frozenset((*_HALF_KEYS, *(k for pair in _FINAL_KEYS for k in pair)))
 
 
 def _points(run: Mapping) -> tuple[list, list]:
     """(halfway, final) values of one repeat; a plain metric name means the end of training. A value is
     a finite number or null: NaN or Infinity (which Python's JSON reader accepts) is refused, not read as
     a missing value."""
+    unknown = sorted(set(run) - _KNOWN_KEYS, key=str)     # a typo (validaton_accuracy) lost the value unsaid
+    if unknown:
+        raise ValueError(f"unknown metric {unknown[0]!r}: a repeat's metrics are {', '.join(METRICS)}, each "
+                         f"also with halfway_ or final_ before it")
     half, final = [run.get(k) for k in _HALF_KEYS], [run.get(k, run.get(m)) for k, m in _FINAL_KEYS]
     for key, x in zip((*_HALF_KEYS, *(k for k, _ in _FINAL_KEYS)), (*half, *final)):
         if isinstance(x, bool):

@@ -156,9 +156,11 @@ def read_official(path: str | os.PathLike) -> Table:
             if len(metrics.evaluation_data) < 3:
                 raise ValueError(f"{len(metrics.evaluation_data)} evaluation points, the official API needs 3 "
                                  "(start, halfway, end of training)")
+            if isinstance(epochs, bool) or not isinstance(epochs, int):    # 107.9 was read as 107, true as 1
+                raise ValueError(f"epochs {epochs!r} is no whole number")
             params = metrics.trainable_parameters if metrics.HasField("trainable_parameters") else None
             idx = builder.add_cell(module_hash, raw_adjacency, raw_operations.split(","), params)
-            builder.add_run(idx, int(epochs), _point(metrics.evaluation_data[1]), _point(metrics.evaluation_data[2]))
+            builder.add_run(idx, epochs, _point(metrics.evaluation_data[1]), _point(metrics.evaluation_data[2]))
         except (ValueError, TypeError, AttributeError, DecodeError, binascii.Error, RecursionError,
                 OverflowError) as exc:
             raise DataError(f"{path}: record at byte offset {offset} is not a NASBench-101 row "
