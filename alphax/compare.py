@@ -48,6 +48,7 @@ REGRET_AT = (50, 100, 150, 300, 1000)
 NOISE = ("per-seed", "shared")
 STOP_GRACE_SECONDS = 10.0
 WITHIN = 0.001
+MAX_SEEDS = 100_000
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]{0,63}")
 """A variant's name in ``--algos NAME=ALGO``: it names the variant's run folders (``runs/NAME-seedK``: at
 most 64 characters, so that they stay far below a file name's 255 bytes), its entry in summary.json and
@@ -108,6 +109,9 @@ class CompareConfig:
             raise ConfigError(f"noise must be one of {', '.join(NOISE)}, got {self.noise!r}")
         if not isinstance(self.seeds, int) or self.seeds < 1:
             raise ConfigError(f"--seeds must be a positive integer, got {self.seeds!r}")
+        if self.seeds > MAX_SEEDS:      # 10^11 was a MemoryError after compare.json had been written with it
+            raise ConfigError(f"--seeds is at most {MAX_SEEDS} (a run folder per seed and algorithm), got "
+                              f"{self.seeds}")
         for name in self.algos:
             config = self.run_config(name, 0)       # validates every other option
             if name in self.variants:               # and a variant's options, before anything runs
@@ -334,6 +338,9 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
            "algorithms": {}}
     for algo, per_seed in runs.items():
         to_opt, within, curves, made = [], [], [], []
+        # the curves end where the longest run does (a budget past a table's cells: 745 GiB of NaN were
+        # asked for); later, every run's best is its last
+        horizon = min(budget, max((len(rows) for rows in per_seed), default=0))
         for rows in per_seed:
             rows = rows[:budget]
             made.append(len(rows))
@@ -342,15 +349,15 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
             ok = np.array([r.get("accuracy") is not None for r in rows], dtype=bool)
             to_opt.append(_first((hashes == opt_hash) & ok))     # a failed evaluation of it is not a find
             within.append(_first(acc >= opt_acc - WITHIN - 1e-12))
-            curves.append(running_best(acc, budget))
+            curves.append(running_best(acc, horizon))
         found, mean, median, sem, every, middle = samples_stats(to_opt, made)
         curves = np.array(curves)
         regret = {}
         for b in sorted({*REGRET_AT, budget}):    # and at the budget: a short run's final regret
             if b <= budget:
                 # a seed without a successful result by b has no regret: the mean then would hide it
-                regret[str(b)] = float(np.mean(opt_acc - curves[:, b - 1])) if np.isfinite(curves[:, b - 1]).all() \
-                    else None
+                at = curves[:, min(b, horizon) - 1] if horizon else np.full(len(curves), np.nan)
+                regret[str(b)] = float(np.mean(opt_acc - at)) if np.isfinite(at).all() else None
         out["algorithms"][algo] = {
             "samples_to_optimum": to_opt, "found": found, "mean_samples_to_optimum": mean,
             "median_samples_to_optimum": median, "sem_samples_to_optimum": sem,
@@ -780,8 +787,9 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
     summary["software"] = environment.software()        # this process's: runs continued here ran under it too
     text = json.dumps(summary, indent=1).encode("utf-8")
     write_atomic(out / "summary.json", lambda f: f.write(text))
+    horizon = min(config.budget, max((len(rows) for per_seed in runs.values() for rows in per_seed), default=0))
     plot_best_so_far(str(out / "compare.png"),
-                     {a: [best_so_far(rows, config.budget, value=value) for rows in per_seed]
+                     {a: [best_so_far(rows, horizon, value=value) for rows in per_seed]
                       for a, per_seed in runs.items()},
                      {"accuracy": optimum[1]},
                      f"{config.space}{' ' + dataset if dataset else ''}: best so far, "

@@ -60,6 +60,26 @@ def test_summary_statistics_by_hand():
     assert e["regret_at"] == {"3": None} and e["found"] == 1
 
 
+def test_a_budget_past_the_rows_made_is_summarized_from_the_rows_and_huge_seeds_are_refused(tmp_path):
+    """Found by a bug hunt (2026-12-08): --budget 99999999999 on NAS-Bench-201 ran every cell, then the
+    summary asked numpy for 745 GiB of curve (a traceback, no summary.json, and the folder could not be
+    finished); --seeds 99999999999 was a MemoryError after compare.json had been written with it."""
+    from alphax.cli import main
+
+    opt = ("OPT", 0.95)
+    runs = [rows([0.9, 0.95], ["a", "OPT"]), rows([None, 0.93, 0.94])]
+    huge = summarize({"alg": runs}, optimum=opt, budget=10**11, space="toy", seeds=[0, 1])["algorithms"]["alg"]
+    assert huge["samples_to_optimum"] == [2, None] and huge["mean_samples_to_optimum_all_seeds"] == (2 + 3) / 2   # a miss: its samples
+    assert set(huge["regret_at"]) == {"50", "100", "150", "300", "1000", str(10**11)}
+    assert all(math.isclose(r, 0.01 / 2) for r in huge["regret_at"].values())
+    assert huge == summarize({"alg": runs}, optimum=opt, budget=10**11, space="toy", seeds=[0, 1],
+                             value=lambda row: row["accuracy"])["algorithms"]["alg"]
+    out = tmp_path / "cmp"
+    assert main(["compare", "--space", "nasbench201", "--algos", "random", "--seeds", str(10**11), "--budget", "5",
+                 "--out", str(out), "--no-progress"]) == 1
+    assert not out.exists()
+
+
 def test_best_so_far_carries_the_last_value_and_skips_failures():
     curve = best_so_far(rows([None, 0.5, 0.4, 0.7]), 6)
     assert math.isnan(curve[0]) and list(curve[1:]) == [0.5, 0.5, 0.7, 0.7, 0.7]
