@@ -491,11 +491,14 @@ def _ranking_text(runs: list[RunRecord]) -> str:
         lines.append(f"  {algo}: final tau {np.nanmean(v):.3f} (mean over {len(v)} run(s))")
     if not by_algo:
         lines.append("  fewer than 10 predictions logged")
-    own = [r.predictor[-1] for r in runs if r.predictor]
-    if own:
-        lines.append(f"  tau logged by the searcher (predictor.jsonl), last value: "
-                     f"{np.mean([float(o['tau']) for o in own]):.3f} (mean over {len(own)} run(s)); logged at its "
-                     f"last refit, so without the predictions made after it that the final tau counts")
+    own: dict[str, list[float]] = {}     # per algorithm or variant, as the final tau (were one mean of all)
+    for r in runs:
+        if r.predictor:
+            own.setdefault(r.name, []).append(float(r.predictor[-1]["tau"]))
+    for algo, v in own.items():
+        lines.append(f"  {algo + ': ' if len(own) > 1 else ''}tau logged by the searcher (predictor.jsonl), last "
+                     f"value: {np.mean(v):.3f} (mean over {len(v)} run(s)); logged at its last refit, so without "
+                     f"the predictions made after it that the final tau counts")
     return "\n".join(lines)
 
 

@@ -1035,6 +1035,20 @@ def test_a_compare_report_s_final_tau_is_the_mean_over_the_runs(tmp_path):
     assert f"random: final tau {np.mean(finals):.3f} (mean over 3 run(s))" in (cmp / "report.txt").read_text()
 
 
+def test_a_compare_report_gives_the_tau_the_searcher_logged_per_algorithm(tmp_path):
+    """Found by a bug hunt (2026-12-08): the final tau was given per algorithm or variant, the logged one
+    as one mean over every run (alphax and its variant together)."""
+    cmp = tmp_path / "cmp"
+    for algo, tau in (("random", 0.1), ("evolution", 0.5)):
+        _write_run(cmp / algo / "seed0", algo, 0, 30, predictions=True)
+        (cmp / algo / "seed0" / "predictor.jsonl").write_text(json.dumps({"n": 20, "tau": tau}) + "\n")
+    _nb201_summary(cmp, 30, [0], algos=("random", "evolution"))
+    write_report(str(cmp))
+    text = (cmp / "report.txt").read_text()
+    assert "  random: tau logged by the searcher (predictor.jsonl), last value: 0.100 (mean over 1 run(s))" in text
+    assert "  evolution: tau logged by the searcher (predictor.jsonl), last value: 0.500 (mean over 1 run(s))" in text
+
+
 def test_a_compare_report_gives_the_tau_the_searcher_logged_within_the_summary_s_budget(tmp_path):
     """A run resumed past the comparison's budget: predictor.jsonl's rows beyond it are not reported."""
     cmp = tmp_path / "cmp"
