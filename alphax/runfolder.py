@@ -522,7 +522,9 @@ def _restore(folder: Path, config: SearchConfig, space: SearchSpace, candidates,
         log.info("%s: checkpoint %s at n=%d; replaying %d logged results", folder, path.name, state["n"],
                  len(runlog) - state["n"])
         changed = environment.differences(state.get("software") or {}, environment.software())
-        if changed:      # (a checkpoint from before they were noted has none: nothing to compare)
+        # (a checkpoint from before they were noted has none: nothing to compare; a run at its budget
+        # proposes nothing, the same on any software)
+        if changed and len(runlog) < config.budget:
             log.warning("%s was written under other software or another CPU: %s. The run goes on, but it may not "
                         "propose the cells an uninterrupted run would have (a seed's search is the same only on "
                         "the same software and CPU)", path, "; ".join(changed),
