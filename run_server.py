@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s server %(levelname)s %(name)s: %(message)s")
     from mpi4py import MPI
 
-    from alphax.cli.search import config_from_args
+    from alphax.cli.search import check_resume_args, config_from_args
     from alphax.registry import check_searcher_options
     from alphax.run import StopOnSignal
     from alphax.runfolder import open_run
@@ -116,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         with stop:                       # from before the run opens: a signal while it replays is kept for the loop
             try:
                 if comm.Get_size() < 2:      # before the run folder exists: nothing to leave behind
-                    if not getattr(args, "resume", None):    # a bad option is said first: launched without it
+                    if getattr(args, "resume", None):        # a bad option is said first: launched without it
+                        check_resume_args(args)
+                    else:
                         check_searcher_options(config_from_args(args))
                     raise FarmError(launcher_mismatch(comm)
                                     or "no clients: launch with 'mpiexec -n 1 python run_server.py ... : "

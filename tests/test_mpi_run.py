@@ -407,6 +407,11 @@ def test_a_server_without_clients_refuses_before_making_the_run_folder(tmp_path)
     assert proc.returncode == 1 and "no clients" not in proc.stderr, proc.stderr
     assert "run_server.py: error: bad option for --algo alphax: unknown option 'foo'" in proc.stderr
     assert "Traceback" not in proc.stderr and not out.exists() and len(proc.stderr.splitlines()) == 1, proc.stderr
+    # and so is an option --resume does not take (2026-12-08: "no clients" came first)
+    proc = subprocess.run([sys.executable, "run_server.py", "--resume", str(out), "--seed", "3"],
+                          cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "no clients" not in proc.stderr, proc.stderr
+    assert "--resume continues with the options in" in proc.stderr and "(got --seed)" in proc.stderr, proc.stderr
 
 
 def test_two_servers_and_no_client_end_the_job_at_once(tmp_path):
