@@ -39,6 +39,9 @@ __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("run_server")
 
+SAME_REQUEST = 2.0
+"""Seconds within which the same signal again is the same stop request (see ``main``)."""
+
 _SECONDS = "a number of seconds"
 
 
@@ -111,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     code, ending = 0, ""
     # SIGTERM (a batch scheduler's notice) or Ctrl-C: record what the clients sent, checkpoint, stop
     # the clients, end the job; a second signal stops at once
-    stop = StopOnSignal("once the results received are recorded (jobs in flight are proposed again on --resume)")
+    # SAME_REQUEST: the same signal again that soon is one request by two routes (scancel signals every process,
+    # and mpiexec passes its copy on), not a second one
+    stop = StopOnSignal("once the results received are recorded (jobs in flight are proposed again on --resume)",
+                        same_within=SAME_REQUEST)
     try:
         with stop:                       # from before the run opens: a signal while it replays is kept for the loop
             try:
@@ -133,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
                               startup_timeout=args.startup_timeout, stop=lambda: stop.signum is not None,
                               progress=args.progress, stats_file=args.stats)
                 run.log_ended(run.remaining <= 0)
+                if stop.signum is not None:          # as the last results were recorded: the run is complete
+                    log.warning("%s came as the run ended: it is complete", signal.Signals(stop.signum).name)
                 optimum = run.evaluator.optimum() if run.config.evaluator == "table" else None
     except (AlphaXError, OSError) as exc:         # OSError: a full disk, a file made read-only
         code, ending = 1, error_line(exc, prog="run_server.py")

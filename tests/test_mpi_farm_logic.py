@@ -306,6 +306,25 @@ def test_stop_ends_the_loop_and_every_result_received_is_recorded():
     assert farm.run.n == 1
 
 
+def test_a_stop_as_the_last_results_are_received_ends_the_run_complete_not_interrupted():
+    """Found by a bug hunt (2026-12-08): a SIGTERM while the budget's last result waited to be recorded
+    (in the recorder thread: the searcher told, a checkpoint) ended a complete run as interrupted, exit 143
+    and no summary; the inline loop says the signal came as the run ended and ends it complete."""
+    farm, comm, clock = make_farm(clients=1, budget=2)
+    ready(farm, comm, 1)
+    for _ in range(2):
+        farm._dispatch()
+        reply(comm, 1, assigned_job(farm, 1))
+        farm._drain()
+    assert len(farm.accepted) == 2 and farm.run.n == 0
+    farm.stop = lambda: True
+    try:
+        farm._turns(0.0)                             # it records them and ends
+    except KeyboardInterrupt:
+        pytest.fail("a run complete once its results received are recorded was stopped as interrupted")
+    assert farm.run.n == 2 and farm._done()
+
+
 def test_stop_reaches_every_client_lost_ones_included():
     from workers.server import stop_clients
 

@@ -4,6 +4,7 @@ killed whole if it overruns."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -133,7 +134,11 @@ def test_sigterm_to_the_server_records_checkpoints_and_ends_the_job(tmp_path, ta
     deadline = time.monotonic() + 120
     while len(rows_of(out)) < 20 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
-    os.kill(int((out / "run.lock").read_text().split()[0]), signal.SIGTERM)
+    pid = int((out / "run.lock").read_text().split()[0])
+    os.kill(pid, signal.SIGTERM)
+    time.sleep(0.01)          # scancel's: to every process, and mpiexec passes its copy on: one request, not two
+    with contextlib.suppress(ProcessLookupError):        # (2026-12-08: the second cut the stop short)
+        os.kill(pid, signal.SIGTERM)
     output = wait(proc, 60, "the job did not end after SIGTERM")
     assert proc.returncode == 143, output[-3000:]
     assert f"interrupted by SIGTERM (resume with --resume {out})" in output

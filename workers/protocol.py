@@ -35,7 +35,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from enum import IntEnum
@@ -230,6 +232,11 @@ def abort_job(comm, code: int) -> None:
     """End every process of the job with ``code`` (``MPI_Abort``), after flushing this process's output
     and giving mpiexec :data:`ABORT_GRACE` seconds to pass it on."""
     flush_logs()
+    if threading.current_thread() is threading.main_thread():
+        # the job ends in a second: a signal now (a stop's second copy) would end this process instead,
+        # with its own exit status (15, or 2 and a KeyboardInterrupt traceback), not ``code``
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
     time.sleep(ABORT_GRACE)
     for path in hydra_topology_files(os.getppid()):
         # MPICH's Hydra deletes it when the job ends, but not after MPI_Abort: one file in /tmp per job

@@ -214,7 +214,8 @@ class _Farm:
     def _turns(self, start: float) -> None:
         wait = 0.0
         while not self._done():
-            if self.stop is not None and self.stop():
+            # a stop as the last results are recorded: the run is complete once they are (they are; so it ends)
+            if self.stop is not None and self.stop() and not self._complete_once_recorded():
                 log.warning("stopping: %d results recorded, %d open jobs dropped (%d being evaluated, the others "
                             "asked ahead or requeued; they are proposed again on --resume)",
                             self._received(), len(self.open),
@@ -243,6 +244,10 @@ class _Farm:
             if every and r not in self.lost and now - self.last_keepalive.get(r, 0.0) >= every:
                 self.last_keepalive[r] = now
                 self.keepalives.append(self.comm.isend(KeepAlive(), dest=r, tag=Tag.KEEPALIVE))
+
+    def _complete_once_recorded(self) -> bool:
+        """The results received complete the run: the budget, or every cell of the searcher's."""
+        return self.run.remaining - self.recording_count - len(self.accepted) <= 0 or (self.exhausted and not self.open)
 
     def _done(self) -> bool:
         if self.recording is not None or self.accepted:
