@@ -138,7 +138,8 @@ class Predictor:
         width = (x.dense if x.variants is None else x.variants).shape[1:]
         dense = self.model.dense.in_features if self.model.dense is not None else 0
         paths = self.model.paths.num_embeddings - 1
-        if width != (dense,) or x.paths.ndim != 2 or (x.paths.size and not 0 <= x.paths.min() <= x.paths.max() <= paths):
+        ids_ok = not x.paths.size or 0 <= x.paths.min() <= x.paths.max() <= paths
+        if width != (dense,) or x.paths.ndim != 2 or not ids_ok:
             raise ValueError(f"fit(x, y): x was not encoded by this predictor's encoder (dense width {width}, "
                              f"paths {x.paths.shape}; the model takes {dense} dense features and {paths} paths)")
         return y

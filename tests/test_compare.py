@@ -69,7 +69,8 @@ def test_a_budget_past_the_rows_made_is_summarized_from_the_rows_and_huge_seeds_
     opt = ("OPT", 0.95)
     runs = [rows([0.9, 0.95], ["a", "OPT"]), rows([None, 0.93, 0.94])]
     huge = summarize({"alg": runs}, optimum=opt, budget=10**11, space="toy", seeds=[0, 1])["algorithms"]["alg"]
-    assert huge["samples_to_optimum"] == [2, None] and huge["mean_samples_to_optimum_all_seeds"] == (2 + 3) / 2   # a miss: its samples
+    assert huge["samples_to_optimum"] == [2, None]
+    assert huge["mean_samples_to_optimum_all_seeds"] == (2 + 3) / 2          # a miss: the samples it made
     assert set(huge["regret_at"]) == {"50", "100", "150", "300", "1000", str(10**11)}
     assert all(math.isclose(r, 0.01 / 2) for r in huge["regret_at"].values())
     assert huge == summarize({"alg": runs}, optimum=opt, budget=10**11, space="toy", seeds=[0, 1],
