@@ -155,8 +155,9 @@ class Run:
         """Seconds the run has worked, over all its sessions; for a finished run opened again with
         nothing to do, the time its stats.json keeps (the reopening is not the run's work)."""
         if self._finished_at_open is not None and self._finished_at_open == self.n:
-            kept = _read_stats(self.folder).get("wall_seconds")
-            return float(kept) if isinstance(kept, (int, float)) else self.wall_before
+            stats = _read_stats(self.folder)      # kept for these results: a kill after the last of them leaves
+            kept = stats.get("wall_seconds")      # an earlier session's, which the checkpoint and log go past
+            return float(kept) if stats.get("n") == self.n and finite_number(kept) else self.wall_before
         return self.wall_before + time.perf_counter() - self.started
 
     def log_scope(self):

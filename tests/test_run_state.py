@@ -1370,6 +1370,21 @@ def test_a_nan_tau_or_metric_is_written_as_null_so_the_files_stay_json(tmp_path,
     assert main(["report", str(folder)]) == 0
 
 
+def test_a_finished_run_opened_again_does_not_take_an_earlier_session_s_wall_time(tmp_path):
+    """Found by a bug hunt (2026-12-08): stopped at n=15 (stats.json written), resumed to its budget and
+    killed before its close wrote stats.json, then opened again: the n=15 session's wall time was kept as
+    the whole run's. It is the checkpoint's and the log's now, as for any resume after a kill."""
+    folder = tmp_path / "run"
+    search(cfg(budget=5), folder)
+    early = (folder / "stats.json").read_text()
+    resume(folder, budget=10)
+    whole = json.loads((folder / "stats.json").read_text())["wall_seconds"]
+    (folder / "stats.json").write_text(early.replace('"wall_seconds": ', '"wall_seconds": 1e-9, "was": '))
+    resume(folder, budget=10)
+    stats = json.loads((folder / "stats.json").read_text())
+    assert stats["n"] == 10 and 1e-6 < stats["wall_seconds"] <= whole    # the checkpoint's, not the 1e-9 kept
+
+
 def test_a_checkpoint_from_before_its_header_held_the_config_is_still_checked_against_config_json(tmp_path):
     """Checkpoints written before 2026-12-05 hold the run's config only in their pickled state: a
     config.json edited since (another eval seed: other rewards for the same cells) is refused once the
