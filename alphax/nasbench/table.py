@@ -285,11 +285,11 @@ def check_output(path: Path, *, overwrite: bool) -> None:
     if not os.path.lexists(path):
         return
     link = " (a symbolic link)" if path.is_symlink() else ""
+    if not link and not stat.S_ISREG(os.lstat(path).st_mode):
+        raise DataError(f"{path} is not a regular file (a FIFO, a device or a socket), which is never replaced, "
+                        f"even with --force; give another output file")
     if not overwrite:
         raise DataError(f"{path} already exists{link} (use --force to overwrite it)")
-    if not link and not stat.S_ISREG(os.lstat(path).st_mode):
-        raise DataError(f"{path} is not a regular file (a FIFO, a device or a socket), which --force does not "
-                        f"replace; give another output file")
 
 
 def atomic_write(path: Path, chunks: Iterable[bytes], *, overwrite: bool) -> None:
