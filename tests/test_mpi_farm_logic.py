@@ -325,6 +325,20 @@ def test_a_stop_as_the_last_results_are_received_ends_the_run_complete_not_inter
     assert farm.run.n == 2 and farm._done()
 
 
+def test_every_client_leaving_as_the_last_results_are_recorded_is_no_lost_farm():
+    """scancel: the clients leave on their SIGTERM while the budget's last results wait to be recorded;
+    the run is complete once they are, not a farm whose every client is lost (exit 1)."""
+    farm, comm, clock = make_farm(clients=1, budget=2)
+    ready(farm, comm, 1)
+    for _ in range(2):
+        farm._dispatch()
+        reply(comm, 1, assigned_job(farm, 1))
+        farm._drain()
+    comm.put(1, Tag.LEAVING, Leaving(rank=1, host="h", reason="SIGTERM"))
+    farm._turns(0.0)
+    assert farm.run.n == 2 and 1 in farm.lost
+
+
 def test_stop_reaches_every_client_lost_ones_included():
     from workers.server import stop_clients
 

@@ -438,7 +438,8 @@ class _Farm:
     def _check_alive(self, elapsed: float) -> None:
         if not self.ready and elapsed > self.startup_timeout:
             raise FarmError(f"no client said it was ready within {self.startup_timeout:.0f} s")
-        if self.ready and self.lost >= set(self.clients) and not self.assigned:
+        # (once what is received completes the run, no client is needed: scancel's clients leave as it ends)
+        if self.ready and self.lost >= set(self.clients) and not self.assigned and not self._complete_once_recorded():
             deadline = f"--job-timeout {self.job_timeout:g}" if self.job_timeout else "--job-timeout, none here"
             folder = getattr(self.run, "folder", None)
             raise FarmError(f"every client ({len(self.clients)}) is lost: each left (SIGTERM, SIGINT), missed its "
