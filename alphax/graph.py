@@ -23,6 +23,7 @@ __all__ = [
     "hash_module",
     "permute_graph",
     "topological_orders",
+    "stored_order",
 ]
 
 
@@ -164,3 +165,22 @@ def topological_orders(matrix: np.ndarray) -> list[list[int]]:
 
     extend([0], {0})
     return orders
+
+
+def stored_order(matrix: np.ndarray, labels: Sequence[int]) -> list[int]:
+    """The order of the vertices in which NASBench-101 stores this labelled DAG: of its
+    :func:`topological_orders`, the one its graph generator meets first (the smallest adjacency bit
+    pattern, then the smallest interior labels in ``itertools.product`` order), the representative of
+    the cell's module hash. The network built from a cell depends on the order (``compute_vertex_channels``
+    gives the remainder channels to the lowest-numbered vertices), so a cell is built in this one."""
+    m = np.asarray(matrix)
+    n = len(m)
+    src, dst = np.nonzero(np.triu(m, 1))
+
+    def key(order: list[int]) -> tuple:
+        position = np.empty(n, dtype=np.int64)
+        position[order] = np.arange(n)
+        bits = sum(1 << edge_bit(int(a), int(b)) for a, b in zip(position[src], position[dst]))
+        return bits, tuple(int(labels[v]) for v in order[1:-1])
+
+    return min(topological_orders(m), key=key)

@@ -84,6 +84,7 @@ def trainable_parameters(spec: CellSpec, *, stem_channels: int = 128, num_stacks
     if not spec.valid_spec:
         raise OutOfDomainError("the cell is disconnected (no path from input to output): it has no network")
     check_stem_channels(spec, stem_channels)
+    spec = spec.stored_form()         # the network NASBench-101 counted for the cell's hash
     matrix = np.asarray(spec.matrix, dtype=np.int64)
     ops = list(spec.ops)
     total = 3 * 3 * 3 * stem_channels + 2 * stem_channels      # the stem

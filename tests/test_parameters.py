@@ -20,6 +20,34 @@ def test_equals_nasbench_on_every_subset_cell(subset_rows):
     assert len(subset_rows) == 20_001 and wrong == []
 
 
+def test_every_order_of_a_cell_s_vertices_counts_and_builds_nasbench_s_network(subset_rows):
+    """Found by a bug hunt (2026-12-08): the remainder channels go to the lowest-numbered vertices that feed
+    the output, so another order of the same cell (same hash) built another network, 1 reordering in 3 of
+    the subset's cells (a mutation's child, an open-mode cell), trained and recorded under the hash. Every
+    cell is counted and built in the order NASBench-101 stores it (the enumeration's representative)."""
+    from alphax.graph import topological_orders
+    from workers.network import trainable_parameters as built
+
+    rng = np.random.default_rng(3)
+    changed = 0
+    for r in [subset_rows[i] for i in rng.choice(len(subset_rows), 300, replace=False)]:
+        stored = CellSpec(r["matrix"], r["ops"])
+        assert stored.stored_form() is stored                   # the subset's cells are in stored order
+        for order in topological_orders(stored.matrix)[1:4]:
+            cell = CellSpec(stored.matrix[np.ix_(order, order)], [stored.ops[v] for v in order])
+            form = cell.stored_form()
+            assert form.matrix.tolist() == r["matrix"] and form.ops == r["ops"] and form.hash == r["hash"]
+            assert trainable_parameters(cell) == r["trainable_parameters"]
+            changed += vertex_channels(128, 128, cell.matrix) != vertex_channels(128, 128, stored.matrix)
+    assert changed >= 20                  # orders that split the channels otherwise were among them
+    fan = [[0, 1, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]]
+    cell = CellSpec(fan, ["input", "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3", "output"])   # stored
+    other = CellSpec(fan, ["input", "maxpool3x3", "conv3x3-bn-relu", "conv1x1-bn-relu", "output"])
+    # 128 channels over 3 vertices: 43, 43, 42; the 1x1 conv had 42 in the other order
+    assert cell.stored_form() is cell and other.hash == cell.hash
+    assert built(other) == built(cell) == trainable_parameters(other) == trainable_parameters(cell)
+
+
 def test_equals_nasbench_on_the_full_records(full_records):
     for rec in full_records:
         spec = CellSpec(rec["matrix"], rec["ops"])

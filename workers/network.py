@@ -56,6 +56,9 @@ def build_network(spec: CellSpec, *, stem_channels: int = 128, num_stacks: int =
 
     check_in_space(spec)
     check_stem_channels(spec, stem_channels)        # nasbench-pytorch would assert, or divide by zero
+    # in NASBench-101's own order: the split of channels among the vertices depends on it, and the cell's
+    # hash names the network of that order (another order of the same cell was built 1 time in 3 otherwise)
+    spec = spec.stored_form()
     model_spec = ModelSpec(spec.matrix.copy(), list(spec.ops))  # its matrix stays a CPU tensor
     with torch.device(device) if device is not None else contextlib.nullcontext():
         net = Network(model_spec, num_labels=num_labels, stem_out_channels=stem_channels,
