@@ -778,6 +778,10 @@ def test_jsonl_plain_repeats_and_prefixed_names(tmp_path):
     runs = nb.get_metrics_from_hash(SPECS[1].hash)[1][108]
     assert [r["final_validation_accuracy"] for r in runs] == [0.5, 0.75]
     assert runs[0]["halfway_validation_accuracy"] == 0.25 and runs[1]["halfway_validation_accuracy"] is None
+    # the seed also positionally, as the official NASBench(dataset_file, seed=None) takes it (2026-12-08)
+    spec = {"matrix": SPECS[1].matrix.tolist(), "ops": SPECS[1].ops}
+    draws = [NASBench101(path, 7).query(CellSpec(**spec))["validation_accuracy"] for _ in range(2)]
+    assert draws[0] == draws[1] == NASBench101(path, seed=7).query(CellSpec(**spec))["validation_accuracy"]
 
 
 

@@ -75,7 +75,7 @@ class NASBench101:
     ``seed`` seeds the generator that picks the repeat in :meth:`query`.
     """
 
-    def __init__(self, dataset_file: str | os.PathLike | None = None, *, seed: int | None = None):
+    def __init__(self, dataset_file: str | os.PathLike | None = None, seed: int | None = None):
         self.path: Path = resolve_data_path(dataset_file)
         table, self.format = load_table(self.path)
         self._init_table(table, seed=seed)
