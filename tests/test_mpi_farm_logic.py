@@ -306,16 +306,22 @@ def test_stop_ends_the_loop_and_every_result_received_is_recorded():
     assert farm.run.n == 1
 
 
-def test_a_stop_as_the_last_results_are_received_ends_the_run_complete_not_interrupted():
-    """Found by a bug hunt (2026-12-08): a SIGTERM while the budget's last result waited to be recorded
-    (in the recorder thread: the searcher told, a checkpoint) ended a complete run as interrupted, exit 143
-    and no summary; the inline loop says the signal came as the run ended and ends it complete."""
+def _budget_received():
+    """A farm of one client whose budget's 2 results are received, not yet recorded."""
     farm, comm, clock = make_farm(clients=1, budget=2)
     ready(farm, comm, 1)
     for _ in range(2):
         farm._dispatch()
         reply(comm, 1, assigned_job(farm, 1))
         farm._drain()
+    return farm, comm
+
+
+def test_a_stop_as_the_last_results_are_received_ends_the_run_complete_not_interrupted():
+    """Found by a bug hunt (2026-12-08): a SIGTERM while the budget's last result waited to be recorded
+    (in the recorder thread: the searcher told, a checkpoint) ended a complete run as interrupted, exit 143
+    and no summary; the inline loop says the signal came as the run ended and ends it complete."""
+    farm, comm = _budget_received()
     assert len(farm.accepted) == 2 and farm.run.n == 0
     farm.stop = lambda: True
     try:
@@ -328,12 +334,7 @@ def test_a_stop_as_the_last_results_are_received_ends_the_run_complete_not_inter
 def test_every_client_leaving_as_the_last_results_are_recorded_is_no_lost_farm():
     """scancel: the clients leave on their SIGTERM while the budget's last results wait to be recorded;
     the run is complete once they are, not a farm whose every client is lost (exit 1)."""
-    farm, comm, clock = make_farm(clients=1, budget=2)
-    ready(farm, comm, 1)
-    for _ in range(2):
-        farm._dispatch()
-        reply(comm, 1, assigned_job(farm, 1))
-        farm._drain()
+    farm, comm = _budget_received()
     comm.put(1, Tag.LEAVING, Leaving(rank=1, host="h", reason="SIGTERM"))
     farm._turns(0.0)
     assert farm.run.n == 2 and 1 in farm.lost
