@@ -325,6 +325,12 @@ def samples_stats(values: list[int | None], made: list[int]) -> tuple[int, float
     return len(found), float(np.mean(found)), float(np.median(found)), sem, every, middle
 
 
+def _horizon(budget: int, runs: list[list[dict]]) -> int:
+    """Where best-so-far curves of ``runs`` end: at the longest run, or the budget (a budget past a table's
+    cells asked numpy for 745 GiB of NaN); after its last row, a run's best is its last."""
+    return min(budget, max((len(rows) for rows in runs), default=0))
+
+
 def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], budget: int, space: str,
               seeds: list[int], value: Callable[[dict], float | None] | None = None,
               measure: str | None = None) -> dict:
@@ -338,9 +344,7 @@ def summarize(runs: dict[str, list[list[dict]]], *, optimum: tuple[str, float], 
            "algorithms": {}}
     for algo, per_seed in runs.items():
         to_opt, within, curves, made = [], [], [], []
-        # the curves end where the longest run does (a budget past a table's cells: 745 GiB of NaN were
-        # asked for); later, every run's best is its last
-        horizon = min(budget, max((len(rows) for rows in per_seed), default=0))
+        horizon = _horizon(budget, per_seed)
         for rows in per_seed:
             rows = rows[:budget]
             made.append(len(rows))
@@ -787,7 +791,7 @@ def _compare(config: CompareConfig, out: Path, evaluator, t0: float, *, jobs: in
     summary["software"] = environment.software()        # this process's: runs continued here ran under it too
     text = json.dumps(summary, indent=1).encode("utf-8")
     write_atomic(out / "summary.json", lambda f: f.write(text))
-    horizon = min(config.budget, max((len(rows) for per_seed in runs.values() for rows in per_seed), default=0))
+    horizon = _horizon(config.budget, [rows for per_seed in runs.values() for rows in per_seed])
     plot_best_so_far(str(out / "compare.png"),
                      {a: [best_so_far(rows, horizon, value=value) for rows in per_seed]
                       for a, per_seed in runs.items()},

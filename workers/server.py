@@ -250,9 +250,7 @@ class _Farm:
         return self.run.remaining - self.recording_count - len(self.accepted) <= 0 or (self.exhausted and not self.open)
 
     def _done(self) -> bool:
-        if self.recording is not None or self.accepted:
-            return False
-        return self.run.remaining <= 0 or (self.exhausted and not self.open)
+        return self.recording is None and not self.accepted and self._complete_once_recorded()
 
     def _drain(self) -> bool:
         status = self.MPI.Status()
